@@ -1,0 +1,132 @@
+//! `DomainError`: the single error type of the service, with a kind (which decides the HTTP
+//! status and the GraphQL code family), a stable machine-readable `code`, a human message, field
+//! errors for validation failures, and an optional internal source that is logged, never shown.
+
+use std::fmt;
+
+/// What went wrong, broadly. Transports map each kind to one status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    NotFound,
+    Conflict,
+    /// The request was understood but its content is not acceptable (validation).
+    Invalid,
+    /// A precondition on the resource's version failed.
+    PreconditionFailed,
+    /// A precondition header is required but missing.
+    PreconditionRequired,
+    Unauthenticated,
+    Forbidden,
+    RateLimited,
+    Unavailable,
+    Internal,
+}
+
+/// One invalid field: a JSON pointer into the request, a code and a message.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FieldError {
+    pub pointer: String,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(pointer: impl Into<String>, code: &'static str, message: impl Into<String>) -> Self {
+        Self { pointer: pointer.into(), code, message: message.into() }
+    }
+
+    /// The same error placed under a parent pointer (`/area` + `/outcode`).
+    #[must_use]
+    pub fn under(mut self, parent: &str) -> Self {
+        self.pointer = format!("{parent}{}", self.pointer);
+        self
+    }
+}
+
+/// The error every use case returns.
+pub struct DomainError {
+    pub kind: ErrorKind,
+    pub code: &'static str,
+    pub message: String,
+    pub fields: Vec<FieldError>,
+    pub source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl DomainError {
+    pub fn new(kind: ErrorKind, code: &'static str, message: impl Into<String>) -> Self {
+        Self { kind, code, message: message.into(), fields: Vec::new(), source: None }
+    }
+
+    pub fn not_found(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::NotFound, code, message)
+    }
+
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Conflict, code, message)
+    }
+
+    pub fn forbidden(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Forbidden, code, message)
+    }
+
+    pub fn unauthenticated(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Unauthenticated, "UNAUTHENTICATED", message)
+    }
+
+    /// A validation failure with one or more field errors.
+    pub fn invalid(fields: Vec<FieldError>) -> Self {
+        let message = match fields.as_slice() {
+            [one] => format!("{}: {}", one.pointer, one.message),
+            _ => format!("{} fields are invalid", fields.len()),
+        };
+        Self { fields, ..Self::new(ErrorKind::Invalid, "VALIDATION_FAILED", message) }
+    }
+
+    pub fn invalid_field(pointer: &str, code: &'static str, message: impl Into<String>) -> Self {
+        Self::invalid(vec![FieldError::new(pointer, code, message)])
+    }
+
+    /// An internal failure: the source goes to the log, the client sees only the code.
+    pub fn internal(source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Self {
+            source: Some(source.into()),
+            ..Self::new(ErrorKind::Internal, "INTERNAL", "an internal error occurred")
+        }
+    }
+
+    pub fn unavailable(source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Self {
+            source: Some(source.into()),
+            ..Self::new(ErrorKind::Unavailable, "UNAVAILABLE", "the service is temporarily unavailable")
+        }
+    }
+
+    /// Error codes the scopes check produces name the missing scope.
+    pub fn missing_scope(scope: crate::Scope) -> Self {
+        Self::forbidden("INSUFFICIENT_SCOPE", format!("this operation needs the `{scope}` scope"))
+    }
+}
+
+impl fmt::Debug for DomainError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DomainError")
+            .field("kind", &self.kind)
+            .field("code", &self.code)
+            .field("message", &self.message)
+            .field("fields", &self.fields)
+            .field("source", &self.source.as_ref().map(ToString::to_string))
+            .finish()
+    }
+}
+
+impl fmt::Display for DomainError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
+impl std::error::Error for DomainError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source.as_deref().map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}

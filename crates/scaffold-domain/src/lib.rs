@@ -1,0 +1,24 @@
+//! The Community Scaffold domain: entities, validated value types, the one error type and the
+//! clock. It owns the rules that do not depend on storage or transport; it must not know about
+//! HTTP, GraphQL or SQL.
+
+pub mod actor;
+pub mod audit;
+pub mod clock;
+pub mod error;
+pub mod group;
+pub mod ids;
+pub mod membership;
+pub mod outcode;
+pub mod person;
+pub mod scope;
+pub mod slug;
+pub mod text;
+
+pub use actor::{Actor, Principal};
+pub use clock::{Clock, FixedClock, SystemClock};
+pub use error::{DomainError, ErrorKind, FieldError};
+pub use ids::{ApiKeyId, AuditId, GroupId, PersonId};
+pub use outcode::Outcode;
+pub use scope::{Scope, Scopes};
+pub use slug::Slug;

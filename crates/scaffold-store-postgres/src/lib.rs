@@ -1,0 +1,552 @@
+//! The PostgreSQL adapter of the storage port, for production and replicas. Queries sit next to
+//! the method that runs them. Membership changes lock the group row (`for update`) so that
+//! concurrent changes cannot leave a group without an owner.
+
+mod rows;
+
+use async_trait::async_trait;
+use rows::{group_from_row, key_from_row, membership_from_row, person_from_row, to_store_error};
+use scaffold_domain::audit::AuditEntry;
+use scaffold_domain::group::Group;
+use scaffold_domain::membership::Membership;
+use scaffold_domain::person::Person;
+use scaffold_domain::{ApiKeyId, AuditId, GroupId, PersonId};
+use scaffold_store::{
+    ApiKey, GroupQuery, IdempotencyRecord, MembershipChange, Store, StoreError, StoreResult, like_pattern,
+    search_text, sort_name,
+};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{PgPool, Postgres, QueryBuilder, Row, Transaction};
+use std::str::FromStr;
+use std::time::Duration;
+use uuid::Uuid;
+
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
+
+#[derive(Debug, Clone)]
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    /// Connects without migrating.
+    pub async fn connect(url: &str, max_connections: u32) -> StoreResult<Self> {
+        let opts = PgConnectOptions::from_str(url).map_err(|e| StoreError::Other(Box::new(e)))?;
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(opts)
+            .await
+            .map_err(to_store_error)?;
+        Ok(Self { pool })
+    }
+
+    pub fn from_pool(pool: PgPool) -> Self {
+        Self { pool }
+    }
+
+    /// Applies pending migrations (under PostgreSQL's advisory lock, so replicas may race).
+    pub async fn migrate(&self) -> StoreResult<()> {
+        MIGRATOR.run(&self.pool).await.map_err(|e| StoreError::Other(Box::new(e)))
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    async fn begin(&self) -> StoreResult<Transaction<'static, Postgres>> {
+        self.pool.begin().await.map_err(to_store_error)
+    }
+}
+
+async fn insert_audit(tx: &mut Transaction<'_, Postgres>, a: &AuditEntry) -> StoreResult<()> {
+    sqlx::query(
+        "insert into audit_entry (audit_id, occurred_at, actor_person_id, action, target_type, target_id, detail)
+         values ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(a.id.0)
+    .bind(a.at)
+    .bind(a.actor.map(|p| p.0))
+    .bind(&a.action)
+    .bind(&a.target_type)
+    .bind(&a.target_id)
+    .bind(&a.detail)
+    .execute(&mut **tx)
+    .await
+    .map_err(to_store_error)?;
+    Ok(())
+}
+
+async fn insert_key(tx: &mut Transaction<'_, Postgres>, k: &ApiKey) -> StoreResult<()> {
+    sqlx::query(
+        "insert into api_key (api_key_id, person_id, name, token_hash, scopes, created_at, revoked_at)
+         values ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(k.id.0)
+    .bind(k.person_id.0)
+    .bind(&k.name)
+    .bind(&k.token_hash)
+    .bind(k.scopes.to_string())
+    .bind(k.created_at)
+    .bind(k.revoked_at)
+    .execute(&mut **tx)
+    .await
+    .map_err(to_store_error)?;
+    Ok(())
+}
+
+async fn put_categories(tx: &mut Transaction<'_, Postgres>, g: &Group) -> StoreResult<()> {
+    sqlx::query("delete from group_category where group_id = $1")
+        .bind(g.id.0)
+        .execute(&mut **tx)
+        .await
+        .map_err(to_store_error)?;
+    for c in &g.categories {
+        sqlx::query("insert into group_category (group_id, category) values ($1, $2)")
+            .bind(g.id.0)
+            .bind(c.as_str())
+            .execute(&mut **tx)
+            .await
+            .map_err(to_store_error)?;
+    }
+    Ok(())
+}
+
+async fn owner_count(tx: &mut Transaction<'_, Postgres>, group: GroupId) -> StoreResult<i64> {
+    sqlx::query_scalar(
+        "select count(*) from membership where group_id = $1 and role = 'owner' and status = 'active'",
+    )
+    .bind(group.0)
+    .fetch_one(&mut **tx)
+    .await
+    .map_err(to_store_error)
+}
+
+async fn upsert_membership(tx: &mut Transaction<'_, Postgres>, m: &Membership) -> StoreResult<()> {
+    sqlx::query(
+        "insert into membership (group_id, person_id, role, status, created_at, updated_at)
+         values ($1, $2, $3, $4, $5, $6)
+         on conflict (group_id, person_id)
+         do update set role = excluded.role, status = excluded.status, updated_at = excluded.updated_at",
+    )
+    .bind(m.group_id.0)
+    .bind(m.person_id.0)
+    .bind(m.role.as_str())
+    .bind(m.status.as_str())
+    .bind(m.created_at)
+    .bind(m.updated_at)
+    .execute(&mut **tx)
+    .await
+    .map_err(to_store_error)?;
+    Ok(())
+}
+
+macro_rules! group_columns {
+    () => {
+        "group_id, slug, name, summary, description, kind, categories, outcode, latitude, longitude, contact_email, \
+         links, visibility, join_policy, guidelines_template, guidelines_text, status, version, created_at, updated_at"
+    };
+}
+
+fn ids<T>(v: &[T], f: impl Fn(&T) -> Uuid) -> Vec<Uuid> {
+    v.iter().map(f).collect()
+}
+
+#[async_trait]
+impl Store for PgStore {
+    fn kind(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("select 1").execute(&self.pool).await.map_err(to_store_error)?;
+        Ok(())
+    }
+
+    async fn create_person(&self, p: &Person, key: Option<&ApiKey>, audit: &AuditEntry) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query("insert into person (person_id, display_name, created_at) values ($1, $2, $3)")
+            .bind(p.id.0)
+            .bind(&p.display_name)
+            .bind(p.created_at)
+            .execute(&mut *tx)
+            .await
+            .map_err(to_store_error)?;
+        if let Some(k) = key {
+            insert_key(&mut tx, k).await?;
+        }
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await.map_err(to_store_error)
+    }
+
+    async fn persons_by_ids(&self, ids_: &[PersonId]) -> StoreResult<Vec<Person>> {
+        let rows = sqlx::query("select person_id, display_name, created_at from person where person_id = any($1)")
+            .bind(ids(ids_, |p| p.0))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(to_store_error)?;
+        rows.iter().map(person_from_row).collect()
+    }
+
+    async fn create_api_key(&self, key: &ApiKey, audit: &AuditEntry) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        insert_key(&mut tx, key).await?;
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await.map_err(to_store_error)
+    }
+
+    async fn api_key_by_hash(&self, hash: &[u8]) -> StoreResult<Option<ApiKey>> {
+        let row = sqlx::query(
+            "select api_key_id, person_id, name, token_hash, scopes, created_at, revoked_at
+             from api_key where token_hash = $1",
+        )
+        .bind(hash)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(to_store_error)?;
+        row.as_ref().map(key_from_row).transpose()
+    }
+
+    async fn api_keys_of_person(&self, person: PersonId) -> StoreResult<Vec<ApiKey>> {
+        let rows = sqlx::query(
+            "select api_key_id, person_id, name, token_hash, scopes, created_at, revoked_at
+             from api_key where person_id = $1 order by api_key_id",
+        )
+        .bind(person.0)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(to_store_error)?;
+        rows.iter().map(key_from_row).collect()
+    }
+
+    async fn revoke_api_key(&self, person: PersonId, key: ApiKeyId, audit: &AuditEntry) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        let done = sqlx::query(
+            "update api_key set revoked_at = $3 where api_key_id = $1 and person_id = $2 and revoked_at is null",
+        )
+        .bind(key.0)
+        .bind(person.0)
+        .bind(audit.at)
+        .execute(&mut *tx)
+        .await
+        .map_err(to_store_error)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await.map_err(to_store_error)
+    }
+
+    async fn count_operator_keys(&self) -> StoreResult<i64> {
+        sqlx::query_scalar(
+            "select count(*) from api_key where revoked_at is null and (' ' || scopes || ' ') like '% admin %'",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .map_err(to_store_error)
+    }
+
+    async fn create_group(
+        &self,
+        g: &Group,
+        owner: &Membership,
+        idem: Option<&IdempotencyRecord>,
+        audit: &AuditEntry,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        if let Some(r) = idem {
+            sqlx::query(
+                "insert into idempotency_key (scope, key, request_hash, resource_id, created_at)
+                 values ($1, $2, $3, $4, $5)",
+            )
+            .bind(&r.scope)
+            .bind(&r.key)
+            .bind(&r.request_hash)
+            .bind(&r.resource_id)
+            .bind(r.created_at)
+            .execute(&mut *tx)
+            .await
+            .map_err(to_store_error)?;
+        }
+        let cats: Vec<&str> = g.categories.iter().map(|c| c.as_str()).collect();
+        let links = serde_json::to_value(&g.links).map_err(|e| StoreError::Other(Box::new(e)))?;
+        sqlx::query(
+            "insert into community_group (group_id, slug, name, sort_name, search_text, summary, description, kind,
+                categories, outcode, latitude, longitude, contact_email, links, visibility, join_policy,
+                guidelines_template, guidelines_text, status, version, created_at, updated_at)
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20,
+                $21, $22)",
+        )
+        .bind(g.id.0)
+        .bind(g.slug.as_str())
+        .bind(&g.name)
+        .bind(sort_name(g))
+        .bind(search_text(g))
+        .bind(&g.summary)
+        .bind(&g.description)
+        .bind(g.kind.as_str())
+        .bind(cats.join(" "))
+        .bind(g.area.as_ref().map(|a| a.outcode.as_str()))
+        .bind(g.area.as_ref().map(|a| a.latitude))
+        .bind(g.area.as_ref().map(|a| a.longitude))
+        .bind(&g.contact_email)
+        .bind(links)
+        .bind(g.visibility.as_str())
+        .bind(g.join_policy.as_str())
+        .bind(g.guidelines.template.map(|t| t.as_str()))
+        .bind(&g.guidelines.text)
+        .bind(g.status.as_str())
+        .bind(g.version)
+        .bind(g.created_at)
+        .bind(g.updated_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(to_store_error)?;
+        put_categories(&mut tx, g).await?;
+        upsert_membership(&mut tx, owner).await?;
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await.map_err(to_store_error)
+    }
+
+    async fn group_by_id(&self, id: GroupId) -> StoreResult<Option<Group>> {
+        let row = sqlx::query(concat!("select ", group_columns!(), " from community_group where group_id = $1"))
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(to_store_error)?;
+        row.as_ref().map(group_from_row).transpose()
+    }
+
+    async fn group_by_slug(&self, slug: &str) -> StoreResult<Option<Group>> {
+        let row = sqlx::query(concat!("select ", group_columns!(), " from community_group where slug = $1"))
+            .bind(slug)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(to_store_error)?;
+        row.as_ref().map(group_from_row).transpose()
+    }
+
+    async fn groups_by_ids(&self, ids_: &[GroupId]) -> StoreResult<Vec<Group>> {
+        let rows = sqlx::query(concat!("select ", group_columns!(), " from community_group where group_id = any($1)"))
+            .bind(ids(ids_, |g| g.0))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(to_store_error)?;
+        rows.iter().map(group_from_row).collect()
+    }
+
+    async fn list_groups(&self, q: &GroupQuery) -> StoreResult<Vec<Group>> {
+        let mut b: QueryBuilder<Postgres> =
+            QueryBuilder::new(concat!("select ", group_columns!(), " from community_group g where g.status = 'active'"));
+        if !q.all_visibilities {
+            b.push(" and (g.visibility = 'public'");
+            if let Some(viewer) = q.viewer {
+                b.push(
+                    " or exists (select 1 from membership m where m.group_id = g.group_id and m.status = 'active' \
+                     and m.person_id = ",
+                )
+                .push_bind(viewer.0)
+                .push(")");
+            }
+            b.push(")");
+        }
+        if let Some(o) = &q.outcode {
+            b.push(" and g.outcode = ").push_bind(o.clone());
+        }
+        if let Some(c) = q.category {
+            b.push(" and exists (select 1 from group_category c where c.group_id = g.group_id and c.category = ")
+                .push_bind(c.as_str())
+                .push(")");
+        }
+        for w in &q.text {
+            b.push(" and g.search_text like ").push_bind(like_pattern(w)).push(" escape '\\'");
+        }
+        if let Some((name, id)) = &q.after {
+            b.push(" and (g.sort_name, g.group_id) > (").push_bind(name.clone()).push(", ").push_bind(id.0).push(")");
+        }
+        b.push(" order by g.sort_name, g.group_id limit ").push_bind(i64::from(q.limit));
+        let rows = b.build().fetch_all(&self.pool).await.map_err(to_store_error)?;
+        rows.iter().map(group_from_row).collect()
+    }
+
+    async fn update_group(&self, g: &Group, expected_version: i64, audit: &AuditEntry) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        let cats: Vec<&str> = g.categories.iter().map(|c| c.as_str()).collect();
+        let links = serde_json::to_value(&g.links).map_err(|e| StoreError::Other(Box::new(e)))?;
+        let done = sqlx::query(
+            "update community_group set name = $3, sort_name = $4, search_text = $5, summary = $6,
+                description = $7, kind = $8, categories = $9, outcode = $10, latitude = $11, longitude = $12,
+                contact_email = $13, links = $14, visibility = $15, join_policy = $16, guidelines_template = $17,
+                guidelines_text = $18, status = $19, version = $20, updated_at = $21
+             where group_id = $1 and version = $2",
+        )
+        .bind(g.id.0)
+        .bind(expected_version)
+        .bind(&g.name)
+        .bind(sort_name(g))
+        .bind(search_text(g))
+        .bind(&g.summary)
+        .bind(&g.description)
+        .bind(g.kind.as_str())
+        .bind(cats.join(" "))
+        .bind(g.area.as_ref().map(|a| a.outcode.as_str()))
+        .bind(g.area.as_ref().map(|a| a.latitude))
+        .bind(g.area.as_ref().map(|a| a.longitude))
+        .bind(&g.contact_email)
+        .bind(links)
+        .bind(g.visibility.as_str())
+        .bind(g.join_policy.as_str())
+        .bind(g.guidelines.template.map(|t| t.as_str()))
+        .bind(&g.guidelines.text)
+        .bind(g.status.as_str())
+        .bind(g.version)
+        .bind(g.updated_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(to_store_error)?;
+        if done.rows_affected() == 0 {
+            let exists: Option<i64> = sqlx::query_scalar("select version from community_group where group_id = $1")
+                .bind(g.id.0)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(to_store_error)?;
+            return Err(if exists.is_some() { StoreError::VersionMismatch } else { StoreError::NotFound });
+        }
+        put_categories(&mut tx, g).await?;
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await.map_err(to_store_error)
+    }
+
+    async fn membership(&self, group: GroupId, person: PersonId) -> StoreResult<Option<Membership>> {
+        let row = sqlx::query(
+            "select group_id, person_id, role, status, created_at, updated_at from membership
+             where group_id = $1 and person_id = $2",
+        )
+        .bind(group.0)
+        .bind(person.0)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(to_store_error)?;
+        row.as_ref().map(membership_from_row).transpose()
+    }
+
+    async fn memberships_of_person(&self, person: PersonId, groups: &[GroupId]) -> StoreResult<Vec<Membership>> {
+        let rows = sqlx::query(
+            "select group_id, person_id, role, status, created_at, updated_at from membership
+             where person_id = $1 and group_id = any($2)",
+        )
+        .bind(person.0)
+        .bind(ids(groups, |g| g.0))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(to_store_error)?;
+        rows.iter().map(membership_from_row).collect()
+    }
+
+    async fn list_members(&self, group: GroupId, after: Option<PersonId>, limit: u32) -> StoreResult<Vec<Membership>> {
+        let rows = sqlx::query(
+            "select group_id, person_id, role, status, created_at, updated_at from membership
+             where group_id = $1 and ($2::uuid is null or person_id > $2) order by person_id limit $3",
+        )
+        .bind(group.0)
+        .bind(after.map(|p| p.0))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(to_store_error)?;
+        rows.iter().map(membership_from_row).collect()
+    }
+
+    async fn member_counts(&self, groups: &[GroupId]) -> StoreResult<Vec<(GroupId, i64)>> {
+        let rows = sqlx::query(
+            "select group_id, count(*) as n from membership where group_id = any($1) and status = 'active'
+             group by group_id",
+        )
+        .bind(ids(groups, |g| g.0))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(to_store_error)?;
+        rows.iter()
+            .map(|r| Ok((GroupId(r.try_get("group_id").map_err(to_store_error)?), r.try_get("n").map_err(to_store_error)?)))
+            .collect()
+    }
+
+    async fn change_membership(&self, change: &MembershipChange, audit: &AuditEntry) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        let group = change.group_id();
+        // Serialise membership changes per group.
+        let locked: Option<Uuid> = sqlx::query_scalar("select group_id from community_group where group_id = $1 for update")
+            .bind(group.0)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(to_store_error)?;
+        if locked.is_none() {
+            return Err(StoreError::NotFound);
+        }
+        match change {
+            MembershipChange::Put(m) => upsert_membership(&mut tx, m).await?,
+            MembershipChange::Remove { group_id, person_id } => {
+                let done = sqlx::query("delete from membership where group_id = $1 and person_id = $2")
+                    .bind(group_id.0)
+                    .bind(person_id.0)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(to_store_error)?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::NotFound);
+                }
+            }
+        }
+        if owner_count(&mut tx, group).await? == 0 {
+            return Err(StoreError::LastOwner);
+        }
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await.map_err(to_store_error)
+    }
+
+    async fn idempotency_record(&self, scope: &str, key: &str) -> StoreResult<Option<IdempotencyRecord>> {
+        let row = sqlx::query(
+            "select scope, key, request_hash, resource_id, created_at from idempotency_key where scope = $1 and key = $2",
+        )
+        .bind(scope)
+        .bind(key)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(to_store_error)?;
+        row.map(|r| {
+            Ok(IdempotencyRecord {
+                scope: r.try_get("scope").map_err(to_store_error)?,
+                key: r.try_get("key").map_err(to_store_error)?,
+                request_hash: r.try_get("request_hash").map_err(to_store_error)?,
+                resource_id: r.try_get("resource_id").map_err(to_store_error)?,
+                created_at: r.try_get("created_at").map_err(to_store_error)?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn list_audit(&self, before: Option<AuditId>, limit: u32) -> StoreResult<Vec<AuditEntry>> {
+        let rows = sqlx::query(
+            "select audit_id, occurred_at, actor_person_id, action, target_type, target_id, detail from audit_entry
+             where ($1::uuid is null or audit_id < $1) order by audit_id desc limit $2",
+        )
+        .bind(before.map(|a| a.0))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(to_store_error)?;
+        rows.iter()
+            .map(|r| {
+                Ok(AuditEntry {
+                    id: AuditId(r.try_get("audit_id").map_err(to_store_error)?),
+                    at: r.try_get("occurred_at").map_err(to_store_error)?,
+                    actor: r.try_get::<Option<Uuid>, _>("actor_person_id").map_err(to_store_error)?.map(PersonId),
+                    action: r.try_get("action").map_err(to_store_error)?,
+                    target_type: r.try_get("target_type").map_err(to_store_error)?,
+                    target_id: r.try_get("target_id").map_err(to_store_error)?,
+                    detail: r.try_get("detail").map_err(to_store_error)?,
+                })
+            })
+            .collect()
+    }
+}

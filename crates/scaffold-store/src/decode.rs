@@ -1,0 +1,124 @@
+//! Rows as both adapters read them, in plain types, and their conversion into domain values. A
+//! stored value that no longer parses is reported as corruption, never silently defaulted.
+
+use crate::{ApiKey, StoreError, StoreResult};
+use chrono::{DateTime, Utc};
+use scaffold_domain::group::{Area, Category, Group, GroupKind, GroupStatus, GuidelineTemplate, Guidelines, JoinPolicy, Link, Visibility};
+use scaffold_domain::membership::{Membership, MembershipStatus, Role};
+use scaffold_domain::{ApiKeyId, GroupId, Outcode, PersonId, Scopes, Slug};
+use uuid::Uuid;
+
+fn corrupt(what: &str, value: &str) -> StoreError {
+    StoreError::Other(format!("stored {what} `{value}` is not valid").into())
+}
+
+fn parse<T>(what: &str, value: &str, f: impl Fn(&str) -> Option<T>) -> StoreResult<T> {
+    f(value).ok_or_else(|| corrupt(what, value))
+}
+
+#[derive(Debug)]
+pub struct GroupRow {
+    pub group_id: Uuid,
+    pub slug: String,
+    pub name: String,
+    pub summary: String,
+    pub description: Option<String>,
+    pub kind: String,
+    pub categories: String,
+    pub outcode: Option<String>,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+    pub contact_email: Option<String>,
+    pub links: serde_json::Value,
+    pub visibility: String,
+    pub join_policy: String,
+    pub guidelines_template: Option<String>,
+    pub guidelines_text: String,
+    pub status: String,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl GroupRow {
+    pub fn into_group(self) -> StoreResult<Group> {
+        let area = match (self.outcode, self.latitude, self.longitude) {
+            (Some(o), Some(latitude), Some(longitude)) => {
+                Some(Area { outcode: Outcode::from_trusted(o), latitude, longitude })
+            }
+            _ => None,
+        };
+        let categories = self
+            .categories
+            .split_whitespace()
+            .map(|c| parse("category", c, Category::parse))
+            .collect::<StoreResult<Vec<_>>>()?;
+        let links: Vec<Link> =
+            serde_json::from_value(self.links).map_err(|e| StoreError::Other(Box::new(e)))?;
+        Ok(Group {
+            id: GroupId(self.group_id),
+            slug: Slug::from_trusted(self.slug),
+            name: self.name,
+            summary: self.summary,
+            description: self.description,
+            kind: parse("kind", &self.kind, GroupKind::parse)?,
+            categories,
+            area,
+            contact_email: self.contact_email,
+            links,
+            visibility: parse("visibility", &self.visibility, Visibility::parse)?,
+            join_policy: parse("join policy", &self.join_policy, JoinPolicy::parse)?,
+            guidelines: Guidelines {
+                template: self
+                    .guidelines_template
+                    .as_deref()
+                    .map(|t| parse("guidelines template", t, GuidelineTemplate::parse))
+                    .transpose()?,
+                text: self.guidelines_text,
+            },
+            status: parse("status", &self.status, GroupStatus::parse)?,
+            version: self.version,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
+}
+
+pub fn membership(
+    group_id: Uuid,
+    person_id: Uuid,
+    role: &str,
+    status: &str,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+) -> StoreResult<Membership> {
+    Ok(Membership {
+        group_id: GroupId(group_id),
+        person_id: PersonId(person_id),
+        role: parse("role", role, Role::parse)?,
+        status: parse("membership status", status, MembershipStatus::parse)?,
+        created_at,
+        updated_at,
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn api_key(
+    id: Uuid,
+    person_id: Uuid,
+    name: String,
+    token_hash: Vec<u8>,
+    scopes: &str,
+    created_at: DateTime<Utc>,
+    revoked_at: Option<DateTime<Utc>>,
+) -> StoreResult<ApiKey> {
+    Ok(ApiKey {
+        id: ApiKeyId(id),
+        person_id: PersonId(person_id),
+        name,
+        token_hash,
+        scopes: Scopes::parse(scopes).map_err(|w| corrupt("scope", &w))?,
+        created_at,
+        revoked_at,
+    })
+}

@@ -1,0 +1,84 @@
+-- People, API keys, groups, memberships, idempotency keys and the audit log.
+-- Ids are 16-byte UUID blobs; times are integer microseconds since the Unix epoch (UTC).
+
+create table person (
+    person_id blob primary key,
+    display_name text not null,
+    created_at integer not null
+);
+
+create table api_key (
+    api_key_id blob primary key,
+    person_id blob not null references person (person_id),
+    name text not null,
+    token_hash blob not null unique,
+    scopes text not null,
+    created_at integer not null,
+    revoked_at integer
+);
+create index api_key_person on api_key (person_id);
+
+create table community_group (
+    group_id blob primary key,
+    slug text not null unique,
+    name text not null,
+    sort_name text not null,
+    search_text text not null,
+    summary text not null,
+    description text,
+    kind text not null,
+    categories text not null,
+    outcode text,
+    latitude real,
+    longitude real,
+    contact_email text,
+    links text not null,
+    visibility text not null check (visibility in ('public', 'unlisted', 'private')),
+    join_policy text not null check (join_policy in ('open', 'approval', 'invite')),
+    guidelines_template text,
+    guidelines_text text not null,
+    status text not null check (status in ('active', 'archived')),
+    version integer not null,
+    created_at integer not null,
+    updated_at integer not null
+);
+create index community_group_listing on community_group (status, visibility, sort_name, group_id);
+create index community_group_outcode on community_group (outcode, sort_name, group_id);
+
+create table group_category (
+    group_id blob not null references community_group (group_id) on delete cascade,
+    category text not null,
+    primary key (group_id, category)
+);
+create index group_category_category on group_category (category, group_id);
+
+create table membership (
+    group_id blob not null references community_group (group_id) on delete cascade,
+    person_id blob not null references person (person_id),
+    role text not null check (role in ('owner', 'organiser', 'member')),
+    status text not null check (status in ('active', 'pending', 'invited')),
+    created_at integer not null,
+    updated_at integer not null,
+    primary key (group_id, person_id)
+);
+create index membership_person on membership (person_id, group_id);
+
+create table idempotency_key (
+    scope text not null,
+    key text not null,
+    request_hash text not null,
+    resource_id text not null,
+    created_at integer not null,
+    primary key (scope, key)
+);
+
+-- Append-only. actor_person_id has no foreign key: audit entries outlive the people they name.
+create table audit_entry (
+    audit_id blob primary key,
+    occurred_at integer not null,
+    actor_person_id blob,
+    action text not null,
+    target_type text not null,
+    target_id text not null,
+    detail text not null
+);
