@@ -5,10 +5,41 @@ use std::fmt;
 
 /// Words that would collide with routes or mislead people.
 pub const RESERVED: &[&str] = &[
-    "admin", "api", "app", "apps", "assets", "audit", "auth", "callback", "dashboard", "events", "feeds",
-    "graphql", "groups", "health", "healthz", "help", "login", "logout", "me", "metrics", "new", "oauth",
-    "operator", "oruk", "readyz", "root", "settings", "static", "status", "status-lists", "support",
-    "system", "vct", "well-known", "www",
+    "admin",
+    "api",
+    "app",
+    "apps",
+    "assets",
+    "audit",
+    "auth",
+    "callback",
+    "dashboard",
+    "events",
+    "feeds",
+    "graphql",
+    "groups",
+    "health",
+    "healthz",
+    "help",
+    "login",
+    "logout",
+    "me",
+    "metrics",
+    "new",
+    "oauth",
+    "operator",
+    "oruk",
+    "readyz",
+    "root",
+    "settings",
+    "static",
+    "status",
+    "status-lists",
+    "support",
+    "system",
+    "vct",
+    "well-known",
+    "www",
 ];
 
 pub const MIN_LEN: usize = 3;
@@ -30,11 +61,17 @@ impl Slug {
         if s.chars().any(|c| c.is_ascii_uppercase()) {
             return err("INVALID_SLUG", "must be lowercase");
         }
-        if !s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
+        if !s
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        {
             return err("INVALID_SLUG", "may contain only a-z, 0-9 and hyphens");
         }
         if s.starts_with('-') || s.ends_with('-') || s.contains("--") {
-            return err("INVALID_SLUG", "hyphens must separate words (no leading, trailing or double hyphens)");
+            return err(
+                "INVALID_SLUG",
+                "hyphens must separate words (no leading, trailing or double hyphens)",
+            );
         }
         if RESERVED.contains(&s) {
             return err("SLUG_RESERVED", "is a reserved word");

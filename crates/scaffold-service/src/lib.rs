@@ -1,1 +1,111 @@
-//! placeholder
+//! The use cases of Community Scaffold: the only API the transports (REST, GraphQL, the command
+//! line) call. Every call takes the acting `Actor` and authorises inside; validation and business
+//! rules live here and in the domain, once. It must not know about HTTP, GraphQL or SQL.
+
+pub mod audit;
+pub mod auth;
+pub mod groups;
+pub mod members;
+
+use scaffold_domain::audit::AuditEntry;
+use scaffold_domain::{AuditId, Clock, DomainError, PersonId};
+use scaffold_store::{Store, StoreError};
+use std::sync::Arc;
+
+pub use scaffold_domain as domain;
+pub use scaffold_store::Store as StorePort;
+
+/// One page of a list, with the cursor for the next page when there is one.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next: Option<String>,
+}
+
+pub const DEFAULT_LIMIT: u32 = 20;
+pub const MAX_LIMIT: u32 = 100;
+
+/// Checks a page size: absent gives the default, otherwise 1 to 100.
+pub fn page_limit(limit: Option<u32>) -> Result<u32, DomainError> {
+    match limit {
+        None => Ok(DEFAULT_LIMIT),
+        Some(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
+        Some(_) => Err(DomainError::invalid_field(
+            "/limit",
+            "OUT_OF_RANGE",
+            "must be between 1 and 100",
+        )),
+    }
+}
+
+/// The service: the store and the clock, shared by every transport.
+#[derive(Debug, Clone)]
+pub struct Service {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+}
+
+impl Service {
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
+        Self { store, clock }
+    }
+
+    pub fn store_kind(&self) -> &'static str {
+        self.store.kind()
+    }
+
+    /// Readiness: the store answers.
+    pub async fn ready(&self) -> Result<(), DomainError> {
+        self.store.ping().await.map_err(store_error)
+    }
+
+    fn audit(
+        &self,
+        actor: Option<PersonId>,
+        action: &str,
+        target_type: &str,
+        target_id: impl ToString,
+        detail: serde_json::Value,
+    ) -> AuditEntry {
+        let at = self.clock.now();
+        AuditEntry {
+            id: AuditId::new_v7(at),
+            at,
+            actor,
+            action: action.to_owned(),
+            target_type: target_type.to_owned(),
+            target_id: target_id.to_string(),
+            detail,
+        }
+    }
+}
+
+/// Maps store failures that the use case did not handle itself.
+pub(crate) fn store_error(e: StoreError) -> DomainError {
+    match e {
+        StoreError::NotFound => DomainError::not_found("NOT_FOUND", "the resource does not exist"),
+        StoreError::Conflict { constraint } => DomainError::conflict(
+            "CONFLICT",
+            format!("a resource with the same {constraint} already exists"),
+        ),
+        StoreError::VersionMismatch => version_mismatch(),
+        StoreError::LastOwner => last_owner(),
+        StoreError::Unavailable(source) => DomainError::unavailable(source),
+        StoreError::Other(source) => DomainError::internal(source),
+    }
+}
+
+pub(crate) fn version_mismatch() -> DomainError {
+    DomainError::new(
+        scaffold_domain::ErrorKind::PreconditionFailed,
+        "VERSION_MISMATCH",
+        "the resource has changed since you read it: fetch it again and retry",
+    )
+}
+
+pub(crate) fn last_owner() -> DomainError {
+    DomainError::conflict(
+        "GROUP_LAST_OWNER",
+        "a group must keep at least one owner: make someone else an owner first",
+    )
+}

@@ -1,9 +1,9 @@
 //! Reading PostgreSQL rows into domain values, and mapping sqlx errors onto `StoreError`.
 
+use scaffold_domain::PersonId;
 use scaffold_domain::group::Group;
 use scaffold_domain::membership::Membership;
 use scaffold_domain::person::Person;
-use scaffold_domain::PersonId;
 use scaffold_store::decode::{self, GroupRow};
 use scaffold_store::{ApiKey, StoreError, StoreResult};
 use sqlx::Row;
@@ -24,7 +24,9 @@ pub fn to_store_error(e: sqlx::Error) -> StoreError {
             };
             StoreError::Conflict { constraint }
         }
-        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => StoreError::Unavailable(Box::new(e)),
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+            StoreError::Unavailable(Box::new(e))
+        }
         sqlx::Error::RowNotFound => StoreError::NotFound,
         other => StoreError::Other(Box::new(other)),
     }
@@ -65,7 +67,14 @@ pub fn group_from_row(r: &PgRow) -> StoreResult<Group> {
 pub fn membership_from_row(r: &PgRow) -> StoreResult<Membership> {
     let role: String = col!(r, "role");
     let status: String = col!(r, "status");
-    decode::membership(col!(r, "group_id"), col!(r, "person_id"), &role, &status, col!(r, "created_at"), col!(r, "updated_at"))
+    decode::membership(
+        col!(r, "group_id"),
+        col!(r, "person_id"),
+        &role,
+        &status,
+        col!(r, "created_at"),
+        col!(r, "updated_at"),
+    )
 }
 
 pub fn key_from_row(r: &PgRow) -> StoreResult<ApiKey> {
@@ -82,5 +91,9 @@ pub fn key_from_row(r: &PgRow) -> StoreResult<ApiKey> {
 }
 
 pub fn person_from_row(r: &PgRow) -> StoreResult<Person> {
-    Ok(Person { id: PersonId(col!(r, "person_id")), display_name: col!(r, "display_name"), created_at: col!(r, "created_at") })
+    Ok(Person {
+        id: PersonId(col!(r, "person_id")),
+        display_name: col!(r, "display_name"),
+        created_at: col!(r, "created_at"),
+    })
 }

@@ -1,12 +1,12 @@
 //! Reading SQLite rows into domain values, and mapping sqlx errors onto `StoreError`.
 
+use chrono::{DateTime, Utc};
+use scaffold_domain::PersonId;
 use scaffold_domain::group::Group;
 use scaffold_domain::membership::Membership;
 use scaffold_domain::person::Person;
-use scaffold_domain::PersonId;
 use scaffold_store::decode::{self, GroupRow};
 use scaffold_store::{ApiKey, StoreError, StoreResult};
-use chrono::{DateTime, Utc};
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
@@ -20,7 +20,8 @@ pub fn micros_opt(t: Option<DateTime<Utc>>) -> Option<i64> {
 }
 
 pub fn time(us: i64) -> StoreResult<DateTime<Utc>> {
-    DateTime::from_timestamp_micros(us).ok_or_else(|| StoreError::Other(format!("stored time {us} is out of range").into()))
+    DateTime::from_timestamp_micros(us)
+        .ok_or_else(|| StoreError::Other(format!("stored time {us} is out of range").into()))
 }
 
 fn time_opt(us: Option<i64>) -> StoreResult<Option<DateTime<Utc>>> {
@@ -42,10 +43,16 @@ pub fn to_store_error(e: sqlx::Error) -> StoreError {
             };
             StoreError::Conflict { constraint }
         }
-        sqlx::Error::Database(db) if db.code().is_some_and(|c| matches!(c.as_ref(), "5" | "6" | "261" | "262" | "517")) => {
+        sqlx::Error::Database(db)
+            if db
+                .code()
+                .is_some_and(|c| matches!(c.as_ref(), "5" | "6" | "261" | "262" | "517")) =>
+        {
             StoreError::Unavailable(Box::new(sqlx::Error::Database(db)))
         }
-        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => StoreError::Unavailable(Box::new(e)),
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+            StoreError::Unavailable(Box::new(e))
+        }
         sqlx::Error::RowNotFound => StoreError::NotFound,
         other => StoreError::Other(Box::new(other)),
     }
@@ -70,7 +77,8 @@ pub fn group_from_row(r: &SqliteRow) -> StoreResult<Group> {
         latitude: col!(r, "latitude"),
         longitude: col!(r, "longitude"),
         contact_email: col!(r, "contact_email"),
-        links: serde_json::from_str::<serde_json::Value>(col!(r, "links")).map_err(|e| StoreError::Other(Box::new(e)))?,
+        links: serde_json::from_str::<serde_json::Value>(col!(r, "links"))
+            .map_err(|e| StoreError::Other(Box::new(e)))?,
         visibility: col!(r, "visibility"),
         join_policy: col!(r, "join_policy"),
         guidelines_template: col!(r, "guidelines_template"),
@@ -86,7 +94,14 @@ pub fn group_from_row(r: &SqliteRow) -> StoreResult<Group> {
 pub fn membership_from_row(r: &SqliteRow) -> StoreResult<Membership> {
     let role: String = col!(r, "role");
     let status: String = col!(r, "status");
-    decode::membership(col!(r, "group_id"), col!(r, "person_id"), &role, &status, time(col!(r, "created_at"))?, time(col!(r, "updated_at"))?)
+    decode::membership(
+        col!(r, "group_id"),
+        col!(r, "person_id"),
+        &role,
+        &status,
+        time(col!(r, "created_at"))?,
+        time(col!(r, "updated_at"))?,
+    )
 }
 
 pub fn key_from_row(r: &SqliteRow) -> StoreResult<ApiKey> {
@@ -103,5 +118,9 @@ pub fn key_from_row(r: &SqliteRow) -> StoreResult<ApiKey> {
 }
 
 pub fn person_from_row(r: &SqliteRow) -> StoreResult<Person> {
-    Ok(Person { id: PersonId(col!(r, "person_id")), display_name: col!(r, "display_name"), created_at: col!(r, "created_at") })
+    Ok(Person {
+        id: PersonId(col!(r, "person_id")),
+        display_name: col!(r, "display_name"),
+        created_at: time(col!(r, "created_at"))?,
+    })
 }

@@ -3,7 +3,10 @@
 
 use crate::{ApiKey, StoreError, StoreResult};
 use chrono::{DateTime, Utc};
-use scaffold_domain::group::{Area, Category, Group, GroupKind, GroupStatus, GuidelineTemplate, Guidelines, JoinPolicy, Link, Visibility};
+use scaffold_domain::group::{
+    Area, Category, Group, GroupKind, GroupStatus, GuidelineTemplate, Guidelines, JoinPolicy, Link,
+    Visibility,
+};
 use scaffold_domain::membership::{Membership, MembershipStatus, Role};
 use scaffold_domain::{ApiKeyId, GroupId, Outcode, PersonId, Scopes, Slug};
 use uuid::Uuid;
@@ -43,9 +46,11 @@ pub struct GroupRow {
 impl GroupRow {
     pub fn into_group(self) -> StoreResult<Group> {
         let area = match (self.outcode, self.latitude, self.longitude) {
-            (Some(o), Some(latitude), Some(longitude)) => {
-                Some(Area { outcode: Outcode::from_trusted(o), latitude, longitude })
-            }
+            (Some(o), Some(latitude), Some(longitude)) => Some(Area {
+                outcode: Outcode::from_trusted(o),
+                latitude,
+                longitude,
+            }),
             _ => None,
         };
         let categories = self

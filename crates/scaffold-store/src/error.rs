@@ -5,7 +5,9 @@ use std::fmt;
 pub enum StoreError {
     NotFound,
     /// A uniqueness rule was broken; `constraint` names the rule (`slug`, `idempotency_key`, …).
-    Conflict { constraint: &'static str },
+    Conflict {
+        constraint: &'static str,
+    },
     /// Optimistic concurrency: the stored version is not the one expected.
     VersionMismatch,
     /// The change would leave a group without an active owner.

@@ -70,7 +70,10 @@ pub fn like_pattern(word: &str) -> String {
 pub enum MembershipChange {
     /// Insert or replace the membership.
     Put(Membership),
-    Remove { group_id: GroupId, person_id: PersonId },
+    Remove {
+        group_id: GroupId,
+        person_id: PersonId,
+    },
 }
 
 impl MembershipChange {

@@ -1,0 +1,463 @@
+//! Group use cases: create (the creator becomes owner), find by id or slug, list with filters,
+//! update with optimistic concurrency, archive. Visibility: private groups are invisible to
+//! non-members everywhere (a private group is "not found", never "forbidden"); unlisted groups are
+//! reachable directly but never listed; operators see everything.
+
+use crate::audit::bad_cursor;
+use crate::{Page, Service, page_limit, store_error, version_mismatch};
+use scaffold_domain::group::{Category, Group, GroupDraft, GroupPatch, GroupStatus, Visibility};
+use scaffold_domain::membership::{Membership, MembershipStatus, Role};
+use scaffold_domain::{Actor, DomainError, GroupId, Outcode, PersonId, Scope};
+use scaffold_store::{Cursor, GroupQuery, IdempotencyRecord, StoreError};
+
+/// How a caller names a group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GroupRef {
+    Id(GroupId),
+    Slug(String),
+}
+
+/// A group as a caller sees it: with its member count and the caller's own membership.
+#[derive(Debug, Clone)]
+pub struct GroupView {
+    pub group: Group,
+    pub member_count: i64,
+    pub viewer_membership: Option<Membership>,
+}
+
+/// A client-chosen `Idempotency-Key` and a fingerprint of the request it came with.
+#[derive(Debug, Clone)]
+pub struct Idempotency {
+    pub key: String,
+    pub fingerprint: String,
+}
+
+/// The outcome of a create: the group, and whether it was an idempotent replay.
+#[derive(Debug)]
+pub struct Created {
+    pub view: GroupView,
+    pub replayed: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct GroupFilter {
+    pub outcode: Option<String>,
+    pub category: Option<Category>,
+    pub text: Option<String>,
+    pub after: Option<String>,
+    pub limit: Option<u32>,
+}
+
+pub const TEXT_FILTER_MAX: usize = 100;
+
+pub(crate) fn group_not_found() -> DomainError {
+    DomainError::not_found("GROUP_NOT_FOUND", "no such group")
+}
+
+fn archived() -> DomainError {
+    DomainError::conflict(
+        "GROUP_ARCHIVED",
+        "the group is archived and can no longer be changed",
+    )
+}
+
+fn validate_idempotency_key(key: &str) -> Result<(), DomainError> {
+    if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(DomainError::invalid_field(
+            "/idempotency_key",
+            "INVALID_IDEMPOTENCY_KEY",
+            "Idempotency-Key must be 1 to 255 printable ASCII characters",
+        ));
+    }
+    Ok(())
+}
+
+/// May this caller see this group at all?
+pub(crate) fn visible(group: &Group, actor: &Actor, membership: Option<&Membership>) -> bool {
+    group.visibility != Visibility::Private
+        || actor.is_operator()
+        || (actor.reader(Scope::GroupsRead).is_some()
+            && membership.is_some_and(Membership::is_active))
+}
+
+impl Service {
+    /// The caller's membership of the group, if the caller is a person.
+    pub(crate) async fn membership_of(
+        &self,
+        actor: &Actor,
+        group: GroupId,
+    ) -> Result<Option<Membership>, DomainError> {
+        match actor.person_id() {
+            Some(p) => self.store.membership(group, p).await.map_err(store_error),
+            None => Ok(None),
+        }
+    }
+
+    /// Loads a group the caller may see, with the caller's membership. Invited people may see the
+    /// private group they were invited to, so that they can accept.
+    pub(crate) async fn visible_group(
+        &self,
+        actor: &Actor,
+        r: &GroupRef,
+    ) -> Result<(Group, Option<Membership>), DomainError> {
+        let found = match r {
+            GroupRef::Id(id) => self.store.group_by_id(*id).await,
+            GroupRef::Slug(s) => self.store.group_by_slug(s).await,
+        }
+        .map_err(store_error)?
+        .ok_or_else(group_not_found)?;
+        let m = self.membership_of(actor, found.id).await?;
+        let invited = m
+            .as_ref()
+            .is_some_and(|m| m.status == MembershipStatus::Invited);
+        if visible(&found, actor, m.as_ref()) || invited {
+            Ok((found, m))
+        } else {
+            Err(group_not_found())
+        }
+    }
+
+    async fn view(
+        &self,
+        group: Group,
+        viewer_membership: Option<Membership>,
+    ) -> Result<GroupView, DomainError> {
+        let counts = self
+            .store
+            .member_counts(&[group.id])
+            .await
+            .map_err(store_error)?;
+        let member_count = counts.first().map_or(0, |c| c.1);
+        Ok(GroupView {
+            group,
+            member_count,
+            viewer_membership,
+        })
+    }
+
+    pub async fn create_group(
+        &self,
+        actor: &Actor,
+        draft: &GroupDraft,
+        idempotency: Option<Idempotency>,
+    ) -> Result<Created, DomainError> {
+        let person = actor.require(Scope::GroupsWrite)?;
+        if let Some(i) = &idempotency {
+            validate_idempotency_key(&i.key)?;
+            if let Some(done) = self.replay(actor, person, i).await? {
+                return Ok(done);
+            }
+        }
+        let valid = draft.validate().map_err(DomainError::invalid)?;
+        let now = self.clock.now();
+        let group = Group {
+            id: GroupId::new_v7(now),
+            slug: valid.slug,
+            name: valid.name,
+            summary: valid.summary,
+            description: valid.description,
+            kind: valid.kind,
+            categories: valid.categories,
+            area: valid.area,
+            contact_email: valid.contact_email,
+            links: valid.links,
+            visibility: valid.visibility,
+            join_policy: valid.join_policy,
+            guidelines: valid.guidelines,
+            status: GroupStatus::Active,
+            version: 1,
+            created_at: now,
+            updated_at: now,
+        };
+        let owner = Membership {
+            group_id: group.id,
+            person_id: person,
+            role: Role::Owner,
+            status: MembershipStatus::Active,
+            created_at: now,
+            updated_at: now,
+        };
+        let record = idempotency.as_ref().map(|i| IdempotencyRecord {
+            scope: person.to_string(),
+            key: i.key.clone(),
+            request_hash: i.fingerprint.clone(),
+            resource_id: group.id.to_string(),
+            created_at: now,
+        });
+        let audit = self.audit(
+            Some(person),
+            "group.create",
+            "group",
+            group.id,
+            serde_json::json!({ "slug": group.slug.as_str(), "visibility": group.visibility.as_str() }),
+        );
+        match self
+            .store
+            .create_group(&group, &owner, record.as_ref(), &audit)
+            .await
+        {
+            Ok(()) => Ok(Created {
+                view: GroupView {
+                    group,
+                    member_count: 1,
+                    viewer_membership: Some(owner),
+                },
+                replayed: false,
+            }),
+            Err(StoreError::Conflict { constraint: "slug" }) => Err(DomainError::conflict(
+                "GROUP_SLUG_TAKEN",
+                format!("the slug `{}` is already taken", group.slug),
+            )),
+            Err(StoreError::Conflict {
+                constraint: "idempotency_key",
+            }) => match &idempotency {
+                Some(i) => self.replay(actor, person, i).await?.ok_or_else(|| {
+                    DomainError::conflict(
+                        "IDEMPOTENCY_KEY_IN_USE",
+                        "a request with this Idempotency-Key is in progress",
+                    )
+                }),
+                None => Err(DomainError::internal("idempotency conflict without a key")),
+            },
+            Err(e) => Err(store_error(e)),
+        }
+    }
+
+    async fn replay(
+        &self,
+        actor: &Actor,
+        person: PersonId,
+        i: &Idempotency,
+    ) -> Result<Option<Created>, DomainError> {
+        let Some(rec) = self
+            .store
+            .idempotency_record(&person.to_string(), &i.key)
+            .await
+            .map_err(store_error)?
+        else {
+            return Ok(None);
+        };
+        if rec.request_hash != i.fingerprint {
+            return Err(DomainError::new(
+                scaffold_domain::ErrorKind::Invalid,
+                "IDEMPOTENCY_KEY_REUSED",
+                "this Idempotency-Key was used with a different request",
+            ));
+        }
+        let id = GroupId::parse(&rec.resource_id)
+            .ok_or_else(|| DomainError::internal("bad idempotency record"))?;
+        let (group, m) = self.visible_group(actor, &GroupRef::Id(id)).await?;
+        Ok(Some(Created {
+            view: self.view(group, m).await?,
+            replayed: true,
+        }))
+    }
+
+    pub async fn group(&self, actor: &Actor, r: &GroupRef) -> Result<GroupView, DomainError> {
+        let (group, m) = self.visible_group(actor, r).await?;
+        self.view(group, m).await
+    }
+
+    /// Groups by id that the caller may see (for federation entity resolution and loaders).
+    pub async fn groups_by_ids(
+        &self,
+        actor: &Actor,
+        ids: &[GroupId],
+    ) -> Result<Vec<Group>, DomainError> {
+        let groups = self.store.groups_by_ids(ids).await.map_err(store_error)?;
+        let memberships = match actor.person_id() {
+            Some(p) => self
+                .store
+                .memberships_of_person(p, ids)
+                .await
+                .map_err(store_error)?,
+            None => Vec::new(),
+        };
+        Ok(groups
+            .into_iter()
+            .filter(|g| visible(g, actor, memberships.iter().find(|m| m.group_id == g.id)))
+            .collect())
+    }
+
+    /// Active member counts for groups (for loaders).
+    pub async fn member_counts(&self, ids: &[GroupId]) -> Result<Vec<(GroupId, i64)>, DomainError> {
+        self.store.member_counts(ids).await.map_err(store_error)
+    }
+
+    /// The caller's memberships among the given groups (for loaders).
+    pub async fn viewer_memberships(
+        &self,
+        actor: &Actor,
+        ids: &[GroupId],
+    ) -> Result<Vec<Membership>, DomainError> {
+        match actor.person_id() {
+            Some(p) => self
+                .store
+                .memberships_of_person(p, ids)
+                .await
+                .map_err(store_error),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    pub async fn list_groups(
+        &self,
+        actor: &Actor,
+        f: &GroupFilter,
+    ) -> Result<Page<GroupView>, DomainError> {
+        let limit = page_limit(f.limit)?;
+        let outcode = f
+            .outcode
+            .as_deref()
+            .map(|o| Outcode::parse("/outcode", o).map(|o| o.as_str().to_owned()))
+            .transpose()
+            .map_err(|e| DomainError::invalid(vec![e]))?;
+        let text = match &f.text {
+            Some(t) if t.chars().count() > TEXT_FILTER_MAX => {
+                return Err(DomainError::invalid_field(
+                    "/q",
+                    "TOO_LONG",
+                    "must be at most 100 characters",
+                ));
+            }
+            Some(t) => t
+                .split_whitespace()
+                .take(8)
+                .map(str::to_lowercase)
+                .collect(),
+            None => Vec::new(),
+        };
+        let after = match &f.after {
+            None => None,
+            Some(c) => {
+                let (name, id) = Cursor::decode::<(String, String)>(c).ok_or_else(bad_cursor)?;
+                Some((name, GroupId::parse(&id).ok_or_else(bad_cursor)?))
+            }
+        };
+        let q = GroupQuery {
+            viewer: actor.reader(Scope::GroupsRead),
+            all_visibilities: actor.is_operator(),
+            outcode,
+            category: f.category,
+            text,
+            after,
+            limit,
+        };
+        let groups = self.store.list_groups(&q).await.map_err(store_error)?;
+        let next = (groups.len() == limit as usize)
+            .then(|| {
+                groups
+                    .last()
+                    .map(|g| Cursor::encode(&(scaffold_store::sort_name(g), g.id.to_string())).0)
+            })
+            .flatten();
+        let ids: Vec<_> = groups.iter().map(|g| g.id).collect();
+        let counts = self.store.member_counts(&ids).await.map_err(store_error)?;
+        let mine = self.viewer_memberships(actor, &ids).await?;
+        let items = groups
+            .into_iter()
+            .map(|g| GroupView {
+                member_count: counts.iter().find(|c| c.0 == g.id).map_or(0, |c| c.1),
+                viewer_membership: mine.iter().find(|m| m.group_id == g.id).cloned(),
+                group: g,
+            })
+            .collect();
+        Ok(Page { items, next })
+    }
+
+    /// Loads a group for a change by its managers: visible, active, version as expected.
+    async fn group_for_change(
+        &self,
+        actor: &Actor,
+        id: GroupId,
+        expected_version: i64,
+        owner_only: bool,
+    ) -> Result<(PersonId, Group, Option<Membership>), DomainError> {
+        let person = actor.require(Scope::GroupsWrite)?;
+        let (group, m) = self.visible_group(actor, &GroupRef::Id(id)).await?;
+        let allowed = actor.is_operator()
+            || m.as_ref().is_some_and(|m| {
+                if owner_only {
+                    m.is_owner()
+                } else {
+                    m.can_manage()
+                }
+            });
+        if !allowed {
+            let who = if owner_only {
+                "owners"
+            } else {
+                "organisers and owners"
+            };
+            return Err(DomainError::forbidden(
+                "GROUP_ROLE_REQUIRED",
+                format!("only the group's {who} can do this"),
+            ));
+        }
+        if group.status == GroupStatus::Archived {
+            return Err(archived());
+        }
+        if group.version != expected_version {
+            return Err(version_mismatch());
+        }
+        Ok((person, group, m))
+    }
+
+    pub async fn update_group(
+        &self,
+        actor: &Actor,
+        id: GroupId,
+        patch: &GroupPatch,
+        expected_version: i64,
+    ) -> Result<GroupView, DomainError> {
+        let (person, group, m) = self
+            .group_for_change(actor, id, expected_version, false)
+            .await?;
+        let mut changed = group.patched(patch).map_err(DomainError::invalid)?;
+        if changed == group {
+            return self.view(group, m).await;
+        }
+        changed.version = group.version + 1;
+        changed.updated_at = self.clock.now();
+        let audit = self.audit(
+            Some(person),
+            "group.update",
+            "group",
+            group.id,
+            serde_json::json!({ "fields": patch.field_names(), "version": changed.version }),
+        );
+        self.store
+            .update_group(&changed, expected_version, &audit)
+            .await
+            .map_err(store_error)?;
+        self.view(changed, m).await
+    }
+
+    /// Archives a group (owners and operators): it leaves listings and becomes read-only.
+    pub async fn archive_group(
+        &self,
+        actor: &Actor,
+        id: GroupId,
+        expected_version: i64,
+    ) -> Result<GroupView, DomainError> {
+        let (person, group, m) = self
+            .group_for_change(actor, id, expected_version, true)
+            .await?;
+        let mut changed = group.clone();
+        changed.status = GroupStatus::Archived;
+        changed.version = group.version + 1;
+        changed.updated_at = self.clock.now();
+        let audit = self.audit(
+            Some(person),
+            "group.archive",
+            "group",
+            group.id,
+            serde_json::json!({}),
+        );
+        self.store
+            .update_group(&changed, expected_version, &audit)
+            .await
+            .map_err(store_error)?;
+        self.view(changed, m).await
+    }
+}

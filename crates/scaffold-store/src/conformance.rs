@@ -1,0 +1,675 @@
+//! The store conformance suite: behaviour every adapter must share. Each case takes a fresh,
+//! migrated, empty store. Adapters run it with `conformance_suite!`, which makes one test per case.
+#![allow(clippy::unwrap_used, clippy::panic, clippy::expect_used)] // test code, run from test binaries
+
+use crate::{ApiKey, GroupQuery, IdempotencyRecord, MembershipChange, Store, StoreError};
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use scaffold_domain::audit::AuditEntry;
+use scaffold_domain::group::{
+    Area, Category, Group, GroupKind, GroupStatus, GuidelineTemplate, Guidelines, JoinPolicy, Link,
+    Visibility,
+};
+use scaffold_domain::membership::{Membership, MembershipStatus, Role};
+use scaffold_domain::person::Person;
+use scaffold_domain::{ApiKeyId, AuditId, GroupId, Outcode, PersonId, Scope, Scopes, Slug};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+pub type DynStore = Arc<dyn Store>;
+
+/// Makes one `#[tokio::test]` per conformance case; `$make` is an async expression giving a
+/// fresh `Arc<dyn Store>`.
+#[macro_export]
+macro_rules! conformance_suite {
+    ($make:expr) => {
+        $crate::conformance_suite!(@cases $make;
+            group_round_trips_every_field,
+            duplicate_slug_is_a_conflict_and_changes_nothing,
+            reused_idempotency_key_is_a_conflict,
+            update_checks_the_version,
+            listing_respects_visibility_and_status,
+            listing_filters_by_outcode_category_and_text,
+            listing_pages_by_name_then_id,
+            last_owner_cannot_be_removed_or_demoted,
+            concurrent_demotions_keep_an_owner,
+            memberships_count_and_page,
+            api_keys_are_found_by_hash_and_revoked,
+            audit_entries_are_written_with_changes_and_listed_newest_first,
+            empty_id_lists_return_nothing,
+        );
+    };
+    (@cases $make:expr; $($case:ident),+ $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let store = $make.await;
+                $crate::conformance::$case(store).await;
+            }
+        )+
+    };
+}
+
+static SEQ: AtomicU32 = AtomicU32::new(0);
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 28, 9, 30, 0)
+        .single()
+        .unwrap_or_default()
+        + Duration::microseconds(123_456)
+}
+
+fn at(offset_secs: i64) -> DateTime<Utc> {
+    t0() + Duration::seconds(offset_secs)
+}
+
+fn audit(action: &str, target: impl ToString) -> AuditEntry {
+    let n = SEQ.fetch_add(1, Ordering::Relaxed);
+    AuditEntry {
+        id: AuditId::new_v7(at(i64::from(n))),
+        at: at(i64::from(n)),
+        actor: None,
+        action: action.to_owned(),
+        target_type: "test".to_owned(),
+        target_id: target.to_string(),
+        detail: serde_json::json!({ "n": n }),
+    }
+}
+
+pub async fn person(store: &DynStore, name: &str) -> Person {
+    let n = SEQ.fetch_add(1, Ordering::Relaxed);
+    let p = Person {
+        id: PersonId::new_v7(at(i64::from(n))),
+        display_name: name.to_owned(),
+        created_at: at(0),
+    };
+    store
+        .create_person(&p, None, &audit("person.create", p.id))
+        .await
+        .unwrap();
+    p
+}
+
+pub fn group(slug: &str, name: &str) -> Group {
+    let n = SEQ.fetch_add(1, Ordering::Relaxed);
+    Group {
+        id: GroupId::new_v7(at(i64::from(n))),
+        slug: Slug::parse("/slug", slug).unwrap(),
+        name: name.to_owned(),
+        summary: format!("{name}: tea, cake and help with phones"),
+        description: Some("We meet **every Tuesday** at the library.\n\nAll welcome.".to_owned()),
+        kind: GroupKind::CommunityGroup,
+        categories: vec![Category::DigitalInclusion, Category::OlderPeople],
+        area: Some(Area {
+            outcode: Outcode::parse("/o", "WN1").unwrap(),
+            latitude: 53.55104,
+            longitude: -2.63014,
+        }),
+        contact_email: Some("hello@example.org".to_owned()),
+        links: vec![Link {
+            label: "Website".to_owned(),
+            url: "https://example.org/a?b=c".to_owned(),
+        }],
+        visibility: Visibility::Public,
+        join_policy: JoinPolicy::Open,
+        guidelines: Guidelines::from_template(GuidelineTemplate::SafeguardingFirst),
+        status: GroupStatus::Active,
+        version: 1,
+        created_at: at(10),
+        updated_at: at(10),
+    }
+}
+
+fn owner(g: &Group, p: &Person) -> Membership {
+    Membership {
+        group_id: g.id,
+        person_id: p.id,
+        role: Role::Owner,
+        status: MembershipStatus::Active,
+        created_at: at(10),
+        updated_at: at(10),
+    }
+}
+
+pub async fn create(store: &DynStore, g: &Group, p: &Person) {
+    store
+        .create_group(g, &owner(g, p), None, &audit("group.create", g.id))
+        .await
+        .unwrap();
+}
+
+fn query() -> GroupQuery {
+    GroupQuery {
+        limit: 50,
+        ..GroupQuery::default()
+    }
+}
+
+async fn slugs(store: &DynStore, q: &GroupQuery) -> Vec<String> {
+    store
+        .list_groups(q)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|g| g.slug.to_string())
+        .collect()
+}
+
+pub async fn group_round_trips_every_field(store: DynStore) {
+    let p = person(&store, "Ada").await;
+    let g = group("wigan-techmates", "Wigan TechMates");
+    create(&store, &g, &p).await;
+    assert_eq!(store.group_by_id(g.id).await.unwrap().as_ref(), Some(&g));
+    assert_eq!(
+        store
+            .group_by_slug("wigan-techmates")
+            .await
+            .unwrap()
+            .as_ref(),
+        Some(&g)
+    );
+    assert_eq!(store.group_by_slug("nope").await.unwrap(), None);
+    let mut bare = group("bare-group", "Bare group");
+    bare.description = None;
+    bare.area = None;
+    bare.contact_email = None;
+    bare.links = vec![];
+    bare.categories = vec![];
+    bare.guidelines = Guidelines {
+        template: None,
+        text: "Be kind.".to_owned(),
+    };
+    create(&store, &bare, &p).await;
+    assert_eq!(store.group_by_id(bare.id).await.unwrap(), Some(bare));
+    let m = store.membership(g.id, p.id).await.unwrap().unwrap();
+    assert_eq!(m, owner(&g, &p));
+}
+
+pub async fn duplicate_slug_is_a_conflict_and_changes_nothing(store: DynStore) {
+    let p = person(&store, "Ada").await;
+    let g = group("casserole-club", "Casserole Club");
+    create(&store, &g, &p).await;
+    let again = group("casserole-club", "Another club");
+    let rec = IdempotencyRecord {
+        scope: p.id.to_string(),
+        key: "k1".to_owned(),
+        request_hash: "h".to_owned(),
+        resource_id: again.id.to_string(),
+        created_at: at(0),
+    };
+    let err = store
+        .create_group(&again, &owner(&again, &p), Some(&rec), &audit("x", 1))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::Conflict { constraint: "slug" }),
+        "{err}"
+    );
+    assert_eq!(store.group_by_id(again.id).await.unwrap(), None);
+    assert_eq!(
+        store.idempotency_record(&rec.scope, "k1").await.unwrap(),
+        None,
+        "the transaction rolled back"
+    );
+    assert_eq!(store.membership(again.id, p.id).await.unwrap(), None);
+}
+
+pub async fn reused_idempotency_key_is_a_conflict(store: DynStore) {
+    let p = person(&store, "Ada").await;
+    let g1 = group("first-group", "First");
+    let g2 = group("second-group", "Second");
+    let rec = |g: &Group| IdempotencyRecord {
+        scope: p.id.to_string(),
+        key: "same-key".to_owned(),
+        request_hash: "h".to_owned(),
+        resource_id: g.id.to_string(),
+        created_at: at(0),
+    };
+    store
+        .create_group(&g1, &owner(&g1, &p), Some(&rec(&g1)), &audit("x", 1))
+        .await
+        .unwrap();
+    let err = store
+        .create_group(&g2, &owner(&g2, &p), Some(&rec(&g2)), &audit("x", 2))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::Conflict {
+                constraint: "idempotency_key"
+            }
+        ),
+        "{err}"
+    );
+    assert_eq!(
+        store
+            .idempotency_record(&p.id.to_string(), "same-key")
+            .await
+            .unwrap(),
+        Some(rec(&g1))
+    );
+    assert_eq!(store.group_by_id(g2.id).await.unwrap(), None);
+}
+
+pub async fn update_checks_the_version(store: DynStore) {
+    let p = person(&store, "Ada").await;
+    let g = group("update-me", "Update me");
+    create(&store, &g, &p).await;
+    let mut changed = g.clone();
+    changed.name = "Updated".to_owned();
+    changed.categories = vec![Category::Food];
+    changed.version = 2;
+    changed.updated_at = at(99);
+    store
+        .update_group(&changed, 1, &audit("group.update", g.id))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.group_by_id(g.id).await.unwrap(),
+        Some(changed.clone())
+    );
+    let mut stale = changed.clone();
+    stale.name = "Stale".to_owned();
+    stale.version = 2;
+    let err = store
+        .update_group(&stale, 1, &audit("group.update", g.id))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::VersionMismatch), "{err}");
+    assert_eq!(store.group_by_id(g.id).await.unwrap(), Some(changed));
+    let ghost = group("ghost-group", "Ghost");
+    let err = store
+        .update_group(&ghost, 1, &audit("group.update", ghost.id))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::NotFound), "{err}");
+}
+
+pub async fn listing_respects_visibility_and_status(store: DynStore) {
+    let alice = person(&store, "Alice").await;
+    let bob = person(&store, "Bob").await;
+    let public = group("a-public", "A public");
+    let mut unlisted = group("b-unlisted", "B unlisted");
+    unlisted.visibility = Visibility::Unlisted;
+    let mut private = group("c-private", "C private");
+    private.visibility = Visibility::Private;
+    let mut archived = group("d-archived", "D archived");
+    archived.status = GroupStatus::Archived;
+    for g in [&public, &unlisted, &private, &archived] {
+        create(&store, g, &alice).await;
+    }
+    assert_eq!(slugs(&store, &query()).await, ["a-public"]);
+    let as_bob = GroupQuery {
+        viewer: Some(bob.id),
+        ..query()
+    };
+    assert_eq!(slugs(&store, &as_bob).await, ["a-public"]);
+    let as_alice = GroupQuery {
+        viewer: Some(alice.id),
+        ..query()
+    };
+    assert_eq!(
+        slugs(&store, &as_alice).await,
+        ["a-public", "b-unlisted", "c-private"]
+    );
+    let pending = Membership {
+        person_id: bob.id,
+        status: MembershipStatus::Pending,
+        role: Role::Member,
+        ..owner(&private, &bob)
+    };
+    store
+        .change_membership(&MembershipChange::Put(pending), &audit("m", 1))
+        .await
+        .unwrap();
+    assert_eq!(
+        slugs(&store, &as_bob).await,
+        ["a-public"],
+        "pending members do not see private groups"
+    );
+    let operator = GroupQuery {
+        all_visibilities: true,
+        ..query()
+    };
+    assert_eq!(
+        slugs(&store, &operator).await,
+        ["a-public", "b-unlisted", "c-private"]
+    );
+}
+
+pub async fn listing_filters_by_outcode_category_and_text(store: DynStore) {
+    let p = person(&store, "Ada").await;
+    let wigan = group("wigan-tea", "Wigan 100% Tea_Party");
+    let mut leigh = group("leigh-football", "Leigh Sunday League");
+    leigh.area = Some(Area {
+        outcode: Outcode::parse("/o", "WN7").unwrap(),
+        latitude: 53.5,
+        longitude: -2.5,
+    });
+    leigh.categories = vec![Category::SportPhysicalActivity];
+    leigh.summary = "Football for everyone".to_owned();
+    create(&store, &wigan, &p).await;
+    create(&store, &leigh, &p).await;
+    let by_outcode = GroupQuery {
+        outcode: Some("WN7".to_owned()),
+        ..query()
+    };
+    assert_eq!(slugs(&store, &by_outcode).await, ["leigh-football"]);
+    let by_category = GroupQuery {
+        category: Some(Category::DigitalInclusion),
+        ..query()
+    };
+    assert_eq!(slugs(&store, &by_category).await, ["wigan-tea"]);
+    let by_words = GroupQuery {
+        text: vec!["sunday".to_owned(), "football".to_owned()],
+        ..query()
+    };
+    assert_eq!(slugs(&store, &by_words).await, ["leigh-football"]);
+    let wildcard = GroupQuery {
+        text: vec!["%".to_owned()],
+        ..query()
+    };
+    assert_eq!(
+        slugs(&store, &wildcard).await,
+        ["wigan-tea"],
+        "% is matched literally"
+    );
+    let underscore = GroupQuery {
+        text: vec!["a_p".to_owned()],
+        ..query()
+    };
+    assert_eq!(
+        slugs(&store, &underscore).await,
+        ["wigan-tea"],
+        "_ is matched literally"
+    );
+    let none = GroupQuery {
+        text: vec!["x_y".to_owned()],
+        ..query()
+    };
+    assert!(slugs(&store, &none).await.is_empty());
+}
+
+pub async fn listing_pages_by_name_then_id(store: DynStore) {
+    let p = person(&store, "Ada").await;
+    let names = ["banana", "Apple", "cherry", "apple"];
+    let mut groups = Vec::new();
+    for (i, n) in names.iter().enumerate() {
+        let g = group(&format!("fruit-{i}"), &format!("{n} growers"));
+        create(&store, &g, &p).await;
+        groups.push(g);
+    }
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store
+            .list_groups(&GroupQuery {
+                limit: 3,
+                after: after.clone(),
+                ..query()
+            })
+            .await
+            .unwrap();
+        seen.extend(page.iter().map(|g| g.name.clone()));
+        match page.last() {
+            Some(last) if page.len() == 3 => after = Some((crate::sort_name(last), last.id)),
+            _ => break,
+        }
+    }
+    assert_eq!(
+        seen,
+        [
+            "Apple growers",
+            "apple growers",
+            "banana growers",
+            "cherry growers"
+        ]
+    );
+}
+
+pub async fn last_owner_cannot_be_removed_or_demoted(store: DynStore) {
+    let p = person(&store, "Ada").await;
+    let g = group("owned-group", "Owned");
+    create(&store, &g, &p).await;
+    let err = store
+        .change_membership(
+            &MembershipChange::Remove {
+                group_id: g.id,
+                person_id: p.id,
+            },
+            &audit("m", 1),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::LastOwner), "{err}");
+    let demoted = Membership {
+        role: Role::Organiser,
+        ..owner(&g, &p)
+    };
+    let err = store
+        .change_membership(&MembershipChange::Put(demoted), &audit("m", 2))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::LastOwner), "{err}");
+    assert_eq!(
+        store.membership(g.id, p.id).await.unwrap(),
+        Some(owner(&g, &p))
+    );
+    let q = person(&store, "Bea").await;
+    store
+        .change_membership(&MembershipChange::Put(owner(&g, &q)), &audit("m", 3))
+        .await
+        .unwrap();
+    store
+        .change_membership(
+            &MembershipChange::Remove {
+                group_id: g.id,
+                person_id: p.id,
+            },
+            &audit("m", 4),
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.membership(g.id, p.id).await.unwrap(), None);
+    let err = store
+        .change_membership(
+            &MembershipChange::Remove {
+                group_id: g.id,
+                person_id: p.id,
+            },
+            &audit("m", 5),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::NotFound), "{err}");
+}
+
+pub async fn concurrent_demotions_keep_an_owner(store: DynStore) {
+    for round in 0..5 {
+        let a = person(&store, "Ada").await;
+        let b = person(&store, "Bea").await;
+        let g = group(&format!("two-owners-{round}"), "Two owners");
+        create(&store, &g, &a).await;
+        store
+            .change_membership(&MembershipChange::Put(owner(&g, &b)), &audit("m", 0))
+            .await
+            .unwrap();
+        let demote = |p: &Person| {
+            MembershipChange::Put(Membership {
+                role: Role::Member,
+                ..owner(&g, p)
+            })
+        };
+        let (s1, s2) = (store.clone(), store.clone());
+        let (c1, c2) = (demote(&a), demote(&b));
+        let t1 = tokio::spawn(async move { s1.change_membership(&c1, &audit("m", 1)).await });
+        let t2 = tokio::spawn(async move { s2.change_membership(&c2, &audit("m", 2)).await });
+        let results = [t1.await.unwrap(), t2.await.unwrap()];
+        let ok = results.iter().filter(|r| r.is_ok()).count();
+        assert_eq!(ok, 1, "exactly one demotion wins: {results:?}");
+        assert!(
+            results
+                .iter()
+                .any(|r| matches!(r, Err(StoreError::LastOwner)))
+        );
+        let owners = store
+            .list_members(g.id, None, 10)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|m| m.role == Role::Owner)
+            .count();
+        assert_eq!(owners, 1);
+    }
+}
+
+pub async fn memberships_count_and_page(store: DynStore) {
+    let owner_p = person(&store, "Owner").await;
+    let g = group("counted-group", "Counted");
+    let other = group("other-group", "Other");
+    create(&store, &g, &owner_p).await;
+    create(&store, &other, &owner_p).await;
+    let mut people = vec![owner_p.clone()];
+    for i in 0..4 {
+        let p = person(&store, &format!("Member {i}")).await;
+        let status = if i == 3 {
+            MembershipStatus::Pending
+        } else {
+            MembershipStatus::Active
+        };
+        let m = Membership {
+            role: Role::Member,
+            status,
+            ..owner(&g, &p)
+        };
+        store
+            .change_membership(&MembershipChange::Put(m), &audit("m", i))
+            .await
+            .unwrap();
+        people.push(p);
+    }
+    let counts = store.member_counts(&[g.id, other.id]).await.unwrap();
+    let mut counts = counts.clone();
+    counts.sort();
+    let mut expected = vec![(g.id, 4), (other.id, 1)];
+    expected.sort();
+    assert_eq!(counts, expected, "pending members are not counted");
+    let first = store.list_members(g.id, None, 3).await.unwrap();
+    let rest = store
+        .list_members(g.id, Some(first[2].person_id), 3)
+        .await
+        .unwrap();
+    let mut all: Vec<_> = first.iter().chain(&rest).map(|m| m.person_id).collect();
+    assert_eq!(all.len(), 5);
+    let sorted = {
+        let mut s = all.clone();
+        s.sort();
+        s
+    };
+    assert_eq!(all, sorted, "members are ordered by person id");
+    all.dedup();
+    assert_eq!(all.len(), 5);
+    let mine = store
+        .memberships_of_person(owner_p.id, &[g.id, other.id])
+        .await
+        .unwrap();
+    assert_eq!(mine.len(), 2);
+    let persons = store
+        .persons_by_ids(&[people[1].id, people[2].id])
+        .await
+        .unwrap();
+    assert_eq!(persons.len(), 2);
+}
+
+pub async fn api_keys_are_found_by_hash_and_revoked(store: DynStore) {
+    let p = person(&store, "Ada").await;
+    assert_eq!(store.count_operator_keys().await.unwrap(), 0);
+    let key = ApiKey {
+        id: ApiKeyId::new_v7(at(1)),
+        person_id: p.id,
+        name: "laptop".to_owned(),
+        token_hash: vec![7; 32],
+        scopes: Scopes::new([Scope::GroupsRead, Scope::Admin]),
+        created_at: at(1),
+        revoked_at: None,
+    };
+    store
+        .create_api_key(&key, &audit("api_key.create", key.id))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.api_key_by_hash(&[7; 32]).await.unwrap(),
+        Some(key.clone())
+    );
+    assert_eq!(store.api_key_by_hash(&[8; 32]).await.unwrap(), None);
+    assert_eq!(store.count_operator_keys().await.unwrap(), 1);
+    let dup = ApiKey {
+        id: ApiKeyId::new_v7(at(2)),
+        ..key.clone()
+    };
+    assert!(matches!(
+        store
+            .create_api_key(&dup, &audit("api_key.create", dup.id))
+            .await,
+        Err(StoreError::Conflict { .. })
+    ));
+    let other = person(&store, "Bea").await;
+    assert!(matches!(
+        store.revoke_api_key(other.id, key.id, &audit("r", 1)).await,
+        Err(StoreError::NotFound)
+    ));
+    store
+        .revoke_api_key(p.id, key.id, &audit("r", 2))
+        .await
+        .unwrap();
+    let revoked = store.api_key_by_hash(&[7; 32]).await.unwrap().unwrap();
+    assert!(revoked.revoked_at.is_some());
+    assert_eq!(store.count_operator_keys().await.unwrap(), 0);
+    assert!(matches!(
+        store.revoke_api_key(p.id, key.id, &audit("r", 3)).await,
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(store.api_keys_of_person(p.id).await.unwrap().len(), 1);
+}
+
+pub async fn audit_entries_are_written_with_changes_and_listed_newest_first(store: DynStore) {
+    let p = person(&store, "Ada").await;
+    let g = group("audited-group", "Audited");
+    create(&store, &g, &p).await;
+    let all = store.list_audit(None, 100).await.unwrap();
+    assert_eq!(all.len(), 2, "one entry for the person, one for the group");
+    assert_eq!(all[0].action, "group.create");
+    assert_eq!(all[0].target_id, g.id.to_string());
+    assert!(all[0].detail.get("n").is_some());
+    assert_eq!(all[1].action, "person.create");
+    let older = store.list_audit(Some(all[0].id), 100).await.unwrap();
+    assert_eq!(older, all[1..].to_vec());
+    let failed = group("audited-group", "Duplicate");
+    let _ = store
+        .create_group(
+            &failed,
+            &owner(&failed, &p),
+            None,
+            &audit("group.create", failed.id),
+        )
+        .await;
+    assert_eq!(
+        store.list_audit(None, 100).await.unwrap().len(),
+        2,
+        "a failed change leaves no audit entry"
+    );
+}
+
+pub async fn empty_id_lists_return_nothing(store: DynStore) {
+    assert!(store.groups_by_ids(&[]).await.unwrap().is_empty());
+    assert!(store.persons_by_ids(&[]).await.unwrap().is_empty());
+    assert!(store.member_counts(&[]).await.unwrap().is_empty());
+    assert!(
+        store
+            .memberships_of_person(PersonId::new_v7(at(0)), &[])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    store.ping().await.unwrap();
+}
