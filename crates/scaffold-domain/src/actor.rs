@@ -21,17 +21,11 @@ pub struct Actor {
 
 impl Actor {
     pub fn anonymous() -> Self {
-        Self {
-            principal: Principal::Anonymous,
-            scopes: Scopes::default(),
-        }
+        Self { principal: Principal::Anonymous, scopes: Scopes::default() }
     }
 
     pub fn person(person_id: PersonId, key_id: Option<ApiKeyId>, scopes: Scopes) -> Self {
-        Self {
-            principal: Principal::Person { person_id, key_id },
-            scopes,
-        }
+        Self { principal: Principal::Person { person_id, key_id }, scopes }
     }
 
     pub fn person_id(&self) -> Option<PersonId> {
@@ -49,15 +43,9 @@ impl Actor {
     /// the scope) when the credential lacks it.
     pub fn require(&self, scope: Scope) -> Result<PersonId, DomainError> {
         let Some(id) = self.person_id() else {
-            return Err(DomainError::unauthenticated(
-                "this operation needs a bearer token",
-            ));
+            return Err(DomainError::unauthenticated("this operation needs a bearer token"));
         };
-        if self.scopes.contains(scope) {
-            Ok(id)
-        } else {
-            Err(DomainError::missing_scope(scope))
-        }
+        if self.scopes.contains(scope) { Ok(id) } else { Err(DomainError::missing_scope(scope)) }
     }
 
     /// The person, when the call is authenticated and carries `scope`; `None` otherwise. Used for

@@ -32,11 +32,7 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(pointer: impl Into<String>, code: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            pointer: pointer.into(),
-            code,
-            message: message.into(),
-        }
+        Self { pointer: pointer.into(), code, message: message.into() }
     }
 
     /// The same error placed under a parent pointer (`/area` + `/outcode`).
@@ -58,13 +54,7 @@ pub struct DomainError {
 
 impl DomainError {
     pub fn new(kind: ErrorKind, code: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            kind,
-            code,
-            message: message.into(),
-            fields: Vec::new(),
-            source: None,
-        }
+        Self { kind, code, message: message.into(), fields: Vec::new(), source: None }
     }
 
     pub fn not_found(code: &'static str, message: impl Into<String>) -> Self {
@@ -89,10 +79,7 @@ impl DomainError {
             [one] => format!("{}: {}", one.pointer, one.message),
             _ => format!("{} fields are invalid", fields.len()),
         };
-        Self {
-            fields,
-            ..Self::new(ErrorKind::Invalid, "VALIDATION_FAILED", message)
-        }
+        Self { fields, ..Self::new(ErrorKind::Invalid, "VALIDATION_FAILED", message) }
     }
 
     pub fn invalid_field(pointer: &str, code: &'static str, message: impl Into<String>) -> Self {
@@ -101,33 +88,19 @@ impl DomainError {
 
     /// An internal failure: the source goes to the log, the client sees only the code.
     pub fn internal(source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
-        Self {
-            source: Some(source.into()),
-            ..Self::new(
-                ErrorKind::Internal,
-                "INTERNAL",
-                "an internal error occurred",
-            )
-        }
+        Self { source: Some(source.into()), ..Self::new(ErrorKind::Internal, "INTERNAL", "an internal error occurred") }
     }
 
     pub fn unavailable(source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
         Self {
             source: Some(source.into()),
-            ..Self::new(
-                ErrorKind::Unavailable,
-                "UNAVAILABLE",
-                "the service is temporarily unavailable",
-            )
+            ..Self::new(ErrorKind::Unavailable, "UNAVAILABLE", "the service is temporarily unavailable")
         }
     }
 
     /// Error codes the scopes check produces name the missing scope.
     pub fn missing_scope(scope: crate::Scope) -> Self {
-        Self::forbidden(
-            "INSUFFICIENT_SCOPE",
-            format!("this operation needs the `{scope}` scope"),
-        )
+        Self::forbidden("INSUFFICIENT_SCOPE", format!("this operation needs the `{scope}` scope"))
     }
 }
 
@@ -151,8 +124,6 @@ impl fmt::Display for DomainError {
 
 impl std::error::Error for DomainError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.source
-            .as_deref()
-            .map(|e| e as &(dyn std::error::Error + 'static))
+        self.source.as_deref().map(|e| e as &(dyn std::error::Error + 'static))
     }
 }

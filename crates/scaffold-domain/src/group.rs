@@ -121,9 +121,7 @@ impl GuidelineTemplate {
     pub fn title(self) -> &'static str {
         match self {
             GuidelineTemplate::WelcomingSpace => "A welcoming space",
-            GuidelineTemplate::SafeguardingFirst => {
-                "Safeguarding first (groups with children or vulnerable adults)"
-            }
+            GuidelineTemplate::SafeguardingFirst => "Safeguarding first (groups with children or vulnerable adults)",
             GuidelineTemplate::OnlineConduct => "Online conduct",
         }
     }
@@ -144,17 +142,11 @@ impl Default for Guidelines {
 
 impl Guidelines {
     pub fn from_template(t: GuidelineTemplate) -> Self {
-        Self {
-            template: Some(t),
-            text: t.text().to_owned(),
-        }
+        Self { template: Some(t), text: t.text().to_owned() }
     }
 
     pub fn custom(pointer: &str, text: &str) -> Result<Self, FieldError> {
-        Ok(Self {
-            template: None,
-            text: bounded(pointer, text, 1, GUIDELINES_MAX, true)?,
-        })
+        Ok(Self { template: None, text: bounded(pointer, text, 1, GUIDELINES_MAX, true)? })
     }
 }
 
@@ -167,13 +159,8 @@ pub struct Area {
 }
 
 impl Area {
-    pub fn new(
-        pointer: &str,
-        outcode: &str,
-        point: Option<(f64, f64)>,
-    ) -> Result<Self, Vec<FieldError>> {
-        let outcode =
-            Outcode::parse(&format!("{pointer}/outcode"), outcode).map_err(|e| vec![e])?;
+    pub fn new(pointer: &str, outcode: &str, point: Option<(f64, f64)>) -> Result<Self, Vec<FieldError>> {
+        let outcode = Outcode::parse(&format!("{pointer}/outcode"), outcode).map_err(|e| vec![e])?;
         let (latitude, longitude) = match point {
             Some((lat, lon)) => {
                 let mut errs = Vec::new();
@@ -197,18 +184,10 @@ impl Area {
                 (lat, lon)
             }
             None => outcode.centroid().ok_or_else(|| {
-                vec![FieldError::new(
-                    format!("{pointer}/outcode"),
-                    "UNKNOWN_OUTCODE",
-                    "has no known location",
-                )]
+                vec![FieldError::new(format!("{pointer}/outcode"), "UNKNOWN_OUTCODE", "has no known location")]
             })?,
         };
-        Ok(Self {
-            outcode,
-            latitude,
-            longitude,
-        })
+        Ok(Self { outcode, latitude, longitude })
     }
 }
 
@@ -324,43 +303,25 @@ impl Checks {
 
 fn categories(v: &[Category]) -> Result<Vec<Category>, FieldError> {
     if v.len() > CATEGORIES_MAX {
-        return Err(FieldError::new(
-            "/categories",
-            "TOO_MANY",
-            format!("at most {CATEGORIES_MAX} categories"),
-        ));
+        return Err(FieldError::new("/categories", "TOO_MANY", format!("at most {CATEGORIES_MAX} categories")));
     }
     let mut out = v.to_vec();
     out.sort();
     out.dedup();
     if out.len() != v.len() {
-        return Err(FieldError::new(
-            "/categories",
-            "DUPLICATE",
-            "categories must not repeat",
-        ));
+        return Err(FieldError::new("/categories", "DUPLICATE", "categories must not repeat"));
     }
     Ok(out)
 }
 
 fn links(v: &[Link]) -> Result<Vec<Link>, Vec<FieldError>> {
     if v.len() > LINKS_MAX {
-        return Err(vec![FieldError::new(
-            "/links",
-            "TOO_MANY",
-            format!("at most {LINKS_MAX} links"),
-        )]);
+        return Err(vec![FieldError::new("/links", "TOO_MANY", format!("at most {LINKS_MAX} links"))]);
     }
     let mut errs = Vec::new();
     let mut out = Vec::new();
     for (i, l) in v.iter().enumerate() {
-        let label = bounded(
-            &format!("/links/{i}/label"),
-            &l.label,
-            1,
-            LINK_LABEL_MAX,
-            false,
-        );
+        let label = bounded(&format!("/links/{i}/label"), &l.label, 1, LINK_LABEL_MAX, false);
         let url = text::http_url(&format!("/links/{i}/url"), &l.url, URL_MAX);
         match (label, url) {
             (Ok(label), Ok(url)) => out.push(Link { label, url }),
@@ -392,10 +353,7 @@ fn guidelines(g: &GuidelinesInput) -> Result<Guidelines, FieldError> {
     }
 }
 
-fn optional<T>(
-    v: Option<&String>,
-    f: impl FnOnce(&str) -> Result<T, FieldError>,
-) -> Result<Option<T>, FieldError> {
+fn optional<T>(v: Option<&String>, f: impl FnOnce(&str) -> Result<T, FieldError>) -> Result<Option<T>, FieldError> {
     match v.map(|s| s.trim()) {
         None | Some("") => Ok(None),
         Some(s) => f(s).map(Some),
@@ -426,27 +384,14 @@ impl GroupDraft {
         let slug = c.take(Slug::parse("/slug", self.slug.trim()));
         let name = c.take(bounded("/name", &self.name, 3, NAME_MAX, false));
         let summary = c.take(bounded("/summary", &self.summary, 1, SUMMARY_MAX, false));
-        let description = c.take(optional(self.description.as_ref(), |s| {
-            bounded("/description", s, 1, DESCRIPTION_MAX, true)
-        }));
+        let description =
+            c.take(optional(self.description.as_ref(), |s| bounded("/description", s, 1, DESCRIPTION_MAX, true)));
         let categories = c.take(categories(&self.categories));
         let area = c.take_many(self.area.as_ref().map(area).transpose());
-        let contact_email = c.take(optional(self.contact_email.as_ref(), |s| {
-            text::email("/contact_email", s)
-        }));
+        let contact_email = c.take(optional(self.contact_email.as_ref(), |s| text::email("/contact_email", s)));
         let links = c.take_many(links(&self.links));
         let guidelines = c.take(self.guidelines.as_ref().map(guidelines).transpose());
-        match (
-            slug,
-            name,
-            summary,
-            description,
-            categories,
-            area,
-            contact_email,
-            links,
-            guidelines,
-        ) {
+        match (slug, name, summary, description, categories, area, contact_email, links, guidelines) {
             (
                 Some(slug),
                 Some(name),
@@ -482,20 +427,14 @@ impl Group {
         let mut c = Checks::default();
         let mut g = self.clone();
         if let Some(v) = &p.name {
-            g.name = c
-                .take(bounded("/name", v, 3, NAME_MAX, false))
-                .unwrap_or_default();
+            g.name = c.take(bounded("/name", v, 3, NAME_MAX, false)).unwrap_or_default();
         }
         if let Some(v) = &p.summary {
-            g.summary = c
-                .take(bounded("/summary", v, 1, SUMMARY_MAX, false))
-                .unwrap_or_default();
+            g.summary = c.take(bounded("/summary", v, 1, SUMMARY_MAX, false)).unwrap_or_default();
         }
         if let Some(v) = &p.description {
             g.description = c
-                .take(optional(v.as_ref(), |s| {
-                    bounded("/description", s, 1, DESCRIPTION_MAX, true)
-                }))
+                .take(optional(v.as_ref(), |s| bounded("/description", s, 1, DESCRIPTION_MAX, true)))
                 .unwrap_or_default();
         }
         if let Some(v) = p.kind {
@@ -508,9 +447,7 @@ impl Group {
             g.area = c.take_many(v.as_ref().map(area).transpose()).flatten();
         }
         if let Some(v) = &p.contact_email {
-            g.contact_email = c
-                .take(optional(v.as_ref(), |s| text::email("/contact_email", s)))
-                .unwrap_or_default();
+            g.contact_email = c.take(optional(v.as_ref(), |s| text::email("/contact_email", s))).unwrap_or_default();
         }
         if let Some(v) = &p.links {
             g.links = c.take_many(links(v)).unwrap_or_default();
@@ -542,11 +479,7 @@ mod tests {
             description: None,
             kind: GroupKind::CommunityGroup,
             categories: vec![Category::DigitalInclusion],
-            area: Some(AreaInput {
-                outcode: "wn1".into(),
-                latitude: None,
-                longitude: None,
-            }),
+            area: Some(AreaInput { outcode: "wn1".into(), latitude: None, longitude: None }),
             contact_email: None,
             links: vec![],
             visibility: Visibility::Public,
@@ -561,10 +494,7 @@ mod tests {
         let area = g.area.unwrap();
         assert_eq!(area.outcode.as_str(), "WN1");
         assert_eq!((area.latitude, area.longitude), (53.55104, -2.63014));
-        assert_eq!(
-            g.guidelines.template,
-            Some(GuidelineTemplate::WelcomingSpace)
-        );
+        assert_eq!(g.guidelines.template, Some(GuidelineTemplate::WelcomingSpace));
     }
 
     #[test]
@@ -573,33 +503,16 @@ mod tests {
         d.slug = "API".into();
         d.name = "x".repeat(101);
         d.summary = "s".repeat(281);
-        d.links = vec![Link {
-            label: "site".into(),
-            url: "ftp://x".into(),
-        }];
-        d.area = Some(AreaInput {
-            outcode: "ZZ9".into(),
-            latitude: None,
-            longitude: None,
-        });
+        d.links = vec![Link { label: "site".into(), url: "ftp://x".into() }];
+        d.area = Some(AreaInput { outcode: "ZZ9".into(), latitude: None, longitude: None });
         let errs = d.validate().unwrap_err();
         let pointers: Vec<_> = errs.iter().map(|e| e.pointer.as_str()).collect();
-        assert_eq!(
-            pointers,
-            [
-                "/slug",
-                "/name",
-                "/summary",
-                "/area/outcode",
-                "/links/0/url"
-            ]
-        );
+        assert_eq!(pointers, ["/slug", "/name", "/summary", "/area/outcode", "/links/0/url"]);
     }
 
     #[test]
     fn templates_are_distinct_and_non_empty() {
-        let texts: std::collections::HashSet<_> =
-            GuidelineTemplate::ALL.iter().map(|t| t.text()).collect();
+        let texts: std::collections::HashSet<_> = GuidelineTemplate::ALL.iter().map(|t| t.text()).collect();
         assert_eq!(texts.len(), 3);
         assert!(texts.iter().all(|t| t.len() > 100));
     }
@@ -626,17 +539,10 @@ mod tests {
             created_at: chrono::DateTime::UNIX_EPOCH,
             updated_at: chrono::DateTime::UNIX_EPOCH,
         };
-        let p = GroupPatch {
-            description: Some(None),
-            area: Some(None),
-            ..Default::default()
-        };
+        let p = GroupPatch { description: Some(None), area: Some(None), ..Default::default() };
         let g = group.patched(&p).unwrap();
         assert_eq!((g.description, g.area), (None, None));
-        let bad = GroupPatch {
-            summary: Some(String::new()),
-            ..Default::default()
-        };
+        let bad = GroupPatch { summary: Some(String::new()), ..Default::default() };
         assert_eq!(group.patched(&bad).unwrap_err()[0].code, "REQUIRED");
     }
 }

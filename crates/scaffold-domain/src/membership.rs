@@ -93,47 +93,23 @@ mod tests {
 
     #[test]
     fn join_follows_the_policy() {
-        assert_eq!(
-            join_outcome(JoinPolicy::Open, None).unwrap(),
-            Some(MembershipStatus::Active)
-        );
-        assert_eq!(
-            join_outcome(JoinPolicy::Approval, None).unwrap(),
-            Some(MembershipStatus::Pending)
-        );
-        assert_eq!(
-            join_outcome(JoinPolicy::Invite, None).unwrap_err().code,
-            "GROUP_INVITE_ONLY"
-        );
+        assert_eq!(join_outcome(JoinPolicy::Open, None).unwrap(), Some(MembershipStatus::Active));
+        assert_eq!(join_outcome(JoinPolicy::Approval, None).unwrap(), Some(MembershipStatus::Pending));
+        assert_eq!(join_outcome(JoinPolicy::Invite, None).unwrap_err().code, "GROUP_INVITE_ONLY");
         let invited = m(Role::Member, MembershipStatus::Invited);
-        assert_eq!(
-            join_outcome(JoinPolicy::Invite, Some(&invited)).unwrap(),
-            Some(MembershipStatus::Active)
-        );
+        assert_eq!(join_outcome(JoinPolicy::Invite, Some(&invited)).unwrap(), Some(MembershipStatus::Active));
         let active = m(Role::Member, MembershipStatus::Active);
-        assert_eq!(
-            join_outcome(JoinPolicy::Approval, Some(&active)).unwrap(),
-            None
-        );
+        assert_eq!(join_outcome(JoinPolicy::Approval, Some(&active)).unwrap(), None);
     }
 
     #[test]
     fn organisers_remove_members_but_not_organisers() {
         let organiser = m(Role::Organiser, MembershipStatus::Active);
-        assert!(may_remove(
-            Some(&organiser),
-            &m(Role::Member, MembershipStatus::Active)
-        ));
-        assert!(!may_remove(
-            Some(&organiser),
-            &m(Role::Organiser, MembershipStatus::Active)
-        ));
+        assert!(may_remove(Some(&organiser), &m(Role::Member, MembershipStatus::Active)));
+        assert!(!may_remove(Some(&organiser), &m(Role::Organiser, MembershipStatus::Active)));
         assert!(!may_change_role(Some(&organiser)));
         let pending_owner = m(Role::Owner, MembershipStatus::Pending);
         assert!(!may_change_role(Some(&pending_owner)));
-        assert!(may_change_role(Some(&m(
-            Role::Owner,
-            MembershipStatus::Active
-        ))));
+        assert!(may_change_role(Some(&m(Role::Owner, MembershipStatus::Active))));
     }
 }

@@ -44,11 +44,7 @@ impl Outcode {
             ));
         }
         if !TABLE.contains_key(norm.as_str()) {
-            return Err(FieldError::new(
-                pointer,
-                "UNKNOWN_OUTCODE",
-                "is not a known UK postcode district",
-            ));
+            return Err(FieldError::new(pointer, "UNKNOWN_OUTCODE", "is not a known UK postcode district"));
         }
         Ok(Self(norm))
     }
@@ -97,33 +93,15 @@ mod tests {
         let wn1 = Outcode::parse("/o", " wn1 ").unwrap();
         assert_eq!(wn1.as_str(), "WN1");
         assert_eq!(wn1.centroid(), Some((53.55104, -2.63014)));
-        assert_eq!(
-            Outcode::parse("/o", "SW1A").unwrap().centroid(),
-            Some((51.50197, -0.13386))
-        );
-        assert!(
-            Outcode::parse("/o", "L41").is_ok(),
-            "historic districts are accepted"
-        );
+        assert_eq!(Outcode::parse("/o", "SW1A").unwrap().centroid(), Some((51.50197, -0.13386)));
+        assert!(Outcode::parse("/o", "L41").is_ok(), "historic districts are accepted");
     }
 
     #[test]
     fn malformed_and_unknown_outcodes_are_refused() {
-        assert_eq!(
-            Outcode::parse("/o", "WN1 1AA").unwrap_err().code,
-            "INVALID_OUTCODE"
-        );
-        assert_eq!(
-            Outcode::parse("/o", "123").unwrap_err().code,
-            "INVALID_OUTCODE"
-        );
-        assert_eq!(
-            Outcode::parse("/o", "").unwrap_err().code,
-            "INVALID_OUTCODE"
-        );
-        assert_eq!(
-            Outcode::parse("/o", "QQ99").unwrap_err().code,
-            "UNKNOWN_OUTCODE"
-        );
+        assert_eq!(Outcode::parse("/o", "WN1 1AA").unwrap_err().code, "INVALID_OUTCODE");
+        assert_eq!(Outcode::parse("/o", "123").unwrap_err().code, "INVALID_OUTCODE");
+        assert_eq!(Outcode::parse("/o", "").unwrap_err().code, "INVALID_OUTCODE");
+        assert_eq!(Outcode::parse("/o", "QQ99").unwrap_err().code, "UNKNOWN_OUTCODE");
     }
 }

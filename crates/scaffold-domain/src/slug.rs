@@ -61,17 +61,11 @@ impl Slug {
         if s.chars().any(|c| c.is_ascii_uppercase()) {
             return err("INVALID_SLUG", "must be lowercase");
         }
-        if !s
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-        {
+        if !s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
             return err("INVALID_SLUG", "may contain only a-z, 0-9 and hyphens");
         }
         if s.starts_with('-') || s.ends_with('-') || s.contains("--") {
-            return err(
-                "INVALID_SLUG",
-                "hyphens must separate words (no leading, trailing or double hyphens)",
-            );
+            return err("INVALID_SLUG", "hyphens must separate words (no leading, trailing or double hyphens)");
         }
         if RESERVED.contains(&s) {
             return err("SLUG_RESERVED", "is a reserved word");

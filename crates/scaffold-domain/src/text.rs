@@ -5,42 +5,22 @@ use crate::FieldError;
 
 /// Trims `value` and checks its length is within `min..=max` characters, and that it holds no
 /// control characters other than newlines and tabs when `multiline` is set.
-pub fn bounded(
-    pointer: &str,
-    value: &str,
-    min: usize,
-    max: usize,
-    multiline: bool,
-) -> Result<String, FieldError> {
+pub fn bounded(pointer: &str, value: &str, min: usize, max: usize, multiline: bool) -> Result<String, FieldError> {
     let trimmed = value.trim();
     let len = trimmed.chars().count();
     if len < min {
         return Err(if min == 1 {
             FieldError::new(pointer, "REQUIRED", "must not be empty")
         } else {
-            FieldError::new(
-                pointer,
-                "TOO_SHORT",
-                format!("must be at least {min} characters"),
-            )
+            FieldError::new(pointer, "TOO_SHORT", format!("must be at least {min} characters"))
         });
     }
     if len > max {
-        return Err(FieldError::new(
-            pointer,
-            "TOO_LONG",
-            format!("must be at most {max} characters"),
-        ));
+        return Err(FieldError::new(pointer, "TOO_LONG", format!("must be at most {max} characters")));
     }
-    let bad_control = trimmed
-        .chars()
-        .any(|c| c.is_control() && !(multiline && (c == '\n' || c == '\t' || c == '\r')));
+    let bad_control = trimmed.chars().any(|c| c.is_control() && !(multiline && (c == '\n' || c == '\t' || c == '\r')));
     if bad_control {
-        return Err(FieldError::new(
-            pointer,
-            "CONTROL_CHARACTER",
-            "must not contain control characters",
-        ));
+        return Err(FieldError::new(pointer, "CONTROL_CHARACTER", "must not contain control characters"));
     }
     Ok(trimmed.to_owned())
 }
@@ -49,20 +29,10 @@ pub fn bounded(
 pub fn http_url(pointer: &str, value: &str, max: usize) -> Result<String, FieldError> {
     let v = bounded(pointer, value, 1, max, false)?;
     let lower = v.to_ascii_lowercase();
-    let rest = lower
-        .strip_prefix("https://")
-        .or_else(|| lower.strip_prefix("http://"));
+    let rest = lower.strip_prefix("https://").or_else(|| lower.strip_prefix("http://"));
     match rest {
-        Some(host)
-            if !host.is_empty() && !host.starts_with('/') && !v.contains(char::is_whitespace) =>
-        {
-            Ok(v)
-        }
-        _ => Err(FieldError::new(
-            pointer,
-            "INVALID_URL",
-            "must be an absolute http or https URL",
-        )),
+        Some(host) if !host.is_empty() && !host.starts_with('/') && !v.contains(char::is_whitespace) => Ok(v),
+        _ => Err(FieldError::new(pointer, "INVALID_URL", "must be an absolute http or https URL")),
     }
 }
 
@@ -80,15 +50,7 @@ pub fn email(pointer: &str, value: &str) -> Result<String, FieldError> {
         }
         None => false,
     };
-    if ok {
-        Ok(v)
-    } else {
-        Err(FieldError::new(
-            pointer,
-            "INVALID_EMAIL",
-            "must be an e-mail address",
-        ))
-    }
+    if ok { Ok(v) } else { Err(FieldError::new(pointer, "INVALID_EMAIL", "must be an e-mail address")) }
 }
 
 #[cfg(test)]
@@ -98,22 +60,10 @@ mod tests {
     #[test]
     fn bounded_counts_characters_not_bytes() {
         assert!(bounded("/n", "ééé", 1, 3, false).is_ok());
-        assert_eq!(
-            bounded("/n", "éééé", 1, 3, false).unwrap_err().code,
-            "TOO_LONG"
-        );
-        assert_eq!(
-            bounded("/n", "   ", 1, 3, false).unwrap_err().code,
-            "REQUIRED"
-        );
-        assert_eq!(
-            bounded("/n", "a\u{0}b", 1, 9, true).unwrap_err().code,
-            "CONTROL_CHARACTER"
-        );
-        assert_eq!(
-            bounded("/n", "a\nb", 1, 9, false).unwrap_err().code,
-            "CONTROL_CHARACTER"
-        );
+        assert_eq!(bounded("/n", "éééé", 1, 3, false).unwrap_err().code, "TOO_LONG");
+        assert_eq!(bounded("/n", "   ", 1, 3, false).unwrap_err().code, "REQUIRED");
+        assert_eq!(bounded("/n", "a\u{0}b", 1, 9, true).unwrap_err().code, "CONTROL_CHARACTER");
+        assert_eq!(bounded("/n", "a\nb", 1, 9, false).unwrap_err().code, "CONTROL_CHARACTER");
         assert!(bounded("/n", "a\nb", 1, 9, true).is_ok());
     }
 

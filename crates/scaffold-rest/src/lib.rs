@@ -1,1 +1,123 @@
-//! placeholder
+//! The REST transport under `/api/v1`: thin handlers that parse, call the service and map the
+//! result, plus the OpenAPI 3.1 document generated from the same code (utoipa). Errors are RFC
+//! 9457 problem details. It must not hold business rules or talk to storage.
+
+mod audit;
+mod extract;
+mod groups;
+mod members;
+mod people;
+mod problem;
+mod schema;
+
+use axum::Router;
+use axum::routing::{get, patch, post};
+use scaffold_service::Service;
+use utoipa::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+
+pub use problem::{ApiError, Problem, problem_response};
+
+/// What every handler gets: the service.
+#[derive(Debug, Clone)]
+pub struct RestState {
+    pub service: Service,
+}
+
+/// The `/api/v1` routes, ready to nest into the application.
+pub fn router(service: Service) -> Router {
+    Router::new()
+        .route("/api/v1/openapi.json", get(openapi_json))
+        .route("/api/v1/groups", get(groups::list).post(groups::create))
+        .route("/api/v1/groups/{group}", get(groups::get).patch(groups::update))
+        .route("/api/v1/groups/{group}/archive", post(groups::archive))
+        .route("/api/v1/groups/{group}/join", post(members::join))
+        .route("/api/v1/groups/{group}/leave", post(members::leave))
+        .route("/api/v1/groups/{group}/members", get(members::list))
+        .route("/api/v1/groups/{group}/invitations", post(members::invite))
+        .route("/api/v1/groups/{group}/members/{person}", patch(members::change_role).delete(members::remove))
+        .route("/api/v1/groups/{group}/members/{person}/approve", post(members::approve))
+        .route("/api/v1/categories", get(groups::categories))
+        .route("/api/v1/guideline-templates", get(groups::guideline_templates))
+        .route("/api/v1/me", get(people::me))
+        .route("/api/v1/me/api-keys", get(people::list_keys).post(people::create_key))
+        .route("/api/v1/me/api-keys/{key}", axum::routing::delete(people::revoke_key))
+        .route("/api/v1/people", post(people::create_person))
+        .route("/api/v1/audit", get(audit::list))
+        .fallback(problem::not_found_route)
+        .with_state(RestState { service })
+}
+
+async fn openapi_json() -> axum::Json<utoipa::openapi::OpenApi> {
+    axum::Json(openapi())
+}
+
+struct Security;
+
+impl utoipa::Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("An API key (`scf_…`) or, later, an OAuth access token."))
+                    .build(),
+            ),
+        );
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Community Scaffold API",
+        description = "Groups, memberships and (soon) events and attestations for community groups. \
+            Errors are RFC 9457 problem details with a stable `code`. Public data needs no token; \
+            everything else takes `Authorization: Bearer <token>` with the scopes each operation names.",
+        license(name = "AGPL-3.0-or-later", identifier = "AGPL-3.0-or-later")
+    ),
+    paths(
+        groups::list,
+        groups::create,
+        groups::get,
+        groups::update,
+        groups::archive,
+        groups::categories,
+        groups::guideline_templates,
+        members::join,
+        members::leave,
+        members::list,
+        members::invite,
+        members::approve,
+        members::change_role,
+        members::remove,
+        people::me,
+        people::list_keys,
+        people::create_key,
+        people::revoke_key,
+        people::create_person,
+        audit::list,
+    ),
+    modifiers(&Security),
+    tags(
+        (name = "groups", description = "A community group's online presence"),
+        (name = "members", description = "Joining, leaving, roles"),
+        (name = "people", description = "The caller, their API keys, and operator onboarding"),
+        (name = "operators", description = "Instance operation"),
+    )
+)]
+struct ApiDoc;
+
+/// The OpenAPI document, as served and as committed in `openapi/openapi.json`.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}
+
+/// The document as pretty JSON with a trailing newline (the committed form).
+pub fn openapi_pretty() -> String {
+    let mut s = openapi().to_pretty_json().unwrap_or_default();
+    s.push('\n');
+    s
+}

@@ -1,1 +1,10 @@
-//! placeholder
+//! The `scaffold` binary's library: configuration, the command line, wiring the store, service
+//! and transports into one router, telemetry, metrics and graceful shutdown. This is the only
+//! crate that knows which store is in use.
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod metrics;
+pub mod serve;
+pub mod telemetry;

@@ -17,17 +17,9 @@ impl Service {
         let limit = page_limit(limit)?;
         let before = match cursor {
             None => None,
-            Some(c) => Some(
-                Cursor::decode::<String>(c)
-                    .and_then(|s| AuditId::parse(&s))
-                    .ok_or_else(bad_cursor)?,
-            ),
+            Some(c) => Some(Cursor::decode::<String>(c).and_then(|s| AuditId::parse(&s)).ok_or_else(bad_cursor)?),
         };
-        let items = self
-            .store
-            .list_audit(before, limit)
-            .await
-            .map_err(store_error)?;
+        let items = self.store.list_audit(before, limit).await.map_err(store_error)?;
         let next = (items.len() == limit as usize)
             .then(|| items.last().map(|e| Cursor::encode(&e.id.to_string()).0))
             .flatten();
@@ -36,9 +28,5 @@ impl Service {
 }
 
 pub(crate) fn bad_cursor() -> DomainError {
-    DomainError::invalid_field(
-        "/after",
-        "INVALID_CURSOR",
-        "is not a cursor this service gave out",
-    )
+    DomainError::invalid_field("/after", "INVALID_CURSOR", "is not a cursor this service gave out")
 }

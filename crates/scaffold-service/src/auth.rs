@@ -23,10 +23,7 @@ impl SecretToken {
     fn generate() -> Result<Self, DomainError> {
         let mut bytes = [0u8; 32];
         getrandom::fill(&mut bytes).map_err(|e| DomainError::internal(e.to_string()))?;
-        Ok(Self(format!(
-            "{TOKEN_PREFIX}{}",
-            URL_SAFE_NO_PAD.encode(bytes)
-        )))
+        Ok(Self(format!("{TOKEN_PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes))))
     }
 
     /// The token, for showing to its owner once.
@@ -81,31 +78,31 @@ fn parse_scopes(scopes: &[String]) -> Result<Scopes, DomainError> {
 }
 
 impl Service {
+    /// Resolves an `Authorization` header: none is an anonymous caller; anything but a valid
+    /// `Bearer` token is refused (a bad token never silently downgrades to anonymous).
+    pub async fn actor_from_authorization(&self, header: Option<&str>) -> Result<Actor, DomainError> {
+        let Some(h) = header else { return Ok(Actor::anonymous()) };
+        let token = h
+            .split_once(' ')
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, t)| t.trim())
+            .ok_or_else(|| DomainError::unauthenticated("the Authorization header must be `Bearer <token>`"))?;
+        self.authenticate(token).await
+    }
+
     /// Resolves a bearer token. Unknown and revoked tokens are refused alike.
     pub async fn authenticate(&self, bearer: &str) -> Result<Actor, DomainError> {
         let refused = || DomainError::unauthenticated("the bearer token is not valid");
         if !bearer.starts_with(TOKEN_PREFIX) || bearer.len() > 200 {
             return Err(refused());
         }
-        match self
-            .store
-            .api_key_by_hash(&hash_token(bearer))
-            .await
-            .map_err(store_error)?
-        {
-            Some(k) if k.revoked_at.is_none() => {
-                Ok(Actor::person(k.person_id, Some(k.id), k.scopes))
-            }
+        match self.store.api_key_by_hash(&hash_token(bearer)).await.map_err(store_error)? {
+            Some(k) if k.revoked_at.is_none() => Ok(Actor::person(k.person_id, Some(k.id), k.scopes)),
             _ => Err(refused()),
         }
     }
 
-    fn new_key(
-        &self,
-        person_id: PersonId,
-        name: String,
-        scopes: Scopes,
-    ) -> Result<IssuedKey, DomainError> {
+    fn new_key(&self, person_id: PersonId, name: String, scopes: Scopes) -> Result<IssuedKey, DomainError> {
         let token = SecretToken::generate()?;
         let now = self.clock.now();
         let key = ApiKey {
@@ -127,15 +124,11 @@ impl Service {
         key_name_: &str,
         scopes: Scopes,
     ) -> Result<NewPerson, DomainError> {
-        let display_name = person::display_name("/display_name", display_name)
-            .map_err(|e| DomainError::invalid(vec![e]))?;
+        let display_name =
+            person::display_name("/display_name", display_name).map_err(|e| DomainError::invalid(vec![e]))?;
         let key_name_ = key_name(key_name_)?;
         let now = self.clock.now();
-        let person = Person {
-            id: PersonId::new_v7(now),
-            display_name,
-            created_at: now,
-        };
+        let person = Person { id: PersonId::new_v7(now), display_name, created_at: now };
         let issued = self.new_key(person.id, key_name_, scopes)?;
         let audit = self.audit(
             by,
@@ -144,28 +137,17 @@ impl Service {
             person.id,
             serde_json::json!({ "api_key_id": issued.key.id.to_string(), "scopes": issued.key.scopes.to_string() }),
         );
-        self.store
-            .create_person(&person, Some(&issued.key), &audit)
-            .await
-            .map_err(store_error)?;
+        self.store.create_person(&person, Some(&issued.key), &audit).await.map_err(store_error)?;
         Ok(NewPerson { person, issued })
     }
 
     /// On first run, creates the operator and returns their token; `None` when an operator key
     /// already exists.
     pub async fn bootstrap_operator(&self) -> Result<Option<SecretToken>, DomainError> {
-        if self
-            .store
-            .count_operator_keys()
-            .await
-            .map_err(store_error)?
-            > 0
-        {
+        if self.store.count_operator_keys().await.map_err(store_error)? > 0 {
             return Ok(None);
         }
-        let created = self
-            .insert_person(None, "Operator", "first-run bootstrap", Scopes::all())
-            .await?;
+        let created = self.insert_person(None, "Operator", "first-run bootstrap", Scopes::all()).await?;
         Ok(Some(created.issued.token))
     }
 
@@ -176,8 +158,7 @@ impl Service {
         key_name: &str,
         scopes: Scopes,
     ) -> Result<NewPerson, DomainError> {
-        self.insert_person(None, display_name, key_name, scopes)
-            .await
+        self.insert_person(None, display_name, key_name, scopes).await
     }
 
     /// An operator creates a person with a first key (until people sign in with OpenID Connect).
@@ -190,38 +171,22 @@ impl Service {
     ) -> Result<NewPerson, DomainError> {
         let by = actor.require(Scope::Admin)?;
         let scopes = parse_scopes(scopes)?;
-        self.insert_person(Some(by), display_name, key_name, scopes)
-            .await
+        self.insert_person(Some(by), display_name, key_name, scopes).await
     }
 
     pub async fn person(&self, actor: &Actor) -> Result<(Person, Scopes), DomainError> {
         let Some(id) = actor.person_id() else {
-            return Err(DomainError::unauthenticated(
-                "this operation needs a bearer token",
-            ));
+            return Err(DomainError::unauthenticated("this operation needs a bearer token"));
         };
-        let mut found = self
-            .store
-            .persons_by_ids(&[id])
-            .await
-            .map_err(store_error)?;
-        let person = found
-            .pop()
-            .ok_or_else(|| DomainError::unauthenticated("the person no longer exists"))?;
+        let mut found = self.store.persons_by_ids(&[id]).await.map_err(store_error)?;
+        let person = found.pop().ok_or_else(|| DomainError::unauthenticated("the person no longer exists"))?;
         Ok((person, actor.scopes.clone()))
     }
 
     /// The caller creates another key for themselves, with at most the scopes they hold now.
-    pub async fn create_own_key(
-        &self,
-        actor: &Actor,
-        name: &str,
-        scopes: &[String],
-    ) -> Result<IssuedKey, DomainError> {
+    pub async fn create_own_key(&self, actor: &Actor, name: &str, scopes: &[String]) -> Result<IssuedKey, DomainError> {
         let Some(person) = actor.person_id() else {
-            return Err(DomainError::unauthenticated(
-                "this operation needs a bearer token",
-            ));
+            return Err(DomainError::unauthenticated("this operation needs a bearer token"));
         };
         let name = key_name(name)?;
         let scopes = parse_scopes(scopes)?;
@@ -239,49 +204,29 @@ impl Service {
             issued.key.id,
             serde_json::json!({ "scopes": issued.key.scopes.to_string() }),
         );
-        self.store
-            .create_api_key(&issued.key, &audit)
-            .await
-            .map_err(store_error)?;
+        self.store.create_api_key(&issued.key, &audit).await.map_err(store_error)?;
         Ok(issued)
     }
 
     pub async fn own_keys(&self, actor: &Actor) -> Result<Page<ApiKey>, DomainError> {
         let Some(person) = actor.person_id() else {
-            return Err(DomainError::unauthenticated(
-                "this operation needs a bearer token",
-            ));
+            return Err(DomainError::unauthenticated("this operation needs a bearer token"));
         };
-        let items = self
-            .store
-            .api_keys_of_person(person)
-            .await
-            .map_err(store_error)?;
+        let items = self.store.api_keys_of_person(person).await.map_err(store_error)?;
         Ok(Page { items, next: None })
     }
 
     pub async fn revoke_own_key(&self, actor: &Actor, key: ApiKeyId) -> Result<(), DomainError> {
         let Some(person) = actor.person_id() else {
-            return Err(DomainError::unauthenticated(
-                "this operation needs a bearer token",
-            ));
+            return Err(DomainError::unauthenticated("this operation needs a bearer token"));
         };
-        let audit = self.audit(
-            Some(person),
-            "api_key.revoke",
-            "api_key",
-            key,
-            serde_json::json!({}),
-        );
-        self.store
-            .revoke_api_key(person, key, &audit)
-            .await
-            .map_err(|e| match e {
-                scaffold_store::StoreError::NotFound => {
-                    DomainError::not_found("API_KEY_NOT_FOUND", "you have no live key with that id")
-                }
-                other => store_error(other),
-            })
+        let audit = self.audit(Some(person), "api_key.revoke", "api_key", key, serde_json::json!({}));
+        self.store.revoke_api_key(person, key, &audit).await.map_err(|e| match e {
+            scaffold_store::StoreError::NotFound => {
+                DomainError::not_found("API_KEY_NOT_FOUND", "you have no live key with that id")
+            }
+            other => store_error(other),
+        })
     }
 
     /// People by id, for loaders.

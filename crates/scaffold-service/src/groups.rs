@@ -32,6 +32,15 @@ pub struct Idempotency {
     pub fingerprint: String,
 }
 
+impl Idempotency {
+    /// Remembers the key with a SHA-256 fingerprint of the request body.
+    pub fn new(key: &str, body: &[u8]) -> Self {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(body);
+        Self { key: key.to_owned(), fingerprint: digest.iter().map(|b| format!("{b:02x}")).collect() }
+    }
+}
+
 /// The outcome of a create: the group, and whether it was an idempotent replay.
 #[derive(Debug)]
 pub struct Created {
@@ -55,10 +64,7 @@ pub(crate) fn group_not_found() -> DomainError {
 }
 
 fn archived() -> DomainError {
-    DomainError::conflict(
-        "GROUP_ARCHIVED",
-        "the group is archived and can no longer be changed",
-    )
+    DomainError::conflict("GROUP_ARCHIVED", "the group is archived and can no longer be changed")
 }
 
 fn validate_idempotency_key(key: &str) -> Result<(), DomainError> {
@@ -76,17 +82,12 @@ fn validate_idempotency_key(key: &str) -> Result<(), DomainError> {
 pub(crate) fn visible(group: &Group, actor: &Actor, membership: Option<&Membership>) -> bool {
     group.visibility != Visibility::Private
         || actor.is_operator()
-        || (actor.reader(Scope::GroupsRead).is_some()
-            && membership.is_some_and(Membership::is_active))
+        || (actor.reader(Scope::GroupsRead).is_some() && membership.is_some_and(Membership::is_active))
 }
 
 impl Service {
     /// The caller's membership of the group, if the caller is a person.
-    pub(crate) async fn membership_of(
-        &self,
-        actor: &Actor,
-        group: GroupId,
-    ) -> Result<Option<Membership>, DomainError> {
+    pub(crate) async fn membership_of(&self, actor: &Actor, group: GroupId) -> Result<Option<Membership>, DomainError> {
         match actor.person_id() {
             Some(p) => self.store.membership(group, p).await.map_err(store_error),
             None => Ok(None),
@@ -107,32 +108,14 @@ impl Service {
         .map_err(store_error)?
         .ok_or_else(group_not_found)?;
         let m = self.membership_of(actor, found.id).await?;
-        let invited = m
-            .as_ref()
-            .is_some_and(|m| m.status == MembershipStatus::Invited);
-        if visible(&found, actor, m.as_ref()) || invited {
-            Ok((found, m))
-        } else {
-            Err(group_not_found())
-        }
+        let invited = m.as_ref().is_some_and(|m| m.status == MembershipStatus::Invited);
+        if visible(&found, actor, m.as_ref()) || invited { Ok((found, m)) } else { Err(group_not_found()) }
     }
 
-    async fn view(
-        &self,
-        group: Group,
-        viewer_membership: Option<Membership>,
-    ) -> Result<GroupView, DomainError> {
-        let counts = self
-            .store
-            .member_counts(&[group.id])
-            .await
-            .map_err(store_error)?;
+    async fn view(&self, group: Group, viewer_membership: Option<Membership>) -> Result<GroupView, DomainError> {
+        let counts = self.store.member_counts(&[group.id]).await.map_err(store_error)?;
         let member_count = counts.first().map_or(0, |c| c.1);
-        Ok(GroupView {
-            group,
-            member_count,
-            viewer_membership,
-        })
+        Ok(GroupView { group, member_count, viewer_membership })
     }
 
     pub async fn create_group(
@@ -191,26 +174,15 @@ impl Service {
             group.id,
             serde_json::json!({ "slug": group.slug.as_str(), "visibility": group.visibility.as_str() }),
         );
-        match self
-            .store
-            .create_group(&group, &owner, record.as_ref(), &audit)
-            .await
-        {
+        match self.store.create_group(&group, &owner, record.as_ref(), &audit).await {
             Ok(()) => Ok(Created {
-                view: GroupView {
-                    group,
-                    member_count: 1,
-                    viewer_membership: Some(owner),
-                },
+                view: GroupView { group, member_count: 1, viewer_membership: Some(owner) },
                 replayed: false,
             }),
-            Err(StoreError::Conflict { constraint: "slug" }) => Err(DomainError::conflict(
-                "GROUP_SLUG_TAKEN",
-                format!("the slug `{}` is already taken", group.slug),
-            )),
-            Err(StoreError::Conflict {
-                constraint: "idempotency_key",
-            }) => match &idempotency {
+            Err(StoreError::Conflict { constraint: "slug" }) => {
+                Err(DomainError::conflict("GROUP_SLUG_TAKEN", format!("the slug `{}` is already taken", group.slug)))
+            }
+            Err(StoreError::Conflict { constraint: "idempotency_key" }) => match &idempotency {
                 Some(i) => self.replay(actor, person, i).await?.ok_or_else(|| {
                     DomainError::conflict(
                         "IDEMPOTENCY_KEY_IN_USE",
@@ -223,18 +195,8 @@ impl Service {
         }
     }
 
-    async fn replay(
-        &self,
-        actor: &Actor,
-        person: PersonId,
-        i: &Idempotency,
-    ) -> Result<Option<Created>, DomainError> {
-        let Some(rec) = self
-            .store
-            .idempotency_record(&person.to_string(), &i.key)
-            .await
-            .map_err(store_error)?
-        else {
+    async fn replay(&self, actor: &Actor, person: PersonId, i: &Idempotency) -> Result<Option<Created>, DomainError> {
+        let Some(rec) = self.store.idempotency_record(&person.to_string(), &i.key).await.map_err(store_error)? else {
             return Ok(None);
         };
         if rec.request_hash != i.fingerprint {
@@ -244,13 +206,9 @@ impl Service {
                 "this Idempotency-Key was used with a different request",
             ));
         }
-        let id = GroupId::parse(&rec.resource_id)
-            .ok_or_else(|| DomainError::internal("bad idempotency record"))?;
+        let id = GroupId::parse(&rec.resource_id).ok_or_else(|| DomainError::internal("bad idempotency record"))?;
         let (group, m) = self.visible_group(actor, &GroupRef::Id(id)).await?;
-        Ok(Some(Created {
-            view: self.view(group, m).await?,
-            replayed: true,
-        }))
+        Ok(Some(Created { view: self.view(group, m).await?, replayed: true }))
     }
 
     pub async fn group(&self, actor: &Actor, r: &GroupRef) -> Result<GroupView, DomainError> {
@@ -259,24 +217,18 @@ impl Service {
     }
 
     /// Groups by id that the caller may see (for federation entity resolution and loaders).
-    pub async fn groups_by_ids(
-        &self,
-        actor: &Actor,
-        ids: &[GroupId],
-    ) -> Result<Vec<Group>, DomainError> {
+    pub async fn groups_by_ids(&self, actor: &Actor, ids: &[GroupId]) -> Result<Vec<Group>, DomainError> {
         let groups = self.store.groups_by_ids(ids).await.map_err(store_error)?;
         let memberships = match actor.person_id() {
-            Some(p) => self
-                .store
-                .memberships_of_person(p, ids)
-                .await
-                .map_err(store_error)?,
+            Some(p) => self.store.memberships_of_person(p, ids).await.map_err(store_error)?,
             None => Vec::new(),
         };
-        Ok(groups
-            .into_iter()
-            .filter(|g| visible(g, actor, memberships.iter().find(|m| m.group_id == g.id)))
-            .collect())
+        Ok(groups.into_iter().filter(|g| visible(g, actor, memberships.iter().find(|m| m.group_id == g.id))).collect())
+    }
+
+    /// The opaque cursor that points just after this group in listings.
+    pub fn group_cursor(group: &Group) -> String {
+        Cursor::encode(&(scaffold_store::sort_name(group), group.id.to_string())).0
     }
 
     /// Active member counts for groups (for loaders).
@@ -285,26 +237,14 @@ impl Service {
     }
 
     /// The caller's memberships among the given groups (for loaders).
-    pub async fn viewer_memberships(
-        &self,
-        actor: &Actor,
-        ids: &[GroupId],
-    ) -> Result<Vec<Membership>, DomainError> {
+    pub async fn viewer_memberships(&self, actor: &Actor, ids: &[GroupId]) -> Result<Vec<Membership>, DomainError> {
         match actor.person_id() {
-            Some(p) => self
-                .store
-                .memberships_of_person(p, ids)
-                .await
-                .map_err(store_error),
+            Some(p) => self.store.memberships_of_person(p, ids).await.map_err(store_error),
             None => Ok(Vec::new()),
         }
     }
 
-    pub async fn list_groups(
-        &self,
-        actor: &Actor,
-        f: &GroupFilter,
-    ) -> Result<Page<GroupView>, DomainError> {
+    pub async fn list_groups(&self, actor: &Actor, f: &GroupFilter) -> Result<Page<GroupView>, DomainError> {
         let limit = page_limit(f.limit)?;
         let outcode = f
             .outcode
@@ -314,17 +254,9 @@ impl Service {
             .map_err(|e| DomainError::invalid(vec![e]))?;
         let text = match &f.text {
             Some(t) if t.chars().count() > TEXT_FILTER_MAX => {
-                return Err(DomainError::invalid_field(
-                    "/q",
-                    "TOO_LONG",
-                    "must be at most 100 characters",
-                ));
+                return Err(DomainError::invalid_field("/q", "TOO_LONG", "must be at most 100 characters"));
             }
-            Some(t) => t
-                .split_whitespace()
-                .take(8)
-                .map(str::to_lowercase)
-                .collect(),
+            Some(t) => t.split_whitespace().take(8).map(str::to_lowercase).collect(),
             None => Vec::new(),
         };
         let after = match &f.after {
@@ -345,11 +277,7 @@ impl Service {
         };
         let groups = self.store.list_groups(&q).await.map_err(store_error)?;
         let next = (groups.len() == limit as usize)
-            .then(|| {
-                groups
-                    .last()
-                    .map(|g| Cursor::encode(&(scaffold_store::sort_name(g), g.id.to_string())).0)
-            })
+            .then(|| groups.last().map(|g| Cursor::encode(&(scaffold_store::sort_name(g), g.id.to_string())).0))
             .flatten();
         let ids: Vec<_> = groups.iter().map(|g| g.id).collect();
         let counts = self.store.member_counts(&ids).await.map_err(store_error)?;
@@ -375,24 +303,11 @@ impl Service {
     ) -> Result<(PersonId, Group, Option<Membership>), DomainError> {
         let person = actor.require(Scope::GroupsWrite)?;
         let (group, m) = self.visible_group(actor, &GroupRef::Id(id)).await?;
-        let allowed = actor.is_operator()
-            || m.as_ref().is_some_and(|m| {
-                if owner_only {
-                    m.is_owner()
-                } else {
-                    m.can_manage()
-                }
-            });
+        let allowed =
+            actor.is_operator() || m.as_ref().is_some_and(|m| if owner_only { m.is_owner() } else { m.can_manage() });
         if !allowed {
-            let who = if owner_only {
-                "owners"
-            } else {
-                "organisers and owners"
-            };
-            return Err(DomainError::forbidden(
-                "GROUP_ROLE_REQUIRED",
-                format!("only the group's {who} can do this"),
-            ));
+            let who = if owner_only { "owners" } else { "organisers and owners" };
+            return Err(DomainError::forbidden("GROUP_ROLE_REQUIRED", format!("only the group's {who} can do this")));
         }
         if group.status == GroupStatus::Archived {
             return Err(archived());
@@ -410,9 +325,7 @@ impl Service {
         patch: &GroupPatch,
         expected_version: i64,
     ) -> Result<GroupView, DomainError> {
-        let (person, group, m) = self
-            .group_for_change(actor, id, expected_version, false)
-            .await?;
+        let (person, group, m) = self.group_for_change(actor, id, expected_version, false).await?;
         let mut changed = group.patched(patch).map_err(DomainError::invalid)?;
         if changed == group {
             return self.view(group, m).await;
@@ -426,10 +339,7 @@ impl Service {
             group.id,
             serde_json::json!({ "fields": patch.field_names(), "version": changed.version }),
         );
-        self.store
-            .update_group(&changed, expected_version, &audit)
-            .await
-            .map_err(store_error)?;
+        self.store.update_group(&changed, expected_version, &audit).await.map_err(store_error)?;
         self.view(changed, m).await
     }
 
@@ -440,24 +350,13 @@ impl Service {
         id: GroupId,
         expected_version: i64,
     ) -> Result<GroupView, DomainError> {
-        let (person, group, m) = self
-            .group_for_change(actor, id, expected_version, true)
-            .await?;
+        let (person, group, m) = self.group_for_change(actor, id, expected_version, true).await?;
         let mut changed = group.clone();
         changed.status = GroupStatus::Archived;
         changed.version = group.version + 1;
         changed.updated_at = self.clock.now();
-        let audit = self.audit(
-            Some(person),
-            "group.archive",
-            "group",
-            group.id,
-            serde_json::json!({}),
-        );
-        self.store
-            .update_group(&changed, expected_version, &audit)
-            .await
-            .map_err(store_error)?;
+        let audit = self.audit(Some(person), "group.archive", "group", group.id, serde_json::json!({}));
+        self.store.update_group(&changed, expected_version, &audit).await.map_err(store_error)?;
         self.view(changed, m).await
     }
 }

@@ -30,11 +30,7 @@ pub fn page_limit(limit: Option<u32>) -> Result<u32, DomainError> {
     match limit {
         None => Ok(DEFAULT_LIMIT),
         Some(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
-        Some(_) => Err(DomainError::invalid_field(
-            "/limit",
-            "OUT_OF_RANGE",
-            "must be between 1 and 100",
-        )),
+        Some(_) => Err(DomainError::invalid_field("/limit", "OUT_OF_RANGE", "must be between 1 and 100")),
     }
 }
 
@@ -84,10 +80,9 @@ impl Service {
 pub(crate) fn store_error(e: StoreError) -> DomainError {
     match e {
         StoreError::NotFound => DomainError::not_found("NOT_FOUND", "the resource does not exist"),
-        StoreError::Conflict { constraint } => DomainError::conflict(
-            "CONFLICT",
-            format!("a resource with the same {constraint} already exists"),
-        ),
+        StoreError::Conflict { constraint } => {
+            DomainError::conflict("CONFLICT", format!("a resource with the same {constraint} already exists"))
+        }
         StoreError::VersionMismatch => version_mismatch(),
         StoreError::LastOwner => last_owner(),
         StoreError::Unavailable(source) => DomainError::unavailable(source),
@@ -104,8 +99,5 @@ pub(crate) fn version_mismatch() -> DomainError {
 }
 
 pub(crate) fn last_owner() -> DomainError {
-    DomainError::conflict(
-        "GROUP_LAST_OWNER",
-        "a group must keep at least one owner: make someone else an owner first",
-    )
+    DomainError::conflict("GROUP_LAST_OWNER", "a group must keep at least one owner: make someone else an owner first")
 }

@@ -18,10 +18,7 @@ pub struct MemberView {
 }
 
 fn membership_not_found() -> DomainError {
-    DomainError::not_found(
-        "MEMBERSHIP_NOT_FOUND",
-        "that person is not a member of this group",
-    )
+    DomainError::not_found("MEMBERSHIP_NOT_FOUND", "that person is not a member of this group")
 }
 
 fn map_change_error(e: StoreError) -> DomainError {
@@ -41,10 +38,7 @@ impl Service {
         let person = actor.require(Scope::GroupsWrite)?;
         let (group, m) = self.visible_group(actor, &GroupRef::Id(id)).await?;
         if group.status == GroupStatus::Archived {
-            return Err(DomainError::conflict(
-                "GROUP_ARCHIVED",
-                "the group is archived and can no longer be changed",
-            ));
+            return Err(DomainError::conflict("GROUP_ARCHIVED", "the group is archived and can no longer be changed"));
         }
         Ok((person, group, m))
     }
@@ -58,16 +52,10 @@ impl Service {
     ) -> Result<(), DomainError> {
         let target = match &change {
             MembershipChange::Put(m) => format!("{}/{}", m.group_id, m.person_id),
-            MembershipChange::Remove {
-                group_id,
-                person_id,
-            } => format!("{group_id}/{person_id}"),
+            MembershipChange::Remove { group_id, person_id } => format!("{group_id}/{person_id}"),
         };
         let audit = self.audit(Some(by), action, "membership", target, detail);
-        self.store
-            .change_membership(&change, &audit)
-            .await
-            .map_err(map_change_error)
+        self.store.change_membership(&change, &audit).await.map_err(map_change_error)
     }
 
     /// Joins the group as the caller: open groups at once, approval groups as pending, invite-only
@@ -75,8 +63,7 @@ impl Service {
     pub async fn join_group(&self, actor: &Actor, id: GroupId) -> Result<Membership, DomainError> {
         let (person, group, existing) = self.writable_group(actor, id).await?;
         let Some(status) = membership::join_outcome(group.join_policy, existing.as_ref())? else {
-            return existing
-                .ok_or_else(|| DomainError::internal("join without change but no membership"));
+            return existing.ok_or_else(|| DomainError::internal("join without change but no membership"));
         };
         let now = self.clock.now();
         let m = Membership {
@@ -106,10 +93,7 @@ impl Service {
         }
         self.apply(
             person,
-            MembershipChange::Remove {
-                group_id: group.id,
-                person_id: person,
-            },
+            MembershipChange::Remove { group_id: group.id, person_id: person },
             "membership.leave",
             serde_json::json!({}),
         )
@@ -120,19 +104,12 @@ impl Service {
         if actor.is_operator() || m.is_some_and(Membership::can_manage) {
             Ok(())
         } else {
-            Err(DomainError::forbidden(
-                "GROUP_ROLE_REQUIRED",
-                "only the group's organisers and owners can do this",
-            ))
+            Err(DomainError::forbidden("GROUP_ROLE_REQUIRED", "only the group's organisers and owners can do this"))
         }
     }
 
     async fn target(&self, group: GroupId, person: PersonId) -> Result<Membership, DomainError> {
-        self.store
-            .membership(group, person)
-            .await
-            .map_err(store_error)?
-            .ok_or_else(membership_not_found)
+        self.store.membership(group, person).await.map_err(store_error)?.ok_or_else(membership_not_found)
     }
 
     /// An organiser invites a person; they become a member when they join.
@@ -144,26 +121,11 @@ impl Service {
     ) -> Result<Membership, DomainError> {
         let (by, group, m) = self.writable_group(actor, id).await?;
         Self::require_manager(actor, m.as_ref())?;
-        if self
-            .store
-            .persons_by_ids(&[invitee])
-            .await
-            .map_err(store_error)?
-            .is_empty()
-        {
+        if self.store.persons_by_ids(&[invitee]).await.map_err(store_error)?.is_empty() {
             return Err(DomainError::not_found("PERSON_NOT_FOUND", "no such person"));
         }
-        if self
-            .store
-            .membership(group.id, invitee)
-            .await
-            .map_err(store_error)?
-            .is_some()
-        {
-            return Err(DomainError::conflict(
-                "ALREADY_MEMBER",
-                "that person already has a membership of this group",
-            ));
+        if self.store.membership(group.id, invitee).await.map_err(store_error)?.is_some() {
+            return Err(DomainError::conflict("ALREADY_MEMBER", "that person already has a membership of this group"));
         }
         let now = self.clock.now();
         let invited = Membership {
@@ -174,13 +136,7 @@ impl Service {
             created_at: now,
             updated_at: now,
         };
-        self.apply(
-            by,
-            MembershipChange::Put(invited.clone()),
-            "membership.invite",
-            serde_json::json!({}),
-        )
-        .await?;
+        self.apply(by, MembershipChange::Put(invited.clone()), "membership.invite", serde_json::json!({})).await?;
         Ok(invited)
     }
 
@@ -195,20 +151,11 @@ impl Service {
         Self::require_manager(actor, m.as_ref())?;
         let mut target = self.target(group.id, person).await?;
         if target.status != MembershipStatus::Pending {
-            return Err(DomainError::conflict(
-                "MEMBERSHIP_NOT_PENDING",
-                "that membership is not waiting for approval",
-            ));
+            return Err(DomainError::conflict("MEMBERSHIP_NOT_PENDING", "that membership is not waiting for approval"));
         }
         target.status = MembershipStatus::Active;
         target.updated_at = self.clock.now();
-        self.apply(
-            by,
-            MembershipChange::Put(target.clone()),
-            "membership.approve",
-            serde_json::json!({}),
-        )
-        .await?;
+        self.apply(by, MembershipChange::Put(target.clone()), "membership.approve", serde_json::json!({})).await?;
         Ok(target)
     }
 
@@ -222,17 +169,11 @@ impl Service {
     ) -> Result<Membership, DomainError> {
         let (by, group, m) = self.writable_group(actor, id).await?;
         if !(actor.is_operator() || membership::may_change_role(m.as_ref())) {
-            return Err(DomainError::forbidden(
-                "GROUP_ROLE_REQUIRED",
-                "only the group's owners can change roles",
-            ));
+            return Err(DomainError::forbidden("GROUP_ROLE_REQUIRED", "only the group's owners can change roles"));
         }
         let mut target = self.target(group.id, person).await?;
         if !target.is_active() {
-            return Err(DomainError::conflict(
-                "MEMBERSHIP_NOT_ACTIVE",
-                "only active members can be given a role",
-            ));
+            return Err(DomainError::conflict("MEMBERSHIP_NOT_ACTIVE", "only active members can be given a role"));
         }
         let from = target.role;
         target.role = role;
@@ -249,12 +190,7 @@ impl Service {
 
     /// Removes a member (owners remove anyone, organisers remove members), or withdraws an
     /// invitation or refuses a request.
-    pub async fn remove_member(
-        &self,
-        actor: &Actor,
-        id: GroupId,
-        person: PersonId,
-    ) -> Result<(), DomainError> {
+    pub async fn remove_member(&self, actor: &Actor, id: GroupId, person: PersonId) -> Result<(), DomainError> {
         let (by, group, m) = self.writable_group(actor, id).await?;
         let target = self.target(group.id, person).await?;
         if !(actor.is_operator() || membership::may_remove(m.as_ref(), &target)) {
@@ -265,14 +201,16 @@ impl Service {
         }
         self.apply(
             by,
-            MembershipChange::Remove {
-                group_id: group.id,
-                person_id: person,
-            },
+            MembershipChange::Remove { group_id: group.id, person_id: person },
             "membership.remove",
             serde_json::json!({}),
         )
         .await
+    }
+
+    /// The opaque cursor that points just after this membership in member lists.
+    pub fn member_cursor(m: &Membership) -> String {
+        Cursor::encode(&m.person_id.to_string()).0
     }
 
     /// The member list: visible to the group's active members and to operators.
@@ -285,13 +223,10 @@ impl Service {
     ) -> Result<Page<MemberView>, DomainError> {
         let limit = page_limit(limit)?;
         let (group, m) = self.visible_group(actor, &GroupRef::Id(id)).await?;
-        let member = actor.reader(Scope::GroupsRead).is_some()
-            && m.as_ref().is_some_and(Membership::is_active);
+        let member = actor.reader(Scope::GroupsRead).is_some() && m.as_ref().is_some_and(Membership::is_active);
         if !(member || actor.is_operator()) {
             if actor.person_id().is_none() {
-                return Err(DomainError::unauthenticated(
-                    "the member list needs a bearer token",
-                ));
+                return Err(DomainError::unauthenticated("the member list needs a bearer token"));
             }
             return Err(DomainError::forbidden(
                 "GROUP_MEMBERS_ONLY",
@@ -301,23 +236,14 @@ impl Service {
         let after = match after {
             None => None,
             Some(c) => Some(
-                Cursor::decode::<String>(c)
-                    .and_then(|s| PersonId::parse(&s))
-                    .ok_or_else(crate::audit::bad_cursor)?,
+                Cursor::decode::<String>(c).and_then(|s| PersonId::parse(&s)).ok_or_else(crate::audit::bad_cursor)?,
             ),
         };
-        let ms = self
-            .store
-            .list_members(group.id, after, limit)
-            .await
-            .map_err(store_error)?;
+        let ms = self.store.list_members(group.id, after, limit).await.map_err(store_error)?;
         let ids: Vec<_> = ms.iter().map(|m| m.person_id).collect();
         let people: Vec<Person> = self.store.persons_by_ids(&ids).await.map_err(store_error)?;
         let next = (ms.len() == limit as usize)
-            .then(|| {
-                ms.last()
-                    .map(|m| Cursor::encode(&m.person_id.to_string()).0)
-            })
+            .then(|| ms.last().map(|m| Cursor::encode(&m.person_id.to_string()).0))
             .flatten();
         let items = ms
             .into_iter()

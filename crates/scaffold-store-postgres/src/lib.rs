@@ -12,8 +12,8 @@ use scaffold_domain::membership::Membership;
 use scaffold_domain::person::Person;
 use scaffold_domain::{ApiKeyId, AuditId, GroupId, PersonId};
 use scaffold_store::{
-    ApiKey, GroupQuery, IdempotencyRecord, MembershipChange, Store, StoreError, StoreResult,
-    like_pattern, search_text, sort_name,
+    ApiKey, GroupQuery, IdempotencyRecord, MembershipChange, Store, StoreError, StoreResult, like_pattern, search_text,
+    sort_name,
 };
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgPool, Postgres, QueryBuilder, Row, Transaction};
@@ -47,10 +47,7 @@ impl PgStore {
 
     /// Applies pending migrations (under PostgreSQL's advisory lock, so replicas may race).
     pub async fn migrate(&self) -> StoreResult<()> {
-        MIGRATOR
-            .run(&self.pool)
-            .await
-            .map_err(|e| StoreError::Other(Box::new(e)))
+        MIGRATOR.run(&self.pool).await.map_err(|e| StoreError::Other(Box::new(e)))
     }
 
     pub async fn close(&self) {
@@ -116,13 +113,11 @@ async fn put_categories(tx: &mut Transaction<'_, Postgres>, g: &Group) -> StoreR
 }
 
 async fn owner_count(tx: &mut Transaction<'_, Postgres>, group: GroupId) -> StoreResult<i64> {
-    sqlx::query_scalar(
-        "select count(*) from membership where group_id = $1 and role = 'owner' and status = 'active'",
-    )
-    .bind(group.0)
-    .fetch_one(&mut **tx)
-    .await
-    .map_err(to_store_error)
+    sqlx::query_scalar("select count(*) from membership where group_id = $1 and role = 'owner' and status = 'active'")
+        .bind(group.0)
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(to_store_error)
 }
 
 async fn upsert_membership(tx: &mut Transaction<'_, Postgres>, m: &Membership) -> StoreResult<()> {
@@ -162,19 +157,11 @@ impl Store for PgStore {
     }
 
     async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("select 1")
-            .execute(&self.pool)
-            .await
-            .map_err(to_store_error)?;
+        sqlx::query("select 1").execute(&self.pool).await.map_err(to_store_error)?;
         Ok(())
     }
 
-    async fn create_person(
-        &self,
-        p: &Person,
-        key: Option<&ApiKey>,
-        audit: &AuditEntry,
-    ) -> StoreResult<()> {
+    async fn create_person(&self, p: &Person, key: Option<&ApiKey>, audit: &AuditEntry) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         sqlx::query("insert into person (person_id, display_name, created_at) values ($1, $2, $3)")
             .bind(p.id.0)
@@ -191,13 +178,11 @@ impl Store for PgStore {
     }
 
     async fn persons_by_ids(&self, ids_: &[PersonId]) -> StoreResult<Vec<Person>> {
-        let rows = sqlx::query(
-            "select person_id, display_name, created_at from person where person_id = any($1)",
-        )
-        .bind(ids(ids_, |p| p.0))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(to_store_error)?;
+        let rows = sqlx::query("select person_id, display_name, created_at from person where person_id = any($1)")
+            .bind(ids(ids_, |p| p.0))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(to_store_error)?;
         rows.iter().map(person_from_row).collect()
     }
 
@@ -232,12 +217,7 @@ impl Store for PgStore {
         rows.iter().map(key_from_row).collect()
     }
 
-    async fn revoke_api_key(
-        &self,
-        person: PersonId,
-        key: ApiKeyId,
-        audit: &AuditEntry,
-    ) -> StoreResult<()> {
+    async fn revoke_api_key(&self, person: PersonId, key: ApiKeyId, audit: &AuditEntry) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         let done = sqlx::query(
             "update api_key set revoked_at = $3 where api_key_id = $1 and person_id = $2 and revoked_at is null",
@@ -327,41 +307,29 @@ impl Store for PgStore {
     }
 
     async fn group_by_id(&self, id: GroupId) -> StoreResult<Option<Group>> {
-        let row = sqlx::query(concat!(
-            "select ",
-            group_columns!(),
-            " from community_group where group_id = $1"
-        ))
-        .bind(id.0)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(to_store_error)?;
+        let row = sqlx::query(concat!("select ", group_columns!(), " from community_group where group_id = $1"))
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(to_store_error)?;
         row.as_ref().map(group_from_row).transpose()
     }
 
     async fn group_by_slug(&self, slug: &str) -> StoreResult<Option<Group>> {
-        let row = sqlx::query(concat!(
-            "select ",
-            group_columns!(),
-            " from community_group where slug = $1"
-        ))
-        .bind(slug)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(to_store_error)?;
+        let row = sqlx::query(concat!("select ", group_columns!(), " from community_group where slug = $1"))
+            .bind(slug)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(to_store_error)?;
         row.as_ref().map(group_from_row).transpose()
     }
 
     async fn groups_by_ids(&self, ids_: &[GroupId]) -> StoreResult<Vec<Group>> {
-        let rows = sqlx::query(concat!(
-            "select ",
-            group_columns!(),
-            " from community_group where group_id = any($1)"
-        ))
-        .bind(ids(ids_, |g| g.0))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(to_store_error)?;
+        let rows = sqlx::query(concat!("select ", group_columns!(), " from community_group where group_id = any($1)"))
+            .bind(ids(ids_, |g| g.0))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(to_store_error)?;
         rows.iter().map(group_from_row).collect()
     }
 
@@ -392,33 +360,17 @@ impl Store for PgStore {
                 .push(")");
         }
         for w in &q.text {
-            b.push(" and g.search_text like ")
-                .push_bind(like_pattern(w))
-                .push(" escape '\\'");
+            b.push(" and g.search_text like ").push_bind(like_pattern(w)).push(" escape '\\'");
         }
         if let Some((name, id)) = &q.after {
-            b.push(" and (g.sort_name, g.group_id) > (")
-                .push_bind(name.clone())
-                .push(", ")
-                .push_bind(id.0)
-                .push(")");
+            b.push(" and (g.sort_name, g.group_id) > (").push_bind(name.clone()).push(", ").push_bind(id.0).push(")");
         }
-        b.push(" order by g.sort_name, g.group_id limit ")
-            .push_bind(i64::from(q.limit));
-        let rows = b
-            .build()
-            .fetch_all(&self.pool)
-            .await
-            .map_err(to_store_error)?;
+        b.push(" order by g.sort_name, g.group_id limit ").push_bind(i64::from(q.limit));
+        let rows = b.build().fetch_all(&self.pool).await.map_err(to_store_error)?;
         rows.iter().map(group_from_row).collect()
     }
 
-    async fn update_group(
-        &self,
-        g: &Group,
-        expected_version: i64,
-        audit: &AuditEntry,
-    ) -> StoreResult<()> {
+    async fn update_group(&self, g: &Group, expected_version: i64, audit: &AuditEntry) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         let cats: Vec<&str> = g.categories.iter().map(|c| c.as_str()).collect();
         let links = serde_json::to_value(&g.links).map_err(|e| StoreError::Other(Box::new(e)))?;
@@ -454,28 +406,19 @@ impl Store for PgStore {
         .await
         .map_err(to_store_error)?;
         if done.rows_affected() == 0 {
-            let exists: Option<i64> =
-                sqlx::query_scalar("select version from community_group where group_id = $1")
-                    .bind(g.id.0)
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(to_store_error)?;
-            return Err(if exists.is_some() {
-                StoreError::VersionMismatch
-            } else {
-                StoreError::NotFound
-            });
+            let exists: Option<i64> = sqlx::query_scalar("select version from community_group where group_id = $1")
+                .bind(g.id.0)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(to_store_error)?;
+            return Err(if exists.is_some() { StoreError::VersionMismatch } else { StoreError::NotFound });
         }
         put_categories(&mut tx, g).await?;
         insert_audit(&mut tx, audit).await?;
         tx.commit().await.map_err(to_store_error)
     }
 
-    async fn membership(
-        &self,
-        group: GroupId,
-        person: PersonId,
-    ) -> StoreResult<Option<Membership>> {
+    async fn membership(&self, group: GroupId, person: PersonId) -> StoreResult<Option<Membership>> {
         let row = sqlx::query(
             "select group_id, person_id, role, status, created_at, updated_at from membership
              where group_id = $1 and person_id = $2",
@@ -488,11 +431,7 @@ impl Store for PgStore {
         row.as_ref().map(membership_from_row).transpose()
     }
 
-    async fn memberships_of_person(
-        &self,
-        person: PersonId,
-        groups: &[GroupId],
-    ) -> StoreResult<Vec<Membership>> {
+    async fn memberships_of_person(&self, person: PersonId, groups: &[GroupId]) -> StoreResult<Vec<Membership>> {
         let rows = sqlx::query(
             "select group_id, person_id, role, status, created_at, updated_at from membership
              where person_id = $1 and group_id = any($2)",
@@ -505,12 +444,7 @@ impl Store for PgStore {
         rows.iter().map(membership_from_row).collect()
     }
 
-    async fn list_members(
-        &self,
-        group: GroupId,
-        after: Option<PersonId>,
-        limit: u32,
-    ) -> StoreResult<Vec<Membership>> {
+    async fn list_members(&self, group: GroupId, after: Option<PersonId>, limit: u32) -> StoreResult<Vec<Membership>> {
         let rows = sqlx::query(
             "select group_id, person_id, role, status, created_at, updated_at from membership
              where group_id = $1 and ($2::uuid is null or person_id > $2) order by person_id limit $3",
@@ -535,45 +469,33 @@ impl Store for PgStore {
         .map_err(to_store_error)?;
         rows.iter()
             .map(|r| {
-                Ok((
-                    GroupId(r.try_get("group_id").map_err(to_store_error)?),
-                    r.try_get("n").map_err(to_store_error)?,
-                ))
+                Ok((GroupId(r.try_get("group_id").map_err(to_store_error)?), r.try_get("n").map_err(to_store_error)?))
             })
             .collect()
     }
 
-    async fn change_membership(
-        &self,
-        change: &MembershipChange,
-        audit: &AuditEntry,
-    ) -> StoreResult<()> {
+    async fn change_membership(&self, change: &MembershipChange, audit: &AuditEntry) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         let group = change.group_id();
         // Serialise membership changes per group.
-        let locked: Option<Uuid> = sqlx::query_scalar(
-            "select group_id from community_group where group_id = $1 for update",
-        )
-        .bind(group.0)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(to_store_error)?;
+        let locked: Option<Uuid> =
+            sqlx::query_scalar("select group_id from community_group where group_id = $1 for update")
+                .bind(group.0)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(to_store_error)?;
         if locked.is_none() {
             return Err(StoreError::NotFound);
         }
         match change {
             MembershipChange::Put(m) => upsert_membership(&mut tx, m).await?,
-            MembershipChange::Remove {
-                group_id,
-                person_id,
-            } => {
-                let done =
-                    sqlx::query("delete from membership where group_id = $1 and person_id = $2")
-                        .bind(group_id.0)
-                        .bind(person_id.0)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(to_store_error)?;
+            MembershipChange::Remove { group_id, person_id } => {
+                let done = sqlx::query("delete from membership where group_id = $1 and person_id = $2")
+                    .bind(group_id.0)
+                    .bind(person_id.0)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(to_store_error)?;
                 if done.rows_affected() == 0 {
                     return Err(StoreError::NotFound);
                 }
@@ -586,11 +508,7 @@ impl Store for PgStore {
         tx.commit().await.map_err(to_store_error)
     }
 
-    async fn idempotency_record(
-        &self,
-        scope: &str,
-        key: &str,
-    ) -> StoreResult<Option<IdempotencyRecord>> {
+    async fn idempotency_record(&self, scope: &str, key: &str) -> StoreResult<Option<IdempotencyRecord>> {
         let row = sqlx::query(
             "select scope, key, request_hash, resource_id, created_at from idempotency_key where scope = $1 and key = $2",
         )
@@ -611,11 +529,7 @@ impl Store for PgStore {
         .transpose()
     }
 
-    async fn list_audit(
-        &self,
-        before: Option<AuditId>,
-        limit: u32,
-    ) -> StoreResult<Vec<AuditEntry>> {
+    async fn list_audit(&self, before: Option<AuditId>, limit: u32) -> StoreResult<Vec<AuditEntry>> {
         let rows = sqlx::query(
             "select audit_id, occurred_at, actor_person_id, action, target_type, target_id, detail from audit_entry
              where ($1::uuid is null or audit_id < $1) order by audit_id desc limit $2",
@@ -630,10 +544,7 @@ impl Store for PgStore {
                 Ok(AuditEntry {
                     id: AuditId(r.try_get("audit_id").map_err(to_store_error)?),
                     at: r.try_get("occurred_at").map_err(to_store_error)?,
-                    actor: r
-                        .try_get::<Option<Uuid>, _>("actor_person_id")
-                        .map_err(to_store_error)?
-                        .map(PersonId),
+                    actor: r.try_get::<Option<Uuid>, _>("actor_person_id").map_err(to_store_error)?.map(PersonId),
                     action: r.try_get("action").map_err(to_store_error)?,
                     target_type: r.try_get("target_type").map_err(to_store_error)?,
                     target_id: r.try_get("target_id").map_err(to_store_error)?,

@@ -7,8 +7,7 @@ mod rows;
 
 use async_trait::async_trait;
 use rows::{
-    group_from_row, key_from_row, membership_from_row, micros, micros_opt, person_from_row, time,
-    to_store_error,
+    group_from_row, key_from_row, membership_from_row, micros, micros_opt, person_from_row, time, to_store_error,
 };
 use scaffold_domain::audit::AuditEntry;
 use scaffold_domain::group::Group;
@@ -16,8 +15,8 @@ use scaffold_domain::membership::Membership;
 use scaffold_domain::person::Person;
 use scaffold_domain::{ApiKeyId, AuditId, GroupId, PersonId};
 use scaffold_store::{
-    ApiKey, GroupQuery, IdempotencyRecord, MembershipChange, Store, StoreError, StoreResult,
-    like_pattern, search_text, sort_name,
+    ApiKey, GroupQuery, IdempotencyRecord, MembershipChange, Store, StoreError, StoreResult, like_pattern, search_text,
+    sort_name,
 };
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool, Transaction};
@@ -57,10 +56,7 @@ impl SqliteStore {
 
     /// Applies pending migrations.
     pub async fn migrate(&self) -> StoreResult<()> {
-        MIGRATOR
-            .run(&self.pool)
-            .await
-            .map_err(|e| StoreError::Other(Box::new(e)))
+        MIGRATOR.run(&self.pool).await.map_err(|e| StoreError::Other(Box::new(e)))
     }
 
     pub async fn close(&self) {
@@ -68,10 +64,7 @@ impl SqliteStore {
     }
 
     async fn begin(&self) -> StoreResult<Transaction<'static, Sqlite>> {
-        self.pool
-            .begin_with("begin immediate")
-            .await
-            .map_err(to_store_error)
+        self.pool.begin_with("begin immediate").await.map_err(to_store_error)
     }
 }
 
@@ -129,13 +122,11 @@ async fn put_categories(tx: &mut Transaction<'_, Sqlite>, g: &Group) -> StoreRes
 }
 
 async fn owner_count(tx: &mut Transaction<'_, Sqlite>, group: GroupId) -> StoreResult<i64> {
-    sqlx::query_scalar(
-        "select count(*) from membership where group_id = ?1 and role = 'owner' and status = 'active'",
-    )
-    .bind(group.0)
-    .fetch_one(&mut **tx)
-    .await
-    .map_err(to_store_error)
+    sqlx::query_scalar("select count(*) from membership where group_id = ?1 and role = 'owner' and status = 'active'")
+        .bind(group.0)
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(to_store_error)
 }
 
 async fn upsert_membership(tx: &mut Transaction<'_, Sqlite>, m: &Membership) -> StoreResult<()> {
@@ -181,23 +172,15 @@ fn in_list(b: &mut QueryBuilder<Sqlite>, ids: Vec<Uuid>) {
 #[async_trait]
 impl Store for SqliteStore {
     fn kind(&self) -> &'static str {
-        "postgres"
+        "sqlite"
     }
 
     async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("select 1")
-            .execute(&self.pool)
-            .await
-            .map_err(to_store_error)?;
+        sqlx::query("select 1").execute(&self.pool).await.map_err(to_store_error)?;
         Ok(())
     }
 
-    async fn create_person(
-        &self,
-        p: &Person,
-        key: Option<&ApiKey>,
-        audit: &AuditEntry,
-    ) -> StoreResult<()> {
+    async fn create_person(&self, p: &Person, key: Option<&ApiKey>, audit: &AuditEntry) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         sqlx::query("insert into person (person_id, display_name, created_at) values (?1, ?2, ?3)")
             .bind(p.id.0)
@@ -214,15 +197,9 @@ impl Store for SqliteStore {
     }
 
     async fn persons_by_ids(&self, ids_: &[PersonId]) -> StoreResult<Vec<Person>> {
-        let mut b = QueryBuilder::new(
-            "select person_id, display_name, created_at from person where person_id in ",
-        );
+        let mut b = QueryBuilder::new("select person_id, display_name, created_at from person where person_id in ");
         in_list(&mut b, ids(ids_, |p| p.0));
-        let rows = b
-            .build()
-            .fetch_all(&self.pool)
-            .await
-            .map_err(to_store_error)?;
+        let rows = b.build().fetch_all(&self.pool).await.map_err(to_store_error)?;
         rows.iter().map(person_from_row).collect()
     }
 
@@ -257,12 +234,7 @@ impl Store for SqliteStore {
         rows.iter().map(key_from_row).collect()
     }
 
-    async fn revoke_api_key(
-        &self,
-        person: PersonId,
-        key: ApiKeyId,
-        audit: &AuditEntry,
-    ) -> StoreResult<()> {
+    async fn revoke_api_key(&self, person: PersonId, key: ApiKeyId, audit: &AuditEntry) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         let done = sqlx::query(
             "update api_key set revoked_at = ?3 where api_key_id = ?1 and person_id = ?2 and revoked_at is null",
@@ -352,43 +324,27 @@ impl Store for SqliteStore {
     }
 
     async fn group_by_id(&self, id: GroupId) -> StoreResult<Option<Group>> {
-        let row = sqlx::query(concat!(
-            "select ",
-            group_columns!(),
-            " from community_group where group_id = ?1"
-        ))
-        .bind(id.0)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(to_store_error)?;
+        let row = sqlx::query(concat!("select ", group_columns!(), " from community_group where group_id = ?1"))
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(to_store_error)?;
         row.as_ref().map(group_from_row).transpose()
     }
 
     async fn group_by_slug(&self, slug: &str) -> StoreResult<Option<Group>> {
-        let row = sqlx::query(concat!(
-            "select ",
-            group_columns!(),
-            " from community_group where slug = ?1"
-        ))
-        .bind(slug)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(to_store_error)?;
+        let row = sqlx::query(concat!("select ", group_columns!(), " from community_group where slug = ?1"))
+            .bind(slug)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(to_store_error)?;
         row.as_ref().map(group_from_row).transpose()
     }
 
     async fn groups_by_ids(&self, ids_: &[GroupId]) -> StoreResult<Vec<Group>> {
-        let mut b = QueryBuilder::new(concat!(
-            "select ",
-            group_columns!(),
-            " from community_group where group_id in "
-        ));
+        let mut b = QueryBuilder::new(concat!("select ", group_columns!(), " from community_group where group_id in "));
         in_list(&mut b, ids(ids_, |g| g.0));
-        let rows = b
-            .build()
-            .fetch_all(&self.pool)
-            .await
-            .map_err(to_store_error)?;
+        let rows = b.build().fetch_all(&self.pool).await.map_err(to_store_error)?;
         rows.iter().map(group_from_row).collect()
     }
 
@@ -419,33 +375,17 @@ impl Store for SqliteStore {
                 .push(")");
         }
         for w in &q.text {
-            b.push(" and g.search_text like ")
-                .push_bind(like_pattern(w))
-                .push(" escape '\\'");
+            b.push(" and g.search_text like ").push_bind(like_pattern(w)).push(" escape '\\'");
         }
         if let Some((name, id)) = &q.after {
-            b.push(" and (g.sort_name, g.group_id) > (")
-                .push_bind(name.clone())
-                .push(", ")
-                .push_bind(id.0)
-                .push(")");
+            b.push(" and (g.sort_name, g.group_id) > (").push_bind(name.clone()).push(", ").push_bind(id.0).push(")");
         }
-        b.push(" order by g.sort_name, g.group_id limit ")
-            .push_bind(i64::from(q.limit));
-        let rows = b
-            .build()
-            .fetch_all(&self.pool)
-            .await
-            .map_err(to_store_error)?;
+        b.push(" order by g.sort_name, g.group_id limit ").push_bind(i64::from(q.limit));
+        let rows = b.build().fetch_all(&self.pool).await.map_err(to_store_error)?;
         rows.iter().map(group_from_row).collect()
     }
 
-    async fn update_group(
-        &self,
-        g: &Group,
-        expected_version: i64,
-        audit: &AuditEntry,
-    ) -> StoreResult<()> {
+    async fn update_group(&self, g: &Group, expected_version: i64, audit: &AuditEntry) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         let cats: Vec<&str> = g.categories.iter().map(|c| c.as_str()).collect();
         let links = serde_json::to_string(&g.links).map_err(|e| StoreError::Other(Box::new(e)))?;
@@ -481,28 +421,19 @@ impl Store for SqliteStore {
         .await
         .map_err(to_store_error)?;
         if done.rows_affected() == 0 {
-            let exists: Option<i64> =
-                sqlx::query_scalar("select version from community_group where group_id = ?1")
-                    .bind(g.id.0)
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(to_store_error)?;
-            return Err(if exists.is_some() {
-                StoreError::VersionMismatch
-            } else {
-                StoreError::NotFound
-            });
+            let exists: Option<i64> = sqlx::query_scalar("select version from community_group where group_id = ?1")
+                .bind(g.id.0)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(to_store_error)?;
+            return Err(if exists.is_some() { StoreError::VersionMismatch } else { StoreError::NotFound });
         }
         put_categories(&mut tx, g).await?;
         insert_audit(&mut tx, audit).await?;
         tx.commit().await.map_err(to_store_error)
     }
 
-    async fn membership(
-        &self,
-        group: GroupId,
-        person: PersonId,
-    ) -> StoreResult<Option<Membership>> {
+    async fn membership(&self, group: GroupId, person: PersonId) -> StoreResult<Option<Membership>> {
         let row = sqlx::query(
             "select group_id, person_id, role, status, created_at, updated_at from membership
              where group_id = ?1 and person_id = ?2",
@@ -515,30 +446,17 @@ impl Store for SqliteStore {
         row.as_ref().map(membership_from_row).transpose()
     }
 
-    async fn memberships_of_person(
-        &self,
-        person: PersonId,
-        groups: &[GroupId],
-    ) -> StoreResult<Vec<Membership>> {
+    async fn memberships_of_person(&self, person: PersonId, groups: &[GroupId]) -> StoreResult<Vec<Membership>> {
         let mut b = QueryBuilder::new(
             "select group_id, person_id, role, status, created_at, updated_at from membership where person_id = ",
         );
         b.push_bind(person.0).push(" and group_id in ");
         in_list(&mut b, ids(groups, |g| g.0));
-        let rows = b
-            .build()
-            .fetch_all(&self.pool)
-            .await
-            .map_err(to_store_error)?;
+        let rows = b.build().fetch_all(&self.pool).await.map_err(to_store_error)?;
         rows.iter().map(membership_from_row).collect()
     }
 
-    async fn list_members(
-        &self,
-        group: GroupId,
-        after: Option<PersonId>,
-        limit: u32,
-    ) -> StoreResult<Vec<Membership>> {
+    async fn list_members(&self, group: GroupId, after: Option<PersonId>, limit: u32) -> StoreResult<Vec<Membership>> {
         let rows = sqlx::query(
             "select group_id, person_id, role, status, created_at, updated_at from membership
              where group_id = ?1 and (?2 is null or person_id > ?2) order by person_id limit ?3",
@@ -558,51 +476,35 @@ impl Store for SqliteStore {
         );
         in_list(&mut b, ids(groups, |g| g.0));
         b.push(" group by group_id");
-        let rows = b
-            .build()
-            .fetch_all(&self.pool)
-            .await
-            .map_err(to_store_error)?;
+        let rows = b.build().fetch_all(&self.pool).await.map_err(to_store_error)?;
         rows.iter()
             .map(|r| {
-                Ok((
-                    GroupId(r.try_get("group_id").map_err(to_store_error)?),
-                    r.try_get("n").map_err(to_store_error)?,
-                ))
+                Ok((GroupId(r.try_get("group_id").map_err(to_store_error)?), r.try_get("n").map_err(to_store_error)?))
             })
             .collect()
     }
 
-    async fn change_membership(
-        &self,
-        change: &MembershipChange,
-        audit: &AuditEntry,
-    ) -> StoreResult<()> {
+    async fn change_membership(&self, change: &MembershipChange, audit: &AuditEntry) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         let group = change.group_id();
         // The transaction began immediate: it holds the write lock, so changes cannot race.
-        let locked: Option<Uuid> =
-            sqlx::query_scalar("select group_id from community_group where group_id = ?1")
-                .bind(group.0)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(to_store_error)?;
+        let locked: Option<Uuid> = sqlx::query_scalar("select group_id from community_group where group_id = ?1")
+            .bind(group.0)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(to_store_error)?;
         if locked.is_none() {
             return Err(StoreError::NotFound);
         }
         match change {
             MembershipChange::Put(m) => upsert_membership(&mut tx, m).await?,
-            MembershipChange::Remove {
-                group_id,
-                person_id,
-            } => {
-                let done =
-                    sqlx::query("delete from membership where group_id = ?1 and person_id = ?2")
-                        .bind(group_id.0)
-                        .bind(person_id.0)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(to_store_error)?;
+            MembershipChange::Remove { group_id, person_id } => {
+                let done = sqlx::query("delete from membership where group_id = ?1 and person_id = ?2")
+                    .bind(group_id.0)
+                    .bind(person_id.0)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(to_store_error)?;
                 if done.rows_affected() == 0 {
                     return Err(StoreError::NotFound);
                 }
@@ -615,11 +517,7 @@ impl Store for SqliteStore {
         tx.commit().await.map_err(to_store_error)
     }
 
-    async fn idempotency_record(
-        &self,
-        scope: &str,
-        key: &str,
-    ) -> StoreResult<Option<IdempotencyRecord>> {
+    async fn idempotency_record(&self, scope: &str, key: &str) -> StoreResult<Option<IdempotencyRecord>> {
         let row = sqlx::query(
             "select scope, key, request_hash, resource_id, created_at from idempotency_key where scope = ?1 and key = ?2",
         )
@@ -640,11 +538,7 @@ impl Store for SqliteStore {
         .transpose()
     }
 
-    async fn list_audit(
-        &self,
-        before: Option<AuditId>,
-        limit: u32,
-    ) -> StoreResult<Vec<AuditEntry>> {
+    async fn list_audit(&self, before: Option<AuditId>, limit: u32) -> StoreResult<Vec<AuditEntry>> {
         let rows = sqlx::query(
             "select audit_id, occurred_at, actor_person_id, action, target_type, target_id, detail from audit_entry
              where (?1 is null or audit_id < ?1) order by audit_id desc limit ?2",
@@ -659,10 +553,7 @@ impl Store for SqliteStore {
                 Ok(AuditEntry {
                     id: AuditId(r.try_get("audit_id").map_err(to_store_error)?),
                     at: time(r.try_get("occurred_at").map_err(to_store_error)?)?,
-                    actor: r
-                        .try_get::<Option<Uuid>, _>("actor_person_id")
-                        .map_err(to_store_error)?
-                        .map(PersonId),
+                    actor: r.try_get::<Option<Uuid>, _>("actor_person_id").map_err(to_store_error)?.map(PersonId),
                     action: r.try_get("action").map_err(to_store_error)?,
                     target_type: r.try_get("target_type").map_err(to_store_error)?,
                     target_id: r.try_get("target_id").map_err(to_store_error)?,

@@ -44,9 +44,7 @@ pub fn to_store_error(e: sqlx::Error) -> StoreError {
             StoreError::Conflict { constraint }
         }
         sqlx::Error::Database(db)
-            if db
-                .code()
-                .is_some_and(|c| matches!(c.as_ref(), "5" | "6" | "261" | "262" | "517")) =>
+            if db.code().is_some_and(|c| matches!(c.as_ref(), "5" | "6" | "261" | "262" | "517")) =>
         {
             StoreError::Unavailable(Box::new(sqlx::Error::Database(db)))
         }

@@ -6,8 +6,7 @@ use crate::{ApiKey, GroupQuery, IdempotencyRecord, MembershipChange, Store, Stor
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use scaffold_domain::audit::AuditEntry;
 use scaffold_domain::group::{
-    Area, Category, Group, GroupKind, GroupStatus, GuidelineTemplate, Guidelines, JoinPolicy, Link,
-    Visibility,
+    Area, Category, Group, GroupKind, GroupStatus, GuidelineTemplate, Guidelines, JoinPolicy, Link, Visibility,
 };
 use scaffold_domain::membership::{Membership, MembershipStatus, Role};
 use scaffold_domain::person::Person;
@@ -52,10 +51,7 @@ macro_rules! conformance_suite {
 static SEQ: AtomicU32 = AtomicU32::new(0);
 
 fn t0() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 3, 28, 9, 30, 0)
-        .single()
-        .unwrap_or_default()
-        + Duration::microseconds(123_456)
+    Utc.with_ymd_and_hms(2026, 3, 28, 9, 30, 0).single().unwrap_or_default() + Duration::microseconds(123_456)
 }
 
 fn at(offset_secs: i64) -> DateTime<Utc> {
@@ -77,15 +73,8 @@ fn audit(action: &str, target: impl ToString) -> AuditEntry {
 
 pub async fn person(store: &DynStore, name: &str) -> Person {
     let n = SEQ.fetch_add(1, Ordering::Relaxed);
-    let p = Person {
-        id: PersonId::new_v7(at(i64::from(n))),
-        display_name: name.to_owned(),
-        created_at: at(0),
-    };
-    store
-        .create_person(&p, None, &audit("person.create", p.id))
-        .await
-        .unwrap();
+    let p = Person { id: PersonId::new_v7(at(i64::from(n))), display_name: name.to_owned(), created_at: at(0) };
+    store.create_person(&p, None, &audit("person.create", p.id)).await.unwrap();
     p
 }
 
@@ -99,16 +88,9 @@ pub fn group(slug: &str, name: &str) -> Group {
         description: Some("We meet **every Tuesday** at the library.\n\nAll welcome.".to_owned()),
         kind: GroupKind::CommunityGroup,
         categories: vec![Category::DigitalInclusion, Category::OlderPeople],
-        area: Some(Area {
-            outcode: Outcode::parse("/o", "WN1").unwrap(),
-            latitude: 53.55104,
-            longitude: -2.63014,
-        }),
+        area: Some(Area { outcode: Outcode::parse("/o", "WN1").unwrap(), latitude: 53.55104, longitude: -2.63014 }),
         contact_email: Some("hello@example.org".to_owned()),
-        links: vec![Link {
-            label: "Website".to_owned(),
-            url: "https://example.org/a?b=c".to_owned(),
-        }],
+        links: vec![Link { label: "Website".to_owned(), url: "https://example.org/a?b=c".to_owned() }],
         visibility: Visibility::Public,
         join_policy: JoinPolicy::Open,
         guidelines: Guidelines::from_template(GuidelineTemplate::SafeguardingFirst),
@@ -131,27 +113,15 @@ fn owner(g: &Group, p: &Person) -> Membership {
 }
 
 pub async fn create(store: &DynStore, g: &Group, p: &Person) {
-    store
-        .create_group(g, &owner(g, p), None, &audit("group.create", g.id))
-        .await
-        .unwrap();
+    store.create_group(g, &owner(g, p), None, &audit("group.create", g.id)).await.unwrap();
 }
 
 fn query() -> GroupQuery {
-    GroupQuery {
-        limit: 50,
-        ..GroupQuery::default()
-    }
+    GroupQuery { limit: 50, ..GroupQuery::default() }
 }
 
 async fn slugs(store: &DynStore, q: &GroupQuery) -> Vec<String> {
-    store
-        .list_groups(q)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|g| g.slug.to_string())
-        .collect()
+    store.list_groups(q).await.unwrap().into_iter().map(|g| g.slug.to_string()).collect()
 }
 
 pub async fn group_round_trips_every_field(store: DynStore) {
@@ -159,14 +129,7 @@ pub async fn group_round_trips_every_field(store: DynStore) {
     let g = group("wigan-techmates", "Wigan TechMates");
     create(&store, &g, &p).await;
     assert_eq!(store.group_by_id(g.id).await.unwrap().as_ref(), Some(&g));
-    assert_eq!(
-        store
-            .group_by_slug("wigan-techmates")
-            .await
-            .unwrap()
-            .as_ref(),
-        Some(&g)
-    );
+    assert_eq!(store.group_by_slug("wigan-techmates").await.unwrap().as_ref(), Some(&g));
     assert_eq!(store.group_by_slug("nope").await.unwrap(), None);
     let mut bare = group("bare-group", "Bare group");
     bare.description = None;
@@ -174,10 +137,7 @@ pub async fn group_round_trips_every_field(store: DynStore) {
     bare.contact_email = None;
     bare.links = vec![];
     bare.categories = vec![];
-    bare.guidelines = Guidelines {
-        template: None,
-        text: "Be kind.".to_owned(),
-    };
+    bare.guidelines = Guidelines { template: None, text: "Be kind.".to_owned() };
     create(&store, &bare, &p).await;
     assert_eq!(store.group_by_id(bare.id).await.unwrap(), Some(bare));
     let m = store.membership(g.id, p.id).await.unwrap().unwrap();
@@ -196,20 +156,10 @@ pub async fn duplicate_slug_is_a_conflict_and_changes_nothing(store: DynStore) {
         resource_id: again.id.to_string(),
         created_at: at(0),
     };
-    let err = store
-        .create_group(&again, &owner(&again, &p), Some(&rec), &audit("x", 1))
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(err, StoreError::Conflict { constraint: "slug" }),
-        "{err}"
-    );
+    let err = store.create_group(&again, &owner(&again, &p), Some(&rec), &audit("x", 1)).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict { constraint: "slug" }), "{err}");
     assert_eq!(store.group_by_id(again.id).await.unwrap(), None);
-    assert_eq!(
-        store.idempotency_record(&rec.scope, "k1").await.unwrap(),
-        None,
-        "the transaction rolled back"
-    );
+    assert_eq!(store.idempotency_record(&rec.scope, "k1").await.unwrap(), None, "the transaction rolled back");
     assert_eq!(store.membership(again.id, p.id).await.unwrap(), None);
 }
 
@@ -224,30 +174,10 @@ pub async fn reused_idempotency_key_is_a_conflict(store: DynStore) {
         resource_id: g.id.to_string(),
         created_at: at(0),
     };
-    store
-        .create_group(&g1, &owner(&g1, &p), Some(&rec(&g1)), &audit("x", 1))
-        .await
-        .unwrap();
-    let err = store
-        .create_group(&g2, &owner(&g2, &p), Some(&rec(&g2)), &audit("x", 2))
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(
-            err,
-            StoreError::Conflict {
-                constraint: "idempotency_key"
-            }
-        ),
-        "{err}"
-    );
-    assert_eq!(
-        store
-            .idempotency_record(&p.id.to_string(), "same-key")
-            .await
-            .unwrap(),
-        Some(rec(&g1))
-    );
+    store.create_group(&g1, &owner(&g1, &p), Some(&rec(&g1)), &audit("x", 1)).await.unwrap();
+    let err = store.create_group(&g2, &owner(&g2, &p), Some(&rec(&g2)), &audit("x", 2)).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict { constraint: "idempotency_key" }), "{err}");
+    assert_eq!(store.idempotency_record(&p.id.to_string(), "same-key").await.unwrap(), Some(rec(&g1)));
     assert_eq!(store.group_by_id(g2.id).await.unwrap(), None);
 }
 
@@ -260,28 +190,16 @@ pub async fn update_checks_the_version(store: DynStore) {
     changed.categories = vec![Category::Food];
     changed.version = 2;
     changed.updated_at = at(99);
-    store
-        .update_group(&changed, 1, &audit("group.update", g.id))
-        .await
-        .unwrap();
-    assert_eq!(
-        store.group_by_id(g.id).await.unwrap(),
-        Some(changed.clone())
-    );
+    store.update_group(&changed, 1, &audit("group.update", g.id)).await.unwrap();
+    assert_eq!(store.group_by_id(g.id).await.unwrap(), Some(changed.clone()));
     let mut stale = changed.clone();
     stale.name = "Stale".to_owned();
     stale.version = 2;
-    let err = store
-        .update_group(&stale, 1, &audit("group.update", g.id))
-        .await
-        .unwrap_err();
+    let err = store.update_group(&stale, 1, &audit("group.update", g.id)).await.unwrap_err();
     assert!(matches!(err, StoreError::VersionMismatch), "{err}");
     assert_eq!(store.group_by_id(g.id).await.unwrap(), Some(changed));
     let ghost = group("ghost-group", "Ghost");
-    let err = store
-        .update_group(&ghost, 1, &audit("group.update", ghost.id))
-        .await
-        .unwrap_err();
+    let err = store.update_group(&ghost, 1, &audit("group.update", ghost.id)).await.unwrap_err();
     assert!(matches!(err, StoreError::NotFound), "{err}");
 }
 
@@ -299,94 +217,42 @@ pub async fn listing_respects_visibility_and_status(store: DynStore) {
         create(&store, g, &alice).await;
     }
     assert_eq!(slugs(&store, &query()).await, ["a-public"]);
-    let as_bob = GroupQuery {
-        viewer: Some(bob.id),
-        ..query()
-    };
+    let as_bob = GroupQuery { viewer: Some(bob.id), ..query() };
     assert_eq!(slugs(&store, &as_bob).await, ["a-public"]);
-    let as_alice = GroupQuery {
-        viewer: Some(alice.id),
-        ..query()
-    };
-    assert_eq!(
-        slugs(&store, &as_alice).await,
-        ["a-public", "b-unlisted", "c-private"]
-    );
+    let as_alice = GroupQuery { viewer: Some(alice.id), ..query() };
+    assert_eq!(slugs(&store, &as_alice).await, ["a-public", "b-unlisted", "c-private"]);
     let pending = Membership {
         person_id: bob.id,
         status: MembershipStatus::Pending,
         role: Role::Member,
         ..owner(&private, &bob)
     };
-    store
-        .change_membership(&MembershipChange::Put(pending), &audit("m", 1))
-        .await
-        .unwrap();
-    assert_eq!(
-        slugs(&store, &as_bob).await,
-        ["a-public"],
-        "pending members do not see private groups"
-    );
-    let operator = GroupQuery {
-        all_visibilities: true,
-        ..query()
-    };
-    assert_eq!(
-        slugs(&store, &operator).await,
-        ["a-public", "b-unlisted", "c-private"]
-    );
+    store.change_membership(&MembershipChange::Put(pending), &audit("m", 1)).await.unwrap();
+    assert_eq!(slugs(&store, &as_bob).await, ["a-public"], "pending members do not see private groups");
+    let operator = GroupQuery { all_visibilities: true, ..query() };
+    assert_eq!(slugs(&store, &operator).await, ["a-public", "b-unlisted", "c-private"]);
 }
 
 pub async fn listing_filters_by_outcode_category_and_text(store: DynStore) {
     let p = person(&store, "Ada").await;
     let wigan = group("wigan-tea", "Wigan 100% Tea_Party");
     let mut leigh = group("leigh-football", "Leigh Sunday League");
-    leigh.area = Some(Area {
-        outcode: Outcode::parse("/o", "WN7").unwrap(),
-        latitude: 53.5,
-        longitude: -2.5,
-    });
+    leigh.area = Some(Area { outcode: Outcode::parse("/o", "WN7").unwrap(), latitude: 53.5, longitude: -2.5 });
     leigh.categories = vec![Category::SportPhysicalActivity];
     leigh.summary = "Football for everyone".to_owned();
     create(&store, &wigan, &p).await;
     create(&store, &leigh, &p).await;
-    let by_outcode = GroupQuery {
-        outcode: Some("WN7".to_owned()),
-        ..query()
-    };
+    let by_outcode = GroupQuery { outcode: Some("WN7".to_owned()), ..query() };
     assert_eq!(slugs(&store, &by_outcode).await, ["leigh-football"]);
-    let by_category = GroupQuery {
-        category: Some(Category::DigitalInclusion),
-        ..query()
-    };
+    let by_category = GroupQuery { category: Some(Category::DigitalInclusion), ..query() };
     assert_eq!(slugs(&store, &by_category).await, ["wigan-tea"]);
-    let by_words = GroupQuery {
-        text: vec!["sunday".to_owned(), "football".to_owned()],
-        ..query()
-    };
+    let by_words = GroupQuery { text: vec!["sunday".to_owned(), "football".to_owned()], ..query() };
     assert_eq!(slugs(&store, &by_words).await, ["leigh-football"]);
-    let wildcard = GroupQuery {
-        text: vec!["%".to_owned()],
-        ..query()
-    };
-    assert_eq!(
-        slugs(&store, &wildcard).await,
-        ["wigan-tea"],
-        "% is matched literally"
-    );
-    let underscore = GroupQuery {
-        text: vec!["a_p".to_owned()],
-        ..query()
-    };
-    assert_eq!(
-        slugs(&store, &underscore).await,
-        ["wigan-tea"],
-        "_ is matched literally"
-    );
-    let none = GroupQuery {
-        text: vec!["x_y".to_owned()],
-        ..query()
-    };
+    let wildcard = GroupQuery { text: vec!["%".to_owned()], ..query() };
+    assert_eq!(slugs(&store, &wildcard).await, ["wigan-tea"], "% is matched literally");
+    let underscore = GroupQuery { text: vec!["a_p".to_owned()], ..query() };
+    assert_eq!(slugs(&store, &underscore).await, ["wigan-tea"], "_ is matched literally");
+    let none = GroupQuery { text: vec!["x_y".to_owned()], ..query() };
     assert!(slugs(&store, &none).await.is_empty());
 }
 
@@ -402,29 +268,14 @@ pub async fn listing_pages_by_name_then_id(store: DynStore) {
     let mut seen = Vec::new();
     let mut after = None;
     loop {
-        let page = store
-            .list_groups(&GroupQuery {
-                limit: 3,
-                after: after.clone(),
-                ..query()
-            })
-            .await
-            .unwrap();
+        let page = store.list_groups(&GroupQuery { limit: 3, after: after.clone(), ..query() }).await.unwrap();
         seen.extend(page.iter().map(|g| g.name.clone()));
         match page.last() {
             Some(last) if page.len() == 3 => after = Some((crate::sort_name(last), last.id)),
             _ => break,
         }
     }
-    assert_eq!(
-        seen,
-        [
-            "Apple growers",
-            "apple growers",
-            "banana growers",
-            "cherry growers"
-        ]
-    );
+    assert_eq!(seen, ["Apple growers", "apple growers", "banana growers", "cherry growers"]);
 }
 
 pub async fn last_owner_cannot_be_removed_or_demoted(store: DynStore) {
@@ -432,53 +283,23 @@ pub async fn last_owner_cannot_be_removed_or_demoted(store: DynStore) {
     let g = group("owned-group", "Owned");
     create(&store, &g, &p).await;
     let err = store
-        .change_membership(
-            &MembershipChange::Remove {
-                group_id: g.id,
-                person_id: p.id,
-            },
-            &audit("m", 1),
-        )
+        .change_membership(&MembershipChange::Remove { group_id: g.id, person_id: p.id }, &audit("m", 1))
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::LastOwner), "{err}");
-    let demoted = Membership {
-        role: Role::Organiser,
-        ..owner(&g, &p)
-    };
-    let err = store
-        .change_membership(&MembershipChange::Put(demoted), &audit("m", 2))
-        .await
-        .unwrap_err();
+    let demoted = Membership { role: Role::Organiser, ..owner(&g, &p) };
+    let err = store.change_membership(&MembershipChange::Put(demoted), &audit("m", 2)).await.unwrap_err();
     assert!(matches!(err, StoreError::LastOwner), "{err}");
-    assert_eq!(
-        store.membership(g.id, p.id).await.unwrap(),
-        Some(owner(&g, &p))
-    );
+    assert_eq!(store.membership(g.id, p.id).await.unwrap(), Some(owner(&g, &p)));
     let q = person(&store, "Bea").await;
+    store.change_membership(&MembershipChange::Put(owner(&g, &q)), &audit("m", 3)).await.unwrap();
     store
-        .change_membership(&MembershipChange::Put(owner(&g, &q)), &audit("m", 3))
-        .await
-        .unwrap();
-    store
-        .change_membership(
-            &MembershipChange::Remove {
-                group_id: g.id,
-                person_id: p.id,
-            },
-            &audit("m", 4),
-        )
+        .change_membership(&MembershipChange::Remove { group_id: g.id, person_id: p.id }, &audit("m", 4))
         .await
         .unwrap();
     assert_eq!(store.membership(g.id, p.id).await.unwrap(), None);
     let err = store
-        .change_membership(
-            &MembershipChange::Remove {
-                group_id: g.id,
-                person_id: p.id,
-            },
-            &audit("m", 5),
-        )
+        .change_membership(&MembershipChange::Remove { group_id: g.id, person_id: p.id }, &audit("m", 5))
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::NotFound), "{err}");
@@ -490,16 +311,8 @@ pub async fn concurrent_demotions_keep_an_owner(store: DynStore) {
         let b = person(&store, "Bea").await;
         let g = group(&format!("two-owners-{round}"), "Two owners");
         create(&store, &g, &a).await;
-        store
-            .change_membership(&MembershipChange::Put(owner(&g, &b)), &audit("m", 0))
-            .await
-            .unwrap();
-        let demote = |p: &Person| {
-            MembershipChange::Put(Membership {
-                role: Role::Member,
-                ..owner(&g, p)
-            })
-        };
+        store.change_membership(&MembershipChange::Put(owner(&g, &b)), &audit("m", 0)).await.unwrap();
+        let demote = |p: &Person| MembershipChange::Put(Membership { role: Role::Member, ..owner(&g, p) });
         let (s1, s2) = (store.clone(), store.clone());
         let (c1, c2) = (demote(&a), demote(&b));
         let t1 = tokio::spawn(async move { s1.change_membership(&c1, &audit("m", 1)).await });
@@ -507,18 +320,9 @@ pub async fn concurrent_demotions_keep_an_owner(store: DynStore) {
         let results = [t1.await.unwrap(), t2.await.unwrap()];
         let ok = results.iter().filter(|r| r.is_ok()).count();
         assert_eq!(ok, 1, "exactly one demotion wins: {results:?}");
-        assert!(
-            results
-                .iter()
-                .any(|r| matches!(r, Err(StoreError::LastOwner)))
-        );
-        let owners = store
-            .list_members(g.id, None, 10)
-            .await
-            .unwrap()
-            .into_iter()
-            .filter(|m| m.role == Role::Owner)
-            .count();
+        assert!(results.iter().any(|r| matches!(r, Err(StoreError::LastOwner))));
+        let owners =
+            store.list_members(g.id, None, 10).await.unwrap().into_iter().filter(|m| m.role == Role::Owner).count();
         assert_eq!(owners, 1);
     }
 }
@@ -532,20 +336,9 @@ pub async fn memberships_count_and_page(store: DynStore) {
     let mut people = vec![owner_p.clone()];
     for i in 0..4 {
         let p = person(&store, &format!("Member {i}")).await;
-        let status = if i == 3 {
-            MembershipStatus::Pending
-        } else {
-            MembershipStatus::Active
-        };
-        let m = Membership {
-            role: Role::Member,
-            status,
-            ..owner(&g, &p)
-        };
-        store
-            .change_membership(&MembershipChange::Put(m), &audit("m", i))
-            .await
-            .unwrap();
+        let status = if i == 3 { MembershipStatus::Pending } else { MembershipStatus::Active };
+        let m = Membership { role: Role::Member, status, ..owner(&g, &p) };
+        store.change_membership(&MembershipChange::Put(m), &audit("m", i)).await.unwrap();
         people.push(p);
     }
     let counts = store.member_counts(&[g.id, other.id]).await.unwrap();
@@ -555,10 +348,7 @@ pub async fn memberships_count_and_page(store: DynStore) {
     expected.sort();
     assert_eq!(counts, expected, "pending members are not counted");
     let first = store.list_members(g.id, None, 3).await.unwrap();
-    let rest = store
-        .list_members(g.id, Some(first[2].person_id), 3)
-        .await
-        .unwrap();
+    let rest = store.list_members(g.id, Some(first[2].person_id), 3).await.unwrap();
     let mut all: Vec<_> = first.iter().chain(&rest).map(|m| m.person_id).collect();
     assert_eq!(all.len(), 5);
     let sorted = {
@@ -569,15 +359,9 @@ pub async fn memberships_count_and_page(store: DynStore) {
     assert_eq!(all, sorted, "members are ordered by person id");
     all.dedup();
     assert_eq!(all.len(), 5);
-    let mine = store
-        .memberships_of_person(owner_p.id, &[g.id, other.id])
-        .await
-        .unwrap();
+    let mine = store.memberships_of_person(owner_p.id, &[g.id, other.id]).await.unwrap();
     assert_eq!(mine.len(), 2);
-    let persons = store
-        .persons_by_ids(&[people[1].id, people[2].id])
-        .await
-        .unwrap();
+    let persons = store.persons_by_ids(&[people[1].id, people[2].id]).await.unwrap();
     assert_eq!(persons.len(), 2);
 }
 
@@ -593,42 +377,22 @@ pub async fn api_keys_are_found_by_hash_and_revoked(store: DynStore) {
         created_at: at(1),
         revoked_at: None,
     };
-    store
-        .create_api_key(&key, &audit("api_key.create", key.id))
-        .await
-        .unwrap();
-    assert_eq!(
-        store.api_key_by_hash(&[7; 32]).await.unwrap(),
-        Some(key.clone())
-    );
+    store.create_api_key(&key, &audit("api_key.create", key.id)).await.unwrap();
+    assert_eq!(store.api_key_by_hash(&[7; 32]).await.unwrap(), Some(key.clone()));
     assert_eq!(store.api_key_by_hash(&[8; 32]).await.unwrap(), None);
     assert_eq!(store.count_operator_keys().await.unwrap(), 1);
-    let dup = ApiKey {
-        id: ApiKeyId::new_v7(at(2)),
-        ..key.clone()
-    };
+    let dup = ApiKey { id: ApiKeyId::new_v7(at(2)), ..key.clone() };
     assert!(matches!(
-        store
-            .create_api_key(&dup, &audit("api_key.create", dup.id))
-            .await,
+        store.create_api_key(&dup, &audit("api_key.create", dup.id)).await,
         Err(StoreError::Conflict { .. })
     ));
     let other = person(&store, "Bea").await;
-    assert!(matches!(
-        store.revoke_api_key(other.id, key.id, &audit("r", 1)).await,
-        Err(StoreError::NotFound)
-    ));
-    store
-        .revoke_api_key(p.id, key.id, &audit("r", 2))
-        .await
-        .unwrap();
+    assert!(matches!(store.revoke_api_key(other.id, key.id, &audit("r", 1)).await, Err(StoreError::NotFound)));
+    store.revoke_api_key(p.id, key.id, &audit("r", 2)).await.unwrap();
     let revoked = store.api_key_by_hash(&[7; 32]).await.unwrap().unwrap();
     assert!(revoked.revoked_at.is_some());
     assert_eq!(store.count_operator_keys().await.unwrap(), 0);
-    assert!(matches!(
-        store.revoke_api_key(p.id, key.id, &audit("r", 3)).await,
-        Err(StoreError::NotFound)
-    ));
+    assert!(matches!(store.revoke_api_key(p.id, key.id, &audit("r", 3)).await, Err(StoreError::NotFound)));
     assert_eq!(store.api_keys_of_person(p.id).await.unwrap().len(), 1);
 }
 
@@ -645,31 +409,14 @@ pub async fn audit_entries_are_written_with_changes_and_listed_newest_first(stor
     let older = store.list_audit(Some(all[0].id), 100).await.unwrap();
     assert_eq!(older, all[1..].to_vec());
     let failed = group("audited-group", "Duplicate");
-    let _ = store
-        .create_group(
-            &failed,
-            &owner(&failed, &p),
-            None,
-            &audit("group.create", failed.id),
-        )
-        .await;
-    assert_eq!(
-        store.list_audit(None, 100).await.unwrap().len(),
-        2,
-        "a failed change leaves no audit entry"
-    );
+    let _ = store.create_group(&failed, &owner(&failed, &p), None, &audit("group.create", failed.id)).await;
+    assert_eq!(store.list_audit(None, 100).await.unwrap().len(), 2, "a failed change leaves no audit entry");
 }
 
 pub async fn empty_id_lists_return_nothing(store: DynStore) {
     assert!(store.groups_by_ids(&[]).await.unwrap().is_empty());
     assert!(store.persons_by_ids(&[]).await.unwrap().is_empty());
     assert!(store.member_counts(&[]).await.unwrap().is_empty());
-    assert!(
-        store
-            .memberships_of_person(PersonId::new_v7(at(0)), &[])
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(store.memberships_of_person(PersonId::new_v7(at(0)), &[]).await.unwrap().is_empty());
     store.ping().await.unwrap();
 }

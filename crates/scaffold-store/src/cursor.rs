@@ -31,10 +31,7 @@ mod tests {
     #[test]
     fn cursors_round_trip_and_garbage_is_refused() {
         let c = Cursor::encode(&("wigan", 3));
-        assert_eq!(
-            Cursor::decode::<(String, i32)>(&c.0),
-            Some(("wigan".to_owned(), 3))
-        );
+        assert_eq!(Cursor::decode::<(String, i32)>(&c.0), Some(("wigan".to_owned(), 3)));
         assert_eq!(Cursor::decode::<(String, i32)>("!!!"), None);
         assert_eq!(Cursor::decode::<(String, i32)>("e30"), None);
     }

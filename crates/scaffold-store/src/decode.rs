@@ -4,8 +4,7 @@
 use crate::{ApiKey, StoreError, StoreResult};
 use chrono::{DateTime, Utc};
 use scaffold_domain::group::{
-    Area, Category, Group, GroupKind, GroupStatus, GuidelineTemplate, Guidelines, JoinPolicy, Link,
-    Visibility,
+    Area, Category, Group, GroupKind, GroupStatus, GuidelineTemplate, Guidelines, JoinPolicy, Link, Visibility,
 };
 use scaffold_domain::membership::{Membership, MembershipStatus, Role};
 use scaffold_domain::{ApiKeyId, GroupId, Outcode, PersonId, Scopes, Slug};
@@ -46,11 +45,9 @@ pub struct GroupRow {
 impl GroupRow {
     pub fn into_group(self) -> StoreResult<Group> {
         let area = match (self.outcode, self.latitude, self.longitude) {
-            (Some(o), Some(latitude), Some(longitude)) => Some(Area {
-                outcode: Outcode::from_trusted(o),
-                latitude,
-                longitude,
-            }),
+            (Some(o), Some(latitude), Some(longitude)) => {
+                Some(Area { outcode: Outcode::from_trusted(o), latitude, longitude })
+            }
             _ => None,
         };
         let categories = self
@@ -58,8 +55,7 @@ impl GroupRow {
             .split_whitespace()
             .map(|c| parse("category", c, Category::parse))
             .collect::<StoreResult<Vec<_>>>()?;
-        let links: Vec<Link> =
-            serde_json::from_value(self.links).map_err(|e| StoreError::Other(Box::new(e)))?;
+        let links: Vec<Link> = serde_json::from_value(self.links).map_err(|e| StoreError::Other(Box::new(e)))?;
         Ok(Group {
             id: GroupId(self.group_id),
             slug: Slug::from_trusted(self.slug),

@@ -13,9 +13,7 @@ pub mod conformance;
 
 pub use cursor::Cursor;
 pub use error::StoreError;
-pub use records::{
-    ApiKey, GroupQuery, IdempotencyRecord, MembershipChange, like_pattern, search_text, sort_name,
-};
+pub use records::{ApiKey, GroupQuery, IdempotencyRecord, MembershipChange, like_pattern, search_text, sort_name};
 
 use async_trait::async_trait;
 use scaffold_domain::audit::AuditEntry;
@@ -37,23 +35,13 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn ping(&self) -> StoreResult<()>;
 
     // People and API keys.
-    async fn create_person(
-        &self,
-        person: &Person,
-        key: Option<&ApiKey>,
-        audit: &AuditEntry,
-    ) -> StoreResult<()>;
+    async fn create_person(&self, person: &Person, key: Option<&ApiKey>, audit: &AuditEntry) -> StoreResult<()>;
     async fn persons_by_ids(&self, ids: &[PersonId]) -> StoreResult<Vec<Person>>;
     async fn create_api_key(&self, key: &ApiKey, audit: &AuditEntry) -> StoreResult<()>;
     async fn api_key_by_hash(&self, token_hash: &[u8]) -> StoreResult<Option<ApiKey>>;
     async fn api_keys_of_person(&self, person: PersonId) -> StoreResult<Vec<ApiKey>>;
     /// Marks a key revoked; `NotFound` when the person has no such live key.
-    async fn revoke_api_key(
-        &self,
-        person: PersonId,
-        key: ApiKeyId,
-        audit: &AuditEntry,
-    ) -> StoreResult<()>;
+    async fn revoke_api_key(&self, person: PersonId, key: ApiKeyId, audit: &AuditEntry) -> StoreResult<()>;
     /// How many unrevoked keys carry the `admin` scope (first-run bootstrap needs none).
     async fn count_operator_keys(&self) -> StoreResult<i64>;
 
@@ -75,46 +63,22 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn list_groups(&self, query: &GroupQuery) -> StoreResult<Vec<Group>>;
     /// Replaces the stored group when its version is still `expected_version`
     /// (`group.version` is the new one); `VersionMismatch` otherwise.
-    async fn update_group(
-        &self,
-        group: &Group,
-        expected_version: i64,
-        audit: &AuditEntry,
-    ) -> StoreResult<()>;
+    async fn update_group(&self, group: &Group, expected_version: i64, audit: &AuditEntry) -> StoreResult<()>;
 
     // Memberships.
-    async fn membership(&self, group: GroupId, person: PersonId)
-    -> StoreResult<Option<Membership>>;
+    async fn membership(&self, group: GroupId, person: PersonId) -> StoreResult<Option<Membership>>;
     /// The person's memberships among `groups` (for "am I a member" on many groups at once).
-    async fn memberships_of_person(
-        &self,
-        person: PersonId,
-        groups: &[GroupId],
-    ) -> StoreResult<Vec<Membership>>;
+    async fn memberships_of_person(&self, person: PersonId, groups: &[GroupId]) -> StoreResult<Vec<Membership>>;
     /// Members of a group ordered by person id, after the cursor.
-    async fn list_members(
-        &self,
-        group: GroupId,
-        after: Option<PersonId>,
-        limit: u32,
-    ) -> StoreResult<Vec<Membership>>;
+    async fn list_members(&self, group: GroupId, after: Option<PersonId>, limit: u32) -> StoreResult<Vec<Membership>>;
     /// Active member counts for the given groups (groups with none are omitted).
     async fn member_counts(&self, groups: &[GroupId]) -> StoreResult<Vec<(GroupId, i64)>>;
     /// Applies a membership change in a transaction that keeps at least one active owner per
     /// group: `LastOwner` (and nothing changed) when it would leave none.
-    async fn change_membership(
-        &self,
-        change: &MembershipChange,
-        audit: &AuditEntry,
-    ) -> StoreResult<()>;
+    async fn change_membership(&self, change: &MembershipChange, audit: &AuditEntry) -> StoreResult<()>;
 
     // Idempotency and audit.
-    async fn idempotency_record(
-        &self,
-        scope: &str,
-        key: &str,
-    ) -> StoreResult<Option<IdempotencyRecord>>;
+    async fn idempotency_record(&self, scope: &str, key: &str) -> StoreResult<Option<IdempotencyRecord>>;
     /// Audit entries, newest first, before the cursor.
-    async fn list_audit(&self, before: Option<AuditId>, limit: u32)
-    -> StoreResult<Vec<AuditEntry>>;
+    async fn list_audit(&self, before: Option<AuditId>, limit: u32) -> StoreResult<Vec<AuditEntry>>;
 }

@@ -33,18 +33,8 @@ impl TestResponse {
     /// Asserts an RFC 9457 problem with the given status and code, and returns the body.
     #[track_caller]
     pub fn problem(&self, status: u16, code: &str) -> Value {
-        assert_eq!(
-            self.status.as_u16(),
-            status,
-            "status for {code}: {}",
-            self.text
-        );
-        assert_eq!(
-            self.header("content-type"),
-            Some("application/problem+json"),
-            "{}",
-            self.text
-        );
+        assert_eq!(self.status.as_u16(), status, "status for {code}: {}", self.text);
+        assert_eq!(self.header("content-type"), Some("application/problem+json"), "{}", self.text);
         let body = self.json();
         assert_eq!(body["code"], code, "{body}");
         assert_eq!(body["status"], status, "{body}");
@@ -66,11 +56,7 @@ impl TestClient {
     }
 
     pub fn call(&self, method: Method, uri: &str) -> Call {
-        Call {
-            router: self.router.clone(),
-            req: Request::builder().method(method).uri(uri),
-            body: Body::empty(),
-        }
+        Call { router: self.router.clone(), req: Request::builder().method(method).uri(uri), body: Body::empty() }
     }
 
     pub fn get(&self, uri: &str) -> Call {
@@ -129,10 +115,6 @@ impl Call {
         let status = res.status();
         let headers = res.headers().clone();
         let bytes = res.into_body().collect().await.unwrap().to_bytes();
-        TestResponse {
-            status,
-            headers,
-            text: String::from_utf8_lossy(&bytes).into_owned(),
-        }
+        TestResponse { status, headers, text: String::from_utf8_lossy(&bytes).into_owned() }
     }
 }

@@ -57,9 +57,7 @@ pub async fn sqlite() -> Arc<dyn Store> {
 }
 
 pub async fn sqlite_at(path: &std::path::Path) -> SqliteStore {
-    let store = SqliteStore::connect(&format!("sqlite://{}", path.display()), 4)
-        .await
-        .unwrap();
+    let store = SqliteStore::connect(&format!("sqlite://{}", path.display()), 4).await.unwrap();
     store.migrate().await.unwrap();
     store
 }
@@ -97,70 +95,60 @@ fn template_name() -> String {
     format!("scaffold_tpl_{hex}")
 }
 
-/// A fresh database cloned from a migrated template. Concurrent test processes serialise on an
-/// advisory lock while the template is made once.
+/// A fresh, migrated PostgreSQL store.
 pub async fn postgres() -> Arc<dyn Store> {
+    Arc::new(PgStore::connect(&postgres_url().await, 8).await.unwrap())
+}
+
+/// A URL for a fresh, migrated database of the kind `SCAFFOLD_TEST_STORE` selects (for tests
+/// that run the binary).
+pub async fn database_url() -> String {
+    match StoreKind::from_env() {
+        StoreKind::Sqlite => format!("sqlite://{}", temp_dir().join("scaffold.db").display()),
+        StoreKind::Postgres => postgres_url().await,
+    }
+}
+
+/// The URL of a fresh database cloned from a migrated template. Concurrent test processes
+/// serialise on an advisory lock while the template is made once.
+pub async fn postgres_url() -> String {
     let admin_url = pg_admin_url();
     let tpl = template_name();
     let mut admin = PgConnection::connect(&admin_url).await.unwrap();
-    sqlx::query("select pg_advisory_lock(7243001)")
-        .execute(&mut admin)
+    sqlx::query("select pg_advisory_lock(7243001)").execute(&mut admin).await.unwrap();
+    let exists: bool = sqlx::query_scalar("select exists (select 1 from pg_database where datname = $1)")
+        .bind(&tpl)
+        .fetch_one(&mut admin)
         .await
         .unwrap();
-    let exists: bool =
-        sqlx::query_scalar("select exists (select 1 from pg_database where datname = $1)")
-            .bind(&tpl)
-            .fetch_one(&mut admin)
-            .await
-            .unwrap();
     if !exists {
         let building = format!("{tpl}_building");
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-            "drop database if exists {building}"
-        )))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("create database {building}")))
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("drop database if exists {building}")))
             .execute(&mut admin)
             .await
             .unwrap();
-        let store = PgStore::connect(&with_database(&admin_url, &building), 1)
-            .await
-            .unwrap();
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("create database {building}"))).execute(&mut admin).await.unwrap();
+        let store = PgStore::connect(&with_database(&admin_url, &building), 1).await.unwrap();
         store.migrate().await.unwrap();
         store.close().await;
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-            "alter database {building} rename to {tpl}"
-        )))
-        .execute(&mut admin)
-        .await
-        .unwrap();
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("alter database {building} rename to {tpl}")))
+            .execute(&mut admin)
+            .await
+            .unwrap();
     }
     let db = format!("scaffold_t_{}", uuid::Uuid::new_v4().simple());
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-        "create database {db} template {tpl}"
-    )))
-    .execute(&mut admin)
-    .await
-    .unwrap();
-    sqlx::query("select pg_advisory_unlock(7243001)")
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("create database {db} template {tpl}")))
         .execute(&mut admin)
         .await
         .unwrap();
+    sqlx::query("select pg_advisory_unlock(7243001)").execute(&mut admin).await.unwrap();
     admin.close().await.unwrap();
-    Arc::new(
-        PgStore::connect(&with_database(&admin_url, &db), 8)
-            .await
-            .unwrap(),
-    )
+    with_database(&admin_url, &db)
 }
 
 /// A clock fixed at a Saturday morning, 2026-03-28 09:30 UTC (the day before the clocks change).
 pub fn clock() -> Arc<FixedClock> {
-    Arc::new(FixedClock::new(
-        Utc.with_ymd_and_hms(2026, 3, 28, 9, 30, 0).unwrap(),
-    ))
+    Arc::new(FixedClock::new(Utc.with_ymd_and_hms(2026, 3, 28, 9, 30, 0).unwrap()))
 }
 
 #[cfg(test)]
@@ -169,10 +157,7 @@ mod tests {
 
     #[test]
     fn database_names_replace_the_path() {
-        assert_eq!(
-            with_database("postgres://u@h:5/postgres", "x"),
-            "postgres://u@h:5/x"
-        );
+        assert_eq!(with_database("postgres://u@h:5/postgres", "x"), "postgres://u@h:5/x");
         assert_eq!(
             with_database("postgres://u@h:5/postgres?sslmode=disable", "x"),
             "postgres://u@h:5/x?sslmode=disable"

@@ -1,0 +1,353 @@
+//! Groups in GraphQL: the `Group` entity (federation keys `id` and `slug`), queries with Relay
+//! connections, and the create/update/archive mutations.
+
+use crate::error::{GqlResult, coded, gql};
+use crate::loaders::RequestData;
+use crate::members::MembershipObj;
+use crate::types::{
+    Area, Category, GroupKind, GroupStatus, GuidelineTemplate, GuidelineTemplateInfo, Guidelines, JoinPolicy, Link,
+    Visibility,
+};
+use async_graphql::connection::{Connection, Edge};
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
+use chrono::{DateTime, Utc};
+use scaffold_domain::group::{self as g, AreaInput, GroupDraft, GroupPatch, GuidelinesInput};
+use scaffold_domain::{DomainError, GroupId};
+use scaffold_service::Service;
+use scaffold_service::groups::{GroupFilter, GroupRef, Idempotency};
+
+pub fn service<'a>(ctx: &Context<'a>) -> GqlResult<&'a Service> {
+    ctx.data::<Service>()
+}
+
+pub fn request<'a>(ctx: &Context<'a>) -> GqlResult<&'a RequestData> {
+    ctx.data::<RequestData>()
+}
+
+pub fn group_id(id: &ID) -> GqlResult<GroupId> {
+    GroupId::parse(id.as_str()).ok_or_else(|| gql(DomainError::not_found("GROUP_NOT_FOUND", "no such group")))
+}
+
+/// Checks a Relay `first` argument: 1 to 100, default 20.
+pub fn first(n: Option<i32>) -> GqlResult<u32> {
+    match n {
+        None => Ok(20),
+        Some(n) if (1..=100).contains(&n) => Ok(n.unsigned_abs()),
+        Some(_) => Err(coded("VALIDATION_FAILED", "`first` must be between 1 and 100")),
+    }
+}
+
+/// A community group.
+#[derive(Debug, Clone)]
+pub struct GroupObj(pub g::Group);
+
+#[Object(name = "Group")]
+impl GroupObj {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    async fn slug(&self) -> &str {
+        self.0.slug.as_str()
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn summary(&self) -> &str {
+        &self.0.summary
+    }
+    /// CommonMark.
+    async fn description(&self) -> Option<&str> {
+        self.0.description.as_deref()
+    }
+    async fn kind(&self) -> GroupKind {
+        self.0.kind.into()
+    }
+    async fn categories(&self) -> Vec<Category> {
+        self.0.categories.iter().map(|c| (*c).into()).collect()
+    }
+    async fn area(&self) -> Option<Area> {
+        self.0.area.as_ref().map(|a| Area {
+            outcode: a.outcode.to_string(),
+            latitude: a.latitude,
+            longitude: a.longitude,
+        })
+    }
+    async fn contact_email(&self) -> Option<&str> {
+        self.0.contact_email.as_deref()
+    }
+    async fn links(&self) -> Vec<Link> {
+        self.0.links.iter().map(|l| Link { label: l.label.clone(), url: l.url.clone() }).collect()
+    }
+    async fn visibility(&self) -> Visibility {
+        self.0.visibility.into()
+    }
+    async fn join_policy(&self) -> JoinPolicy {
+        self.0.join_policy.into()
+    }
+    async fn guidelines(&self) -> Guidelines {
+        Guidelines { template: self.0.guidelines.template.map(Into::into), text: self.0.guidelines.text.clone() }
+    }
+    async fn status(&self) -> GroupStatus {
+        self.0.status.into()
+    }
+    /// Pass it as `expectedVersion` to change the group.
+    async fn version(&self) -> i64 {
+        self.0.version
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+    /// Active members.
+    async fn member_count(&self, ctx: &Context<'_>) -> GqlResult<i64> {
+        let r = request(ctx)?;
+        Ok(r.member_counts.load_one(self.0.id).await.map_err(|e| (*e).clone())?.unwrap_or(0))
+    }
+    /// The caller's membership, if any.
+    async fn viewer_membership(&self, ctx: &Context<'_>) -> GqlResult<Option<MembershipObj>> {
+        let r = request(ctx)?;
+        Ok(r.viewer_memberships.load_one(self.0.id).await.map_err(|e| (*e).clone())?.map(MembershipObj))
+    }
+    /// Members: visible to the group's active members and operators.
+    #[graphql(complexity = "first.unwrap_or(20).clamp(0, 100) as usize * child_complexity")]
+    async fn members(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> GqlResult<Connection<String, MembershipObj>> {
+        let r = request(ctx)?;
+        let page = service(ctx)?
+            .list_members(&r.actor, self.0.id, after.as_deref(), Some(crate::groups::first(first)?))
+            .await
+            .map_err(gql)?;
+        let mut c = Connection::new(after.is_some(), page.next.is_some());
+        c.edges.extend(
+            page.items
+                .into_iter()
+                .map(|m| Edge::new(Service::member_cursor(&m.membership), MembershipObj(m.membership))),
+        );
+        Ok(c)
+    }
+}
+
+#[derive(InputObject, Debug)]
+pub struct AreaIn {
+    pub outcode: String,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+}
+
+#[derive(InputObject, Debug)]
+pub struct LinkIn {
+    pub label: String,
+    pub url: String,
+}
+
+/// A new group; `guidelinesTemplate` or `customGuidelines` (not both), default WELCOMING_SPACE.
+#[derive(InputObject, Debug)]
+pub struct CreateGroupInput {
+    pub slug: String,
+    pub name: String,
+    pub summary: String,
+    pub description: Option<String>,
+    pub kind: Option<GroupKind>,
+    pub categories: Option<Vec<Category>>,
+    pub area: Option<AreaIn>,
+    pub contact_email: Option<String>,
+    pub links: Option<Vec<LinkIn>>,
+    pub visibility: Option<Visibility>,
+    pub join_policy: Option<JoinPolicy>,
+    pub guidelines_template: Option<GuidelineTemplate>,
+    pub custom_guidelines: Option<String>,
+}
+
+/// Only the fields given change; `null` clears an optional field.
+#[derive(InputObject, Debug, Default)]
+pub struct UpdateGroupInput {
+    pub name: Option<String>,
+    pub summary: Option<String>,
+    pub description: MaybeUndefined<String>,
+    pub kind: Option<GroupKind>,
+    pub categories: Option<Vec<Category>>,
+    pub area: MaybeUndefined<AreaIn>,
+    pub contact_email: MaybeUndefined<String>,
+    pub links: Option<Vec<LinkIn>>,
+    pub visibility: Option<Visibility>,
+    pub join_policy: Option<JoinPolicy>,
+    pub guidelines_template: Option<GuidelineTemplate>,
+    pub custom_guidelines: Option<String>,
+}
+
+fn guidelines(t: Option<GuidelineTemplate>, custom: Option<String>) -> GqlResult<Option<GuidelinesInput>> {
+    match (t, custom) {
+        (None, None) => Ok(None),
+        (Some(t), None) => Ok(Some(GuidelinesInput::Template(t.into()))),
+        (None, Some(c)) => Ok(Some(GuidelinesInput::Custom(c))),
+        (Some(_), Some(_)) => Err(gql(DomainError::invalid_field(
+            "/guidelines",
+            "ONE_OF",
+            "give guidelinesTemplate or customGuidelines, not both",
+        ))),
+    }
+}
+
+fn area(a: AreaIn) -> AreaInput {
+    AreaInput { outcode: a.outcode, latitude: a.latitude, longitude: a.longitude }
+}
+
+fn links(l: Vec<LinkIn>) -> Vec<g::Link> {
+    l.into_iter().map(|l| g::Link { label: l.label, url: l.url }).collect()
+}
+
+fn maybe<T, U>(m: MaybeUndefined<T>, f: impl FnOnce(T) -> U) -> Option<Option<U>> {
+    match m {
+        MaybeUndefined::Undefined => None,
+        MaybeUndefined::Null => Some(None),
+        MaybeUndefined::Value(v) => Some(Some(f(v))),
+    }
+}
+
+#[derive(Default, Debug)]
+pub struct GroupQuery;
+
+#[Object]
+impl GroupQuery {
+    /// A group by id or slug; null when it does not exist or is hidden from you.
+    async fn group(&self, ctx: &Context<'_>, id: Option<ID>, slug: Option<String>) -> GqlResult<Option<GroupObj>> {
+        let r = match (id, slug) {
+            (Some(id), None) => match GroupId::parse(id.as_str()) {
+                Some(id) => GroupRef::Id(id),
+                None => return Ok(None),
+            },
+            (None, Some(slug)) => GroupRef::Slug(slug),
+            _ => return Err(coded("VALIDATION_FAILED", "give exactly one of `id` or `slug`")),
+        };
+        match service(ctx)?.group(&request(ctx)?.actor, &r).await {
+            Ok(v) => Ok(Some(GroupObj(v.group))),
+            Err(e) if e.code == "GROUP_NOT_FOUND" => Ok(None),
+            Err(e) => Err(gql(e)),
+        }
+    }
+
+    /// Listed groups (public, plus yours), ordered by name.
+    #[graphql(complexity = "first.unwrap_or(20).clamp(0, 100) as usize * child_complexity")]
+    async fn groups(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        outcode: Option<String>,
+        category: Option<Category>,
+        #[graphql(desc = "words that must all appear in the name or summary")] q: Option<String>,
+    ) -> GqlResult<Connection<String, GroupObj>> {
+        let filter = GroupFilter {
+            outcode,
+            category: category.map(Into::into),
+            text: q,
+            after: after.clone(),
+            limit: Some(crate::groups::first(first)?),
+        };
+        let page = service(ctx)?.list_groups(&request(ctx)?.actor, &filter).await.map_err(gql)?;
+        let mut c = Connection::new(after.is_some(), page.next.is_some());
+        c.edges.extend(page.items.into_iter().map(|v| Edge::new(Service::group_cursor(&v.group), GroupObj(v.group))));
+        Ok(c)
+    }
+
+    /// The category taxonomy.
+    async fn categories(&self) -> Vec<Category> {
+        g::Category::ALL.iter().map(|c| (*c).into()).collect()
+    }
+
+    /// Shipped community guideline templates.
+    async fn guideline_templates(&self) -> Vec<GuidelineTemplateInfo> {
+        g::GuidelineTemplate::ALL
+            .iter()
+            .map(|t| GuidelineTemplateInfo { id: (*t).into(), title: t.title().to_owned(), text: t.text().to_owned() })
+            .collect()
+    }
+
+    #[graphql(entity)]
+    async fn find_group_by_id(&self, ctx: &Context<'_>, #[graphql(key)] id: ID) -> GqlResult<Option<GroupObj>> {
+        let Some(id) = GroupId::parse(id.as_str()) else { return Ok(None) };
+        Ok(request(ctx)?.groups.load_one(id).await.map_err(|e| (*e).clone())?.map(GroupObj))
+    }
+
+    #[graphql(entity)]
+    async fn find_group_by_slug(&self, ctx: &Context<'_>, #[graphql(key)] slug: String) -> GqlResult<Option<GroupObj>> {
+        match service(ctx)?.group(&request(ctx)?.actor, &GroupRef::Slug(slug)).await {
+            Ok(v) => Ok(Some(GroupObj(v.group))),
+            Err(e) if e.code == "GROUP_NOT_FOUND" => Ok(None),
+            Err(e) => Err(gql(e)),
+        }
+    }
+}
+
+#[derive(Default, Debug)]
+pub struct GroupMutation;
+
+#[Object]
+impl GroupMutation {
+    /// Creates a group; you become its owner. Needs `groups:write`.
+    async fn create_group(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateGroupInput,
+        #[graphql(desc = "retries with the same key and input return the same group")] idempotency_key: Option<String>,
+    ) -> GqlResult<GroupObj> {
+        let draft = GroupDraft {
+            slug: input.slug,
+            name: input.name,
+            summary: input.summary,
+            description: input.description,
+            kind: input.kind.map_or(g::GroupKind::CommunityGroup, Into::into),
+            categories: input.categories.unwrap_or_default().into_iter().map(Into::into).collect(),
+            area: input.area.map(area),
+            contact_email: input.contact_email,
+            links: links(input.links.unwrap_or_default()),
+            visibility: input.visibility.map_or(g::Visibility::Public, Into::into),
+            join_policy: input.join_policy.map_or(g::JoinPolicy::Open, Into::into),
+            guidelines: guidelines(input.guidelines_template, input.custom_guidelines)?,
+        };
+        let idem = idempotency_key.map(|k| Idempotency::new(&k, format!("graphql:{draft:?}").as_bytes()));
+        let created = service(ctx)?.create_group(&request(ctx)?.actor, &draft, idem).await.map_err(gql)?;
+        Ok(GroupObj(created.view.group))
+    }
+
+    /// Changes a group (organisers and owners). `expectedVersion` is the version you read.
+    async fn update_group(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        expected_version: i64,
+        input: UpdateGroupInput,
+    ) -> GqlResult<GroupObj> {
+        let patch = GroupPatch {
+            name: input.name,
+            summary: input.summary,
+            description: maybe(input.description, |d| d),
+            kind: input.kind.map(Into::into),
+            categories: input.categories.map(|c| c.into_iter().map(Into::into).collect()),
+            area: maybe(input.area, area),
+            contact_email: maybe(input.contact_email, |e| e),
+            links: input.links.map(links),
+            visibility: input.visibility.map(Into::into),
+            join_policy: input.join_policy.map(Into::into),
+            guidelines: guidelines(input.guidelines_template, input.custom_guidelines)?,
+        };
+        let view = service(ctx)?
+            .update_group(&request(ctx)?.actor, group_id(&id)?, &patch, expected_version)
+            .await
+            .map_err(gql)?;
+        Ok(GroupObj(view.group))
+    }
+
+    /// Archives a group (owners): read-only and unlisted from then on.
+    async fn archive_group(&self, ctx: &Context<'_>, id: ID, expected_version: i64) -> GqlResult<GroupObj> {
+        let view =
+            service(ctx)?.archive_group(&request(ctx)?.actor, group_id(&id)?, expected_version).await.map_err(gql)?;
+        Ok(GroupObj(view.group))
+    }
+}

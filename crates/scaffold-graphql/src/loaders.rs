@@ -1,0 +1,93 @@
+//! DataLoaders, made per request (they carry the caller), so that lists resolve related data in
+//! one store call per field instead of one per item.
+
+use async_graphql::dataloader::{DataLoader, Loader};
+use scaffold_domain::group::Group;
+use scaffold_domain::membership::Membership;
+use scaffold_domain::person::Person;
+use scaffold_domain::{Actor, GroupId, PersonId};
+use scaffold_service::Service;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+type LoadError = Arc<async_graphql::Error>;
+
+fn err(e: scaffold_domain::DomainError) -> LoadError {
+    Arc::new(crate::error::gql(e))
+}
+
+#[derive(Debug)]
+pub struct MemberCounts(pub Service);
+
+impl Loader<GroupId> for MemberCounts {
+    type Value = i64;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[GroupId]) -> Result<HashMap<GroupId, i64>, LoadError> {
+        Ok(self.0.member_counts(keys).await.map_err(err)?.into_iter().collect())
+    }
+}
+
+#[derive(Debug)]
+pub struct ViewerMemberships(pub Service, pub Actor);
+
+impl Loader<GroupId> for ViewerMemberships {
+    type Value = Membership;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[GroupId]) -> Result<HashMap<GroupId, Membership>, LoadError> {
+        let ms = self.0.viewer_memberships(&self.1, keys).await.map_err(err)?;
+        Ok(ms.into_iter().map(|m| (m.group_id, m)).collect())
+    }
+}
+
+#[derive(Debug)]
+pub struct Groups(pub Service, pub Actor);
+
+impl Loader<GroupId> for Groups {
+    type Value = Group;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[GroupId]) -> Result<HashMap<GroupId, Group>, LoadError> {
+        let gs = self.0.groups_by_ids(&self.1, keys).await.map_err(err)?;
+        Ok(gs.into_iter().map(|g| (g.id, g)).collect())
+    }
+}
+
+#[derive(Debug)]
+pub struct People(pub Service);
+
+impl Loader<PersonId> for People {
+    type Value = Person;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[PersonId]) -> Result<HashMap<PersonId, Person>, LoadError> {
+        let ps = self.0.persons(keys).await.map_err(err)?;
+        Ok(ps.into_iter().map(|p| (p.id, p)).collect())
+    }
+}
+
+/// Everything a request needs: the caller and its loaders.
+#[allow(missing_debug_implementations)]
+pub struct RequestData {
+    pub actor: Actor,
+    pub member_counts: DataLoader<MemberCounts>,
+    pub viewer_memberships: DataLoader<ViewerMemberships>,
+    pub groups: DataLoader<Groups>,
+    pub people: DataLoader<People>,
+}
+
+impl RequestData {
+    pub fn new(service: &Service, actor: Actor) -> Self {
+        let spawn = |f| {
+            tokio::spawn(f);
+        };
+        Self {
+            member_counts: DataLoader::new(MemberCounts(service.clone()), spawn),
+            viewer_memberships: DataLoader::new(ViewerMemberships(service.clone(), actor.clone()), spawn),
+            groups: DataLoader::new(Groups(service.clone(), actor.clone()), spawn),
+            people: DataLoader::new(People(service.clone()), spawn),
+            actor,
+        }
+    }
+}

@@ -1,0 +1,146 @@
+//! Memberships in GraphQL: the `Membership` type, the `viewer`, and the join/leave/invite/
+//! approve/role/remove mutations.
+
+use crate::error::{GqlResult, gql};
+use crate::groups::{request, service};
+use crate::types::{MembershipStatus, Role};
+use async_graphql::{Context, ID, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use scaffold_domain::membership::Membership;
+use scaffold_domain::{DomainError, PersonId};
+
+fn person_id(id: &ID) -> GqlResult<PersonId> {
+    PersonId::parse(id.as_str()).ok_or_else(|| gql(DomainError::not_found("PERSON_NOT_FOUND", "no such person")))
+}
+
+/// Someone's place in a group.
+#[derive(Debug, Clone)]
+pub struct MembershipObj(pub Membership);
+
+#[derive(SimpleObject, Debug, Clone)]
+#[graphql(name = "Member")]
+pub struct MemberObj {
+    pub id: ID,
+    pub display_name: String,
+}
+
+#[Object(name = "Membership")]
+impl MembershipObj {
+    async fn group_id(&self) -> ID {
+        ID(self.0.group_id.to_string())
+    }
+    async fn person(&self, ctx: &Context<'_>) -> GqlResult<MemberObj> {
+        let p = request(ctx)?.people.load_one(self.0.person_id).await.map_err(|e| (*e).clone())?;
+        Ok(MemberObj {
+            id: ID(self.0.person_id.to_string()),
+            display_name: p.map(|p| p.display_name).unwrap_or_default(),
+        })
+    }
+    async fn role(&self) -> Role {
+        self.0.role.into()
+    }
+    async fn status(&self) -> MembershipStatus {
+        self.0.status.into()
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+}
+
+/// The signed-in caller.
+#[derive(SimpleObject, Debug)]
+#[graphql(name = "Viewer")]
+pub struct ViewerObj {
+    pub id: ID,
+    pub display_name: String,
+    pub scopes: Vec<String>,
+}
+
+#[derive(Default, Debug)]
+pub struct ViewerQuery;
+
+#[Object]
+impl ViewerQuery {
+    /// The caller, or null when anonymous.
+    async fn viewer(&self, ctx: &Context<'_>) -> GqlResult<Option<ViewerObj>> {
+        let actor = &request(ctx)?.actor;
+        if actor.person_id().is_none() {
+            return Ok(None);
+        }
+        let (p, scopes) = service(ctx)?.person(actor).await.map_err(gql)?;
+        Ok(Some(ViewerObj {
+            id: ID(p.id.to_string()),
+            display_name: p.display_name,
+            scopes: scopes.iter().map(|s| s.as_str().to_owned()).collect(),
+        }))
+    }
+}
+
+#[derive(Default, Debug)]
+pub struct MemberMutation;
+
+#[Object]
+impl MemberMutation {
+    /// Joins a group by its join policy (open: active; approval: pending; invite: needs an invitation).
+    async fn join_group(&self, ctx: &Context<'_>, group_id: ID) -> GqlResult<MembershipObj> {
+        let id = crate::groups::group_id(&group_id)?;
+        Ok(MembershipObj(service(ctx)?.join_group(&request(ctx)?.actor, id).await.map_err(gql)?))
+    }
+
+    /// Leaves a group; the last owner cannot leave.
+    async fn leave_group(&self, ctx: &Context<'_>, group_id: ID) -> GqlResult<bool> {
+        let id = crate::groups::group_id(&group_id)?;
+        service(ctx)?.leave_group(&request(ctx)?.actor, id).await.map_err(gql)?;
+        Ok(true)
+    }
+
+    /// Invites a person (organisers and owners).
+    async fn invite_member(&self, ctx: &Context<'_>, group_id: ID, person_id: ID) -> GqlResult<MembershipObj> {
+        let m = service(ctx)?
+            .invite_member(&request(ctx)?.actor, crate::groups::group_id(&group_id)?, self::person_id(&person_id)?)
+            .await
+            .map_err(gql)?;
+        Ok(MembershipObj(m))
+    }
+
+    /// Approves a pending request (organisers and owners).
+    async fn approve_member(&self, ctx: &Context<'_>, group_id: ID, person_id: ID) -> GqlResult<MembershipObj> {
+        let m = service(ctx)?
+            .approve_member(&request(ctx)?.actor, crate::groups::group_id(&group_id)?, self::person_id(&person_id)?)
+            .await
+            .map_err(gql)?;
+        Ok(MembershipObj(m))
+    }
+
+    /// Changes a member's role (owners). A group always keeps an owner.
+    async fn change_member_role(
+        &self,
+        ctx: &Context<'_>,
+        group_id: ID,
+        person_id: ID,
+        role: Role,
+    ) -> GqlResult<MembershipObj> {
+        let m = service(ctx)?
+            .change_role(
+                &request(ctx)?.actor,
+                crate::groups::group_id(&group_id)?,
+                self::person_id(&person_id)?,
+                role.into(),
+            )
+            .await
+            .map_err(gql)?;
+        Ok(MembershipObj(m))
+    }
+
+    /// Removes a member (owners: anyone; organisers: members).
+    async fn remove_member(&self, ctx: &Context<'_>, group_id: ID, person_id: ID) -> GqlResult<bool> {
+        service(ctx)?
+            .remove_member(&request(ctx)?.actor, crate::groups::group_id(&group_id)?, self::person_id(&person_id)?)
+            .await
+            .map_err(gql)?;
+        Ok(true)
+    }
+}

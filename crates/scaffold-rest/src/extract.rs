@@ -1,0 +1,243 @@
+//! Request extractors that fail with problem details: the JSON body (content type, syntax, types,
+//! unknown and missing fields, with JSON pointers), query strings, the caller, and `If-Match`.
+
+use crate::RestState;
+use crate::problem::{ApiError, problem_response};
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use scaffold_domain::{Actor, DomainError, ErrorKind, FieldError};
+use serde::de::DeserializeOwned;
+
+/// A JSON body, with the raw bytes kept for idempotency fingerprints.
+#[derive(Debug)]
+pub struct JsonBody<T> {
+    pub value: T,
+    pub raw: Bytes,
+}
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|m| {
+                let m = m.trim().to_ascii_lowercase();
+                m == "application/json" || (m.starts_with("application/") && m.ends_with("+json"))
+            });
+        if !is_json {
+            return Err(problem_response(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "UNSUPPORTED_MEDIA_TYPE",
+                "send the body as application/json",
+                &[],
+            ));
+        }
+        let raw = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                problem_response(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "PAYLOAD_TOO_LARGE",
+                    "the request body is too large",
+                    &[],
+                )
+            } else {
+                problem_response(StatusCode::BAD_REQUEST, "UNREADABLE_BODY", "the request body could not be read", &[])
+            }
+        })?;
+        let value = parse_json(&raw)?;
+        Ok(Self { value, raw })
+    }
+}
+
+/// Parses JSON, classifying failures: syntax → 400 `MALFORMED_JSON`; shape → 422 with a pointer.
+pub fn parse_json<T: DeserializeOwned>(raw: &[u8]) -> Result<T, Response> {
+    let de = &mut serde_json::Deserializer::from_slice(raw);
+    match serde_path_to_error::deserialize(de) {
+        Ok(v) => Ok(v),
+        Err(err) => {
+            let inner = err.inner();
+            if matches!(
+                inner.classify(),
+                serde_json::error::Category::Syntax
+                    | serde_json::error::Category::Eof
+                    | serde_json::error::Category::Io
+            ) {
+                return Err(problem_response(
+                    StatusCode::BAD_REQUEST,
+                    "MALFORMED_JSON",
+                    &format!("the body is not valid JSON: {inner}"),
+                    &[],
+                ));
+            }
+            let field = field_error(err.path(), &strip_position(&inner.to_string()));
+            Err(ApiError(DomainError::invalid(vec![field])).into_response())
+        }
+    }
+}
+
+fn strip_position(msg: &str) -> String {
+    match msg.rfind(" at line ") {
+        Some(i) => msg[..i].to_owned(),
+        None => msg.to_owned(),
+    }
+}
+
+fn escape(seg: &str) -> String {
+    seg.replace('~', "~0").replace('/', "~1")
+}
+
+/// Turns a serde path and message into a field error whose pointer names the offending field
+/// (including unknown and missing fields, which serde reports at their parent).
+fn field_error(path: &serde_path_to_error::Path, msg: &str) -> FieldError {
+    let mut pointer = String::new();
+    for seg in path.iter() {
+        match seg {
+            serde_path_to_error::Segment::Seq { index } => pointer.push_str(&format!("/{index}")),
+            serde_path_to_error::Segment::Map { key } => pointer.push_str(&format!("/{}", escape(key))),
+            serde_path_to_error::Segment::Enum { .. } | serde_path_to_error::Segment::Unknown => {}
+        }
+    }
+    let quoted = |prefix: &str| {
+        msg.strip_prefix(prefix)
+            .and_then(|rest| rest.strip_prefix('`'))
+            .and_then(|rest| rest.split('`').next().map(str::to_owned))
+    };
+    if let Some(name) = quoted("unknown field ") {
+        return FieldError::new(
+            format!("{pointer}/{}", escape(&name)),
+            "UNKNOWN_FIELD",
+            "is not a field of this request",
+        );
+    }
+    if let Some(name) = quoted("missing field ") {
+        return FieldError::new(format!("{pointer}/{}", escape(&name)), "REQUIRED", "is required");
+    }
+    let code = if msg.starts_with("invalid type") {
+        "INVALID_TYPE"
+    } else if msg.starts_with("unknown variant") {
+        "INVALID_VALUE"
+    } else {
+        "INVALID"
+    };
+    FieldError::new(pointer, code, msg)
+}
+
+/// Query parameters; a value of the wrong type is a 422 naming the parameter.
+#[derive(Debug)]
+pub struct QueryParams<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for QueryParams<T> {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Query::<T>::from_request_parts(parts, state).await.map(|q| Self(q.0)).map_err(|rejection| {
+            let text = rejection.body_text();
+            let detail = text.strip_prefix("Failed to deserialize query string: ").unwrap_or(&text).to_owned();
+            let name = detail.split(':').next().unwrap_or("").trim().to_owned();
+            let pointer = if name.contains(' ') || name.is_empty() { String::new() } else { format!("/{name}") };
+            ApiError(DomainError::invalid(vec![FieldError::new(pointer, "INVALID_PARAMETER", detail)])).into_response()
+        })
+    }
+}
+
+/// The authenticated (or anonymous) caller.
+#[derive(Debug)]
+pub struct Caller(pub Actor);
+
+impl FromRequestParts<RestState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &RestState) -> Result<Self, Self::Rejection> {
+        let header = match parts.headers.get(header::AUTHORIZATION) {
+            None => None,
+            Some(v) => {
+                Some(v.to_str().map_err(|_| DomainError::unauthenticated("the Authorization header is not text"))?)
+            }
+        };
+        Ok(Caller(state.service.actor_from_authorization(header).await?))
+    }
+}
+
+/// The version an `If-Match: "N"` header names. Missing → 428; anything else → 412.
+#[derive(Debug)]
+pub struct IfMatch(pub i64);
+
+impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let Some(v) = parts.headers.get(header::IF_MATCH) else {
+            return Err(ApiError(DomainError::new(
+                ErrorKind::PreconditionRequired,
+                "PRECONDITION_REQUIRED",
+                "send If-Match with the ETag you read, so that you do not overwrite someone else's change",
+            )));
+        };
+        v.to_str()
+            .ok()
+            .map(str::trim)
+            .and_then(|s| s.strip_prefix('"'))
+            .and_then(|s| s.strip_suffix('"'))
+            .and_then(|s| s.parse::<i64>().ok())
+            .map(IfMatch)
+            .ok_or_else(|| {
+                ApiError(DomainError::new(
+                    ErrorKind::PreconditionFailed,
+                    "VERSION_MISMATCH",
+                    "If-Match does not name a current version of this resource",
+                ))
+            })
+    }
+}
+
+pub fn etag(version: i64) -> header::HeaderValue {
+    header::HeaderValue::from_str(&format!("\"{version}\"")).unwrap_or(header::HeaderValue::from_static("\"0\""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Outer {
+        name: String,
+        items: Vec<Inner>,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Inner {
+        n: u8,
+    }
+
+    fn pointer_of(json: &str) -> (String, String) {
+        let de = &mut serde_json::Deserializer::from_str(json);
+        let err = serde_path_to_error::deserialize::<_, Outer>(de).unwrap_err();
+        let f = field_error(err.path(), &strip_position(&err.inner().to_string()));
+        (f.pointer, f.code.to_owned())
+    }
+
+    #[test]
+    fn pointers_name_the_offending_field() {
+        assert_eq!(
+            pointer_of(r#"{"name":"a","items":[{"n":1},{"n":"x"}]}"#),
+            ("/items/1/n".into(), "INVALID_TYPE".into())
+        );
+        assert_eq!(pointer_of(r#"{"name":"a","items":[],"extra":1}"#), ("/extra".into(), "UNKNOWN_FIELD".into()));
+        assert_eq!(pointer_of(r#"{"items":[]}"#), ("/name".into(), "REQUIRED".into()));
+        assert_eq!(
+            pointer_of(r#"{"name":"a","items":[{"n":1,"m/x":2}]}"#),
+            ("/items/0/m~1x".into(), "UNKNOWN_FIELD".into())
+        );
+    }
+}

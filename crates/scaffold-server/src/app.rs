@@ -1,0 +1,104 @@
+//! The application router: REST, GraphQL, health, readiness and metrics, under one middleware
+//! stack (request ids, tracing, timeouts, body limits, metrics).
+
+use crate::metrics::{self, Metrics};
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderName, Request, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use scaffold_service::Service;
+use std::sync::Arc;
+use std::time::Duration;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+/// What the router needs besides the service.
+#[derive(Debug, Clone)]
+pub struct AppOptions {
+    pub body_limit_bytes: usize,
+    pub request_timeout: Duration,
+    pub graphql: scaffold_graphql::Limits,
+}
+
+impl Default for AppOptions {
+    fn default() -> Self {
+        Self {
+            body_limit_bytes: 1024 * 1024,
+            request_timeout: Duration::from_secs(30),
+            graphql: scaffold_graphql::Limits::default(),
+        }
+    }
+}
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+pub fn router(service: Service, options: &AppOptions) -> Router {
+    let metrics = Metrics::new();
+    let schema = scaffold_graphql::schema(service.clone(), options.graphql);
+    let ops = Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .with_state(service.clone())
+        .route("/metrics", get(metrics::endpoint).with_state(metrics.clone()));
+    Router::new()
+        .merge(scaffold_rest::router(service.clone()))
+        .merge(scaffold_graphql::router(schema, service, options.graphql))
+        .merge(ops)
+        .layer(axum::middleware::from_fn_with_state(metrics, metrics::record))
+        .layer(DefaultBodyLimit::max(options.body_limit_bytes))
+        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, options.request_timeout))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+            let id = req.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
+            tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+        }))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}
+
+async fn healthz() -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "status": "ok" }))
+}
+
+async fn readyz(State(service): State<Service>) -> Response {
+    match service.ready().await {
+        Ok(()) => Json(serde_json::json!({ "status": "ready", "store": service.store_kind() })).into_response(),
+        Err(e) => {
+            tracing::warn!(error = ?e.source.as_ref().map(ToString::to_string), "readiness check failed");
+            scaffold_rest::problem_response(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "NOT_READY",
+                "the store is not reachable",
+                &[],
+            )
+        }
+    }
+}
+
+/// The store and clock for a database URL: SQLite (created and migrated on first use) or
+/// PostgreSQL (migrated only when `migrate` is set).
+pub async fn open_store(
+    url: &str,
+    max_connections: u32,
+    migrate: bool,
+) -> Result<Arc<dyn scaffold_store::Store>, String> {
+    if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+        let file = path.split('?').next().unwrap_or(path);
+        if let Some(dir) = std::path::Path::new(file).parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        }
+        let store =
+            scaffold_store_sqlite::SqliteStore::connect(url, max_connections).await.map_err(|e| e.to_string())?;
+        store.migrate().await.map_err(|e| format!("migrating SQLite: {e}"))?;
+        Ok(Arc::new(store))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        let store = scaffold_store_postgres::PgStore::connect(url, max_connections).await.map_err(|e| e.to_string())?;
+        if migrate {
+            store.migrate().await.map_err(|e| format!("migrating PostgreSQL: {e}"))?;
+        }
+        Ok(Arc::new(store))
+    } else {
+        Err("database.url must start with sqlite:// or postgres://".to_owned())
+    }
+}

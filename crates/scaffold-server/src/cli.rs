@@ -1,0 +1,148 @@
+//! The command line: `scaffold serve | migrate | openapi | graphql-schema | token create`.
+
+use crate::config::{self, LogFormat, Overrides};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use scaffold_domain::{Scope, Scopes, SystemClock};
+use scaffold_service::Service;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Community Scaffold: digital building blocks for community groups.
+#[derive(Debug, Parser)]
+#[command(name = "scaffold", version, about, long_about = None)]
+pub struct Cli {
+    /// A TOML configuration file (default: ./scaffold.toml when it exists).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP server (REST, GraphQL, health, metrics).
+    Serve(ServeArgs),
+    /// Apply database migrations and exit.
+    Migrate(DbArgs),
+    /// Print the OpenAPI document (JSON).
+    Openapi,
+    /// Print the GraphQL schema (federation subgraph SDL).
+    GraphqlSchema,
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct DbArgs {
+    /// Database URL (`sqlite://PATH` or `postgres://…`); overrides config and DATABASE_URL.
+    #[arg(long, value_name = "URL")]
+    pub database_url: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (default 127.0.0.1:8080).
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Apply PostgreSQL migrations before serving (SQLite is always migrated).
+    #[arg(long)]
+    pub migrate: bool,
+    /// Log format.
+    #[arg(long, value_enum)]
+    pub log_format: Option<LogFormatArg>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LogFormatArg {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a person with an API key and print the token (shown once).
+    Create(TokenCreateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TokenCreateArgs {
+    /// The person's display name.
+    #[arg(long, default_value = "Operator")]
+    pub name: String,
+    /// A label for the key.
+    #[arg(long, default_value = "command line")]
+    pub key_name: String,
+    /// Scopes, comma-separated. Default: every scope (an operator key).
+    #[arg(long, value_delimiter = ',', value_name = "SCOPE")]
+    pub scope: Vec<String>,
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
+fn environment() -> Vec<(String, String)> {
+    std::env::vars().collect()
+}
+
+fn load(cli_config: Option<&PathBuf>, overrides: &Overrides) -> Result<config::Config, String> {
+    config::load(cli_config.map(PathBuf::as_path), &environment(), overrides)
+}
+
+/// Runs the command; errors are printed by `main` and exit non-zero.
+pub async fn run(cli: Cli) -> Result<(), String> {
+    match cli.command {
+        Command::Openapi => {
+            print!("{}", scaffold_rest::openapi_pretty());
+            Ok(())
+        }
+        Command::GraphqlSchema => {
+            print!("{}", scaffold_graphql::sdl());
+            Ok(())
+        }
+        Command::Migrate(db) => {
+            let cfg = load(cli.config.as_ref(), &Overrides { database_url: db.database_url, ..Overrides::default() })?;
+            crate::telemetry::init(&cfg.log);
+            crate::app::open_store(cfg.database.url.expose(), 2, true).await?;
+            println!("migrations applied to {}", config::redacted_url(cfg.database.url.expose()));
+            Ok(())
+        }
+        Command::Token(TokenCommand::Create(args)) => {
+            let cfg =
+                load(cli.config.as_ref(), &Overrides { database_url: args.db.database_url, ..Overrides::default() })?;
+            let scopes = if args.scope.is_empty() {
+                Scopes::all()
+            } else {
+                Scopes::parse(&args.scope.join(" ")).map_err(|w| {
+                    let known: Vec<_> = Scope::ALL.iter().map(|s| s.as_str()).collect();
+                    format!("unknown scope `{w}`; known scopes: {}", known.join(", "))
+                })?
+            };
+            let store = crate::app::open_store(cfg.database.url.expose(), 2, false).await?;
+            let service = Service::new(store, Arc::new(SystemClock));
+            let created =
+                service.create_person_from_cli(&args.name, &args.key_name, scopes).await.map_err(|e| e.to_string())?;
+            println!("person:  {}", created.person.id);
+            println!("key:     {}", created.issued.key.id);
+            println!("scopes:  {}", created.issued.key.scopes);
+            println!("token:   {}", created.issued.token.expose());
+            println!("Store the token now: it is not shown again.");
+            Ok(())
+        }
+        Command::Serve(args) => {
+            let overrides = Overrides {
+                listen: args.listen,
+                database_url: args.db.database_url,
+                log_format: args.log_format.map(|f| match f {
+                    LogFormatArg::Text => LogFormat::Text,
+                    LogFormatArg::Json => LogFormat::Json,
+                }),
+            };
+            let cfg = load(cli.config.as_ref(), &overrides)?;
+            crate::serve::serve(cfg, args.migrate).await
+        }
+    }
+}

@@ -1,0 +1,296 @@
+//! Layered configuration: built-in defaults → a TOML file (`--config`, or `./scaffold.toml` when
+//! present) → `SCAFFOLD_*` environment variables (`__` separates sections, e.g.
+//! `SCAFFOLD_SERVER__LISTEN`; `DATABASE_URL` is also honoured) → command-line flags. Unknown keys
+//! are rejected. Secrets are redacted in `Debug` and logs.
+
+use figment::Figment;
+use figment::providers::{Format, Serialized, Toml};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::Path;
+
+/// A value that must never be printed: `Debug` shows `[redacted]`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Self(s.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(Secret)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub database: DatabaseConfig,
+    pub log: LogConfig,
+    pub graphql: GraphqlConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Largest request body accepted, in bytes.
+    pub body_limit_bytes: usize,
+    /// Requests taking longer are answered 503.
+    pub request_timeout_secs: u64,
+    /// How many replicas share the database (SQLite allows only one).
+    pub replicas: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    /// `sqlite://PATH` or `postgres://…`. May hold a password: never logged.
+    pub url: Secret,
+    pub max_connections: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    pub format: LogFormat,
+    /// A tracing filter, e.g. `info,scaffold=debug` (`RUST_LOG` overrides it).
+    pub filter: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GraphqlConfig {
+    pub introspection: bool,
+    pub graphiql: bool,
+    pub max_depth: usize,
+    pub max_complexity: usize,
+    pub max_aliases: usize,
+    pub max_batch: usize,
+}
+
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://./data/scaffold.db";
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            body_limit_bytes: 1024 * 1024,
+            request_timeout_secs: 30,
+            replicas: 1,
+        }
+    }
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self { url: Secret::new(DEFAULT_DATABASE_URL), max_connections: 10 }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self { format: LogFormat::Text, filter: "info".to_owned() }
+    }
+}
+
+impl Default for GraphqlConfig {
+    fn default() -> Self {
+        let l = scaffold_graphql::Limits::default();
+        Self {
+            introspection: l.introspection,
+            graphiql: l.graphiql,
+            max_depth: l.depth,
+            max_complexity: l.complexity,
+            max_aliases: l.aliases,
+            max_batch: l.batch,
+        }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            server: ServerConfig::default(),
+            database: DatabaseConfig::default(),
+            log: LogConfig::default(),
+            graphql: GraphqlConfig::default(),
+        }
+    }
+}
+
+impl GraphqlConfig {
+    pub fn limits(&self) -> scaffold_graphql::Limits {
+        scaffold_graphql::Limits {
+            depth: self.max_depth,
+            complexity: self.max_complexity,
+            aliases: self.max_aliases,
+            batch: self.max_batch,
+            introspection: self.introspection,
+            graphiql: self.graphiql,
+        }
+    }
+}
+
+/// Flag values that override everything else; `None` leaves a setting alone.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<SocketAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_format: Option<LogFormat>,
+}
+
+/// Loads the configuration. `env` is the process environment (a parameter, so tests can pass
+/// their own).
+pub fn load(file: Option<&Path>, env: &[(String, String)], flags: &Overrides) -> Result<Config, String> {
+    let mut fig = Figment::from(Serialized::defaults(Config::default()));
+    match file {
+        Some(path) if !path.exists() => return Err(format!("config file {} does not exist", path.display())),
+        Some(path) => fig = fig.merge(Toml::file_exact(path)),
+        None if Path::new("scaffold.toml").exists() => fig = fig.merge(Toml::file_exact("scaffold.toml")),
+        None => {}
+    }
+    // SCAFFOLD_SECTION__KEY=value, minus the test harness's own SCAFFOLD_TEST_* variables. Values
+    // are typed as figment types environment values (numbers, booleans, strings).
+    for (k, v) in env {
+        let Some(name) = k.strip_prefix("SCAFFOLD_") else { continue };
+        if name.starts_with("TEST_") {
+            continue;
+        }
+        let key = name.to_ascii_lowercase().replace("__", ".");
+        let value: figment::value::Value = v.parse().unwrap_or_else(|never: std::convert::Infallible| match never {});
+        fig = fig.merge(Serialized::default(&key, value));
+    }
+    if let Some((_, url)) = env.iter().find(|(k, _)| k == "DATABASE_URL") {
+        fig = fig.merge(Serialized::default("database.url", url));
+    }
+    if let Some(v) = flags.listen {
+        fig = fig.merge(Serialized::default("server.listen", v));
+    }
+    if let Some(v) = &flags.database_url {
+        fig = fig.merge(Serialized::default("database.url", v));
+    }
+    if let Some(v) = flags.log_format {
+        fig = fig.merge(Serialized::default("log.format", v));
+    }
+    let config: Config = fig.extract().map_err(|e| {
+        // figment's messages name the key and where it came from; values are not included.
+        e.into_iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; ")
+    })?;
+    if config.database.url.expose().starts_with("sqlite:") && config.server.replicas > 1 {
+        return Err("SQLite serves one replica only: use PostgreSQL for server.replicas > 1".to_owned());
+    }
+    Ok(config)
+}
+
+/// The database URL with any password replaced, for logs.
+pub fn redacted_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
+    match rest.split_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{scheme}://{user}:[redacted]@{host}")
+        }
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    #[test]
+    fn defaults_need_no_setup() {
+        let c = load(None, &[], &Overrides::default()).unwrap();
+        assert_eq!(c.server.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.database.url.expose(), DEFAULT_DATABASE_URL);
+    }
+
+    #[test]
+    fn layers_apply_in_order() {
+        let dir = std::env::temp_dir().join(format!("scaffold-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("scaffold.toml");
+        std::fs::write(
+            &file,
+            "[server]\nlisten = \"127.0.0.1:9000\"\nrequest_timeout_secs = 5\n[log]\nformat = \"json\"\n",
+        )
+        .unwrap();
+        let c =
+            load(Some(&file), &env(&[("SCAFFOLD_SERVER__LISTEN", "127.0.0.1:9001")]), &Overrides::default()).unwrap();
+        assert_eq!(c.server.listen.to_string(), "127.0.0.1:9001", "environment beats file");
+        assert_eq!(c.server.request_timeout_secs, 5, "file beats defaults");
+        assert_eq!(c.log.format, LogFormat::Json);
+        let flags = Overrides { listen: Some("127.0.0.1:9002".parse().unwrap()), ..Overrides::default() };
+        let c = load(Some(&file), &env(&[("SCAFFOLD_SERVER__LISTEN", "127.0.0.1:9001")]), &flags).unwrap();
+        assert_eq!(c.server.listen.to_string(), "127.0.0.1:9002", "flags beat environment");
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected() {
+        let dir = std::env::temp_dir().join(format!("scaffold-config-u-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("scaffold.toml");
+        std::fs::write(&file, "[server]\nlisten_on = \"127.0.0.1:9000\"\n").unwrap();
+        let err = load(Some(&file), &[], &Overrides::default()).unwrap_err();
+        assert!(err.contains("listen_on"), "{err}");
+        let err = load(None, &env(&[("SCAFFOLD_SERVR__LISTEN", "x")]), &Overrides::default()).unwrap_err();
+        assert!(err.contains("servr"), "{err}");
+    }
+
+    #[test]
+    fn test_harness_variables_are_not_config() {
+        assert!(load(None, &env(&[("SCAFFOLD_TEST_STORE", "postgres")]), &Overrides::default()).is_ok());
+    }
+
+    #[test]
+    fn sqlite_refuses_replicas() {
+        let err = load(None, &env(&[("SCAFFOLD_SERVER__REPLICAS", "2")]), &Overrides::default()).unwrap_err();
+        assert!(err.contains("one replica"), "{err}");
+    }
+
+    #[test]
+    fn secrets_are_redacted() {
+        let c =
+            load(None, &env(&[("DATABASE_URL", "postgres://app:hunter2@db/scaffold")]), &Overrides::default()).unwrap();
+        assert!(!format!("{c:?}").contains("hunter2"));
+        assert_eq!(redacted_url(c.database.url.expose()), "postgres://app:[redacted]@db/scaffold");
+        assert_eq!(redacted_url("sqlite://./data/x.db"), "sqlite://./data/x.db");
+    }
+}

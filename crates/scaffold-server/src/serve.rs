@@ -1,0 +1,68 @@
+//! `scaffold serve`: open (and on SQLite, create and migrate) the store, print the first-run
+//! operator token once, listen, and shut down gracefully on SIGTERM or Ctrl-C, letting in-flight
+//! requests finish.
+
+use crate::app::{AppOptions, open_store, router};
+use crate::config::{Config, redacted_url};
+use scaffold_domain::SystemClock;
+use scaffold_service::Service;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub async fn serve(cfg: Config, migrate: bool) -> Result<(), String> {
+    crate::telemetry::init(&cfg.log);
+    let url = cfg.database.url.expose();
+    let store = open_store(url, cfg.database.max_connections, migrate).await?;
+    tracing::info!(store = store.kind(), database = %redacted_url(url), "store open");
+    let service = Service::new(store, Arc::new(SystemClock));
+    let bootstrap = service.bootstrap_operator().await.map_err(|e| format!("first-run bootstrap failed: {e}"))?;
+    let options = AppOptions {
+        body_limit_bytes: cfg.server.body_limit_bytes,
+        request_timeout: Duration::from_secs(cfg.server.request_timeout_secs),
+        graphql: cfg.graphql.limits(),
+    };
+    let app = router(service, &options);
+    let listener = tokio::net::TcpListener::bind(cfg.server.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", cfg.server.listen))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    println!("Community Scaffold is listening on http://{addr}");
+    println!("  REST API:  http://{addr}/api/v1   (OpenAPI: http://{addr}/api/v1/openapi.json)");
+    println!("  GraphQL:   http://{addr}/graphql");
+    println!("  Health:    http://{addr}/healthz   Ready: http://{addr}/readyz   Metrics: http://{addr}/metrics");
+    if let Some(token) = bootstrap {
+        println!();
+        println!("First run: an operator API key was created. It is shown this once; only its hash is stored:");
+        println!("  {}", token.expose());
+        println!("Use it as `Authorization: Bearer <token>`.");
+    }
+    tracing::info!(%addr, "listening");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|e| format!("server error: {e}"))?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}
