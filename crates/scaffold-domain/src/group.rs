@@ -458,10 +458,10 @@ impl Group {
         if let Some(v) = p.join_policy {
             g.join_policy = v;
         }
-        if let Some(v) = &p.guidelines {
-            if let Some(gl) = c.take(guidelines(v)) {
-                g.guidelines = gl;
-            }
+        if let Some(v) = &p.guidelines
+            && let Some(gl) = c.take(guidelines(v))
+        {
+            g.guidelines = gl;
         }
         if c.0.is_empty() { Ok(g) } else { Err(c.0) }
     }

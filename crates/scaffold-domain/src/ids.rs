@@ -5,6 +5,17 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use uuid::Uuid;
 
+/// One counter for the process, so that ids made within the same millisecond (or under a fixed
+/// test clock) stay monotonic.
+static CONTEXT: std::sync::LazyLock<std::sync::Mutex<uuid::ContextV7>> =
+    std::sync::LazyLock::new(|| std::sync::Mutex::new(uuid::ContextV7::new()));
+
+fn v7(at: chrono::DateTime<chrono::Utc>) -> Uuid {
+    let secs = u64::try_from(at.timestamp()).unwrap_or(0);
+    let ts = uuid::Timestamp::from_unix(&*CONTEXT, secs, at.timestamp_subsec_nanos());
+    Uuid::new_v7(ts)
+}
+
 macro_rules! id_type {
     ($(#[$m:meta])* $name:ident) => {
         $(#[$m])*
@@ -13,11 +24,9 @@ macro_rules! id_type {
         pub struct $name(pub Uuid);
 
         impl $name {
-            /// A new time-ordered id.
+            /// A new time-ordered id; ids made in the same millisecond still sort in creation order.
             pub fn new_v7(at: chrono::DateTime<chrono::Utc>) -> Self {
-                let secs = u64::try_from(at.timestamp()).unwrap_or(0);
-                let ts = uuid::Timestamp::from_unix(uuid::NoContext, secs, at.timestamp_subsec_nanos());
-                Self(Uuid::new_v7(ts))
+                Self(v7(at))
             }
 
             pub fn parse(s: &str) -> Option<Self> {
@@ -41,3 +50,17 @@ id_type!(/// An API key.
     ApiKeyId);
 id_type!(/// An audit log entry.
     AuditId);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_made_at_the_same_instant_are_ordered() {
+        let at = chrono::DateTime::UNIX_EPOCH + chrono::Duration::days(20_000);
+        let ids: Vec<_> = (0..1000).map(|_| AuditId::new_v7(at)).collect();
+        let mut sorted = ids.clone();
+        sorted.sort();
+        assert_eq!(ids, sorted);
+    }
+}

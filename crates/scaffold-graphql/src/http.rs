@@ -5,7 +5,7 @@
 use crate::error::{coded, gql};
 use crate::loaders::RequestData;
 use crate::{Limits, ScaffoldSchema};
-use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
+use async_graphql::parser::types::{Selection, SelectionSet};
 use async_graphql::{BatchRequest, BatchResponse, Response as GqlResponse, ServerError};
 use axum::Router;
 use axum::body::Bytes;
@@ -45,7 +45,7 @@ fn json(status: StatusCode, body: &BatchResponse) -> Response {
     (status, [(header::CONTENT_TYPE, "application/graphql-response+json")], bytes).into_response()
 }
 
-fn count_aliases(set: &SelectionSet, doc: &ExecutableDocument, depth: usize) -> usize {
+fn count_aliases(set: &SelectionSet, depth: usize) -> usize {
     if depth > 64 {
         return 0;
     }
@@ -53,9 +53,9 @@ fn count_aliases(set: &SelectionSet, doc: &ExecutableDocument, depth: usize) -> 
         .iter()
         .map(|sel| match &sel.node {
             Selection::Field(f) => {
-                usize::from(f.node.alias.is_some()) + count_aliases(&f.node.selection_set.node, doc, depth + 1)
+                usize::from(f.node.alias.is_some()) + count_aliases(&f.node.selection_set.node, depth + 1)
             }
-            Selection::InlineFragment(i) => count_aliases(&i.node.selection_set.node, doc, depth + 1),
+            Selection::InlineFragment(i) => count_aliases(&i.node.selection_set.node, depth + 1),
             Selection::FragmentSpread(_) => 0,
         })
         .sum()
@@ -64,8 +64,8 @@ fn count_aliases(set: &SelectionSet, doc: &ExecutableDocument, depth: usize) -> 
 /// Aliases in the whole document (operations and fragments).
 fn aliases(query: &str) -> Option<usize> {
     let doc = async_graphql::parser::parse_query(query).ok()?;
-    let ops: usize = doc.operations.iter().map(|(_, op)| count_aliases(&op.node.selection_set.node, &doc, 0)).sum();
-    let frags: usize = doc.fragments.values().map(|f| count_aliases(&f.node.selection_set.node, &doc, 0)).sum();
+    let ops: usize = doc.operations.iter().map(|(_, op)| count_aliases(&op.node.selection_set.node, 0)).sum();
+    let frags: usize = doc.fragments.values().map(|f| count_aliases(&f.node.selection_set.node, 0)).sum();
     Some(ops + frags)
 }
 

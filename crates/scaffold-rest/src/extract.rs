@@ -57,6 +57,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
 }
 
 /// Parses JSON, classifying failures: syntax → 400 `MALFORMED_JSON`; shape → 422 with a pointer.
+#[allow(clippy::result_large_err)] // an axum rejection is a Response by design
 pub fn parse_json<T: DeserializeOwned>(raw: &[u8]) -> Result<T, Response> {
     let de = &mut serde_json::Deserializer::from_slice(raw);
     match serde_path_to_error::deserialize(de) {
@@ -109,15 +110,16 @@ fn field_error(path: &serde_path_to_error::Path, msg: &str) -> FieldError {
             .and_then(|rest| rest.strip_prefix('`'))
             .and_then(|rest| rest.split('`').next().map(str::to_owned))
     };
+    // serde reports a missing field at its parent; an unknown one sometimes at itself.
+    let child = |name: &str| {
+        let seg = format!("/{}", escape(name));
+        if pointer.ends_with(&seg) { pointer.clone() } else { format!("{pointer}{seg}") }
+    };
     if let Some(name) = quoted("unknown field ") {
-        return FieldError::new(
-            format!("{pointer}/{}", escape(&name)),
-            "UNKNOWN_FIELD",
-            "is not a field of this request",
-        );
+        return FieldError::new(child(&name), "UNKNOWN_FIELD", "is not a field of this request");
     }
     if let Some(name) = quoted("missing field ") {
-        return FieldError::new(format!("{pointer}/{}", escape(&name)), "REQUIRED", "is required");
+        return FieldError::new(child(&name), "REQUIRED", "is required");
     }
     let code = if msg.starts_with("invalid type") {
         "INVALID_TYPE"

@@ -42,7 +42,7 @@ impl<'de> Deserialize<'de> for Secret {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     pub server: ServerConfig,
@@ -133,17 +133,6 @@ impl Default for GraphqlConfig {
             max_complexity: l.complexity,
             max_aliases: l.aliases,
             max_batch: l.batch,
-        }
-    }
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Self {
-            server: ServerConfig::default(),
-            database: DatabaseConfig::default(),
-            log: LogConfig::default(),
-            graphql: GraphqlConfig::default(),
         }
     }
 }

@@ -1,0 +1,163 @@
+use crate::common::{app, group_named, techmates};
+use serde_json::{Value, json};
+
+const CREATE: &str = "mutation($input: CreateGroupInput!, $key: String) {
+    createGroup(input: $input, idempotencyKey: $key) { id slug version memberCount viewerMembership { role status } }
+}";
+
+fn code(body: &Value) -> &str {
+    body["errors"][0]["extensions"]["code"].as_str().unwrap_or_else(|| panic!("no error code in {body}"))
+}
+
+#[tokio::test]
+async fn mutations_and_queries_share_the_service_with_rest() {
+    let app = app().await;
+    let ada = app.member("Ada").await;
+    let input = json!({
+        "slug": "leigh-sunday-league", "name": "Leigh Sunday League", "summary": "Football for all",
+        "kind": "SPORTS_CLUB", "categories": ["SPORT_PHYSICAL_ACTIVITY"], "area": { "outcode": "WN7" },
+        "joinPolicy": "APPROVAL", "guidelinesTemplate": "ONLINE_CONDUCT"
+    });
+    let body = app.gql(Some(&ada.token), CREATE, json!({ "input": input })).await.json();
+    let g = &body["data"]["createGroup"];
+    assert_eq!(g["memberCount"], 1, "{body}");
+    assert_eq!(g["viewerMembership"], json!({ "role": "OWNER", "status": "ACTIVE" }));
+    let rest = app.http.get("/api/v1/groups/leigh-sunday-league").send().await.json();
+    assert_eq!(rest["id"], g["id"]);
+    assert_eq!(rest["kind"], "sports-club");
+    assert_eq!(rest["join_policy"], "approval");
+    assert_eq!(rest["guidelines"]["template"], "online-conduct");
+
+    let update = "mutation($id: ID!, $v: Int!) { updateGroup(id: $id, expectedVersion: $v, input: { name: \"Leigh League\", area: null }) { name version area { outcode } } }";
+    let body = app.gql(Some(&ada.token), update, json!({ "id": g["id"], "v": 1 })).await.json();
+    assert_eq!(body["data"]["updateGroup"], json!({ "name": "Leigh League", "version": 2, "area": null }), "{body}");
+    let stale = app.gql(Some(&ada.token), update, json!({ "id": g["id"], "v": 1 })).await.json();
+    assert_eq!(code(&stale), "VERSION_MISMATCH");
+
+    let bea = app.member("Bea").await;
+    let join = "mutation($g: ID!) { joinGroup(groupId: $g) { status role person { displayName } } }";
+    let body = app.gql(Some(&bea.token), join, json!({ "g": g["id"] })).await.json();
+    assert_eq!(
+        body["data"]["joinGroup"],
+        json!({ "status": "PENDING", "role": "MEMBER", "person": { "displayName": "Bea" } })
+    );
+    let approve = "mutation($g: ID!, $p: ID!) { approveMember(groupId: $g, personId: $p) { status } }";
+    let body = app.gql(Some(&ada.token), approve, json!({ "g": g["id"], "p": bea.id })).await.json();
+    assert_eq!(body["data"]["approveMember"]["status"], "ACTIVE", "{body}");
+    let members = "query($s: String) { group(slug: $s) { memberCount members(first: 10) { edges { node { role person { displayName } } } } } }";
+    let body = app.gql(Some(&bea.token), members, json!({ "s": "leigh-sunday-league" })).await.json();
+    assert_eq!(body["data"]["group"]["memberCount"], 2, "{body}");
+    let viewer = app.gql(Some(&bea.token), "{ viewer { displayName scopes } }", json!({})).await.json();
+    assert_eq!(viewer["data"]["viewer"]["displayName"], "Bea");
+    let anon = app.gql(None, "{ viewer { displayName } }", json!({})).await.json();
+    assert_eq!(anon["data"]["viewer"], Value::Null);
+}
+
+#[tokio::test]
+async fn errors_carry_the_rest_codes() {
+    let app = app().await;
+    let ada = app.member("Ada").await;
+    let input = json!({ "slug": "wigan-techmates", "name": "Wigan TechMates", "summary": "Tea" });
+    app.gql(Some(&ada.token), CREATE, json!({ "input": input })).await;
+    let before = app.state().await;
+    let dup = app.gql(Some(&ada.token), CREATE, json!({ "input": input })).await.json();
+    assert_eq!(code(&dup), "GROUP_SLUG_TAKEN");
+    let anon = app.gql(None, CREATE, json!({ "input": input })).await.json();
+    assert_eq!(code(&anon), "UNAUTHENTICATED");
+    let bad = json!({ "slug": "API", "name": "x", "summary": "ok", "area": { "outcode": "ZZ99" } });
+    let invalid = app.gql(Some(&ada.token), CREATE, json!({ "input": bad })).await.json();
+    assert_eq!(code(&invalid), "VALIDATION_FAILED");
+    let fields: Vec<&str> = invalid["errors"][0]["extensions"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["pointer"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["/slug", "/name", "/area/outcode"]);
+    let res = app
+        .http
+        .post("/graphql")
+        .header("authorization", "Bearer scf_wrong")
+        .json(&json!({ "query": "{ categories }" }))
+        .send()
+        .await;
+    assert_eq!(res.status, 401);
+    assert_eq!(code(&res.json()), "UNAUTHENTICATED");
+    let res = app.http.post("/graphql").raw_json("{not json").send().await;
+    assert_eq!(res.status, 400);
+    assert_eq!(code(&res.json()), "BAD_REQUEST");
+    assert_eq!(app.state().await, before);
+}
+
+#[tokio::test]
+async fn connections_page_forward_with_cursors() {
+    let app = app().await;
+    let ada = app.member("Ada").await;
+    for slug in ["aa-group", "bb-group", "cc-group"] {
+        app.group(&ada.token, group_named(slug, json!({}))).await;
+    }
+    let q = "query($after: String) { groups(first: 2, after: $after) { edges { cursor node { slug } } pageInfo { hasNextPage endCursor } } }";
+    let page1 = app.gql(None, q, json!({ "after": null })).await.json();
+    let c = &page1["data"]["groups"];
+    assert_eq!(c["edges"].as_array().unwrap().len(), 2, "{page1}");
+    assert_eq!(c["pageInfo"]["hasNextPage"], true);
+    let page2 = app.gql(None, q, json!({ "after": c["pageInfo"]["endCursor"] })).await.json();
+    let slugs: Vec<&str> = page2["data"]["groups"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"]["slug"].as_str().unwrap())
+        .collect();
+    assert_eq!(slugs, ["cc-group"]);
+    assert_eq!(page2["data"]["groups"]["pageInfo"]["hasNextPage"], false);
+    let too_many = app.gql(None, "{ groups(first: 500) { edges { cursor } } }", json!({})).await.json();
+    assert_eq!(code(&too_many), "VALIDATION_FAILED");
+}
+
+#[tokio::test]
+async fn federation_entities_resolve_by_id_and_slug() {
+    let app = app().await;
+    let ada = app.member("Ada").await;
+    let g = app.group(&ada.token, techmates()).await;
+    let sdl = app.gql(None, "{ _service { sdl } }", json!({})).await.json();
+    let sdl = sdl["data"]["_service"]["sdl"].as_str().unwrap();
+    assert!(sdl.contains(r#"type Group @key(fields: "id") @key(fields: "slug")"#), "{sdl}");
+    assert!(sdl.contains("https://specs.apollo.dev/federation/v2"), "federation v2 link");
+    let q = "query($r: [_Any!]!) { _entities(representations: $r) { ... on Group { id slug name } } }";
+    let reps = json!([{ "__typename": "Group", "id": g["id"] }, { "__typename": "Group", "slug": "wigan-techmates" }]);
+    let body = app.gql(None, q, json!({ "r": reps })).await.json();
+    let e = body["data"]["_entities"].as_array().unwrap_or_else(|| panic!("{body}"));
+    assert_eq!(e.len(), 2);
+    assert!(e.iter().all(|x| x["name"] == "Wigan TechMates" && x["id"] == g["id"]), "{body}");
+}
+
+#[tokio::test]
+async fn depth_complexity_alias_and_batch_limits_hold() {
+    let app = app().await;
+    let ok = app
+        .gql(None, "{ group(slug: \"x\") { members { edges { node { person { id } } } } } }", json!({}))
+        .await
+        .json();
+    assert_eq!(ok["data"]["group"], Value::Null, "an ordinary depth runs: {ok}");
+    let nested = format!(
+        "{{ __schema {{ types {{ fields {{ type {} name {} }} }} }} }}",
+        "{ ofType ".repeat(10),
+        "}".repeat(10)
+    );
+    let body = app.gql(None, &nested, json!({})).await.json();
+    assert!(body["errors"][0]["message"].as_str().unwrap().contains("nested too deep"), "{body}");
+    let aliases: String = (0..31).map(|i| format!("a{i}: categories ")).collect();
+    let body = app.gql(None, &format!("{{ {aliases} }}"), json!({})).await;
+    assert_eq!(body.status, 400);
+    assert_eq!(code(&body.json()), "TOO_MANY_ALIASES");
+    let complex = "{ groups(first: 100) { edges { node { members(first: 100) { edges { node { person { id displayName } } } } } } } }";
+    let body = app.gql(None, complex, json!({})).await.json();
+    assert!(body["errors"][0]["message"].as_str().unwrap().contains("too complex"), "{body}");
+    let batch: Vec<Value> = (0..11).map(|_| json!({ "query": "{ categories }" })).collect();
+    let res = app.http.post("/graphql").json(&Value::Array(batch)).send().await;
+    assert_eq!(res.status, 400);
+    assert_eq!(code(&res.json()), "BATCH_TOO_LARGE");
+    let batch: Vec<Value> = (0..2).map(|_| json!({ "query": "{ categories }" })).collect();
+    let res = app.http.post("/graphql").json(&Value::Array(batch)).send().await;
+    assert_eq!(res.json().as_array().unwrap().len(), 2, "small batches run");
+}

@@ -1,0 +1,12 @@
+//! HTTP and GraphQL integration tests through the real router, on the store that
+//! `SCAFFOLD_TEST_STORE` selects (`scripts/test` runs them on SQLite and PostgreSQL).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers
+
+mod binary;
+mod common;
+mod contracts;
+mod errors;
+mod graphql;
+mod groups;
+mod members;
+mod ops;
