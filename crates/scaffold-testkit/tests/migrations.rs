@@ -1,0 +1,43 @@
+//! Both dialects have the same migrations: same versions, same names, same order.
+
+#![allow(clippy::unwrap_used)]
+
+fn names(dialect: &str) -> Vec<String> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../migrations").join(dialect);
+    let mut v: Vec<String> =
+        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn sqlite_and_postgres_migrations_match() {
+    let (sqlite, postgres) = (names("sqlite"), names("postgres"));
+    assert!(!sqlite.is_empty());
+    assert_eq!(sqlite, postgres);
+    let embedded: Vec<(i64, String)> =
+        scaffold_store_sqlite::MIGRATOR.iter().map(|m| (m.version, m.description.to_string())).collect();
+    let embedded_pg: Vec<(i64, String)> =
+        scaffold_store_postgres::MIGRATOR.iter().map(|m| (m.version, m.description.to_string())).collect();
+    assert_eq!(embedded, embedded_pg);
+    assert_eq!(embedded.len(), sqlite.len());
+}
+
+#[test]
+fn both_dialects_create_the_same_tables() {
+    let tables = |dialect: &str| {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../migrations").join(dialect);
+        let mut out = Vec::new();
+        for name in names(dialect) {
+            let sql = std::fs::read_to_string(dir.join(name)).unwrap();
+            for line in sql.lines() {
+                let l = line.trim().to_lowercase();
+                if let Some(rest) = l.strip_prefix("create table ").or_else(|| l.strip_prefix("create index ")) {
+                    out.push(rest.split_whitespace().next().unwrap().to_owned());
+                }
+            }
+        }
+        out
+    };
+    assert_eq!(tables("sqlite"), tables("postgres"));
+}
