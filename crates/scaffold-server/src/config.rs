@@ -283,3 +283,27 @@ mod tests {
         assert_eq!(redacted_url("sqlite://./data/x.db"), "sqlite://./data/x.db");
     }
 }
+
+#[cfg(test)]
+mod example {
+    #[test]
+    fn the_example_file_lists_every_key_with_its_default() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scaffold.example.toml");
+        let c = super::load(Some(&path), &[], &super::Overrides::default()).unwrap();
+        assert_eq!(c, super::Config::default());
+        let text = std::fs::read_to_string(path).unwrap();
+        let defaults = toml_keys(&serde_json::to_value(super::Config::default()).unwrap());
+        for key in defaults {
+            assert!(text.contains(&format!("\n{key} = ")), "scaffold.example.toml lacks {key}");
+        }
+    }
+
+    fn toml_keys(v: &serde_json::Value) -> Vec<String> {
+        v.as_object()
+            .into_iter()
+            .flat_map(|sections| sections.values())
+            .filter_map(|s| s.as_object())
+            .flat_map(|s| s.keys().cloned())
+            .collect()
+    }
+}
