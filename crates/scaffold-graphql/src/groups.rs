@@ -12,9 +12,10 @@ use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 use chrono::{DateTime, Utc};
 use scaffold_domain::group::{self as g, AreaInput, GroupDraft, GroupPatch, GuidelinesInput};
+use scaffold_domain::membership::Membership;
 use scaffold_domain::{DomainError, GroupId};
 use scaffold_service::Service;
-use scaffold_service::groups::{GroupFilter, GroupRef, Idempotency};
+use scaffold_service::groups::{GroupFilter, GroupRef, GroupView, Idempotency};
 
 pub fn service<'a>(ctx: &Context<'a>) -> GqlResult<&'a Service> {
     ctx.data::<Service>()
@@ -37,9 +38,22 @@ pub fn first(n: Option<i32>) -> GqlResult<u32> {
     }
 }
 
-/// A community group.
+/// A community group, with what the service already computed (lists and gets come with counts
+/// and the caller's membership; entities loaded by key do not, and use the loaders).
 #[derive(Debug, Clone)]
-pub struct GroupObj(pub g::Group);
+pub struct GroupObj(pub g::Group, Option<(i64, Option<Membership>)>);
+
+impl GroupObj {
+    fn bare(g: g::Group) -> Self {
+        Self(g, None)
+    }
+}
+
+impl From<GroupView> for GroupObj {
+    fn from(v: GroupView) -> Self {
+        Self(v.group, Some((v.member_count, v.viewer_membership)))
+    }
+}
 
 #[Object(name = "Group")]
 impl GroupObj {
@@ -102,11 +116,17 @@ impl GroupObj {
     }
     /// Active members.
     async fn member_count(&self, ctx: &Context<'_>) -> GqlResult<i64> {
+        if let Some((n, _)) = &self.1 {
+            return Ok(*n);
+        }
         let r = request(ctx)?;
         Ok(r.member_counts.load_one(self.0.id).await.map_err(|e| (*e).clone())?.unwrap_or(0))
     }
     /// The caller's membership, if any.
     async fn viewer_membership(&self, ctx: &Context<'_>) -> GqlResult<Option<MembershipObj>> {
+        if let Some((_, m)) = &self.1 {
+            return Ok(m.clone().map(MembershipObj));
+        }
         let r = request(ctx)?;
         Ok(r.viewer_memberships.load_one(self.0.id).await.map_err(|e| (*e).clone())?.map(MembershipObj))
     }
@@ -226,7 +246,7 @@ impl GroupQuery {
             _ => return Err(coded("VALIDATION_FAILED", "give exactly one of `id` or `slug`")),
         };
         match service(ctx)?.group(&request(ctx)?.actor, &r).await {
-            Ok(v) => Ok(Some(GroupObj(v.group))),
+            Ok(v) => Ok(Some(v.into())),
             Err(e) if e.code == "GROUP_NOT_FOUND" => Ok(None),
             Err(e) => Err(gql(e)),
         }
@@ -252,7 +272,7 @@ impl GroupQuery {
         };
         let page = service(ctx)?.list_groups(&request(ctx)?.actor, &filter).await.map_err(gql)?;
         let mut c = Connection::new(after.is_some(), page.next.is_some());
-        c.edges.extend(page.items.into_iter().map(|v| Edge::new(Service::group_cursor(&v.group), GroupObj(v.group))));
+        c.edges.extend(page.items.into_iter().map(|v| Edge::new(Service::group_cursor(&v.group), GroupObj::from(v))));
         Ok(c)
     }
 
@@ -272,13 +292,13 @@ impl GroupQuery {
     #[graphql(entity)]
     async fn find_group_by_id(&self, ctx: &Context<'_>, #[graphql(key)] id: ID) -> GqlResult<Option<GroupObj>> {
         let Some(id) = GroupId::parse(id.as_str()) else { return Ok(None) };
-        Ok(request(ctx)?.groups.load_one(id).await.map_err(|e| (*e).clone())?.map(GroupObj))
+        Ok(request(ctx)?.groups.load_one(id).await.map_err(|e| (*e).clone())?.map(GroupObj::bare))
     }
 
     #[graphql(entity)]
     async fn find_group_by_slug(&self, ctx: &Context<'_>, #[graphql(key)] slug: String) -> GqlResult<Option<GroupObj>> {
         match service(ctx)?.group(&request(ctx)?.actor, &GroupRef::Slug(slug)).await {
-            Ok(v) => Ok(Some(GroupObj(v.group))),
+            Ok(v) => Ok(Some(v.into())),
             Err(e) if e.code == "GROUP_NOT_FOUND" => Ok(None),
             Err(e) => Err(gql(e)),
         }
@@ -313,7 +333,7 @@ impl GroupMutation {
         };
         let idem = idempotency_key.map(|k| Idempotency::new(&k, format!("graphql:{draft:?}").as_bytes()));
         let created = service(ctx)?.create_group(&request(ctx)?.actor, &draft, idem).await.map_err(gql)?;
-        Ok(GroupObj(created.view.group))
+        Ok(created.view.into())
     }
 
     /// Changes a group (organisers and owners). `expectedVersion` is the version you read.
@@ -341,13 +361,13 @@ impl GroupMutation {
             .update_group(&request(ctx)?.actor, group_id(&id)?, &patch, expected_version)
             .await
             .map_err(gql)?;
-        Ok(GroupObj(view.group))
+        Ok(view.into())
     }
 
     /// Archives a group (owners): read-only and unlisted from then on.
     async fn archive_group(&self, ctx: &Context<'_>, id: ID, expected_version: i64) -> GqlResult<GroupObj> {
         let view =
             service(ctx)?.archive_group(&request(ctx)?.actor, group_id(&id)?, expected_version).await.map_err(gql)?;
-        Ok(GroupObj(view.group))
+        Ok(view.into())
     }
 }

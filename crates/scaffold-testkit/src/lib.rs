@@ -4,8 +4,10 @@
 //! migrating per test; `SCAFFOLD_TEST_PG_URL` points at the server (the test script starts one).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod counting;
 mod http;
 
+pub use counting::CountingStore;
 pub use http::{TestClient, TestResponse};
 
 use chrono::{TimeZone, Utc};

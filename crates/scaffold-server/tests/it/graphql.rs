@@ -161,3 +161,46 @@ async fn depth_complexity_alias_and_batch_limits_hold() {
     let res = app.http.post("/graphql").json(&Value::Array(batch)).send().await;
     assert_eq!(res.json().as_array().unwrap().len(), 2, "small batches run");
 }
+
+/// The number of store calls for a list query must not grow with the number of groups.
+#[tokio::test]
+async fn lists_resolve_related_data_without_a_query_per_item() {
+    use scaffold_server::app::{AppOptions, router};
+    use scaffold_testkit::{CountingStore, TestClient};
+    let store = CountingStore::wrap(scaffold_testkit::store().await);
+    let service = scaffold_service::Service::new(store.clone(), scaffold_testkit::clock());
+    let operator = service.bootstrap_operator().await.unwrap().unwrap();
+    let http = TestClient::new(router(service, &AppOptions::default()));
+    let q =
+        json!({ "query": "{ groups(first: 50) { edges { node { slug memberCount viewerMembership { role } } } } }" });
+    let entities = json!({
+        "query": "query($r: [_Any!]!) { _entities(representations: $r) { ... on Group { slug memberCount viewerMembership { role } } } }"
+    });
+    let mut per_size = Vec::new();
+    for n in [2, 8] {
+        let mut ids = Vec::new();
+        while ids.len() < n {
+            let i = ids.len() + per_size.len() * 100;
+            let res = http
+                .post("/api/v1/groups")
+                .token(operator.expose())
+                .json(&group_named(&format!("group-{i:03}"), json!({})))
+                .send()
+                .await;
+            ids.push(res.json()["id"].clone());
+        }
+        store.reset();
+        let body = http.post("/graphql").token(operator.expose()).json(&q).send().await.json();
+        assert!(body["errors"].is_null(), "{body}");
+        let list_calls = store.calls();
+        store.reset();
+        let reps: Vec<Value> = ids.iter().map(|id| json!({ "__typename": "Group", "id": id })).collect();
+        let mut ask = entities.clone();
+        ask["variables"] = json!({ "r": reps });
+        let body = http.post("/graphql").token(operator.expose()).json(&ask).send().await.json();
+        assert_eq!(body["data"]["_entities"].as_array().unwrap().len(), n, "{body}");
+        per_size.push((list_calls, store.calls()));
+    }
+    assert_eq!(per_size[0], per_size[1], "store calls grew with the number of groups: {per_size:?}");
+    assert_eq!(per_size[1].1.get("member_counts"), Some(&1), "{per_size:?}");
+}
