@@ -1,7 +1,7 @@
 //! `/api/v1/audit`: the append-only audit log, for operators.
 
 use crate::RestState;
-use crate::extract::{Caller, QueryParams};
+use crate::extract::{Caller, QueryParams, given};
 use crate::problem::{ApiResult, Problem};
 use crate::schema::{Page, next_link};
 use axum::Json;
@@ -44,7 +44,7 @@ pub async fn list(
     Caller(actor): Caller,
     QueryParams(p): QueryParams<AuditParams>,
 ) -> ApiResult<Json<Page<AuditBody>>> {
-    let page = s.service.audit_log(&actor, p.after.as_deref(), p.limit).await?;
+    let page = s.service.audit_log(&actor, given(p.after).as_deref(), p.limit).await?;
     let next = next_link("/api/v1/audit", &[("limit", p.limit.map(|l| l.to_string()))], page.next);
     Ok(Json(Page {
         items: page

@@ -167,36 +167,42 @@ impl FromRequestParts<RestState> for Caller {
     }
 }
 
-/// The version an `If-Match: "N"` header names. Missing → 428; anything else → 412.
+/// The version an `If-Match` header names: `"N"`, or `*` (any current version: `None`).
+/// Missing or empty → 428; anything else → 412.
 #[derive(Debug)]
-pub struct IfMatch(pub i64);
+pub struct IfMatch(pub Option<i64>);
 
 impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let Some(v) = parts.headers.get(header::IF_MATCH) else {
-            return Err(ApiError(DomainError::new(
+        let value = parts.headers.get(header::IF_MATCH).map(|v| v.to_str().map(str::trim).unwrap_or("\u{0}"));
+        match value {
+            None | Some("") => Err(ApiError(DomainError::new(
                 ErrorKind::PreconditionRequired,
                 "PRECONDITION_REQUIRED",
                 "send If-Match with the ETag you read, so that you do not overwrite someone else's change",
-            )));
-        };
-        v.to_str()
-            .ok()
-            .map(str::trim)
-            .and_then(|s| s.strip_prefix('"'))
-            .and_then(|s| s.strip_suffix('"'))
-            .and_then(|s| s.parse::<i64>().ok())
-            .map(IfMatch)
-            .ok_or_else(|| {
-                ApiError(DomainError::new(
-                    ErrorKind::PreconditionFailed,
-                    "VERSION_MISMATCH",
-                    "If-Match does not name a current version of this resource",
-                ))
-            })
+            ))),
+            Some("*") => Ok(IfMatch(None)),
+            Some(v) => v
+                .strip_prefix('"')
+                .and_then(|s| s.strip_suffix('"'))
+                .and_then(|s| s.parse::<i64>().ok())
+                .map(|n| IfMatch(Some(n)))
+                .ok_or_else(|| {
+                    ApiError(DomainError::new(
+                        ErrorKind::PreconditionFailed,
+                        "VERSION_MISMATCH",
+                        "If-Match does not name a current version of this resource",
+                    ))
+                }),
+        }
     }
+}
+
+/// A query value, with empty strings (as HTML forms send them) treated as absent.
+pub fn given(v: Option<String>) -> Option<String> {
+    v.filter(|s| !s.trim().is_empty())
 }
 
 pub fn etag(version: i64) -> header::HeaderValue {

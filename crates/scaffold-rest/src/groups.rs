@@ -2,7 +2,7 @@
 //! guideline templates) that forms need.
 
 use crate::RestState;
-use crate::extract::{Caller, IfMatch, JsonBody, QueryParams, etag};
+use crate::extract::{Caller, IfMatch, JsonBody, QueryParams, etag, given};
 use crate::problem::{ApiResult, Problem};
 use crate::schema::{
     AreaBody, GroupBody, GuidelinesBody, LinkBody, Page, categories_schema, category_schema, double_option,
@@ -33,11 +33,11 @@ fn default_join_policy() -> JoinPolicy {
 #[serde(deny_unknown_fields)]
 pub struct CreateGroup {
     /// 3–60 characters: a-z, 0-9 and single hyphens; not a reserved word.
-    #[schema(example = "wigan-techmates", min_length = 3, max_length = 60)]
+    #[schema(example = "wigan-techmates", min_length = 3, max_length = 60, pattern = "^[a-z0-9]+(-[a-z0-9]+)*$")]
     pub slug: String,
     #[schema(example = "Wigan TechMates", min_length = 3, max_length = 100)]
     pub name: String,
-    #[schema(example = "Tea, cake and friendly help with phones and tablets", max_length = 280)]
+    #[schema(example = "Tea, cake and friendly help with phones and tablets", min_length = 1, max_length = 280)]
     pub summary: String,
     /// CommonMark.
     #[schema(max_length = 10000)]
@@ -70,7 +70,7 @@ pub struct CreateGroup {
 pub struct UpdateGroup {
     #[schema(min_length = 3, max_length = 100)]
     pub name: Option<String>,
-    #[schema(max_length = 280)]
+    #[schema(min_length = 1, max_length = 280)]
     pub summary: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>, max_length = 10000)]
@@ -123,6 +123,19 @@ pub(crate) fn group_id(s: &str) -> Result<GroupId, DomainError> {
     GroupId::parse(s).ok_or_else(|| DomainError::not_found("GROUP_NOT_FOUND", "no such group"))
 }
 
+/// `If-Match: *` accepts whatever version is current.
+async fn current_version(
+    s: &RestState,
+    actor: &scaffold_domain::Actor,
+    id: GroupId,
+    v: Option<i64>,
+) -> Result<i64, DomainError> {
+    match v {
+        Some(v) => Ok(v),
+        None => Ok(s.service.group(actor, &GroupRef::Id(id)).await?.group.version),
+    }
+}
+
 fn with_etag(status: StatusCode, view: GroupView) -> impl IntoResponse {
     let tag = etag(view.group.version);
     (status, [(header::ETAG, tag)], Json(GroupBody::from(view)))
@@ -143,20 +156,21 @@ pub async fn list(
     Caller(actor): Caller,
     QueryParams(p): QueryParams<ListParams>,
 ) -> ApiResult<Json<Page<GroupBody>>> {
+    let (outcode, q) = (given(p.outcode), given(p.q));
     let filter = GroupFilter {
-        outcode: p.outcode.clone(),
+        outcode: outcode.clone(),
         category: p.category,
-        text: p.q.clone(),
-        after: p.after,
+        text: q.clone(),
+        after: given(p.after),
         limit: p.limit,
     };
     let page = s.service.list_groups(&actor, &filter).await?;
     let next = next_link(
         "/api/v1/groups",
         &[
-            ("outcode", p.outcode),
+            ("outcode", outcode),
             ("category", p.category.map(|c| c.as_str().to_owned())),
-            ("q", p.q),
+            ("q", q),
             ("limit", p.limit.map(|l| l.to_string())),
         ],
         page.next,
@@ -239,7 +253,7 @@ pub async fn get(
 /// Organisers and owners. Needs `If-Match` with the current ETag.
 #[utoipa::path(patch, path = "/api/v1/groups/{group}", tag = "groups", request_body = UpdateGroup,
     params(("group" = uuid::Uuid, Path, description = "The group's id"),
-        ("If-Match" = String, Header, description = "The ETag you read, e.g. \"3\"")),
+        ("If-Match" = String, Header, description = "The ETag you read, e.g. \"3\" (or * for any version)")),
     responses(
         (status = 200, description = "The updated group", body = GroupBody, headers(("ETag" = String))),
         (status = 403, description = "Not an organiser", body = Problem, content_type = "application/problem+json"),
@@ -271,7 +285,9 @@ pub async fn update(
         join_policy: b.join_policy,
         guidelines: b.guidelines.map(TryInto::try_into).transpose()?,
     };
-    let view = s.service.update_group(&actor, group_id(&group)?, &patch, version).await?;
+    let id = group_id(&group)?;
+    let version = current_version(&s, &actor, id, version).await?;
+    let view = s.service.update_group(&actor, id, &patch, version).await?;
     Ok(with_etag(StatusCode::OK, view))
 }
 
@@ -280,11 +296,13 @@ pub async fn update(
 /// Owners only. The group becomes read-only and leaves listings. Needs `If-Match`.
 #[utoipa::path(post, path = "/api/v1/groups/{group}/archive", tag = "groups",
     params(("group" = uuid::Uuid, Path, description = "The group's id"),
-        ("If-Match" = String, Header, description = "The ETag you read")),
+        ("If-Match" = String, Header, description = "The ETag you read (or * for any version)")),
     responses(
         (status = 200, description = "The archived group", body = GroupBody, headers(("ETag" = String))),
         (status = 403, description = "Not an owner", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "GROUP_ARCHIVED", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "VERSION_MISMATCH", body = Problem, content_type = "application/problem+json"),
+        (status = 428, description = "PRECONDITION_REQUIRED", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["groups:write"])))]
 pub async fn archive(
@@ -293,7 +311,9 @@ pub async fn archive(
     Path(group): Path<String>,
     IfMatch(version): IfMatch,
 ) -> ApiResult<impl IntoResponse> {
-    let view = s.service.archive_group(&actor, group_id(&group)?, version).await?;
+    let id = group_id(&group)?;
+    let version = current_version(&s, &actor, id, version).await?;
+    let view = s.service.archive_group(&actor, id, version).await?;
     Ok(with_etag(StatusCode::OK, view))
 }
 

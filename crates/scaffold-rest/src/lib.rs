@@ -69,6 +69,53 @@ impl utoipa::Modify for Security {
     }
 }
 
+/// Documents the errors any operation can answer with, so that clients (and schema-based testers)
+/// see every status the service really sends: 401 for a bad token anywhere; 404 where a path names
+/// a resource; 422 where there are parameters or a body; 400, 413 and 415 where there is a body;
+/// 500 and 503 always.
+struct StandardErrors;
+
+impl utoipa::Modify for StandardErrors {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let problem = |description: &str| {
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/problem+json",
+                    ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build(),
+                )
+                .build()
+        };
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let has_path_params = path.contains('{');
+            for op in
+                [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete].into_iter().flatten()
+            {
+                let has_body = op.request_body.is_some();
+                let has_params = op.parameters.as_ref().is_some_and(|p| !p.is_empty());
+                let mut add = |status: &str, description: &str| {
+                    op.responses.responses.entry(status.to_owned()).or_insert_with(|| problem(description).into());
+                };
+                add("401", "The bearer token is missing (where one is needed) or not valid");
+                if has_path_params {
+                    add("404", "No such resource, or it is hidden from you");
+                }
+                if has_params || has_body {
+                    add("422", "A parameter or field is invalid; `errors` lists each with a JSON pointer");
+                }
+                if has_body {
+                    add("400", "The body is not valid JSON");
+                    add("413", "The body is too large");
+                    add("415", "The body is not application/json");
+                }
+                add("500", "An internal error (logged with the request id; no detail is returned)");
+                add("503", "The store is unavailable or the request timed out");
+            }
+        }
+    }
+}
+
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -100,7 +147,7 @@ impl utoipa::Modify for Security {
         people::create_person,
         audit::list,
     ),
-    modifiers(&Security),
+    modifiers(&Security, &StandardErrors),
     tags(
         (name = "groups", description = "A community group's online presence"),
         (name = "members", description = "Joining, leaving, roles"),

@@ -2,7 +2,7 @@
 //! removals.
 
 use crate::RestState;
-use crate::extract::{Caller, JsonBody, QueryParams};
+use crate::extract::{Caller, JsonBody, QueryParams, given};
 use crate::groups::group_id;
 use crate::problem::{ApiResult, Problem};
 use crate::schema::{MembershipBody, Page, next_link, role_schema};
@@ -29,6 +29,7 @@ fn person_id(s: &str) -> Result<PersonId, DomainError> {
         (status = 200, description = "Your membership (active or pending)", body = MembershipBody),
         (status = 403, description = "GROUP_INVITE_ONLY", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "GROUP_NOT_FOUND", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "GROUP_ARCHIVED", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["groups:write"])))]
 pub async fn join(
@@ -85,7 +86,7 @@ pub async fn list(
     QueryParams(p): QueryParams<MemberParams>,
 ) -> ApiResult<Json<Page<MembershipBody>>> {
     let id = group_id(&group)?;
-    let page = s.service.list_members(&actor, id, p.after.as_deref(), p.limit).await?;
+    let page = s.service.list_members(&actor, id, given(p.after).as_deref(), p.limit).await?;
     let next =
         next_link(&format!("/api/v1/groups/{id}/members"), &[("limit", p.limit.map(|l| l.to_string()))], page.next);
     Ok(Json(Page {

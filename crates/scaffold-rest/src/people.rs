@@ -63,10 +63,10 @@ impl From<IssuedKey> for IssuedKeyBody {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewKey {
-    #[schema(example = "meal-matching server", max_length = 100)]
+    #[schema(example = "meal-matching server", min_length = 1, max_length = 100)]
     pub name: String,
     /// At most the scopes of the key making the request.
-    #[schema(example = json!(["groups:read"]))]
+    #[schema(schema_with = crate::schema::scopes_schema, example = json!(["groups:read"]))]
     pub scopes: Vec<String>,
 }
 
@@ -135,12 +135,12 @@ pub async fn revoke_key(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewPersonBody {
-    #[schema(example = "Ada", max_length = 100)]
+    #[schema(example = "Ada", min_length = 1, max_length = 100)]
     pub display_name: String,
-    #[schema(example = json!(["groups:read", "groups:write"]))]
+    #[schema(schema_with = crate::schema::scopes_schema, example = json!(["groups:read", "groups:write"]))]
     pub scopes: Vec<String>,
     #[serde(default = "default_key_name")]
-    #[schema(max_length = 100)]
+    #[schema(min_length = 1, max_length = 100)]
     pub key_name: String,
 }
 

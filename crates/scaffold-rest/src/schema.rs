@@ -28,6 +28,11 @@ pub fn category_schema() -> Object {
     enum_schema(Category::ALL.iter().map(|v| v.as_str()), "A category from the fixed taxonomy (GET /api/v1/categories)")
 }
 
+pub fn scopes_schema() -> utoipa::openapi::schema::Array {
+    let scope = enum_schema(scaffold_domain::Scope::ALL.iter().map(|s| s.as_str()), "An OAuth-style scope");
+    ArrayBuilder::new().items(scope).build()
+}
+
 pub fn categories_schema() -> utoipa::openapi::schema::Array {
     ArrayBuilder::new().items(category_schema()).max_items(Some(5)).build()
 }
@@ -74,7 +79,7 @@ pub fn double_option<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Re
 #[serde(deny_unknown_fields)]
 pub struct AreaBody {
     /// UK postcode outward code, e.g. `WN1`.
-    #[schema(example = "WN1", max_length = 4)]
+    #[schema(example = "WN1", max_length = 4, pattern = "^[A-Za-z]{1,2}[0-9][A-Za-z0-9]?$")]
     pub outcode: String,
     /// Defaults to the outward code's centroid when omitted (give both or neither).
     pub latitude: Option<f64>,

@@ -49,12 +49,42 @@ pub fn router(service: Service, options: &AppOptions) -> Router {
         .layer(axum::middleware::from_fn_with_state(metrics, metrics::record))
         .layer(DefaultBodyLimit::max(options.body_limit_bytes))
         .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, options.request_timeout))
+        .layer(axum::middleware::map_response(problem_for_bare_errors))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
             let id = req.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
             tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
         }))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}
+
+/// Error responses made below the handlers (method not allowed, timeouts, body limits outside the
+/// REST extractors) come without a JSON body; give them a problem document like every other error.
+async fn problem_for_bare_errors(res: Response) -> Response {
+    let status = res.status();
+    let is_json = res
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return res;
+    }
+    let (code, detail) = match status {
+        StatusCode::METHOD_NOT_ALLOWED => ("METHOD_NOT_ALLOWED", "this route does not accept that method"),
+        StatusCode::PAYLOAD_TOO_LARGE => ("PAYLOAD_TOO_LARGE", "the request body is too large"),
+        StatusCode::SERVICE_UNAVAILABLE => {
+            ("UNAVAILABLE", "the request took too long or the service is busy; try again")
+        }
+        StatusCode::NOT_FOUND => ("ROUTE_NOT_FOUND", "there is no such route"),
+        StatusCode::BAD_REQUEST => ("BAD_REQUEST", "the request could not be understood"),
+        _ => ("HTTP_ERROR", "the request failed"),
+    };
+    let mut out = scaffold_rest::problem_response(status, code, detail, &[]);
+    if let Some(allow) = res.headers().get(axum::http::header::ALLOW) {
+        out.headers_mut().insert(axum::http::header::ALLOW, allow.clone());
+    }
+    out
 }
 
 async fn healthz() -> Json<serde_json::Value> {

@@ -260,3 +260,31 @@ async fn guidelines_come_from_templates_or_custom_text() {
     let cats = app.http.get("/api/v1/categories").send().await.json();
     assert!(cats.as_array().unwrap().iter().any(|c| c["id"] == "digital-inclusion"));
 }
+
+#[tokio::test]
+async fn if_match_star_accepts_the_current_version_and_empty_filters_are_ignored() {
+    let app = app().await;
+    let ada = app.member("Ada").await;
+    let g = app.group(&ada.token, techmates()).await;
+    let path = format!("/api/v1/groups/{}", g["id"].as_str().unwrap());
+    let res = app
+        .http
+        .patch(&path)
+        .token(&ada.token)
+        .header("if-match", "*")
+        .json(&json!({ "name": "Any version" }))
+        .send()
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    assert_eq!(res.header("etag"), Some("\"2\""));
+    app.http
+        .patch(&path)
+        .token(&ada.token)
+        .header("if-match", "")
+        .json(&json!({ "name": "Empty precondition" }))
+        .send()
+        .await
+        .problem(428, "PRECONDITION_REQUIRED");
+    let listed = app.http.get("/api/v1/groups?outcode=&q=&after=&limit=5").send().await.json();
+    assert_eq!(listed["items"].as_array().unwrap().len(), 1, "{listed}");
+}
