@@ -132,3 +132,24 @@ pub async fn open_store(
         Err("database.url must start with sqlite:// or postgres://".to_owned())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+
+    #[tokio::test]
+    async fn bare_error_responses_become_problems() {
+        // What the timeout layer sends: a status and nothing else.
+        let bare = Response::builder().status(StatusCode::SERVICE_UNAVAILABLE).body(Body::empty()).unwrap();
+        let res = problem_for_bare_errors(bare).await;
+        assert_eq!(res.status(), 503);
+        assert_eq!(res.headers()["content-type"], "application/problem+json");
+        // Successes and JSON errors pass through untouched.
+        let ok = Response::builder().status(StatusCode::NO_CONTENT).body(Body::empty()).unwrap();
+        assert!(problem_for_bare_errors(ok).await.headers().get("content-type").is_none());
+        let json = scaffold_rest::problem_response(StatusCode::CONFLICT, "X", "y", &[]);
+        let res = problem_for_bare_errors(json).await;
+        assert_eq!(res.status(), 409);
+    }
+}

@@ -134,16 +134,21 @@ async fn sigterm_under_load_loses_no_acknowledged_write() {
     let server = start(&dir, db.as_deref()).await;
     let token = server.token().unwrap();
     let mut tasks = tokio::task::JoinSet::new();
+    let first_ack = std::sync::Arc::new(tokio::sync::Notify::new());
     for i in 0..60 {
-        let (addr, token) = (server.addr.clone(), token.clone());
+        let (addr, token, first_ack) = (server.addr.clone(), token.clone(), first_ack.clone());
         tasks.spawn(async move {
-            tokio::time::sleep(Duration::from_millis(i * 3)).await;
+            tokio::time::sleep(Duration::from_millis(i * 5)).await;
             let body = json!({ "slug": format!("load-{i}"), "name": format!("Load {i}"), "summary": "s" });
-            http(&addr, "POST", "/api/v1/groups", Some(&token), Some(&body)).await
+            let res = http(&addr, "POST", "/api/v1/groups", Some(&token), Some(&body)).await;
+            if matches!(res, Ok((201, _))) {
+                first_ack.notify_one();
+            }
+            res
         });
     }
-    // Stop the server while requests are still arriving.
-    tokio::time::sleep(Duration::from_millis(60)).await;
+    // Stop the server once writes are being acknowledged, while more are still arriving.
+    tokio::time::timeout(Duration::from_secs(60), first_ack.notified()).await.unwrap();
     terminate(&server.child);
     let mut acknowledged = Vec::new();
     while let Some(r) = tasks.join_next().await {

@@ -251,9 +251,3 @@ async fn errors_made_below_the_handlers_are_problems_too() {
     assert!(res.header("allow").unwrap().contains("GET"));
     app.http.get("/nowhere").send().await.problem(404, "ROUTE_NOT_FOUND");
 }
-
-#[tokio::test]
-async fn slow_requests_time_out_with_a_problem() {
-    let app = app_with(AppOptions { request_timeout: std::time::Duration::ZERO, ..AppOptions::default() }).await;
-    app.http.get("/api/v1/groups").send().await.problem(503, "UNAVAILABLE");
-}
