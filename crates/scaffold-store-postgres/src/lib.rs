@@ -146,6 +146,38 @@ macro_rules! group_columns {
     };
 }
 
+/// Binds a group's columns as parameters 1–22: `group_columns!()` in order (1–20), then the
+/// derived `sort_name` and `search_text` (21–22).
+fn bind_group<'q>(
+    q: sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>,
+    g: &'q Group,
+) -> StoreResult<sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>> {
+    let cats: Vec<&str> = g.categories.iter().map(|c| c.as_str()).collect();
+    let links = serde_json::to_value(&g.links).map_err(|e| StoreError::Other(Box::new(e)))?;
+    Ok(q.bind(g.id.0)
+        .bind(g.slug.as_str())
+        .bind(&g.name)
+        .bind(&g.summary)
+        .bind(&g.description)
+        .bind(g.kind.as_str())
+        .bind(cats.join(" "))
+        .bind(g.area.as_ref().map(|a| a.outcode.as_str()))
+        .bind(g.area.as_ref().map(|a| a.latitude))
+        .bind(g.area.as_ref().map(|a| a.longitude))
+        .bind(&g.contact_email)
+        .bind(links)
+        .bind(g.visibility.as_str())
+        .bind(g.join_policy.as_str())
+        .bind(g.guidelines.template.map(|t| t.as_str()))
+        .bind(&g.guidelines.text)
+        .bind(g.status.as_str())
+        .bind(g.version)
+        .bind(g.created_at)
+        .bind(g.updated_at)
+        .bind(sort_name(g))
+        .bind(search_text(g)))
+}
+
 fn ids<T>(v: &[T], f: impl Fn(&T) -> Uuid) -> Vec<Uuid> {
     v.iter().map(f).collect()
 }
@@ -266,37 +298,14 @@ impl Store for PgStore {
             .await
             .map_err(to_store_error)?;
         }
-        let cats: Vec<&str> = g.categories.iter().map(|c| c.as_str()).collect();
-        let links = serde_json::to_value(&g.links).map_err(|e| StoreError::Other(Box::new(e)))?;
-        sqlx::query(
-            "insert into community_group (group_id, slug, name, sort_name, search_text, summary, description, kind,
-                categories, outcode, latitude, longitude, contact_email, links, visibility, join_policy,
-                guidelines_template, guidelines_text, status, version, created_at, updated_at)
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20,
-                $21, $22)",
-        )
-        .bind(g.id.0)
-        .bind(g.slug.as_str())
-        .bind(&g.name)
-        .bind(sort_name(g))
-        .bind(search_text(g))
-        .bind(&g.summary)
-        .bind(&g.description)
-        .bind(g.kind.as_str())
-        .bind(cats.join(" "))
-        .bind(g.area.as_ref().map(|a| a.outcode.as_str()))
-        .bind(g.area.as_ref().map(|a| a.latitude))
-        .bind(g.area.as_ref().map(|a| a.longitude))
-        .bind(&g.contact_email)
-        .bind(links)
-        .bind(g.visibility.as_str())
-        .bind(g.join_policy.as_str())
-        .bind(g.guidelines.template.map(|t| t.as_str()))
-        .bind(&g.guidelines.text)
-        .bind(g.status.as_str())
-        .bind(g.version)
-        .bind(g.created_at)
-        .bind(g.updated_at)
+        bind_group(
+            sqlx::query(concat!(
+                "insert into community_group (",
+                group_columns!(),
+                ", sort_name, search_text) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)"
+            )),
+            g,
+        )?
         .execute(&mut *tx)
         .await
         .map_err(to_store_error)?;
@@ -372,36 +381,16 @@ impl Store for PgStore {
 
     async fn update_group(&self, g: &Group, expected_version: i64, audit: &AuditEntry) -> StoreResult<()> {
         let mut tx = self.begin().await?;
-        let cats: Vec<&str> = g.categories.iter().map(|c| c.as_str()).collect();
-        let links = serde_json::to_value(&g.links).map_err(|e| StoreError::Other(Box::new(e)))?;
-        let done = sqlx::query(
-            "update community_group set name = $3, sort_name = $4, search_text = $5, summary = $6,
-                description = $7, kind = $8, categories = $9, outcode = $10, latitude = $11, longitude = $12,
-                contact_email = $13, links = $14, visibility = $15, join_policy = $16, guidelines_template = $17,
-                guidelines_text = $18, status = $19, version = $20, updated_at = $21
-             where group_id = $1 and version = $2",
-        )
-        .bind(g.id.0)
+        // Parameters 1–22 as bind_group orders them; the slug and creation time never change, so
+        // they are matched rather than set.
+        let done = bind_group(
+            sqlx::query(
+                "update community_group set name = $3, summary = $4, description = $5, kind = $6, categories = $7, outcode = $8, latitude = $9, longitude = $10, contact_email = $11, links = $12, visibility = $13, join_policy = $14, guidelines_template = $15, guidelines_text = $16, status = $17, version = $18, updated_at = $20, sort_name = $21, search_text = $22
+                 where group_id = $1 and slug = $2 and created_at = $19 and version = $23",
+            ),
+            g,
+        )?
         .bind(expected_version)
-        .bind(&g.name)
-        .bind(sort_name(g))
-        .bind(search_text(g))
-        .bind(&g.summary)
-        .bind(&g.description)
-        .bind(g.kind.as_str())
-        .bind(cats.join(" "))
-        .bind(g.area.as_ref().map(|a| a.outcode.as_str()))
-        .bind(g.area.as_ref().map(|a| a.latitude))
-        .bind(g.area.as_ref().map(|a| a.longitude))
-        .bind(&g.contact_email)
-        .bind(links)
-        .bind(g.visibility.as_str())
-        .bind(g.join_policy.as_str())
-        .bind(g.guidelines.template.map(|t| t.as_str()))
-        .bind(&g.guidelines.text)
-        .bind(g.status.as_str())
-        .bind(g.version)
-        .bind(g.updated_at)
         .execute(&mut *tx)
         .await
         .map_err(to_store_error)?;
