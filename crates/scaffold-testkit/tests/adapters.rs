@@ -1,4 +1,5 @@
-//! Both dialects have the same migrations: same versions, same names, same order.
+//! Adapter-level checks outside the conformance suite: migration parity between the dialects, and
+//! what adapters reveal in `Debug`.
 
 #![allow(clippy::unwrap_used)]
 
@@ -40,4 +41,14 @@ fn both_dialects_create_the_same_tables() {
         out
     };
     assert_eq!(tables("sqlite"), tables("postgres"));
+}
+
+/// Connection details never show up in `Debug` output (which ends up in logs and panics).
+#[tokio::test]
+async fn store_debug_output_hides_the_database_password() {
+    let url = scaffold_testkit::postgres_url().await;
+    let with_password = url.replacen("postgres://postgres@", "postgres://postgres:sup3r-secret@", 1);
+    let store = scaffold_store_postgres::PgStore::connect(&with_password, 1).await.unwrap();
+    let shown = format!("{store:?}");
+    assert!(!shown.contains("sup3r-secret"), "{shown}");
 }
