@@ -204,3 +204,26 @@ async fn lists_resolve_related_data_without_a_query_per_item() {
     assert_eq!(per_size[0], per_size[1], "store calls grew with the number of groups: {per_size:?}");
     assert_eq!(per_size[1].1.get("member_counts"), Some(&1), "{per_size:?}");
 }
+
+#[tokio::test]
+async fn introspection_and_graphiql_can_be_turned_off() {
+    use scaffold_server::app::AppOptions;
+    let on = app().await;
+    assert!(on.http.get("/graphql").send().await.text.contains("graphiql"));
+    let body = on.gql(None, "{ __schema { queryType { name } } }", json!({})).await.json();
+    assert_eq!(body["data"]["__schema"]["queryType"]["name"], "Query");
+
+    let limits =
+        scaffold_graphql::Limits { introspection: false, graphiql: false, ..scaffold_graphql::Limits::default() };
+    let off = crate::common::app_with(AppOptions { graphql: limits, ..AppOptions::default() }).await;
+    assert_eq!(off.http.get("/graphql").send().await.status, 405);
+    let body = off.gql(None, "{ __schema { queryType { name } } }", json!({})).await.json();
+    assert_eq!(body["data"]["__schema"], Value::Null, "{body}");
+    let body = off.gql(None, "{ _service { sdl } }", json!({})).await.json();
+    assert!(
+        body["data"]["_service"]["sdl"].as_str().is_some_and(|s| s.contains("@key")),
+        "gateways still get the SDL: {body}"
+    );
+    let body = off.gql(None, "{ categories }", json!({})).await.json();
+    assert!(body["data"]["categories"].is_array(), "ordinary queries still run: {body}");
+}
