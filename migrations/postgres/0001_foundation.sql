@@ -42,7 +42,7 @@ create table community_group (
     updated_at timestamptz not null
 );
 create index community_group_listing on community_group (status, visibility, sort_name, group_id);
-create index community_group_outcode on community_group (outcode, sort_name, group_id);
+create index community_group_outcode on community_group (outcode, status, visibility, sort_name, group_id);
 
 create table group_category (
     group_id uuid not null references community_group (group_id) on delete cascade,
