@@ -36,6 +36,8 @@ create table community_group (
     join_policy text not null check (join_policy in ('open', 'approval', 'invite')),
     guidelines_template text,
     guidelines_text text not null,
+    -- Registration numbers: [{scheme, value, verified_at, verified_by}].
+    identifiers jsonb not null,
     status text not null check (status in ('active', 'archived')),
     version bigint not null,
     created_at timestamptz not null,

@@ -37,6 +37,8 @@ create table community_group (
     join_policy text not null check (join_policy in ('open', 'approval', 'invite')),
     guidelines_template text,
     guidelines_text text not null,
+    -- Registration numbers: [{scheme, value, verified_at, verified_by}].
+    identifiers text not null,
     status text not null check (status in ('active', 'archived')),
     version integer not null,
     created_at integer not null,

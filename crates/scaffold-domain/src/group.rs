@@ -212,10 +212,66 @@ pub struct Group {
     pub visibility: Visibility,
     pub join_policy: JoinPolicy,
     pub guidelines: Guidelines,
+    /// Registration numbers (one per register), sorted by scheme.
+    pub identifiers: Vec<OrgIdentifier>,
     pub status: GroupStatus,
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+wire_enum!(
+    /// Registers of UK organisations, named by their org-id.guide prefixes.
+    IdentifierScheme {
+        CharityEnglandWales = "GB-CHC",
+        CharityScotland = "GB-SC",
+        CharityNorthernIreland = "GB-NIC",
+        Company = "GB-COH",
+    }
+);
+
+impl IdentifierScheme {
+    /// Normalises a registration number for this register, or explains what it should look like.
+    pub fn normalise(self, pointer: &str, raw: &str) -> Result<String, FieldError> {
+        let compact: String = raw.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_ascii_uppercase();
+        let digits =
+            |s: &str, min: usize, max: usize| s.len() >= min && s.len() <= max && s.bytes().all(|b| b.is_ascii_digit());
+        let (ok, value, hint) = match self {
+            IdentifierScheme::CharityEnglandWales => {
+                (digits(&compact, 6, 8), compact.clone(), "a Charity Commission number of 6 to 8 digits, e.g. 1123456")
+            }
+            IdentifierScheme::CharityScotland => {
+                let ok = compact.strip_prefix("SC").is_some_and(|d| digits(d, 6, 6));
+                (ok, compact.clone(), "an OSCR number: SC and 6 digits, e.g. SC012345")
+            }
+            IdentifierScheme::CharityNorthernIreland => {
+                let d = compact.strip_prefix("NIC").unwrap_or(&compact);
+                (
+                    digits(d, 6, 6),
+                    d.to_owned(),
+                    "a Charity Commission for Northern Ireland number of 6 digits, e.g. 100123",
+                )
+            }
+            IdentifierScheme::Company => {
+                let padded = if digits(&compact, 1, 8) { format!("{compact:0>8}") } else { compact.clone() };
+                let b = padded.as_bytes();
+                let ok = b.len() == 8
+                    && (padded.bytes().all(|c| c.is_ascii_digit())
+                        || (b[..2].iter().all(u8::is_ascii_uppercase) && b[2..].iter().all(u8::is_ascii_digit)));
+                (ok, padded, "a Companies House number: 8 digits, or 2 letters and 6 digits, e.g. 01234567 or SC123456")
+            }
+        };
+        if ok { Ok(value) } else { Err(FieldError::new(pointer, "INVALID_IDENTIFIER", format!("must be {hint}"))) }
+    }
+}
+
+/// A registration number the group claims, and whether an operator has verified it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrgIdentifier {
+    pub scheme: IdentifierScheme,
+    pub value: String,
+    pub verified_at: Option<DateTime<Utc>>,
+    pub verified_by: Option<crate::PersonId>,
 }
 
 /// Guidelines as sent by a client: a template name or custom text.
@@ -511,6 +567,20 @@ mod tests {
     }
 
     #[test]
+    fn identifiers_are_normalised_per_register() {
+        let n = |s: IdentifierScheme, v: &str| s.normalise("/value", v).map_err(|e| e.code);
+        assert_eq!(n(IdentifierScheme::CharityEnglandWales, " 1123 456 "), Ok("1123456".into()));
+        assert_eq!(n(IdentifierScheme::CharityEnglandWales, "12345"), Err("INVALID_IDENTIFIER"));
+        assert_eq!(n(IdentifierScheme::CharityScotland, "sc012345"), Ok("SC012345".into()));
+        assert_eq!(n(IdentifierScheme::CharityScotland, "012345"), Err("INVALID_IDENTIFIER"));
+        assert_eq!(n(IdentifierScheme::CharityNorthernIreland, "NIC100123"), Ok("100123".into()));
+        assert_eq!(n(IdentifierScheme::Company, "1234567"), Ok("01234567".into()));
+        assert_eq!(n(IdentifierScheme::Company, "sc123456"), Ok("SC123456".into()));
+        assert_eq!(n(IdentifierScheme::Company, "S1234567"), Err("INVALID_IDENTIFIER"));
+        assert_eq!(n(IdentifierScheme::Company, "123456789"), Err("INVALID_IDENTIFIER"));
+    }
+
+    #[test]
     fn templates_are_distinct_and_non_empty() {
         let texts: std::collections::HashSet<_> = GuidelineTemplate::ALL.iter().map(|t| t.text()).collect();
         assert_eq!(texts.len(), 3);
@@ -534,6 +604,7 @@ mod tests {
             visibility: g0.visibility,
             join_policy: g0.join_policy,
             guidelines: g0.guidelines,
+            identifiers: vec![],
             status: GroupStatus::Active,
             version: 1,
             created_at: chrono::DateTime::UNIX_EPOCH,

@@ -5,8 +5,8 @@ use crate::error::{GqlResult, coded, gql};
 use crate::loaders::RequestData;
 use crate::members::MembershipObj;
 use crate::types::{
-    Area, Category, GroupKind, GroupStatus, GuidelineTemplate, GuidelineTemplateInfo, Guidelines, JoinPolicy, Link,
-    Visibility,
+    Area, Category, GroupKind, GroupStatus, GuidelineTemplate, GuidelineTemplateInfo, Guidelines, IdentifierScheme,
+    JoinPolicy, Link, OrgIdentifier, Visibility,
 };
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
@@ -100,6 +100,20 @@ impl GroupObj {
     }
     async fn guidelines(&self) -> Guidelines {
         Guidelines { template: self.0.guidelines.template.map(Into::into), text: self.0.guidelines.text.clone() }
+    }
+    /// Charity and company numbers.
+    async fn identifiers(&self) -> Vec<OrgIdentifier> {
+        self.0
+            .identifiers
+            .iter()
+            .map(|i| OrgIdentifier {
+                scheme: i.scheme.into(),
+                register: i.scheme.as_str().to_owned(),
+                value: i.value.clone(),
+                verified: i.verified_at.is_some(),
+                verified_at: i.verified_at,
+            })
+            .collect()
     }
     async fn status(&self) -> GroupStatus {
         self.0.status.into()
@@ -359,6 +373,49 @@ impl GroupMutation {
         };
         let view = service(ctx)?
             .update_group(&request(ctx)?.actor, group_id(&id)?, &patch, expected_version)
+            .await
+            .map_err(gql)?;
+        Ok(view.into())
+    }
+
+    /// Records a charity or company number (owners); unverified until an operator verifies it.
+    async fn set_group_identifier(
+        &self,
+        ctx: &Context<'_>,
+        group_id: ID,
+        scheme: IdentifierScheme,
+        value: String,
+    ) -> GqlResult<GroupObj> {
+        let view = service(ctx)?
+            .set_identifier(&request(ctx)?.actor, crate::groups::group_id(&group_id)?, scheme.into(), &value)
+            .await
+            .map_err(gql)?;
+        Ok(view.into())
+    }
+
+    /// Removes a charity or company number (owners).
+    async fn remove_group_identifier(
+        &self,
+        ctx: &Context<'_>,
+        group_id: ID,
+        scheme: IdentifierScheme,
+    ) -> GqlResult<GroupObj> {
+        let view = service(ctx)?
+            .remove_identifier(&request(ctx)?.actor, crate::groups::group_id(&group_id)?, scheme.into())
+            .await
+            .map_err(gql)?;
+        Ok(view.into())
+    }
+
+    /// Marks a charity or company number verified (operators, `admin`).
+    async fn verify_group_identifier(
+        &self,
+        ctx: &Context<'_>,
+        group_id: ID,
+        scheme: IdentifierScheme,
+    ) -> GqlResult<GroupObj> {
+        let view = service(ctx)?
+            .verify_identifier(&request(ctx)?.actor, crate::groups::group_id(&group_id)?, scheme.into())
             .await
             .map_err(gql)?;
         Ok(view.into())

@@ -56,6 +56,12 @@ mirror_enum!(
     /// A shipped community guidelines template.
     GuidelineTemplate = "GuidelineTemplate" => g::GuidelineTemplate { WelcomingSpace, SafeguardingFirst, OnlineConduct }
 );
+mirror_enum!(
+    /// CHARITY_ENGLAND_WALES (GB-CHC), CHARITY_SCOTLAND (GB-SC), CHARITY_NORTHERN_IRELAND (GB-NIC), COMPANY (GB-COH).
+    IdentifierScheme = "IdentifierScheme" => g::IdentifierScheme {
+        CharityEnglandWales, CharityScotland, CharityNorthernIreland, Company
+    }
+);
 mirror_enum!(Role = "Role" => m::Role { Owner, Organiser, Member });
 mirror_enum!(MembershipStatus = "MembershipStatus" => m::MembershipStatus { Active, Pending, Invited });
 
@@ -71,6 +77,17 @@ pub struct Area {
 pub struct Link {
     pub label: String,
     pub url: String,
+}
+
+/// A charity or company number the group gave; `verified` once an operator checked the register.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct OrgIdentifier {
+    pub scheme: IdentifierScheme,
+    /// The org-id.guide prefix, e.g. GB-CHC.
+    pub register: String,
+    pub value: String,
+    pub verified: bool,
+    pub verified_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 #[derive(SimpleObject, Debug, Clone)]

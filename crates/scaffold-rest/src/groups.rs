@@ -12,7 +12,9 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::IntoResponse;
-use scaffold_domain::group::{Category, GroupDraft, GroupKind, GroupPatch, GuidelineTemplate, JoinPolicy, Visibility};
+use scaffold_domain::group::{
+    Category, GroupDraft, GroupKind, GroupPatch, GuidelineTemplate, IdentifierScheme, JoinPolicy, Visibility,
+};
 use scaffold_domain::{DomainError, GroupId};
 use scaffold_service::groups::{GroupFilter, GroupRef, GroupView, Idempotency};
 use serde::{Deserialize, Serialize};
@@ -351,4 +353,76 @@ pub async fn guideline_templates() -> Json<Vec<TemplateBody>> {
             .map(|t| TemplateBody { id: *t, title: t.title().to_owned(), text: t.text().to_owned() })
             .collect(),
     )
+}
+
+fn scheme(s: &str) -> Result<IdentifierScheme, DomainError> {
+    IdentifierScheme::parse(s)
+        .ok_or_else(|| DomainError::not_found("IDENTIFIER_SCHEME_UNKNOWN", "use GB-CHC, GB-SC, GB-NIC or GB-COH"))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IdentifierValue {
+    /// The registration number; spaces and case are normalised.
+    #[schema(example = "1123456", min_length = 1, max_length = 20)]
+    pub value: String,
+}
+
+/// Record a charity or company number
+///
+/// Owners. A new or changed number is unverified until an operator verifies it.
+#[utoipa::path(put, path = "/api/v1/groups/{group}/identifiers/{scheme}", tag = "groups", request_body = IdentifierValue,
+    params(("group" = uuid::Uuid, Path), ("scheme" = String, Path, description = "GB-CHC, GB-SC, GB-NIC or GB-COH")),
+    responses(
+        (status = 200, description = "The group", body = GroupBody, headers(("ETag" = String))),
+        (status = 403, description = "GROUP_ROLE_REQUIRED", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "GROUP_ARCHIVED", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["groups:write"])))]
+pub async fn set_identifier(
+    State(s): State<RestState>,
+    Caller(actor): Caller,
+    Path((group, sch)): Path<(String, String)>,
+    body: JsonBody<IdentifierValue>,
+) -> ApiResult<impl IntoResponse> {
+    let view = s.service.set_identifier(&actor, group_id(&group)?, scheme(&sch)?, &body.value.value).await?;
+    Ok(with_etag(StatusCode::OK, view))
+}
+
+/// Remove a charity or company number
+#[utoipa::path(delete, path = "/api/v1/groups/{group}/identifiers/{scheme}", tag = "groups",
+    params(("group" = uuid::Uuid, Path), ("scheme" = String, Path)),
+    responses(
+        (status = 200, description = "The group", body = GroupBody, headers(("ETag" = String))),
+        (status = 403, description = "GROUP_ROLE_REQUIRED", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "GROUP_ARCHIVED", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["groups:write"])))]
+pub async fn remove_identifier(
+    State(s): State<RestState>,
+    Caller(actor): Caller,
+    Path((group, sch)): Path<(String, String)>,
+) -> ApiResult<impl IntoResponse> {
+    let view = s.service.remove_identifier(&actor, group_id(&group)?, scheme(&sch)?).await?;
+    Ok(with_etag(StatusCode::OK, view))
+}
+
+/// Verify a charity or company number
+///
+/// Operators (`admin`), after checking the public register.
+#[utoipa::path(post, path = "/api/v1/groups/{group}/identifiers/{scheme}/verify", tag = "operators",
+    params(("group" = uuid::Uuid, Path), ("scheme" = String, Path)),
+    responses(
+        (status = 200, description = "The group", body = GroupBody, headers(("ETag" = String))),
+        (status = 403, description = "INSUFFICIENT_SCOPE", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "GROUP_ARCHIVED", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["admin"])))]
+pub async fn verify_identifier(
+    State(s): State<RestState>,
+    Caller(actor): Caller,
+    Path((group, sch)): Path<(String, String)>,
+) -> ApiResult<impl IntoResponse> {
+    let view = s.service.verify_identifier(&actor, group_id(&group)?, scheme(&sch)?).await?;
+    Ok(with_etag(StatusCode::OK, view))
 }

@@ -31,6 +31,11 @@ pub fn router(service: Service) -> Router {
         .route("/api/v1/groups", get(groups::list).post(groups::create))
         .route("/api/v1/groups/{group}", get(groups::get).patch(groups::update))
         .route("/api/v1/groups/{group}/archive", post(groups::archive))
+        .route(
+            "/api/v1/groups/{group}/identifiers/{scheme}",
+            axum::routing::put(groups::set_identifier).delete(groups::remove_identifier),
+        )
+        .route("/api/v1/groups/{group}/identifiers/{scheme}/verify", post(groups::verify_identifier))
         .route("/api/v1/groups/{group}/join", post(members::join))
         .route("/api/v1/groups/{group}/leave", post(members::leave))
         .route("/api/v1/groups/{group}/members", get(members::list))
@@ -131,6 +136,9 @@ impl utoipa::Modify for StandardErrors {
         groups::get,
         groups::update,
         groups::archive,
+        groups::set_identifier,
+        groups::remove_identifier,
+        groups::verify_identifier,
         groups::categories,
         groups::guideline_templates,
         members::join,

@@ -3,7 +3,8 @@
 
 use chrono::{DateTime, Utc};
 use scaffold_domain::group::{
-    AreaInput, Category, GroupKind, GroupStatus, GuidelineTemplate, GuidelinesInput, JoinPolicy, Link, Visibility,
+    AreaInput, Category, GroupKind, GroupStatus, GuidelineTemplate, GuidelinesInput, IdentifierScheme, JoinPolicy,
+    Link, Visibility,
 };
 use scaffold_domain::membership::{Membership, MembershipStatus, Role};
 use scaffold_service::groups::GroupView;
@@ -57,6 +58,13 @@ pub fn status_schema() -> Object {
 
 pub fn template_schema() -> Object {
     enum_schema(GuidelineTemplate::ALL.iter().map(|v| v.as_str()), "A shipped guidelines template")
+}
+
+pub fn scheme_schema() -> Object {
+    enum_schema(
+        IdentifierScheme::ALL.iter().map(|v| v.as_str()),
+        "GB-CHC: Charity Commission (England and Wales); GB-SC: OSCR (Scotland); GB-NIC: Charity Commission for Northern Ireland; GB-COH: Companies House",
+    )
 }
 
 pub fn role_schema() -> Object {
@@ -156,6 +164,17 @@ pub struct LinkOut {
     pub url: String,
 }
 
+/// A registration number the group gave, and whether an operator verified it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IdentifierOut {
+    #[schema(schema_with = scheme_schema)]
+    pub scheme: IdentifierScheme,
+    #[schema(example = "1123456")]
+    pub value: String,
+    pub verified: bool,
+    pub verified_at: Option<DateTime<Utc>>,
+}
+
 /// The caller's own membership.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ViewerMembership {
@@ -187,6 +206,8 @@ pub struct GroupBody {
     #[schema(schema_with = join_policy_schema)]
     pub join_policy: JoinPolicy,
     pub guidelines: GuidelinesOut,
+    /// Charity and company numbers; `verified` once an operator has checked the register.
+    pub identifiers: Vec<IdentifierOut>,
     #[schema(schema_with = status_schema)]
     pub status: GroupStatus,
     /// Also sent as the ETag; send it back in If-Match to change the group.
@@ -220,6 +241,16 @@ impl From<GroupView> for GroupBody {
             visibility: g.visibility,
             join_policy: g.join_policy,
             guidelines: GuidelinesOut { template: g.guidelines.template, text: g.guidelines.text },
+            identifiers: g
+                .identifiers
+                .into_iter()
+                .map(|i| IdentifierOut {
+                    scheme: i.scheme,
+                    value: i.value,
+                    verified: i.verified_at.is_some(),
+                    verified_at: i.verified_at,
+                })
+                .collect(),
             status: g.status,
             version: g.version,
             member_count: v.member_count,

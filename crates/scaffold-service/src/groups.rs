@@ -5,7 +5,9 @@
 
 use crate::audit::bad_cursor;
 use crate::{Page, Service, page_limit, store_error, version_mismatch};
-use scaffold_domain::group::{Category, Group, GroupDraft, GroupPatch, GroupStatus, Visibility};
+use scaffold_domain::group::{
+    Category, Group, GroupDraft, GroupPatch, GroupStatus, IdentifierScheme, OrgIdentifier, Visibility,
+};
 use scaffold_domain::membership::{Membership, MembershipStatus, Role};
 use scaffold_domain::{Actor, DomainError, GroupId, Outcode, PersonId, Scope};
 use scaffold_store::{Cursor, GroupQuery, IdempotencyRecord, StoreError};
@@ -58,6 +60,17 @@ pub struct GroupFilter {
 }
 
 pub const TEXT_FILTER_MAX: usize = 100;
+
+/// Who may make a change through `change_group`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Who {
+    Owners,
+    Operators,
+}
+
+fn identifier_not_found() -> DomainError {
+    DomainError::not_found("IDENTIFIER_NOT_FOUND", "the group has no number on that register")
+}
 
 pub(crate) fn group_not_found() -> DomainError {
     DomainError::not_found("GROUP_NOT_FOUND", "no such group")
@@ -147,6 +160,7 @@ impl Service {
             visibility: valid.visibility,
             join_policy: valid.join_policy,
             guidelines: valid.guidelines,
+            identifiers: Vec::new(),
             status: GroupStatus::Active,
             version: 1,
             created_at: now,
@@ -341,6 +355,116 @@ impl Service {
         );
         self.store.update_group(&changed, expected_version, &audit).await.map_err(store_error)?;
         self.view(changed, m).await
+    }
+
+    /// Applies a change to a group on behalf of its owners (or an operator, with `admin`), bumping
+    /// the version. These calls name a sub-resource rather than the whole group, so they take no
+    /// expected version: a concurrent change to the group is retried, not reported.
+    async fn change_group(
+        &self,
+        actor: &Actor,
+        id: GroupId,
+        who: Who,
+        action: &str,
+        detail: serde_json::Value,
+        change: impl Fn(&mut Group) -> Result<(), DomainError>,
+    ) -> Result<GroupView, DomainError> {
+        for _ in 0..3 {
+            let person = match who {
+                Who::Owners => actor.require(Scope::GroupsWrite)?,
+                Who::Operators => actor.require(Scope::Admin)?,
+            };
+            let (group, m) = self.visible_group(actor, &GroupRef::Id(id)).await?;
+            let allowed = actor.is_operator() || (who == Who::Owners && m.as_ref().is_some_and(Membership::is_owner));
+            if !allowed {
+                return Err(DomainError::forbidden("GROUP_ROLE_REQUIRED", "only the group's owners can do this"));
+            }
+            if group.status == GroupStatus::Archived {
+                return Err(archived());
+            }
+            let mut changed = group.clone();
+            change(&mut changed)?;
+            if changed == group {
+                return self.view(group, m).await;
+            }
+            changed.version = group.version + 1;
+            changed.updated_at = self.clock.now();
+            let audit = self.audit(Some(person), action, "group", group.id, detail.clone());
+            match self.store.update_group(&changed, group.version, &audit).await {
+                Ok(()) => return self.view(changed, m).await,
+                Err(StoreError::VersionMismatch) => continue,
+                Err(e) => return Err(store_error(e)),
+            }
+        }
+        Err(DomainError::conflict("GROUP_BUSY", "the group is being changed by others: try again"))
+    }
+
+    /// Owners record a registration number; a new or changed number is unverified.
+    pub async fn set_identifier(
+        &self,
+        actor: &Actor,
+        id: GroupId,
+        scheme: IdentifierScheme,
+        value: &str,
+    ) -> Result<GroupView, DomainError> {
+        let value = scheme.normalise("/value", value).map_err(|e| DomainError::invalid(vec![e]))?;
+        let detail = serde_json::json!({ "scheme": scheme.as_str(), "value": value });
+        self.change_group(actor, id, Who::Owners, "group.identifier_set", detail, |g| {
+            match g.identifiers.iter_mut().find(|i| i.scheme == scheme) {
+                Some(existing) if existing.value == value => {}
+                Some(existing) => {
+                    *existing = OrgIdentifier { scheme, value: value.clone(), verified_at: None, verified_by: None };
+                }
+                None => {
+                    g.identifiers.push(OrgIdentifier {
+                        scheme,
+                        value: value.clone(),
+                        verified_at: None,
+                        verified_by: None,
+                    });
+                    g.identifiers.sort_by_key(|i| i.scheme);
+                }
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    /// Owners remove a registration number.
+    pub async fn remove_identifier(
+        &self,
+        actor: &Actor,
+        id: GroupId,
+        scheme: IdentifierScheme,
+    ) -> Result<GroupView, DomainError> {
+        let detail = serde_json::json!({ "scheme": scheme.as_str() });
+        self.change_group(actor, id, Who::Owners, "group.identifier_remove", detail, |g| {
+            let before = g.identifiers.len();
+            g.identifiers.retain(|i| i.scheme != scheme);
+            if g.identifiers.len() == before { Err(identifier_not_found()) } else { Ok(()) }
+        })
+        .await
+    }
+
+    /// An operator records that they checked a registration number against its register.
+    pub async fn verify_identifier(
+        &self,
+        actor: &Actor,
+        id: GroupId,
+        scheme: IdentifierScheme,
+    ) -> Result<GroupView, DomainError> {
+        let by = actor.require(Scope::Admin)?;
+        let now = self.clock.now();
+        let detail = serde_json::json!({ "scheme": scheme.as_str() });
+        self.change_group(actor, id, Who::Operators, "group.identifier_verify", detail, |g| {
+            let i = g.identifiers.iter_mut().find(|i| i.scheme == scheme).ok_or_else(identifier_not_found)?;
+            if i.verified_at.is_none() {
+                i.verified_at = Some(now);
+                i.verified_by = Some(by);
+            }
+            Ok(())
+        })
+        .await
     }
 
     /// Archives a group (owners and operators): it leaves listings and becomes read-only.

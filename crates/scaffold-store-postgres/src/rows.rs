@@ -56,6 +56,7 @@ pub fn group_from_row(r: &PgRow) -> StoreResult<Group> {
         join_policy: col!(r, "join_policy"),
         guidelines_template: col!(r, "guidelines_template"),
         guidelines_text: col!(r, "guidelines_text"),
+        identifiers: col!(r, "identifiers"),
         status: col!(r, "status"),
         version: col!(r, "version"),
         created_at: col!(r, "created_at"),

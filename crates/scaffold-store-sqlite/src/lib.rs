@@ -151,17 +151,19 @@ async fn upsert_membership(tx: &mut Transaction<'_, Sqlite>, m: &Membership) -> 
 macro_rules! group_columns {
     () => {
         "group_id, slug, name, summary, description, kind, categories, outcode, latitude, longitude, contact_email, \
-         links, visibility, join_policy, guidelines_template, guidelines_text, status, version, created_at, updated_at"
+         links, visibility, join_policy, guidelines_template, guidelines_text, identifiers, status, version, created_at, \
+         updated_at"
     };
 }
 
-/// Binds a group's columns as parameters 1–22: `group_columns!()` in order (1–20), then the
-/// derived `sort_name` and `search_text` (21–22).
+/// Binds a group's columns as parameters 1–23: `group_columns!()` in order (1–21), then the
+/// derived `sort_name` and `search_text` (22–23).
 fn bind_group<'q>(
     q: sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments>,
     g: &'q Group,
 ) -> StoreResult<sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments>> {
     let cats: Vec<&str> = g.categories.iter().map(|c| c.as_str()).collect();
+    let identifiers = serde_json::to_string(&g.identifiers).map_err(|e| StoreError::Other(Box::new(e)))?;
     let links = serde_json::to_string(&g.links).map_err(|e| StoreError::Other(Box::new(e)))?;
     Ok(q.bind(g.id.0)
         .bind(g.slug.as_str())
@@ -179,6 +181,7 @@ fn bind_group<'q>(
         .bind(g.join_policy.as_str())
         .bind(g.guidelines.template.map(|t| t.as_str()))
         .bind(&g.guidelines.text)
+        .bind(identifiers)
         .bind(g.status.as_str())
         .bind(g.version)
         .bind(micros(g.created_at))
@@ -319,7 +322,7 @@ impl Store for SqliteStore {
             sqlx::query(concat!(
                 "insert into community_group (",
                 group_columns!(),
-                ", sort_name, search_text) values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)"
+                ", sort_name, search_text) values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)"
             )),
             g,
         )?
@@ -396,12 +399,12 @@ impl Store for SqliteStore {
 
     async fn update_group(&self, g: &Group, expected_version: i64, audit: &AuditEntry) -> StoreResult<()> {
         let mut tx = self.begin().await?;
-        // Parameters 1–22 as bind_group orders them; the slug and creation time never change, so
+        // Parameters 1–23 as bind_group orders them; the slug and creation time never change, so
         // they are matched rather than set.
         let done = bind_group(
             sqlx::query(
-                "update community_group set name = ?3, summary = ?4, description = ?5, kind = ?6, categories = ?7, outcode = ?8, latitude = ?9, longitude = ?10, contact_email = ?11, links = ?12, visibility = ?13, join_policy = ?14, guidelines_template = ?15, guidelines_text = ?16, status = ?17, version = ?18, updated_at = ?20, sort_name = ?21, search_text = ?22
-                 where group_id = ?1 and slug = ?2 and created_at = ?19 and version = ?23",
+                "update community_group set name = ?3, summary = ?4, description = ?5, kind = ?6, categories = ?7, outcode = ?8, latitude = ?9, longitude = ?10, contact_email = ?11, links = ?12, visibility = ?13, join_policy = ?14, guidelines_template = ?15, guidelines_text = ?16, identifiers = ?17, status = ?18, version = ?19, updated_at = ?21, sort_name = ?22, search_text = ?23
+                 where group_id = ?1 and slug = ?2 and created_at = ?20 and version = ?24",
             ),
             g,
         )?

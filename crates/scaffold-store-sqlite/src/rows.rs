@@ -81,6 +81,8 @@ pub fn group_from_row(r: &SqliteRow) -> StoreResult<Group> {
         join_policy: col!(r, "join_policy"),
         guidelines_template: col!(r, "guidelines_template"),
         guidelines_text: col!(r, "guidelines_text"),
+        identifiers: serde_json::from_str::<serde_json::Value>(col!(r, "identifiers"))
+            .map_err(|e| StoreError::Other(Box::new(e)))?,
         status: col!(r, "status"),
         version: col!(r, "version"),
         created_at: time(col!(r, "created_at"))?,

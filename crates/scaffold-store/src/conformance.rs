@@ -6,7 +6,8 @@ use crate::{ApiKey, GroupQuery, IdempotencyRecord, MembershipChange, Store, Stor
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use scaffold_domain::audit::AuditEntry;
 use scaffold_domain::group::{
-    Area, Category, Group, GroupKind, GroupStatus, GuidelineTemplate, Guidelines, JoinPolicy, Link, Visibility,
+    Area, Category, Group, GroupKind, GroupStatus, GuidelineTemplate, Guidelines, IdentifierScheme, JoinPolicy, Link,
+    OrgIdentifier, Visibility,
 };
 use scaffold_domain::membership::{Membership, MembershipStatus, Role};
 use scaffold_domain::person::Person;
@@ -94,6 +95,20 @@ pub fn group(slug: &str, name: &str) -> Group {
         visibility: Visibility::Public,
         join_policy: JoinPolicy::Open,
         guidelines: Guidelines::from_template(GuidelineTemplate::SafeguardingFirst),
+        identifiers: vec![
+            OrgIdentifier {
+                scheme: IdentifierScheme::CharityEnglandWales,
+                value: "1123456".to_owned(),
+                verified_at: Some(at(5)),
+                verified_by: Some(PersonId::new_v7(at(1))),
+            },
+            OrgIdentifier {
+                scheme: IdentifierScheme::Company,
+                value: "01234567".to_owned(),
+                verified_at: None,
+                verified_by: None,
+            },
+        ],
         status: GroupStatus::Active,
         version: 1,
         created_at: at(10),
@@ -137,6 +152,7 @@ pub async fn group_round_trips_every_field(store: DynStore) {
     bare.contact_email = None;
     bare.links = vec![];
     bare.categories = vec![];
+    bare.identifiers = vec![];
     bare.guidelines = Guidelines { template: None, text: "Be kind.".to_owned() };
     create(&store, &bare, &p).await;
     assert_eq!(store.group_by_id(bare.id).await.unwrap(), Some(bare));
@@ -188,6 +204,7 @@ pub async fn update_checks_the_version(store: DynStore) {
     let mut changed = g.clone();
     changed.name = "Updated".to_owned();
     changed.categories = vec![Category::Food];
+    changed.identifiers.retain(|i| i.scheme == IdentifierScheme::Company);
     changed.version = 2;
     changed.updated_at = at(99);
     store.update_group(&changed, 1, &audit("group.update", g.id)).await.unwrap();

@@ -4,7 +4,8 @@
 use crate::{ApiKey, StoreError, StoreResult};
 use chrono::{DateTime, Utc};
 use scaffold_domain::group::{
-    Area, Category, Group, GroupKind, GroupStatus, GuidelineTemplate, Guidelines, JoinPolicy, Link, Visibility,
+    Area, Category, Group, GroupKind, GroupStatus, GuidelineTemplate, Guidelines, JoinPolicy, Link, OrgIdentifier,
+    Visibility,
 };
 use scaffold_domain::membership::{Membership, MembershipStatus, Role};
 use scaffold_domain::{ApiKeyId, GroupId, Outcode, PersonId, Scopes, Slug};
@@ -36,6 +37,7 @@ pub struct GroupRow {
     pub join_policy: String,
     pub guidelines_template: Option<String>,
     pub guidelines_text: String,
+    pub identifiers: serde_json::Value,
     pub status: String,
     pub version: i64,
     pub created_at: DateTime<Utc>,
@@ -55,6 +57,8 @@ impl GroupRow {
             .split_whitespace()
             .map(|c| parse("category", c, Category::parse))
             .collect::<StoreResult<Vec<_>>>()?;
+        let identifiers: Vec<OrgIdentifier> =
+            serde_json::from_value(self.identifiers).map_err(|e| StoreError::Other(Box::new(e)))?;
         let links: Vec<Link> = serde_json::from_value(self.links).map_err(|e| StoreError::Other(Box::new(e)))?;
         Ok(Group {
             id: GroupId(self.group_id),
@@ -77,6 +81,7 @@ impl GroupRow {
                     .transpose()?,
                 text: self.guidelines_text,
             },
+            identifiers,
             status: parse("status", &self.status, GroupStatus::parse)?,
             version: self.version,
             created_at: self.created_at,

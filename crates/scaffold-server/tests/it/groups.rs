@@ -288,3 +288,99 @@ async fn if_match_star_accepts_the_current_version_and_empty_filters_are_ignored
     let listed = app.http.get("/api/v1/groups?outcode=&q=&after=&limit=5").send().await.json();
     assert_eq!(listed["items"].as_array().unwrap().len(), 1, "{listed}");
 }
+
+#[tokio::test]
+async fn owners_record_charity_numbers_and_operators_verify_them() {
+    let app = app().await;
+    let owner = app.member("Owner").await;
+    let organiser = app.member("Organiser").await;
+    let g = app.group(&owner.token, techmates()).await;
+    let id = g["id"].as_str().unwrap();
+    assert_eq!(g["identifiers"], json!([]));
+    app.http.post(&format!("/api/v1/groups/{id}/join")).token(&organiser.token).send().await;
+    app.http
+        .patch(&format!("/api/v1/groups/{id}/members/{}", organiser.id))
+        .token(&owner.token)
+        .json(&json!({ "role": "organiser" }))
+        .send()
+        .await;
+    let path = |scheme: &str| format!("/api/v1/groups/{id}/identifiers/{scheme}");
+
+    let before = app.state().await;
+    app.http
+        .put(&path("GB-CHC"))
+        .token(&organiser.token)
+        .json(&json!({ "value": "1123456" }))
+        .send()
+        .await
+        .problem(403, "GROUP_ROLE_REQUIRED");
+    let b = app
+        .http
+        .put(&path("GB-CHC"))
+        .token(&owner.token)
+        .json(&json!({ "value": "12-34" }))
+        .send()
+        .await
+        .problem(422, "VALIDATION_FAILED");
+    assert_eq!(b["errors"][0]["code"], "INVALID_IDENTIFIER");
+    app.http
+        .put(&path("GB-XYZ"))
+        .token(&owner.token)
+        .json(&json!({ "value": "1" }))
+        .send()
+        .await
+        .problem(404, "IDENTIFIER_SCHEME_UNKNOWN");
+    app.http
+        .post(&format!("{}/verify", path("GB-CHC")))
+        .token(&app.operator)
+        .send()
+        .await
+        .problem(404, "IDENTIFIER_NOT_FOUND");
+    assert_eq!(app.state().await, before);
+
+    let res = app.http.put(&path("GB-CHC")).token(&owner.token).json(&json!({ "value": "1123 456" })).send().await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    assert_eq!(res.header("etag"), Some("\"2\""), "the version moves");
+    assert_eq!(
+        res.json()["identifiers"],
+        json!([{ "scheme": "GB-CHC", "value": "1123456", "verified": false, "verified_at": null }])
+    );
+    let res = app.http.put(&path("GB-COH")).token(&owner.token).json(&json!({ "value": "sc123456" })).send().await;
+    assert_eq!(res.json()["identifiers"][1]["value"], "SC123456");
+
+    app.http
+        .post(&format!("{}/verify", path("GB-CHC")))
+        .token(&owner.token)
+        .send()
+        .await
+        .problem(403, "INSUFFICIENT_SCOPE");
+    let res = app.http.post(&format!("{}/verify", path("GB-CHC"))).token(&app.operator).send().await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    let ids = res.json()["identifiers"].clone();
+    assert_eq!(ids[0]["verified"], true);
+    assert!(ids[0]["verified_at"].is_string());
+    assert_eq!(ids[1]["verified"], false);
+
+    // Changing a verified number makes it unverified again; the same number keeps the verification.
+    let same =
+        app.http.put(&path("GB-CHC")).token(&owner.token).json(&json!({ "value": "1123456" })).send().await.json();
+    assert_eq!(same["identifiers"][0]["verified"], true);
+    let changed =
+        app.http.put(&path("GB-CHC")).token(&owner.token).json(&json!({ "value": "1999999" })).send().await.json();
+    assert_eq!(changed["identifiers"][0]["verified"], false);
+    let removed = app.http.delete(&path("GB-COH")).token(&owner.token).send().await.json();
+    assert_eq!(removed["identifiers"].as_array().unwrap().len(), 1);
+    app.http.delete(&path("GB-COH")).token(&owner.token).send().await.problem(404, "IDENTIFIER_NOT_FOUND");
+
+    let q = "query($s: String) { group(slug: $s) { identifiers { scheme register value verified } } }";
+    let body = app.gql(None, q, json!({ "s": "wigan-techmates" })).await.json();
+    assert_eq!(
+        body["data"]["group"]["identifiers"],
+        json!([{ "scheme": "CHARITY_ENGLAND_WALES", "register": "GB-CHC", "value": "1999999", "verified": false }])
+    );
+    let verify = "mutation($g: ID!) { verifyGroupIdentifier(groupId: $g, scheme: CHARITY_ENGLAND_WALES) { identifiers { verified } } }";
+    let body = app.gql(Some(&app.operator), verify, json!({ "g": id })).await.json();
+    assert_eq!(body["data"]["verifyGroupIdentifier"]["identifiers"][0]["verified"], true, "{body}");
+    let log = app.http.get("/api/v1/audit?limit=3").token(&app.operator).send().await.json();
+    assert_eq!(log["items"][0]["action"], "group.identifier_verify");
+}
