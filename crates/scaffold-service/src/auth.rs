@@ -142,13 +142,23 @@ impl Service {
     }
 
     /// On first run, creates the operator and returns their token; `None` when an operator key
-    /// already exists.
+    /// already exists (checked atomically in the store, so concurrent replicas create one).
     pub async fn bootstrap_operator(&self) -> Result<Option<SecretToken>, DomainError> {
         if self.store.count_operator_keys().await.map_err(store_error)? > 0 {
             return Ok(None);
         }
-        let created = self.insert_person(None, "Operator", "first-run bootstrap", Scopes::all()).await?;
-        Ok(Some(created.issued.token))
+        let now = self.clock.now();
+        let person = Person { id: PersonId::new_v7(now), display_name: "Operator".to_owned(), created_at: now };
+        let issued = self.new_key(person.id, "first-run bootstrap".to_owned(), Scopes::all())?;
+        let audit = self.audit(
+            None,
+            "person.create",
+            "person",
+            person.id,
+            serde_json::json!({ "api_key_id": issued.key.id.to_string(), "scopes": issued.key.scopes.to_string(), "bootstrap": true }),
+        );
+        let created = self.store.bootstrap_operator(&person, &issued.key, &audit).await.map_err(store_error)?;
+        Ok(created.then_some(issued.token))
     }
 
     /// Creates a person and their first key from the command line (`scaffold token create`).

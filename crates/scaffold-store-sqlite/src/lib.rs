@@ -296,6 +296,31 @@ impl Store for SqliteStore {
         .map_err(to_store_error)
     }
 
+    async fn bootstrap_operator(&self, p: &Person, key: &ApiKey, audit: &AuditEntry) -> StoreResult<bool> {
+        let mut tx = self.begin().await?;
+        // The transaction began immediate: it holds the write lock until it ends.
+        let existing: i64 = sqlx::query_scalar(
+            "select count(*) from api_key where revoked_at is null and (' ' || scopes || ' ') like '% admin %'",
+        )
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(to_store_error)?;
+        if existing > 0 {
+            return Ok(false);
+        }
+        sqlx::query("insert into person (person_id, display_name, created_at) values (?1, ?2, ?3)")
+            .bind(p.id.0)
+            .bind(&p.display_name)
+            .bind(micros(p.created_at))
+            .execute(&mut *tx)
+            .await
+            .map_err(to_store_error)?;
+        insert_key(&mut tx, key).await?;
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await.map_err(to_store_error)?;
+        Ok(true)
+    }
+
     async fn create_group(
         &self,
         g: &Group,

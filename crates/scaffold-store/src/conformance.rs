@@ -36,6 +36,7 @@ macro_rules! conformance_suite {
             api_keys_are_found_by_hash_and_revoked,
             audit_entries_are_written_with_changes_and_listed_newest_first,
             empty_id_lists_return_nothing,
+            concurrent_bootstraps_create_one_operator,
         );
     };
     (@cases $make:expr; $($case:ident),+ $(,)?) => {
@@ -436,4 +437,32 @@ pub async fn empty_id_lists_return_nothing(store: DynStore) {
     assert!(store.member_counts(&[]).await.unwrap().is_empty());
     assert!(store.memberships_of_person(PersonId::new_v7(at(0)), &[]).await.unwrap().is_empty());
     store.ping().await.unwrap();
+}
+
+pub async fn concurrent_bootstraps_create_one_operator(store: DynStore) {
+    let attempt = |n: u8| {
+        let store = store.clone();
+        async move {
+            let p = Person { id: PersonId::new_v7(at(0)), display_name: format!("Operator {n}"), created_at: at(0) };
+            let key = ApiKey {
+                id: ApiKeyId::new_v7(at(0)),
+                person_id: p.id,
+                name: "bootstrap".to_owned(),
+                token_hash: vec![n; 32],
+                scopes: Scopes::new([Scope::Admin, Scope::GroupsWrite]),
+                created_at: at(0),
+                revoked_at: None,
+            };
+            store.bootstrap_operator(&p, &key, &audit("person.create", p.id)).await.unwrap()
+        }
+    };
+    let tasks: Vec<_> = (1..=4).map(|n| tokio::spawn(attempt(n))).collect();
+    let mut created = 0;
+    for t in tasks {
+        created += usize::from(t.await.unwrap());
+    }
+    assert_eq!(created, 1, "exactly one bootstrap wins");
+    assert_eq!(store.count_operator_keys().await.unwrap(), 1);
+    assert!(!attempt(9).await, "later starts create nothing");
+    assert_eq!(store.list_audit(None, 10).await.unwrap().len(), 1, "losers leave no audit entry");
 }

@@ -42,8 +42,11 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn api_keys_of_person(&self, person: PersonId) -> StoreResult<Vec<ApiKey>>;
     /// Marks a key revoked; `NotFound` when the person has no such live key.
     async fn revoke_api_key(&self, person: PersonId, key: ApiKeyId, audit: &AuditEntry) -> StoreResult<()>;
-    /// How many unrevoked keys carry the `admin` scope (first-run bootstrap needs none).
+    /// How many unrevoked keys carry the `admin` scope.
     async fn count_operator_keys(&self) -> StoreResult<i64>;
+    /// First run: inserts the operator and their key only when no unrevoked `admin` key exists,
+    /// atomically, so that replicas starting together create one. Returns whether it did.
+    async fn bootstrap_operator(&self, person: &Person, key: &ApiKey, audit: &AuditEntry) -> StoreResult<bool>;
 
     // Groups.
     /// Inserts the group, its owner's membership, the idempotency record (if any) and the audit

@@ -73,6 +73,10 @@ impl Store for CountingStore {
         self.count("count_operator_keys");
         self.inner.count_operator_keys().await
     }
+    async fn bootstrap_operator(&self, p: &Person, k: &ApiKey, a: &AuditEntry) -> StoreResult<bool> {
+        self.count("bootstrap_operator");
+        self.inner.bootstrap_operator(p, k, a).await
+    }
     async fn create_group(
         &self,
         g: &Group,
