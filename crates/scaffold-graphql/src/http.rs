@@ -98,8 +98,12 @@ async fn execute(State(s): State<GqlState>, headers: HeaderMap, body: Bytes) -> 
             &format!("at most {} aliases per operation", s.limits.aliases),
         );
     }
-    let auth = headers.get(header::AUTHORIZATION).map(|v| v.to_str().unwrap_or("\u{0}"));
-    let actor = match s.service.actor_from_authorization(auth).await {
+    let actor = match headers.get(header::AUTHORIZATION).map(|v| v.to_str()) {
+        Some(Err(_)) => Err(scaffold_domain::DomainError::unauthenticated("the Authorization header is not text")),
+        Some(Ok(h)) => s.service.actor_from_authorization(Some(h)).await,
+        None => s.service.actor_from_authorization(None).await,
+    };
+    let actor = match actor {
         Ok(a) => a,
         Err(e) => {
             let err: ServerError = gql(e).into_server_error(async_graphql::Pos::default());

@@ -204,7 +204,16 @@ pub async fn create(
 ) -> ApiResult<impl IntoResponse> {
     let idem = match headers.get("idempotency-key") {
         None => None,
-        Some(v) => Some(Idempotency::new(v.to_str().unwrap_or("\u{0}"), &body.raw)),
+        Some(v) => {
+            let key = v.to_str().map_err(|_| {
+                DomainError::invalid_field(
+                    "/idempotency_key",
+                    "INVALID_IDEMPOTENCY_KEY",
+                    "Idempotency-Key must be 1 to 255 printable ASCII characters",
+                )
+            })?;
+            Some(Idempotency::new(key, &body.raw))
+        }
     };
     let b = body.value;
     let draft = GroupDraft {
