@@ -38,6 +38,8 @@ create table community_group (
     guidelines_text text not null,
     -- Registration numbers: [{scheme, value, verified_at, verified_by}].
     identifiers jsonb not null,
+    -- Active memberships, kept in step by every membership change's transaction.
+    member_count bigint not null default 0,
     status text not null check (status in ('active', 'archived')),
     version bigint not null,
     created_at timestamptz not null,

@@ -39,6 +39,8 @@ create table community_group (
     guidelines_text text not null,
     -- Registration numbers: [{scheme, value, verified_at, verified_by}].
     identifiers text not null,
+    -- Active memberships, kept in step by every membership change's transaction.
+    member_count integer not null default 0,
     status text not null check (status in ('active', 'archived')),
     version integer not null,
     created_at integer not null,

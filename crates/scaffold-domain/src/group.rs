@@ -214,6 +214,9 @@ pub struct Group {
     pub guidelines: Guidelines,
     /// Registration numbers (one per register), sorted by scheme.
     pub identifiers: Vec<OrgIdentifier>,
+    /// Active members. Maintained by the store in the transaction of every membership change;
+    /// never written through `update_group`.
+    pub member_count: i64,
     pub status: GroupStatus,
     pub version: i64,
     pub created_at: DateTime<Utc>,
@@ -605,6 +608,7 @@ mod tests {
             join_policy: g0.join_policy,
             guidelines: g0.guidelines,
             identifiers: vec![],
+            member_count: 1,
             status: GroupStatus::Active,
             version: 1,
             created_at: chrono::DateTime::UNIX_EPOCH,

@@ -38,10 +38,10 @@ pub fn first(n: Option<i32>) -> GqlResult<u32> {
     }
 }
 
-/// A community group, with what the service already computed (lists and gets come with counts
-/// and the caller's membership; entities loaded by key do not, and use the loaders).
+/// A community group, with the caller's membership when the service already looked it up (lists
+/// and gets do; entities loaded by key do not, and use the loader).
 #[derive(Debug, Clone)]
-pub struct GroupObj(pub g::Group, Option<(i64, Option<Membership>)>);
+pub struct GroupObj(pub g::Group, Option<Option<Membership>>);
 
 impl GroupObj {
     fn bare(g: g::Group) -> Self {
@@ -51,7 +51,7 @@ impl GroupObj {
 
 impl From<GroupView> for GroupObj {
     fn from(v: GroupView) -> Self {
-        Self(v.group, Some((v.member_count, v.viewer_membership)))
+        Self(v.group, Some(v.viewer_membership))
     }
 }
 
@@ -129,16 +129,12 @@ impl GroupObj {
         self.0.updated_at
     }
     /// Active members.
-    async fn member_count(&self, ctx: &Context<'_>) -> GqlResult<i64> {
-        if let Some((n, _)) = &self.1 {
-            return Ok(*n);
-        }
-        let r = request(ctx)?;
-        Ok(r.member_counts.load_one(self.0.id).await.map_err(|e| (*e).clone())?.unwrap_or(0))
+    async fn member_count(&self) -> i64 {
+        self.0.member_count
     }
     /// The caller's membership, if any.
     async fn viewer_membership(&self, ctx: &Context<'_>) -> GqlResult<Option<MembershipObj>> {
-        if let Some((_, m)) = &self.1 {
+        if let Some(m) = &self.1 {
             return Ok(m.clone().map(MembershipObj));
         }
         let r = request(ctx)?;

@@ -17,18 +17,6 @@ fn err(e: scaffold_domain::DomainError) -> LoadError {
 }
 
 #[derive(Debug)]
-pub struct MemberCounts(pub Service);
-
-impl Loader<GroupId> for MemberCounts {
-    type Value = i64;
-    type Error = LoadError;
-
-    async fn load(&self, keys: &[GroupId]) -> Result<HashMap<GroupId, i64>, LoadError> {
-        Ok(self.0.member_counts(keys).await.map_err(err)?.into_iter().collect())
-    }
-}
-
-#[derive(Debug)]
 pub struct ViewerMemberships(pub Service, pub Actor);
 
 impl Loader<GroupId> for ViewerMemberships {
@@ -71,7 +59,6 @@ impl Loader<PersonId> for People {
 #[allow(missing_debug_implementations)]
 pub struct RequestData {
     pub actor: Actor,
-    pub member_counts: DataLoader<MemberCounts>,
     pub viewer_memberships: DataLoader<ViewerMemberships>,
     pub groups: DataLoader<Groups>,
     pub people: DataLoader<People>,
@@ -83,7 +70,6 @@ impl RequestData {
             tokio::spawn(f);
         };
         Self {
-            member_counts: DataLoader::new(MemberCounts(service.clone()), spawn),
             viewer_memberships: DataLoader::new(ViewerMemberships(service.clone(), actor.clone()), spawn),
             groups: DataLoader::new(Groups(service.clone(), actor.clone()), spawn),
             people: DataLoader::new(People(service.clone()), spawn),

@@ -126,9 +126,7 @@ impl Service {
     }
 
     async fn view(&self, group: Group, viewer_membership: Option<Membership>) -> Result<GroupView, DomainError> {
-        let counts = self.store.member_counts(&[group.id]).await.map_err(store_error)?;
-        let member_count = counts.first().map_or(0, |c| c.1);
-        Ok(GroupView { group, member_count, viewer_membership })
+        Ok(GroupView { member_count: group.member_count, group, viewer_membership })
     }
 
     pub async fn create_group(
@@ -161,6 +159,7 @@ impl Service {
             join_policy: valid.join_policy,
             guidelines: valid.guidelines,
             identifiers: Vec::new(),
+            member_count: 0,
             status: GroupStatus::Active,
             version: 1,
             created_at: now,
@@ -190,7 +189,11 @@ impl Service {
         );
         match self.store.create_group(&group, &owner, record.as_ref(), &audit).await {
             Ok(()) => Ok(Created {
-                view: GroupView { group, member_count: 1, viewer_membership: Some(owner) },
+                view: GroupView {
+                    member_count: 1,
+                    group: Group { member_count: 1, ..group },
+                    viewer_membership: Some(owner),
+                },
                 replayed: false,
             }),
             Err(StoreError::Conflict { constraint: "slug" }) => {
@@ -245,11 +248,6 @@ impl Service {
         Cursor::encode(&(scaffold_store::sort_name(group), group.id.to_string())).0
     }
 
-    /// Active member counts for groups (for loaders).
-    pub async fn member_counts(&self, ids: &[GroupId]) -> Result<Vec<(GroupId, i64)>, DomainError> {
-        self.store.member_counts(ids).await.map_err(store_error)
-    }
-
     /// The caller's memberships among the given groups (for loaders).
     pub async fn viewer_memberships(&self, actor: &Actor, ids: &[GroupId]) -> Result<Vec<Membership>, DomainError> {
         match actor.person_id() {
@@ -294,12 +292,11 @@ impl Service {
             .then(|| groups.last().map(|g| Cursor::encode(&(scaffold_store::sort_name(g), g.id.to_string())).0))
             .flatten();
         let ids: Vec<_> = groups.iter().map(|g| g.id).collect();
-        let counts = self.store.member_counts(&ids).await.map_err(store_error)?;
         let mine = self.viewer_memberships(actor, &ids).await?;
         let items = groups
             .into_iter()
             .map(|g| GroupView {
-                member_count: counts.iter().find(|c| c.0 == g.id).map_or(0, |c| c.1),
+                member_count: g.member_count,
                 viewer_membership: mine.iter().find(|m| m.group_id == g.id).cloned(),
                 group: g,
             })

@@ -120,6 +120,20 @@ async fn owner_count(tx: &mut Transaction<'_, Postgres>, group: GroupId) -> Stor
         .map_err(to_store_error)
 }
 
+/// Recomputes the group's cached count of active members (inside the changing transaction).
+async fn recount_members(tx: &mut Transaction<'_, Postgres>, group: GroupId) -> StoreResult<()> {
+    sqlx::query(
+        "update community_group set member_count =
+            (select count(*) from membership where group_id = $1 and status = 'active')
+         where group_id = $1",
+    )
+    .bind(group.0)
+    .execute(&mut **tx)
+    .await
+    .map_err(to_store_error)?;
+    Ok(())
+}
+
 async fn upsert_membership(tx: &mut Transaction<'_, Postgres>, m: &Membership) -> StoreResult<()> {
     sqlx::query(
         "insert into membership (group_id, person_id, role, status, created_at, updated_at)
@@ -340,34 +354,44 @@ impl Store for PgStore {
         .map_err(to_store_error)?;
         put_categories(&mut tx, g).await?;
         upsert_membership(&mut tx, owner).await?;
+        recount_members(&mut tx, g.id).await?;
         insert_audit(&mut tx, audit).await?;
         tx.commit().await.map_err(to_store_error)
     }
 
     async fn group_by_id(&self, id: GroupId) -> StoreResult<Option<Group>> {
-        let row = sqlx::query(concat!("select ", group_columns!(), " from community_group where group_id = $1"))
-            .bind(id.0)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(to_store_error)?;
+        let row = sqlx::query(concat!(
+            "select ",
+            group_columns!(),
+            ", member_count from community_group where group_id = $1"
+        ))
+        .bind(id.0)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(to_store_error)?;
         row.as_ref().map(group_from_row).transpose()
     }
 
     async fn group_by_slug(&self, slug: &str) -> StoreResult<Option<Group>> {
-        let row = sqlx::query(concat!("select ", group_columns!(), " from community_group where slug = $1"))
-            .bind(slug)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(to_store_error)?;
+        let row =
+            sqlx::query(concat!("select ", group_columns!(), ", member_count from community_group where slug = $1"))
+                .bind(slug)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(to_store_error)?;
         row.as_ref().map(group_from_row).transpose()
     }
 
     async fn groups_by_ids(&self, ids_: &[GroupId]) -> StoreResult<Vec<Group>> {
-        let rows = sqlx::query(concat!("select ", group_columns!(), " from community_group where group_id = any($1)"))
-            .bind(ids(ids_, |g| g.0))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(to_store_error)?;
+        let rows = sqlx::query(concat!(
+            "select ",
+            group_columns!(),
+            ", member_count from community_group where group_id = any($1)"
+        ))
+        .bind(ids(ids_, |g| g.0))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(to_store_error)?;
         rows.iter().map(group_from_row).collect()
     }
 
@@ -375,7 +399,7 @@ impl Store for PgStore {
         let mut b: QueryBuilder<Postgres> = QueryBuilder::new(concat!(
             "select ",
             group_columns!(),
-            " from community_group g where g.status = 'active'"
+            ", member_count from community_group g where g.status = 'active'"
         ));
         if !q.all_visibilities {
             b.push(" and (g.visibility = 'public'");
@@ -476,22 +500,6 @@ impl Store for PgStore {
         rows.iter().map(membership_from_row).collect()
     }
 
-    async fn member_counts(&self, groups: &[GroupId]) -> StoreResult<Vec<(GroupId, i64)>> {
-        let rows = sqlx::query(
-            "select group_id, count(*) as n from membership where group_id = any($1) and status = 'active'
-             group by group_id",
-        )
-        .bind(ids(groups, |g| g.0))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(to_store_error)?;
-        rows.iter()
-            .map(|r| {
-                Ok((GroupId(r.try_get("group_id").map_err(to_store_error)?), r.try_get("n").map_err(to_store_error)?))
-            })
-            .collect()
-    }
-
     async fn change_membership(&self, change: &MembershipChange, audit: &AuditEntry) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         let group = change.group_id();
@@ -522,6 +530,7 @@ impl Store for PgStore {
         if owner_count(&mut tx, group).await? == 0 {
             return Err(StoreError::LastOwner);
         }
+        recount_members(&mut tx, group).await?;
         insert_audit(&mut tx, audit).await?;
         tx.commit().await.map_err(to_store_error)
     }

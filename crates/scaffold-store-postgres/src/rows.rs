@@ -57,6 +57,7 @@ pub fn group_from_row(r: &PgRow) -> StoreResult<Group> {
         guidelines_template: col!(r, "guidelines_template"),
         guidelines_text: col!(r, "guidelines_text"),
         identifiers: col!(r, "identifiers"),
+        member_count: col!(r, "member_count"),
         status: col!(r, "status"),
         version: col!(r, "version"),
         created_at: col!(r, "created_at"),

@@ -83,6 +83,7 @@ pub fn group_from_row(r: &SqliteRow) -> StoreResult<Group> {
         guidelines_text: col!(r, "guidelines_text"),
         identifiers: serde_json::from_str::<serde_json::Value>(col!(r, "identifiers"))
             .map_err(|e| StoreError::Other(Box::new(e)))?,
+        member_count: col!(r, "member_count"),
         status: col!(r, "status"),
         version: col!(r, "version"),
         created_at: time(col!(r, "created_at"))?,

@@ -74,10 +74,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn memberships_of_person(&self, person: PersonId, groups: &[GroupId]) -> StoreResult<Vec<Membership>>;
     /// Members of a group ordered by person id, after the cursor.
     async fn list_members(&self, group: GroupId, after: Option<PersonId>, limit: u32) -> StoreResult<Vec<Membership>>;
-    /// Active member counts for the given groups (groups with none are omitted).
-    async fn member_counts(&self, groups: &[GroupId]) -> StoreResult<Vec<(GroupId, i64)>>;
     /// Applies a membership change in a transaction that keeps at least one active owner per
-    /// group: `LastOwner` (and nothing changed) when it would leave none.
+    /// group (`LastOwner`, and nothing changed, when it would leave none) and updates the group's
+    /// `member_count`.
     async fn change_membership(&self, change: &MembershipChange, audit: &AuditEntry) -> StoreResult<()>;
 
     // Idempotency and audit.

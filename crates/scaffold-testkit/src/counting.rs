@@ -119,10 +119,6 @@ impl Store for CountingStore {
         self.count("list_members");
         self.inner.list_members(g, after, limit).await
     }
-    async fn member_counts(&self, gs: &[GroupId]) -> StoreResult<Vec<(GroupId, i64)>> {
-        self.count("member_counts");
-        self.inner.member_counts(gs).await
-    }
     async fn change_membership(&self, c: &MembershipChange, a: &AuditEntry) -> StoreResult<()> {
         self.count("change_membership");
         self.inner.change_membership(c, a).await

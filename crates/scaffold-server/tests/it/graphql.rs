@@ -202,7 +202,13 @@ async fn lists_resolve_related_data_without_a_query_per_item() {
         per_size.push((list_calls, store.calls()));
     }
     assert_eq!(per_size[0], per_size[1], "store calls grew with the number of groups: {per_size:?}");
-    assert_eq!(per_size[1].1.get("member_counts"), Some(&1), "{per_size:?}");
+    // A page of groups: one list query and one for the caller's memberships.
+    assert_eq!(per_size[1].0.get("list_groups"), Some(&1), "{per_size:?}");
+    assert_eq!(per_size[1].0.get("memberships_of_person"), Some(&1), "{per_size:?}");
+    // Entities: one batch load (which checks visibility against the caller's memberships) and one
+    // batch for `viewerMembership`.
+    assert_eq!(per_size[1].1.get("groups_by_ids"), Some(&1), "{per_size:?}");
+    assert_eq!(per_size[1].1.get("memberships_of_person"), Some(&2), "{per_size:?}");
 }
 
 #[tokio::test]
