@@ -77,6 +77,29 @@ async fn insert_audit(tx: &mut Transaction<'_, Postgres>, a: &AuditEntry) -> Sto
     Ok(())
 }
 
+/// Unrevoked keys that carry the `admin` scope.
+const OPERATOR_KEYS: &str =
+    "select count(*) from api_key where revoked_at is null and (' ' || scopes || ' ') like '% admin %'";
+
+async fn insert_person(
+    tx: &mut Transaction<'_, Postgres>,
+    p: &Person,
+    key: Option<&ApiKey>,
+    audit: &AuditEntry,
+) -> StoreResult<()> {
+    sqlx::query("insert into person (person_id, display_name, created_at) values ($1, $2, $3)")
+        .bind(p.id.0)
+        .bind(&p.display_name)
+        .bind(p.created_at)
+        .execute(&mut **tx)
+        .await
+        .map_err(to_store_error)?;
+    if let Some(k) = key {
+        insert_key(tx, k).await?;
+    }
+    insert_audit(tx, audit).await
+}
+
 async fn insert_key(tx: &mut Transaction<'_, Postgres>, k: &ApiKey) -> StoreResult<()> {
     sqlx::query(
         "insert into api_key (api_key_id, person_id, name, token_hash, scopes, created_at, revoked_at)
@@ -212,17 +235,7 @@ impl Store for PgStore {
 
     async fn create_person(&self, p: &Person, key: Option<&ApiKey>, audit: &AuditEntry) -> StoreResult<()> {
         let mut tx = self.begin().await?;
-        sqlx::query("insert into person (person_id, display_name, created_at) values ($1, $2, $3)")
-            .bind(p.id.0)
-            .bind(&p.display_name)
-            .bind(p.created_at)
-            .execute(&mut *tx)
-            .await
-            .map_err(to_store_error)?;
-        if let Some(k) = key {
-            insert_key(&mut tx, k).await?;
-        }
-        insert_audit(&mut tx, audit).await?;
+        insert_person(&mut tx, p, key, audit).await?;
         tx.commit().await.map_err(to_store_error)
     }
 
@@ -285,36 +298,18 @@ impl Store for PgStore {
     }
 
     async fn count_operator_keys(&self) -> StoreResult<i64> {
-        sqlx::query_scalar(
-            "select count(*) from api_key where revoked_at is null and (' ' || scopes || ' ') like '% admin %'",
-        )
-        .fetch_one(&self.pool)
-        .await
-        .map_err(to_store_error)
+        sqlx::query_scalar(OPERATOR_KEYS).fetch_one(&self.pool).await.map_err(to_store_error)
     }
 
     async fn bootstrap_operator(&self, p: &Person, key: &ApiKey, audit: &AuditEntry) -> StoreResult<bool> {
         let mut tx = self.begin().await?;
         // Serialise bootstraps across replicas for the rest of this transaction.
         sqlx::query("select pg_advisory_xact_lock(7243002)").execute(&mut *tx).await.map_err(to_store_error)?;
-        let existing: i64 = sqlx::query_scalar(
-            "select count(*) from api_key where revoked_at is null and (' ' || scopes || ' ') like '% admin %'",
-        )
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(to_store_error)?;
+        let existing: i64 = sqlx::query_scalar(OPERATOR_KEYS).fetch_one(&mut *tx).await.map_err(to_store_error)?;
         if existing > 0 {
             return Ok(false);
         }
-        sqlx::query("insert into person (person_id, display_name, created_at) values ($1, $2, $3)")
-            .bind(p.id.0)
-            .bind(&p.display_name)
-            .bind(p.created_at)
-            .execute(&mut *tx)
-            .await
-            .map_err(to_store_error)?;
-        insert_key(&mut tx, key).await?;
-        insert_audit(&mut tx, audit).await?;
+        insert_person(&mut tx, p, Some(key), audit).await?;
         tx.commit().await.map_err(to_store_error)?;
         Ok(true)
     }
