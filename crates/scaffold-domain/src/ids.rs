@@ -50,6 +50,10 @@ id_type!(/// An API key.
     ApiKeyId);
 id_type!(/// An audit log entry.
     AuditId);
+id_type!(/// An identity at an OpenID Provider, linked to a person.
+    IdentityId);
+id_type!(/// A community developer's registered app.
+    AppId);
 
 #[cfg(test)]
 mod tests {

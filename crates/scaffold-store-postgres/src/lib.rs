@@ -2,6 +2,7 @@
 //! the method that runs them. Membership changes lock the group row (`for update`) so that
 //! concurrent changes cannot leave a group without an owner.
 
+mod identity;
 mod rows;
 
 use async_trait::async_trait;
@@ -54,12 +55,12 @@ impl PgStore {
         self.pool.close().await;
     }
 
-    async fn begin(&self) -> StoreResult<Transaction<'static, Postgres>> {
+    pub(crate) async fn begin(&self) -> StoreResult<Transaction<'static, Postgres>> {
         self.pool.begin().await.map_err(to_store_error)
     }
 }
 
-async fn insert_audit(tx: &mut Transaction<'_, Postgres>, a: &AuditEntry) -> StoreResult<()> {
+pub(crate) async fn insert_audit(tx: &mut Transaction<'_, Postgres>, a: &AuditEntry) -> StoreResult<()> {
     sqlx::query(
         "insert into audit_entry (audit_id, occurred_at, actor_person_id, action, target_type, target_id, detail)
          values ($1, $2, $3, $4, $5, $6, $7)",
@@ -81,7 +82,7 @@ async fn insert_audit(tx: &mut Transaction<'_, Postgres>, a: &AuditEntry) -> Sto
 const OPERATOR_KEYS: &str =
     "select count(*) from api_key where revoked_at is null and (' ' || scopes || ' ') like '% admin %'";
 
-async fn insert_person(
+pub(crate) async fn insert_person(
     tx: &mut Transaction<'_, Postgres>,
     p: &Person,
     key: Option<&ApiKey>,
@@ -144,7 +145,7 @@ async fn owner_count(tx: &mut Transaction<'_, Postgres>, group: GroupId) -> Stor
 }
 
 /// Recomputes the group's cached count of active members (inside the changing transaction).
-async fn recount_members(tx: &mut Transaction<'_, Postgres>, group: GroupId) -> StoreResult<()> {
+pub(crate) async fn recount_members(tx: &mut Transaction<'_, Postgres>, group: GroupId) -> StoreResult<()> {
     sqlx::query(
         "update community_group set member_count =
             (select count(*) from membership where group_id = $1 and status = 'active')

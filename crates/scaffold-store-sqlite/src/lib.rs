@@ -3,6 +3,7 @@
 //! transaction, so that writers queue instead of failing and membership changes cannot race.
 //! Ids are stored as 16-byte blobs and times as integer microseconds since the epoch (UTC).
 
+mod identity;
 mod rows;
 
 use async_trait::async_trait;
@@ -29,6 +30,8 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// Rate-limit counters: bucket → (window start in µs, hits). See `identity.rs`.
+    rate: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, (i64, u64)>>>,
 }
 
 impl SqliteStore {
@@ -47,11 +50,11 @@ impl SqliteStore {
             .connect_with(opts)
             .await
             .map_err(to_store_error)?;
-        Ok(Self { pool })
+        Ok(Self { pool, rate: Default::default() })
     }
 
     pub fn from_pool(pool: SqlitePool) -> Self {
-        Self { pool }
+        Self { pool, rate: Default::default() }
     }
 
     /// Applies pending migrations.
@@ -63,12 +66,12 @@ impl SqliteStore {
         self.pool.close().await;
     }
 
-    async fn begin(&self) -> StoreResult<Transaction<'static, Sqlite>> {
+    pub(crate) async fn begin(&self) -> StoreResult<Transaction<'static, Sqlite>> {
         self.pool.begin_with("begin immediate").await.map_err(to_store_error)
     }
 }
 
-async fn insert_audit(tx: &mut Transaction<'_, Sqlite>, a: &AuditEntry) -> StoreResult<()> {
+pub(crate) async fn insert_audit(tx: &mut Transaction<'_, Sqlite>, a: &AuditEntry) -> StoreResult<()> {
     sqlx::query(
         "insert into audit_entry (audit_id, occurred_at, actor_person_id, action, target_type, target_id, detail)
          values (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -90,7 +93,7 @@ async fn insert_audit(tx: &mut Transaction<'_, Sqlite>, a: &AuditEntry) -> Store
 const OPERATOR_KEYS: &str =
     "select count(*) from api_key where revoked_at is null and (' ' || scopes || ' ') like '% admin %'";
 
-async fn insert_person(
+pub(crate) async fn insert_person(
     tx: &mut Transaction<'_, Sqlite>,
     p: &Person,
     key: Option<&ApiKey>,
@@ -153,7 +156,7 @@ async fn owner_count(tx: &mut Transaction<'_, Sqlite>, group: GroupId) -> StoreR
 }
 
 /// Recomputes the group's cached count of active members (inside the changing transaction).
-async fn recount_members(tx: &mut Transaction<'_, Sqlite>, group: GroupId) -> StoreResult<()> {
+pub(crate) async fn recount_members(tx: &mut Transaction<'_, Sqlite>, group: GroupId) -> StoreResult<()> {
     sqlx::query(
         "update community_group set member_count =
             (select count(*) from membership where group_id = ?1 and status = 'active')

@@ -38,6 +38,12 @@ pub fn to_store_error(e: sqlx::Error) -> StoreError {
                 "idempotency_key"
             } else if name.contains("token_hash") {
                 "token_hash"
+            } else if name.contains("identity") {
+                "identity"
+            } else if name.contains("client_id") {
+                "client_id"
+            } else if name.contains("signing_key") {
+                "signing_key"
             } else {
                 "unique"
             };

@@ -2,16 +2,19 @@
 //! migrated, empty store. Adapters run it with `conformance_suite!`, which makes one test per case.
 #![allow(clippy::unwrap_used, clippy::panic, clippy::expect_used)] // test code, run from test binaries
 
-use crate::{ApiKey, GroupQuery, IdempotencyRecord, MembershipChange, Store, StoreError};
+use crate::{
+    ApiKey, GroupQuery, IdempotencyRecord, LoginState, MembershipChange, Session, SigningKeyRecord, Store, StoreError,
+};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use scaffold_domain::audit::AuditEntry;
 use scaffold_domain::group::{
     Area, Category, Group, GroupKind, GroupStatus, GuidelineTemplate, Guidelines, IdentifierScheme, JoinPolicy, Link,
     OrgIdentifier, Visibility,
 };
+use scaffold_domain::identity::{App, AppStatus, Assurance, AssuranceLevel, Identity};
 use scaffold_domain::membership::{Membership, MembershipStatus, Role};
 use scaffold_domain::person::Person;
-use scaffold_domain::{ApiKeyId, AuditId, GroupId, Outcode, PersonId, Scope, Scopes, Slug};
+use scaffold_domain::{ApiKeyId, AppId, AuditId, GroupId, IdentityId, Outcode, PersonId, Scope, Scopes, Slug};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -37,6 +40,13 @@ macro_rules! conformance_suite {
             audit_entries_are_written_with_changes_and_listed_newest_first,
             empty_id_lists_return_nothing,
             concurrent_bootstraps_create_one_operator,
+            identities_are_keyed_by_issuer_and_subject,
+            login_states_are_taken_once,
+            sessions_are_touched_and_deleted,
+            one_first_signing_key_and_rotation_keeps_the_old_one_published,
+            apps_round_trip_and_update,
+            rate_limit_counts_per_bucket_and_window,
+            deleting_a_person_pseudonymises_the_audit_and_keeps_an_owner,
         );
     };
     (@cases $make:expr; $($case:ident),+ $(,)?) => {
@@ -76,7 +86,8 @@ fn audit(action: &str, target: impl ToString) -> AuditEntry {
 pub async fn person(store: &DynStore, name: &str) -> Person {
     let n = SEQ.fetch_add(1, Ordering::Relaxed);
     let p = Person { id: PersonId::new_v7(at(i64::from(n))), display_name: name.to_owned(), created_at: at(0) };
-    store.create_person(&p, None, &audit("person.create", p.id)).await.unwrap();
+    let entry = AuditEntry { target_type: "person".to_owned(), ..audit("person.create", p.id) };
+    store.create_person(&p, None, &entry).await.unwrap();
     p
 }
 
@@ -469,4 +480,224 @@ pub async fn concurrent_bootstraps_create_one_operator(store: DynStore) {
     assert_eq!(store.count_operator_keys().await.unwrap(), 1);
     assert!(!attempt(9).await, "later starts create nothing");
     assert_eq!(store.list_audit(None, 10).await.unwrap().len(), 1, "losers leave no audit entry");
+}
+
+fn identity(p: PersonId, issuer: &str, subject: &str) -> Identity {
+    Identity {
+        id: IdentityId::new_v7(at(1)),
+        person_id: p,
+        provider: "test".to_owned(),
+        issuer: issuer.to_owned(),
+        subject: subject.to_owned(),
+        created_at: at(1),
+        last_login_at: at(1),
+    }
+}
+
+pub async fn identities_are_keyed_by_issuer_and_subject(store: DynStore) {
+    let n = SEQ.fetch_add(1, Ordering::Relaxed);
+    let p = Person { id: PersonId::new_v7(at(i64::from(n))), display_name: "Ada".to_owned(), created_at: at(0) };
+    let first = identity(p.id, "https://op.example", "sub-1");
+    store.create_identity(Some(&p), &first, &audit("person.create", p.id)).await.unwrap();
+    assert_eq!(store.persons_by_ids(&[p.id]).await.unwrap(), vec![p.clone()]);
+    assert_eq!(store.identity_by_subject("https://op.example", "sub-1").await.unwrap(), Some(first.clone()));
+    assert_eq!(store.identity_by_subject("https://other.example", "sub-1").await.unwrap(), None);
+    // The same subject at the same issuer cannot be linked twice, to anyone.
+    let q = person(&store, "Bea").await;
+    let err = store
+        .create_identity(None, &identity(q.id, "https://op.example", "sub-1"), &audit("identity.link", 1))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict { constraint: "identity" }), "{err}");
+    let second = identity(p.id, "https://other.example", "sub-1");
+    store.create_identity(None, &second, &audit("identity.link", 2)).await.unwrap();
+    assert_eq!(store.identities_of_person(p.id).await.unwrap(), vec![first.clone(), second]);
+    assert_eq!(store.assurance_of(p.id).await.unwrap(), None);
+    let a = Assurance {
+        level: AssuranceLevel::Medium,
+        provider: "govuk".to_owned(),
+        source: "vot=P2".to_owned(),
+        asserted_at: at(30),
+    };
+    store.record_login(first.id, at(30), p.id, Some(&a)).await.unwrap();
+    assert_eq!(store.assurance_of(p.id).await.unwrap(), Some(a.clone()));
+    store.record_login(first.id, at(40), p.id, None).await.unwrap();
+    assert_eq!(store.assurance_of(p.id).await.unwrap(), Some(a), "a login without a mapping keeps the last level");
+    let found = store.identity_by_subject("https://op.example", "sub-1").await.unwrap().unwrap();
+    assert_eq!(found.last_login_at, at(40));
+}
+
+fn login_state(hash: u8, expires: i64) -> LoginState {
+    LoginState {
+        flow_hash: vec![hash; 32],
+        provider: "test".to_owned(),
+        state: "state".to_owned(),
+        nonce: "nonce".to_owned(),
+        pkce_verifier: "verifier".to_owned(),
+        link_person: None,
+        return_to: Some("/api/v1/me".to_owned()),
+        created_at: at(0),
+        expires_at: at(expires),
+    }
+}
+
+pub async fn login_states_are_taken_once(store: DynStore) {
+    store.put_login_state(&login_state(1, 600)).await.unwrap();
+    store.put_login_state(&login_state(2, 5)).await.unwrap();
+    let taken = store.take_login_state(&[1; 32], at(10)).await.unwrap();
+    assert_eq!(taken, Some(login_state(1, 600)));
+    assert_eq!(store.take_login_state(&[1; 32], at(10)).await.unwrap(), None, "a flow is used at most once");
+    assert_eq!(store.take_login_state(&[2; 32], at(10)).await.unwrap(), None, "expired flows are cleared");
+}
+
+pub async fn sessions_are_touched_and_deleted(store: DynStore) {
+    let p = person(&store, "Ada").await;
+    let s = Session {
+        session_hash: vec![7; 32],
+        person_id: p.id,
+        provider: "test".to_owned(),
+        id_token: Some("header.claims.signature".to_owned()),
+        created_at: at(0),
+        last_seen_at: at(0),
+        idle_expires_at: at(1800),
+        absolute_expires_at: at(43_200),
+    };
+    store.create_session(&s).await.unwrap();
+    store.touch_session(&[7; 32], at(100), at(1900)).await.unwrap();
+    let found = store.session_by_hash(&[7; 32]).await.unwrap().unwrap();
+    assert_eq!((found.last_seen_at, found.idle_expires_at), (at(100), at(1900)));
+    let deleted = store.delete_session(&[7; 32]).await.unwrap().unwrap();
+    assert_eq!(deleted.id_token, s.id_token);
+    assert_eq!(store.session_by_hash(&[7; 32]).await.unwrap(), None);
+    assert_eq!(store.delete_session(&[7; 32]).await.unwrap(), None);
+}
+
+fn signing_key(kid: &str, created: i64) -> SigningKeyRecord {
+    SigningKeyRecord {
+        kid: kid.to_owned(),
+        purpose: "access-token".to_owned(),
+        algorithm: "ES256".to_owned(),
+        private_der: vec![1, 2, 3],
+        public_jwk: format!(r#"{{"kid":"{kid}"}}"#),
+        created_at: at(created),
+        retired_at: None,
+        publish_until: None,
+    }
+}
+
+pub async fn one_first_signing_key_and_rotation_keeps_the_old_one_published(store: DynStore) {
+    let racers: Vec<_> = (0..4)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move { store.create_first_signing_key(&signing_key(&format!("k{i}"), 0)).await })
+        })
+        .collect();
+    let mut created = 0;
+    for r in racers {
+        created += usize::from(r.await.unwrap().unwrap());
+    }
+    assert_eq!(created, 1, "replicas starting together create one key");
+    let first = store.signing_keys("access-token").await.unwrap();
+    assert_eq!(first.len(), 1);
+    store.rotate_signing_key(&signing_key("k-new", 100), at(100), at(1000)).await.unwrap();
+    let keys = store.signing_keys("access-token").await.unwrap();
+    assert_eq!(keys.len(), 2);
+    assert_eq!((keys[0].retired_at, keys[0].publish_until), (Some(at(100)), Some(at(1000))));
+    assert_eq!(keys[1].kid, "k-new");
+    assert_eq!(keys[1].retired_at, None);
+    // A later rotation drops keys whose publication has ended.
+    store.rotate_signing_key(&signing_key("k-newer", 2000), at(2000), at(3000)).await.unwrap();
+    let kids: Vec<_> = store.signing_keys("access-token").await.unwrap().into_iter().map(|k| k.kid).collect();
+    assert_eq!(kids, ["k-new", "k-newer"]);
+    assert!(store.signing_keys("credential").await.unwrap().is_empty());
+}
+
+fn app(owner: PersonId, client_id: &str) -> App {
+    App {
+        id: AppId::new_v7(at(3)),
+        client_id: client_id.to_owned(),
+        owner,
+        name: "Matcher".to_owned(),
+        description: "Matches cooks and diners".to_owned(),
+        homepage: Some("https://example.org".to_owned()),
+        redirect_uris: vec!["https://example.org/cb".to_owned()],
+        requested_scopes: Scopes::new([Scope::GroupsRead, Scope::AttestationsVerify]),
+        granted_scopes: Scopes::new([Scope::GroupsRead]),
+        secret_hash: vec![9; 32],
+        secret_created_at: at(3),
+        status: AppStatus::Active,
+        created_at: at(3),
+        updated_at: at(3),
+    }
+}
+
+pub async fn apps_round_trip_and_update(store: DynStore) {
+    let p = person(&store, "Ada").await;
+    let a = app(p.id, "app_one");
+    store.create_app(&a, &audit("app.create", a.id)).await.unwrap();
+    assert_eq!(store.app_by_id(a.id).await.unwrap(), Some(a.clone()));
+    assert_eq!(store.app_by_client_id("app_one").await.unwrap(), Some(a.clone()));
+    let dup = App { id: AppId::new_v7(at(4)), ..a.clone() };
+    let err = store.create_app(&dup, &audit("app.create", dup.id)).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict { constraint: "client_id" }), "{err}");
+    let changed = App {
+        granted_scopes: a.requested_scopes.clone(),
+        status: AppStatus::Revoked,
+        secret_hash: vec![8; 32],
+        updated_at: at(50),
+        ..a.clone()
+    };
+    store.update_app(&changed, &audit("app.revoke", a.id)).await.unwrap();
+    assert_eq!(store.apps_of_person(p.id).await.unwrap(), vec![changed.clone()]);
+    let b = app(p.id, "app_two");
+    let b = App { id: AppId::new_v7(at(5)), ..b };
+    store.create_app(&b, &audit("app.create", b.id)).await.unwrap();
+    assert_eq!(store.list_apps(None, 1).await.unwrap(), vec![changed.clone()]);
+    assert_eq!(store.list_apps(Some(a.id), 10).await.unwrap(), vec![b]);
+    let ghost = App { id: AppId::new_v7(at(6)), ..changed };
+    assert!(matches!(store.update_app(&ghost, &audit("x", 1)).await.unwrap_err(), StoreError::NotFound));
+}
+
+pub async fn rate_limit_counts_per_bucket_and_window(store: DynStore) {
+    assert_eq!(store.hit_rate_limit("ip:192.0.2.1", at(0)).await.unwrap(), 1);
+    assert_eq!(store.hit_rate_limit("ip:192.0.2.1", at(0)).await.unwrap(), 2);
+    assert_eq!(store.hit_rate_limit("app:one", at(0)).await.unwrap(), 1);
+    assert_eq!(store.hit_rate_limit("ip:192.0.2.1", at(60)).await.unwrap(), 1, "a new window starts at one");
+    let hits: Vec<_> = (0..10)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move { store.hit_rate_limit("app:busy", at(0)).await.unwrap() })
+        })
+        .collect();
+    let mut seen = Vec::new();
+    for h in hits {
+        seen.push(h.await.unwrap());
+    }
+    seen.sort_unstable();
+    assert_eq!(seen, (1..=10).collect::<Vec<u64>>(), "concurrent hits are each counted once");
+}
+
+pub async fn deleting_a_person_pseudonymises_the_audit_and_keeps_an_owner(store: DynStore) {
+    let p = person(&store, "Ada").await;
+    let g = group("only-owner", "Only owner");
+    create(&store, &g, &p).await;
+    let id = identity(p.id, "https://op.example", "gone");
+    store.create_identity(None, &id, &AuditEntry { actor: Some(p.id), ..audit("identity.link", 1) }).await.unwrap();
+    let pseudonym = PersonId::new_v7(at(99));
+    let err = store.delete_person(p.id, pseudonym, &audit("person.delete", pseudonym)).await.unwrap_err();
+    assert!(matches!(err, StoreError::LastOwner), "{err}");
+    assert_eq!(store.persons_by_ids(&[p.id]).await.unwrap().len(), 1, "nothing was deleted");
+    let q = person(&store, "Bea").await;
+    store.change_membership(&MembershipChange::Put(owner(&g, &q)), &audit("m", 1)).await.unwrap();
+    store.create_app(&app(p.id, "app_gone"), &audit("app.create", 1)).await.unwrap();
+    store.delete_person(p.id, pseudonym, &audit("person.delete", pseudonym)).await.unwrap();
+    assert!(store.persons_by_ids(&[p.id]).await.unwrap().is_empty());
+    assert_eq!(store.identity_by_subject("https://op.example", "gone").await.unwrap(), None);
+    assert!(store.apps_of_person(p.id).await.unwrap().is_empty());
+    assert_eq!(store.membership(g.id, p.id).await.unwrap(), None);
+    assert_eq!(store.group_by_id(g.id).await.unwrap().unwrap().member_count, 1);
+    let log = store.list_audit(None, 100).await.unwrap();
+    assert!(log.iter().all(|e| e.actor != Some(p.id) && e.target_id != p.id.to_string()));
+    assert!(log.iter().any(|e| e.actor == Some(pseudonym) && e.action == "identity.link"));
+    assert!(log.iter().any(|e| e.target_id == pseudonym.to_string() && e.action == "person.create"));
 }

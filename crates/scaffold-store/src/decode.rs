@@ -130,3 +130,58 @@ pub fn api_key(
         revoked_at,
     })
 }
+
+/// An `app` row in plain types; `redirect_uris` is the JSON array as stored.
+#[derive(Debug)]
+pub struct AppRow {
+    pub app_id: Uuid,
+    pub client_id: String,
+    pub owner_person_id: Uuid,
+    pub name: String,
+    pub description: String,
+    pub homepage: Option<String>,
+    pub redirect_uris: serde_json::Value,
+    pub requested_scopes: String,
+    pub granted_scopes: String,
+    pub secret_hash: Vec<u8>,
+    pub secret_created_at: DateTime<Utc>,
+    pub status: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl AppRow {
+    pub fn into_app(self) -> StoreResult<scaffold_domain::identity::App> {
+        use scaffold_domain::identity::{App, AppStatus};
+        Ok(App {
+            id: scaffold_domain::AppId(self.app_id),
+            client_id: self.client_id,
+            owner: PersonId(self.owner_person_id),
+            name: self.name,
+            description: self.description,
+            homepage: self.homepage,
+            redirect_uris: serde_json::from_value(self.redirect_uris).map_err(|e| StoreError::Other(Box::new(e)))?,
+            requested_scopes: Scopes::parse(&self.requested_scopes).map_err(|w| corrupt("scope", &w))?,
+            granted_scopes: Scopes::parse(&self.granted_scopes).map_err(|w| corrupt("scope", &w))?,
+            secret_hash: self.secret_hash,
+            secret_created_at: self.secret_created_at,
+            status: parse("app status", &self.status, AppStatus::parse)?,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
+}
+
+pub fn redirect_uris_json(app: &scaffold_domain::identity::App) -> serde_json::Value {
+    serde_json::Value::from(app.redirect_uris.clone())
+}
+
+pub fn assurance(
+    level: &str,
+    provider: String,
+    source: String,
+    asserted_at: DateTime<Utc>,
+) -> StoreResult<scaffold_domain::identity::Assurance> {
+    use scaffold_domain::identity::{Assurance, AssuranceLevel};
+    Ok(Assurance { level: parse("assurance level", level, AssuranceLevel::parse)?, provider, source, asserted_at })
+}

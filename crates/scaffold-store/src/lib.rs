@@ -6,6 +6,7 @@
 pub mod cursor;
 pub mod decode;
 mod error;
+mod identity;
 mod records;
 
 #[cfg(feature = "conformance")]
@@ -13,6 +14,7 @@ pub mod conformance;
 
 pub use cursor::Cursor;
 pub use error::StoreError;
+pub use identity::{IdentityStore, LoginState, Session, SigningKeyRecord};
 pub use records::{ApiKey, GroupQuery, IdempotencyRecord, MembershipChange, like_pattern, search_text, sort_name};
 
 use async_trait::async_trait;
@@ -27,7 +29,7 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// Everything the service needs from storage. Every method that writes takes the audit entry for
 /// the change and writes both in one transaction.
 #[async_trait]
-pub trait Store: Send + Sync + std::fmt::Debug {
+pub trait Store: IdentityStore + Send + Sync + std::fmt::Debug {
     /// Which adapter this is (`sqlite`, `postgres`), for logs and readiness output.
     fn kind(&self) -> &'static str;
 

@@ -2,12 +2,18 @@
 //! prove lists are resolved without one query per item (no N+1).
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use scaffold_domain::audit::AuditEntry;
 use scaffold_domain::group::Group;
+use scaffold_domain::identity::{App, Assurance, Identity};
 use scaffold_domain::membership::Membership;
 use scaffold_domain::person::Person;
 use scaffold_domain::{ApiKeyId, AuditId, GroupId, PersonId};
-use scaffold_store::{ApiKey, GroupQuery, IdempotencyRecord, MembershipChange, Store, StoreResult};
+use scaffold_domain::{AppId, IdentityId};
+use scaffold_store::{
+    ApiKey, GroupQuery, IdempotencyRecord, IdentityStore, LoginState, MembershipChange, Session, SigningKeyRecord,
+    Store, StoreResult,
+};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
@@ -130,5 +136,118 @@ impl Store for CountingStore {
     async fn list_audit(&self, before: Option<AuditId>, limit: u32) -> StoreResult<Vec<AuditEntry>> {
         self.count("list_audit");
         self.inner.list_audit(before, limit).await
+    }
+}
+
+#[async_trait]
+impl IdentityStore for CountingStore {
+    async fn identity_by_subject(&self, issuer: &str, subject: &str) -> StoreResult<Option<Identity>> {
+        self.count("identity_by_subject");
+        self.inner.identity_by_subject(issuer, subject).await
+    }
+    async fn identities_of_person(&self, person: PersonId) -> StoreResult<Vec<Identity>> {
+        self.count("identities_of_person");
+        self.inner.identities_of_person(person).await
+    }
+    async fn create_identity(
+        &self,
+        person: Option<&Person>,
+        identity: &Identity,
+        audit: &AuditEntry,
+    ) -> StoreResult<()> {
+        self.count("create_identity");
+        self.inner.create_identity(person, identity, audit).await
+    }
+    async fn record_login(
+        &self,
+        identity: IdentityId,
+        at: DateTime<Utc>,
+        person: PersonId,
+        assurance: Option<&Assurance>,
+    ) -> StoreResult<()> {
+        self.count("record_login");
+        self.inner.record_login(identity, at, person, assurance).await
+    }
+    async fn assurance_of(&self, person: PersonId) -> StoreResult<Option<Assurance>> {
+        self.count("assurance_of");
+        self.inner.assurance_of(person).await
+    }
+    async fn delete_person(&self, person: PersonId, pseudonym: PersonId, audit: &AuditEntry) -> StoreResult<()> {
+        self.count("delete_person");
+        self.inner.delete_person(person, pseudonym, audit).await
+    }
+    async fn put_login_state(&self, state: &LoginState) -> StoreResult<()> {
+        self.count("put_login_state");
+        self.inner.put_login_state(state).await
+    }
+    async fn take_login_state(&self, flow_hash: &[u8], now: DateTime<Utc>) -> StoreResult<Option<LoginState>> {
+        self.count("take_login_state");
+        self.inner.take_login_state(flow_hash, now).await
+    }
+    async fn create_session(&self, session: &Session) -> StoreResult<()> {
+        self.count("create_session");
+        self.inner.create_session(session).await
+    }
+    async fn session_by_hash(&self, session_hash: &[u8]) -> StoreResult<Option<Session>> {
+        self.count("session_by_hash");
+        self.inner.session_by_hash(session_hash).await
+    }
+    async fn touch_session(
+        &self,
+        session_hash: &[u8],
+        last_seen_at: DateTime<Utc>,
+        idle_expires_at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        self.count("touch_session");
+        self.inner.touch_session(session_hash, last_seen_at, idle_expires_at).await
+    }
+    async fn delete_session(&self, session_hash: &[u8]) -> StoreResult<Option<Session>> {
+        self.count("delete_session");
+        self.inner.delete_session(session_hash).await
+    }
+    async fn signing_keys(&self, purpose: &str) -> StoreResult<Vec<SigningKeyRecord>> {
+        self.count("signing_keys");
+        self.inner.signing_keys(purpose).await
+    }
+    async fn create_first_signing_key(&self, key: &SigningKeyRecord) -> StoreResult<bool> {
+        self.count("create_first_signing_key");
+        self.inner.create_first_signing_key(key).await
+    }
+    async fn rotate_signing_key(
+        &self,
+        key: &SigningKeyRecord,
+        now: DateTime<Utc>,
+        publish_until: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        self.count("rotate_signing_key");
+        self.inner.rotate_signing_key(key, now, publish_until).await
+    }
+    async fn create_app(&self, app: &App, audit: &AuditEntry) -> StoreResult<()> {
+        self.count("create_app");
+        self.inner.create_app(app, audit).await
+    }
+    async fn app_by_id(&self, id: AppId) -> StoreResult<Option<App>> {
+        self.count("app_by_id");
+        self.inner.app_by_id(id).await
+    }
+    async fn app_by_client_id(&self, client_id: &str) -> StoreResult<Option<App>> {
+        self.count("app_by_client_id");
+        self.inner.app_by_client_id(client_id).await
+    }
+    async fn apps_of_person(&self, person: PersonId) -> StoreResult<Vec<App>> {
+        self.count("apps_of_person");
+        self.inner.apps_of_person(person).await
+    }
+    async fn list_apps(&self, after: Option<AppId>, limit: u32) -> StoreResult<Vec<App>> {
+        self.count("list_apps");
+        self.inner.list_apps(after, limit).await
+    }
+    async fn update_app(&self, app: &App, audit: &AuditEntry) -> StoreResult<()> {
+        self.count("update_app");
+        self.inner.update_app(app, audit).await
+    }
+    async fn hit_rate_limit(&self, bucket: &str, window_start: DateTime<Utc>) -> StoreResult<u64> {
+        self.count("hit_rate_limit");
+        self.inner.hit_rate_limit(bucket, window_start).await
     }
 }

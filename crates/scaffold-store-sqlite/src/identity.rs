@@ -1,0 +1,506 @@
+//! SQLite implementation of the identity port. Rate-limit counters are kept in the adapter's
+//! memory: a SQLite database is served by exactly one server process (the configuration refuses
+//! more replicas), so that memory is as shared as a table would be, without a disk write on
+//! every request.
+
+use crate::rows::{micros, micros_opt, time, to_store_error};
+use crate::{SqliteStore, insert_audit, insert_person, recount_members};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use scaffold_domain::audit::AuditEntry;
+use scaffold_domain::identity::{App, Assurance, Identity};
+use scaffold_domain::person::Person;
+use scaffold_domain::{AppId, GroupId, IdentityId, PersonId};
+use scaffold_store::decode::{AppRow, assurance, redirect_uris_json};
+use scaffold_store::{IdentityStore, LoginState, Session, SigningKeyRecord, StoreError, StoreResult};
+use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
+use uuid::Uuid;
+
+fn get<'r, T: sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>>(r: &'r SqliteRow, c: &str) -> StoreResult<T> {
+    r.try_get(c).map_err(to_store_error)
+}
+
+fn topt(v: Option<i64>) -> StoreResult<Option<DateTime<Utc>>> {
+    v.map(time).transpose()
+}
+
+fn identity_from_row(r: &SqliteRow) -> StoreResult<Identity> {
+    Ok(Identity {
+        id: IdentityId(get(r, "identity_id")?),
+        person_id: PersonId(get(r, "person_id")?),
+        provider: get(r, "provider")?,
+        issuer: get(r, "issuer")?,
+        subject: get(r, "subject")?,
+        created_at: time(get(r, "created_at")?)?,
+        last_login_at: time(get(r, "last_login_at")?)?,
+    })
+}
+
+fn app_from_row(r: &SqliteRow) -> StoreResult<App> {
+    let uris: String = get(r, "redirect_uris")?;
+    AppRow {
+        app_id: get(r, "app_id")?,
+        client_id: get(r, "client_id")?,
+        owner_person_id: get(r, "owner_person_id")?,
+        name: get(r, "name")?,
+        description: get(r, "description")?,
+        homepage: get(r, "homepage")?,
+        redirect_uris: serde_json::from_str(&uris).map_err(|e| StoreError::Other(Box::new(e)))?,
+        requested_scopes: get(r, "requested_scopes")?,
+        granted_scopes: get(r, "granted_scopes")?,
+        secret_hash: get(r, "secret_hash")?,
+        secret_created_at: time(get(r, "secret_created_at")?)?,
+        status: get(r, "status")?,
+        created_at: time(get(r, "created_at")?)?,
+        updated_at: time(get(r, "updated_at")?)?,
+    }
+    .into_app()
+}
+
+fn session_from_row(r: &SqliteRow) -> StoreResult<Session> {
+    Ok(Session {
+        session_hash: get(r, "session_hash")?,
+        person_id: PersonId(get(r, "person_id")?),
+        provider: get(r, "provider")?,
+        id_token: get(r, "id_token")?,
+        created_at: time(get(r, "created_at")?)?,
+        last_seen_at: time(get(r, "last_seen_at")?)?,
+        idle_expires_at: time(get(r, "idle_expires_at")?)?,
+        absolute_expires_at: time(get(r, "absolute_expires_at")?)?,
+    })
+}
+
+fn key_from_row(r: &SqliteRow) -> StoreResult<SigningKeyRecord> {
+    Ok(SigningKeyRecord {
+        kid: get(r, "kid")?,
+        purpose: get(r, "purpose")?,
+        algorithm: get(r, "algorithm")?,
+        private_der: get(r, "private_der")?,
+        public_jwk: get(r, "public_jwk")?,
+        created_at: time(get(r, "created_at")?)?,
+        retired_at: topt(get(r, "retired_at")?)?,
+        publish_until: topt(get(r, "publish_until")?)?,
+    })
+}
+
+macro_rules! app_columns {
+    () => {
+        "app_id, client_id, owner_person_id, name, description, homepage, redirect_uris,
+    requested_scopes, granted_scopes, secret_hash, secret_created_at, status, created_at, updated_at"
+    };
+}
+
+macro_rules! identity_columns {
+    () => {
+        "identity_id, person_id, provider, issuer, subject, created_at, last_login_at"
+    };
+}
+
+macro_rules! session_columns {
+    () => {
+        "session_hash, person_id, provider, id_token, created_at, last_seen_at, idle_expires_at, absolute_expires_at"
+    };
+}
+
+macro_rules! key_columns {
+    () => {
+        "kid, purpose, algorithm, private_der, public_jwk, created_at, retired_at, publish_until"
+    };
+}
+
+async fn insert_signing_key(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, k: &SigningKeyRecord) -> StoreResult<()> {
+    sqlx::query(
+        "insert into signing_key (kid, purpose, algorithm, private_der, public_jwk, created_at, retired_at, publish_until)
+         values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )
+    .bind(&k.kid)
+    .bind(&k.purpose)
+    .bind(&k.algorithm)
+    .bind(&k.private_der)
+    .bind(&k.public_jwk)
+    .bind(micros(k.created_at))
+    .bind(micros_opt(k.retired_at))
+    .bind(micros_opt(k.publish_until))
+    .execute(&mut **tx)
+    .await
+    .map_err(to_store_error)?;
+    Ok(())
+}
+
+#[async_trait]
+impl IdentityStore for SqliteStore {
+    async fn identity_by_subject(&self, issuer: &str, subject: &str) -> StoreResult<Option<Identity>> {
+        let sql = concat!("select ", identity_columns!(), " from identity where issuer = ?1 and subject = ?2");
+        let row =
+            sqlx::query(sql).bind(issuer).bind(subject).fetch_optional(&self.pool).await.map_err(to_store_error)?;
+        row.as_ref().map(identity_from_row).transpose()
+    }
+
+    async fn identities_of_person(&self, person: PersonId) -> StoreResult<Vec<Identity>> {
+        let sql = concat!("select ", identity_columns!(), " from identity where person_id = ?1 order by identity_id");
+        let rows = sqlx::query(sql).bind(person.0).fetch_all(&self.pool).await.map_err(to_store_error)?;
+        rows.iter().map(identity_from_row).collect()
+    }
+
+    async fn create_identity(&self, person: Option<&Person>, i: &Identity, audit: &AuditEntry) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        match person {
+            Some(p) => insert_person(&mut tx, p, None, audit).await?,
+            None => insert_audit(&mut tx, audit).await?,
+        }
+        sqlx::query(
+            "insert into identity (identity_id, person_id, provider, issuer, subject, created_at, last_login_at)
+             values (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )
+        .bind(i.id.0)
+        .bind(i.person_id.0)
+        .bind(&i.provider)
+        .bind(&i.issuer)
+        .bind(&i.subject)
+        .bind(micros(i.created_at))
+        .bind(micros(i.last_login_at))
+        .execute(&mut *tx)
+        .await
+        .map_err(to_store_error)?;
+        tx.commit().await.map_err(to_store_error)
+    }
+
+    async fn record_login(
+        &self,
+        identity: IdentityId,
+        at: DateTime<Utc>,
+        person: PersonId,
+        a: Option<&Assurance>,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query("update identity set last_login_at = ?2 where identity_id = ?1")
+            .bind(identity.0)
+            .bind(micros(at))
+            .execute(&mut *tx)
+            .await
+            .map_err(to_store_error)?;
+        if let Some(a) = a {
+            sqlx::query(
+                "insert into person_assurance (person_id, level, provider, source, asserted_at) values (?1, ?2, ?3, ?4, ?5)
+                 on conflict (person_id) do update set level = excluded.level, provider = excluded.provider,
+                     source = excluded.source, asserted_at = excluded.asserted_at",
+            )
+            .bind(person.0)
+            .bind(a.level.as_str())
+            .bind(&a.provider)
+            .bind(&a.source)
+            .bind(micros(a.asserted_at))
+            .execute(&mut *tx)
+            .await
+            .map_err(to_store_error)?;
+        }
+        tx.commit().await.map_err(to_store_error)
+    }
+
+    async fn assurance_of(&self, person: PersonId) -> StoreResult<Option<Assurance>> {
+        let row = sqlx::query("select level, provider, source, asserted_at from person_assurance where person_id = ?1")
+            .bind(person.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(to_store_error)?;
+        row.map(|r| {
+            let level: String = get(&r, "level")?;
+            assurance(&level, get(&r, "provider")?, get(&r, "source")?, time(get(&r, "asserted_at")?)?)
+        })
+        .transpose()
+    }
+
+    async fn delete_person(&self, person: PersonId, pseudonym: PersonId, audit: &AuditEntry) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        let sole: Option<Uuid> = sqlx::query_scalar(
+            "select m.group_id from membership m join community_group g on g.group_id = m.group_id
+             where m.person_id = ?1 and m.role = 'owner' and m.status = 'active' and g.status = 'active'
+               and not exists (select 1 from membership o where o.group_id = m.group_id and o.person_id <> ?1
+                               and o.role = 'owner' and o.status = 'active')
+             limit 1",
+        )
+        .bind(person.0)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(to_store_error)?;
+        if sole.is_some() {
+            return Err(StoreError::LastOwner);
+        }
+        let groups: Vec<Uuid> = sqlx::query_scalar("delete from membership where person_id = ?1 returning group_id")
+            .bind(person.0)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(to_store_error)?;
+        for g in groups {
+            recount_members(&mut tx, GroupId(g)).await?;
+        }
+        for sql in [
+            "delete from api_key where person_id = ?1",
+            "delete from login_state where link_person_id = ?1",
+            "delete from person where person_id = ?1",
+        ] {
+            sqlx::query(sql).bind(person.0).execute(&mut *tx).await.map_err(to_store_error)?;
+        }
+        sqlx::query("update audit_entry set actor_person_id = ?2 where actor_person_id = ?1")
+            .bind(person.0)
+            .bind(pseudonym.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(to_store_error)?;
+        sqlx::query("update audit_entry set target_id = ?2 where target_type = 'person' and target_id = ?1")
+            .bind(person.0.to_string())
+            .bind(pseudonym.0.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(to_store_error)?;
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await.map_err(to_store_error)
+    }
+
+    async fn put_login_state(&self, s: &LoginState) -> StoreResult<()> {
+        sqlx::query(
+            "insert into login_state (flow_hash, provider, state, nonce, pkce_verifier, link_person_id, return_to,
+                                      created_at, expires_at)
+             values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        )
+        .bind(&s.flow_hash)
+        .bind(&s.provider)
+        .bind(&s.state)
+        .bind(&s.nonce)
+        .bind(&s.pkce_verifier)
+        .bind(s.link_person.map(|p| p.0))
+        .bind(&s.return_to)
+        .bind(micros(s.created_at))
+        .bind(micros(s.expires_at))
+        .execute(&self.pool)
+        .await
+        .map_err(to_store_error)?;
+        Ok(())
+    }
+
+    async fn take_login_state(&self, flow_hash: &[u8], now: DateTime<Utc>) -> StoreResult<Option<LoginState>> {
+        let mut tx = self.begin().await?;
+        let row = sqlx::query(
+            "delete from login_state where flow_hash = ?1
+             returning flow_hash, provider, state, nonce, pkce_verifier, link_person_id, return_to, created_at, expires_at",
+        )
+        .bind(flow_hash)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(to_store_error)?;
+        sqlx::query("delete from login_state where expires_at < ?1")
+            .bind(micros(now))
+            .execute(&mut *tx)
+            .await
+            .map_err(to_store_error)?;
+        tx.commit().await.map_err(to_store_error)?;
+        row.map(|r| {
+            Ok(LoginState {
+                flow_hash: get(&r, "flow_hash")?,
+                provider: get(&r, "provider")?,
+                state: get(&r, "state")?,
+                nonce: get(&r, "nonce")?,
+                pkce_verifier: get(&r, "pkce_verifier")?,
+                link_person: get::<Option<Uuid>>(&r, "link_person_id")?.map(PersonId),
+                return_to: get(&r, "return_to")?,
+                created_at: time(get(&r, "created_at")?)?,
+                expires_at: time(get(&r, "expires_at")?)?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn create_session(&self, s: &Session) -> StoreResult<()> {
+        sqlx::query(
+            "insert into session (session_hash, person_id, provider, id_token, created_at, last_seen_at,
+                                  idle_expires_at, absolute_expires_at)
+             values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )
+        .bind(&s.session_hash)
+        .bind(s.person_id.0)
+        .bind(&s.provider)
+        .bind(&s.id_token)
+        .bind(micros(s.created_at))
+        .bind(micros(s.last_seen_at))
+        .bind(micros(s.idle_expires_at))
+        .bind(micros(s.absolute_expires_at))
+        .execute(&self.pool)
+        .await
+        .map_err(to_store_error)?;
+        Ok(())
+    }
+
+    async fn session_by_hash(&self, h: &[u8]) -> StoreResult<Option<Session>> {
+        let sql = concat!("select ", session_columns!(), " from session where session_hash = ?1");
+        let row = sqlx::query(sql).bind(h).fetch_optional(&self.pool).await.map_err(to_store_error)?;
+        row.as_ref().map(session_from_row).transpose()
+    }
+
+    async fn touch_session(&self, h: &[u8], last_seen: DateTime<Utc>, idle: DateTime<Utc>) -> StoreResult<()> {
+        sqlx::query("update session set last_seen_at = ?2, idle_expires_at = ?3 where session_hash = ?1")
+            .bind(h)
+            .bind(micros(last_seen))
+            .bind(micros(idle))
+            .execute(&self.pool)
+            .await
+            .map_err(to_store_error)?;
+        Ok(())
+    }
+
+    async fn delete_session(&self, h: &[u8]) -> StoreResult<Option<Session>> {
+        let sql = concat!("delete from session where session_hash = ?1 returning ", session_columns!());
+        let row = sqlx::query(sql).bind(h).fetch_optional(&self.pool).await.map_err(to_store_error)?;
+        row.as_ref().map(session_from_row).transpose()
+    }
+
+    async fn signing_keys(&self, purpose: &str) -> StoreResult<Vec<SigningKeyRecord>> {
+        let sql = concat!("select ", key_columns!(), " from signing_key where purpose = ?1 order by created_at, kid");
+        let rows = sqlx::query(sql).bind(purpose).fetch_all(&self.pool).await.map_err(to_store_error)?;
+        rows.iter().map(key_from_row).collect()
+    }
+
+    async fn create_first_signing_key(&self, key: &SigningKeyRecord) -> StoreResult<bool> {
+        let mut tx = self.begin().await?;
+        let active: i64 =
+            sqlx::query_scalar("select count(*) from signing_key where purpose = ?1 and retired_at is null")
+                .bind(&key.purpose)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(to_store_error)?;
+        if active > 0 {
+            return Ok(false);
+        }
+        insert_signing_key(&mut tx, key).await?;
+        tx.commit().await.map_err(to_store_error)?;
+        Ok(true)
+    }
+
+    async fn rotate_signing_key(
+        &self,
+        key: &SigningKeyRecord,
+        now: DateTime<Utc>,
+        publish_until: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query("delete from signing_key where purpose = ?1 and publish_until < ?2")
+            .bind(&key.purpose)
+            .bind(micros(now))
+            .execute(&mut *tx)
+            .await
+            .map_err(to_store_error)?;
+        sqlx::query(
+            "update signing_key set retired_at = ?2, publish_until = ?3 where purpose = ?1 and retired_at is null",
+        )
+        .bind(&key.purpose)
+        .bind(micros(now))
+        .bind(micros(publish_until))
+        .execute(&mut *tx)
+        .await
+        .map_err(to_store_error)?;
+        insert_signing_key(&mut tx, key).await?;
+        tx.commit().await.map_err(to_store_error)
+    }
+
+    async fn create_app(&self, a: &App, audit: &AuditEntry) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query(
+            "insert into app (app_id, client_id, owner_person_id, name, description, homepage, redirect_uris,
+                              requested_scopes, granted_scopes, secret_hash, secret_created_at, status, created_at, updated_at)
+             values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+        )
+        .bind(a.id.0)
+        .bind(&a.client_id)
+        .bind(a.owner.0)
+        .bind(&a.name)
+        .bind(&a.description)
+        .bind(&a.homepage)
+        .bind(redirect_uris_json(a).to_string())
+        .bind(a.requested_scopes.to_string())
+        .bind(a.granted_scopes.to_string())
+        .bind(&a.secret_hash)
+        .bind(micros(a.secret_created_at))
+        .bind(a.status.as_str())
+        .bind(micros(a.created_at))
+        .bind(micros(a.updated_at))
+        .execute(&mut *tx)
+        .await
+        .map_err(to_store_error)?;
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await.map_err(to_store_error)
+    }
+
+    async fn app_by_id(&self, id: AppId) -> StoreResult<Option<App>> {
+        let sql = concat!("select ", app_columns!(), " from app where app_id = ?1");
+        let row = sqlx::query(sql).bind(id.0).fetch_optional(&self.pool).await.map_err(to_store_error)?;
+        row.as_ref().map(app_from_row).transpose()
+    }
+
+    async fn app_by_client_id(&self, client_id: &str) -> StoreResult<Option<App>> {
+        let sql = concat!("select ", app_columns!(), " from app where client_id = ?1");
+        let row = sqlx::query(sql).bind(client_id).fetch_optional(&self.pool).await.map_err(to_store_error)?;
+        row.as_ref().map(app_from_row).transpose()
+    }
+
+    async fn apps_of_person(&self, person: PersonId) -> StoreResult<Vec<App>> {
+        let sql = concat!("select ", app_columns!(), " from app where owner_person_id = ?1 order by app_id");
+        let rows = sqlx::query(sql).bind(person.0).fetch_all(&self.pool).await.map_err(to_store_error)?;
+        rows.iter().map(app_from_row).collect()
+    }
+
+    async fn list_apps(&self, after: Option<AppId>, limit: u32) -> StoreResult<Vec<App>> {
+        let sql =
+            concat!("select ", app_columns!(), " from app where (?1 is null or app_id > ?1) order by app_id limit ?2");
+        let rows = sqlx::query(sql)
+            .bind(after.map(|a| a.0))
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(to_store_error)?;
+        rows.iter().map(app_from_row).collect()
+    }
+
+    async fn update_app(&self, a: &App, audit: &AuditEntry) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        let done = sqlx::query(
+            "update app set name = ?2, description = ?3, homepage = ?4, redirect_uris = ?5, requested_scopes = ?6,
+                            granted_scopes = ?7, secret_hash = ?8, secret_created_at = ?9, status = ?10, updated_at = ?11
+             where app_id = ?1",
+        )
+        .bind(a.id.0)
+        .bind(&a.name)
+        .bind(&a.description)
+        .bind(&a.homepage)
+        .bind(redirect_uris_json(a).to_string())
+        .bind(a.requested_scopes.to_string())
+        .bind(a.granted_scopes.to_string())
+        .bind(&a.secret_hash)
+        .bind(micros(a.secret_created_at))
+        .bind(a.status.as_str())
+        .bind(micros(a.updated_at))
+        .execute(&mut *tx)
+        .await
+        .map_err(to_store_error)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await.map_err(to_store_error)
+    }
+
+    async fn hit_rate_limit(&self, bucket: &str, window_start: DateTime<Utc>) -> StoreResult<u64> {
+        let start = micros(window_start);
+        let mut windows = self.rate.lock().map_err(|_| StoreError::Other("rate-limit counters poisoned".into()))?;
+        let entry = windows.entry(bucket.to_owned()).or_insert((start, 0));
+        if entry.0 != start {
+            *entry = (start, 0);
+        }
+        entry.1 += 1;
+        let hits = entry.1;
+        // Bound the memory: forget buckets whose window has passed.
+        if windows.len() > 100_000 {
+            windows.retain(|_, (s, _)| *s >= start);
+        }
+        Ok(hits)
+    }
+}
