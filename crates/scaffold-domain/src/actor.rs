@@ -1,16 +1,41 @@
 //! `Actor`: who is calling, passed to every service call. Authorisation is decided in the service
 //! layer from the actor, never only in a handler. The OIDC layer will produce the same type.
 
-use crate::{ApiKeyId, DomainError, PersonId, Scope, Scopes};
+use crate::{ApiKeyId, AppId, DomainError, PersonId, Scope, Scopes};
+
+/// What the caller presented.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Credential {
+    /// A personal or operator API key.
+    ApiKey(ApiKeyId),
+    /// An access token issued to a developer's app (acting for the app's owner).
+    App(AppId),
+    /// A browser session from signing in.
+    Session,
+    /// A bearer token issued by a configured OpenID Provider.
+    ProviderToken,
+    /// The command line or a test.
+    Local,
+}
+
+impl Credential {
+    /// The wire name: `api_key`, `app`, `session`, `provider_token` or `local`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Credential::ApiKey(_) => "api_key",
+            Credential::App(_) => "app",
+            Credential::Session => "session",
+            Credential::ProviderToken => "provider_token",
+            Credential::Local => "local",
+        }
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Principal {
     Anonymous,
-    /// A person acting through a credential (API key today; OIDC sessions and tokens later).
-    Person {
-        person_id: PersonId,
-        key_id: Option<ApiKeyId>,
-    },
+    /// A person acting through a credential.
+    Person { person_id: PersonId, credential: Credential },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,8 +49,15 @@ impl Actor {
         Self { principal: Principal::Anonymous, scopes: Scopes::default() }
     }
 
-    pub fn person(person_id: PersonId, key_id: Option<ApiKeyId>, scopes: Scopes) -> Self {
-        Self { principal: Principal::Person { person_id, key_id }, scopes }
+    pub fn person(person_id: PersonId, credential: Credential, scopes: Scopes) -> Self {
+        Self { principal: Principal::Person { person_id, credential }, scopes }
+    }
+
+    pub fn credential(&self) -> Option<Credential> {
+        match self.principal {
+            Principal::Person { credential, .. } => Some(credential),
+            Principal::Anonymous => None,
+        }
     }
 
     pub fn person_id(&self) -> Option<PersonId> {

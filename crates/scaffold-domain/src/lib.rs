@@ -16,7 +16,7 @@ pub mod scope;
 pub mod slug;
 pub mod text;
 
-pub use actor::{Actor, Principal};
+pub use actor::{Actor, Credential, Principal};
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use error::{DomainError, ErrorKind, FieldError};
 pub use ids::{ApiKeyId, AppId, AuditId, GroupId, IdentityId, PersonId};

@@ -50,13 +50,54 @@ impl MembershipObj {
     }
 }
 
-/// The signed-in caller.
+/// The signed-in caller, with their identities, assurance, memberships and apps (those need the
+/// `profile` scope; without it they are empty).
 #[derive(SimpleObject, Debug)]
 #[graphql(name = "Viewer")]
 pub struct ViewerObj {
     pub id: ID,
     pub display_name: String,
     pub scopes: Vec<String>,
+    /// `api_key`, `app`, `session`, `provider_token` or `local`.
+    pub credential: String,
+    pub identities: Vec<IdentityObj>,
+    pub assurance: Option<AssuranceObj>,
+    pub memberships: Vec<MembershipObj>,
+    pub apps: Vec<AppObj>,
+}
+
+/// An identity at an OpenID Provider.
+#[derive(SimpleObject, Debug)]
+#[graphql(name = "Identity")]
+pub struct IdentityObj {
+    pub id: ID,
+    pub provider: String,
+    pub issuer: String,
+    pub subject: String,
+    pub last_login_at: DateTime<Utc>,
+}
+
+/// The assurance a provider last asserted.
+#[derive(SimpleObject, Debug)]
+#[graphql(name = "Assurance")]
+pub struct AssuranceObj {
+    /// `none`, `low`, `medium` or `high`.
+    pub level: String,
+    pub provider: String,
+    pub source: String,
+    pub asserted_at: DateTime<Utc>,
+}
+
+/// A developer's app.
+#[derive(SimpleObject, Debug)]
+#[graphql(name = "App")]
+pub struct AppObj {
+    pub id: ID,
+    pub client_id: String,
+    pub name: String,
+    pub granted_scopes: Vec<String>,
+    pub requested_scopes: Vec<String>,
+    pub status: String,
 }
 
 #[derive(Default, Debug)]
@@ -70,11 +111,43 @@ impl ViewerQuery {
         if actor.person_id().is_none() {
             return Ok(None);
         }
-        let (p, scopes) = service(ctx)?.person(actor).await.map_err(gql)?;
+        let me = service(ctx)?.me(actor).await.map_err(gql)?;
+        let words = |s: &scaffold_domain::Scopes| s.iter().map(|x| x.as_str().to_owned()).collect::<Vec<_>>();
         Ok(Some(ViewerObj {
-            id: ID(p.id.to_string()),
-            display_name: p.display_name,
-            scopes: scopes.iter().map(|s| s.as_str().to_owned()).collect(),
+            id: ID(me.person.id.to_string()),
+            display_name: me.person.display_name,
+            scopes: words(&me.scopes),
+            credential: me.credential.name().to_owned(),
+            identities: me
+                .identities
+                .into_iter()
+                .map(|i| IdentityObj {
+                    id: ID(i.id.to_string()),
+                    provider: i.provider,
+                    issuer: i.issuer,
+                    subject: i.subject,
+                    last_login_at: i.last_login_at,
+                })
+                .collect(),
+            assurance: me.assurance.map(|a| AssuranceObj {
+                level: a.level.as_str().to_owned(),
+                provider: a.provider,
+                source: a.source,
+                asserted_at: a.asserted_at,
+            }),
+            memberships: me.memberships.into_iter().map(MembershipObj).collect(),
+            apps: me
+                .apps
+                .into_iter()
+                .map(|a| AppObj {
+                    id: ID(a.id.to_string()),
+                    client_id: a.client_id,
+                    name: a.name,
+                    granted_scopes: words(&a.granted_scopes),
+                    requested_scopes: words(&a.requested_scopes),
+                    status: a.status.as_str().to_owned(),
+                })
+                .collect(),
         }))
     }
 }
@@ -144,3 +217,4 @@ impl MemberMutation {
         Ok(true)
     }
 }
+

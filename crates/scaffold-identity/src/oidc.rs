@@ -147,8 +147,20 @@ pub struct VerifiedLogin {
     pub assurance: AssuranceLevel,
     /// What the level was derived from, e.g. `vot=P2`, or `default`.
     pub assurance_source: String,
+    /// The `name` claim, when the provider sent one (a suggestion for the display name).
+    pub name: Option<String>,
     /// The raw ID token, as the logout hint.
     pub id_token: String,
+}
+
+/// What the relying party reads from a verified ID token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdTokenFacts {
+    pub subject: String,
+    pub issuer: String,
+    pub vot: Option<String>,
+    pub acr: Option<String>,
+    pub name: Option<String>,
 }
 
 /// A verified bearer token from a provider.
@@ -323,19 +335,21 @@ impl Provider {
             .id_token()
             .ok_or_else(|| LoginError::IdToken("the token response has no ID token".to_owned()))?
             .to_string();
-        let (subject, issuer, vot, acr) = self.verify_id_token(&raw, &secrets.nonce, now).await?;
-        let (assurance, assurance_source) = self.assurance(vot.as_deref(), acr.as_deref());
-        Ok(VerifiedLogin { issuer, subject, assurance, assurance_source, id_token: raw })
+        let v = self.verify_id_token(&raw, &secrets.nonce, now).await?;
+        let (assurance, assurance_source) = self.assurance(v.vot.as_deref(), v.acr.as_deref());
+        Ok(VerifiedLogin {
+            issuer: v.issuer,
+            subject: v.subject,
+            assurance,
+            assurance_source,
+            name: v.name,
+            id_token: raw,
+        })
     }
 
     /// Verifies an ID token; on an unknown `kid`, refetches the provider's keys (at most once a
-    /// minute) and tries again. Returns `(sub, iss, vot, acr)`.
-    pub async fn verify_id_token(
-        &self,
-        raw: &str,
-        nonce: &str,
-        now: DateTime<Utc>,
-    ) -> Result<(String, String, Option<String>, Option<String>), LoginError> {
+    /// minute) and tries again.
+    pub async fn verify_id_token(&self, raw: &str, nonce: &str, now: DateTime<Utc>) -> Result<IdTokenFacts, LoginError> {
         let token: ProviderIdToken = raw.parse().map_err(|_| LoginError::IdToken("malformed ID token".to_owned()))?;
         let algorithms = self
             .config
@@ -364,12 +378,13 @@ impl Provider {
             match token.claims(&verifier, &nonce) {
                 Ok(c) => {
                     check_azp(c.audiences().len(), c.authorized_party().map(|a| a.as_str()), &self.config.client_id)?;
-                    return Ok((
-                        c.subject().as_str().to_owned(),
-                        c.issuer().as_str().to_owned(),
-                        c.additional_claims().vot.clone(),
-                        c.auth_context_ref().map(|a| a.as_str().to_owned()),
-                    ));
+                    return Ok(IdTokenFacts {
+                        subject: c.subject().as_str().to_owned(),
+                        issuer: c.issuer().as_str().to_owned(),
+                        vot: c.additional_claims().vot.clone(),
+                        acr: c.auth_context_ref().map(|a| a.as_str().to_owned()),
+                        name: c.name().and_then(|n| n.get(None)).map(|n| n.as_str().to_owned()),
+                    });
                 }
                 Err(ClaimsVerificationError::SignatureVerification(SignatureVerificationError::NoMatchingKey))
                     if !refresh =>

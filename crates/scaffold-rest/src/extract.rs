@@ -163,7 +163,48 @@ impl FromRequestParts<RestState> for Caller {
                 Some(v.to_str().map_err(|_| DomainError::unauthenticated("the Authorization header is not text"))?)
             }
         };
+        if header.is_none()
+            && let Some(session) = cookie(&parts.headers, scaffold_service::identity::login::SESSION_COOKIE)
+        {
+            if !parts.method.is_safe() {
+                same_origin(&parts.headers, &state.service.identity().config().public_url)?;
+            }
+            return Ok(Caller(state.service.actor_from_session(&session).await?));
+        }
         Ok(Caller(state.service.actor_from_authorization(header).await?))
+    }
+}
+
+/// A cookie's value from the `Cookie` headers.
+pub fn cookie(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+}
+
+/// Cookie-authenticated writes must come from the service's own pages: a browser always sends
+/// `Origin` on such requests, and `Sec-Fetch-Site` when it knows it (defence in depth beside the
+/// session cookie's `SameSite=Lax`).
+fn same_origin(headers: &axum::http::HeaderMap, public_url: &str) -> Result<(), ApiError> {
+    let refuse = || {
+        ApiError(DomainError::forbidden(
+            "CROSS_SITE_REQUEST",
+            "a cookie-authenticated change must come from this service's own pages",
+        ))
+    };
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        if origin.to_str().ok() != Some(public_url.trim_end_matches('/')) {
+            return Err(refuse());
+        }
+    }
+    match headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+        None | Some("same-origin" | "none") => Ok(()),
+        Some(_) => Err(refuse()),
     }
 }
 

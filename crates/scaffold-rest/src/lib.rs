@@ -2,7 +2,9 @@
 //! result, plus the OpenAPI 3.1 document generated from the same code (utoipa). Errors are RFC
 //! 9457 problem details. It must not hold business rules or talk to storage.
 
+mod apps;
 mod audit;
+mod auth;
 mod extract;
 mod groups;
 mod members;
@@ -44,7 +46,18 @@ pub fn router(service: Service) -> Router {
         .route("/api/v1/groups/{group}/members/{person}/approve", post(members::approve))
         .route("/api/v1/categories", get(groups::categories))
         .route("/api/v1/guideline-templates", get(groups::guideline_templates))
-        .route("/api/v1/me", get(people::me))
+        .route("/api/v1/me", get(people::me).delete(people::delete_me))
+        .route("/api/v1/apps", get(apps::list).post(apps::register))
+        .route("/api/v1/apps/{app}", get(apps::get).delete(apps::revoke))
+        .route("/api/v1/apps/{app}/approve", post(apps::approve))
+        .route("/api/v1/apps/{app}/secret", post(apps::rotate_secret))
+        .route("/auth/providers", get(auth::providers))
+        .route("/auth/login/{provider}", get(auth::login))
+        .route("/auth/link/{provider}", get(auth::link))
+        .route("/auth/callback/{provider}", get(auth::callback))
+        .route("/auth/logout", post(auth::logout))
+        .route("/oauth/token", post(auth::token))
+        .route("/.well-known/jwks.json", get(auth::jwks))
         .route("/api/v1/me/api-keys", get(people::list_keys).post(people::create_key))
         .route("/api/v1/me/api-keys/{key}", axum::routing::delete(people::revoke_key))
         .route("/api/v1/people", post(people::create_person))
@@ -67,7 +80,7 @@ impl utoipa::Modify for Security {
             SecurityScheme::Http(
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
-                    .description(Some("An API key (`scf_…`) or, later, an OAuth access token."))
+                    .description(Some("An API key (`scf_…`), an access token from `/oauth/token`, or a configured provider's access token. Browsers may use the session cookie instead."))
                     .build(),
             ),
         );
@@ -149,6 +162,13 @@ impl utoipa::Modify for StandardErrors {
         members::change_role,
         members::remove,
         people::me,
+        people::delete_me,
+        apps::register,
+        apps::list,
+        apps::get,
+        apps::approve,
+        apps::rotate_secret,
+        apps::revoke,
         people::list_keys,
         people::create_key,
         people::revoke_key,

@@ -22,6 +22,42 @@ pub struct MeBody {
     pub display_name: String,
     /// Scopes of the credential used for this request.
     pub scopes: Vec<String>,
+    /// `api_key`, `app`, `session`, `provider_token` or `local`.
+    pub credential: String,
+    pub created_at: DateTime<Utc>,
+    /// Identities at OpenID Providers linked to this account (empty without the `profile` scope).
+    pub identities: Vec<IdentityBody>,
+    /// The assurance level a provider last asserted.
+    pub assurance: Option<AssuranceBody>,
+    pub memberships: Vec<MyMembershipBody>,
+    pub apps: Vec<crate::apps::AppBody>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IdentityBody {
+    pub id: Uuid,
+    pub provider: String,
+    pub issuer: String,
+    pub subject: String,
+    pub created_at: DateTime<Utc>,
+    pub last_login_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AssuranceBody {
+    /// `none`, `low`, `medium` or `high`.
+    pub level: String,
+    pub provider: String,
+    /// What it was derived from, e.g. `vot=P2`.
+    pub source: String,
+    pub asserted_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MyMembershipBody {
+    pub group_id: Uuid,
+    pub role: String,
+    pub status: String,
     pub created_at: DateTime<Utc>,
 }
 
@@ -78,13 +114,60 @@ pub struct NewKey {
     ),
     security(("bearer" = [])))]
 pub async fn me(State(s): State<RestState>, Caller(actor): Caller) -> ApiResult<Json<MeBody>> {
-    let (p, scopes) = s.service.person(&actor).await?;
+    let me = s.service.me(&actor).await?;
     Ok(Json(MeBody {
-        id: p.id.0,
-        display_name: p.display_name,
-        scopes: scopes.iter().map(|s| s.as_str().to_owned()).collect(),
-        created_at: p.created_at,
+        id: me.person.id.0,
+        display_name: me.person.display_name,
+        scopes: me.scopes.iter().map(|s| s.as_str().to_owned()).collect(),
+        credential: me.credential.name().to_owned(),
+        created_at: me.person.created_at,
+        identities: me
+            .identities
+            .into_iter()
+            .map(|i| IdentityBody {
+                id: i.id.0,
+                provider: i.provider,
+                issuer: i.issuer,
+                subject: i.subject,
+                created_at: i.created_at,
+                last_login_at: i.last_login_at,
+            })
+            .collect(),
+        assurance: me.assurance.map(|a| AssuranceBody {
+            level: a.level.as_str().to_owned(),
+            provider: a.provider,
+            source: a.source,
+            asserted_at: a.asserted_at,
+        }),
+        memberships: me
+            .memberships
+            .into_iter()
+            .map(|m| MyMembershipBody {
+                group_id: m.group_id.0,
+                role: m.role.as_str().to_owned(),
+                status: m.status.as_str().to_owned(),
+                created_at: m.created_at,
+            })
+            .collect(),
+        apps: me.apps.into_iter().map(Into::into).collect(),
     }))
+}
+
+
+/// Delete your account
+///
+/// Removes your profile, identities, sessions, keys, apps and memberships. The audit log keeps a
+/// pseudonymous id in place of yours. Refused while you are the only owner of an active group.
+#[utoipa::path(delete, path = "/api/v1/me", tag = "people",
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 403, description = "Apps cannot delete accounts", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "You are the only owner of a group", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["profile"])))]
+pub async fn delete_me(State(s): State<RestState>, Caller(actor): Caller) -> ApiResult<StatusCode> {
+    s.service.delete_account(&actor).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Your API keys

@@ -20,6 +20,8 @@ pub struct AppOptions {
     pub body_limit_bytes: usize,
     pub request_timeout: Duration,
     pub graphql: scaffold_graphql::Limits,
+    /// Rate-limit by the last `X-Forwarded-For` entry instead of the peer address.
+    pub trust_forwarded_for: bool,
 }
 
 impl Default for AppOptions {
@@ -28,6 +30,7 @@ impl Default for AppOptions {
             body_limit_bytes: 1024 * 1024,
             request_timeout: Duration::from_secs(30),
             graphql: scaffold_graphql::Limits::default(),
+            trust_forwarded_for: false,
         }
     }
 }
@@ -37,6 +40,7 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub fn router(service: Service, options: &AppOptions) -> Router {
     let metrics = Metrics::new();
     let schema = scaffold_graphql::schema(service.clone(), options.graphql);
+    let service_for_limits = service.clone();
     let ops = Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
@@ -46,6 +50,10 @@ pub fn router(service: Service, options: &AppOptions) -> Router {
         .merge(scaffold_rest::router(service.clone()))
         .merge(scaffold_graphql::router(schema, service, options.graphql))
         .merge(ops)
+        .layer(axum::middleware::from_fn_with_state(
+            crate::ratelimit::Limiter { service: service_for_limits, trust_forwarded_for: options.trust_forwarded_for },
+            crate::ratelimit::limit,
+        ))
         .layer(axum::middleware::from_fn_with_state(metrics, metrics::record))
         .layer(DefaultBodyLimit::max(options.body_limit_bytes))
         .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, options.request_timeout))

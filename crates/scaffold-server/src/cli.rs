@@ -33,6 +33,17 @@ pub enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Manage signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Make a new access-token signing key active. The old public key stays published at
+    /// /.well-known/jwks.json until every token it signed has expired; running servers switch
+    /// within a minute.
+    Rotate(DbArgs),
 }
 
 #[derive(Debug, Args)]
@@ -130,6 +141,15 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             println!("scopes:  {}", created.issued.key.scopes);
             println!("token:   {}", created.issued.token.expose());
             println!("Store the token now: it is not shown again.");
+            Ok(())
+        }
+        Command::Keys(KeysCommand::Rotate(db)) => {
+            let cfg = load(cli.config.as_ref(), &Overrides { database_url: db.database_url, ..Overrides::default() })?;
+            let store = crate::app::open_store(cfg.database.url.expose(), 2, false).await?;
+            let service = Service::with_identity(store, Arc::new(SystemClock), cfg.identity()?)?;
+            let kid = service.rotate_access_token_key().await.map_err(|e| e.to_string())?;
+            println!("new access-token key: {kid}");
+            println!("the previous key stays published until its tokens have expired");
             Ok(())
         }
         Command::Serve(args) => {

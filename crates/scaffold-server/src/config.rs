@@ -49,6 +49,181 @@ pub struct Config {
     pub database: DatabaseConfig,
     pub log: LogConfig,
     pub graphql: GraphqlConfig,
+    pub identity: IdentitySection,
+    pub rate_limits: RateLimitConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IdentitySection {
+    /// The public base URL: issuer of access tokens, base of sign-in callbacks, allowed origin.
+    pub public_url: String,
+    /// Access-token lifetime (at most 900).
+    pub access_token_lifetime_secs: i64,
+    /// A PKCS#8 PEM P-256 key file for signing access tokens; empty: a key created once in the store.
+    pub access_token_key_file: String,
+    pub session_idle_secs: i64,
+    pub session_absolute_secs: i64,
+    /// Sign-in providers (OpenID Connect), as `[[identity.providers]]` tables.
+    pub providers: Vec<ProviderSection>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderSection {
+    pub name: String,
+    #[serde(default)]
+    pub display_name: String,
+    pub issuer: String,
+    pub client_id: String,
+    /// For `client_secret_basic`.
+    #[serde(default)]
+    pub client_secret: Option<Secret>,
+    /// For `private_key_jwt`: a PKCS#8 PEM RSA or P-256 key file.
+    #[serde(default)]
+    pub private_key_file: Option<String>,
+    #[serde(default)]
+    pub private_key_kid: Option<String>,
+    /// `token_endpoint` (GOV.UK One Login) or `issuer`.
+    #[serde(default = "default_assertion_audience")]
+    pub assertion_audience: String,
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    #[serde(default = "default_algorithms")]
+    pub algorithms: Vec<String>,
+    /// Extra authorization request parameters, e.g. `{ vtr = '["Cl.Cm.P2"]' }`.
+    #[serde(default)]
+    pub auth_params: std::collections::BTreeMap<String, String>,
+    #[serde(default)]
+    pub assurance: Vec<AssuranceSection>,
+    #[serde(default = "default_assurance")]
+    pub default_assurance: String,
+    /// Accept this provider's access tokens for this audience (resource-server mode).
+    #[serde(default)]
+    pub access_token_audience: Option<String>,
+}
+
+fn default_assertion_audience() -> String {
+    "token_endpoint".to_owned()
+}
+
+fn default_algorithms() -> Vec<String> {
+    vec!["ES256".to_owned(), "RS256".to_owned()]
+}
+
+fn default_assurance() -> String {
+    "low".to_owned()
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssuranceSection {
+    /// `vot` or `acr`.
+    pub claim: String,
+    pub value: String,
+    /// `none`, `low`, `medium` or `high`.
+    pub level: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RateLimitConfig {
+    /// Requests per minute per client IP (0: off).
+    pub per_ip_per_minute: u32,
+    /// Requests per minute per app (0: off).
+    pub per_app_per_minute: u32,
+    /// Take the client IP from the last `X-Forwarded-For` entry (only behind a proxy that sets it).
+    pub trust_forwarded_for: bool,
+}
+
+impl Default for IdentitySection {
+    fn default() -> Self {
+        let d = scaffold_service::identity::IdentityConfig::default();
+        Self {
+            public_url: d.public_url,
+            access_token_lifetime_secs: d.access_token_lifetime_secs,
+            access_token_key_file: String::new(),
+            session_idle_secs: d.session_idle_secs,
+            session_absolute_secs: d.session_absolute_secs,
+            providers: Vec::new(),
+        }
+    }
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        let d = scaffold_service::identity::RateLimits::default();
+        Self {
+            per_ip_per_minute: d.per_ip_per_minute,
+            per_app_per_minute: d.per_app_per_minute,
+            trust_forwarded_for: false,
+        }
+    }
+}
+
+impl Config {
+    /// The service's identity settings, reading key files.
+    pub fn identity(&self) -> Result<scaffold_service::identity::IdentityConfig, String> {
+        use scaffold_domain::identity::AssuranceLevel;
+        use scaffold_identity::{AssuranceRule, ClientAuth, ProviderConfig};
+        let read = |path: &str| std::fs::read_to_string(path).map_err(|e| format!("cannot read {path}: {e}"));
+        let level = |name: &str, l: &str| {
+            AssuranceLevel::parse(l).ok_or_else(|| format!("provider {name}: `{l}` is not an assurance level"))
+        };
+        let mut providers = Vec::new();
+        for p in &self.identity.providers {
+            let client_auth = match (&p.client_secret, &p.private_key_file) {
+                (Some(secret), None) => ClientAuth::ClientSecretBasic { secret: secret.expose().to_owned() },
+                (None, Some(file)) => ClientAuth::PrivateKeyJwt {
+                    private_key_pem: read(file)?,
+                    kid: p.private_key_kid.clone(),
+                    audience_is_issuer: match p.assertion_audience.as_str() {
+                        "issuer" => true,
+                        "token_endpoint" => false,
+                        other => return Err(format!("provider {}: assertion_audience `{other}`", p.name)),
+                    },
+                },
+                _ => return Err(format!("provider {}: set exactly one of client_secret and private_key_file", p.name)),
+            };
+            if !p.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') || p.name.is_empty() {
+                return Err(format!("provider name `{}` must be letters, digits and hyphens", p.name));
+            }
+            let mut assurance = Vec::new();
+            for a in &p.assurance {
+                assurance.push(AssuranceRule { claim: a.claim.clone(), value: a.value.clone(), level: level(&p.name, &a.level)? });
+            }
+            providers.push(ProviderConfig {
+                name: p.name.clone(),
+                display_name: if p.display_name.is_empty() { p.name.clone() } else { p.display_name.clone() },
+                issuer: p.issuer.clone(),
+                client_id: p.client_id.clone(),
+                client_auth,
+                scopes: p.scopes.clone(),
+                algorithms: p.algorithms.clone(),
+                auth_params: p.auth_params.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+                assurance,
+                default_assurance: level(&p.name, &p.default_assurance)?,
+                access_token_audience: p.access_token_audience.clone(),
+            });
+        }
+        let key = match self.identity.access_token_key_file.as_str() {
+            "" => None,
+            path => Some(read(path)?),
+        };
+        Ok(scaffold_service::identity::IdentityConfig {
+            public_url: self.identity.public_url.trim_end_matches('/').to_owned(),
+            providers,
+            access_token_lifetime_secs: self.identity.access_token_lifetime_secs,
+            access_token_key_pem: key,
+            session_idle_secs: self.identity.session_idle_secs,
+            session_absolute_secs: self.identity.session_absolute_secs,
+            login_flow_secs: 600,
+            rate_limits: scaffold_service::identity::RateLimits {
+                per_ip_per_minute: self.rate_limits.per_ip_per_minute,
+                per_app_per_minute: self.rate_limits.per_app_per_minute,
+            },
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

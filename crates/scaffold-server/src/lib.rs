@@ -6,5 +6,6 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod metrics;
+pub mod ratelimit;
 pub mod serve;
 pub mod telemetry;

@@ -14,12 +14,13 @@ pub async fn serve(cfg: Config, migrate: bool) -> Result<(), String> {
     let url = cfg.database.url.expose();
     let store = open_store(url, cfg.database.max_connections, migrate).await?;
     tracing::info!(store = store.kind(), database = %redacted_url(url), "store open");
-    let service = Service::new(store, Arc::new(SystemClock));
+    let service = Service::with_identity(store, Arc::new(SystemClock), cfg.identity()?)?;
     let bootstrap = service.bootstrap_operator().await.map_err(|e| format!("first-run bootstrap failed: {e}"))?;
     let options = AppOptions {
         body_limit_bytes: cfg.server.body_limit_bytes,
         request_timeout: Duration::from_secs(cfg.server.request_timeout_secs),
         graphql: cfg.graphql.limits(),
+        trust_forwarded_for: cfg.rate_limits.trust_forwarded_for,
     };
     let app = router(service, &options);
     let listener = tokio::net::TcpListener::bind(cfg.server.listen)
@@ -29,6 +30,9 @@ pub async fn serve(cfg: Config, migrate: bool) -> Result<(), String> {
     println!("Community Scaffold is listening on http://{addr}");
     println!("  REST API:  http://{addr}/api/v1   (OpenAPI: http://{addr}/api/v1/openapi.json)");
     println!("  GraphQL:   http://{addr}/graphql");
+    for p in service_providers(&cfg) {
+        println!("  Sign in:   http://{addr}/auth/login/{p}");
+    }
     println!("  Health:    http://{addr}/healthz   Ready: http://{addr}/readyz   Metrics: http://{addr}/metrics");
     if let Some(token) = bootstrap {
         println!();
@@ -37,7 +41,7 @@ pub async fn serve(cfg: Config, migrate: bool) -> Result<(), String> {
         println!("Use it as `Authorization: Bearer <token>`.");
     }
     tracing::info!(%addr, "listening");
-    axum::serve(listener, app)
+    axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(|e| format!("server error: {e}"))?;
@@ -65,4 +69,8 @@ async fn shutdown_signal() {
         () = term => {},
     }
     tracing::info!("shutting down: finishing in-flight requests");
+}
+
+fn service_providers(cfg: &Config) -> Vec<String> {
+    cfg.identity.providers.iter().map(|p| p.name.clone()).collect()
 }

@@ -6,7 +6,7 @@ use crate::{Page, Service, store_error};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use scaffold_domain::person::{self, Person};
-use scaffold_domain::{Actor, ApiKeyId, DomainError, PersonId, Scope, Scopes, text};
+use scaffold_domain::{Actor, ApiKeyId, Credential, DomainError, PersonId, Scope, Scopes, text};
 use scaffold_store::ApiKey;
 use sha2::{Digest, Sha256};
 use std::fmt;
@@ -97,7 +97,7 @@ impl Service {
             return Err(refused());
         }
         match self.store.api_key_by_hash(&hash_token(bearer)).await.map_err(store_error)? {
-            Some(k) if k.revoked_at.is_none() => Ok(Actor::person(k.person_id, Some(k.id), k.scopes)),
+            Some(k) if k.revoked_at.is_none() => Ok(Actor::person(k.person_id, Credential::ApiKey(k.id), k.scopes)),
             _ => Err(refused()),
         }
     }

@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod auth;
 pub mod groups;
+pub mod identity;
 pub mod members;
 
 use scaffold_domain::audit::AuditEntry;
@@ -39,11 +40,23 @@ pub fn page_limit(limit: Option<u32>) -> Result<u32, DomainError> {
 pub struct Service {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
+    identity: Arc<identity::Identity>,
 }
 
 impl Service {
+    /// A service with the default identity settings (no providers configured).
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
-        Self { store, clock }
+        Self::with_identity(store, clock, identity::IdentityConfig::default())
+            .unwrap_or_else(|e| unreachable_config(&e))
+    }
+
+    /// A service with identity settings; fails when they are inconsistent.
+    pub fn with_identity(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        config: identity::IdentityConfig,
+    ) -> Result<Self, String> {
+        Ok(Self { store, clock, identity: Arc::new(identity::Identity::new(config)?) })
     }
 
     pub fn store_kind(&self) -> &'static str {
@@ -74,6 +87,12 @@ impl Service {
             detail,
         }
     }
+}
+
+#[cold]
+#[allow(clippy::panic)] // the default configuration is a constant: failing here is a build defect
+fn unreachable_config(e: &str) -> ! {
+    panic!("the default identity configuration is invalid: {e}")
 }
 
 /// Maps store failures that the use case did not handle itself.

@@ -3,12 +3,14 @@
 //! more replicas), so that memory is as shared as a table would be, without a disk write on
 //! every request.
 
+use crate::rows::membership_from_row;
 use crate::rows::{micros, micros_opt, time, to_store_error};
 use crate::{SqliteStore, insert_audit, insert_person, recount_members};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use scaffold_domain::audit::AuditEntry;
 use scaffold_domain::identity::{App, Assurance, Identity};
+use scaffold_domain::membership::Membership;
 use scaffold_domain::person::Person;
 use scaffold_domain::{AppId, GroupId, IdentityId, PersonId};
 use scaffold_store::decode::{AppRow, assurance, redirect_uris_json};
@@ -209,6 +211,18 @@ impl IdentityStore for SqliteStore {
             assurance(&level, get(&r, "provider")?, get(&r, "source")?, time(get(&r, "asserted_at")?)?)
         })
         .transpose()
+    }
+
+    async fn all_memberships_of(&self, person: PersonId) -> StoreResult<Vec<Membership>> {
+        let rows = sqlx::query(
+            "select group_id, person_id, role, status, created_at, updated_at from membership
+             where person_id = ?1 order by group_id",
+        )
+        .bind(person.0)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(to_store_error)?;
+        rows.iter().map(membership_from_row).collect()
     }
 
     async fn delete_person(&self, person: PersonId, pseudonym: PersonId, audit: &AuditEntry) -> StoreResult<()> {

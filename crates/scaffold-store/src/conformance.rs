@@ -689,6 +689,7 @@ pub async fn deleting_a_person_pseudonymises_the_audit_and_keeps_an_owner(store:
     assert_eq!(store.persons_by_ids(&[p.id]).await.unwrap().len(), 1, "nothing was deleted");
     let q = person(&store, "Bea").await;
     store.change_membership(&MembershipChange::Put(owner(&g, &q)), &audit("m", 1)).await.unwrap();
+    assert_eq!(store.all_memberships_of(p.id).await.unwrap(), vec![owner(&g, &p)]);
     store.create_app(&app(p.id, "app_gone"), &audit("app.create", 1)).await.unwrap();
     store.delete_person(p.id, pseudonym, &audit("person.delete", pseudonym)).await.unwrap();
     assert!(store.persons_by_ids(&[p.id]).await.unwrap().is_empty());

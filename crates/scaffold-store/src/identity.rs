@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use scaffold_domain::audit::AuditEntry;
 use scaffold_domain::identity::{App, Assurance, Identity};
+use scaffold_domain::membership::Membership;
 use scaffold_domain::person::Person;
 use scaffold_domain::{AppId, IdentityId, PersonId};
 
@@ -110,6 +111,8 @@ pub trait IdentityStore: Send + Sync {
         assurance: Option<&Assurance>,
     ) -> StoreResult<()>;
     async fn assurance_of(&self, person: PersonId) -> StoreResult<Option<Assurance>>;
+    /// Every membership of a person (any status), in group id order, for their own view.
+    async fn all_memberships_of(&self, person: PersonId) -> StoreResult<Vec<Membership>>;
     /// Deletes a person and everything personal: identities, assurance, sessions, keys, apps and
     /// memberships. Audit entries keep `pseudonym` in place of the person's id.
     /// `LastOwner` when the person is the only owner of an active group.

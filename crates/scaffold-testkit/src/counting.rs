@@ -141,6 +141,10 @@ impl Store for CountingStore {
 
 #[async_trait]
 impl IdentityStore for CountingStore {
+    async fn all_memberships_of(&self, person: PersonId) -> StoreResult<Vec<Membership>> {
+        self.count("all_memberships_of");
+        self.inner.all_memberships_of(person).await
+    }
     async fn identity_by_subject(&self, issuer: &str, subject: &str) -> StoreResult<Option<Identity>> {
         self.count("identity_by_subject");
         self.inner.identity_by_subject(issuer, subject).await

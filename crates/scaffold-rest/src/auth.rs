@@ -1,0 +1,228 @@
+//! Sign-in and tokens, outside `/api/v1`: `/auth/providers`, `/auth/login/{provider}`,
+//! `/auth/link/{provider}`, `/auth/callback/{provider}`, `/auth/logout`, the OAuth token endpoint
+//! `/oauth/token` (client credentials) and the published keys at `/.well-known/jwks.json`.
+//! Cookies are `__Host-` prefixed (Secure, Path=/, no Domain), HttpOnly and `SameSite=Lax`.
+
+use crate::RestState;
+use crate::extract::{Caller, cookie};
+use crate::problem::{ApiError, ApiResult};
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use scaffold_domain::DomainError;
+use scaffold_service::identity::apps::oauth_error_name;
+use scaffold_service::identity::login::{CallbackParams, FLOW_COOKIE, SESSION_COOKIE};
+use serde::Deserialize;
+
+fn set_cookie(name: &str, value: &str, max_age: i64) -> HeaderValue {
+    let v = format!("{name}={value}; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age={max_age}");
+    HeaderValue::from_str(&v).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+fn redirect(to: &str, cookies: &[HeaderValue]) -> Response {
+    let mut res = StatusCode::SEE_OTHER.into_response();
+    if let Ok(v) = HeaderValue::from_str(to) {
+        res.headers_mut().insert(header::LOCATION, v);
+    }
+    for c in cookies {
+        res.headers_mut().append(header::SET_COOKIE, c.clone());
+    }
+    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
+}
+
+/// The configured providers.
+pub async fn providers(State(s): State<RestState>) -> Json<serde_json::Value> {
+    let items: Vec<_> = s
+        .service
+        .identity()
+        .providers()
+        .map(|p| {
+            serde_json::json!({
+                "name": p.name, "display_name": p.display_name, "issuer": p.issuer,
+                "login_url": format!("/auth/login/{}", p.name),
+            })
+        })
+        .collect();
+    Json(serde_json::json!({ "items": items }))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LoginParams {
+    return_to: Option<String>,
+}
+
+/// Starts a sign-in: sets the flow cookie and redirects to the provider.
+pub async fn login(
+    State(s): State<RestState>,
+    Path(provider): Path<String>,
+    Query(q): Query<LoginParams>,
+) -> ApiResult<Response> {
+    let r = s.service.begin_login(&provider, q.return_to.as_deref(), None).await?;
+    Ok(redirect(&r.url, &[set_cookie(FLOW_COOKIE, &r.flow_cookie, r.max_age_secs)]))
+}
+
+/// Starts linking another identity to the signed-in person.
+pub async fn link(
+    State(s): State<RestState>,
+    Caller(actor): Caller,
+    Path(provider): Path<String>,
+    Query(q): Query<LoginParams>,
+) -> ApiResult<Response> {
+    let person = actor.require(scaffold_domain::Scope::Profile)?;
+    let r = s.service.begin_login(&provider, q.return_to.as_deref(), Some(person)).await?;
+    Ok(redirect(&r.url, &[set_cookie(FLOW_COOKIE, &r.flow_cookie, r.max_age_secs)]))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CallbackQuery {
+    code: Option<String>,
+    state: Option<String>,
+    iss: Option<String>,
+    error: Option<String>,
+    error_description: Option<String>,
+}
+
+/// The provider's redirect back: finishes the sign-in, sets the session cookie.
+pub async fn callback(
+    State(s): State<RestState>,
+    Path(provider): Path<String>,
+    headers: HeaderMap,
+    Query(q): Query<CallbackQuery>,
+) -> Response {
+    let flow = cookie(&headers, FLOW_COOKIE);
+    let params = CallbackParams {
+        code: q.code,
+        state: q.state,
+        iss: q.iss,
+        error: q.error,
+        error_description: q.error_description,
+    };
+    let clear_flow = set_cookie(FLOW_COOKIE, "", 0);
+    match s.service.finish_login(&provider, flow.as_deref(), &params).await {
+        Ok(done) => redirect(
+            &done.return_to,
+            &[clear_flow, set_cookie(SESSION_COOKIE, &done.session_cookie, done.max_age_secs)],
+        ),
+        Err(e) => {
+            let mut res = ApiError(e).into_response();
+            res.headers_mut().append(header::SET_COOKIE, clear_flow);
+            res
+        }
+    }
+}
+
+/// Ends the session here and, when the provider supports it, sends the browser to sign out there.
+pub async fn logout(State(s): State<RestState>, headers: HeaderMap) -> ApiResult<Response> {
+    let session = cookie(&headers, SESSION_COOKIE);
+    let to = s.service.logout(session.as_deref()).await?;
+    Ok(redirect(&to, &[set_cookie(SESSION_COOKIE, "", 0)]))
+}
+
+/// The public keys of the service's access tokens.
+pub async fn jwks(State(s): State<RestState>) -> ApiResult<Response> {
+    let doc = s.service.jwks().await?;
+    let mut res = Json(doc).into_response();
+    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=60"));
+    res.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    Ok(res)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TokenForm {
+    grant_type: Option<String>,
+    scope: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+}
+
+/// An RFC 6749 error, which is also a problem document (both sets of members), so that OAuth
+/// libraries and our own clients read it alike.
+fn oauth_error(e: &DomainError) -> Response {
+    let status = match e.code {
+        "INVALID_CLIENT" => StatusCode::UNAUTHORIZED,
+        "INTERNAL" => StatusCode::INTERNAL_SERVER_ERROR,
+        "UNAVAILABLE" => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::BAD_REQUEST,
+    };
+    let body = serde_json::json!({
+        "error": oauth_error_name(e.code),
+        "error_description": e.message,
+        "type": format!("urn:community-scaffold:problem:{}", e.code.to_lowercase().replace('_', "-")),
+        "title": status.canonical_reason().unwrap_or("Error"),
+        "status": status.as_u16(),
+        "detail": e.message,
+        "code": e.code,
+    });
+    let mut res = (status, Json(body)).into_response();
+    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if status == StatusCode::UNAUTHORIZED {
+        res.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(r#"Basic realm="community-scaffold""#));
+    }
+    res
+}
+
+fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
+    let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, rest) = v.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = base64::engine::general_purpose::STANDARD.decode(rest.trim()).ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (id, secret) = text.split_once(':')?;
+    // RFC 6749 §2.3.1: both parts are form-urlencoded.
+    Some((url_decode(id)?, url_decode(secret)?))
+}
+
+fn url_decode(s: &str) -> Option<String> {
+    let form = format!("v={s}");
+    let parsed: Vec<(String, String)> = serde_urlencoded::from_str(&form).ok()?;
+    parsed.into_iter().next().map(|(_, v)| v)
+}
+
+/// The token endpoint: `grant_type=client_credentials`, client authentication by HTTP Basic
+/// (`client_secret_basic`) or form fields (`client_secret_post`).
+pub async fn token(State(s): State<RestState>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
+    let invalid = |code: &'static str, msg: &str| oauth_error(&DomainError::new(scaffold_domain::ErrorKind::Invalid, code, msg.to_owned()));
+    let is_form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if !is_form {
+        return invalid("INVALID_REQUEST", "send an application/x-www-form-urlencoded body");
+    }
+    let Ok(form) = serde_urlencoded::from_bytes::<TokenForm>(&body) else {
+        return invalid("INVALID_REQUEST", "the form could not be read");
+    };
+    if form.grant_type.as_deref() != Some("client_credentials") {
+        return invalid("UNSUPPORTED_GRANT_TYPE", "only grant_type=client_credentials is supported here");
+    }
+    let creds = match (basic_credentials(&headers), form.client_id, form.client_secret) {
+        (Some(c), None, None) => c,
+        (None, Some(id), Some(secret)) => (id, secret),
+        _ => {
+            return oauth_error(&DomainError::new(
+                scaffold_domain::ErrorKind::Unauthenticated,
+                "INVALID_CLIENT",
+                "authenticate with HTTP Basic or client_id and client_secret (one way only)",
+            ));
+        }
+    };
+    match s.service.client_credentials(&creds.0, &creds.1, form.scope.as_deref()).await {
+        Ok(t) => {
+            let mut res = Json(serde_json::json!({
+                "access_token": t.access_token,
+                "token_type": "Bearer",
+                "expires_in": t.expires_in,
+                "scope": t.scope,
+            }))
+            .into_response();
+            res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            res
+        }
+        Err(e) => oauth_error(&e),
+    }
+}

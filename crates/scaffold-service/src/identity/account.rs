@@ -1,0 +1,65 @@
+//! Self-service: what the service holds about the caller (identities, assurance, memberships,
+//! apps) and deleting one's account. Deletion removes personal data; audit entries keep a fresh
+//! pseudonymous id in place of the person's.
+
+use crate::{Service, store_error};
+use scaffold_domain::identity::{App, Assurance, Identity};
+use scaffold_domain::membership::Membership;
+use scaffold_domain::person::Person;
+use scaffold_domain::{Actor, Credential, DomainError, PersonId, Scope, Scopes};
+use scaffold_store::StoreError;
+
+/// The caller's own account.
+#[derive(Debug)]
+pub struct Me {
+    pub person: Person,
+    pub scopes: Scopes,
+    pub credential: Credential,
+    pub identities: Vec<Identity>,
+    pub assurance: Option<Assurance>,
+    pub memberships: Vec<Membership>,
+    pub apps: Vec<App>,
+}
+
+impl Service {
+    pub async fn me(&self, actor: &Actor) -> Result<Me, DomainError> {
+        let (person, scopes) = self.person(actor).await?;
+        let credential = actor.credential().unwrap_or(Credential::Local);
+        let id = person.id;
+        // Apps see who they act for, not the rest of the account, unless granted `profile`.
+        let full = scopes.contains(Scope::Profile);
+        let (identities, assurance, memberships, apps) = if full {
+            (
+                self.store.identities_of_person(id).await.map_err(store_error)?,
+                self.store.assurance_of(id).await.map_err(store_error)?,
+                self.store.all_memberships_of(id).await.map_err(store_error)?,
+                self.store.apps_of_person(id).await.map_err(store_error)?,
+            )
+        } else {
+            (Vec::new(), None, Vec::new(), Vec::new())
+        };
+        Ok(Me { person, scopes, credential, identities, assurance, memberships, apps })
+    }
+
+    /// Deletes the caller's account. Only the person themselves (signed in, or with their own
+    /// key), never an app. Refused while they are the only owner of an active group.
+    pub async fn delete_account(&self, actor: &Actor) -> Result<(), DomainError> {
+        let person = actor.require(Scope::Profile)?;
+        if matches!(actor.credential(), Some(Credential::App(_) | Credential::ProviderToken)) {
+            return Err(DomainError::forbidden(
+                "ACCOUNT_DELETION_NEEDS_PERSON",
+                "sign in yourself to delete your account; apps cannot",
+            ));
+        }
+        let now = self.clock.now();
+        let pseudonym = PersonId::new_v7(now);
+        let audit = self.audit(Some(pseudonym), "person.delete", "person", pseudonym, serde_json::json!({}));
+        self.store.delete_person(person, pseudonym, &audit).await.map_err(|e| match e {
+            StoreError::LastOwner => DomainError::conflict(
+                "ACCOUNT_OWNS_GROUPS",
+                "you are the only owner of a group: make someone else an owner, or archive it, first",
+            ),
+            other => store_error(other),
+        })
+    }
+}
