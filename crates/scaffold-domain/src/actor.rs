@@ -35,7 +35,10 @@ impl Credential {
 pub enum Principal {
     Anonymous,
     /// A person acting through a credential.
-    Person { person_id: PersonId, credential: Credential },
+    Person {
+        person_id: PersonId,
+        credential: Credential,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

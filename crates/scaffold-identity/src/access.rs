@@ -148,9 +148,10 @@ impl AccessTokens {
             a if !a.is_empty() => TokenError::DisallowedAlgorithm(a),
             _ => TokenError::Malformed,
         })?;
-        let typ_ok = header.typ.as_deref().is_some_and(|t| {
-            t.eq_ignore_ascii_case(TYP) || t.eq_ignore_ascii_case("application/at+jwt")
-        });
+        let typ_ok = header
+            .typ
+            .as_deref()
+            .is_some_and(|t| t.eq_ignore_ascii_case(TYP) || t.eq_ignore_ascii_case("application/at+jwt"));
         if !typ_ok {
             return Err(TokenError::WrongType);
         }
@@ -243,8 +244,9 @@ mod tests {
         let h = URL_SAFE_NO_PAD.encode(header.to_string());
         let c = URL_SAFE_NO_PAD.encode(claims.to_string());
         let input = format!("{h}.{c}");
-        let sig = jsonwebtoken::crypto::sign(input.as_bytes(), &EncodingKey::from_ec_der(&k.private_der), Algorithm::ES256)
-            .unwrap();
+        let sig =
+            jsonwebtoken::crypto::sign(input.as_bytes(), &EncodingKey::from_ec_der(&k.private_der), Algorithm::ES256)
+                .unwrap();
         format!("{input}.{sig}")
     }
 
@@ -287,7 +289,10 @@ mod tests {
         assert_eq!(t.verify(&ring, &wrong_typ, now()), Err(TokenError::WrongType));
         let unknown = forge(&k, &serde_json::json!({ "alg": "ES256", "typ": "at+jwt", "kid": "nope" }), &good);
         assert_eq!(t.verify(&ring, &unknown, now()), Err(TokenError::UnknownKey));
-        assert_eq!(t.verify(&ring, &with("aud", "https://other.example".into()), now()), Err(TokenError::WrongAudience));
+        assert_eq!(
+            t.verify(&ring, &with("aud", "https://other.example".into()), now()),
+            Err(TokenError::WrongAudience)
+        );
         assert_eq!(t.verify(&ring, &with("iss", "https://evil.example".into()), now()), Err(TokenError::WrongIssuer));
         assert_eq!(t.verify(&ring, &with("exp", now().timestamp().into()), now()), Err(TokenError::Expired));
         assert_eq!(

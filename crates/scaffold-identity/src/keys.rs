@@ -79,7 +79,8 @@ mod tests {
         let again = es256_from_der(&k.private_der).unwrap();
         assert_eq!(again.kid, k.kid);
         assert!(!format!("{k:?}").contains(&format!("{:?}", k.private_der)));
-        let pem = format!("-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n", STANDARD.encode(&k.private_der));
+        let pem =
+            format!("-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n", STANDARD.encode(&k.private_der));
         assert_eq!(key_from_pkcs8_pem(&pem).unwrap().kid, k.kid);
         assert!(key_from_pkcs8_pem("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----").is_err());
     }

@@ -45,11 +45,17 @@ pub struct AssuranceRule {
 /// How the service authenticates to the provider's token endpoint.
 #[derive(Clone, PartialEq, Eq)]
 pub enum ClientAuth {
-    ClientSecretBasic { secret: String },
+    ClientSecretBasic {
+        secret: String,
+    },
     /// A signed client assertion (RFC 7523) with an RSA (RS256) or P-256 (ES256) private key in
     /// PKCS#8 PEM. `audience` is what the assertion's `aud` names: the token endpoint (GOV.UK One
     /// Login) or the issuer.
-    PrivateKeyJwt { private_key_pem: String, kid: Option<String>, audience_is_issuer: bool },
+    PrivateKeyJwt {
+        private_key_pem: String,
+        kid: Option<String>,
+        audience_is_issuer: bool,
+    },
 }
 
 impl fmt::Debug for ClientAuth {
@@ -116,7 +122,8 @@ struct ExtraClaims {
 }
 impl AdditionalClaims for ExtraClaims {}
 
-type ProviderIdToken = IdToken<ExtraClaims, CoreGenderClaim, CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm>;
+type ProviderIdToken =
+    IdToken<ExtraClaims, CoreGenderClaim, CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm>;
 
 /// The secrets of one sign-in, kept server-side until the callback.
 #[derive(Clone, PartialEq, Eq)]
@@ -209,13 +216,9 @@ macro_rules! client {
         let auth_type = if secret.is_some() { AuthType::BasicAuth } else { AuthType::RequestBody };
         let redirect =
             RedirectUrl::new($self.redirect_uri.clone()).map_err(|e| LoginError::ProviderUnavailable(e.to_string()))?;
-        CoreClient::from_provider_metadata(
-            $md.clone(),
-            ClientId::new($self.config.client_id.clone()),
-            secret,
-        )
-        .set_auth_type(auth_type)
-        .set_redirect_uri(redirect)
+        CoreClient::from_provider_metadata($md.clone(), ClientId::new($self.config.client_id.clone()), secret)
+            .set_auth_type(auth_type)
+            .set_redirect_uri(redirect)
     }};
 }
 
@@ -259,8 +262,8 @@ impl Provider {
         let md = self.metadata(now).await.map_err(|e| e.to_string())?;
         let url = md.jwks_uri().url().as_str();
         let raw = fetch_raw_jwks(&self.http, url).await?;
-        let core: CoreJsonWebKeySet =
-            serde_json::from_value(serde_json::to_value(&raw).map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
+        let core: CoreJsonWebKeySet = serde_json::from_value(serde_json::to_value(&raw).map_err(|e| e.to_string())?)
+            .map_err(|e| e.to_string())?;
         let fresh = Jwks { core, raw, fetched_at: now };
         *self.jwks.write().await = Some(fresh.clone());
         Ok(Some(fresh))
@@ -349,7 +352,12 @@ impl Provider {
 
     /// Verifies an ID token; on an unknown `kid`, refetches the provider's keys (at most once a
     /// minute) and tries again.
-    pub async fn verify_id_token(&self, raw: &str, nonce: &str, now: DateTime<Utc>) -> Result<IdTokenFacts, LoginError> {
+    pub async fn verify_id_token(
+        &self,
+        raw: &str,
+        nonce: &str,
+        now: DateTime<Utc>,
+    ) -> Result<IdTokenFacts, LoginError> {
         let token: ProviderIdToken = raw.parse().map_err(|_| LoginError::IdToken("malformed ID token".to_owned()))?;
         let algorithms = self
             .config
@@ -370,11 +378,14 @@ impl Provider {
                         .to_owned(),
                 ));
             };
-            let verifier =
-                IdTokenVerifier::new_public_client(ClientId::new(self.config.client_id.clone()), issuer.clone(), keys.core)
-                    .set_allowed_algs(algorithms.clone())
-                    .set_time_fn(move || now - Duration::seconds(SKEW_SECS))
-                    .set_issue_time_verifier_fn(move |iat| check_iat(iat, now));
+            let verifier = IdTokenVerifier::new_public_client(
+                ClientId::new(self.config.client_id.clone()),
+                issuer.clone(),
+                keys.core,
+            )
+            .set_allowed_algs(algorithms.clone())
+            .set_time_fn(move || now - Duration::seconds(SKEW_SECS))
+            .set_issue_time_verifier_fn(move |iat| check_iat(iat, now));
             match token.claims(&verifier, &nonce) {
                 Ok(c) => {
                     check_azp(c.audiences().len(), c.authorized_party().map(|a| a.as_str()), &self.config.client_id)?;
@@ -443,7 +454,9 @@ impl Provider {
             return Err(TokenError::WrongType);
         }
         let alg = format!("{:?}", header.alg);
-        if !self.config.algorithms.contains(&alg) || !matches!(header.alg, Algorithm::ES256 | Algorithm::RS256 | Algorithm::PS256 | Algorithm::EdDSA) {
+        if !self.config.algorithms.contains(&alg)
+            || !matches!(header.alg, Algorithm::ES256 | Algorithm::RS256 | Algorithm::PS256 | Algorithm::EdDSA)
+        {
             return Err(TokenError::DisallowedAlgorithm(alg));
         }
         let kid = header.kid.ok_or(TokenError::UnknownKey)?;
@@ -507,7 +520,9 @@ fn check_iat(iat: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), String> {
 /// OpenID Connect Core §3.1.3.7 items 4–5, which openidconnect leaves to the client.
 fn check_azp(audiences: usize, azp: Option<&str>, client_id: &str) -> Result<(), LoginError> {
     match azp {
-        Some(a) if a != client_id => Err(LoginError::IdToken("the authorized party (azp) is another client".to_owned())),
+        Some(a) if a != client_id => {
+            Err(LoginError::IdToken("the authorized party (azp) is another client".to_owned()))
+        }
         None if audiences > 1 => Err(LoginError::IdToken("several audiences but no authorized party (azp)".to_owned())),
         _ => Ok(()),
     }

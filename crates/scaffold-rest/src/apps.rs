@@ -149,14 +149,19 @@ pub async fn list(
 }
 
 fn app_id(raw: &str) -> Result<AppId, DomainError> {
-    AppId::parse(raw).ok_or_else(|| DomainError::not_found("APP_NOT_FOUND", "there is no app with that id that you can see"))
+    AppId::parse(raw)
+        .ok_or_else(|| DomainError::not_found("APP_NOT_FOUND", "there is no app with that id that you can see"))
 }
 
 /// One app
 #[utoipa::path(get, path = "/api/v1/apps/{app}", tag = "apps", params(("app" = String, Path, description = "App id")),
     responses((status = 200, description = "The app", body = AppBody)),
     security(("bearer" = ["profile"])))]
-pub async fn get(State(s): State<RestState>, Caller(actor): Caller, Path(app): Path<String>) -> ApiResult<Json<AppBody>> {
+pub async fn get(
+    State(s): State<RestState>,
+    Caller(actor): Caller,
+    Path(app): Path<String>,
+) -> ApiResult<Json<AppBody>> {
     Ok(Json(s.service.app(&actor, app_id(&app)?).await?.into()))
 }
 
@@ -193,6 +198,10 @@ pub async fn rotate_secret(
 #[utoipa::path(delete, path = "/api/v1/apps/{app}", tag = "apps", params(("app" = String, Path, description = "App id")),
     responses((status = 200, description = "Revoked: its secret and tokens no longer work", body = AppBody)),
     security(("bearer" = ["profile"])))]
-pub async fn revoke(State(s): State<RestState>, Caller(actor): Caller, Path(app): Path<String>) -> ApiResult<Json<AppBody>> {
+pub async fn revoke(
+    State(s): State<RestState>,
+    Caller(actor): Caller,
+    Path(app): Path<String>,
+) -> ApiResult<Json<AppBody>> {
     Ok(Json(s.service.revoke_app(&actor, app_id(&app)?).await?.into()))
 }

@@ -159,7 +159,8 @@ fn oauth_error(e: &DomainError) -> Response {
     let mut res = (status, Json(body)).into_response();
     res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     if status == StatusCode::UNAUTHORIZED {
-        res.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(r#"Basic realm="community-scaffold""#));
+        res.headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(r#"Basic realm="community-scaffold""#));
     }
     res
 }
@@ -186,7 +187,9 @@ fn url_decode(s: &str) -> Option<String> {
 /// The token endpoint: `grant_type=client_credentials`, client authentication by HTTP Basic
 /// (`client_secret_basic`) or form fields (`client_secret_post`).
 pub async fn token(State(s): State<RestState>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
-    let invalid = |code: &'static str, msg: &str| oauth_error(&DomainError::new(scaffold_domain::ErrorKind::Invalid, code, msg.to_owned()));
+    let invalid = |code: &'static str, msg: &str| {
+        oauth_error(&DomainError::new(scaffold_domain::ErrorKind::Invalid, code, msg.to_owned()))
+    };
     let is_form = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

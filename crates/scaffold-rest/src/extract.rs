@@ -197,10 +197,10 @@ fn same_origin(headers: &axum::http::HeaderMap, public_url: &str) -> Result<(), 
             "a cookie-authenticated change must come from this service's own pages",
         ))
     };
-    if let Some(origin) = headers.get(header::ORIGIN) {
-        if origin.to_str().ok() != Some(public_url.trim_end_matches('/')) {
-            return Err(refuse());
-        }
+    if let Some(origin) = headers.get(header::ORIGIN)
+        && origin.to_str().ok() != Some(public_url.trim_end_matches('/'))
+    {
+        return Err(refuse());
     }
     match headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
         None | Some("same-origin" | "none") => Ok(()),

@@ -153,7 +153,6 @@ pub async fn me(State(s): State<RestState>, Caller(actor): Caller) -> ApiResult<
     }))
 }
 
-
 /// Delete your account
 ///
 /// Removes your profile, identities, sessions, keys, apps and memberships. The audit log keeps a

@@ -190,7 +190,11 @@ impl Config {
             }
             let mut assurance = Vec::new();
             for a in &p.assurance {
-                assurance.push(AssuranceRule { claim: a.claim.clone(), value: a.value.clone(), level: level(&p.name, &a.level)? });
+                assurance.push(AssuranceRule {
+                    claim: a.claim.clone(),
+                    value: a.value.clone(),
+                    level: level(&p.name, &a.level)?,
+                });
             }
             providers.push(ProviderConfig {
                 name: p.name.clone(),

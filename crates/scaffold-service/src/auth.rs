@@ -93,6 +93,9 @@ impl Service {
     /// Resolves a bearer token. Unknown and revoked tokens are refused alike.
     pub async fn authenticate(&self, bearer: &str) -> Result<Actor, DomainError> {
         let refused = || DomainError::unauthenticated("the bearer token is not valid");
+        if !bearer.starts_with(TOKEN_PREFIX) && bearer.matches('.').count() == 2 && bearer.len() <= 8192 {
+            return self.authenticate_jwt(bearer).await;
+        }
         if !bearer.starts_with(TOKEN_PREFIX) || bearer.len() > 200 {
             return Err(refused());
         }

@@ -8,5 +8,6 @@ mod contracts;
 mod errors;
 mod graphql;
 mod groups;
+mod identity;
 mod members;
 mod ops;

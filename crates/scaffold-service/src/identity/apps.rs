@@ -103,7 +103,13 @@ impl Service {
     }
 
     /// The caller's own apps; operators may list every app.
-    pub async fn apps(&self, actor: &Actor, all: bool, after: Option<AppId>, limit: u32) -> Result<Page<App>, DomainError> {
+    pub async fn apps(
+        &self,
+        actor: &Actor,
+        all: bool,
+        after: Option<AppId>,
+        limit: u32,
+    ) -> Result<Page<App>, DomainError> {
         let person = actor.require(Scope::Profile)?;
         let items = if all {
             if !actor.is_operator() {

@@ -56,16 +56,14 @@ fn bad_flow(code: &'static str, message: &str) -> DomainError {
 
 /// Only local paths, so that sign-in cannot be turned into an open redirect.
 fn safe_return_to(r: Option<&str>) -> Option<String> {
-    r.filter(|p| p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') && p.len() <= 500)
-        .map(str::to_owned)
+    r.filter(|p| p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') && p.len() <= 500).map(str::to_owned)
 }
 
 impl Service {
     fn provider(&self, name: &str) -> Result<&scaffold_identity::Provider, DomainError> {
-        self.identity
-            .providers
-            .get(name)
-            .ok_or_else(|| DomainError::not_found("PROVIDER_NOT_FOUND", format!("no identity provider is called `{name}`")))
+        self.identity.providers.get(name).ok_or_else(|| {
+            DomainError::not_found("PROVIDER_NOT_FOUND", format!("no identity provider is called `{name}`"))
+        })
     }
 
     /// Starts a sign-in (or, for a signed-in `actor`, linking another identity).
@@ -108,12 +106,9 @@ impl Service {
             bad_flow("LOGIN_FLOW_MISSING", "this browser did not start a sign-in (its sign-in cookie is missing)")
         })?;
         // Taking the flow deletes it: a replayed callback finds nothing.
-        let flow = self
-            .store
-            .take_login_state(&hash_token(flow_cookie), now)
-            .await
-            .map_err(store_error)?
-            .ok_or_else(|| bad_flow("LOGIN_FLOW_UNKNOWN", "the sign-in has expired or was already used: start again"))?;
+        let flow = self.store.take_login_state(&hash_token(flow_cookie), now).await.map_err(store_error)?.ok_or_else(
+            || bad_flow("LOGIN_FLOW_UNKNOWN", "the sign-in has expired or was already used: start again"),
+        )?;
         if flow.expires_at <= now {
             return Err(bad_flow("LOGIN_FLOW_EXPIRED", "the sign-in took too long: start again"));
         }
@@ -122,14 +117,21 @@ impl Service {
         }
         let state = params.state.as_deref().unwrap_or_default();
         if !constant_time_eq(state.as_bytes(), flow.state.as_bytes()) {
-            return Err(bad_flow("LOGIN_STATE_MISMATCH", "the sign-in response does not belong to this browser's sign-in"));
+            return Err(bad_flow(
+                "LOGIN_STATE_MISMATCH",
+                "the sign-in response does not belong to this browser's sign-in",
+            ));
         }
         if let Some(error) = &params.error {
             let detail = params.error_description.as_deref().unwrap_or("");
             return Err(login_error("LOGIN_DENIED", format!("the provider said `{error}` {detail}").trim().to_owned()));
         }
         let code = params.code.as_deref().ok_or_else(|| bad_flow("LOGIN_CODE_MISSING", "the response has no code"))?;
-        let secrets = FlowSecrets { state: flow.state.clone(), nonce: flow.nonce.clone(), pkce_verifier: flow.pkce_verifier.clone() };
+        let secrets = FlowSecrets {
+            state: flow.state.clone(),
+            nonce: flow.nonce.clone(),
+            pkce_verifier: flow.pkce_verifier.clone(),
+        };
         let verified = p.finish(code, &secrets, params.iss.as_deref(), now).await.map_err(|e| match e {
             scaffold_identity::LoginError::ProviderUnavailable(m) => DomainError::unavailable(m),
             other => login_error("LOGIN_FAILED", other.to_string()),
@@ -140,7 +142,8 @@ impl Service {
             source: verified.assurance_source.clone(),
             asserted_at: now,
         };
-        let existing = self.store.identity_by_subject(&verified.issuer, &verified.subject).await.map_err(store_error)?;
+        let existing =
+            self.store.identity_by_subject(&verified.issuer, &verified.subject).await.map_err(store_error)?;
         let person_id = match (existing, flow.link_person) {
             (Some(i), Some(linker)) if i.person_id != linker => {
                 return Err(DomainError::conflict(
@@ -162,7 +165,8 @@ impl Service {
                         created_at: now,
                     }),
                 };
-                let person_id = link.or(new_person.as_ref().map(|p| p.id)).ok_or_else(|| DomainError::internal("no person"))?;
+                let person_id =
+                    link.or(new_person.as_ref().map(|p| p.id)).ok_or_else(|| DomainError::internal("no person"))?;
                 let identity = Identity {
                     id: IdentityId::new_v7(now),
                     person_id,
@@ -176,7 +180,13 @@ impl Service {
                     Some(p) => ("person.create", "person", p.id.to_string()),
                     None => ("identity.link", "identity", identity.id.to_string()),
                 };
-                let audit = self.audit(Some(person_id), action, target_type, target, serde_json::json!({ "provider": provider }));
+                let audit = self.audit(
+                    Some(person_id),
+                    action,
+                    target_type,
+                    target,
+                    serde_json::json!({ "provider": provider }),
+                );
                 self.store.create_identity(new_person.as_ref(), &identity, &audit).await.map_err(|e| match e {
                     StoreError::Conflict { .. } => DomainError::conflict(
                         "IDENTITY_LINKED_ELSEWHERE",
@@ -221,7 +231,8 @@ impl Service {
             return Err(expired());
         }
         if now - session.last_seen_at >= Duration::seconds(60) {
-            let idle = (now + Duration::seconds(self.identity.config.session_idle_secs)).min(session.absolute_expires_at);
+            let idle =
+                (now + Duration::seconds(self.identity.config.session_idle_secs)).min(session.absolute_expires_at);
             self.store.touch_session(&hash, now, idle).await.map_err(store_error)?;
         }
         Ok(Actor::person(session.person_id, Credential::Session, person_scopes()))
@@ -237,7 +248,9 @@ impl Service {
         };
         let after = format!("{}/", self.identity.config.public_url);
         match self.identity.providers.get(&session.provider) {
-            Some(p) => Ok(p.logout_url(session.id_token.as_deref(), &after, now).await.unwrap_or_else(|| "/".to_owned())),
+            Some(p) => {
+                Ok(p.logout_url(session.id_token.as_deref(), &after, now).await.unwrap_or_else(|| "/".to_owned()))
+            }
             None => Ok("/".to_owned()),
         }
     }

@@ -207,15 +207,15 @@ impl Service {
         let k = scaffold_identity::generate_es256().map_err(DomainError::internal)?;
         let publish_until = now + Duration::seconds(self.identity.tokens.lifetime_secs() + 60);
         self.store.rotate_signing_key(&record_of(&k, now), now, publish_until).await.map_err(store_error)?;
-        let _ = self.key_ring(true).await?;
+        *self.identity.ring.write().await = None;
+        let _ = self.key_ring(false).await?;
         Ok(k.kid)
     }
 
     /// A JWT bearer token: ours (an app's access token) or a configured provider's.
     pub(crate) async fn authenticate_jwt(&self, token: &str) -> Result<Actor, DomainError> {
         let now = self.clock.now();
-        let issuer = unverified_issuer(token)
-            .ok_or_else(|| token_refused(&TokenError::Malformed))?;
+        let issuer = unverified_issuer(token).ok_or_else(|| token_refused(&TokenError::Malformed))?;
         if issuer == self.identity.tokens.issuer() {
             let claims = match self.identity.cache.get(token, now) {
                 Some(c) => c,

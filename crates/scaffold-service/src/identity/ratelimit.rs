@@ -50,15 +50,13 @@ impl Service {
         for (bucket, limit) in buckets.iter().filter(|(_, l)| *l > 0) {
             let hits = self.store.hit_rate_limit(bucket, start).await.map_err(store_error)?;
             let used = u32::try_from(hits).unwrap_or(u32::MAX);
-            let state = RateState {
-                limit: *limit,
-                remaining: limit.saturating_sub(used),
-                reset_secs,
-                exceeded: used > *limit,
-            };
+            let state =
+                RateState { limit: *limit, remaining: limit.saturating_sub(used), reset_secs, exceeded: used > *limit };
             let tighter = match tightest {
                 None => true,
-                Some(t) => (state.exceeded && !t.exceeded) || (state.exceeded == t.exceeded && state.remaining < t.remaining),
+                Some(t) => {
+                    (state.exceeded && !t.exceeded) || (state.exceeded == t.exceeded && state.remaining < t.remaining)
+                }
             };
             if tighter {
                 tightest = Some(state);
