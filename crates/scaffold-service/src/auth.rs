@@ -77,6 +77,18 @@ fn parse_scopes(scopes: &[String]) -> Result<Scopes, DomainError> {
     Ok(Scopes::new(out))
 }
 
+/// API keys outlive tokens and apps: only the person themselves (signed in, or with one of their
+/// keys) manages them, never an app or a provider's token acting for them.
+fn refuse_delegated(actor: &Actor) -> Result<(), DomainError> {
+    match actor.credential() {
+        Some(Credential::App(_) | Credential::ProviderToken) => Err(DomainError::forbidden(
+            "PERSON_CREDENTIAL_REQUIRED",
+            "API keys are managed by the person themselves, not through an app",
+        )),
+        _ => Ok(()),
+    }
+}
+
 impl Service {
     /// Resolves an `Authorization` header: none is an anonymous caller; anything but a valid
     /// `Bearer` token is refused (a bad token never silently downgrades to anonymous).
@@ -201,6 +213,7 @@ impl Service {
         let Some(person) = actor.person_id() else {
             return Err(DomainError::unauthenticated("this operation needs a bearer token"));
         };
+        refuse_delegated(actor)?;
         let name = key_name(name)?;
         let scopes = parse_scopes(scopes)?;
         if !scopes.is_subset(&actor.scopes) {
@@ -233,6 +246,7 @@ impl Service {
         let Some(person) = actor.person_id() else {
             return Err(DomainError::unauthenticated("this operation needs a bearer token"));
         };
+        refuse_delegated(actor)?;
         let audit = self.audit(Some(person), "api_key.revoke", "api_key", key, serde_json::json!({}));
         self.store.revoke_api_key(person, key, &audit).await.map_err(|e| match e {
             scaffold_store::StoreError::NotFound => {
