@@ -12,6 +12,8 @@ pub enum Credential {
     App(AppId),
     /// A browser session from signing in.
     Session,
+    /// An access token a signed-in person obtained for their own scripts or pages.
+    PersonToken,
     /// A bearer token issued by a configured OpenID Provider.
     ProviderToken,
     /// The command line or a test.
@@ -25,6 +27,7 @@ impl Credential {
             Credential::ApiKey(_) => "api_key",
             Credential::App(_) => "app",
             Credential::Session => "session",
+            Credential::PersonToken => "person_token",
             Credential::ProviderToken => "provider_token",
             Credential::Local => "local",
         }

@@ -98,16 +98,16 @@ async fn execute(State(s): State<GqlState>, headers: HeaderMap, body: Bytes) -> 
             &format!("at most {} aliases per operation", s.limits.aliases),
         );
     }
-    let actor = match headers.get(header::AUTHORIZATION).map(|v| v.to_str()) {
-        Some(Err(_)) => Err(scaffold_domain::DomainError::unauthenticated("the Authorization header is not text")),
-        Some(Ok(h)) => s.service.actor_from_authorization(Some(h)).await,
-        None => s.service.actor_from_authorization(None).await,
-    };
-    let actor = match actor {
+    let actor = match caller(&s.service, &headers).await {
         Ok(a) => a,
         Err(e) => {
+            let status = if e.kind == scaffold_domain::ErrorKind::Forbidden {
+                StatusCode::FORBIDDEN
+            } else {
+                StatusCode::UNAUTHORIZED
+            };
             let err: ServerError = gql(e).into_server_error(async_graphql::Pos::default());
-            return json(StatusCode::UNAUTHORIZED, &BatchResponse::Single(GqlResponse::from_errors(vec![err])));
+            return json(status, &BatchResponse::Single(GqlResponse::from_errors(vec![err])));
         }
     };
     let data = RequestData::new(&s.service, actor);
@@ -131,4 +131,25 @@ mod tests {
         assert_eq!(aliases("{ categories }"), Some(0));
         assert_eq!(aliases("{"), None);
     }
+}
+
+/// The caller: the `Authorization` header, or the session cookie (same-origin only, as for REST).
+async fn caller(
+    service: &Service,
+    headers: &HeaderMap,
+) -> Result<scaffold_domain::Actor, scaffold_domain::DomainError> {
+    use scaffold_service::identity::login::{Presented, SESSION_COOKIE, cookie_value};
+    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    if headers.get(header::AUTHORIZATION).is_some() && text("authorization").is_none() {
+        return Err(scaffold_domain::DomainError::unauthenticated("the Authorization header is not text"));
+    }
+    let session = cookie_value(headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()), SESSION_COOKIE);
+    let presented = Presented {
+        authorization: text("authorization"),
+        session_cookie: session.as_deref(),
+        unsafe_method: true,
+        origin: text("origin"),
+        fetch_site: text("sec-fetch-site"),
+    };
+    service.actor_from_request(&presented).await
 }

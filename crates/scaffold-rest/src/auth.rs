@@ -229,3 +229,17 @@ pub async fn token(State(s): State<RestState>, headers: HeaderMap, body: axum::b
         Err(e) => oauth_error(&e),
     }
 }
+
+/// An access token for the signed-in person (session cookie), for their own scripts or pages.
+pub async fn person_token(State(s): State<RestState>, Caller(actor): Caller) -> ApiResult<Response> {
+    let t = s.service.person_access_token(&actor).await?;
+    let mut res = Json(serde_json::json!({
+        "access_token": t.access_token,
+        "token_type": "Bearer",
+        "expires_in": t.expires_in,
+        "scope": t.scope,
+    }))
+    .into_response();
+    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(res)
+}

@@ -5,10 +5,12 @@ use crate::RestState;
 use crate::problem::{ApiError, problem_response};
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::http::HeaderName;
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use scaffold_domain::{Actor, DomainError, ErrorKind, FieldError};
+use scaffold_service::identity::login::{Presented, SESSION_COOKIE, cookie_value};
 use serde::de::DeserializeOwned;
 
 /// A JSON body, with the raw bytes kept for idempotency fingerprints.
@@ -157,55 +159,25 @@ impl FromRequestParts<RestState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &RestState) -> Result<Self, Self::Rejection> {
-        let header = match parts.headers.get(header::AUTHORIZATION) {
-            None => None,
-            Some(v) => {
-                Some(v.to_str().map_err(|_| DomainError::unauthenticated("the Authorization header is not text"))?)
-            }
-        };
-        if header.is_none()
-            && let Some(session) = cookie(&parts.headers, scaffold_service::identity::login::SESSION_COOKIE)
-        {
-            if !parts.method.is_safe() {
-                same_origin(&parts.headers, &state.service.identity().config().public_url)?;
-            }
-            return Ok(Caller(state.service.actor_from_session(&session).await?));
+        let text = |name| parts.headers.get(name).and_then(|v: &axum::http::HeaderValue| v.to_str().ok());
+        if parts.headers.get(header::AUTHORIZATION).is_some() && text(header::AUTHORIZATION).is_none() {
+            return Err(DomainError::unauthenticated("the Authorization header is not text").into());
         }
-        Ok(Caller(state.service.actor_from_authorization(header).await?))
+        let session = cookie(&parts.headers, SESSION_COOKIE);
+        let presented = Presented {
+            authorization: text(header::AUTHORIZATION),
+            session_cookie: session.as_deref(),
+            unsafe_method: !parts.method.is_safe(),
+            origin: text(header::ORIGIN),
+            fetch_site: text(HeaderName::from_static("sec-fetch-site")),
+        };
+        Ok(Caller(state.service.actor_from_request(&presented).await?))
     }
 }
 
 /// A cookie's value from the `Cookie` headers.
 pub fn cookie(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_owned())
-}
-
-/// Cookie-authenticated writes must come from the service's own pages: a browser always sends
-/// `Origin` on such requests, and `Sec-Fetch-Site` when it knows it (defence in depth beside the
-/// session cookie's `SameSite=Lax`).
-fn same_origin(headers: &axum::http::HeaderMap, public_url: &str) -> Result<(), ApiError> {
-    let refuse = || {
-        ApiError(DomainError::forbidden(
-            "CROSS_SITE_REQUEST",
-            "a cookie-authenticated change must come from this service's own pages",
-        ))
-    };
-    if let Some(origin) = headers.get(header::ORIGIN)
-        && origin.to_str().ok() != Some(public_url.trim_end_matches('/'))
-    {
-        return Err(refuse());
-    }
-    match headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
-        None | Some("same-origin" | "none") => Ok(()),
-        Some(_) => Err(refuse()),
-    }
+    cookie_value(headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()), name)
 }
 
 /// The version an `If-Match` header names: `"N"`, or `*` (any current version: `None`).

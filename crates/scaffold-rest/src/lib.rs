@@ -56,6 +56,7 @@ pub fn router(service: Service) -> Router {
         .route("/auth/link/{provider}", get(auth::link))
         .route("/auth/callback/{provider}", get(auth::callback))
         .route("/auth/logout", post(auth::logout))
+        .route("/auth/token", post(auth::person_token))
         .route("/oauth/token", post(auth::token))
         .route("/.well-known/jwks.json", get(auth::jwks))
         .route("/api/v1/me/api-keys", get(people::list_keys).post(people::create_key))

@@ -81,7 +81,7 @@ fn parse_scopes(scopes: &[String]) -> Result<Scopes, DomainError> {
 /// keys) manages them, never an app or a provider's token acting for them.
 fn refuse_delegated(actor: &Actor) -> Result<(), DomainError> {
     match actor.credential() {
-        Some(Credential::App(_) | Credential::ProviderToken) => Err(DomainError::forbidden(
+        Some(Credential::App(_) | Credential::ProviderToken | Credential::PersonToken) => Err(DomainError::forbidden(
             "PERSON_CREDENTIAL_REQUIRED",
             "API keys are managed by the person themselves, not through an app",
         )),

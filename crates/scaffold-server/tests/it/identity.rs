@@ -288,6 +288,37 @@ async fn a_new_user_signs_in_registers_an_app_and_its_token_stops_when_revoked()
     assert_eq!(body["assurance"]["level"], "medium", "vot P2 maps to medium");
     assert_eq!(body["assurance"]["source"], "vot=P2");
 
+    // The same account through GraphQL with the session cookie.
+    let res = app
+        .http
+        .post("/graphql")
+        .header("cookie", &browser.session())
+        .json(&json!({ "query": "{ viewer { id credential assurance { level source } identities { issuer subject } } }" }))
+        .send()
+        .await;
+    let viewer = &res.json()["data"]["viewer"];
+    assert_eq!(viewer["id"], body["id"], "{}", res.text);
+    assert_eq!(viewer["assurance"]["level"], "medium");
+    assert_eq!(viewer["identities"][0]["subject"], ACCOUNT);
+    let res = app
+        .http
+        .post("/graphql")
+        .header("cookie", &browser.session())
+        .header("origin", "https://evil.example")
+        .json(&json!({ "query": "{ viewer { id } }" }))
+        .send()
+        .await;
+    assert_eq!(res.status, 403, "{}", res.text);
+    assert_eq!(res.json()["errors"][0]["extensions"]["code"], "CROSS_SITE_REQUEST");
+
+    // A short-lived token for the person's own scripts.
+    let res = app.http.post("/auth/token").header("cookie", &browser.session()).send().await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    let person_token = res.json()["access_token"].as_str().unwrap().to_owned();
+    let who = app.http.get("/api/v1/me").token(&person_token).send().await.json();
+    assert_eq!((who["id"].clone(), who["credential"].clone()), (body["id"].clone(), json!("person_token")));
+    app.http.post("/auth/token").token(&person_token).send().await.problem(403, "SESSION_REQUIRED");
+
     // Register an app with the session (no Origin header, as curl sends).
     let res = app
         .http
@@ -648,4 +679,79 @@ async fn deleting_an_account_removes_personal_data_and_keeps_a_pseudonymous_audi
     let body = me(&app, &again.session()).await.json();
     assert_ne!(body["id"], person);
     assert_eq!(body["memberships"], json!([]));
+}
+
+#[tokio::test]
+async fn sessions_end_after_idle_and_absolute_expiry() {
+    use chrono::Duration;
+    use scaffold_service::auth::hash_token;
+    let store = scaffold_testkit::store().await;
+    let clock = scaffold_testkit::clock();
+    let service = Service::with_identity(
+        store.clone(),
+        clock.clone(),
+        IdentityConfig { session_idle_secs: 600, session_absolute_secs: 3600, ..IdentityConfig::default() },
+    )
+    .unwrap();
+    let app = TestClient::new(router(service, &AppOptions::default()));
+    let now = scaffold_domain::Clock::now(&*clock);
+    let person = scaffold_domain::person::Person {
+        id: scaffold_domain::PersonId::new_v7(now),
+        display_name: "Ada".into(),
+        created_at: now,
+    };
+    let audit = scaffold_domain::audit::AuditEntry {
+        id: scaffold_domain::AuditId::new_v7(now),
+        at: now,
+        actor: None,
+        action: "person.create".into(),
+        target_type: "person".into(),
+        target_id: person.id.to_string(),
+        detail: json!({}),
+    };
+    store.create_person(&person, None, &audit).await.unwrap();
+    let session = |cookie: &str| scaffold_store::Session {
+        session_hash: hash_token(cookie),
+        person_id: person.id,
+        provider: "test".into(),
+        id_token: None,
+        created_at: now,
+        last_seen_at: now,
+        idle_expires_at: now + Duration::seconds(600),
+        absolute_expires_at: now + Duration::seconds(3600),
+    };
+    store.create_session(&session("kept-busy")).await.unwrap();
+    store.create_session(&session("left-idle")).await.unwrap();
+    let me = |c: &str| app.get("/api/v1/me").header("cookie", &format!("__Host-scaffold-session={c}")).send();
+    // Use keeps a session alive past its first idle deadline...
+    for _ in 0..5 {
+        clock.advance(Duration::seconds(500));
+        assert_eq!(me("kept-busy").await.status, 200);
+    }
+    // ...while one left alone has ended.
+    me("left-idle").await.problem(401, "SESSION_EXPIRED");
+    // Nothing outlives the absolute expiry.
+    clock.advance(Duration::seconds(1200));
+    me("kept-busy").await.problem(401, "SESSION_EXPIRED");
+    me("never-issued").await.problem(401, "SESSION_EXPIRED");
+}
+
+#[tokio::test]
+async fn graphql_mutations_check_app_scopes_like_rest() {
+    let app = id_app().await;
+    let (_, client_id, secret) = register(&app, &app.operator, &["groups:read"]).await;
+    let token = client_credentials(&app, &client_id, &secret, None).await;
+    let res = app
+        .http
+        .post("/graphql")
+        .token(&token)
+        .json(&json!({
+            "query": "mutation($input: CreateGroupInput!) { createGroup(input: $input) { id } }",
+            "variables": { "input": { "slug": "via-graphql", "name": "Via GraphQL", "summary": "x" } }
+        }))
+        .send()
+        .await;
+    let err = &res.json()["errors"][0];
+    assert_eq!(err["extensions"]["code"], "INSUFFICIENT_SCOPE", "{}", res.text);
+    assert!(err["message"].as_str().unwrap().contains("groups:write"));
 }

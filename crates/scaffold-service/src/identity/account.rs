@@ -45,7 +45,8 @@ impl Service {
     /// key), never an app. Refused while they are the only owner of an active group.
     pub async fn delete_account(&self, actor: &Actor) -> Result<(), DomainError> {
         let person = actor.require(Scope::Profile)?;
-        if matches!(actor.credential(), Some(Credential::App(_) | Credential::ProviderToken)) {
+        if matches!(actor.credential(), Some(Credential::App(_) | Credential::ProviderToken | Credential::PersonToken))
+        {
             return Err(DomainError::forbidden(
                 "ACCOUNT_DELETION_NEEDS_PERSON",
                 "sign in yourself to delete your account; apps cannot",

@@ -59,7 +59,50 @@ fn safe_return_to(r: Option<&str>) -> Option<String> {
     r.filter(|p| p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') && p.len() <= 500).map(str::to_owned)
 }
 
+/// The credentials a request presented, as the transports read them from HTTP.
+#[derive(Debug, Default)]
+pub struct Presented<'a> {
+    pub authorization: Option<&'a str>,
+    pub session_cookie: Option<&'a str>,
+    /// Whether the request may change something (not GET/HEAD/OPTIONS).
+    pub unsafe_method: bool,
+    pub origin: Option<&'a str>,
+    /// The `Sec-Fetch-Site` request header.
+    pub fetch_site: Option<&'a str>,
+}
+
+/// A cookie's value from `Cookie` header values.
+pub fn cookie_value<'a>(headers: impl IntoIterator<Item = &'a str>, name: &str) -> Option<String> {
+    headers
+        .into_iter()
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+}
+
 impl Service {
+    /// The caller behind a request: the `Authorization` header when present (never downgraded
+    /// to anonymous when bad), else the session cookie. Cookie-authenticated changes must come
+    /// from the service's own origin: browsers always send `Origin` on such requests, and
+    /// `Sec-Fetch-Site` when they know it (defence in depth beside `SameSite=Lax`).
+    pub async fn actor_from_request(&self, p: &Presented<'_>) -> Result<Actor, DomainError> {
+        let Some(session) = p.session_cookie.filter(|_| p.authorization.is_none()) else {
+            return self.actor_from_authorization(p.authorization).await;
+        };
+        if p.unsafe_method {
+            let cross_origin = p.origin.is_some_and(|o| o != self.identity.config.public_url.trim_end_matches('/'));
+            let cross_site = p.fetch_site.is_some_and(|f| !matches!(f, "same-origin" | "none"));
+            if cross_origin || cross_site {
+                return Err(DomainError::forbidden(
+                    "CROSS_SITE_REQUEST",
+                    "a cookie-authenticated change must come from this service's own pages",
+                ));
+            }
+        }
+        self.actor_from_session(session).await
+    }
+
     fn provider(&self, name: &str) -> Result<&scaffold_identity::Provider, DomainError> {
         self.identity.providers.get(name).ok_or_else(|| {
             DomainError::not_found("PROVIDER_NOT_FOUND", format!("no identity provider is called `{name}`"))

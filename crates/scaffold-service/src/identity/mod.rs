@@ -24,6 +24,8 @@ pub use ratelimit::{RateLimits, RateState};
 
 /// The purpose under which access-token signing keys are stored.
 pub const ACCESS_TOKEN_KEYS: &str = "access-token";
+/// The `client_id` of access tokens a signed-in person obtains for themselves.
+pub const PERSON_CLIENT_ID: &str = "scaffold-session";
 /// How often a replica reloads the published keys (to see another replica's rotation).
 const KEY_RELOAD_SECS: i64 = 60;
 
@@ -98,6 +100,7 @@ pub struct Identity {
     ring: RwLock<Option<LoadedRing>>,
     configured_key: Option<KeyMaterial>,
     cache: TokenCache<AccessTokenClaims>,
+    provider_cache: TokenCache<scaffold_identity::VerifiedProviderToken>,
 }
 
 impl Identity {
@@ -113,7 +116,15 @@ impl Identity {
         let configured_key =
             config.access_token_key_pem.as_deref().map(scaffold_identity::key_from_pkcs8_pem).transpose()?;
         let tokens = AccessTokens::new(config.public_url.clone(), config.audience(), config.access_token_lifetime_secs);
-        Ok(Self { config, providers, tokens, ring: RwLock::new(None), configured_key, cache: TokenCache::new(10_000) })
+        Ok(Self {
+            config,
+            providers,
+            tokens,
+            ring: RwLock::new(None),
+            configured_key,
+            cache: TokenCache::new(10_000),
+            provider_cache: TokenCache::new(10_000),
+        })
     }
 
     pub fn config(&self) -> &IdentityConfig {
@@ -234,6 +245,9 @@ impl Service {
                     c
                 }
             };
+            if claims.client_id == PERSON_CLIENT_ID {
+                return self.person_token_actor(&claims).await;
+            }
             return self.app_actor(&claims).await;
         }
         let provider = self
@@ -242,7 +256,14 @@ impl Service {
             .values()
             .find(|p| scaffold_identity::ResourceServer::accepts_issuer(*p, &issuer))
             .ok_or_else(|| token_refused(&TokenError::WrongIssuer))?;
-        let verified = provider.verify_access_token(token, now).await.map_err(|e| token_refused(&e))?;
+        let verified = match self.identity.provider_cache.get(token, now) {
+            Some(v) => v,
+            None => {
+                let v = provider.verify_access_token(token, now).await.map_err(|e| token_refused(&e))?;
+                self.identity.provider_cache.insert(token, v.clone(), v.expires, now);
+                v
+            }
+        };
         let identity = self
             .store
             .identity_by_subject(&verified.issuer, &verified.subject)
@@ -258,6 +279,44 @@ impl Service {
         let granted = Scopes::parse(&verified.scope).unwrap_or_default();
         let scopes = Scopes::new(person_scopes().iter().filter(|s| granted.contains(*s)));
         Ok(Actor::person(identity.person_id, Credential::ProviderToken, scopes))
+    }
+}
+
+impl Service {
+    /// A short-lived access token for the signed-in person themselves (for their own scripts or a
+    /// page calling the API with `Authorization`), from their browser session.
+    pub async fn person_access_token(&self, actor: &Actor) -> Result<apps::IssuedToken, DomainError> {
+        let person = actor.require(Scope::Profile)?;
+        if actor.credential() != Some(Credential::Session) {
+            return Err(DomainError::forbidden("SESSION_REQUIRED", "sign in with a browser session to get a token"));
+        }
+        let now = self.clock.now();
+        let ring = self.key_ring(false).await?;
+        let jti = scaffold_identity::random_token(16).map_err(DomainError::internal)?;
+        let (access_token, claims) = self
+            .identity
+            .tokens
+            .issue(&ring, &person.to_string(), PERSON_CLIENT_ID, &actor.scopes.to_string(), jti, now)
+            .map_err(DomainError::internal)?;
+        Ok(apps::IssuedToken { access_token, expires_in: claims.exp - claims.iat, scope: claims.scope })
+    }
+
+    async fn person_token_actor(&self, claims: &AccessTokenClaims) -> Result<Actor, DomainError> {
+        let id = scaffold_domain::PersonId::parse(&claims.sub)
+            .ok_or_else(|| token_refused(&TokenError::MissingClaim("sub")))?;
+        if self.store.persons_by_ids(&[id]).await.map_err(store_error)?.is_empty() {
+            return Err(DomainError::new(
+                ErrorKind::Unauthenticated,
+                "ACCOUNT_DELETED",
+                "the account no longer exists",
+            ));
+        }
+        let asked = Scopes::parse(&claims.scope).unwrap_or_default();
+        Ok(Actor::person(
+            id,
+            Credential::PersonToken,
+            Scopes::new(person_scopes().iter().filter(|s| asked.contains(*s))),
+        ))
     }
 }
 
