@@ -120,19 +120,6 @@ async fn execute(State(s): State<GqlState>, headers: HeaderMap, body: Bytes) -> 
     json(StatusCode::OK, &s.schema.execute_batch(batch).await)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::aliases;
-
-    #[test]
-    fn aliases_are_counted_in_operations_and_fragments() {
-        assert_eq!(aliases("{ a: groups { totalCount } b: categories }"), Some(2));
-        assert_eq!(aliases("query { ...F } fragment F on Query { x: categories y: categories }"), Some(2));
-        assert_eq!(aliases("{ categories }"), Some(0));
-        assert_eq!(aliases("{"), None);
-    }
-}
-
 /// The caller: the `Authorization` header, or the session cookie (same-origin only, as for REST).
 async fn caller(
     service: &Service,
@@ -152,4 +139,17 @@ async fn caller(
         fetch_site: text("sec-fetch-site"),
     };
     service.actor_from_request(&presented).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::aliases;
+
+    #[test]
+    fn aliases_are_counted_in_operations_and_fragments() {
+        assert_eq!(aliases("{ a: groups { totalCount } b: categories }"), Some(2));
+        assert_eq!(aliases("query { ...F } fragment F on Query { x: categories y: categories }"), Some(2));
+        assert_eq!(aliases("{ categories }"), Some(0));
+        assert_eq!(aliases("{"), None);
+    }
 }
