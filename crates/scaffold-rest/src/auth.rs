@@ -5,6 +5,7 @@
 
 use crate::RestState;
 use crate::extract::{Caller, cookie};
+use crate::problem::Problem;
 use crate::problem::{ApiError, ApiResult};
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -14,7 +15,7 @@ use base64::Engine;
 use scaffold_domain::DomainError;
 use scaffold_service::identity::apps::oauth_error_name;
 use scaffold_service::identity::login::{CallbackParams, FLOW_COOKIE, SESSION_COOKIE};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 fn set_cookie(name: &str, value: &str, max_age: i64) -> HeaderValue {
     let v = format!("{name}={value}; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age={max_age}");
@@ -121,7 +122,10 @@ pub async fn logout(State(s): State<RestState>, headers: HeaderMap) -> ApiResult
     Ok(redirect(&to, &[set_cookie(SESSION_COOKIE, "", 0)]))
 }
 
-/// The public keys of the service's access tokens.
+/// The public keys of the service's access tokens (a JWK Set)
+#[utoipa::path(get, path = "/.well-known/jwks.json", tag = "apps",
+    responses((status = 200, description = "The JWK Set: the active key and retired keys still published", body = Object)),
+    security(()))]
 pub async fn jwks(State(s): State<RestState>) -> ApiResult<Response> {
     let doc = s.service.jwks().await?;
     let mut res = Json(doc).into_response();
@@ -130,12 +134,58 @@ pub async fn jwks(State(s): State<RestState>) -> ApiResult<Response> {
     Ok(res)
 }
 
-#[derive(Debug, Deserialize)]
+/// A token request (RFC 6749 §4.4).
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct TokenForm {
+    /// Only `client_credentials`.
+    #[schema(example = "client_credentials")]
     grant_type: Option<String>,
+    /// Space-separated; a subset of the app's granted scopes (all of them when absent).
+    #[schema(example = "groups:read")]
     scope: Option<String>,
+    /// With `client_secret`, instead of HTTP Basic.
     client_id: Option<String>,
     client_secret: Option<String>,
+}
+
+/// An access token.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct TokenResponse {
+    /// A JWT (`typ: at+jwt`, ES256), verifiable with `/.well-known/jwks.json`.
+    access_token: String,
+    /// Always `Bearer`.
+    #[schema(example = "Bearer")]
+    token_type: String,
+    /// Seconds until it expires (at most 900).
+    expires_in: i64,
+    /// The scopes it carries, space-separated.
+    scope: String,
+}
+
+/// An RFC 6749 error that is also a problem document.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct OAuthError {
+    /// `invalid_client`, `invalid_scope`, `unsupported_grant_type` or `invalid_request`.
+    error: String,
+    error_description: String,
+    #[serde(rename = "type")]
+    kind: String,
+    title: String,
+    status: u16,
+    detail: String,
+    code: String,
+}
+
+fn token_body(t: scaffold_service::identity::apps::IssuedToken) -> Response {
+    let mut res = Json(TokenResponse {
+        access_token: t.access_token,
+        token_type: "Bearer".to_owned(),
+        expires_in: t.expires_in,
+        scope: t.scope,
+    })
+    .into_response();
+    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
 }
 
 /// An RFC 6749 error, which is also a problem document (both sets of members), so that OAuth
@@ -147,15 +197,15 @@ fn oauth_error(e: &DomainError) -> Response {
         "UNAVAILABLE" => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::BAD_REQUEST,
     };
-    let body = serde_json::json!({
-        "error": oauth_error_name(e.code),
-        "error_description": e.message,
-        "type": format!("urn:community-scaffold:problem:{}", e.code.to_lowercase().replace('_', "-")),
-        "title": status.canonical_reason().unwrap_or("Error"),
-        "status": status.as_u16(),
-        "detail": e.message,
-        "code": e.code,
-    });
+    let body = OAuthError {
+        error: oauth_error_name(e.code).to_owned(),
+        error_description: e.message.clone(),
+        kind: format!("urn:community-scaffold:problem:{}", e.code.to_lowercase().replace('_', "-")),
+        title: status.canonical_reason().unwrap_or("Error").to_owned(),
+        status: status.as_u16(),
+        detail: e.message.clone(),
+        code: e.code.to_owned(),
+    };
     let mut res = (status, Json(body)).into_response();
     res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     if status == StatusCode::UNAUTHORIZED {
@@ -184,8 +234,23 @@ fn url_decode(s: &str) -> Option<String> {
     parsed.into_iter().next().map(|(_, v)| v)
 }
 
-/// The token endpoint: `grant_type=client_credentials`, client authentication by HTTP Basic
-/// (`client_secret_basic`) or form fields (`client_secret_post`).
+/// Get an access token for an app
+///
+/// The client credentials grant. Authenticate with HTTP Basic (`client_id:client_secret`) or the
+/// `client_id` and `client_secret` form fields, not both. The token acts for the app's owner with
+/// the app's granted scopes (narrowed by `scope`). Errors are RFC 6749 JSON that also carries the
+/// problem-document members.
+#[utoipa::path(post, path = "/oauth/token", tag = "apps",
+    request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "An access token", body = TokenResponse),
+        (status = 400, description = "Bad request, grant type or scope", body = OAuthError),
+        (status = 401, description = "Unknown client, wrong secret or revoked app", body = OAuthError,
+            headers(("WWW-Authenticate" = String, description = "`Basic`"))),
+        (status = 500, description = "Internal error", body = OAuthError),
+        (status = 503, description = "Unavailable", body = OAuthError),
+    ),
+    security((), ("client_basic" = [])))]
 pub async fn token(State(s): State<RestState>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
     let invalid = |code: &'static str, msg: &str| {
         oauth_error(&DomainError::new(scaffold_domain::ErrorKind::Invalid, code, msg.to_owned()))
@@ -215,31 +280,22 @@ pub async fn token(State(s): State<RestState>, headers: HeaderMap, body: axum::b
         }
     };
     match s.service.client_credentials(&creds.0, &creds.1, form.scope.as_deref()).await {
-        Ok(t) => {
-            let mut res = Json(serde_json::json!({
-                "access_token": t.access_token,
-                "token_type": "Bearer",
-                "expires_in": t.expires_in,
-                "scope": t.scope,
-            }))
-            .into_response();
-            res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            res
-        }
+        Ok(t) => token_body(t),
         Err(e) => oauth_error(&e),
     }
 }
 
-/// An access token for the signed-in person (session cookie), for their own scripts or pages.
+/// Get an access token for yourself
+///
+/// From a browser session (the `__Host-scaffold-session` cookie), a short-lived access token
+/// with your session's scopes, for your own scripts or pages that call the API with
+/// `Authorization`.
+#[utoipa::path(post, path = "/auth/token", tag = "people",
+    responses(
+        (status = 200, description = "An access token", body = TokenResponse),
+        (status = 403, description = "Not a browser session", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("session" = [])))]
 pub async fn person_token(State(s): State<RestState>, Caller(actor): Caller) -> ApiResult<Response> {
-    let t = s.service.person_access_token(&actor).await?;
-    let mut res = Json(serde_json::json!({
-        "access_token": t.access_token,
-        "token_type": "Bearer",
-        "expires_in": t.expires_in,
-        "scope": t.scope,
-    }))
-    .into_response();
-    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(res)
+    Ok(token_body(s.service.person_access_token(&actor).await?))
 }

@@ -81,9 +81,28 @@ impl utoipa::Modify for Security {
             SecurityScheme::Http(
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT or scf_ API key")
                     .description(Some("An API key (`scf_…`), an access token from `/oauth/token`, or a configured provider's access token. Browsers may use the session cookie instead."))
                     .build(),
             ),
+        );
+        components.add_security_scheme(
+            "client_basic",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Basic)
+                    .description(Some("An app's `client_id` and `client_secret`."))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(utoipa::openapi::security::ApiKey::Cookie(
+                utoipa::openapi::security::ApiKeyValue::with_description(
+                    "__Host-scaffold-session",
+                    "The session cookie set by signing in (`/auth/login/{provider}`).",
+                ),
+            )),
         );
     }
 }
@@ -107,6 +126,10 @@ impl utoipa::Modify for StandardErrors {
                 .build()
         };
         for (path, item) in openapi.paths.paths.iter_mut() {
+            // The OAuth token endpoint documents its own (RFC 6749) errors.
+            if path == "/oauth/token" {
+                continue;
+            }
             let has_path_params = path.contains('{');
             for op in
                 [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete].into_iter().flatten()
@@ -117,6 +140,7 @@ impl utoipa::Modify for StandardErrors {
                     op.responses.responses.entry(status.to_owned()).or_insert_with(|| problem(description).into());
                 };
                 add("401", "The bearer token is missing (where one is needed) or not valid");
+                add("429", "Too many requests: see `RateLimit-*` and `Retry-After`");
                 if has_path_params {
                     add("404", "No such resource, or it is hidden from you");
                 }
@@ -170,6 +194,9 @@ impl utoipa::Modify for StandardErrors {
         apps::approve,
         apps::rotate_secret,
         apps::revoke,
+        auth::token,
+        auth::person_token,
+        auth::jwks,
         people::list_keys,
         people::create_key,
         people::revoke_key,
