@@ -46,6 +46,8 @@ create table session (
     absolute_expires_at timestamptz not null
 );
 create index session_person on session (person_id);
+-- Idle expiry is never later than absolute expiry: expired sessions are found by this index.
+create index session_expiry on session (idle_expires_at);
 
 create table signing_key (
     kid text primary key,
@@ -83,3 +85,4 @@ create unlogged table rate_limit (
     hits bigint not null,
     primary key (bucket, window_start)
 );
+create index rate_limit_window on rate_limit (window_start);

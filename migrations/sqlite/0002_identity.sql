@@ -46,6 +46,8 @@ create table session (
     absolute_expires_at integer not null
 );
 create index session_person on session (person_id);
+-- Idle expiry is never later than absolute expiry: expired sessions are found by this index.
+create index session_expiry on session (idle_expires_at);
 
 create table signing_key (
     kid text primary key,

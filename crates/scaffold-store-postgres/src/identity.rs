@@ -329,6 +329,12 @@ impl IdentityStore for PgStore {
     }
 
     async fn create_session(&self, s: &Session) -> StoreResult<()> {
+        // Sessions nobody came back to are cleared as new ones start.
+        sqlx::query("delete from session where idle_expires_at < $1")
+            .bind(s.created_at)
+            .execute(&self.pool)
+            .await
+            .map_err(to_store_error)?;
         sqlx::query(
             "insert into session (session_hash, person_id, provider, id_token, created_at, last_seen_at,
                                   idle_expires_at, absolute_expires_at)
@@ -519,9 +525,9 @@ impl IdentityStore for PgStore {
         .await
         .map_err(to_store_error)?;
         if hits == 1 {
-            // The first hit of a window clears the bucket's earlier windows.
-            sqlx::query("delete from rate_limit where bucket = $1 and window_start < $2")
-                .bind(bucket)
+            // The first hit of a bucket's window clears every earlier window (index-backed), so
+            // addresses seen once do not accumulate.
+            sqlx::query("delete from rate_limit where window_start < $1")
                 .bind(window_start)
                 .execute(&self.pool)
                 .await

@@ -326,6 +326,12 @@ impl IdentityStore for SqliteStore {
     }
 
     async fn create_session(&self, s: &Session) -> StoreResult<()> {
+        // Sessions nobody came back to are cleared as new ones start.
+        sqlx::query("delete from session where idle_expires_at < ?1")
+            .bind(micros(s.created_at))
+            .execute(&self.pool)
+            .await
+            .map_err(to_store_error)?;
         sqlx::query(
             "insert into session (session_hash, person_id, provider, id_token, created_at, last_seen_at,
                                   idle_expires_at, absolute_expires_at)

@@ -564,6 +564,11 @@ pub async fn sessions_are_touched_and_deleted(store: DynStore) {
     };
     store.create_session(&s).await.unwrap();
     store.touch_session(&[7; 32], at(100), at(1900)).await.unwrap();
+    // Starting a session later clears those that have gone idle.
+    let later = Session { session_hash: vec![8; 32], created_at: at(1850), last_seen_at: at(1850), ..s.clone() };
+    store.create_session(&Session { session_hash: vec![6; 32], ..s.clone() }).await.unwrap();
+    store.create_session(&later).await.unwrap();
+    assert_eq!(store.session_by_hash(&[6; 32]).await.unwrap(), None, "idle since at(1800)");
     let found = store.session_by_hash(&[7; 32]).await.unwrap().unwrap();
     assert_eq!((found.last_seen_at, found.idle_expires_at), (at(100), at(1900)));
     let deleted = store.delete_session(&[7; 32]).await.unwrap().unwrap();
