@@ -62,6 +62,7 @@ pub struct ViewerObj {
     pub credential: String,
     pub identities: Vec<IdentityObj>,
     pub assurance: Option<AssuranceObj>,
+    /// The first 50 memberships (REST `/api/v1/me/memberships` pages through all).
     pub memberships: Vec<MembershipObj>,
     pub apps: Vec<AppObj>,
 }

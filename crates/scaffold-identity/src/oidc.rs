@@ -603,6 +603,33 @@ mod tests {
     }
 
     #[test]
+    fn assurance_follows_the_first_matching_rule_else_the_default() {
+        let config = ProviderConfig {
+            name: "p".into(),
+            display_name: "P".into(),
+            issuer: "https://op.example".into(),
+            client_id: "rp".into(),
+            client_auth: ClientAuth::ClientSecretBasic { secret: "s".into() },
+            scopes: vec![],
+            algorithms: vec!["ES256".into()],
+            auth_params: vec![],
+            assurance: vec![
+                AssuranceRule { claim: "vot".into(), value: "P2".into(), level: AssuranceLevel::Medium },
+                AssuranceRule { claim: "acr".into(), value: "urn:loa:high".into(), level: AssuranceLevel::High },
+            ],
+            default_assurance: AssuranceLevel::Low,
+            access_token_audience: None,
+        };
+        let p = Provider::new(config, "https://rp.example/cb".into(), crate::http_client().unwrap());
+        assert_eq!(p.assurance(Some("P2"), None), (AssuranceLevel::Medium, "vot=P2".to_owned()));
+        assert_eq!(
+            p.assurance(Some("P0"), Some("urn:loa:high")),
+            (AssuranceLevel::High, "acr=urn:loa:high".to_owned())
+        );
+        assert_eq!(p.assurance(Some("P0"), None), (AssuranceLevel::Low, "default".to_owned()));
+    }
+
+    #[test]
     fn keys_are_refetched_at_most_once_a_minute() {
         assert!(!may_refetch(at(0), at(59)));
         assert!(may_refetch(at(0), at(60)));

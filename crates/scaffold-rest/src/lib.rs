@@ -59,6 +59,7 @@ pub fn router(service: Service) -> Router {
         .route("/auth/token", post(auth::person_token))
         .route("/oauth/token", post(auth::token))
         .route("/.well-known/jwks.json", get(auth::jwks))
+        .route("/api/v1/me/memberships", get(people::my_memberships))
         .route("/api/v1/me/api-keys", get(people::list_keys).post(people::create_key))
         .route("/api/v1/me/api-keys/{key}", axum::routing::delete(people::revoke_key))
         .route("/api/v1/people", post(people::create_person))
@@ -188,6 +189,7 @@ impl utoipa::Modify for StandardErrors {
         members::remove,
         people::me,
         people::delete_me,
+        people::my_memberships,
         apps::register,
         apps::list,
         apps::get,
@@ -209,6 +211,7 @@ impl utoipa::Modify for StandardErrors {
         (name = "members", description = "Joining, leaving, roles"),
         (name = "people", description = "The caller, their API keys, and operator onboarding"),
         (name = "operators", description = "Instance operation"),
+        (name = "apps", description = "Apps for community developers, the OAuth token endpoint and the published keys"),
     )
 )]
 struct ApiDoc;

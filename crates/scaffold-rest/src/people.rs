@@ -29,7 +29,10 @@ pub struct MeBody {
     pub identities: Vec<IdentityBody>,
     /// The assurance level a provider last asserted.
     pub assurance: Option<AssuranceBody>,
+    /// Your first 50 memberships; `memberships_next` pages through the rest.
     pub memberships: Vec<MyMembershipBody>,
+    /// `/api/v1/me/memberships?after=…` when you have more memberships.
+    pub memberships_next: Option<String>,
     pub apps: Vec<crate::apps::AppBody>,
 }
 
@@ -139,18 +142,44 @@ pub async fn me(State(s): State<RestState>, Caller(actor): Caller) -> ApiResult<
             source: a.source,
             asserted_at: a.asserted_at,
         }),
-        memberships: me
-            .memberships
-            .into_iter()
-            .map(|m| MyMembershipBody {
-                group_id: m.group_id.0,
-                role: m.role.as_str().to_owned(),
-                status: m.status.as_str().to_owned(),
-                created_at: m.created_at,
-            })
-            .collect(),
+        memberships: me.memberships.into_iter().map(my_membership).collect(),
+        memberships_next: me.memberships_next.map(|after| format!("/api/v1/me/memberships?after={after}")),
         apps: me.apps.into_iter().map(Into::into).collect(),
     }))
+}
+
+fn my_membership(m: scaffold_domain::membership::Membership) -> MyMembershipBody {
+    MyMembershipBody {
+        group_id: m.group_id.0,
+        role: m.role.as_str().to_owned(),
+        status: m.status.as_str().to_owned(),
+        created_at: m.created_at,
+    }
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct MembershipPageParams {
+    /// The `next` cursor of the page before.
+    pub after: Option<String>,
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<u32>,
+}
+
+/// Your memberships
+#[utoipa::path(get, path = "/api/v1/me/memberships", tag = "people", params(MembershipPageParams),
+    responses((status = 200, description = "Your memberships in group id order", body = Page<MyMembershipBody>)),
+    security(("bearer" = ["profile"])))]
+pub async fn my_memberships(
+    State(s): State<RestState>,
+    Caller(actor): Caller,
+    crate::extract::QueryParams(q): crate::extract::QueryParams<MembershipPageParams>,
+) -> ApiResult<Json<Page<MyMembershipBody>>> {
+    let limit = scaffold_service::page_limit(q.limit)?;
+    let page = s.service.my_memberships(&actor, q.after.as_deref(), limit).await?;
+    let next = page.next.map(|after| format!("/api/v1/me/memberships?after={after}&limit={limit}"));
+    Ok(Json(Page { items: page.items.into_iter().map(my_membership).collect(), next }))
 }
 
 /// Delete your account

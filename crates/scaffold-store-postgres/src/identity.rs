@@ -206,12 +206,19 @@ impl IdentityStore for PgStore {
         .transpose()
     }
 
-    async fn all_memberships_of(&self, person: PersonId) -> StoreResult<Vec<Membership>> {
+    async fn memberships_page_of(
+        &self,
+        person: PersonId,
+        after: Option<GroupId>,
+        limit: u32,
+    ) -> StoreResult<Vec<Membership>> {
         let rows = sqlx::query(
             "select group_id, person_id, role, status, created_at, updated_at from membership
-             where person_id = $1 order by group_id",
+             where person_id = $1 and ($2 is null or group_id > $2) order by group_id limit $3",
         )
         .bind(person.0)
+        .bind(after.map(|g| g.0))
+        .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await
         .map_err(to_store_error)?;
@@ -513,19 +520,21 @@ impl IdentityStore for PgStore {
         tx.commit().await.map_err(to_store_error)
     }
 
-    async fn hit_rate_limit(&self, bucket: &str, window_start: DateTime<Utc>) -> StoreResult<u64> {
-        let hits: i64 = sqlx::query_scalar(
-            "insert into rate_limit (bucket, window_start, hits) values ($1, $2, 1)
-             on conflict (bucket, window_start) do update set hits = rate_limit.hits + 1
+    async fn add_rate_limit_hits(&self, bucket: &str, window_start: DateTime<Utc>, hits: u64) -> StoreResult<u64> {
+        let add = i64::try_from(hits).unwrap_or(i64::MAX);
+        let total: i64 = sqlx::query_scalar(
+            "insert into rate_limit (bucket, window_start, hits) values ($1, $2, $3)
+             on conflict (bucket, window_start) do update set hits = rate_limit.hits + excluded.hits
              returning hits",
         )
         .bind(bucket)
         .bind(window_start)
+        .bind(add)
         .fetch_one(&self.pool)
         .await
         .map_err(to_store_error)?;
-        if hits == 1 {
-            // The first hit of a bucket's window clears every earlier window (index-backed), so
+        if total == add {
+            // The first count of a bucket's window clears every earlier window (index-backed), so
             // addresses seen once do not accumulate.
             sqlx::query("delete from rate_limit where window_start < $1")
                 .bind(window_start)
@@ -533,6 +542,6 @@ impl IdentityStore for PgStore {
                 .await
                 .map_err(to_store_error)?;
         }
-        Ok(u64::try_from(hits).unwrap_or(0))
+        Ok(u64::try_from(total).unwrap_or(0))
     }
 }

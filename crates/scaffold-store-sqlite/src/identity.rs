@@ -213,12 +213,19 @@ impl IdentityStore for SqliteStore {
         .transpose()
     }
 
-    async fn all_memberships_of(&self, person: PersonId) -> StoreResult<Vec<Membership>> {
+    async fn memberships_page_of(
+        &self,
+        person: PersonId,
+        after: Option<GroupId>,
+        limit: u32,
+    ) -> StoreResult<Vec<Membership>> {
         let rows = sqlx::query(
             "select group_id, person_id, role, status, created_at, updated_at from membership
-             where person_id = ?1 order by group_id",
+             where person_id = ?1 and (?2 is null or group_id > ?2) order by group_id limit ?3",
         )
         .bind(person.0)
+        .bind(after.map(|g| g.0))
+        .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await
         .map_err(to_store_error)?;
@@ -508,19 +515,19 @@ impl IdentityStore for SqliteStore {
         tx.commit().await.map_err(to_store_error)
     }
 
-    async fn hit_rate_limit(&self, bucket: &str, window_start: DateTime<Utc>) -> StoreResult<u64> {
+    async fn add_rate_limit_hits(&self, bucket: &str, window_start: DateTime<Utc>, hits: u64) -> StoreResult<u64> {
         let start = micros(window_start);
         let mut windows = self.rate.lock().map_err(|_| StoreError::Other("rate-limit counters poisoned".into()))?;
         let entry = windows.entry(bucket.to_owned()).or_insert((start, 0));
         if entry.0 != start {
             *entry = (start, 0);
         }
-        entry.1 += 1;
-        let hits = entry.1;
+        entry.1 += hits;
+        let total = entry.1;
         // Bound the memory: forget buckets whose window has passed.
         if windows.len() > 100_000 {
             windows.retain(|_, (s, _)| *s >= start);
         }
-        Ok(hits)
+        Ok(total)
     }
 }

@@ -10,7 +10,7 @@ use scaffold_domain::audit::AuditEntry;
 use scaffold_domain::identity::{App, Assurance, Identity};
 use scaffold_domain::membership::Membership;
 use scaffold_domain::person::Person;
-use scaffold_domain::{AppId, IdentityId, PersonId};
+use scaffold_domain::{AppId, GroupId, IdentityId, PersonId};
 
 /// A sign-in in progress, stored under the SHA-256 of the value of the browser's `__Host-` cookie.
 /// Taken (read and deleted) exactly once by the callback.
@@ -111,8 +111,13 @@ pub trait IdentityStore: Send + Sync {
         assurance: Option<&Assurance>,
     ) -> StoreResult<()>;
     async fn assurance_of(&self, person: PersonId) -> StoreResult<Option<Assurance>>;
-    /// Every membership of a person (any status), in group id order, for their own view.
-    async fn all_memberships_of(&self, person: PersonId) -> StoreResult<Vec<Membership>>;
+    /// A person's memberships (any status) in group id order, after `after`, for their own view.
+    async fn memberships_page_of(
+        &self,
+        person: PersonId,
+        after: Option<GroupId>,
+        limit: u32,
+    ) -> StoreResult<Vec<Membership>>;
     /// Deletes a person and everything personal: identities, assurance, sessions, keys, apps and
     /// memberships. Audit entries keep `pseudonym` in place of the person's id.
     /// `LastOwner` when the person is the only owner of an active group.
@@ -157,7 +162,7 @@ pub trait IdentityStore: Send + Sync {
     /// Writes the app's mutable fields (scopes, secret, status, description…). `NotFound` when absent.
     async fn update_app(&self, app: &App, audit: &AuditEntry) -> StoreResult<()>;
 
-    /// Counts one hit in `bucket`'s fixed window starting at `window_start` and returns the hits
-    /// so far in that window. Counters of earlier windows are discarded.
-    async fn hit_rate_limit(&self, bucket: &str, window_start: DateTime<Utc>) -> StoreResult<u64>;
+    /// Adds `hits` to `bucket`'s fixed window starting at `window_start` and returns the total so
+    /// far in that window, across every replica. Counters of earlier windows are discarded.
+    async fn add_rate_limit_hits(&self, bucket: &str, window_start: DateTime<Utc>, hits: u64) -> StoreResult<u64>;
 }

@@ -141,9 +141,14 @@ impl Store for CountingStore {
 
 #[async_trait]
 impl IdentityStore for CountingStore {
-    async fn all_memberships_of(&self, person: PersonId) -> StoreResult<Vec<Membership>> {
-        self.count("all_memberships_of");
-        self.inner.all_memberships_of(person).await
+    async fn memberships_page_of(
+        &self,
+        person: PersonId,
+        after: Option<GroupId>,
+        limit: u32,
+    ) -> StoreResult<Vec<Membership>> {
+        self.count("memberships_page_of");
+        self.inner.memberships_page_of(person, after, limit).await
     }
     async fn identity_by_subject(&self, issuer: &str, subject: &str) -> StoreResult<Option<Identity>> {
         self.count("identity_by_subject");
@@ -250,8 +255,8 @@ impl IdentityStore for CountingStore {
         self.count("update_app");
         self.inner.update_app(app, audit).await
     }
-    async fn hit_rate_limit(&self, bucket: &str, window_start: DateTime<Utc>) -> StoreResult<u64> {
-        self.count("hit_rate_limit");
-        self.inner.hit_rate_limit(bucket, window_start).await
+    async fn add_rate_limit_hits(&self, bucket: &str, window_start: DateTime<Utc>, hits: u64) -> StoreResult<u64> {
+        self.count("add_rate_limit_hits");
+        self.inner.add_rate_limit_hits(bucket, window_start, hits).await
     }
 }

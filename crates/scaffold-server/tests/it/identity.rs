@@ -40,15 +40,16 @@ fn callback(name: &str) -> String {
     format!("{PUBLIC_URL}/auth/callback/{name}")
 }
 
-/// Starts the provider with clients for `client_secret_basic` and `private_key_jwt` (RSA and EC).
-async fn start_op(rsa: &Value, ec: &Value) -> Op {
+/// Starts the provider with clients for `client_secret_basic` (redirecting to our provider
+/// `basic_name`) and `private_key_jwt` (RSA and EC).
+async fn start_op(rsa: &Value, ec: &Value, basic_name: &str) -> Op {
     assert!(
         oidc_dir().join("node_modules/oidc-provider").exists(),
         "run `npm ci` in tests/oidc first (scripts/test does)"
     );
     let dir = scaffold_testkit::temp_dir();
     let client = |id: &str, name: &str| json!({ "client_id": id, "redirect_uris": [callback(name)], "post_logout_redirect_uris": [format!("{PUBLIC_URL}/")] });
-    let mut basic = client("rp-basic", "test");
+    let mut basic = client("rp-basic", basic_name);
     basic["client_secret"] = json!("basic-secret-for-tests-only");
     basic["token_endpoint_auth_method"] = json!("client_secret_basic");
     let mut jwt_rsa = client("rp-jwt-rsa", "jwt-rsa");
@@ -115,7 +116,7 @@ pub struct IdApp {
 
 async fn id_app_with(limits: RateLimits) -> IdApp {
     let (rsa, ec) = (keygen("rsa").await, keygen("ec").await);
-    let op = start_op(&rsa, &ec).await;
+    let op = start_op(&rsa, &ec, "test").await;
     let providers = vec![
         provider(
             &op,
@@ -754,4 +755,132 @@ async fn graphql_mutations_check_app_scopes_like_rest() {
     let err = &res.json()["errors"][0];
     assert_eq!(err["extensions"]["code"], "INSUFFICIENT_SCOPE", "{}", res.text);
     assert!(err["message"].as_str().unwrap().contains("groups:write"));
+}
+
+#[tokio::test]
+async fn a_person_links_a_second_identity_and_signs_in_with_either() {
+    let (rsa, ec) = (keygen("rsa").await, keygen("ec").await);
+    let (op1, op2) = (start_op(&rsa, &ec, "test").await, start_op(&rsa, &ec, "second").await);
+    let basic = || ClientAuth::ClientSecretBasic { secret: "basic-secret-for-tests-only".into() };
+    let config = IdentityConfig {
+        public_url: PUBLIC_URL.to_owned(),
+        providers: vec![provider(&op1, "test", "rp-basic", basic()), provider(&op2, "second", "rp-basic", basic())],
+        rate_limits: RateLimits { per_ip_per_minute: 0, per_app_per_minute: 0 },
+        ..IdentityConfig::default()
+    };
+    let service = Service::with_identity(scaffold_testkit::store().await, Arc::new(SystemClock), config).unwrap();
+    let operator = service.bootstrap_operator().await.unwrap().unwrap().expose().to_owned();
+    let app = IdApp {
+        http: TestClient::new(router(service.clone(), &AppOptions::default())),
+        store: scaffold_testkit::store().await,
+        service,
+        op: op1,
+        operator,
+    };
+    let mut browser = Browser::default();
+    assert_eq!(browser.sign_in(&app, "test").await.status, 303);
+    let person = me(&app, &browser.session()).await.json()["id"].clone();
+
+    // Link the identity at the second provider (its cookies are the provider's own).
+    let res = app.http.get("/auth/link/second?return_to=/api/v1/me").header("cookie", &browser.session()).send().await;
+    assert_eq!(res.status, 303, "{}", res.text);
+    browser.ours.store(&res.headers);
+    let back = through_op(&location(&res), &mut Jar::default()).await;
+    let res = browser.callback(&app, &back).await;
+    assert_eq!(res.status, 303, "{}", res.text);
+    let body = me(&app, &browser.session()).await.json();
+    let issuers: Vec<&str> =
+        body["identities"].as_array().unwrap().iter().map(|i| i["issuer"].as_str().unwrap()).collect();
+    assert_eq!(issuers, [app.op.issuer.as_str(), op2.issuer.as_str()]);
+    assert_eq!(body["id"], person);
+
+    // Signing in with the second provider alone reaches the same person.
+    let mut other = Browser::default();
+    assert_eq!(other.sign_in(&app, "second").await.status, 303);
+    assert_eq!(me(&app, &other.session()).await.json()["id"], person);
+
+    // Someone else cannot link an identity that is already linked.
+    let res = app
+        .http
+        .post("/api/v1/people")
+        .token(&app.operator)
+        .json(&json!({ "display_name": "Bea", "scopes": ["groups:read", "profile"] }))
+        .send()
+        .await;
+    let bea = res.json()["api_key"]["token"].as_str().unwrap().to_owned();
+    let res = app.http.get("/auth/link/second").token(&bea).send().await;
+    assert_eq!(res.status, 303, "{}", res.text);
+    let mut bea_browser = Browser::default();
+    bea_browser.ours.store(&res.headers);
+    let back = through_op(&location(&res), &mut Jar::default()).await;
+    bea_browser.callback(&app, &back).await.problem(409, "IDENTITY_LINKED_ELSEWHERE");
+}
+
+/// Tokens signed with the service's real key but wrong in one claim or header each: refused over
+/// HTTP with the failed check named.
+#[tokio::test]
+async fn forged_access_tokens_are_refused_for_the_right_reason() {
+    let app = id_app().await;
+    let (_, client_id, secret) = register(&app, &app.operator, &["groups:read"]).await;
+    let good = client_credentials(&app, &client_id, &secret, None).await;
+    let keys = app.store.signing_keys("access-token").await.unwrap();
+    let key = keys.iter().find(|k| k.retired_at.is_none()).unwrap();
+    let encoding = jsonwebtoken::EncodingKey::from_ec_der(&key.private_der);
+    use base64::Engine;
+    let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(good.split('.').nth(1).unwrap()).unwrap();
+    let claims: Value = serde_json::from_slice(&payload).unwrap();
+    let forge = |typ: &str, change: &dyn Fn(&mut Value)| {
+        let mut c = claims.clone();
+        change(&mut c);
+        let mut h = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+        h.typ = Some(typ.to_owned());
+        h.kid = Some(key.kid.clone());
+        jsonwebtoken::encode(&h, &c, &encoding).unwrap()
+    };
+    let now = scaffold_domain::Clock::now(&SystemClock).timestamp();
+    let cases: Vec<(&str, String, &str)> = vec![
+        ("wrong typ", forge("JWT", &|_| {}), "typ"),
+        ("wrong audience", forge("at+jwt", &|c| c["aud"] = json!("https://elsewhere.example/api")), "audience"),
+        ("expired", forge("at+jwt", &|c| c["exp"] = json!(now - 1)), "expired"),
+        ("issued in the future", forge("at+jwt", &|c| c["iat"] = json!(now + 3600)), "not valid yet"),
+        ("wrong issuer", forge("at+jwt", &|c| c["iss"] = json!("https://evil.example")), "issuer"),
+    ];
+    assert_eq!(app.http.get("/api/v1/me").token(&forge("at+jwt", &|_| {})).send().await.status, 200, "control");
+    for (name, token, words) in cases {
+        let p = app.http.get("/api/v1/me").token(&token).send().await.problem(401, "INVALID_TOKEN");
+        assert!(p["detail"].as_str().unwrap().contains(words), "{name}: {p}");
+    }
+}
+
+#[tokio::test]
+async fn my_memberships_are_paged_beyond_the_first_fifty() {
+    let app = crate::common::app().await;
+    for i in 0..52 {
+        app.group(&app.operator, crate::common::group_named(&format!("mine-{i:02}"), json!({}))).await;
+    }
+    let me = app.http.get("/api/v1/me").token(&app.operator).send().await.json();
+    assert_eq!(me["memberships"].as_array().unwrap().len(), 50);
+    let next = me["memberships_next"].as_str().unwrap().to_owned();
+    let rest = app.http.get(&next).token(&app.operator).send().await.json();
+    assert_eq!(rest["items"].as_array().unwrap().len(), 2);
+    assert!(rest["next"].is_null());
+    let first = app.http.get("/api/v1/me/memberships?limit=20").token(&app.operator).send().await.json();
+    let mut seen: Vec<String> =
+        first["items"].as_array().unwrap().iter().map(|m| m["group_id"].as_str().unwrap().to_owned()).collect();
+    let mut url = first["next"].as_str().map(str::to_owned);
+    while let Some(u) = url {
+        let page = app.http.get(&u).token(&app.operator).send().await.json();
+        seen.extend(page["items"].as_array().unwrap().iter().map(|m| m["group_id"].as_str().unwrap().to_owned()));
+        url = page["next"].as_str().map(str::to_owned);
+    }
+    let mut sorted = seen.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!((seen.len(), sorted), (52, seen.clone()), "every membership once, in order");
+    app.http
+        .get("/api/v1/me/memberships?after=nope")
+        .token(&app.operator)
+        .send()
+        .await
+        .problem(422, "VALIDATION_FAILED");
 }

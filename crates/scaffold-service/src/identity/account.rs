@@ -2,11 +2,11 @@
 //! apps) and deleting one's account. Deletion removes personal data; audit entries keep a fresh
 //! pseudonymous id in place of the person's.
 
-use crate::{Service, store_error};
+use crate::{Page, Service, store_error};
 use scaffold_domain::identity::{App, Assurance, Identity};
 use scaffold_domain::membership::Membership;
 use scaffold_domain::person::Person;
-use scaffold_domain::{Actor, Credential, DomainError, PersonId, Scope, Scopes};
+use scaffold_domain::{Actor, Credential, DomainError, GroupId, PersonId, Scope, Scopes};
 use scaffold_store::StoreError;
 
 /// The caller's own account.
@@ -17,9 +17,15 @@ pub struct Me {
     pub credential: Credential,
     pub identities: Vec<Identity>,
     pub assurance: Option<Assurance>,
+    /// The first page of memberships (see [`ME_MEMBERSHIPS`]).
     pub memberships: Vec<Membership>,
+    /// The cursor of the next page of memberships, if any.
+    pub memberships_next: Option<String>,
     pub apps: Vec<App>,
 }
+
+/// How many memberships `me` includes; the rest are paged with `my_memberships`.
+pub const ME_MEMBERSHIPS: u32 = 50;
 
 impl Service {
     pub async fn me(&self, actor: &Actor) -> Result<Me, DomainError> {
@@ -28,17 +34,55 @@ impl Service {
         let id = person.id;
         // Apps see who they act for, not the rest of the account, unless granted `profile`.
         let full = scopes.contains(Scope::Profile);
-        let (identities, assurance, memberships, apps) = if full {
+        let (identities, assurance, page, apps) = if full {
             (
                 self.store.identities_of_person(id).await.map_err(store_error)?,
                 self.store.assurance_of(id).await.map_err(store_error)?,
-                self.store.all_memberships_of(id).await.map_err(store_error)?,
+                self.memberships_page(id, None, ME_MEMBERSHIPS).await?,
                 self.store.apps_of_person(id).await.map_err(store_error)?,
             )
         } else {
-            (Vec::new(), None, Vec::new(), Vec::new())
+            (Vec::new(), None, Page { items: Vec::new(), next: None }, Vec::new())
         };
-        Ok(Me { person, scopes, credential, identities, assurance, memberships, apps })
+        Ok(Me {
+            person,
+            scopes,
+            credential,
+            identities,
+            assurance,
+            memberships: page.items,
+            memberships_next: page.next,
+            apps,
+        })
+    }
+
+    async fn memberships_page(
+        &self,
+        person: PersonId,
+        after: Option<GroupId>,
+        limit: u32,
+    ) -> Result<Page<Membership>, DomainError> {
+        let mut items = self.store.memberships_page_of(person, after, limit + 1).await.map_err(store_error)?;
+        let next = (items.len() > usize::try_from(limit).unwrap_or(usize::MAX)).then(|| {
+            items.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+            items.last().map(|m| m.group_id.to_string())
+        });
+        Ok(Page { items, next: next.flatten() })
+    }
+
+    /// The caller's memberships, a page at a time (cursor: the last group id of the page before).
+    pub async fn my_memberships(
+        &self,
+        actor: &Actor,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Page<Membership>, DomainError> {
+        let person = actor.require(Scope::Profile)?;
+        let after = match after {
+            None => None,
+            Some(a) => Some(GroupId::parse(a).ok_or_else(crate::audit::bad_cursor)?),
+        };
+        self.memberships_page(person, after, limit).await
     }
 
     /// Deletes the caller's account. Only the person themselves (signed in, or with their own

@@ -101,6 +101,7 @@ pub struct Identity {
     configured_key: Option<KeyMaterial>,
     cache: TokenCache<AccessTokenClaims>,
     provider_cache: TokenCache<scaffold_identity::VerifiedProviderToken>,
+    rate_counters: ratelimit::Counters,
 }
 
 impl Identity {
@@ -124,6 +125,7 @@ impl Identity {
             configured_key,
             cache: TokenCache::new(10_000),
             provider_cache: TokenCache::new(10_000),
+            rate_counters: ratelimit::Counters::default(),
         })
     }
 

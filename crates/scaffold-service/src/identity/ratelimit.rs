@@ -1,11 +1,19 @@
-//! Rate limits per client IP and per app, counted in fixed one-minute windows kept in the store,
-//! so that every replica sees the same counts.
+//! Rate limits per client IP and per app, in fixed one-minute windows whose counts live in the
+//! store, so that every replica sees the same totals. To keep the store off the hot path, each
+//! replica counts locally and adds its hits to the store at most every `SYNC_MILLIS` per bucket
+//! (the first hit of a bucket's window always syncs); a decision uses the last shared total plus
+//! the hits counted here since. Across R replicas a limit may be overshot by at most what R
+//! replicas admit in one sync interval.
 
 use crate::{Service, store_error};
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Duration, TimeZone, Utc};
 use scaffold_domain::DomainError;
+use std::collections::HashMap;
+use std::sync::Mutex;
 
 pub const WINDOW_SECS: i64 = 60;
+/// How often a replica adds its local hits of a busy bucket to the shared count.
+pub const SYNC_MILLIS: i64 = 250;
 
 /// Requests allowed per minute; 0 turns a limit off.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,9 +38,60 @@ pub struct RateState {
     pub exceeded: bool,
 }
 
+/// One bucket's count on this replica.
+#[derive(Debug, Clone, Copy)]
+struct Local {
+    window: DateTime<Utc>,
+    /// The shared total at the last sync (this replica's hits up to then included).
+    shared: u64,
+    /// Hits counted here since the last sync.
+    pending: u64,
+    last_sync: Option<DateTime<Utc>>,
+}
+
+/// The local side of the counters.
+#[derive(Debug, Default)]
+pub struct Counters(Mutex<HashMap<String, Local>>);
+
 fn window_start(now: DateTime<Utc>) -> DateTime<Utc> {
     let t = now.timestamp();
     Utc.timestamp_opt(t - t.rem_euclid(WINDOW_SECS), 0).single().unwrap_or(now)
+}
+
+impl Counters {
+    /// Counts a hit; returns the hits to add to the store now (when a sync is due) and the
+    /// current estimate.
+    fn hit(&self, bucket: &str, start: DateTime<Utc>, now: DateTime<Utc>) -> (Option<u64>, u64) {
+        let Ok(mut map) = self.0.lock() else { return (Some(1), 1) };
+        if map.len() > 100_000 {
+            map.retain(|_, l| l.window >= start);
+        }
+        let l = map.entry(bucket.to_owned()).or_insert(Local { window: start, shared: 0, pending: 0, last_sync: None });
+        if l.window != start {
+            *l = Local { window: start, shared: 0, pending: 0, last_sync: None };
+        }
+        l.pending += 1;
+        let due = l.last_sync.is_none_or(|t| now - t >= Duration::milliseconds(SYNC_MILLIS));
+        if !due {
+            return (None, l.shared + l.pending);
+        }
+        let flush = l.pending;
+        l.pending = 0;
+        l.last_sync = Some(now);
+        (Some(flush), l.shared + flush)
+    }
+
+    /// Records the shared total a sync returned; returns the new estimate.
+    fn synced(&self, bucket: &str, start: DateTime<Utc>, total: u64) -> u64 {
+        let Ok(mut map) = self.0.lock() else { return total };
+        match map.get_mut(bucket) {
+            Some(l) if l.window == start => {
+                l.shared = l.shared.max(total);
+                l.shared + l.pending
+            }
+            _ => total,
+        }
+    }
 }
 
 impl Service {
@@ -48,8 +107,15 @@ impl Service {
         let reset_secs = (start.timestamp() + WINDOW_SECS - now.timestamp()).max(1);
         let mut tightest: Option<RateState> = None;
         for (bucket, limit) in buckets.iter().filter(|(_, l)| *l > 0) {
-            let hits = self.store.hit_rate_limit(bucket, start).await.map_err(store_error)?;
-            let used = u32::try_from(hits).unwrap_or(u32::MAX);
+            let counters = &self.identity.rate_counters;
+            let used = match counters.hit(bucket, start, now) {
+                (None, estimate) => estimate,
+                (Some(add), _) => {
+                    let total = self.store.add_rate_limit_hits(bucket, start, add).await.map_err(store_error)?;
+                    counters.synced(bucket, start, total)
+                }
+            };
+            let used = u32::try_from(used).unwrap_or(u32::MAX);
             let state =
                 RateState { limit: *limit, remaining: limit.saturating_sub(used), reset_secs, exceeded: used > *limit };
             let tighter = match tightest {
@@ -83,9 +149,24 @@ impl Service {
 mod tests {
     use super::*;
 
+    fn t(ms: i64) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 3, 28, 9, 30, 0).unwrap() + Duration::milliseconds(ms)
+    }
+
     #[test]
     fn windows_start_on_the_minute() {
-        let t = Utc.with_ymd_and_hms(2026, 3, 28, 9, 30, 42).unwrap();
-        assert_eq!(window_start(t), Utc.with_ymd_and_hms(2026, 3, 28, 9, 30, 0).unwrap());
+        assert_eq!(window_start(t(42_000)), t(0));
+    }
+
+    #[test]
+    fn hits_sync_on_the_first_hit_and_then_at_most_every_interval() {
+        let c = Counters::default();
+        assert_eq!(c.hit("ip:a", t(0), t(0)), (Some(1), 1), "the first hit of a window syncs");
+        assert_eq!(c.synced("ip:a", t(0), 5), 5, "another replica had counted 4");
+        assert_eq!(c.hit("ip:a", t(0), t(100)), (None, 6));
+        assert_eq!(c.hit("ip:a", t(0), t(200)), (None, 7));
+        assert_eq!(c.hit("ip:a", t(0), t(250)), (Some(3), 8), "due: the three local hits go to the store");
+        assert_eq!(c.synced("ip:a", t(0), 20), 20);
+        assert_eq!(c.hit("ip:a", t(60_000), t(60_000)), (Some(1), 1), "a new window starts afresh");
     }
 }
