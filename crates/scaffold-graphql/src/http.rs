@@ -69,7 +69,12 @@ fn aliases(query: &str) -> Option<usize> {
     Some(ops + frags)
 }
 
-async fn execute(State(s): State<GqlState>, headers: HeaderMap, body: Bytes) -> Response {
+async fn execute(
+    State(s): State<GqlState>,
+    done: Option<axum::Extension<scaffold_service::identity::Authenticated>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let batch: BatchRequest = match serde_json::from_slice(&body) {
         Ok(b) => b,
         Err(e) => {
@@ -98,7 +103,11 @@ async fn execute(State(s): State<GqlState>, headers: HeaderMap, body: Bytes) -> 
             &format!("at most {} aliases per operation", s.limits.aliases),
         );
     }
-    let actor = match caller(&s.service, &headers).await {
+    let resolved = match done {
+        Some(axum::Extension(a)) => Ok(a.0),
+        None => caller(&s.service, &headers).await,
+    };
+    let actor = match resolved {
         Ok(a) => a,
         Err(e) => {
             let status = if e.kind == scaffold_domain::ErrorKind::Forbidden {

@@ -51,7 +51,7 @@ fn set_headers(res: &mut Response, s: RateState) {
     }
 }
 
-pub async fn limit(State(l): State<Limiter>, req: Request, next: Next) -> Response {
+pub async fn limit(State(l): State<Limiter>, mut req: Request, next: Next) -> Response {
     let path = req.uri().path();
     if matches!(path, "/healthz" | "/readyz" | "/metrics") {
         return next.run(req).await;
@@ -60,9 +60,13 @@ pub async fn limit(State(l): State<Limiter>, req: Request, next: Next) -> Respon
     let mut buckets = vec![(format!("ip:{}", client_ip(&req, l.trust_forwarded_for)), limits.per_ip_per_minute)];
     if limits.per_app_per_minute > 0
         && let Some(token) = bearer(&req)
-        && let Some(app) = l.service.app_of_bearer(&token).await
+        && let Some(caller) = l.service.caller_of_jwt(&token).await
     {
-        buckets.push((format!("app:{app}"), limits.per_app_per_minute));
+        if let Some(app) = caller.app() {
+            buckets.push((format!("app:{app}"), limits.per_app_per_minute));
+        }
+        // The transports reuse the verified caller rather than verify the token again.
+        let _ = req.extensions_mut().insert(caller);
     }
     let state = match l.service.hit_rate_limits(&buckets).await {
         Ok(s) => s,

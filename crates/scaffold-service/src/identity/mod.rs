@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use tokio::sync::RwLock;
 
-pub use ratelimit::{RateLimits, RateState};
+pub use ratelimit::{Authenticated, RateLimits, RateState};
 
 /// The purpose under which access-token signing keys are stored.
 pub const ACCESS_TOKEN_KEYS: &str = "access-token";

@@ -131,14 +131,26 @@ impl Service {
         Ok(tightest)
     }
 
-    /// The client id behind a bearer token, when it is one of our app tokens that verifies; used
-    /// to pick the app's rate-limit bucket. Never fails: unverifiable tokens have no app bucket.
-    pub async fn app_of_bearer(&self, token: &str) -> Option<String> {
+    /// The caller behind a JWT bearer token, resolved once so that the rate limiter can pick the
+    /// app's bucket and the transport can reuse it (see [`Authenticated`]). `None` for other
+    /// tokens and for tokens that do not verify (the transport then reports why).
+    pub async fn caller_of_jwt(&self, token: &str) -> Option<Authenticated> {
         if token.starts_with(crate::auth::TOKEN_PREFIX) || token.matches('.').count() != 2 {
             return None;
         }
-        let actor = self.authenticate_jwt(token).await.ok()?;
-        match actor.credential() {
+        self.authenticate_jwt(token).await.ok().map(Authenticated)
+    }
+}
+
+/// A caller already resolved from the request's `Authorization` header earlier in the same
+/// request, for the transports to reuse instead of verifying the token twice.
+#[derive(Debug, Clone)]
+pub struct Authenticated(pub scaffold_domain::Actor);
+
+impl Authenticated {
+    /// The app's id, when the caller is an app.
+    pub fn app(&self) -> Option<String> {
+        match self.0.credential() {
             Some(scaffold_domain::Credential::App(id)) => Some(id.to_string()),
             _ => None,
         }
