@@ -237,15 +237,7 @@ impl Service {
                 asked
             }
         };
-        let now = self.clock.now();
-        let ring = self.key_ring(false).await?;
-        let jti = scaffold_identity::random_token(16).map_err(DomainError::internal)?;
-        let (access_token, claims) = self
-            .identity
-            .tokens
-            .issue(&ring, &app.owner.to_string(), &app.client_id, &scopes.to_string(), jti, now)
-            .map_err(DomainError::internal)?;
-        Ok(IssuedToken { access_token, expires_in: claims.exp - claims.iat, scope: claims.scope })
+        self.issue_access_token(&app.owner.to_string(), &app.client_id, &scopes).await
     }
 
     /// The caller behind one of our access tokens: the app's owner, through the app, with the

@@ -292,13 +292,23 @@ impl Service {
         if actor.credential() != Some(Credential::Session) {
             return Err(DomainError::forbidden("SESSION_REQUIRED", "sign in with a browser session to get a token"));
         }
+        self.issue_access_token(&person.to_string(), PERSON_CLIENT_ID, &actor.scopes).await
+    }
+
+    /// Signs an access token for `sub` through `client_id` with `scopes`.
+    pub(crate) async fn issue_access_token(
+        &self,
+        sub: &str,
+        client_id: &str,
+        scopes: &Scopes,
+    ) -> Result<apps::IssuedToken, DomainError> {
         let now = self.clock.now();
         let ring = self.key_ring(false).await?;
         let jti = scaffold_identity::random_token(16).map_err(DomainError::internal)?;
         let (access_token, claims) = self
             .identity
             .tokens
-            .issue(&ring, &person.to_string(), PERSON_CLIENT_ID, &actor.scopes.to_string(), jti, now)
+            .issue(&ring, sub, client_id, &scopes.to_string(), jti, now)
             .map_err(DomainError::internal)?;
         Ok(apps::IssuedToken { access_token, expires_in: claims.exp - claims.iat, scope: claims.scope })
     }
