@@ -18,5 +18,5 @@ pub use http::http_client;
 pub use keys::{KeyMaterial, generate_es256, key_from_pkcs8_pem, random_token};
 pub use oidc::{
     AssuranceRule, ClientAuth, FlowSecrets, IdTokenFacts, LoginStart, Provider, ProviderConfig, ResourceServer,
-    VerifiedLogin, VerifiedProviderToken,
+    VerifiedLogin, VerifiedProviderToken, check_client_key,
 };

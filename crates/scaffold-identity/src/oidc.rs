@@ -567,6 +567,17 @@ async fn fetch_raw_jwks(http: &reqwest::Client, url: &str) -> Result<jsonwebtoke
     serde_json::from_value(serde_json::json!({ "keys": keys })).map_err(|e| e.to_string())
 }
 
+/// Checks that a `private_key_jwt` key is a usable P-256 or RSA private key (PKCS#8 PEM), so that
+/// a bad key stops the server at start rather than failing every sign-in.
+pub fn check_client_key(pem: &str) -> Result<&'static str, String> {
+    if EncodingKey::from_ec_pem(pem.as_bytes()).is_ok() {
+        return Ok("ES256");
+    }
+    EncodingKey::from_rsa_pem(pem.as_bytes())
+        .map(|_| "RS256")
+        .map_err(|_| "the private key is neither a P-256 nor an RSA key in PEM".to_owned())
+}
+
 /// An RFC 7523 client assertion: `iss` = `sub` = client id, `aud`, a random `jti`, one minute.
 fn client_assertion(
     client_id: &str,

@@ -175,7 +175,11 @@ impl Config {
             let client_auth = match (&p.client_secret, &p.private_key_file) {
                 (Some(secret), None) => ClientAuth::ClientSecretBasic { secret: secret.expose().to_owned() },
                 (None, Some(file)) => ClientAuth::PrivateKeyJwt {
-                    private_key_pem: read(file)?,
+                    private_key_pem: {
+                        let pem = read(file)?;
+                        scaffold_identity::check_client_key(&pem).map_err(|e| format!("{file}: {e}"))?;
+                        pem
+                    },
                     kid: p.private_key_kid.clone(),
                     audience_is_issuer: match p.assertion_audience.as_str() {
                         "issuer" => true,
@@ -212,7 +216,11 @@ impl Config {
         }
         let key = match self.identity.access_token_key_file.as_str() {
             "" => None,
-            path => Some(read(path)?),
+            path => {
+                let pem = read(path)?;
+                scaffold_identity::key_from_pkcs8_pem(&pem).map_err(|e| format!("{path}: {e}"))?;
+                Some(pem)
+            }
         };
         Ok(scaffold_service::identity::IdentityConfig {
             public_url: self.identity.public_url.trim_end_matches('/').to_owned(),
@@ -475,6 +483,50 @@ mod example {
         for key in defaults {
             assert!(text.contains(&format!("\n{key} = ")), "scaffold.example.toml lacks {key}");
         }
+    }
+
+    /// Every TOML example in docs/identity.md is valid configuration, and becomes valid identity
+    /// settings once its key files exist.
+    #[test]
+    fn the_identity_guide_examples_are_valid_configuration() {
+        let docs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/identity.md");
+        let text = std::fs::read_to_string(docs).unwrap();
+        let dir = std::env::temp_dir().join(format!("scaffold-docs-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let key = dir.join("key.pem");
+        // One Login takes RSA keys; a P-256 key goes through the same PKCS#8 PEM path.
+        let der = scaffold_identity::generate_es256().unwrap().private_der;
+        use base64::Engine;
+        let pem = base64::engine::general_purpose::STANDARD.encode(der);
+        std::fs::write(&key, format!("-----BEGIN PRIVATE KEY-----\n{pem}\n-----END PRIVATE KEY-----\n")).unwrap();
+        let blocks: Vec<&str> = text.split("```toml\n").skip(1).filter_map(|b| b.split("```").next()).collect();
+        assert!(blocks.len() >= 2, "the guide has its TOML examples");
+        let mut providers = 0;
+        for (i, block) in blocks.iter().enumerate() {
+            let block = block.replace("/run/secrets/govuk-one-login.pem", key.to_str().unwrap());
+            let file = dir.join(format!("example-{i}.toml"));
+            std::fs::write(&file, &block).unwrap();
+            let c = super::load(Some(&file), &[], &super::Overrides::default())
+                .unwrap_or_else(|e| panic!("example {i} is not valid configuration: {e}\n{block}"));
+            let identity = c.identity().unwrap_or_else(|e| panic!("example {i}: {e}"));
+            providers += identity.providers.len();
+        }
+        assert_eq!(providers, 2);
+    }
+
+    #[test]
+    fn a_provider_needs_exactly_one_client_authentication() {
+        let dir = std::env::temp_dir().join(format!("scaffold-prov-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("scaffold.toml");
+        let base = "[[identity.providers]]\nname = \"x\"\nissuer = \"https://op.example\"\nclient_id = \"rp\"\n";
+        std::fs::write(&file, base).unwrap();
+        let c = super::load(Some(&file), &[], &super::Overrides::default()).unwrap();
+        assert!(c.identity().unwrap_err().contains("exactly one"));
+        std::fs::write(&file, format!("{base}client_secret = \"s\"\ndefault_assurance = \"sky-high\"\n")).unwrap();
+        let c = super::load(Some(&file), &[], &super::Overrides::default()).unwrap();
+        assert!(c.identity().unwrap_err().contains("not an assurance level"));
+        assert!(!format!("{c:?}").contains("\"s\""), "the client secret is redacted");
     }
 
     fn toml_keys(v: &serde_json::Value) -> Vec<String> {

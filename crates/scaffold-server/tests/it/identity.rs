@@ -884,3 +884,21 @@ async fn my_memberships_are_paged_beyond_the_first_fifty() {
         .await
         .problem(422, "VALIDATION_FAILED");
 }
+
+#[tokio::test]
+async fn an_access_token_key_from_configuration_signs_and_is_not_rotated_in_the_store() {
+    use base64::Engine;
+    let key = scaffold_identity::generate_es256().unwrap();
+    let pem = format!(
+        "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
+        base64::engine::general_purpose::STANDARD.encode(&key.private_der)
+    );
+    let store = scaffold_testkit::store().await;
+    let config = IdentityConfig { access_token_key_pem: Some(pem), ..IdentityConfig::default() };
+    let service = Service::with_identity(store.clone(), scaffold_testkit::clock(), config).unwrap();
+    let jwks = service.jwks().await.unwrap();
+    assert_eq!(jwks["keys"][0]["kid"], key.kid);
+    assert!(store.signing_keys("access-token").await.unwrap().is_empty(), "nothing is created in the store");
+    let err = service.rotate_access_token_key().await.unwrap_err();
+    assert_eq!(err.code, "KEY_FROM_CONFIG");
+}
