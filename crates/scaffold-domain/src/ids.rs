@@ -54,6 +54,8 @@ id_type!(/// An identity at an OpenID Provider, linked to a person.
     IdentityId);
 id_type!(/// A community developer's registered app.
     AppId);
+id_type!(/// An event (a one-off or a series) run by a group.
+    EventId);
 
 #[cfg(test)]
 mod tests {
