@@ -47,6 +47,7 @@ macro_rules! conformance_suite {
             apps_round_trip_and_update,
             rate_limit_counts_per_bucket_and_window,
             deleting_a_person_pseudonymises_the_audit_and_keeps_an_owner,
+            events_round_trip_page_and_check_versions,
         );
     };
     (@cases $make:expr; $($case:ident),+ $(,)?) => {
@@ -711,4 +712,62 @@ pub async fn deleting_a_person_pseudonymises_the_audit_and_keeps_an_owner(store:
     assert!(log.iter().all(|e| e.actor != Some(p.id) && e.target_id != p.id.to_string()));
     assert!(log.iter().any(|e| e.actor == Some(pseudonym) && e.action == "identity.link"));
     assert!(log.iter().any(|e| e.target_id == pseudonym.to_string() && e.action == "person.create"));
+}
+
+pub fn event(group: GroupId, title: &str, start: &str) -> scaffold_domain::event::Event {
+    use scaffold_domain::event::{AccessibilityFeature, BookingMode, EventDraft, PlaceInput};
+    let n = SEQ.fetch_add(1, Ordering::Relaxed);
+    let end = chrono::NaiveDateTime::parse_from_str(start, "%Y-%m-%dT%H:%M").unwrap() + Duration::hours(2);
+    EventDraft {
+        title: title.to_owned(),
+        summary: "Help with phones and tablets".to_owned(),
+        description: Some("Bring your **charger**.".to_owned()),
+        start: start.to_owned(),
+        end: end.format("%Y-%m-%dT%H:%M").to_string(),
+        place: Some(PlaceInput {
+            name: "Wigan Library".to_owned(),
+            address: Some("The Wiend, Wigan".to_owned()),
+            postcode: Some("WN1 1NU".to_owned()),
+            ..PlaceInput::default()
+        }),
+        online_url: Some("https://example.org/join".to_owned()),
+        accessibility: vec![AccessibilityFeature::StepFree, AccessibilityFeature::HearingLoop],
+        accessibility_notes: Some("Lift to the first floor".to_owned()),
+        capacity: Some(12),
+        booking: Some(BookingMode::Rsvp),
+        price_pence: Some(250),
+        concessions: Some("Free for carers".to_owned()),
+        min_age: Some(16),
+        categories: vec![Category::DigitalInclusion],
+        rrule: Some("FREQ=WEEKLY;BYDAY=TU".to_owned()),
+        exdates: vec!["2026-04-14T10:00".to_owned()],
+        ..EventDraft::default()
+    }
+    .validate(scaffold_domain::EventId::new_v7(at(i64::from(n))), group, at(0))
+    .unwrap()
+}
+
+pub async fn events_round_trip_page_and_check_versions(store: DynStore) {
+    let p = person(&store, "Ada").await;
+    let g = group("events-group", "Events");
+    create(&store, &g, &p).await;
+    let a = event(g.id, "Tea party", "2026-04-07T10:00");
+    let b = event(g.id, "Later", "2026-05-05T10:00");
+    let c = event(g.id, "Earlier", "2026-03-03T10:00");
+    for e in [&a, &b, &c] {
+        store.create_event(e, &audit("event.create", e.id)).await.unwrap();
+    }
+    assert_eq!(store.event_by_id(a.id).await.unwrap(), Some(a.clone()), "every field round-trips");
+    let page = store.events_of_group(g.id, None, 2).await.unwrap();
+    assert_eq!(page.iter().map(|e| e.title.as_str()).collect::<Vec<_>>(), ["Earlier", "Tea party"]);
+    let last = page.last().unwrap();
+    let rest = store.events_of_group(g.id, Some((last.start_instant(), last.id)), 10).await.unwrap();
+    assert_eq!(rest, vec![b.clone()]);
+    let changed = scaffold_domain::event::Event { title: "Tea party (new room)".to_owned(), version: 2, ..a.clone() };
+    store.update_event(&changed, 1, &audit("event.update", a.id)).await.unwrap();
+    let err = store.update_event(&changed, 1, &audit("event.update", a.id)).await.unwrap_err();
+    assert!(matches!(err, StoreError::VersionMismatch), "{err}");
+    let ghost = event(g.id, "Ghost", "2026-04-07T10:00");
+    assert!(matches!(store.update_event(&ghost, 1, &audit("x", 1)).await.unwrap_err(), StoreError::NotFound));
+    assert_eq!(store.event_by_id(a.id).await.unwrap(), Some(changed));
 }

@@ -185,3 +185,160 @@ pub fn assurance(
     use scaffold_domain::identity::{Assurance, AssuranceLevel};
     Ok(Assurance { level: parse("assurance level", level, AssuranceLevel::parse)?, provider, source, asserted_at })
 }
+
+/// The descriptive fields of an event, stored as one JSON document (`event.details`); the
+/// columns hold what is filtered and ordered on.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct EventDetails {
+    pub summary: String,
+    pub description: Option<String>,
+    pub status_reason: Option<String>,
+    pub place_name: Option<String>,
+    pub address: Option<String>,
+    pub postcode: Option<String>,
+    pub online_url: Option<String>,
+    pub accessibility: Vec<String>,
+    pub accessibility_notes: Option<String>,
+    pub capacity: Option<u32>,
+    pub booking: String,
+    pub booking_url: Option<String>,
+    pub price_pence: Option<u32>,
+    pub concessions: Option<String>,
+    pub min_age: Option<u8>,
+    pub max_age: Option<u8>,
+    pub exdates: Vec<String>,
+}
+
+/// An `event` row in plain types.
+#[derive(Debug)]
+pub struct EventRow {
+    pub event_id: Uuid,
+    pub group_id: Uuid,
+    pub title: String,
+    pub start_at: DateTime<Utc>,
+    pub timezone: String,
+    pub start_local: String,
+    pub end_local: String,
+    pub all_day: bool,
+    pub status: String,
+    pub recurrence_rule: Option<String>,
+    pub outcode: Option<String>,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+    pub categories: String,
+    pub details: serde_json::Value,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+const LOCAL: &str = "%Y-%m-%dT%H:%M:%S";
+
+impl EventRow {
+    pub fn from_event(e: &scaffold_domain::event::Event) -> StoreResult<Self> {
+        let place = e.place.as_ref();
+        let details = EventDetails {
+            summary: e.summary.clone(),
+            description: e.description.clone(),
+            status_reason: e.status_reason.clone(),
+            place_name: place.map(|p| p.name.clone()),
+            address: place.and_then(|p| p.address.clone()),
+            postcode: place.and_then(|p| p.postcode.clone()),
+            online_url: e.online_url.clone(),
+            accessibility: e.accessibility.iter().map(|a| a.as_str().to_owned()).collect(),
+            accessibility_notes: e.accessibility_notes.clone(),
+            capacity: e.capacity,
+            booking: e.booking.as_str().to_owned(),
+            booking_url: e.booking_url.clone(),
+            price_pence: e.price_pence,
+            concessions: e.concessions.clone(),
+            min_age: e.min_age,
+            max_age: e.max_age,
+            exdates: e
+                .recurrence
+                .as_ref()
+                .map(|r| r.exdates.iter().map(|x| x.format(LOCAL).to_string()).collect())
+                .unwrap_or_default(),
+        };
+        Ok(EventRow {
+            event_id: e.id.0,
+            group_id: e.group_id.0,
+            title: e.title.clone(),
+            start_at: e.start_instant(),
+            timezone: e.timezone.name().to_owned(),
+            start_local: e.start.format(LOCAL).to_string(),
+            end_local: e.end.format(LOCAL).to_string(),
+            all_day: e.all_day,
+            status: e.status.as_str().to_owned(),
+            recurrence_rule: e.recurrence.as_ref().map(|r| r.rule.clone()),
+            outcode: place.and_then(|p| p.outcode.as_ref()).map(|o| o.as_str().to_owned()),
+            latitude: place.and_then(|p| p.latitude),
+            longitude: place.and_then(|p| p.longitude),
+            categories: e.categories.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(" "),
+            details: serde_json::to_value(details).map_err(|err| StoreError::Other(Box::new(err)))?,
+            version: e.version,
+            created_at: e.created_at,
+            updated_at: e.updated_at,
+        })
+    }
+
+    pub fn into_event(self) -> StoreResult<scaffold_domain::event::Event> {
+        use scaffold_domain::event::{AccessibilityFeature, BookingMode, Event, EventStatus, Place, Recurrence};
+        let d: EventDetails = serde_json::from_value(self.details).map_err(|e| StoreError::Other(Box::new(e)))?;
+        let local = |s: &str| chrono::NaiveDateTime::parse_from_str(s, LOCAL).map_err(|_| corrupt("local time", s));
+        let place = match d.place_name {
+            None => None,
+            Some(name) => Some(Place {
+                name,
+                address: d.address,
+                postcode: d.postcode,
+                outcode: self.outcode.map(Outcode::from_trusted),
+                latitude: self.latitude,
+                longitude: self.longitude,
+            }),
+        };
+        let recurrence = match self.recurrence_rule {
+            None => None,
+            Some(rule) => {
+                Some(Recurrence { rule, exdates: d.exdates.iter().map(|x| local(x)).collect::<StoreResult<Vec<_>>>()? })
+            }
+        };
+        Ok(Event {
+            id: scaffold_domain::EventId(self.event_id),
+            group_id: GroupId(self.group_id),
+            title: self.title,
+            summary: d.summary,
+            description: d.description,
+            timezone: self.timezone.parse().map_err(|_| corrupt("time zone", &self.timezone))?,
+            start: local(&self.start_local)?,
+            end: local(&self.end_local)?,
+            all_day: self.all_day,
+            status: parse("event status", &self.status, EventStatus::parse)?,
+            status_reason: d.status_reason,
+            place,
+            online_url: d.online_url,
+            accessibility: d
+                .accessibility
+                .iter()
+                .map(|a| parse("accessibility feature", a, AccessibilityFeature::parse))
+                .collect::<StoreResult<Vec<_>>>()?,
+            accessibility_notes: d.accessibility_notes,
+            capacity: d.capacity,
+            booking: parse("booking mode", &d.booking, BookingMode::parse)?,
+            booking_url: d.booking_url,
+            price_pence: d.price_pence,
+            concessions: d.concessions,
+            min_age: d.min_age,
+            max_age: d.max_age,
+            categories: self
+                .categories
+                .split_whitespace()
+                .map(|c| parse("category", c, Category::parse))
+                .collect::<StoreResult<Vec<_>>>()?,
+            recurrence,
+            version: self.version,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
+}

@@ -6,6 +6,7 @@
 pub mod cursor;
 pub mod decode;
 mod error;
+mod events;
 mod identity;
 mod records;
 
@@ -14,6 +15,7 @@ pub mod conformance;
 
 pub use cursor::Cursor;
 pub use error::StoreError;
+pub use events::EventStore;
 pub use identity::{IdentityStore, LoginState, Session, SigningKeyRecord};
 pub use records::{ApiKey, GroupQuery, IdempotencyRecord, MembershipChange, like_pattern, search_text, sort_name};
 
@@ -29,7 +31,7 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// Everything the service needs from storage. Every method that writes takes the audit entry for
 /// the change and writes both in one transaction.
 #[async_trait]
-pub trait Store: IdentityStore + Send + Sync + std::fmt::Debug {
+pub trait Store: IdentityStore + EventStore + Send + Sync + std::fmt::Debug {
     /// Which adapter this is (`sqlite`, `postgres`), for logs and readiness output.
     fn kind(&self) -> &'static str;
 

@@ -3,7 +3,9 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use scaffold_domain::EventId;
 use scaffold_domain::audit::AuditEntry;
+use scaffold_domain::event::Event;
 use scaffold_domain::group::Group;
 use scaffold_domain::identity::{App, Assurance, Identity};
 use scaffold_domain::membership::Membership;
@@ -11,8 +13,8 @@ use scaffold_domain::person::Person;
 use scaffold_domain::{ApiKeyId, AuditId, GroupId, PersonId};
 use scaffold_domain::{AppId, IdentityId};
 use scaffold_store::{
-    ApiKey, GroupQuery, IdempotencyRecord, IdentityStore, LoginState, MembershipChange, Session, SigningKeyRecord,
-    Store, StoreResult,
+    ApiKey, EventStore, GroupQuery, IdempotencyRecord, IdentityStore, LoginState, MembershipChange, Session,
+    SigningKeyRecord, Store, StoreResult,
 };
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -258,5 +260,30 @@ impl IdentityStore for CountingStore {
     async fn add_rate_limit_hits(&self, bucket: &str, window_start: DateTime<Utc>, hits: u64) -> StoreResult<u64> {
         self.count("add_rate_limit_hits");
         self.inner.add_rate_limit_hits(bucket, window_start, hits).await
+    }
+}
+
+#[async_trait]
+impl EventStore for CountingStore {
+    async fn create_event(&self, e: &Event, a: &AuditEntry) -> StoreResult<()> {
+        self.count("create_event");
+        self.inner.create_event(e, a).await
+    }
+    async fn event_by_id(&self, id: EventId) -> StoreResult<Option<Event>> {
+        self.count("event_by_id");
+        self.inner.event_by_id(id).await
+    }
+    async fn events_of_group(
+        &self,
+        group: GroupId,
+        after: Option<(DateTime<Utc>, EventId)>,
+        limit: u32,
+    ) -> StoreResult<Vec<Event>> {
+        self.count("events_of_group");
+        self.inner.events_of_group(group, after, limit).await
+    }
+    async fn update_event(&self, e: &Event, expected_version: i64, a: &AuditEntry) -> StoreResult<()> {
+        self.count("update_event");
+        self.inner.update_event(e, expected_version, a).await
     }
 }

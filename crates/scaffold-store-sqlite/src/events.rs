@@ -1,0 +1,157 @@
+//! SQLite implementation of the events port.
+
+use crate::rows::{micros, time, to_store_error};
+use crate::{SqliteStore, insert_audit};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use scaffold_domain::audit::AuditEntry;
+use scaffold_domain::event::Event;
+use scaffold_domain::{EventId, GroupId};
+use scaffold_store::decode::EventRow;
+use scaffold_store::{EventStore, StoreError, StoreResult};
+use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
+
+macro_rules! event_columns {
+    () => {
+        "event_id, group_id, title, start_at, timezone, start_local, end_local, all_day, status, recurrence_rule,
+         outcode, latitude, longitude, categories, details, version, created_at, updated_at"
+    };
+}
+
+fn get<'r, T: sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>>(r: &'r SqliteRow, c: &str) -> StoreResult<T> {
+    r.try_get(c).map_err(to_store_error)
+}
+
+fn event_from_row(r: &SqliteRow) -> StoreResult<Event> {
+    let details: String = get(r, "details")?;
+    EventRow {
+        event_id: get(r, "event_id")?,
+        group_id: get(r, "group_id")?,
+        title: get(r, "title")?,
+        start_at: time(get(r, "start_at")?)?,
+        timezone: get(r, "timezone")?,
+        start_local: get(r, "start_local")?,
+        end_local: get(r, "end_local")?,
+        all_day: get(r, "all_day")?,
+        status: get(r, "status")?,
+        recurrence_rule: get(r, "recurrence_rule")?,
+        outcode: get(r, "outcode")?,
+        latitude: get(r, "latitude")?,
+        longitude: get(r, "longitude")?,
+        categories: get(r, "categories")?,
+        details: serde_json::from_str(&details).map_err(|e| StoreError::Other(Box::new(e)))?,
+        version: get(r, "version")?,
+        created_at: time(get(r, "created_at")?)?,
+        updated_at: time(get(r, "updated_at")?)?,
+    }
+    .into_event()
+}
+
+#[async_trait]
+impl EventStore for SqliteStore {
+    async fn create_event(&self, e: &Event, audit: &AuditEntry) -> StoreResult<()> {
+        let row = EventRow::from_event(e)?;
+        let mut tx = self.begin().await?;
+        sqlx::query(concat!(
+            "insert into event (",
+            event_columns!(),
+            ") values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"
+        ))
+        .bind(row.event_id)
+        .bind(row.group_id)
+        .bind(&row.title)
+        .bind(micros(row.start_at))
+        .bind(&row.timezone)
+        .bind(&row.start_local)
+        .bind(&row.end_local)
+        .bind(row.all_day)
+        .bind(&row.status)
+        .bind(&row.recurrence_rule)
+        .bind(&row.outcode)
+        .bind(row.latitude)
+        .bind(row.longitude)
+        .bind(&row.categories)
+        .bind(row.details.to_string())
+        .bind(row.version)
+        .bind(micros(row.created_at))
+        .bind(micros(row.updated_at))
+        .execute(&mut *tx)
+        .await
+        .map_err(to_store_error)?;
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await.map_err(to_store_error)
+    }
+
+    async fn event_by_id(&self, id: EventId) -> StoreResult<Option<Event>> {
+        let row = sqlx::query(concat!("select ", event_columns!(), " from event where event_id = ?1"))
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(to_store_error)?;
+        row.as_ref().map(event_from_row).transpose()
+    }
+
+    async fn events_of_group(
+        &self,
+        group: GroupId,
+        after: Option<(DateTime<Utc>, EventId)>,
+        limit: u32,
+    ) -> StoreResult<Vec<Event>> {
+        let rows = sqlx::query(concat!(
+            "select ",
+            event_columns!(),
+            " from event where group_id = ?1 and (?2 is null or (start_at, event_id) > (?2, ?3))
+              order by start_at, event_id limit ?4"
+        ))
+        .bind(group.0)
+        .bind(after.map(|(t, _)| micros(t)))
+        .bind(after.map(|(_, id)| id.0))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(to_store_error)?;
+        rows.iter().map(event_from_row).collect()
+    }
+
+    async fn update_event(&self, e: &Event, expected_version: i64, audit: &AuditEntry) -> StoreResult<()> {
+        let row = EventRow::from_event(e)?;
+        let mut tx = self.begin().await?;
+        let done = sqlx::query(
+            "update event set title = ?2, start_at = ?3, timezone = ?4, start_local = ?5, end_local = ?6, all_day = ?7,
+                status = ?8, recurrence_rule = ?9, outcode = ?10, latitude = ?11, longitude = ?12, categories = ?13,
+                details = ?14, version = ?15, updated_at = ?16
+             where event_id = ?1 and version = ?17",
+        )
+        .bind(row.event_id)
+        .bind(&row.title)
+        .bind(micros(row.start_at))
+        .bind(&row.timezone)
+        .bind(&row.start_local)
+        .bind(&row.end_local)
+        .bind(row.all_day)
+        .bind(&row.status)
+        .bind(&row.recurrence_rule)
+        .bind(&row.outcode)
+        .bind(row.latitude)
+        .bind(row.longitude)
+        .bind(&row.categories)
+        .bind(row.details.to_string())
+        .bind(row.version)
+        .bind(micros(row.updated_at))
+        .bind(expected_version)
+        .execute(&mut *tx)
+        .await
+        .map_err(to_store_error)?;
+        if done.rows_affected() == 0 {
+            let exists: Option<i64> = sqlx::query_scalar("select version from event where event_id = ?1")
+                .bind(row.event_id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(to_store_error)?;
+            return Err(if exists.is_some() { StoreError::VersionMismatch } else { StoreError::NotFound });
+        }
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await.map_err(to_store_error)
+    }
+}

@@ -1,0 +1,25 @@
+//! The events part of the storage port: events and series owned by groups. Occurrences are
+//! expanded in the domain, not stored.
+
+use crate::StoreResult;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use scaffold_domain::audit::AuditEntry;
+use scaffold_domain::event::Event;
+use scaffold_domain::{EventId, GroupId};
+
+#[async_trait]
+pub trait EventStore: Send + Sync {
+    async fn create_event(&self, event: &Event, audit: &AuditEntry) -> StoreResult<()>;
+    async fn event_by_id(&self, id: EventId) -> StoreResult<Option<Event>>;
+    /// A group's events by first start, then id, after the keyset cursor.
+    async fn events_of_group(
+        &self,
+        group: GroupId,
+        after: Option<(DateTime<Utc>, EventId)>,
+        limit: u32,
+    ) -> StoreResult<Vec<Event>>;
+    /// Replaces the event when its stored version is `expected_version`; `VersionMismatch`
+    /// otherwise, `NotFound` when absent.
+    async fn update_event(&self, event: &Event, expected_version: i64, audit: &AuditEntry) -> StoreResult<()>;
+}

@@ -1,0 +1,24 @@
+-- Events and series run by groups. Local times are ISO text in the event's zone; start_at is the
+-- instant of the first occurrence (for ordering). Descriptive fields are one JSON document.
+
+create table event (
+    event_id uuid primary key,
+    group_id uuid not null references community_group (group_id) on delete cascade,
+    title text not null,
+    start_at timestamptz not null,
+    timezone text not null,
+    start_local text not null,
+    end_local text not null,
+    all_day boolean not null,
+    status text not null check (status in ('scheduled', 'cancelled', 'postponed')),
+    recurrence_rule text,
+    outcode text,
+    latitude double precision,
+    longitude double precision,
+    categories text not null,
+    details jsonb not null,
+    version bigint not null,
+    created_at timestamptz not null,
+    updated_at timestamptz not null
+);
+create index event_group on event (group_id, start_at, event_id);

@@ -1,0 +1,24 @@
+-- Events and series run by groups. Local times are ISO text in the event's zone; start_at is the
+-- instant of the first occurrence (for ordering). Descriptive fields are one JSON document.
+
+create table event (
+    event_id blob primary key,
+    group_id blob not null references community_group (group_id) on delete cascade,
+    title text not null,
+    start_at integer not null,
+    timezone text not null,
+    start_local text not null,
+    end_local text not null,
+    all_day integer not null,
+    status text not null check (status in ('scheduled', 'cancelled', 'postponed')),
+    recurrence_rule text,
+    outcode text,
+    latitude double precision,
+    longitude double precision,
+    categories text not null,
+    details text not null,
+    version integer not null,
+    created_at integer not null,
+    updated_at integer not null
+);
+create index event_group on event (group_id, start_at, event_id);
