@@ -561,6 +561,26 @@ mod tests {
     }
 
     #[test]
+    fn hostile_rules_are_refused_or_expand_boundedly() {
+        for raw in [
+            "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=31",
+            "FREQ=DAILY;INTERVAL=1;BYSETPOS=400",
+            "FREQ=MONTHLY;BYDAY=5MO,5TU,5WE",
+        ] {
+            let d = EventDraft { rrule: Some(raw.into()), ..draft() };
+            if let Ok(e) = d.validate(EventId::new_v7(now()), GroupId::new_v7(now()), now()) {
+                let from = Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap();
+                let got = e.occurrences(from, from + Duration::days(366));
+                assert!(got.is_err() || got.unwrap().len() <= usize::from(MAX_OCCURRENCES), "{raw}");
+            }
+        }
+        for raw in ["FREQ=HOURLY", "FREQ=MINUTELY;COUNT=5", "", "FREQ=WEEKLY\nRRULE:FREQ=DAILY", "NOT A RULE"] {
+            let d = EventDraft { rrule: Some(raw.into()), ..draft() };
+            assert!(d.validate(EventId::new_v7(now()), GroupId::new_v7(now()), now()).is_err(), "{raw:?}");
+        }
+    }
+
+    #[test]
     fn clock_change_gaps_move_forward() {
         let london: Tz = "Europe/London".parse().unwrap();
         let in_gap = NaiveDateTime::parse_from_str("2026-03-29T01:30", "%Y-%m-%dT%H:%M").unwrap();

@@ -5,6 +5,7 @@
 mod apps;
 mod audit;
 mod auth;
+mod events;
 mod extract;
 mod groups;
 mod members;
@@ -44,6 +45,9 @@ pub fn router(service: Service) -> Router {
         .route("/api/v1/groups/{group}/invitations", post(members::invite))
         .route("/api/v1/groups/{group}/members/{person}", patch(members::change_role).delete(members::remove))
         .route("/api/v1/groups/{group}/members/{person}/approve", post(members::approve))
+        .route("/api/v1/groups/{group}/events", get(events::list).post(events::create))
+        .route("/api/v1/events/{event}", get(events::get).put(events::replace))
+        .route("/api/v1/events/{event}/occurrences", get(events::occurrences))
         .route("/api/v1/categories", get(groups::categories))
         .route("/api/v1/guideline-templates", get(groups::guideline_templates))
         .route("/api/v1/me", get(people::me).delete(people::delete_me))
@@ -190,6 +194,11 @@ impl utoipa::Modify for StandardErrors {
         people::me,
         people::delete_me,
         people::my_memberships,
+        events::create,
+        events::list,
+        events::get,
+        events::replace,
+        events::occurrences,
         apps::register,
         apps::list,
         apps::get,
@@ -211,6 +220,7 @@ impl utoipa::Modify for StandardErrors {
         (name = "members", description = "Joining, leaving, roles"),
         (name = "people", description = "The caller, their API keys, and operator onboarding"),
         (name = "operators", description = "Instance operation"),
+        (name = "events", description = "Events and series a group runs, and their occurrences"),
         (name = "apps", description = "Apps for community developers, the OAuth token endpoint and the published keys"),
     )
 )]

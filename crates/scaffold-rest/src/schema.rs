@@ -319,3 +319,25 @@ fn encode(s: &str) -> String {
     }
     out
 }
+
+pub fn event_status_schema() -> Object {
+    enum_schema(
+        scaffold_domain::event::EventStatus::ALL.iter().map(|v| v.as_str()),
+        "scheduled, cancelled or postponed",
+    )
+}
+
+pub fn booking_schema() -> Object {
+    enum_schema(
+        scaffold_domain::event::BookingMode::ALL.iter().map(|v| v.as_str()),
+        "drop-in: just turn up; rsvp: reply here; external: book at booking_url",
+    )
+}
+
+pub fn accessibility_schema() -> utoipa::openapi::schema::Array {
+    let feature = enum_schema(
+        scaffold_domain::event::AccessibilityFeature::ALL.iter().map(|v| v.as_str()),
+        "An accessibility feature",
+    );
+    ArrayBuilder::new().items(feature).build()
+}

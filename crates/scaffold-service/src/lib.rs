@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod events;
 pub mod groups;
 pub mod identity;
 pub mod members;

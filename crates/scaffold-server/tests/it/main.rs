@@ -7,6 +7,7 @@ mod binary;
 mod common;
 mod contracts;
 mod errors;
+mod events;
 mod graphql;
 mod groups;
 mod identity;

@@ -1,0 +1,369 @@
+//! `/api/v1/groups/{group}/events` and `/api/v1/events/{event}`: a group's events and series,
+//! and the occurrences of one in a window.
+
+use crate::RestState;
+use crate::extract::{Caller, IfMatch, JsonBody, QueryParams, etag};
+use crate::groups::group_ref;
+use crate::problem::{ApiResult, Problem};
+use crate::schema::Page;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use chrono::{DateTime, NaiveDateTime, Utc};
+use scaffold_domain::event::{AccessibilityFeature, BookingMode, Event, EventDraft, EventStatus, PlaceInput};
+use scaffold_domain::group::Category;
+use scaffold_domain::{DomainError, EventId};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PlaceBody {
+    #[schema(max_length = 200, example = "Wigan Library")]
+    pub name: String,
+    #[schema(max_length = 500)]
+    pub address: Option<String>,
+    /// A UK postcode; its outward code gives the coordinates when they are not given.
+    #[schema(example = "WN1 1NU")]
+    pub postcode: Option<String>,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+}
+
+/// An event or series, as written.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EventInput {
+    #[schema(max_length = 120, example = "TechMates tea party")]
+    pub title: String,
+    #[schema(max_length = 280)]
+    pub summary: String,
+    /// CommonMark.
+    #[schema(max_length = 10000)]
+    pub description: Option<String>,
+    /// An IANA time zone; default Europe/London.
+    #[schema(example = "Europe/London")]
+    pub timezone: Option<String>,
+    /// Local start, `YYYY-MM-DDTHH:MM` (the first occurrence of a series).
+    #[schema(example = "2026-04-07T10:00")]
+    pub start: String,
+    /// Local end.
+    #[schema(example = "2026-04-07T12:00")]
+    pub end: String,
+    #[serde(default)]
+    pub all_day: bool,
+    #[schema(schema_with = crate::schema::event_status_schema)]
+    pub status: Option<EventStatus>,
+    #[schema(max_length = 280)]
+    pub status_reason: Option<String>,
+    pub place: Option<PlaceBody>,
+    pub online_url: Option<String>,
+    #[serde(default)]
+    #[schema(schema_with = crate::schema::accessibility_schema)]
+    pub accessibility: Vec<AccessibilityFeature>,
+    #[schema(max_length = 1000)]
+    pub accessibility_notes: Option<String>,
+    #[schema(minimum = 1)]
+    pub capacity: Option<u32>,
+    #[schema(schema_with = crate::schema::booking_schema)]
+    pub booking: Option<BookingMode>,
+    pub booking_url: Option<String>,
+    /// Absent: free.
+    pub price_pence: Option<u32>,
+    pub concessions: Option<String>,
+    #[schema(maximum = 120)]
+    pub min_age: Option<u8>,
+    #[schema(maximum = 120)]
+    pub max_age: Option<u8>,
+    #[serde(default)]
+    #[schema(schema_with = crate::schema::categories_schema)]
+    pub categories: Vec<Category>,
+    /// An RFC 5545 RRULE value (FREQ DAILY, WEEKLY, MONTHLY or YEARLY), e.g. `FREQ=WEEKLY;BYDAY=TU`.
+    #[schema(example = "FREQ=WEEKLY;BYDAY=TU")]
+    pub rrule: Option<String>,
+    /// Local start times of occurrences that do not happen.
+    #[serde(default)]
+    pub exdates: Vec<String>,
+}
+
+impl From<EventInput> for EventDraft {
+    fn from(b: EventInput) -> Self {
+        EventDraft {
+            title: b.title,
+            summary: b.summary,
+            description: b.description,
+            timezone: b.timezone,
+            start: b.start,
+            end: b.end,
+            all_day: b.all_day,
+            status: b.status,
+            status_reason: b.status_reason,
+            place: b.place.map(|p| PlaceInput {
+                name: p.name,
+                address: p.address,
+                postcode: p.postcode,
+                latitude: p.latitude,
+                longitude: p.longitude,
+            }),
+            online_url: b.online_url,
+            accessibility: b.accessibility,
+            accessibility_notes: b.accessibility_notes,
+            capacity: b.capacity,
+            booking: b.booking,
+            booking_url: b.booking_url,
+            price_pence: b.price_pence,
+            concessions: b.concessions,
+            min_age: b.min_age,
+            max_age: b.max_age,
+            categories: b.categories,
+            rrule: b.rrule,
+            exdates: b.exdates,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PlaceOut {
+    pub name: String,
+    pub address: Option<String>,
+    pub postcode: Option<String>,
+    pub outcode: Option<String>,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+}
+
+/// An event or series.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventBody {
+    pub id: Uuid,
+    pub group_id: Uuid,
+    pub title: String,
+    pub summary: String,
+    pub description: Option<String>,
+    pub timezone: String,
+    /// Local start (of the first occurrence, for a series).
+    pub start: String,
+    pub end: String,
+    /// The first occurrence's start as an instant.
+    pub first_start: DateTime<Utc>,
+    pub all_day: bool,
+    #[schema(schema_with = crate::schema::event_status_schema)]
+    pub status: String,
+    pub status_reason: Option<String>,
+    pub place: Option<PlaceOut>,
+    pub online_url: Option<String>,
+    #[schema(schema_with = crate::schema::accessibility_schema)]
+    pub accessibility: Vec<String>,
+    pub accessibility_notes: Option<String>,
+    pub capacity: Option<u32>,
+    #[schema(schema_with = crate::schema::booking_schema)]
+    pub booking: String,
+    pub booking_url: Option<String>,
+    pub price_pence: Option<u32>,
+    pub concessions: Option<String>,
+    pub min_age: Option<u8>,
+    pub max_age: Option<u8>,
+    #[schema(schema_with = crate::schema::categories_schema)]
+    pub categories: Vec<String>,
+    pub rrule: Option<String>,
+    pub exdates: Vec<String>,
+    /// Also sent as the ETag.
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+const LOCAL: &str = "%Y-%m-%dT%H:%M";
+
+fn local(t: &NaiveDateTime) -> String {
+    t.format(LOCAL).to_string()
+}
+
+impl From<Event> for EventBody {
+    fn from(e: Event) -> Self {
+        let first_start = e.start_instant();
+        EventBody {
+            id: e.id.0,
+            group_id: e.group_id.0,
+            title: e.title,
+            summary: e.summary,
+            description: e.description,
+            timezone: e.timezone.name().to_owned(),
+            start: local(&e.start),
+            end: local(&e.end),
+            first_start,
+            all_day: e.all_day,
+            status: e.status.as_str().to_owned(),
+            status_reason: e.status_reason,
+            place: e.place.map(|p| PlaceOut {
+                name: p.name,
+                address: p.address,
+                postcode: p.postcode,
+                outcode: p.outcode.map(|o| o.as_str().to_owned()),
+                latitude: p.latitude,
+                longitude: p.longitude,
+            }),
+            online_url: e.online_url,
+            accessibility: e.accessibility.iter().map(|a| a.as_str().to_owned()).collect(),
+            accessibility_notes: e.accessibility_notes,
+            capacity: e.capacity,
+            booking: e.booking.as_str().to_owned(),
+            booking_url: e.booking_url,
+            price_pence: e.price_pence,
+            concessions: e.concessions,
+            min_age: e.min_age,
+            max_age: e.max_age,
+            categories: e.categories.iter().map(|c| c.as_str().to_owned()).collect(),
+            rrule: e.recurrence.as_ref().map(|r| r.rule.clone()),
+            exdates: e.recurrence.map(|r| r.exdates.iter().map(local).collect()).unwrap_or_default(),
+            version: e.version,
+            created_at: e.created_at,
+            updated_at: e.updated_at,
+        }
+    }
+}
+
+fn with_etag(status: StatusCode, e: Event) -> impl IntoResponse {
+    let tag = etag(e.version);
+    (status, [(header::ETAG, tag)], Json(EventBody::from(e)))
+}
+
+fn event_id(s: &str) -> Result<EventId, DomainError> {
+    EventId::parse(s)
+        .ok_or_else(|| DomainError::not_found("EVENT_NOT_FOUND", "there is no event with that id that you can see"))
+}
+
+/// Create an event or series
+///
+/// Organisers and owners of the group (scope `events:write`).
+#[utoipa::path(post, path = "/api/v1/groups/{group}/events", tag = "events", request_body = EventInput,
+    params(("group" = String, Path, description = "The group's id or slug")),
+    responses(
+        (status = 201, description = "Created", body = EventBody, headers(("ETag" = String))),
+        (status = 403, description = "Not an organiser, or no events:write", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "GROUP_ARCHIVED", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["events:write"])))]
+pub async fn create(
+    State(s): State<RestState>,
+    Caller(actor): Caller,
+    Path(group): Path<String>,
+    JsonBody { value, .. }: JsonBody<EventInput>,
+) -> ApiResult<impl IntoResponse> {
+    let e = s.service.create_event(&actor, &group_ref(&group), &value.into()).await?;
+    Ok(with_etag(StatusCode::CREATED, e))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PageParams {
+    /// The cursor from the previous page's `next`.
+    pub after: Option<String>,
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<u32>,
+}
+
+/// A group's events and series, by first start
+#[utoipa::path(get, path = "/api/v1/groups/{group}/events", tag = "events",
+    params(("group" = String, Path, description = "The group's id or slug"), PageParams),
+    responses((status = 200, description = "Events", body = Page<EventBody>)))]
+pub async fn list(
+    State(s): State<RestState>,
+    Caller(actor): Caller,
+    Path(group): Path<String>,
+    QueryParams(q): QueryParams<PageParams>,
+) -> ApiResult<Json<Page<EventBody>>> {
+    let limit = scaffold_service::page_limit(q.limit)?;
+    let page = s.service.group_events(&actor, &group_ref(&group), q.after.as_deref(), limit).await?;
+    let next = page.next.map(|c| format!("/api/v1/groups/{group}/events?after={c}&limit={limit}"));
+    Ok(Json(Page { items: page.items.into_iter().map(Into::into).collect(), next }))
+}
+
+/// One event or series
+#[utoipa::path(get, path = "/api/v1/events/{event}", tag = "events",
+    params(("event" = uuid::Uuid, Path, description = "The event's id")),
+    responses((status = 200, description = "The event", body = EventBody, headers(("ETag" = String)))))]
+pub async fn get(
+    State(s): State<RestState>,
+    Caller(actor): Caller,
+    Path(event): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    let e = s.service.event(&actor, event_id(&event)?).await?;
+    Ok(with_etag(StatusCode::OK, e))
+}
+
+/// Replace an event or series
+///
+/// Organisers and owners. Send every field (as for creating) and `If-Match` with the ETag you read.
+#[utoipa::path(put, path = "/api/v1/events/{event}", tag = "events", request_body = EventInput,
+    params(("event" = uuid::Uuid, Path, description = "The event's id"),
+        ("If-Match" = String, Header, description = "The ETag you read, e.g. \"3\" (or * for any version)")),
+    responses(
+        (status = 200, description = "The event", body = EventBody, headers(("ETag" = String))),
+        (status = 403, description = "Not an organiser", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "VERSION_MISMATCH", body = Problem, content_type = "application/problem+json"),
+        (status = 428, description = "If-Match is required", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["events:write"])))]
+pub async fn replace(
+    State(s): State<RestState>,
+    Caller(actor): Caller,
+    Path(event): Path<String>,
+    IfMatch(version): IfMatch,
+    JsonBody { value, .. }: JsonBody<EventInput>,
+) -> ApiResult<impl IntoResponse> {
+    let e = s.service.replace_event(&actor, event_id(&event)?, version, &value.into()).await?;
+    Ok(with_etag(StatusCode::OK, e))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct WindowParams {
+    /// Start of the window (RFC 3339).
+    pub from: DateTime<Utc>,
+    /// End of the window, at most 366 days after `from`.
+    pub to: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OccurrenceBody {
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    /// The local start in the event's zone, which names the occurrence within its series.
+    pub local_start: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Occurrences {
+    pub event_id: Uuid,
+    pub timezone: String,
+    #[schema(schema_with = crate::schema::event_status_schema)]
+    pub status: String,
+    pub items: Vec<OccurrenceBody>,
+}
+
+/// The occurrences of an event in a window
+#[utoipa::path(get, path = "/api/v1/events/{event}/occurrences", tag = "events",
+    params(("event" = uuid::Uuid, Path, description = "The event's id"), WindowParams),
+    responses((status = 200, description = "Occurrences starting in [from, to), by start (at most 1000)", body = Occurrences)))]
+pub async fn occurrences(
+    State(s): State<RestState>,
+    Caller(actor): Caller,
+    Path(event): Path<String>,
+    QueryParams(q): QueryParams<WindowParams>,
+) -> ApiResult<Json<Occurrences>> {
+    let (e, list) = s.service.occurrences(&actor, event_id(&event)?, q.from, q.to).await?;
+    Ok(Json(Occurrences {
+        event_id: e.id.0,
+        timezone: e.timezone.name().to_owned(),
+        status: e.status.as_str().to_owned(),
+        items: list
+            .into_iter()
+            .map(|o| OccurrenceBody { start: o.start, end: o.end, local_start: local(&o.local_start) })
+            .collect(),
+    }))
+}

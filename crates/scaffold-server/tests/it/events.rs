@@ -1,0 +1,167 @@
+//! Events through the REST API: creating a weekly series with a cancelled week, reading it and
+//! its occurrences across both clock changes, paging a group's events, replacing with If-Match,
+//! and bad input that changes nothing.
+
+use crate::common::{app, group_named};
+use serde_json::{Value, json};
+
+const ORGANISER: &[&str] = &["groups:read", "groups:write", "events:read", "events:write"];
+
+fn tea_party() -> Value {
+    json!({
+        "title": "TechMates tea party",
+        "summary": "Tea, cake and help with phones and tablets",
+        "start": "2026-03-03T10:00",
+        "end": "2026-03-03T12:00",
+        "place": { "name": "Wigan Library", "address": "The Wiend", "postcode": "WN1 1NU" },
+        "accessibility": ["step-free", "hearing-loop"],
+        "booking": "drop-in",
+        "categories": ["digital-inclusion"],
+        "rrule": "FREQ=WEEKLY;BYDAY=TU",
+        "exdates": ["2026-04-14T10:00"]
+    })
+}
+
+#[tokio::test]
+async fn a_weekly_series_with_a_cancelled_week_keeps_ten_oclock_local_across_clock_changes() {
+    let app = app().await;
+    let owner = app.person("Ada", ORGANISER).await;
+    app.group(&owner.token, group_named("techmates", json!({}))).await;
+    let res = app.http.post("/api/v1/groups/techmates/events").token(&owner.token).json(&tea_party()).send().await;
+    assert_eq!(res.status, 201, "{}", res.text);
+    assert_eq!(res.header("etag"), Some("\"1\""));
+    let e = res.json();
+    assert_eq!(e["timezone"], "Europe/London");
+    assert_eq!(e["place"]["outcode"], "WN1");
+    assert!(e["place"]["latitude"].is_number(), "coordinates from the outward code");
+    let id = e["id"].as_str().unwrap();
+
+    // Anyone can read a public group's event and its occurrences.
+    assert_eq!(app.http.get(&format!("/api/v1/events/{id}")).send().await.json()["title"], "TechMates tea party");
+    let res = app
+        .http
+        .get(&format!("/api/v1/events/{id}/occurrences?from=2026-03-01T00:00:00Z&to=2026-11-30T00:00:00Z"))
+        .send()
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    let items = res.json()["items"].as_array().unwrap().clone();
+    let locals: Vec<&str> = items.iter().map(|o| o["local_start"].as_str().unwrap()).collect();
+    assert!(!locals.contains(&"2026-04-14T10:00"), "the cancelled week is skipped");
+    assert_eq!(locals.len(), 38);
+    assert!(locals.iter().all(|l| l.ends_with("T10:00")));
+    let utc =
+        |local: &str| items.iter().find(|o| o["local_start"] == local).unwrap()["start"].as_str().unwrap().to_owned();
+    assert_eq!(utc("2026-03-24T10:00"), "2026-03-24T10:00:00Z", "GMT before the last Sunday of March");
+    assert_eq!(utc("2026-03-31T10:00"), "2026-03-31T09:00:00Z", "BST after it");
+    assert_eq!(utc("2026-10-27T10:00"), "2026-10-27T10:00:00Z", "GMT again after October's");
+}
+
+#[tokio::test]
+async fn a_groups_events_page_by_first_start_and_change_with_if_match() {
+    let app = app().await;
+    let owner = app.person("Ada", ORGANISER).await;
+    app.group(&owner.token, group_named("runs-events", json!({}))).await;
+    for (i, start) in ["2026-05-05T10:00", "2026-03-03T10:00", "2026-04-07T10:00"].iter().enumerate() {
+        let mut body = tea_party();
+        body["title"] = json!(format!("Event {i}"));
+        body["start"] = json!(start);
+        body["end"] = json!(start.replace("T10:00", "T11:00"));
+        body.as_object_mut().unwrap().remove("rrule");
+        body.as_object_mut().unwrap().remove("exdates");
+        let res = app.http.post("/api/v1/groups/runs-events/events").token(&owner.token).json(&body).send().await;
+        assert_eq!(res.status, 201, "{}", res.text);
+    }
+    let page = app.http.get("/api/v1/groups/runs-events/events?limit=2").send().await.json();
+    let titles: Vec<&str> = page["items"].as_array().unwrap().iter().map(|e| e["title"].as_str().unwrap()).collect();
+    assert_eq!(titles, ["Event 1", "Event 2"]);
+    let rest = app.http.get(page["next"].as_str().unwrap()).send().await.json();
+    assert_eq!(rest["items"][0]["title"], "Event 0");
+    assert!(rest["next"].is_null());
+
+    let id = page["items"][0]["id"].as_str().unwrap().to_owned();
+    let mut changed = tea_party();
+    changed["status"] = json!("cancelled");
+    changed["status_reason"] = json!("The library is closed for repairs");
+    let stale = app
+        .http
+        .put(&format!("/api/v1/events/{id}"))
+        .token(&owner.token)
+        .header("if-match", "\"7\"")
+        .json(&changed)
+        .send()
+        .await;
+    stale.problem(412, "VERSION_MISMATCH");
+    let missing = app.http.put(&format!("/api/v1/events/{id}")).token(&owner.token).json(&changed).send().await;
+    missing.problem(428, "PRECONDITION_REQUIRED");
+    let res = app
+        .http
+        .put(&format!("/api/v1/events/{id}"))
+        .token(&owner.token)
+        .header("if-match", "\"1\"")
+        .json(&changed)
+        .send()
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    assert_eq!((res.json()["status"].clone(), res.json()["version"].clone()), (json!("cancelled"), json!(2)));
+}
+
+#[tokio::test]
+async fn bad_event_input_gets_precise_errors_and_changes_nothing() {
+    let app = app().await;
+    let owner = app.person("Ada", ORGANISER).await;
+    let member = app.person("Bea", ORGANISER).await;
+    let g = app.group(&owner.token, group_named("careful", json!({ "join_policy": "open" }))).await;
+    let gid = g["id"].as_str().unwrap();
+    app.http.post(&format!("/api/v1/groups/{gid}/join")).token(&member.token).send().await;
+    let groups_only = app.person("Cy", &["groups:read", "groups:write"]).await;
+    let before = app.state().await;
+    let post = |token: Option<String>, body: Value| {
+        let mut c = app.http.post("/api/v1/groups/careful/events").json(&body);
+        if let Some(t) = token {
+            c = c.token(&t);
+        }
+        c.send()
+    };
+    let mut bad = tea_party();
+    bad["timezone"] = json!("Europe/Wigan");
+    bad["end"] = json!("2026-03-03T09:00");
+    bad["rrule"] = json!("FREQ=SECONDLY");
+    let p = post(Some(owner.token.clone()), bad).await.problem(422, "VALIDATION_FAILED");
+    let pointers: Vec<&str> = p["errors"].as_array().unwrap().iter().map(|e| e["pointer"].as_str().unwrap()).collect();
+    assert_eq!(pointers, ["/timezone", "/end"], "{p}");
+    let mut bad = tea_party();
+    bad["rrule"] = json!("FREQ=SECONDLY");
+    let p = post(Some(owner.token.clone()), bad).await.problem(422, "VALIDATION_FAILED");
+    assert_eq!(p["errors"][0]["code"], "RRULE_FREQUENCY");
+    let mut bad = tea_party();
+    bad["accessibility"] = json!(["teleporter"]);
+    post(Some(owner.token.clone()), bad).await.problem(422, "VALIDATION_FAILED");
+    post(Some(member.token.clone()), tea_party()).await.problem(403, "GROUP_ROLE_REQUIRED");
+    post(None, tea_party()).await.problem(401, "UNAUTHENTICATED");
+    post(Some(groups_only.token), tea_party()).await.problem(403, "INSUFFICIENT_SCOPE");
+    assert_eq!(app.state().await, before, "nothing changed");
+    let events = app.http.get("/api/v1/groups/careful/events").send().await.json();
+    assert_eq!(events["items"], json!([]), "no event was created");
+
+    let res = post(Some(owner.token.clone()), tea_party()).await;
+    let id = res.json()["id"].as_str().unwrap().to_owned();
+    app.http
+        .get(&format!("/api/v1/events/{id}/occurrences?from=2026-01-01T00:00:00Z&to=2027-06-01T00:00:00Z"))
+        .send()
+        .await
+        .problem(422, "VALIDATION_FAILED");
+    app.http.get("/api/v1/events/not-an-id").send().await.problem(404, "EVENT_NOT_FOUND");
+}
+
+#[tokio::test]
+async fn a_private_groups_events_are_hidden_from_outsiders() {
+    let app = app().await;
+    let owner = app.person("Ada", ORGANISER).await;
+    app.group(&owner.token, group_named("hidden-club", json!({ "visibility": "private" }))).await;
+    let res = app.http.post("/api/v1/groups/hidden-club/events").token(&owner.token).json(&tea_party()).send().await;
+    let id = res.json()["id"].as_str().unwrap().to_owned();
+    assert_eq!(app.http.get(&format!("/api/v1/events/{id}")).token(&owner.token).send().await.status, 200);
+    app.http.get(&format!("/api/v1/events/{id}")).send().await.problem(404, "EVENT_NOT_FOUND");
+    let outsider = app.person("Bea", ORGANISER).await;
+    app.http.get(&format!("/api/v1/events/{id}")).token(&outsider.token).send().await.problem(404, "EVENT_NOT_FOUND");
+}

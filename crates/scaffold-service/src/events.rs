@@ -1,0 +1,133 @@
+//! Events: organisers and owners of a group create and change its events and series; anyone who
+//! can see the group can see its events and their occurrences in a bounded window. Authorisation
+//! and validation live here and in the domain; storage keeps events, the domain expands series.
+
+use crate::groups::GroupRef;
+use crate::{Page, Service, store_error, version_mismatch};
+use chrono::{DateTime, Utc};
+use scaffold_domain::event::{Event, EventDraft, Occurrence};
+use scaffold_domain::group::GroupStatus;
+use scaffold_domain::membership::Membership;
+use scaffold_domain::{Actor, DomainError, EventId, GroupId, Scope};
+use scaffold_store::{Cursor, StoreError};
+
+fn event_not_found() -> DomainError {
+    DomainError::not_found("EVENT_NOT_FOUND", "there is no event with that id that you can see")
+}
+
+impl Service {
+    /// Loads a visible group for an event change: `events:write`, an organiser or owner (or an
+    /// operator), and the group still active.
+    async fn group_for_events(&self, actor: &Actor, group: GroupId) -> Result<scaffold_domain::PersonId, DomainError> {
+        let person = actor.require(Scope::EventsWrite)?;
+        let (g, m) = self.visible_group(actor, &GroupRef::Id(group)).await?;
+        if !(actor.is_operator() || m.as_ref().is_some_and(Membership::can_manage)) {
+            return Err(DomainError::forbidden(
+                "GROUP_ROLE_REQUIRED",
+                "only the group's organisers and owners can manage its events",
+            ));
+        }
+        if g.status == GroupStatus::Archived {
+            return Err(DomainError::conflict("GROUP_ARCHIVED", "the group is archived"));
+        }
+        Ok(person)
+    }
+
+    pub async fn create_event(
+        &self,
+        actor: &Actor,
+        group: &GroupRef,
+        draft: &EventDraft,
+    ) -> Result<Event, DomainError> {
+        let (g, _) = self.visible_group(actor, group).await?;
+        let person = self.group_for_events(actor, g.id).await?;
+        let now = self.clock.now();
+        let event = draft.validate(EventId::new_v7(now), g.id, now)?;
+        let audit = self.audit(
+            Some(person),
+            "event.create",
+            "event",
+            event.id,
+            serde_json::json!({ "group_id": g.id.to_string(), "series": event.recurrence.is_some() }),
+        );
+        self.store.create_event(&event, &audit).await.map_err(store_error)?;
+        Ok(event)
+    }
+
+    /// An event, when the caller can see its group.
+    pub async fn event(&self, actor: &Actor, id: EventId) -> Result<Event, DomainError> {
+        let event = self.store.event_by_id(id).await.map_err(store_error)?.ok_or_else(event_not_found)?;
+        match self.visible_group(actor, &GroupRef::Id(event.group_id)).await {
+            Ok(_) => Ok(event),
+            Err(e) if e.kind == scaffold_domain::ErrorKind::NotFound => Err(event_not_found()),
+            Err(e) => Err(e),
+        }
+    }
+
+    pub fn event_cursor(e: &Event) -> String {
+        Cursor::encode(&(e.start_instant().timestamp_micros(), e.id.to_string())).0
+    }
+
+    /// A group's events and series, by first start.
+    pub async fn group_events(
+        &self,
+        actor: &Actor,
+        group: &GroupRef,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Page<Event>, DomainError> {
+        let (g, _) = self.visible_group(actor, group).await?;
+        let after = match after {
+            None => None,
+            Some(c) => {
+                let (micros, id) = Cursor::decode::<(i64, String)>(c).ok_or_else(crate::audit::bad_cursor)?;
+                let at = DateTime::<Utc>::from_timestamp_micros(micros).ok_or_else(crate::audit::bad_cursor)?;
+                Some((at, EventId::parse(&id).ok_or_else(crate::audit::bad_cursor)?))
+            }
+        };
+        let mut items = self.store.events_of_group(g.id, after, limit + 1).await.map_err(store_error)?;
+        let more = items.len() > usize::try_from(limit).unwrap_or(usize::MAX);
+        items.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        let next = more.then(|| items.last().map(Self::event_cursor)).flatten();
+        Ok(Page { items, next })
+    }
+
+    /// Replaces an event's fields (organisers and owners), checking the version the caller read.
+    pub async fn replace_event(
+        &self,
+        actor: &Actor,
+        id: EventId,
+        expected_version: Option<i64>,
+        draft: &EventDraft,
+    ) -> Result<Event, DomainError> {
+        let current = self.event(actor, id).await?;
+        let person = self.group_for_events(actor, current.group_id).await?;
+        if expected_version.is_some_and(|v| v != current.version) {
+            return Err(version_mismatch());
+        }
+        let now = self.clock.now();
+        let mut event = draft.validate(id, current.group_id, now)?;
+        event.version = current.version + 1;
+        event.created_at = current.created_at;
+        let audit = self.audit(Some(person), "event.update", "event", id, serde_json::json!({}));
+        self.store.update_event(&event, current.version, &audit).await.map_err(|e| match e {
+            StoreError::VersionMismatch => version_mismatch(),
+            StoreError::NotFound => event_not_found(),
+            other => store_error(other),
+        })?;
+        Ok(event)
+    }
+
+    /// The occurrences of an event that start in `[from, to)` (at most 366 days).
+    pub async fn occurrences(
+        &self,
+        actor: &Actor,
+        id: EventId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<(Event, Vec<Occurrence>), DomainError> {
+        let event = self.event(actor, id).await?;
+        let list = event.occurrences(from, to)?;
+        Ok((event, list))
+    }
+}
