@@ -31,6 +31,10 @@ pub fn group_id(id: &ID) -> GqlResult<GroupId> {
 
 /// Checks a Relay `first` argument: 1 to 100, default 20.
 pub fn first(n: Option<i32>) -> GqlResult<u32> {
+    first_arg(n)
+}
+
+fn first_arg(n: Option<i32>) -> GqlResult<u32> {
     match n {
         None => Ok(20),
         Some(n) if (1..=100).contains(&n) => Ok(n.unsigned_abs()),
@@ -47,6 +51,12 @@ impl GroupObj {
     fn bare(g: g::Group) -> Self {
         Self(g, None)
     }
+
+    /// A group reached through a visibility-checked load (the caller's membership is loaded
+    /// when asked for).
+    pub fn from_group(g: g::Group) -> Self {
+        Self::bare(g)
+    }
 }
 
 impl From<GroupView> for GroupObj {
@@ -57,6 +67,33 @@ impl From<GroupView> for GroupObj {
 
 #[Object(name = "Group")]
 impl GroupObj {
+    /// The group's events and series, by first start. First pages of many groups load together.
+    async fn events(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> GqlResult<Connection<String, crate::events::EventObj>> {
+        let first = first_arg(first)?;
+        let (items, next) = if after.is_none() && first <= crate::loaders::GROUP_EVENTS_PAGE {
+            let mut all =
+                request(ctx)?.group_events.load_one(self.0.id).await.map_err(|e| (*e).clone())?.unwrap_or_default();
+            let more = all.len() > usize::try_from(first).unwrap_or(usize::MAX);
+            all.truncate(usize::try_from(first).unwrap_or(usize::MAX));
+            let next = more.then(|| all.last().map(Service::event_cursor)).flatten();
+            (all, next)
+        } else {
+            let page = service(ctx)?
+                .group_events(&request(ctx)?.actor, &GroupRef::Id(self.0.id), after.as_deref(), first)
+                .await
+                .map_err(gql)?;
+            (page.items, page.next)
+        };
+        let mut c = Connection::new(after.is_some(), next.is_some());
+        c.edges.extend(items.into_iter().map(|e| Edge::new(Service::event_cursor(&e), crate::events::EventObj(e))));
+        Ok(c)
+    }
+
     async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }

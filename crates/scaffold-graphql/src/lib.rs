@@ -3,6 +3,7 @@
 //! depth, complexity, aliases and batch size. It must not hold business rules.
 
 mod error;
+mod events;
 mod groups;
 mod http;
 mod loaders;
@@ -34,10 +35,10 @@ impl Default for Limits {
 }
 
 #[derive(MergedObject, Default, Debug)]
-pub struct Query(groups::GroupQuery, members::ViewerQuery);
+pub struct Query(groups::GroupQuery, members::ViewerQuery, events::EventQuery);
 
 #[derive(MergedObject, Default, Debug)]
-pub struct Mutation(groups::GroupMutation, members::MemberMutation);
+pub struct Mutation(groups::GroupMutation, members::MemberMutation, events::EventMutation);
 
 pub type ScaffoldSchema = Schema<Query, Mutation, EmptySubscription>;
 

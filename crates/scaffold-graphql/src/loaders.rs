@@ -55,6 +55,27 @@ impl Loader<PersonId> for People {
     }
 }
 
+/// How many events of each group the `Group.events` loader fetches (a default page and one more).
+pub const GROUP_EVENTS_PAGE: u32 = 20;
+
+/// The first events of groups the caller reached through visibility-checked loads.
+#[derive(Debug)]
+pub struct GroupEvents(pub Service);
+
+impl Loader<GroupId> for GroupEvents {
+    type Value = Vec<scaffold_domain::event::Event>;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[GroupId]) -> Result<HashMap<GroupId, Self::Value>, LoadError> {
+        let events = self.0.first_events_of_visible_groups(keys, GROUP_EVENTS_PAGE + 1).await.map_err(err)?;
+        let mut out: HashMap<GroupId, Self::Value> = HashMap::new();
+        for e in events {
+            out.entry(e.group_id).or_default().push(e);
+        }
+        Ok(out)
+    }
+}
+
 /// Everything a request needs: the caller and its loaders.
 #[allow(missing_debug_implementations)]
 pub struct RequestData {
@@ -62,6 +83,7 @@ pub struct RequestData {
     pub viewer_memberships: DataLoader<ViewerMemberships>,
     pub groups: DataLoader<Groups>,
     pub people: DataLoader<People>,
+    pub group_events: DataLoader<GroupEvents>,
 }
 
 impl RequestData {
@@ -73,6 +95,7 @@ impl RequestData {
             viewer_memberships: DataLoader::new(ViewerMemberships(service.clone(), actor.clone()), spawn),
             groups: DataLoader::new(Groups(service.clone(), actor.clone()), spawn),
             people: DataLoader::new(People(service.clone()), spawn),
+            group_events: DataLoader::new(GroupEvents(service.clone()), spawn),
             actor,
         }
     }

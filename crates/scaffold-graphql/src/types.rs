@@ -104,3 +104,19 @@ pub struct GuidelineTemplateInfo {
     pub title: String,
     pub text: String,
 }
+
+mirror_enum!(
+    /// Whether an event is going ahead.
+    EventStatus = "EventStatus" => scaffold_domain::event::EventStatus { Scheduled, Cancelled, Postponed }
+);
+mirror_enum!(
+    /// How people book an event.
+    BookingMode = "BookingMode" => scaffold_domain::event::BookingMode { DropIn, Rsvp, External }
+);
+mirror_enum!(
+    /// Structured accessibility features.
+    AccessibilityFeature = "AccessibilityFeature" => scaffold_domain::event::AccessibilityFeature {
+        StepFree, AccessibleToilet, HearingLoop, AccessibleParking, QuietSpace, SignLanguage, LargePrint,
+        AssistanceDogsWelcome, Seating, ChangingPlaces
+    }
+);

@@ -92,6 +92,16 @@ impl Service {
         Ok(Page { items, next })
     }
 
+    /// The first `per_group` events of groups the caller can already see (for GraphQL loaders:
+    /// the caller reached these groups through visibility-checked reads).
+    pub async fn first_events_of_visible_groups(
+        &self,
+        groups: &[GroupId],
+        per_group: u32,
+    ) -> Result<Vec<Event>, DomainError> {
+        self.store.first_events_of_groups(groups, per_group).await.map_err(store_error)
+    }
+
     /// Replaces an event's fields (organisers and owners), checking the version the caller read.
     pub async fn replace_event(
         &self,

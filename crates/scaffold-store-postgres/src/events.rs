@@ -113,6 +113,23 @@ impl EventStore for PgStore {
         rows.iter().map(event_from_row).collect()
     }
 
+    async fn first_events_of_groups(&self, groups: &[GroupId], per_group: u32) -> StoreResult<Vec<Event>> {
+        let ids: Vec<uuid::Uuid> = groups.iter().map(|g| g.0).collect();
+        let rows = sqlx::query(concat!(
+            "select ",
+            event_columns!(),
+            " from (select e.*, row_number() over (partition by group_id order by start_at, event_id) as rn
+                     from event e where group_id = any($1)) ranked
+              where rn <= $2 order by group_id, start_at, event_id"
+        ))
+        .bind(ids)
+        .bind(i64::from(per_group))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(to_store_error)?;
+        rows.iter().map(event_from_row).collect()
+    }
+
     async fn update_event(&self, e: &Event, expected_version: i64, audit: &AuditEntry) -> StoreResult<()> {
         let row = EventRow::from_event(e)?;
         let mut tx = self.begin().await?;

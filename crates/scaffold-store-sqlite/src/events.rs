@@ -114,6 +114,25 @@ impl EventStore for SqliteStore {
         rows.iter().map(event_from_row).collect()
     }
 
+    async fn first_events_of_groups(&self, groups: &[GroupId], per_group: u32) -> StoreResult<Vec<Event>> {
+        if groups.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut b = sqlx::QueryBuilder::<sqlx::Sqlite>::new(concat!(
+            "select ",
+            event_columns!(),
+            " from (select e.*, row_number() over (partition by group_id order by start_at, event_id) as rn
+                     from event e where group_id in ("
+        ));
+        let mut sep = b.separated(", ");
+        for g in groups {
+            sep.push_bind(g.0);
+        }
+        b.push(")) where rn <= ").push_bind(i64::from(per_group)).push(" order by group_id, start_at, event_id");
+        let rows = b.build().fetch_all(&self.pool).await.map_err(to_store_error)?;
+        rows.iter().map(event_from_row).collect()
+    }
+
     async fn update_event(&self, e: &Event, expected_version: i64, audit: &AuditEntry) -> StoreResult<()> {
         let row = EventRow::from_event(e)?;
         let mut tx = self.begin().await?;

@@ -763,6 +763,14 @@ pub async fn events_round_trip_page_and_check_versions(store: DynStore) {
     let last = page.last().unwrap();
     let rest = store.events_of_group(g.id, Some((last.start_instant(), last.id)), 10).await.unwrap();
     assert_eq!(rest, vec![b.clone()]);
+    let other = group("other-events", "Other");
+    create(&store, &other, &p).await;
+    let d = event(other.id, "Elsewhere", "2026-01-06T10:00");
+    store.create_event(&d, &audit("event.create", d.id)).await.unwrap();
+    let firsts = store.first_events_of_groups(&[g.id, other.id], 1).await.unwrap();
+    assert_eq!(firsts.len(), 2);
+    assert!(firsts.contains(&c) && firsts.contains(&d), "the first of each group");
+    assert!(store.first_events_of_groups(&[], 5).await.unwrap().is_empty());
     let changed = scaffold_domain::event::Event { title: "Tea party (new room)".to_owned(), version: 2, ..a.clone() };
     store.update_event(&changed, 1, &audit("event.update", a.id)).await.unwrap();
     let err = store.update_event(&changed, 1, &audit("event.update", a.id)).await.unwrap_err();

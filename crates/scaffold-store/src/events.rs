@@ -19,6 +19,8 @@ pub trait EventStore: Send + Sync {
         after: Option<(DateTime<Utc>, EventId)>,
         limit: u32,
     ) -> StoreResult<Vec<Event>>;
+    /// The first `per_group` events of each group (by first start, then id), for loaders.
+    async fn first_events_of_groups(&self, groups: &[GroupId], per_group: u32) -> StoreResult<Vec<Event>>;
     /// Replaces the event when its stored version is `expected_version`; `VersionMismatch`
     /// otherwise, `NotFound` when absent.
     async fn update_event(&self, event: &Event, expected_version: i64, audit: &AuditEntry) -> StoreResult<()>;

@@ -282,6 +282,10 @@ impl EventStore for CountingStore {
         self.count("events_of_group");
         self.inner.events_of_group(group, after, limit).await
     }
+    async fn first_events_of_groups(&self, groups: &[GroupId], per_group: u32) -> StoreResult<Vec<Event>> {
+        self.count("first_events_of_groups");
+        self.inner.first_events_of_groups(groups, per_group).await
+    }
     async fn update_event(&self, e: &Event, expected_version: i64, a: &AuditEntry) -> StoreResult<()> {
         self.count("update_event");
         self.inner.update_event(e, expected_version, a).await

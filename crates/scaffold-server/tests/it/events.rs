@@ -165,3 +165,79 @@ async fn a_private_groups_events_are_hidden_from_outsiders() {
     let outsider = app.person("Bea", ORGANISER).await;
     app.http.get(&format!("/api/v1/events/{id}")).token(&outsider.token).send().await.problem(404, "EVENT_NOT_FOUND");
 }
+
+#[tokio::test]
+async fn graphql_creates_events_and_resolves_them_as_entities_and_through_groups() {
+    let app = app().await;
+    let owner = app.person("Ada", ORGANISER).await;
+    let g = app.group(&owner.token, group_named("gql-events", json!({}))).await;
+    let create = "mutation($g: ID!, $input: EventInput!) { createEvent(groupId: $g, input: $input) { id version timezone rrule place { outcode } } }";
+    let input = json!({
+        "title": "TechMates tea party", "summary": "Help with phones", "start": "2026-03-03T10:00", "end": "2026-03-03T12:00",
+        "place": { "name": "Wigan Library", "postcode": "WN1 1NU" }, "accessibility": ["STEP_FREE"],
+        "rrule": "FREQ=WEEKLY;BYDAY=TU", "exdates": ["2026-04-14T10:00"]
+    });
+    let res = app.gql(Some(&owner.token), create, json!({ "g": g["id"], "input": input })).await.json();
+    assert!(res["errors"].is_null(), "{res}");
+    let e = &res["data"]["createEvent"];
+    assert_eq!((e["timezone"].clone(), e["place"]["outcode"].clone()), (json!("Europe/London"), json!("WN1")));
+    let id = e["id"].clone();
+
+    let q = r#"{ group(slug: "gql-events") { events { edges { node { title
+        occurrences(from: "2026-03-20T00:00:00Z", to: "2026-04-20T00:00:00Z") { localStart start } } } } } }"#;
+    let res = app.gql(None, q, json!({})).await.json();
+    let occ = res["data"]["group"]["events"]["edges"][0]["node"]["occurrences"].as_array().unwrap().clone();
+    let locals: Vec<&str> = occ.iter().map(|o| o["localStart"].as_str().unwrap()).collect();
+    assert_eq!(locals, ["2026-03-24T10:00", "2026-03-31T10:00", "2026-04-07T10:00"], "{res}");
+    assert_eq!(occ[1]["start"], "2026-03-31T09:00:00+00:00", "BST");
+
+    let ent = "query($r: [_Any!]!) { _entities(representations: $r) { ... on Event { title group { slug } } } }";
+    let res = app.gql(None, ent, json!({ "r": [{ "__typename": "Event", "id": id }] })).await.json();
+    assert_eq!(res["data"]["_entities"][0]["group"]["slug"], "gql-events", "{res}");
+
+    let member = app.person("Bea", &["groups:read", "groups:write"]).await;
+    let res = app.gql(Some(&member.token), create, json!({ "g": g["id"], "input": input })).await.json();
+    assert_eq!(res["errors"][0]["extensions"]["code"], "INSUFFICIENT_SCOPE", "{res}");
+    let bad = json!({ "title": "x", "summary": "y", "start": "2026-03-03T10:00", "end": "2026-03-03T09:00", "online_url": null,
+        "onlineUrl": "https://example.org" });
+    let bad = {
+        let mut b = bad;
+        b.as_object_mut().unwrap().remove("online_url");
+        b
+    };
+    let res = app.gql(Some(&owner.token), create, json!({ "g": g["id"], "input": bad })).await.json();
+    assert_eq!(res["errors"][0]["extensions"]["code"], "VALIDATION_FAILED", "{res}");
+}
+
+/// `Group.events` for a page of groups is one store call, whatever the number of groups.
+#[tokio::test]
+async fn group_events_resolve_without_a_query_per_group() {
+    use scaffold_server::app::{AppOptions, router};
+    use scaffold_testkit::{CountingStore, TestClient};
+    let store = CountingStore::wrap(scaffold_testkit::store().await);
+    let service = scaffold_service::Service::new(store.clone(), scaffold_testkit::clock());
+    let operator = service.bootstrap_operator().await.unwrap().unwrap();
+    let http = TestClient::new(router(service, &AppOptions::default()));
+    let q = json!({ "query": "{ groups(first: 50) { edges { node { slug events(first: 3) { edges { node { title } } pageInfo { hasNextPage } } } } } }" });
+    let mut calls = Vec::new();
+    for n in [2, 6] {
+        for i in 0..n {
+            let slug = format!("with-events-{n}-{i}");
+            http.post("/api/v1/groups").token(operator.expose()).json(&group_named(&slug, json!({}))).send().await;
+            let res = http
+                .post(&format!("/api/v1/groups/{slug}/events"))
+                .token(operator.expose())
+                .json(&tea_party())
+                .send()
+                .await;
+            assert_eq!(res.status, 201, "{}", res.text);
+        }
+        store.reset();
+        let body = http.post("/graphql").json(&q).send().await.json();
+        assert!(body["errors"].is_null(), "{body}");
+        let edges = body["data"]["groups"]["edges"].as_array().unwrap();
+        assert!(edges.iter().all(|g| g["node"]["events"]["edges"].as_array().unwrap().len() == 1));
+        calls.push(store.calls().get("first_events_of_groups").copied());
+    }
+    assert_eq!(calls, [Some(1), Some(1)]);
+}

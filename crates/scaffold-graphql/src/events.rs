@@ -1,0 +1,284 @@
+//! Events in GraphQL: the `Event` entity (federation key `id`), its occurrences in a window,
+//! `Group.events` (through a loader for first pages), and the create/replace mutations. The same
+//! service calls as REST.
+
+use crate::error::{GqlResult, gql};
+use crate::groups::{GroupObj, request, service};
+use crate::types::{AccessibilityFeature, BookingMode, Category, EventStatus};
+use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use scaffold_domain::event::{Event, EventDraft, PlaceInput};
+use scaffold_domain::{DomainError, EventId};
+use scaffold_service::groups::GroupRef;
+
+fn event_id(id: &ID) -> GqlResult<EventId> {
+    EventId::parse(id.as_str()).ok_or_else(|| {
+        gql(DomainError::not_found("EVENT_NOT_FOUND", "there is no event with that id that you can see"))
+    })
+}
+
+fn local(t: &NaiveDateTime) -> String {
+    t.format("%Y-%m-%dT%H:%M").to_string()
+}
+
+/// Where an event happens.
+#[derive(SimpleObject, Debug)]
+#[graphql(name = "Place")]
+pub struct PlaceObj {
+    pub name: String,
+    pub address: Option<String>,
+    pub postcode: Option<String>,
+    pub outcode: Option<String>,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+}
+
+/// One occurrence of an event.
+#[derive(SimpleObject, Debug)]
+#[graphql(name = "Occurrence")]
+pub struct OccurrenceObj {
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    /// The local start in the event's zone, which names the occurrence within its series.
+    pub local_start: String,
+}
+
+/// An event or series.
+#[derive(Debug, Clone)]
+pub struct EventObj(pub Event);
+
+#[Object(name = "Event")]
+impl EventObj {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    /// The group that runs it.
+    async fn group(&self, ctx: &Context<'_>) -> GqlResult<Option<GroupObj>> {
+        let g = request(ctx)?.groups.load_one(self.0.group_id).await.map_err(|e| (*e).clone())?;
+        Ok(g.map(GroupObj::from_group))
+    }
+    async fn title(&self) -> &str {
+        &self.0.title
+    }
+    async fn summary(&self) -> &str {
+        &self.0.summary
+    }
+    /// CommonMark.
+    async fn description(&self) -> Option<&str> {
+        self.0.description.as_deref()
+    }
+    /// The IANA time zone of the local times.
+    async fn timezone(&self) -> &str {
+        self.0.timezone.name()
+    }
+    /// Local start (of the first occurrence, for a series), `YYYY-MM-DDTHH:MM`.
+    async fn start(&self) -> String {
+        local(&self.0.start)
+    }
+    async fn end(&self) -> String {
+        local(&self.0.end)
+    }
+    /// The first occurrence's start as an instant.
+    async fn first_start(&self) -> DateTime<Utc> {
+        self.0.start_instant()
+    }
+    async fn all_day(&self) -> bool {
+        self.0.all_day
+    }
+    async fn status(&self) -> EventStatus {
+        self.0.status.into()
+    }
+    async fn status_reason(&self) -> Option<&str> {
+        self.0.status_reason.as_deref()
+    }
+    async fn place(&self) -> Option<PlaceObj> {
+        self.0.place.as_ref().map(|p| PlaceObj {
+            name: p.name.clone(),
+            address: p.address.clone(),
+            postcode: p.postcode.clone(),
+            outcode: p.outcode.as_ref().map(|o| o.as_str().to_owned()),
+            latitude: p.latitude,
+            longitude: p.longitude,
+        })
+    }
+    async fn online_url(&self) -> Option<&str> {
+        self.0.online_url.as_deref()
+    }
+    async fn accessibility(&self) -> Vec<AccessibilityFeature> {
+        self.0.accessibility.iter().map(|a| (*a).into()).collect()
+    }
+    async fn accessibility_notes(&self) -> Option<&str> {
+        self.0.accessibility_notes.as_deref()
+    }
+    async fn capacity(&self) -> Option<u32> {
+        self.0.capacity
+    }
+    async fn booking(&self) -> BookingMode {
+        self.0.booking.into()
+    }
+    async fn booking_url(&self) -> Option<&str> {
+        self.0.booking_url.as_deref()
+    }
+    /// Absent: free.
+    async fn price_pence(&self) -> Option<u32> {
+        self.0.price_pence
+    }
+    async fn concessions(&self) -> Option<&str> {
+        self.0.concessions.as_deref()
+    }
+    async fn min_age(&self) -> Option<u8> {
+        self.0.min_age
+    }
+    async fn max_age(&self) -> Option<u8> {
+        self.0.max_age
+    }
+    async fn categories(&self) -> Vec<Category> {
+        self.0.categories.iter().map(|c| (*c).into()).collect()
+    }
+    /// The RFC 5545 RRULE of a series.
+    async fn rrule(&self) -> Option<&str> {
+        self.0.recurrence.as_ref().map(|r| r.rule.as_str())
+    }
+    /// Local start times of occurrences that do not happen.
+    async fn exdates(&self) -> Vec<String> {
+        self.0.recurrence.as_ref().map(|r| r.exdates.iter().map(local).collect()).unwrap_or_default()
+    }
+    async fn version(&self) -> i64 {
+        self.0.version
+    }
+    /// Occurrences starting in `[from, to)`; the window is at most 366 days.
+    async fn occurrences(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> GqlResult<Vec<OccurrenceObj>> {
+        let list = self.0.occurrences(from, to).map_err(gql)?;
+        Ok(list
+            .into_iter()
+            .map(|o| OccurrenceObj { start: o.start, end: o.end, local_start: local(&o.local_start) })
+            .collect())
+    }
+}
+
+/// A place, as written.
+#[derive(InputObject, Debug)]
+#[graphql(name = "PlaceInput")]
+pub struct PlaceIn {
+    pub name: String,
+    pub address: Option<String>,
+    pub postcode: Option<String>,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+}
+
+/// An event or series, as written (the same fields as REST).
+#[derive(InputObject, Debug)]
+pub struct EventInput {
+    pub title: String,
+    pub summary: String,
+    pub description: Option<String>,
+    /// Default Europe/London.
+    pub timezone: Option<String>,
+    /// Local start, `YYYY-MM-DDTHH:MM`.
+    pub start: String,
+    pub end: String,
+    #[graphql(default)]
+    pub all_day: bool,
+    pub status: Option<EventStatus>,
+    pub status_reason: Option<String>,
+    pub place: Option<PlaceIn>,
+    pub online_url: Option<String>,
+    #[graphql(default)]
+    pub accessibility: Vec<AccessibilityFeature>,
+    pub accessibility_notes: Option<String>,
+    pub capacity: Option<u32>,
+    pub booking: Option<BookingMode>,
+    pub booking_url: Option<String>,
+    pub price_pence: Option<u32>,
+    pub concessions: Option<String>,
+    pub min_age: Option<u8>,
+    pub max_age: Option<u8>,
+    #[graphql(default)]
+    pub categories: Vec<Category>,
+    pub rrule: Option<String>,
+    #[graphql(default)]
+    pub exdates: Vec<String>,
+}
+
+impl From<EventInput> for EventDraft {
+    fn from(i: EventInput) -> Self {
+        EventDraft {
+            title: i.title,
+            summary: i.summary,
+            description: i.description,
+            timezone: i.timezone,
+            start: i.start,
+            end: i.end,
+            all_day: i.all_day,
+            status: i.status.map(Into::into),
+            status_reason: i.status_reason,
+            place: i.place.map(|p| PlaceInput {
+                name: p.name,
+                address: p.address,
+                postcode: p.postcode,
+                latitude: p.latitude,
+                longitude: p.longitude,
+            }),
+            online_url: i.online_url,
+            accessibility: i.accessibility.into_iter().map(Into::into).collect(),
+            accessibility_notes: i.accessibility_notes,
+            capacity: i.capacity,
+            booking: i.booking.map(Into::into),
+            booking_url: i.booking_url,
+            price_pence: i.price_pence,
+            concessions: i.concessions,
+            min_age: i.min_age,
+            max_age: i.max_age,
+            categories: i.categories.into_iter().map(Into::into).collect(),
+            rrule: i.rrule,
+            exdates: i.exdates,
+        }
+    }
+}
+
+async fn visible_event(ctx: &Context<'_>, id: &ID) -> GqlResult<Option<EventObj>> {
+    let Some(id) = EventId::parse(id.as_str()) else { return Ok(None) };
+    match service(ctx)?.event(&request(ctx)?.actor, id).await {
+        Ok(e) => Ok(Some(EventObj(e))),
+        Err(e) if e.code == "EVENT_NOT_FOUND" => Ok(None),
+        Err(e) => Err(gql(e)),
+    }
+}
+
+#[derive(Default, Debug)]
+pub struct EventQuery;
+
+#[Object]
+impl EventQuery {
+    /// An event, when you can see its group.
+    async fn event(&self, ctx: &Context<'_>, id: ID) -> GqlResult<Option<EventObj>> {
+        visible_event(ctx, &id).await
+    }
+
+    #[graphql(entity)]
+    async fn find_event_by_id(&self, ctx: &Context<'_>, #[graphql(key)] id: ID) -> GqlResult<Option<EventObj>> {
+        visible_event(ctx, &id).await
+    }
+}
+
+#[derive(Default, Debug)]
+pub struct EventMutation;
+
+#[Object]
+impl EventMutation {
+    /// Creates an event or series in a group (organisers and owners; `events:write`).
+    async fn create_event(&self, ctx: &Context<'_>, group_id: ID, input: EventInput) -> GqlResult<EventObj> {
+        let g = GroupRef::Id(crate::groups::group_id(&group_id)?);
+        Ok(EventObj(service(ctx)?.create_event(&request(ctx)?.actor, &g, &input.into()).await.map_err(gql)?))
+    }
+
+    /// Replaces an event's fields; `version` is the one you read.
+    async fn replace_event(&self, ctx: &Context<'_>, id: ID, version: i64, input: EventInput) -> GqlResult<EventObj> {
+        let e = service(ctx)?
+            .replace_event(&request(ctx)?.actor, event_id(&id)?, Some(version), &input.into())
+            .await
+            .map_err(gql)?;
+        Ok(EventObj(e))
+    }
+}
