@@ -22,3 +22,16 @@ create table event (
     updated_at integer not null
 );
 create index event_group on event (group_id, start_at, event_id);
+
+-- Changes to single occurrences of a series, named by the series' local start.
+create table event_override (
+    event_id blob not null references event (event_id) on delete cascade,
+    local_start text not null,
+    status text not null check (status in ('scheduled', 'cancelled', 'postponed')),
+    reason text,
+    start_local text,
+    end_local text,
+    place text,
+    updated_at integer not null,
+    primary key (event_id, local_start)
+);

@@ -112,13 +112,99 @@ pub struct Event {
     pub updated_at: DateTime<Utc>,
 }
 
-/// One occurrence of an event.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One occurrence of an event, with any change made to it alone.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Occurrence {
     pub start: DateTime<Utc>,
     pub end: DateTime<Utc>,
-    /// The local start, which identifies the occurrence within its series.
+    /// The local start the series gives it, which identifies the occurrence (RFC 5545
+    /// RECURRENCE-ID) even when it has been moved.
     pub local_start: NaiveDateTime,
+    pub status: EventStatus,
+    pub reason: Option<String>,
+    /// Moved from its series time.
+    pub moved: bool,
+    /// A place for this occurrence only.
+    pub place: Option<Place>,
+}
+
+/// A change to one occurrence of a series: cancel or postpone it, move it, or hold it elsewhere.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OccurrenceOverride {
+    /// The series' local start of the occurrence.
+    pub local_start: NaiveDateTime,
+    pub status: EventStatus,
+    pub reason: Option<String>,
+    /// New local start and end, when moved.
+    pub start: Option<NaiveDateTime>,
+    pub end: Option<NaiveDateTime>,
+    pub place: Option<Place>,
+}
+
+/// Unvalidated input for an [`OccurrenceOverride`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OverrideDraft {
+    pub status: Option<EventStatus>,
+    pub reason: Option<String>,
+    pub start: Option<String>,
+    pub end: Option<String>,
+    pub place: Option<PlaceInput>,
+}
+
+impl OverrideDraft {
+    /// Checks the change against the event: `local_start` must be an occurrence of its series.
+    pub fn validate(&self, event: &Event, local_start: &str) -> Result<OccurrenceOverride, DomainError> {
+        let at = local("/local_start", local_start).map_err(|e| DomainError::invalid(vec![e]))?;
+        if event.recurrence.is_none() {
+            return Err(DomainError::invalid_field(
+                "/local_start",
+                "NOT_A_SERIES",
+                "only a series has occurrences to change",
+            ));
+        }
+        let instant_at = instant(event.timezone, at);
+        let near = event.occurrences(instant_at - Duration::seconds(1), instant_at + Duration::seconds(1))?;
+        if !near.iter().any(|o| o.local_start == at) {
+            return Err(DomainError::invalid_field(
+                "/local_start",
+                "OCCURRENCE_NOT_IN_SERIES",
+                "the series has no occurrence starting then (check the local time and any excluded dates)",
+            ));
+        }
+        let mut errors = Vec::new();
+        let reason = opt_text("/reason", &self.reason, REASON_MAX, &mut errors);
+        let start =
+            self.start.as_deref().map(|s| local("/start", s)).transpose().map_err(|e| errors.push(e)).ok().flatten();
+        let end = self.end.as_deref().map(|s| local("/end", s)).transpose().map_err(|e| errors.push(e)).ok().flatten();
+        match (start, end) {
+            (Some(s), Some(e)) if e <= s => {
+                errors.push(FieldError::new("/end", "END_BEFORE_START", "must be after the start"))
+            }
+            (Some(s), Some(e)) if e - s > Duration::days(MAX_DURATION_DAYS) => {
+                errors.push(FieldError::new(
+                    "/end",
+                    "TOO_LONG",
+                    format!("an occurrence lasts at most {MAX_DURATION_DAYS} days"),
+                ));
+            }
+            (Some(_), None) | (None, Some(_)) if errors.is_empty() => {
+                errors.push(FieldError::new("/end", "START_AND_END", "give both start and end to move an occurrence"));
+            }
+            _ => {}
+        }
+        let place = self.place.as_ref().and_then(|p| place(p, &mut errors));
+        if !errors.is_empty() {
+            return Err(DomainError::invalid(errors));
+        }
+        Ok(OccurrenceOverride {
+            local_start: at,
+            status: self.status.unwrap_or(EventStatus::Scheduled),
+            reason,
+            start,
+            end,
+            place,
+        })
+    }
 }
 
 /// A place as the transports receive it.
@@ -415,6 +501,32 @@ impl Event {
         instant(self.timezone, self.start)
     }
 
+    /// Occurrences in `[from, to)` with the changes made to single occurrences applied: a
+    /// cancelled or postponed one keeps its slot with that status (an event-level status wins), a
+    /// moved one gets its new times, one held elsewhere its own place.
+    pub fn occurrences_with(
+        &self,
+        overrides: &[OccurrenceOverride],
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<Occurrence>, DomainError> {
+        let mut list = self.occurrences(from, to)?;
+        for o in &mut list {
+            let Some(ov) = overrides.iter().find(|v| v.local_start == o.local_start) else { continue };
+            if self.status == EventStatus::Scheduled {
+                o.status = ov.status;
+                o.reason.clone_from(&ov.reason);
+            }
+            if let (Some(s), Some(e)) = (ov.start, ov.end) {
+                o.start = instant(self.timezone, s);
+                o.end = instant(self.timezone, e);
+                o.moved = true;
+            }
+            o.place.clone_from(&ov.place);
+        }
+        Ok(list)
+    }
+
     /// Occurrences that start within `[from, to)`, at most [`MAX_OCCURRENCES`]. The window is at
     /// most [`MAX_WINDOW_DAYS`] long.
     pub fn occurrences(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<Occurrence>, DomainError> {
@@ -430,6 +542,10 @@ impl Event {
             start: instant(self.timezone, local_start),
             end: instant(self.timezone, local_start + length),
             local_start,
+            status: self.status,
+            reason: self.status_reason.clone(),
+            moved: false,
+            place: None,
         };
         let Some(r) = &self.recurrence else {
             let o = occurrence(self.start);
@@ -578,6 +694,41 @@ mod tests {
             let d = EventDraft { rrule: Some(raw.into()), ..draft() };
             assert!(d.validate(EventId::new_v7(now()), GroupId::new_v7(now()), now()).is_err(), "{raw:?}");
         }
+    }
+
+    #[test]
+    fn single_occurrences_are_cancelled_moved_or_relocated_and_must_exist() {
+        let e = valid(&draft());
+        let cancel = OverrideDraft {
+            status: Some(EventStatus::Cancelled),
+            reason: Some("Library closed".into()),
+            ..OverrideDraft::default()
+        };
+        let ov1 = cancel.validate(&e, "2026-03-17T10:00").unwrap();
+        let moved = OverrideDraft {
+            start: Some("2026-03-25T14:00".into()),
+            end: Some("2026-03-25T16:00".into()),
+            ..OverrideDraft::default()
+        };
+        let ov2 = moved.validate(&e, "2026-03-24T10:00").unwrap();
+        let from = Utc.with_ymd_and_hms(2026, 3, 10, 0, 0, 0).unwrap();
+        let list = e.occurrences_with(&[ov1, ov2], from, from + Duration::days(21)).unwrap();
+        assert_eq!(list.len(), 3);
+        assert_eq!((list[1].status, list[1].reason.as_deref()), (EventStatus::Cancelled, Some("Library closed")));
+        assert!(list[2].moved);
+        assert_eq!(list[2].start, Utc.with_ymd_and_hms(2026, 3, 25, 14, 0, 0).unwrap());
+        assert_eq!(list[2].local_start.to_string(), "2026-03-24 10:00:00", "still named by its series time");
+        for bad in ["2026-03-18T10:00", "2026-04-14T11:00", "yesterday"] {
+            let err = cancel.validate(&e, bad).unwrap_err();
+            assert_eq!(err.fields[0].pointer, "/local_start", "{bad}");
+        }
+        let excluded = valid(&EventDraft { exdates: vec!["2026-03-17T10:00".into()], ..draft() });
+        assert_eq!(
+            cancel.validate(&excluded, "2026-03-17T10:00").unwrap_err().fields[0].code,
+            "OCCURRENCE_NOT_IN_SERIES"
+        );
+        let half = OverrideDraft { start: Some("2026-03-25T14:00".into()), ..OverrideDraft::default() };
+        assert_eq!(half.validate(&e, "2026-03-24T10:00").unwrap_err().fields[0].code, "START_AND_END");
     }
 
     #[test]

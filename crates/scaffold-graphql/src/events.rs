@@ -39,8 +39,25 @@ pub struct PlaceObj {
 pub struct OccurrenceObj {
     pub start: DateTime<Utc>,
     pub end: DateTime<Utc>,
-    /// The local start in the event's zone, which names the occurrence within its series.
+    /// The series' local start in the event's zone, which names the occurrence (also when moved).
     pub local_start: String,
+    pub status: EventStatus,
+    pub reason: Option<String>,
+    /// Moved from its series time.
+    pub moved: bool,
+    /// A place for this occurrence only.
+    pub place: Option<PlaceObj>,
+}
+
+fn place_obj(p: &scaffold_domain::event::Place) -> PlaceObj {
+    PlaceObj {
+        name: p.name.clone(),
+        address: p.address.clone(),
+        postcode: p.postcode.clone(),
+        outcode: p.outcode.as_ref().map(|o| o.as_str().to_owned()),
+        latitude: p.latitude,
+        longitude: p.longitude,
+    }
 }
 
 /// An event or series.
@@ -92,14 +109,7 @@ impl EventObj {
         self.0.status_reason.as_deref()
     }
     async fn place(&self) -> Option<PlaceObj> {
-        self.0.place.as_ref().map(|p| PlaceObj {
-            name: p.name.clone(),
-            address: p.address.clone(),
-            postcode: p.postcode.clone(),
-            outcode: p.outcode.as_ref().map(|o| o.as_str().to_owned()),
-            latitude: p.latitude,
-            longitude: p.longitude,
-        })
+        self.0.place.as_ref().map(place_obj)
     }
     async fn online_url(&self) -> Option<&str> {
         self.0.online_url.as_deref()
@@ -147,11 +157,24 @@ impl EventObj {
         self.0.version
     }
     /// Occurrences starting in `[from, to)`; the window is at most 366 days.
-    async fn occurrences(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> GqlResult<Vec<OccurrenceObj>> {
-        let list = self.0.occurrences(from, to).map_err(gql)?;
+    async fn occurrences(
+        &self,
+        ctx: &Context<'_>,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> GqlResult<Vec<OccurrenceObj>> {
+        let list = service(ctx)?.occurrences_of(&self.0, from, to).await.map_err(gql)?;
         Ok(list
             .into_iter()
-            .map(|o| OccurrenceObj { start: o.start, end: o.end, local_start: local(&o.local_start) })
+            .map(|o| OccurrenceObj {
+                start: o.start,
+                end: o.end,
+                local_start: local(&o.local_start),
+                status: o.status.into(),
+                reason: o.reason,
+                moved: o.moved,
+                place: o.place.as_ref().map(place_obj),
+            })
             .collect())
     }
 }
@@ -262,6 +285,17 @@ impl EventQuery {
     }
 }
 
+/// A change to one occurrence: a status (cancelled, postponed), a reason, new local start and
+/// end (both, to move it), a place for it alone.
+#[derive(InputObject, Debug)]
+pub struct OccurrenceChange {
+    pub status: Option<EventStatus>,
+    pub reason: Option<String>,
+    pub start: Option<String>,
+    pub end: Option<String>,
+    pub place: Option<PlaceIn>,
+}
+
 #[derive(Default, Debug)]
 pub struct EventMutation;
 
@@ -271,6 +305,44 @@ impl EventMutation {
     async fn create_event(&self, ctx: &Context<'_>, group_id: ID, input: EventInput) -> GqlResult<EventObj> {
         let g = GroupRef::Id(crate::groups::group_id(&group_id)?);
         Ok(EventObj(service(ctx)?.create_event(&request(ctx)?.actor, &g, &input.into()).await.map_err(gql)?))
+    }
+
+    /// Cancels, postpones, moves or relocates one occurrence of a series, named by its series
+    /// local start (`YYYY-MM-DDTHH:MM`).
+    async fn set_occurrence(
+        &self,
+        ctx: &Context<'_>,
+        event_id: ID,
+        local_start: String,
+        change: OccurrenceChange,
+    ) -> GqlResult<bool> {
+        let draft = scaffold_domain::event::OverrideDraft {
+            status: change.status.map(Into::into),
+            reason: change.reason,
+            start: change.start,
+            end: change.end,
+            place: change.place.map(|p| PlaceInput {
+                name: p.name,
+                address: p.address,
+                postcode: p.postcode,
+                latitude: p.latitude,
+                longitude: p.longitude,
+            }),
+        };
+        service(ctx)?
+            .set_occurrence(&request(ctx)?.actor, self::event_id(&event_id)?, &local_start, &draft)
+            .await
+            .map_err(gql)?;
+        Ok(true)
+    }
+
+    /// Puts an occurrence back as its series says.
+    async fn clear_occurrence(&self, ctx: &Context<'_>, event_id: ID, local_start: String) -> GqlResult<bool> {
+        service(ctx)?
+            .clear_occurrence(&request(ctx)?.actor, self::event_id(&event_id)?, &local_start)
+            .await
+            .map_err(gql)?;
+        Ok(true)
     }
 
     /// Replaces an event's fields; `version` is the one you read.

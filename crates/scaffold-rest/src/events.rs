@@ -197,14 +197,7 @@ impl From<Event> for EventBody {
             all_day: e.all_day,
             status: e.status.as_str().to_owned(),
             status_reason: e.status_reason,
-            place: e.place.map(|p| PlaceOut {
-                name: p.name,
-                address: p.address,
-                postcode: p.postcode,
-                outcode: p.outcode.map(|o| o.as_str().to_owned()),
-                latitude: p.latitude,
-                longitude: p.longitude,
-            }),
+            place: e.place.map(place_out),
             online_url: e.online_url,
             accessibility: e.accessibility.iter().map(|a| a.as_str().to_owned()).collect(),
             accessibility_notes: e.accessibility_notes,
@@ -333,8 +326,113 @@ pub struct WindowParams {
 pub struct OccurrenceBody {
     pub start: DateTime<Utc>,
     pub end: DateTime<Utc>,
-    /// The local start in the event's zone, which names the occurrence within its series.
+    /// The series' local start in the event's zone, which names the occurrence (also when moved).
     pub local_start: String,
+    #[schema(schema_with = crate::schema::event_status_schema)]
+    pub status: String,
+    pub reason: Option<String>,
+    /// Moved from its series time.
+    pub moved: bool,
+    /// A place for this occurrence only.
+    pub place: Option<PlaceOut>,
+}
+
+fn place_out(p: scaffold_domain::event::Place) -> PlaceOut {
+    PlaceOut {
+        name: p.name,
+        address: p.address,
+        postcode: p.postcode,
+        outcode: p.outcode.map(|o| o.as_str().to_owned()),
+        latitude: p.latitude,
+        longitude: p.longitude,
+    }
+}
+
+fn occurrence_body(o: scaffold_domain::event::Occurrence) -> OccurrenceBody {
+    OccurrenceBody {
+        start: o.start,
+        end: o.end,
+        local_start: local(&o.local_start),
+        status: o.status.as_str().to_owned(),
+        reason: o.reason,
+        moved: o.moved,
+        place: o.place.map(place_out),
+    }
+}
+
+/// A change to one occurrence of a series.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OccurrenceChange {
+    /// `cancelled` or `postponed` (or `scheduled` to keep it while moving or relocating it).
+    #[schema(schema_with = crate::schema::event_status_schema)]
+    pub status: Option<EventStatus>,
+    #[schema(max_length = 280)]
+    pub reason: Option<String>,
+    /// New local start and end (both), to move it.
+    pub start: Option<String>,
+    pub end: Option<String>,
+    /// A place for this occurrence only.
+    pub place: Option<PlaceBody>,
+}
+
+/// Change one occurrence of a series
+///
+/// Cancel, postpone, move or relocate the occurrence the series starts at `local_start` (in the
+/// event's zone, `YYYY-MM-DDTHH:MM`). Organisers and owners.
+#[utoipa::path(put, path = "/api/v1/events/{event}/occurrences/{local_start}", tag = "events", request_body = OccurrenceChange,
+    params(("event" = uuid::Uuid, Path, description = "The event's id"),
+        ("local_start" = String, Path, description = "The occurrence's series local start, e.g. 2026-04-14T10:00")),
+    responses(
+        (status = 200, description = "The occurrence as it now is", body = OccurrenceBody),
+        (status = 403, description = "Not an organiser", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["events:write"])))]
+pub async fn set_occurrence(
+    State(s): State<RestState>,
+    Caller(actor): Caller,
+    Path((event, local_start)): Path<(String, String)>,
+    JsonBody { value, .. }: JsonBody<OccurrenceChange>,
+) -> ApiResult<Json<OccurrenceBody>> {
+    let id = event_id(&event)?;
+    let draft = scaffold_domain::event::OverrideDraft {
+        status: value.status,
+        reason: value.reason,
+        start: value.start,
+        end: value.end,
+        place: value.place.map(|p| PlaceInput {
+            name: p.name,
+            address: p.address,
+            postcode: p.postcode,
+            latitude: p.latitude,
+            longitude: p.longitude,
+        }),
+    };
+    let change = s.service.set_occurrence(&actor, id, &local_start, &draft).await?;
+    let e = s.service.event(&actor, id).await?;
+    let at = scaffold_domain::event::instant(e.timezone, change.local_start);
+    let (_, list) =
+        s.service.occurrences(&actor, id, at - chrono::Duration::seconds(1), at + chrono::Duration::seconds(1)).await?;
+    let o = list
+        .into_iter()
+        .find(|o| o.local_start == change.local_start)
+        .ok_or_else(|| DomainError::internal("the changed occurrence vanished"))?;
+    Ok(Json(occurrence_body(o)))
+}
+
+/// Undo the change to one occurrence
+#[utoipa::path(delete, path = "/api/v1/events/{event}/occurrences/{local_start}", tag = "events",
+    params(("event" = uuid::Uuid, Path, description = "The event's id"),
+        ("local_start" = String, Path, description = "The occurrence's series local start")),
+    responses((status = 204, description = "The occurrence is as its series says again")),
+    security(("bearer" = ["events:write"])))]
+pub async fn clear_occurrence(
+    State(s): State<RestState>,
+    Caller(actor): Caller,
+    Path((event, local_start)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    s.service.clear_occurrence(&actor, event_id(&event)?, &local_start).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -361,9 +459,6 @@ pub async fn occurrences(
         event_id: e.id.0,
         timezone: e.timezone.name().to_owned(),
         status: e.status.as_str().to_owned(),
-        items: list
-            .into_iter()
-            .map(|o| OccurrenceBody { start: o.start, end: o.end, local_start: local(&o.local_start) })
-            .collect(),
+        items: list.into_iter().map(occurrence_body).collect(),
     }))
 }

@@ -48,6 +48,10 @@ pub fn router(service: Service) -> Router {
         .route("/api/v1/groups/{group}/events", get(events::list).post(events::create))
         .route("/api/v1/events/{event}", get(events::get).put(events::replace))
         .route("/api/v1/events/{event}/occurrences", get(events::occurrences))
+        .route(
+            "/api/v1/events/{event}/occurrences/{local_start}",
+            axum::routing::put(events::set_occurrence).delete(events::clear_occurrence),
+        )
         .route("/api/v1/categories", get(groups::categories))
         .route("/api/v1/guideline-templates", get(groups::guideline_templates))
         .route("/api/v1/me", get(people::me).delete(people::delete_me))
@@ -168,7 +172,7 @@ impl utoipa::Modify for StandardErrors {
 #[openapi(
     info(
         title = "Community Scaffold API",
-        description = "Groups, memberships and (soon) events and attestations for community groups. \
+        description = "Groups, memberships, events and apps for community groups (attestations to come). \
             Errors are RFC 9457 problem details with a stable `code`. Public data needs no token; \
             everything else takes `Authorization: Bearer <token>` with the scopes each operation names.",
         license(name = "AGPL-3.0-or-later", identifier = "AGPL-3.0-or-later")
@@ -199,6 +203,8 @@ impl utoipa::Modify for StandardErrors {
         events::get,
         events::replace,
         events::occurrences,
+        events::set_occurrence,
+        events::clear_occurrence,
         apps::register,
         apps::list,
         apps::get,

@@ -5,7 +5,7 @@
 use crate::groups::GroupRef;
 use crate::{Page, Service, store_error, version_mismatch};
 use chrono::{DateTime, Utc};
-use scaffold_domain::event::{Event, EventDraft, Occurrence};
+use scaffold_domain::event::{Event, EventDraft, Occurrence, OccurrenceOverride, OverrideDraft};
 use scaffold_domain::group::GroupStatus;
 use scaffold_domain::membership::Membership;
 use scaffold_domain::{Actor, DomainError, EventId, GroupId, Scope};
@@ -128,7 +128,8 @@ impl Service {
         Ok(event)
     }
 
-    /// The occurrences of an event that start in `[from, to)` (at most 366 days).
+    /// The occurrences of an event that start in `[from, to)` (at most 366 days), with changes to
+    /// single occurrences applied.
     pub async fn occurrences(
         &self,
         actor: &Actor,
@@ -137,7 +138,73 @@ impl Service {
         to: DateTime<Utc>,
     ) -> Result<(Event, Vec<Occurrence>), DomainError> {
         let event = self.event(actor, id).await?;
-        let list = event.occurrences(from, to)?;
+        let list = self.occurrences_of(&event, from, to).await?;
         Ok((event, list))
+    }
+
+    /// The occurrences of an event the caller already holds (it was read through a visibility
+    /// check), with its overrides.
+    pub async fn occurrences_of(
+        &self,
+        event: &Event,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<Occurrence>, DomainError> {
+        let overrides = if event.recurrence.is_some() {
+            self.store.overrides_of(event.id).await.map_err(store_error)?
+        } else {
+            Vec::new()
+        };
+        event.occurrences_with(&overrides, from, to)
+    }
+
+    /// Cancels, postpones, moves or relocates one occurrence of a series (organisers and owners).
+    pub async fn set_occurrence(
+        &self,
+        actor: &Actor,
+        id: EventId,
+        local_start: &str,
+        draft: &OverrideDraft,
+    ) -> Result<OccurrenceOverride, DomainError> {
+        let event = self.event(actor, id).await?;
+        let person = self.group_for_events(actor, event.group_id).await?;
+        let change = draft.validate(&event, local_start)?;
+        let audit = self.audit(
+            Some(person),
+            "occurrence.set",
+            "event",
+            id,
+            serde_json::json!({ "local_start": local_start, "status": change.status.as_str(), "moved": change.start.is_some() }),
+        );
+        self.store.put_override(id, &change, self.clock.now(), &audit).await.map_err(store_error)?;
+        Ok(change)
+    }
+
+    /// Puts an occurrence back as its series says.
+    pub async fn clear_occurrence(&self, actor: &Actor, id: EventId, local_start: &str) -> Result<(), DomainError> {
+        let event = self.event(actor, id).await?;
+        let person = self.group_for_events(actor, event.group_id).await?;
+        let at = chrono::NaiveDateTime::parse_from_str(local_start, "%Y-%m-%dT%H:%M")
+            .or_else(|_| chrono::NaiveDateTime::parse_from_str(local_start, "%Y-%m-%dT%H:%M:%S"))
+            .map_err(|_| {
+                DomainError::invalid_field(
+                    "/local_start",
+                    "INVALID_LOCAL_TIME",
+                    "must be a local time like 2026-04-07T10:00",
+                )
+            })?;
+        let audit = self.audit(
+            Some(person),
+            "occurrence.clear",
+            "event",
+            id,
+            serde_json::json!({ "local_start": local_start }),
+        );
+        self.store.delete_override(id, at, &audit).await.map_err(|e| match e {
+            StoreError::NotFound => {
+                DomainError::not_found("OCCURRENCE_NOT_CHANGED", "that occurrence has no change to remove")
+            }
+            other => store_error(other),
+        })
     }
 }

@@ -3,11 +3,11 @@
 use crate::rows::to_store_error;
 use crate::{PgStore, insert_audit};
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDateTime, Utc};
 use scaffold_domain::audit::AuditEntry;
-use scaffold_domain::event::Event;
+use scaffold_domain::event::{Event, OccurrenceOverride};
 use scaffold_domain::{EventId, GroupId};
-use scaffold_store::decode::EventRow;
+use scaffold_store::decode::{EventRow, OverrideRow, PlaceJson, local_text};
 use scaffold_store::{EventStore, StoreError, StoreResult};
 use sqlx::Row;
 use sqlx::postgres::PgRow;
@@ -128,6 +128,75 @@ impl EventStore for PgStore {
         .await
         .map_err(to_store_error)?;
         rows.iter().map(event_from_row).collect()
+    }
+
+    async fn put_override(
+        &self,
+        event: EventId,
+        change: &OccurrenceOverride,
+        at: DateTime<Utc>,
+        audit: &AuditEntry,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query(
+            "insert into event_override (event_id, local_start, status, reason, start_local, end_local, place, updated_at)
+             values ($1, $2, $3, $4, $5, $6, $7, $8)
+             on conflict (event_id, local_start) do update set status = excluded.status, reason = excluded.reason,
+                 start_local = excluded.start_local, end_local = excluded.end_local, place = excluded.place,
+                 updated_at = excluded.updated_at",
+        )
+        .bind(event.0)
+        .bind(local_text(&change.local_start))
+        .bind(change.status.as_str())
+        .bind(&change.reason)
+        .bind(change.start.as_ref().map(local_text))
+        .bind(change.end.as_ref().map(local_text))
+        .bind(change.place.as_ref().map(PlaceJson::from_place))
+        .bind(at)
+        .execute(&mut *tx)
+        .await
+        .map_err(to_store_error)?;
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await.map_err(to_store_error)
+    }
+
+    async fn delete_override(&self, event: EventId, local_start: NaiveDateTime, audit: &AuditEntry) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        let done = sqlx::query("delete from event_override where event_id = $1 and local_start = $2")
+            .bind(event.0)
+            .bind(local_text(&local_start))
+            .execute(&mut *tx)
+            .await
+            .map_err(to_store_error)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await.map_err(to_store_error)
+    }
+
+    async fn overrides_of(&self, event: EventId) -> StoreResult<Vec<OccurrenceOverride>> {
+        let rows = sqlx::query(
+            "select local_start, status, reason, start_local, end_local, place from event_override
+             where event_id = $1 order by local_start",
+        )
+        .bind(event.0)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(to_store_error)?;
+        rows.iter()
+            .map(|r| {
+                OverrideRow {
+                    local_start: get(r, "local_start")?,
+                    status: get(r, "status")?,
+                    reason: get(r, "reason")?,
+                    start_local: get(r, "start_local")?,
+                    end_local: get(r, "end_local")?,
+                    place: get(r, "place")?,
+                }
+                .into_override()
+            })
+            .collect()
     }
 
     async fn update_event(&self, e: &Event, expected_version: i64, audit: &AuditEntry) -> StoreResult<()> {

@@ -778,4 +778,36 @@ pub async fn events_round_trip_page_and_check_versions(store: DynStore) {
     let ghost = event(g.id, "Ghost", "2026-04-07T10:00");
     assert!(matches!(store.update_event(&ghost, 1, &audit("x", 1)).await.unwrap_err(), StoreError::NotFound));
     assert_eq!(store.event_by_id(a.id).await.unwrap(), Some(changed));
+
+    // Changes to single occurrences: set, replace, list, remove.
+    use scaffold_domain::event::{EventStatus, OverrideDraft, PlaceInput};
+    let cancel = OverrideDraft {
+        status: Some(EventStatus::Cancelled),
+        reason: Some("Closed".to_owned()),
+        ..OverrideDraft::default()
+    }
+    .validate(&a, "2026-04-21T10:00")
+    .unwrap();
+    let elsewhere = OverrideDraft {
+        start: Some("2026-04-29T14:00".to_owned()),
+        end: Some("2026-04-29T15:30".to_owned()),
+        place: Some(PlaceInput {
+            name: "Town Hall".to_owned(),
+            postcode: Some("WN1 1YN".to_owned()),
+            ..PlaceInput::default()
+        }),
+        ..OverrideDraft::default()
+    }
+    .validate(&a, "2026-04-28T10:00")
+    .unwrap();
+    store.put_override(a.id, &elsewhere, at(5), &audit("occurrence.set", a.id)).await.unwrap();
+    store.put_override(a.id, &cancel, at(6), &audit("occurrence.set", a.id)).await.unwrap();
+    assert_eq!(store.overrides_of(a.id).await.unwrap(), vec![cancel.clone(), elsewhere.clone()]);
+    let uncancelled = scaffold_domain::event::OccurrenceOverride { status: EventStatus::Postponed, ..cancel.clone() };
+    store.put_override(a.id, &uncancelled, at(7), &audit("occurrence.set", a.id)).await.unwrap();
+    assert_eq!(store.overrides_of(a.id).await.unwrap()[0], uncancelled, "set replaces");
+    store.delete_override(a.id, elsewhere.local_start, &audit("occurrence.clear", a.id)).await.unwrap();
+    let err = store.delete_override(a.id, elsewhere.local_start, &audit("occurrence.clear", a.id)).await.unwrap_err();
+    assert!(matches!(err, StoreError::NotFound), "{err}");
+    assert_eq!(store.overrides_of(a.id).await.unwrap(), vec![uncancelled]);
 }

@@ -209,6 +209,77 @@ pub struct EventDetails {
     pub exdates: Vec<String>,
 }
 
+/// A place stored as JSON (occurrence overrides).
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct PlaceJson {
+    pub name: String,
+    pub address: Option<String>,
+    pub postcode: Option<String>,
+    pub outcode: Option<String>,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+}
+
+impl PlaceJson {
+    pub fn from_place(p: &scaffold_domain::event::Place) -> serde_json::Value {
+        serde_json::to_value(PlaceJson {
+            name: p.name.clone(),
+            address: p.address.clone(),
+            postcode: p.postcode.clone(),
+            outcode: p.outcode.as_ref().map(|o| o.as_str().to_owned()),
+            latitude: p.latitude,
+            longitude: p.longitude,
+        })
+        .unwrap_or_default()
+    }
+
+    pub fn into_place(v: serde_json::Value) -> StoreResult<scaffold_domain::event::Place> {
+        let p: PlaceJson = serde_json::from_value(v).map_err(|e| StoreError::Other(Box::new(e)))?;
+        Ok(scaffold_domain::event::Place {
+            name: p.name,
+            address: p.address,
+            postcode: p.postcode,
+            outcode: p.outcode.map(Outcode::from_trusted),
+            latitude: p.latitude,
+            longitude: p.longitude,
+        })
+    }
+}
+
+/// Local times as stored.
+pub fn local_text(t: &chrono::NaiveDateTime) -> String {
+    t.format(LOCAL).to_string()
+}
+
+pub fn local_parse(s: &str) -> StoreResult<chrono::NaiveDateTime> {
+    chrono::NaiveDateTime::parse_from_str(s, LOCAL).map_err(|_| corrupt("local time", s))
+}
+
+/// An `event_override` row in plain types.
+#[derive(Debug)]
+pub struct OverrideRow {
+    pub local_start: String,
+    pub status: String,
+    pub reason: Option<String>,
+    pub start_local: Option<String>,
+    pub end_local: Option<String>,
+    pub place: Option<serde_json::Value>,
+}
+
+impl OverrideRow {
+    pub fn into_override(self) -> StoreResult<scaffold_domain::event::OccurrenceOverride> {
+        use scaffold_domain::event::{EventStatus, OccurrenceOverride};
+        Ok(OccurrenceOverride {
+            local_start: local_parse(&self.local_start)?,
+            status: parse("event status", &self.status, EventStatus::parse)?,
+            reason: self.reason,
+            start: self.start_local.as_deref().map(local_parse).transpose()?,
+            end: self.end_local.as_deref().map(local_parse).transpose()?,
+            place: self.place.map(PlaceJson::into_place).transpose()?,
+        })
+    }
+}
+
 /// An `event` row in plain types.
 #[derive(Debug)]
 pub struct EventRow {

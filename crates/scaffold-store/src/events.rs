@@ -3,9 +3,9 @@
 
 use crate::StoreResult;
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDateTime, Utc};
 use scaffold_domain::audit::AuditEntry;
-use scaffold_domain::event::Event;
+use scaffold_domain::event::{Event, OccurrenceOverride};
 use scaffold_domain::{EventId, GroupId};
 
 #[async_trait]
@@ -21,6 +21,18 @@ pub trait EventStore: Send + Sync {
     ) -> StoreResult<Vec<Event>>;
     /// The first `per_group` events of each group (by first start, then id), for loaders.
     async fn first_events_of_groups(&self, groups: &[GroupId], per_group: u32) -> StoreResult<Vec<Event>>;
+    /// Sets (inserts or replaces) the change to one occurrence.
+    async fn put_override(
+        &self,
+        event: EventId,
+        change: &OccurrenceOverride,
+        at: DateTime<Utc>,
+        audit: &AuditEntry,
+    ) -> StoreResult<()>;
+    /// Removes the change to one occurrence; `NotFound` when there is none.
+    async fn delete_override(&self, event: EventId, local_start: NaiveDateTime, audit: &AuditEntry) -> StoreResult<()>;
+    /// Every change to an event's occurrences, by local start.
+    async fn overrides_of(&self, event: EventId) -> StoreResult<Vec<OccurrenceOverride>>;
     /// Replaces the event when its stored version is `expected_version`; `VersionMismatch`
     /// otherwise, `NotFound` when absent.
     async fn update_event(&self, event: &Event, expected_version: i64, audit: &AuditEntry) -> StoreResult<()>;

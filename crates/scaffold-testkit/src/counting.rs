@@ -286,6 +286,29 @@ impl EventStore for CountingStore {
         self.count("first_events_of_groups");
         self.inner.first_events_of_groups(groups, per_group).await
     }
+    async fn put_override(
+        &self,
+        event: EventId,
+        change: &scaffold_domain::event::OccurrenceOverride,
+        at: DateTime<Utc>,
+        a: &AuditEntry,
+    ) -> StoreResult<()> {
+        self.count("put_override");
+        self.inner.put_override(event, change, at, a).await
+    }
+    async fn delete_override(
+        &self,
+        event: EventId,
+        local_start: chrono::NaiveDateTime,
+        a: &AuditEntry,
+    ) -> StoreResult<()> {
+        self.count("delete_override");
+        self.inner.delete_override(event, local_start, a).await
+    }
+    async fn overrides_of(&self, event: EventId) -> StoreResult<Vec<scaffold_domain::event::OccurrenceOverride>> {
+        self.count("overrides_of");
+        self.inner.overrides_of(event).await
+    }
     async fn update_event(&self, e: &Event, expected_version: i64, a: &AuditEntry) -> StoreResult<()> {
         self.count("update_event");
         self.inner.update_event(e, expected_version, a).await

@@ -241,3 +241,113 @@ async fn group_events_resolve_without_a_query_per_group() {
     }
     assert_eq!(calls, [Some(1), Some(1)]);
 }
+
+#[tokio::test]
+async fn single_occurrences_are_cancelled_moved_and_restored() {
+    let app = app().await;
+    let owner = app.person("Ada", ORGANISER).await;
+    app.group(&owner.token, group_named("overrides", json!({}))).await;
+    let res = app.http.post("/api/v1/groups/overrides/events").token(&owner.token).json(&tea_party()).send().await;
+    let id = res.json()["id"].as_str().unwrap().to_owned();
+    let occ = |path: &str| format!("/api/v1/events/{id}/occurrences/{path}");
+
+    let res = app
+        .http
+        .put(&occ("2026-03-17T10:00"))
+        .token(&owner.token)
+        .json(&json!({ "status": "cancelled", "reason": "Library closed for stocktaking" }))
+        .send()
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    assert_eq!(res.json()["status"], "cancelled");
+    let res = app
+        .http
+        .put(&occ("2026-03-24T10:00"))
+        .token(&owner.token)
+        .json(&json!({ "start": "2026-03-25T14:00", "end": "2026-03-25T16:00",
+                       "place": { "name": "Wigan Town Hall", "postcode": "WN1 1YN" } }))
+        .send()
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    let moved = res.json();
+    assert_eq!((moved["moved"].clone(), moved["start"].clone()), (json!(true), json!("2026-03-25T14:00:00Z")));
+    assert_eq!(moved["place"]["name"], "Wigan Town Hall");
+
+    let list = app
+        .http
+        .get(&format!("/api/v1/events/{id}/occurrences?from=2026-03-10T00:00:00Z&to=2026-03-31T00:00:00Z"))
+        .send()
+        .await
+        .json();
+    let statuses: Vec<(&str, &str)> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| (o["local_start"].as_str().unwrap(), o["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        statuses,
+        [("2026-03-10T10:00", "scheduled"), ("2026-03-17T10:00", "cancelled"), ("2026-03-24T10:00", "scheduled")]
+    );
+
+    // Bad input changes nothing.
+    let before = app.state().await;
+    app.http
+        .put(&occ("2026-03-18T10:00"))
+        .token(&owner.token)
+        .json(&json!({ "status": "cancelled" }))
+        .send()
+        .await
+        .problem(422, "VALIDATION_FAILED");
+    let p = app
+        .http
+        .put(&occ("2026-04-14T10:00"))
+        .token(&owner.token)
+        .json(&json!({ "status": "cancelled" }))
+        .send()
+        .await
+        .problem(422, "VALIDATION_FAILED");
+    assert_eq!(p["errors"][0]["code"], "OCCURRENCE_NOT_IN_SERIES", "an excluded date is not an occurrence");
+    app.http
+        .put(&occ("2026-03-31T10:00"))
+        .token(&owner.token)
+        .json(&json!({ "start": "2026-03-31T12:00" }))
+        .send()
+        .await
+        .problem(422, "VALIDATION_FAILED");
+    app.http
+        .put(&occ("2026-03-31T10:00"))
+        .json(&json!({ "status": "cancelled" }))
+        .send()
+        .await
+        .problem(401, "UNAUTHENTICATED");
+    assert_eq!(app.state().await, before);
+
+    assert_eq!(app.http.delete(&occ("2026-03-17T10:00")).token(&owner.token).send().await.status, 204);
+    app.http.delete(&occ("2026-03-17T10:00")).token(&owner.token).send().await.problem(404, "OCCURRENCE_NOT_CHANGED");
+    let list = app
+        .http
+        .get(&format!("/api/v1/events/{id}/occurrences?from=2026-03-17T00:00:00Z&to=2026-03-18T00:00:00Z"))
+        .send()
+        .await
+        .json();
+    assert_eq!(list["items"][0]["status"], "scheduled");
+}
+
+#[tokio::test]
+async fn graphql_cancels_one_occurrence() {
+    let app = app().await;
+    let owner = app.person("Ada", ORGANISER).await;
+    app.group(&owner.token, group_named("gql-overrides", json!({}))).await;
+    let res = app.http.post("/api/v1/groups/gql-overrides/events").token(&owner.token).json(&tea_party()).send().await;
+    let id = res.json()["id"].clone();
+    let m = "mutation($e: ID!) { setOccurrence(eventId: $e, localStart: \"2026-03-17T10:00\", change: { status: CANCELLED, reason: \"Closed\" }) }";
+    let res = app.gql(Some(&owner.token), m, json!({ "e": id })).await.json();
+    assert_eq!(res["data"]["setOccurrence"], true, "{res}");
+    let q = "query($e: ID!) { event(id: $e) { occurrences(from: \"2026-03-16T00:00:00Z\", to: \"2026-03-18T00:00:00Z\") { status reason } } }";
+    let res = app.gql(None, q, json!({ "e": id })).await.json();
+    assert_eq!(res["data"]["event"]["occurrences"][0], json!({ "status": "CANCELLED", "reason": "Closed" }), "{res}");
+    let bad = "mutation($e: ID!) { setOccurrence(eventId: $e, localStart: \"2026-03-18T10:00\", change: {}) }";
+    let res = app.gql(Some(&owner.token), bad, json!({ "e": id })).await.json();
+    assert_eq!(res["errors"][0]["extensions"]["code"], "VALIDATION_FAILED", "{res}");
+}
