@@ -35,3 +35,19 @@ create table event_override (
     updated_at timestamptz not null,
     primary key (event_id, local_start)
 );
+
+-- Replies to single occurrences.
+create table rsvp (
+    event_id uuid not null references event (event_id) on delete cascade,
+    occurrence text not null,
+    person_id uuid not null references person (person_id) on delete cascade,
+    response text not null check (response in ('going', 'maybe', 'declined')),
+    party_size smallint not null,
+    state text not null check (state in ('confirmed', 'waitlisted', 'not-attending')),
+    waitlisted_at timestamptz,
+    created_at timestamptz not null,
+    updated_at timestamptz not null,
+    checked_in_at timestamptz,
+    primary key (event_id, occurrence, person_id)
+);
+create index rsvp_person on rsvp (person_id);

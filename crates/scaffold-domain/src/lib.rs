@@ -13,6 +13,7 @@ pub mod ids;
 pub mod membership;
 pub mod outcode;
 pub mod person;
+pub mod rsvp;
 pub mod scope;
 pub mod slug;
 pub mod text;

@@ -52,6 +52,9 @@ pub fn router(service: Service) -> Router {
             "/api/v1/events/{event}/occurrences/{local_start}",
             axum::routing::put(events::set_occurrence).delete(events::clear_occurrence),
         )
+        .route("/api/v1/events/{event}/occurrences/{local_start}/rsvp", axum::routing::put(events::rsvp))
+        .route("/api/v1/events/{event}/occurrences/{local_start}/rsvps", get(events::replies))
+        .route("/api/v1/events/{event}/occurrences/{local_start}/rsvps/{person}/check-in", post(events::check_in))
         .route("/api/v1/categories", get(groups::categories))
         .route("/api/v1/guideline-templates", get(groups::guideline_templates))
         .route("/api/v1/me", get(people::me).delete(people::delete_me))
@@ -205,6 +208,9 @@ impl utoipa::Modify for StandardErrors {
         events::occurrences,
         events::set_occurrence,
         events::clear_occurrence,
+        events::rsvp,
+        events::replies,
+        events::check_in,
         apps::register,
         apps::list,
         apps::get,

@@ -341,3 +341,14 @@ pub fn accessibility_schema() -> utoipa::openapi::schema::Array {
     );
     ArrayBuilder::new().items(feature).build()
 }
+
+pub fn rsvp_response_schema() -> Object {
+    enum_schema(scaffold_domain::rsvp::RsvpResponse::ALL.iter().map(|v| v.as_str()), "going, maybe or declined")
+}
+
+pub fn rsvp_state_schema() -> Object {
+    enum_schema(
+        scaffold_domain::rsvp::RsvpState::ALL.iter().map(|v| v.as_str()),
+        "confirmed, waitlisted or not-attending",
+    )
+}

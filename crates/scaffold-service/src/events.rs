@@ -117,6 +117,15 @@ impl Service {
         }
         let now = self.clock.now();
         let mut event = draft.validate(id, current.group_id, now)?;
+        if let Some(capacity) = event.capacity {
+            let seats = self.store.max_confirmed_seats(id).await.map_err(store_error)?;
+            if capacity < seats {
+                return Err(DomainError::conflict(
+                    "CAPACITY_BELOW_ATTENDANCE",
+                    format!("{seats} places are already confirmed for an occurrence: capacity cannot go below that"),
+                ));
+            }
+        }
         event.version = current.version + 1;
         event.created_at = current.created_at;
         let audit = self.audit(Some(person), "event.update", "event", id, serde_json::json!({}));

@@ -8,6 +8,7 @@ pub mod events;
 pub mod groups;
 pub mod identity;
 pub mod members;
+pub mod rsvps;
 
 use scaffold_domain::audit::AuditEntry;
 use scaffold_domain::{AuditId, Clock, DomainError, PersonId};

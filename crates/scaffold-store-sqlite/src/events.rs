@@ -6,8 +6,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use scaffold_domain::audit::AuditEntry;
 use scaffold_domain::event::{Event, OccurrenceOverride};
-use scaffold_domain::{EventId, GroupId};
-use scaffold_store::decode::{EventRow, OverrideRow, PlaceJson, local_text};
+use scaffold_domain::rsvp::Rsvp;
+use scaffold_domain::{EventId, GroupId, PersonId};
+use scaffold_store::decode::{EventRow, OverrideRow, PlaceJson, RsvpRow, local_text};
 use scaffold_store::{EventStore, StoreError, StoreResult};
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
@@ -46,6 +47,28 @@ fn event_from_row(r: &SqliteRow) -> StoreResult<Event> {
         updated_at: time(get(r, "updated_at")?)?,
     }
     .into_event()
+}
+
+macro_rules! rsvp_columns {
+    () => {
+        "event_id, occurrence, person_id, response, party_size, state, waitlisted_at, created_at, updated_at, checked_in_at"
+    };
+}
+
+fn rsvp_from_row(r: &SqliteRow) -> StoreResult<Rsvp> {
+    RsvpRow {
+        event_id: get(r, "event_id")?,
+        occurrence: get(r, "occurrence")?,
+        person_id: get(r, "person_id")?,
+        response: get(r, "response")?,
+        party_size: get::<i64>(r, "party_size")?,
+        state: get(r, "state")?,
+        waitlisted_at: get::<Option<i64>>(r, "waitlisted_at")?.map(time).transpose()?,
+        created_at: time(get(r, "created_at")?)?,
+        updated_at: time(get(r, "updated_at")?)?,
+        checked_in_at: get::<Option<i64>>(r, "checked_in_at")?.map(time).transpose()?,
+    }
+    .into_rsvp()
 }
 
 #[async_trait]
@@ -202,6 +225,106 @@ impl EventStore for SqliteStore {
                 .into_override()
             })
             .collect()
+    }
+
+    async fn change_rsvps(
+        &self,
+        event: EventId,
+        occurrence: NaiveDateTime,
+        decide: &(dyn for<'r> Fn(&'r [Rsvp]) -> Vec<Rsvp> + Send + Sync),
+        audit: &AuditEntry,
+    ) -> StoreResult<Vec<Rsvp>> {
+        let mut tx = self.begin().await?;
+        let rows =
+            sqlx::query(concat!("select ", rsvp_columns!(), " from rsvp where event_id = ?1 and occurrence = ?2"))
+                .bind(event.0)
+                .bind(local_text(&occurrence))
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(to_store_error)?;
+        let current = rows.iter().map(rsvp_from_row).collect::<StoreResult<Vec<_>>>()?;
+        let changed = decide(&current);
+        for x in &changed {
+            sqlx::query(concat!(
+                "insert into rsvp (",
+                rsvp_columns!(),
+                ") values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                 on conflict (event_id, occurrence, person_id) do update set response = excluded.response,
+                     party_size = excluded.party_size, state = excluded.state, waitlisted_at = excluded.waitlisted_at,
+                     updated_at = excluded.updated_at, checked_in_at = excluded.checked_in_at"
+            ))
+            .bind(x.event_id.0)
+            .bind(local_text(&x.occurrence))
+            .bind(x.person_id.0)
+            .bind(x.response.as_str())
+            .bind(i64::from(x.party_size))
+            .bind(x.state.as_str())
+            .bind(x.waitlisted_at.map(micros))
+            .bind(micros(x.created_at))
+            .bind(micros(x.updated_at))
+            .bind(x.checked_in_at.map(micros))
+            .execute(&mut *tx)
+            .await
+            .map_err(to_store_error)?;
+        }
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await.map_err(to_store_error)?;
+        Ok(changed)
+    }
+
+    async fn rsvps_of(&self, event: EventId, occurrence: NaiveDateTime) -> StoreResult<Vec<Rsvp>> {
+        let rows = sqlx::query(concat!(
+            "select ",
+            rsvp_columns!(),
+            " from rsvp where event_id = ?1 and occurrence = ?2
+              order by case state when 'confirmed' then 0 when 'waitlisted' then 1 else 2 end,
+                       waitlisted_at, created_at, person_id"
+        ))
+        .bind(event.0)
+        .bind(local_text(&occurrence))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(to_store_error)?;
+        rows.iter().map(rsvp_from_row).collect()
+    }
+
+    async fn check_in(
+        &self,
+        event: EventId,
+        occurrence: NaiveDateTime,
+        person: PersonId,
+        at: DateTime<Utc>,
+        audit: &AuditEntry,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        let done = sqlx::query(
+            "update rsvp set checked_in_at = ?4 where event_id = ?1 and occurrence = ?2 and person_id = ?3
+               and state = 'confirmed'",
+        )
+        .bind(event.0)
+        .bind(local_text(&occurrence))
+        .bind(person.0)
+        .bind(micros(at))
+        .execute(&mut *tx)
+        .await
+        .map_err(to_store_error)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await.map_err(to_store_error)
+    }
+
+    async fn max_confirmed_seats(&self, event: EventId) -> StoreResult<u32> {
+        let max: Option<i64> = sqlx::query_scalar(
+            "select max(seats) from (select sum(party_size) as seats from rsvp
+              where event_id = ?1 and state = 'confirmed' group by occurrence) per_occurrence",
+        )
+        .bind(event.0)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(to_store_error)?;
+        Ok(u32::try_from(max.unwrap_or(0)).unwrap_or(u32::MAX))
     }
 
     async fn update_event(&self, e: &Event, expected_version: i64, audit: &AuditEntry) -> StoreResult<()> {

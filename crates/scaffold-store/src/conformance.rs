@@ -48,6 +48,7 @@ macro_rules! conformance_suite {
             rate_limit_counts_per_bucket_and_window,
             deleting_a_person_pseudonymises_the_audit_and_keeps_an_owner,
             events_round_trip_page_and_check_versions,
+            concurrent_replies_never_overbook_and_the_waitlist_is_promoted,
         );
     };
     (@cases $make:expr; $($case:ident),+ $(,)?) => {
@@ -810,4 +811,67 @@ pub async fn events_round_trip_page_and_check_versions(store: DynStore) {
     let err = store.delete_override(a.id, elsewhere.local_start, &audit("occurrence.clear", a.id)).await.unwrap_err();
     assert!(matches!(err, StoreError::NotFound), "{err}");
     assert_eq!(store.overrides_of(a.id).await.unwrap(), vec![uncancelled]);
+}
+
+pub async fn concurrent_replies_never_overbook_and_the_waitlist_is_promoted(store: DynStore) {
+    use scaffold_domain::rsvp::{Rsvp, RsvpResponse, RsvpState, allocate};
+    let owner = person(&store, "Ada").await;
+    let g = group("rsvp-group", "Replies");
+    create(&store, &g, &owner).await;
+    let e = event(g.id, "Tea party", "2026-04-07T10:00");
+    store.create_event(&e, &audit("event.create", e.id)).await.unwrap();
+    let occurrence = e.start;
+    let mut people = Vec::new();
+    for i in 0..8 {
+        people.push(person(&store, &format!("Guest {i}")).await);
+    }
+    let reply = |p: PersonId, response: RsvpResponse, n: i64| Rsvp {
+        event_id: e.id,
+        occurrence,
+        person_id: p,
+        response,
+        party_size: 1,
+        state: RsvpState::NotAttending,
+        waitlisted_at: None,
+        created_at: at(n),
+        updated_at: at(n),
+        checked_in_at: None,
+    };
+    let tasks: Vec<_> = people
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let store = store.clone();
+            let r = reply(p.id, RsvpResponse::Going, i64::try_from(i).unwrap());
+            tokio::spawn(async move {
+                let (event_id, occurrence) = (r.event_id, r.occurrence);
+                let decide = move |current: &[Rsvp]| allocate(Some(3), current, r.clone(), at(100));
+                store.change_rsvps(event_id, occurrence, &decide, &audit("rsvp.set", 1)).await.unwrap()
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let all = store.rsvps_of(e.id, occurrence).await.unwrap();
+    let count = |s: RsvpState, list: &[Rsvp]| list.iter().filter(|r| r.state == s).count();
+    assert_eq!((count(RsvpState::Confirmed, &all), count(RsvpState::Waitlisted, &all)), (3, 5), "{all:?}");
+    assert_eq!(store.max_confirmed_seats(e.id).await.unwrap(), 3);
+    // The first three listed are the confirmed ones, then the queue in order.
+    assert!(all[..3].iter().all(|r| r.state == RsvpState::Confirmed));
+    let head = all[3].person_id;
+    // A confirmed guest declines: the head of the queue is promoted in the same transaction.
+    let leaving = reply(all[0].person_id, RsvpResponse::Declined, 50);
+    let decide = move |current: &[Rsvp]| allocate(Some(3), current, leaving.clone(), at(200));
+    let changed = store.change_rsvps(e.id, occurrence, &decide, &audit("rsvp.set", 2)).await.unwrap();
+    assert_eq!(changed.len(), 2);
+    assert_eq!((changed[1].person_id, changed[1].state), (head, RsvpState::Confirmed));
+    let all = store.rsvps_of(e.id, occurrence).await.unwrap();
+    assert_eq!(count(RsvpState::Confirmed, &all), 3);
+    store.check_in(e.id, occurrence, head, at(300), &audit("rsvp.check_in", 3)).await.unwrap();
+    let waiting = all.iter().find(|r| r.state == RsvpState::Waitlisted).unwrap().person_id;
+    let err = store.check_in(e.id, occurrence, waiting, at(300), &audit("rsvp.check_in", 4)).await.unwrap_err();
+    assert!(matches!(err, StoreError::NotFound), "only confirmed replies check in");
+    let all = store.rsvps_of(e.id, occurrence).await.unwrap();
+    assert_eq!(all.iter().find(|r| r.person_id == head).unwrap().checked_in_at, Some(at(300)));
 }

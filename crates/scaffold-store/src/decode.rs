@@ -255,6 +255,44 @@ pub fn local_parse(s: &str) -> StoreResult<chrono::NaiveDateTime> {
     chrono::NaiveDateTime::parse_from_str(s, LOCAL).map_err(|_| corrupt("local time", s))
 }
 
+/// An `rsvp` row in plain types.
+#[derive(Debug)]
+pub struct RsvpRow {
+    pub event_id: Uuid,
+    pub occurrence: String,
+    pub person_id: Uuid,
+    pub response: String,
+    pub party_size: i64,
+    pub state: String,
+    pub waitlisted_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub checked_in_at: Option<DateTime<Utc>>,
+}
+
+impl RsvpRow {
+    pub fn into_rsvp(self) -> StoreResult<scaffold_domain::rsvp::Rsvp> {
+        use scaffold_domain::rsvp::{Rsvp, RsvpResponse, RsvpState};
+        Ok(Rsvp {
+            event_id: scaffold_domain::EventId(self.event_id),
+            occurrence: local_parse(&self.occurrence)?,
+            person_id: PersonId(self.person_id),
+            response: parse("rsvp response", &self.response, RsvpResponse::parse)?,
+            party_size: u8::try_from(self.party_size)
+                .map_err(|_| corrupt("party size", &self.party_size.to_string()))?,
+            state: parse("rsvp state", &self.state, RsvpState::parse)?,
+            waitlisted_at: self.waitlisted_at,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            checked_in_at: self.checked_in_at,
+        })
+    }
+}
+
+/// The order replies are listed in: confirmed, waitlisted (queue order), the rest.
+pub const RSVP_ORDER: &str =
+    "case state when 'confirmed' then 0 when 'waitlisted' then 1 else 2 end, waitlisted_at, created_at, person_id";
+
 /// An `event_override` row in plain types.
 #[derive(Debug)]
 pub struct OverrideRow {

@@ -309,6 +309,39 @@ impl EventStore for CountingStore {
         self.count("overrides_of");
         self.inner.overrides_of(event).await
     }
+    async fn change_rsvps(
+        &self,
+        event: EventId,
+        occurrence: chrono::NaiveDateTime,
+        decide: &(dyn for<'r> Fn(&'r [scaffold_domain::rsvp::Rsvp]) -> Vec<scaffold_domain::rsvp::Rsvp> + Send + Sync),
+        a: &AuditEntry,
+    ) -> StoreResult<Vec<scaffold_domain::rsvp::Rsvp>> {
+        self.count("change_rsvps");
+        self.inner.change_rsvps(event, occurrence, decide, a).await
+    }
+    async fn rsvps_of(
+        &self,
+        event: EventId,
+        occurrence: chrono::NaiveDateTime,
+    ) -> StoreResult<Vec<scaffold_domain::rsvp::Rsvp>> {
+        self.count("rsvps_of");
+        self.inner.rsvps_of(event, occurrence).await
+    }
+    async fn check_in(
+        &self,
+        event: EventId,
+        occurrence: chrono::NaiveDateTime,
+        person: PersonId,
+        at: DateTime<Utc>,
+        a: &AuditEntry,
+    ) -> StoreResult<()> {
+        self.count("check_in");
+        self.inner.check_in(event, occurrence, person, at, a).await
+    }
+    async fn max_confirmed_seats(&self, event: EventId) -> StoreResult<u32> {
+        self.count("max_confirmed_seats");
+        self.inner.max_confirmed_seats(event).await
+    }
     async fn update_event(&self, e: &Event, expected_version: i64, a: &AuditEntry) -> StoreResult<()> {
         self.count("update_event");
         self.inner.update_event(e, expected_version, a).await

@@ -351,3 +351,165 @@ async fn graphql_cancels_one_occurrence() {
     let res = app.gql(Some(&owner.token), bad, json!({ "e": id })).await.json();
     assert_eq!(res["errors"][0]["extensions"]["code"], "VALIDATION_FAILED", "{res}");
 }
+
+const GUEST: &[&str] = &["groups:read", "events:read", "rsvp:write"];
+
+fn sunday_match(capacity: u32) -> Value {
+    json!({
+        "title": "Sunday league fixture",
+        "summary": "Home game; declare your availability",
+        "start": "2026-04-12T10:30",
+        "end": "2026-04-12T12:30",
+        "place": { "name": "Robin Park", "postcode": "WN5 0UH" },
+        "booking": "rsvp",
+        "capacity": capacity
+    })
+}
+
+#[tokio::test]
+async fn concurrent_replies_fill_places_then_the_waitlist_and_a_decline_promotes_the_next() {
+    let app = app().await;
+    let owner = app.person("Ada", ORGANISER).await;
+    app.group(&owner.token, group_named("league", json!({}))).await;
+    let e =
+        app.http.post("/api/v1/groups/league/events").token(&owner.token).json(&sunday_match(3)).send().await.json();
+    let id = e["id"].as_str().unwrap().to_owned();
+    let rsvp = format!("/api/v1/events/{id}/occurrences/2026-04-12T10:30/rsvp");
+    let mut guests = Vec::new();
+    for i in 0..6 {
+        guests.push(app.person(&format!("Player {i}"), GUEST).await);
+    }
+    let replies: Vec<_> = guests
+        .iter()
+        .map(|g| {
+            let http = app.http.clone();
+            let (url, token) = (rsvp.clone(), g.token.clone());
+            tokio::spawn(async move { http.put(&url).token(&token).json(&json!({ "response": "going" })).send().await })
+        })
+        .collect();
+    let mut states = Vec::new();
+    for r in replies {
+        let res = r.await.unwrap();
+        assert_eq!(res.status, 200, "{}", res.text);
+        states.push(res.json()["state"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(states.iter().filter(|s| *s == "confirmed").count(), 3, "{states:?}");
+    assert_eq!(states.iter().filter(|s| *s == "waitlisted").count(), 3, "{states:?}");
+
+    let list_url = format!("/api/v1/events/{id}/occurrences/2026-04-12T10:30/rsvps");
+    let list = app.http.get(&list_url).token(&owner.token).send().await.json();
+    assert_eq!((list["confirmed"].clone(), list["waitlisted"].clone()), (json!(3), json!(3)));
+    let first_confirmed = list["items"][0]["person_id"].as_str().unwrap().to_owned();
+    let head_of_queue = list["items"][3]["person_id"].as_str().unwrap().to_owned();
+    let leaver = guests.iter().find(|g| g.id == first_confirmed).unwrap();
+    let res = app.http.put(&rsvp).token(&leaver.token).json(&json!({ "response": "declined" })).send().await;
+    assert_eq!(res.json()["state"], "not-attending");
+    let list = app.http.get(&list_url).token(&owner.token).send().await.json();
+    let promoted = list["items"].as_array().unwrap().iter().find(|r| r["person_id"] == head_of_queue.as_str()).unwrap();
+    assert_eq!(promoted["state"], "confirmed", "the head of the queue was promoted");
+    assert_eq!((list["confirmed"].clone(), list["waitlisted"].clone()), (json!(3), json!(2)));
+
+    // Check-in and the CSV export.
+    let res = app.http.post(&format!("{list_url}/{head_of_queue}/check-in")).token(&owner.token).send().await;
+    assert_eq!(res.status, 204, "{}", res.text);
+    let csv = app.http.get(&format!("{list_url}?format=csv")).token(&owner.token).send().await;
+    assert_eq!(csv.header("content-type"), Some("text/csv; charset=utf-8"));
+    let lines: Vec<&str> = csv.text.split("\r\n").filter(|l| !l.is_empty()).collect();
+    assert_eq!(lines[0], "person_id,display_name,response,party_size,state,checked_in_at");
+    assert_eq!(lines.len(), 7);
+    assert!(lines.iter().any(|l| l.starts_with(&head_of_queue) && l.contains(",confirmed,2026-")), "{lines:?}");
+
+    // Capacity cannot go below the places confirmed.
+    let res = app
+        .http
+        .put(&format!("/api/v1/events/{id}"))
+        .token(&owner.token)
+        .header("if-match", "*")
+        .json(&sunday_match(2))
+        .send()
+        .await;
+    res.problem(409, "CAPACITY_BELOW_ATTENDANCE");
+    // Guests cannot see the list.
+    app.http.get(&list_url).token(&guests[1].token).send().await.problem(403, "INSUFFICIENT_SCOPE");
+}
+
+#[tokio::test]
+async fn replies_to_cancelled_past_or_external_occurrences_and_oversized_parties_are_refused() {
+    let app = app().await;
+    let owner = app.person("Ada", ORGANISER).await;
+    let guest = app.person("=HYPERLINK(\"x\")", GUEST).await;
+    app.group(&owner.token, group_named("refusals", json!({}))).await;
+    let make = |body: Value| app.http.post("/api/v1/groups/refusals/events").token(&owner.token).json(&body).send();
+    let e = make(sunday_match(4)).await.json();
+    let url = |id: &Value, at: &str| format!("/api/v1/events/{}/occurrences/{at}/rsvp", id.as_str().unwrap());
+    let before = app.state().await;
+    let going = |n: u8| json!({ "response": "going", "party_size": n });
+    let p = app
+        .http
+        .put(&url(&e["id"], "2026-04-12T10:30"))
+        .token(&guest.token)
+        .json(&going(5))
+        .send()
+        .await
+        .problem(422, "VALIDATION_FAILED");
+    assert_eq!(p["errors"][0]["code"], "PARTY_SIZE_OUT_OF_RANGE");
+    app.http
+        .put(&url(&e["id"], "2026-04-13T10:30"))
+        .token(&guest.token)
+        .json(&going(1))
+        .send()
+        .await
+        .problem(422, "VALIDATION_FAILED");
+    let mut past = sunday_match(4);
+    past["start"] = json!("2026-03-01T10:30");
+    past["end"] = json!("2026-03-01T12:30");
+    let mut external = sunday_match(4);
+    external["booking"] = json!("external");
+    external["booking_url"] = json!("https://tickets.example.org");
+    let mut cancelled = sunday_match(4);
+    cancelled["status"] = json!("cancelled");
+    let past = make(past).await.json();
+    let external = make(external).await.json();
+    let cancelled = make(cancelled).await.json();
+    let before_replies = app.state().await;
+    app.http
+        .put(&url(&past["id"], "2026-03-01T10:30"))
+        .token(&guest.token)
+        .json(&going(1))
+        .send()
+        .await
+        .problem(409, "OCCURRENCE_PAST");
+    app.http
+        .put(&url(&external["id"], "2026-04-12T10:30"))
+        .token(&guest.token)
+        .json(&going(1))
+        .send()
+        .await
+        .problem(409, "BOOKING_EXTERNAL");
+    app.http
+        .put(&url(&cancelled["id"], "2026-04-12T10:30"))
+        .token(&guest.token)
+        .json(&going(1))
+        .send()
+        .await
+        .problem(409, "OCCURRENCE_NOT_SCHEDULED");
+    let no_scope = app.person("Cy", &["groups:read"]).await;
+    app.http
+        .put(&url(&e["id"], "2026-04-12T10:30"))
+        .token(&no_scope.token)
+        .json(&going(1))
+        .send()
+        .await
+        .problem(403, "INSUFFICIENT_SCOPE");
+    assert_eq!(app.state().await.0, before_replies.0 + 1, "only the person creation was recorded");
+    let _ = before;
+    // A formula-like display name is neutralised in the CSV export.
+    app.http.put(&url(&e["id"], "2026-04-12T10:30")).token(&guest.token).json(&going(2)).send().await;
+    let csv = app
+        .http
+        .get(&format!("/api/v1/events/{}/occurrences/2026-04-12T10:30/rsvps?format=csv", e["id"].as_str().unwrap()))
+        .token(&owner.token)
+        .send()
+        .await;
+    assert!(csv.text.contains("\"'=HYPERLINK(\"\"x\"\")\""), "{}", csv.text);
+}
