@@ -54,6 +54,31 @@ macro_rules! rsvp_columns {
     };
 }
 
+/// Binds an event row's columns as `$1`..`$18`, in `event_columns!()` order.
+fn bind_event<'q>(
+    q: sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
+    row: &'q EventRow,
+) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
+    q.bind(row.event_id)
+        .bind(row.group_id)
+        .bind(&row.title)
+        .bind(row.start_at)
+        .bind(&row.timezone)
+        .bind(&row.start_local)
+        .bind(&row.end_local)
+        .bind(row.all_day)
+        .bind(&row.status)
+        .bind(&row.recurrence_rule)
+        .bind(&row.outcode)
+        .bind(row.latitude)
+        .bind(row.longitude)
+        .bind(&row.categories)
+        .bind(&row.details)
+        .bind(row.version)
+        .bind(row.created_at)
+        .bind(row.updated_at)
+}
+
 fn rsvp_from_row(r: &PgRow) -> StoreResult<Rsvp> {
     RsvpRow {
         event_id: get(r, "event_id")?,
@@ -75,29 +100,14 @@ impl EventStore for PgStore {
     async fn create_event(&self, e: &Event, audit: &AuditEntry) -> StoreResult<()> {
         let row = EventRow::from_event(e)?;
         let mut tx = self.begin().await?;
-        sqlx::query(concat!(
-            "insert into event (",
-            event_columns!(),
-            ") values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
-        ))
-        .bind(row.event_id)
-        .bind(row.group_id)
-        .bind(&row.title)
-        .bind(row.start_at)
-        .bind(&row.timezone)
-        .bind(&row.start_local)
-        .bind(&row.end_local)
-        .bind(row.all_day)
-        .bind(&row.status)
-        .bind(&row.recurrence_rule)
-        .bind(&row.outcode)
-        .bind(row.latitude)
-        .bind(row.longitude)
-        .bind(&row.categories)
-        .bind(&row.details)
-        .bind(row.version)
-        .bind(row.created_at)
-        .bind(row.updated_at)
+        bind_event(
+            sqlx::query(concat!(
+                "insert into event (",
+                event_columns!(),
+                ") values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
+            )),
+            &row,
+        )
         .execute(&mut *tx)
         .await
         .map_err(to_store_error)?;
@@ -330,28 +340,16 @@ impl EventStore for PgStore {
     async fn update_event(&self, e: &Event, expected_version: i64, audit: &AuditEntry) -> StoreResult<()> {
         let row = EventRow::from_event(e)?;
         let mut tx = self.begin().await?;
-        let done = sqlx::query(
-            "update event set title = $2, start_at = $3, timezone = $4, start_local = $5, end_local = $6, all_day = $7,
-                status = $8, recurrence_rule = $9, outcode = $10, latitude = $11, longitude = $12, categories = $13,
-                details = $14, version = $15, updated_at = $16
-             where event_id = $1 and version = $17",
+        let done = bind_event(
+            sqlx::query(
+                "update event set title = $3, start_at = $4, timezone = $5, start_local = $6,
+                    end_local = $7, all_day = $8, status = $9, recurrence_rule = $10, outcode = $11,
+                    latitude = $12, longitude = $13, categories = $14, details = $15, version = $16,
+                    updated_at = $18
+                 where event_id = $1 and group_id = $2 and created_at = $17 and version = $19",
+            ),
+            &row,
         )
-        .bind(row.event_id)
-        .bind(&row.title)
-        .bind(row.start_at)
-        .bind(&row.timezone)
-        .bind(&row.start_local)
-        .bind(&row.end_local)
-        .bind(row.all_day)
-        .bind(&row.status)
-        .bind(&row.recurrence_rule)
-        .bind(&row.outcode)
-        .bind(row.latitude)
-        .bind(row.longitude)
-        .bind(&row.categories)
-        .bind(&row.details)
-        .bind(row.version)
-        .bind(row.updated_at)
         .bind(expected_version)
         .execute(&mut *tx)
         .await
