@@ -81,20 +81,33 @@ pub fn allocate(capacity: Option<u32>, current: &[Rsvp], mut change: Rsvp, now: 
     if change.state == RsvpState::Confirmed && before.is_none_or(|b| b.state != RsvpState::Confirmed) {
         change.checked_in_at = None;
     }
-    let mut taken = taken + if change.state == RsvpState::Confirmed { u32::from(change.party_size) } else { 0 };
+    others.push(change.clone());
+    let promoted = promote(capacity, &others, now);
     let mut changed = vec![change];
-    others.sort_by_key(|r| (r.waitlisted_at, r.created_at));
-    for r in others.iter_mut().filter(|r| r.state == RsvpState::Waitlisted) {
-        if !fits(r.party_size, taken) {
+    for p in promoted {
+        match changed.first_mut() {
+            Some(mine) if mine.person_id == p.person_id => *mine = p,
+            _ => changed.push(p),
+        }
+    }
+    changed
+}
+
+/// Promotes waitlisted replies, in queue order, into the places `capacity` leaves free (after a
+/// decline, or when an organiser raises the capacity). Returns the promoted replies.
+pub fn promote(capacity: Option<u32>, current: &[Rsvp], now: DateTime<Utc>) -> Vec<Rsvp> {
+    let mut taken = seats(current);
+    let mut queue: Vec<&Rsvp> = current.iter().filter(|r| r.state == RsvpState::Waitlisted).collect();
+    queue.sort_by_key(|r| (r.waitlisted_at, r.created_at));
+    let mut promoted = Vec::new();
+    for r in queue {
+        if capacity.is_some_and(|c| taken + u32::from(r.party_size) > c) {
             break;
         }
         taken += u32::from(r.party_size);
-        r.state = RsvpState::Confirmed;
-        r.waitlisted_at = None;
-        r.updated_at = now;
-        changed.push(r.clone());
+        promoted.push(Rsvp { state: RsvpState::Confirmed, waitlisted_at: None, updated_at: now, ..r.clone() });
     }
-    changed
+    promoted
 }
 
 #[cfg(test)]
@@ -153,6 +166,19 @@ mod tests {
         );
         let states: Vec<RsvpState> = s.iter().map(|r| r.state).collect();
         assert_eq!(states, [RsvpState::NotAttending, RsvpState::Confirmed, RsvpState::Confirmed, RsvpState::Confirmed]);
+    }
+
+    #[test]
+    fn raising_the_capacity_promotes_the_queue() {
+        let g = RsvpResponse::Going;
+        let s = run(Some(1), vec![reply(1, g, 1, 0), reply(2, g, 1, 1), reply(3, g, 2, 2)]);
+        let promoted = promote(Some(3), &s, t(10));
+        assert_eq!(
+            promoted.iter().map(|r| r.person_id).collect::<Vec<_>>(),
+            [s[1].person_id],
+            "the pair does not fit yet"
+        );
+        assert_eq!(promote(None, &s, t(10)).len(), 2);
     }
 
     #[test]

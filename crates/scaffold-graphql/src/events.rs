@@ -4,7 +4,7 @@
 
 use crate::error::{GqlResult, gql};
 use crate::groups::{GroupObj, request, service};
-use crate::types::{AccessibilityFeature, BookingMode, Category, EventStatus};
+use crate::types::{AccessibilityFeature, BookingMode, Category, EventStatus, RsvpResponse, RsvpState};
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use scaffold_domain::event::{Event, EventDraft, PlaceInput};
@@ -296,6 +296,16 @@ pub struct OccurrenceChange {
     pub place: Option<PlaceIn>,
 }
 
+/// Where a reply stands.
+#[derive(SimpleObject, Debug)]
+#[graphql(name = "Rsvp")]
+pub struct RsvpObj {
+    pub response: RsvpResponse,
+    pub party_size: u8,
+    pub state: RsvpState,
+    pub updated_at: DateTime<Utc>,
+}
+
 #[derive(Default, Debug)]
 pub struct EventMutation;
 
@@ -343,6 +353,28 @@ impl EventMutation {
             .await
             .map_err(gql)?;
         Ok(true)
+    }
+
+    /// Replies to one occurrence: going (with a party), maybe or declined. Returns where the reply
+    /// stands: `confirmed`, `waitlisted` or `not-attending`.
+    async fn rsvp(
+        &self,
+        ctx: &Context<'_>,
+        event_id: ID,
+        local_start: String,
+        response: RsvpResponse,
+        party_size: Option<u8>,
+    ) -> GqlResult<RsvpObj> {
+        let r = service(ctx)?
+            .rsvp(&request(ctx)?.actor, self::event_id(&event_id)?, &local_start, response.into(), party_size)
+            .await
+            .map_err(gql)?;
+        Ok(RsvpObj {
+            response: r.response.into(),
+            party_size: r.party_size,
+            state: r.state.into(),
+            updated_at: r.updated_at,
+        })
     }
 
     /// Replaces an event's fields; `version` is the one you read.

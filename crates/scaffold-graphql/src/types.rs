@@ -120,3 +120,11 @@ mirror_enum!(
         AssistanceDogsWelcome, Seating, ChangingPlaces
     }
 );
+mirror_enum!(
+    /// What a person said about an occurrence.
+    RsvpResponse = "RsvpResponse" => scaffold_domain::rsvp::RsvpResponse { Going, Maybe, Declined }
+);
+mirror_enum!(
+    /// What a reply holds.
+    RsvpState = "RsvpState" => scaffold_domain::rsvp::RsvpState { Confirmed, Waitlisted, NotAttending }
+);

@@ -134,7 +134,34 @@ impl Service {
             StoreError::NotFound => event_not_found(),
             other => store_error(other),
         })?;
+        let raised = match (current.capacity, event.capacity) {
+            (Some(_), None) => true,
+            (Some(old), Some(new)) => new > old,
+            _ => false,
+        };
+        if raised {
+            self.promote_waitlists(person, &event).await?;
+        }
         Ok(event)
+    }
+
+    /// After a capacity rise, promotes every occurrence's waitlist into the new places.
+    async fn promote_waitlists(&self, by: scaffold_domain::PersonId, event: &Event) -> Result<(), DomainError> {
+        let now = self.clock.now();
+        for occurrence in self.store.occurrences_with_waitlist(event.id).await.map_err(store_error)? {
+            let capacity = event.capacity;
+            let decide =
+                move |current: &[scaffold_domain::rsvp::Rsvp]| scaffold_domain::rsvp::promote(capacity, current, now);
+            let audit = self.audit(
+                Some(by),
+                "rsvp.promote",
+                "event",
+                event.id,
+                serde_json::json!({ "occurrence": occurrence.format("%Y-%m-%dT%H:%M").to_string() }),
+            );
+            let _ = self.store.change_rsvps(event.id, occurrence, &decide, &audit).await.map_err(store_error)?;
+        }
+        Ok(())
     }
 
     /// The occurrences of an event that start in `[from, to)` (at most 366 days), with changes to

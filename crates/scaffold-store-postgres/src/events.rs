@@ -325,6 +325,17 @@ impl EventStore for PgStore {
         tx.commit().await.map_err(to_store_error)
     }
 
+    async fn occurrences_with_waitlist(&self, event: EventId) -> StoreResult<Vec<NaiveDateTime>> {
+        let rows: Vec<String> = sqlx::query_scalar(
+            "select distinct occurrence from rsvp where event_id = $1 and state = 'waitlisted' order by occurrence",
+        )
+        .bind(event.0)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(to_store_error)?;
+        rows.iter().map(|s| scaffold_store::decode::local_parse(s)).collect()
+    }
+
     async fn max_confirmed_seats(&self, event: EventId) -> StoreResult<u32> {
         let max: Option<i64> = sqlx::query_scalar(
             "select max(seats) from (select sum(party_size) as seats from rsvp

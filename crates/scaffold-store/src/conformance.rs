@@ -857,6 +857,7 @@ pub async fn concurrent_replies_never_overbook_and_the_waitlist_is_promoted(stor
     let count = |s: RsvpState, list: &[Rsvp]| list.iter().filter(|r| r.state == s).count();
     assert_eq!((count(RsvpState::Confirmed, &all), count(RsvpState::Waitlisted, &all)), (3, 5), "{all:?}");
     assert_eq!(store.max_confirmed_seats(e.id).await.unwrap(), 3);
+    assert_eq!(store.occurrences_with_waitlist(e.id).await.unwrap(), vec![occurrence]);
     // The first three listed are the confirmed ones, then the queue in order.
     assert!(all[..3].iter().all(|r| r.state == RsvpState::Confirmed));
     let head = all[3].person_id;

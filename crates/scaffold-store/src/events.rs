@@ -55,6 +55,8 @@ pub trait EventStore: Send + Sync {
         at: DateTime<Utc>,
         audit: &AuditEntry,
     ) -> StoreResult<()>;
+    /// The occurrences of the event that have a waitlist.
+    async fn occurrences_with_waitlist(&self, event: EventId) -> StoreResult<Vec<NaiveDateTime>>;
     /// The most seats confirmed for any one occurrence of the event (for capacity changes).
     async fn max_confirmed_seats(&self, event: EventId) -> StoreResult<u32>;
     /// Replaces the event when its stored version is `expected_version`; `VersionMismatch`

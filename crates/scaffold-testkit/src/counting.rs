@@ -338,6 +338,10 @@ impl EventStore for CountingStore {
         self.count("check_in");
         self.inner.check_in(event, occurrence, person, at, a).await
     }
+    async fn occurrences_with_waitlist(&self, event: EventId) -> StoreResult<Vec<chrono::NaiveDateTime>> {
+        self.count("occurrences_with_waitlist");
+        self.inner.occurrences_with_waitlist(event).await
+    }
     async fn max_confirmed_seats(&self, event: EventId) -> StoreResult<u32> {
         self.count("max_confirmed_seats");
         self.inner.max_confirmed_seats(event).await

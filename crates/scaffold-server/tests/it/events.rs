@@ -513,3 +513,40 @@ async fn replies_to_cancelled_past_or_external_occurrences_and_oversized_parties
         .await;
     assert!(csv.text.contains("\"'=HYPERLINK(\"\"x\"\")\""), "{}", csv.text);
 }
+
+#[tokio::test]
+async fn raising_the_capacity_promotes_the_waitlist_and_graphql_replies_work() {
+    let app = app().await;
+    let owner = app.person("Ada", ORGANISER).await;
+    app.group(&owner.token, group_named("growing", json!({}))).await;
+    let e =
+        app.http.post("/api/v1/groups/growing/events").token(&owner.token).json(&sunday_match(1)).send().await.json();
+    let id = e["id"].clone();
+    let m = "mutation($e: ID!) { rsvp(eventId: $e, localStart: \"2026-04-12T10:30\", response: GOING) { state partySize } }";
+    let mut states = Vec::new();
+    for i in 0..3 {
+        let guest = app.person(&format!("Player {i}"), GUEST).await;
+        let res = app.gql(Some(&guest.token), m, json!({ "e": id })).await.json();
+        states.push(res["data"]["rsvp"]["state"].as_str().unwrap_or_default().to_owned());
+    }
+    assert_eq!(states, ["CONFIRMED", "WAITLISTED", "WAITLISTED"]);
+    let res = app
+        .http
+        .put(&format!("/api/v1/events/{}", id.as_str().unwrap()))
+        .token(&owner.token)
+        .header("if-match", "*")
+        .json(&sunday_match(2))
+        .send()
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    let list = app
+        .http
+        .get(&format!("/api/v1/events/{}/occurrences/2026-04-12T10:30/rsvps", id.as_str().unwrap()))
+        .token(&owner.token)
+        .send()
+        .await
+        .json();
+    assert_eq!((list["confirmed"].clone(), list["waitlisted"].clone()), (json!(2), json!(1)), "{list}");
+    let audit = app.http.get("/api/v1/audit?limit=100").token(&app.operator).send().await.json();
+    assert!(audit.to_string().contains("rsvp.promote"));
+}
