@@ -8,6 +8,7 @@ mod auth;
 mod events;
 mod extract;
 mod groups;
+mod ical;
 mod members;
 mod people;
 mod problem;
@@ -47,6 +48,8 @@ pub fn router(service: Service) -> Router {
         .route("/api/v1/groups/{group}/members/{person}/approve", post(members::approve))
         .route("/api/v1/groups/{group}/events", get(events::list).post(events::create))
         .route("/api/v1/events/{event}", get(events::get).put(events::replace))
+        .route("/api/v1/events/{event}/calendar.ics", get(events::event_calendar))
+        .route("/api/v1/groups/{group}/calendar.ics", get(events::group_calendar))
         .route("/api/v1/events/{event}/occurrences", get(events::occurrences))
         .route(
             "/api/v1/events/{event}/occurrences/{local_start}",
@@ -208,6 +211,8 @@ impl utoipa::Modify for StandardErrors {
         events::occurrences,
         events::set_occurrence,
         events::clear_occurrence,
+        events::event_calendar,
+        events::group_calendar,
         events::rsvp,
         events::replies,
         events::check_in,

@@ -102,6 +102,43 @@ impl Service {
         self.store.first_events_of_groups(groups, per_group).await.map_err(store_error)
     }
 
+    /// An event and its changed occurrences as the public sees them (calendar feeds carry public
+    /// data only, whoever asks).
+    pub async fn public_event_calendar(&self, id: EventId) -> Result<(Event, Vec<OccurrenceOverride>), DomainError> {
+        let event = self.event(&Actor::anonymous(), id).await?;
+        let overrides = self.store.overrides_of(id).await.map_err(store_error)?;
+        Ok((event, overrides))
+    }
+
+    /// A public group's name and its events (at most 500) with their changed occurrences.
+    pub async fn public_group_calendar(
+        &self,
+        group: &GroupRef,
+    ) -> Result<(String, Vec<(Event, Vec<OccurrenceOverride>)>), DomainError> {
+        let anonymous = Actor::anonymous();
+        let (g, _) = self.visible_group(&anonymous, group).await?;
+        let mut out = Vec::new();
+        let mut after = None;
+        while out.len() < 500 {
+            let page = self.store.events_of_group(g.id, after, 100).await.map_err(store_error)?;
+            let last = page.last().map(|e| (e.start_instant(), e.id));
+            let done = page.len() < 100;
+            for e in page {
+                let overrides = if e.recurrence.is_some() {
+                    self.store.overrides_of(e.id).await.map_err(store_error)?
+                } else {
+                    Vec::new()
+                };
+                out.push((e, overrides));
+            }
+            if done {
+                break;
+            }
+            after = last;
+        }
+        Ok((g.name, out))
+    }
+
     /// Replaces an event's fields (organisers and owners), checking the version the caller read.
     pub async fn replace_event(
         &self,

@@ -4,6 +4,7 @@
 
 mod authz;
 mod binary;
+mod calendar;
 mod common;
 mod contracts;
 mod errors;
