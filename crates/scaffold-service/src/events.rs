@@ -257,15 +257,7 @@ impl Service {
     pub async fn clear_occurrence(&self, actor: &Actor, id: EventId, local_start: &str) -> Result<(), DomainError> {
         let event = self.event(actor, id).await?;
         let person = self.group_for_events(actor, event.group_id).await?;
-        let at = chrono::NaiveDateTime::parse_from_str(local_start, "%Y-%m-%dT%H:%M")
-            .or_else(|_| chrono::NaiveDateTime::parse_from_str(local_start, "%Y-%m-%dT%H:%M:%S"))
-            .map_err(|_| {
-                DomainError::invalid_field(
-                    "/local_start",
-                    "INVALID_LOCAL_TIME",
-                    "must be a local time like 2026-04-07T10:00",
-                )
-            })?;
+        let at = crate::rsvps::parse_local(local_start)?;
         let audit = self.audit(
             Some(person),
             "occurrence.clear",

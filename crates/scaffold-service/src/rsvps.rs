@@ -19,7 +19,7 @@ pub struct ReplyLine {
     pub display_name: String,
 }
 
-fn parse_local(s: &str) -> Result<NaiveDateTime, DomainError> {
+pub(crate) fn parse_local(s: &str) -> Result<NaiveDateTime, DomainError> {
     NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M")
         .or_else(|_| NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S"))
         .map_err(|_| {

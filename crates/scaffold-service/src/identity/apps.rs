@@ -218,7 +218,7 @@ impl Service {
             || DomainError::new(ErrorKind::Unauthenticated, "INVALID_CLIENT", "unknown client or wrong secret");
         let app = self.store.app_by_client_id(client_id).await.map_err(store_error)?.ok_or_else(invalid_client)?;
         let presented = hash_token(client_secret);
-        if !constant_time_eq(&presented, &app.secret_hash) || app.status != AppStatus::Active {
+        if !super::constant_time_eq(&presented, &app.secret_hash) || app.status != AppStatus::Active {
             return Err(invalid_client());
         }
         let scopes = match scope {
@@ -256,8 +256,4 @@ impl Service {
         let scopes = Scopes::new(asked.iter().filter(|s| app.granted_scopes.contains(*s)));
         Ok(Actor::person(app.owner, Credential::App(app.id), scopes))
     }
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }

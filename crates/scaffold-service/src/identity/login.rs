@@ -159,7 +159,7 @@ impl Service {
             return Err(bad_flow("LOGIN_FLOW_MISMATCH", "the sign-in was started with another provider"));
         }
         let state = params.state.as_deref().unwrap_or_default();
-        if !constant_time_eq(state.as_bytes(), flow.state.as_bytes()) {
+        if !super::constant_time_eq(state.as_bytes(), flow.state.as_bytes()) {
             return Err(bad_flow(
                 "LOGIN_STATE_MISMATCH",
                 "the sign-in response does not belong to this browser's sign-in",
@@ -297,10 +297,6 @@ impl Service {
             None => Ok("/".to_owned()),
         }
     }
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 #[cfg(test)]
