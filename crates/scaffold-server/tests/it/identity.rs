@@ -69,21 +69,35 @@ async fn start_op(rsa: &Value, ec: &Value, basic_name: &str) -> Op {
     });
     let path = dir.join("op.json");
     std::fs::write(&path, config.to_string()).unwrap();
-    let mut child = Command::new("node")
-        .arg(oidc_dir().join("provider.mjs"))
-        .arg(&path)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let line =
-        tokio::time::timeout(std::time::Duration::from_secs(30), lines.next_line()).await.unwrap().unwrap().unwrap();
-    let issuer = line.strip_prefix("ready ").unwrap().to_owned();
-    // Keep reading: the provider logs to stdout, and a closed pipe would stop it.
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    Op { issuer, _child: child, _dir: dir }
+    // The provider normally says `ready` within a second; on a loaded machine a start has been
+    // seen to stall, so a stalled start is killed and tried once more, and a failure reports the
+    // provider's own stderr.
+    for attempt in 1..=2 {
+        let stderr_path = dir.join(format!("op-{attempt}.stderr"));
+        let mut child = Command::new("node")
+            .arg(oidc_dir().join("provider.mjs"))
+            .arg(&path)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::fs::File::create(&stderr_path).unwrap())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        match tokio::time::timeout(std::time::Duration::from_secs(20), lines.next_line()).await {
+            Ok(Ok(Some(line))) => {
+                let issuer = line.strip_prefix("ready ").unwrap().to_owned();
+                // Keep reading: the provider logs to stdout, and a closed pipe would stop it.
+                tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+                return Op { issuer, _child: child, _dir: dir };
+            }
+            outcome => {
+                let _ = child.kill().await;
+                let stderr = std::fs::read_to_string(&stderr_path).unwrap_or_default();
+                eprintln!("provider start {attempt} failed ({outcome:?}); its stderr:\n{stderr}");
+            }
+        }
+    }
+    panic!("the OpenID Provider did not start (see its stderr above)");
 }
 
 fn provider(op: &Op, name: &str, client_id: &str, auth: ClientAuth) -> ProviderConfig {
