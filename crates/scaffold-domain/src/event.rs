@@ -4,6 +4,7 @@
 //! derived. Recurrence is expanded with the `rrule` crate inside a bounded window and a bounded
 //! count, so a hostile rule cannot loop. No storage or transport here.
 
+use crate::activity::Activity;
 use crate::group::{Category, wire_enum};
 use crate::{DomainError, EventId, FieldError, GroupId, Outcode, text};
 use chrono::{DateTime, Duration, NaiveDateTime, TimeZone, Utc};
@@ -22,6 +23,10 @@ pub const MAX_WINDOW_DAYS: i64 = 366;
 pub const MAX_OCCURRENCES: u16 = 1_000;
 pub const MAX_EXDATES: usize = 200;
 pub const DEFAULT_TIMEZONE: &str = "Europe/London";
+/// Occurrences are listed (for search and the ScheduledSession feed) from this many days ago…
+pub const LISTING_PAST_DAYS: i64 = 1;
+/// …to this many days ahead.
+pub const LISTING_AHEAD_DAYS: i64 = 364;
 
 wire_enum!(
     /// Whether an event is going ahead.
@@ -106,6 +111,9 @@ pub struct Event {
     pub min_age: Option<u8>,
     pub max_age: Option<u8>,
     pub categories: Vec<Category>,
+    /// OpenActive activities, for events that are physical activities (these are published in the
+    /// OpenActive feeds).
+    pub activities: Vec<Activity>,
     pub recurrence: Option<Recurrence>,
     pub version: i64,
     pub created_at: DateTime<Utc>,
@@ -242,6 +250,8 @@ pub struct EventDraft {
     pub min_age: Option<u8>,
     pub max_age: Option<u8>,
     pub categories: Vec<Category>,
+    /// OpenActive activity names: identifier, id URL or preferred label.
+    pub activities: Vec<String>,
     pub rrule: Option<String>,
     pub exdates: Vec<String>,
 }
@@ -411,42 +421,48 @@ impl EventDraft {
             }
             _ => None,
         };
+        let activities = Activity::parse_all("/activities", &self.activities).map_err(|e| errors.extend(e)).ok();
         let mut accessibility = self.accessibility.clone();
         accessibility.sort_unstable();
         accessibility.dedup();
         let mut categories = self.categories.clone();
         categories.sort_unstable();
         categories.dedup();
-        match (title, summary, timezone, start, end) {
-            (Some(title), Some(summary), Some(timezone), Some(start), Some(end)) if errors.is_empty() => Ok(Event {
-                id,
-                group_id,
-                title,
-                summary,
-                description,
-                timezone,
-                start,
-                end,
-                all_day: self.all_day,
-                status,
-                status_reason,
-                place,
-                online_url,
-                accessibility,
-                accessibility_notes,
-                capacity: self.capacity,
-                booking,
-                booking_url,
-                price_pence: self.price_pence,
-                concessions,
-                min_age: self.min_age,
-                max_age: self.max_age,
-                categories,
-                recurrence,
-                version: 1,
-                created_at: now,
-                updated_at: now,
-            }),
+        match (title, summary, timezone, start, end, activities) {
+            (Some(title), Some(summary), Some(timezone), Some(start), Some(end), Some(activities))
+                if errors.is_empty() =>
+            {
+                Ok(Event {
+                    id,
+                    group_id,
+                    title,
+                    summary,
+                    description,
+                    timezone,
+                    start,
+                    end,
+                    all_day: self.all_day,
+                    status,
+                    status_reason,
+                    place,
+                    online_url,
+                    accessibility,
+                    accessibility_notes,
+                    capacity: self.capacity,
+                    booking,
+                    booking_url,
+                    price_pence: self.price_pence,
+                    concessions,
+                    min_age: self.min_age,
+                    max_age: self.max_age,
+                    categories,
+                    activities,
+                    recurrence,
+                    version: 1,
+                    created_at: now,
+                    updated_at: now,
+                })
+            }
             _ => Err(DomainError::invalid(errors)),
         }
     }
@@ -496,7 +512,51 @@ fn place(p: &PlaceInput, errors: &mut Vec<FieldError>) -> Option<Place> {
     })
 }
 
+/// An occurrence as search and the feeds list it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListedOccurrence {
+    pub local_start: NaiveDateTime,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    pub status: EventStatus,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+}
+
+/// An event's occurrences in its listing window `[from, until)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Listing {
+    pub from: DateTime<Utc>,
+    pub until: DateTime<Utc>,
+    pub items: Vec<ListedOccurrence>,
+    /// The event names an OpenActive activity, so its occurrences are published in that feed.
+    pub open_active: bool,
+}
+
 impl Event {
+    /// The occurrences listed at `now`: from [`LISTING_PAST_DAYS`] ago to [`LISTING_AHEAD_DAYS`]
+    /// ahead, with the changes to single occurrences applied and each one's own place.
+    pub fn listing(&self, overrides: &[OccurrenceOverride], now: DateTime<Utc>) -> Result<Listing, DomainError> {
+        let from = now - Duration::days(LISTING_PAST_DAYS);
+        let until = now + Duration::days(LISTING_AHEAD_DAYS);
+        let items = self
+            .occurrences_with(overrides, from, until)?
+            .into_iter()
+            .map(|o| {
+                let place = o.place.as_ref().or(self.place.as_ref());
+                ListedOccurrence {
+                    local_start: o.local_start,
+                    start: o.start,
+                    end: o.end,
+                    status: o.status,
+                    latitude: place.and_then(|p| p.latitude),
+                    longitude: place.and_then(|p| p.longitude),
+                }
+            })
+            .collect();
+        Ok(Listing { from, until, items, open_active: !self.activities.is_empty() })
+    }
+
     pub fn start_instant(&self) -> DateTime<Utc> {
         instant(self.timezone, self.start)
     }

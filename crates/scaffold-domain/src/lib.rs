@@ -2,6 +2,7 @@
 //! clock. It owns the rules that do not depend on storage or transport; it must not know about
 //! HTTP, GraphQL or SQL.
 
+pub mod activity;
 pub mod actor;
 pub mod audit;
 pub mod clock;

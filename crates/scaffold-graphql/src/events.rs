@@ -149,6 +149,10 @@ impl EventObj {
     async fn rrule(&self) -> Option<&str> {
         self.0.recurrence.as_ref().map(|r| r.rule.as_str())
     }
+    /// OpenActive activities.
+    async fn activities(&self) -> Vec<ActivityObj> {
+        self.0.activities.iter().map(|a| ActivityObj { id: a.id(), pref_label: a.pref_label.clone() }).collect()
+    }
     /// Local start times of occurrences that do not happen.
     async fn exdates(&self) -> Vec<String> {
         self.0.recurrence.as_ref().map(|r| r.exdates.iter().map(local).collect()).unwrap_or_default()
@@ -177,6 +181,15 @@ impl EventObj {
             })
             .collect())
     }
+}
+
+/// An OpenActive Activity List concept.
+#[derive(SimpleObject, Debug)]
+#[graphql(name = "Activity")]
+pub struct ActivityObj {
+    /// `https://openactive.io/activity-list#<identifier>`.
+    pub id: String,
+    pub pref_label: String,
 }
 
 /// A place, as written.
@@ -219,6 +232,9 @@ pub struct EventInput {
     pub max_age: Option<u8>,
     #[graphql(default)]
     pub categories: Vec<Category>,
+    /// OpenActive activities (at most 5) by identifier, id URL or preferred label.
+    #[graphql(default)]
+    pub activities: Vec<String>,
     pub rrule: Option<String>,
     #[graphql(default)]
     pub exdates: Vec<String>,
@@ -254,6 +270,7 @@ impl From<EventInput> for EventDraft {
             min_age: i.min_age,
             max_age: i.max_age,
             categories: i.categories.into_iter().map(Into::into).collect(),
+            activities: i.activities,
             rrule: i.rrule,
             exdates: i.exdates,
         }

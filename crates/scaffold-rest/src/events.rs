@@ -80,6 +80,12 @@ pub struct EventInput {
     #[serde(default)]
     #[schema(schema_with = crate::schema::categories_schema)]
     pub categories: Vec<Category>,
+    /// OpenActive activities (at most 5), each by its Activity List identifier, id URL or
+    /// preferred label, e.g. `Walking`. Events with an activity are published in the OpenActive
+    /// feeds.
+    #[serde(default)]
+    #[schema(example = json!(["Walking"]))]
+    pub activities: Vec<String>,
     /// An RFC 5545 RRULE value (FREQ DAILY, WEEKLY, MONTHLY or YEARLY), e.g. `FREQ=WEEKLY;BYDAY=TU`.
     #[schema(example = "FREQ=WEEKLY;BYDAY=TU")]
     pub rrule: Option<String>,
@@ -118,6 +124,7 @@ impl From<EventInput> for EventDraft {
             min_age: b.min_age,
             max_age: b.max_age,
             categories: b.categories,
+            activities: b.activities,
             rrule: b.rrule,
             exdates: b.exdates,
         }
@@ -167,12 +174,21 @@ pub struct EventBody {
     pub max_age: Option<u8>,
     #[schema(schema_with = crate::schema::categories_schema)]
     pub categories: Vec<String>,
+    pub activities: Vec<ActivityOut>,
     pub rrule: Option<String>,
     pub exdates: Vec<String>,
     /// Also sent as the ETag.
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// An OpenActive Activity List concept.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ActivityOut {
+    /// The concept's id, e.g. `https://openactive.io/activity-list#<identifier>`.
+    pub id: String,
+    pub pref_label: String,
 }
 
 const LOCAL: &str = "%Y-%m-%dT%H:%M";
@@ -209,6 +225,11 @@ impl From<Event> for EventBody {
             min_age: e.min_age,
             max_age: e.max_age,
             categories: e.categories.iter().map(|c| c.as_str().to_owned()).collect(),
+            activities: e
+                .activities
+                .iter()
+                .map(|a| ActivityOut { id: a.id(), pref_label: a.pref_label.clone() })
+                .collect(),
             rrule: e.recurrence.as_ref().map(|r| r.rule.clone()),
             exdates: e.recurrence.map(|r| r.exdates.iter().map(local).collect()).unwrap_or_default(),
             version: e.version,

@@ -50,7 +50,8 @@ impl Service {
             event.id,
             serde_json::json!({ "group_id": g.id.to_string(), "series": event.recurrence.is_some() }),
         );
-        self.store.create_event(&event, &audit).await.map_err(store_error)?;
+        let listing = event.listing(&[], now)?;
+        self.store.create_event(&event, &listing, &audit).await.map_err(store_error)?;
         Ok(event)
     }
 
@@ -166,7 +167,9 @@ impl Service {
         event.version = current.version + 1;
         event.created_at = current.created_at;
         let audit = self.audit(Some(person), "event.update", "event", id, serde_json::json!({}));
-        self.store.update_event(&event, current.version, &audit).await.map_err(|e| match e {
+        let overrides = self.store.overrides_of(id).await.map_err(store_error)?;
+        let listing = event.listing(&overrides, now)?;
+        self.store.update_event(&event, current.version, &listing, &audit).await.map_err(|e| match e {
             StoreError::VersionMismatch => version_mismatch(),
             StoreError::NotFound => event_not_found(),
             other => store_error(other),
@@ -249,7 +252,12 @@ impl Service {
             id,
             serde_json::json!({ "local_start": local_start, "status": change.status.as_str(), "moved": change.start.is_some() }),
         );
-        self.store.put_override(id, &change, self.clock.now(), &audit).await.map_err(store_error)?;
+        let now = self.clock.now();
+        let mut overrides = self.store.overrides_of(id).await.map_err(store_error)?;
+        overrides.retain(|o| o.local_start != change.local_start);
+        overrides.push(change.clone());
+        let listing = event.listing(&overrides, now)?;
+        self.store.put_override(id, &change, now, &listing, &audit).await.map_err(store_error)?;
         Ok(change)
     }
 
@@ -265,7 +273,11 @@ impl Service {
             id,
             serde_json::json!({ "local_start": local_start }),
         );
-        self.store.delete_override(id, at, &audit).await.map_err(|e| match e {
+        let now = self.clock.now();
+        let mut overrides = self.store.overrides_of(id).await.map_err(store_error)?;
+        overrides.retain(|o| o.local_start != at);
+        let listing = event.listing(&overrides, now)?;
+        self.store.delete_override(id, at, now, &listing, &audit).await.map_err(|e| match e {
             StoreError::NotFound => {
                 DomainError::not_found("OCCURRENCE_NOT_CHANGED", "that occurrence has no change to remove")
             }

@@ -453,6 +453,7 @@ impl Store for PgStore {
             return Err(if exists.is_some() { StoreError::VersionMismatch } else { StoreError::NotFound });
         }
         put_categories(&mut tx, g).await?;
+        events::republish_group(&mut tx, g.id, g.updated_at).await?;
         insert_audit(&mut tx, audit).await?;
         tx.commit().await.map_err(to_store_error)
     }

@@ -5,18 +5,21 @@ use crate::{SqliteStore, insert_audit};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use scaffold_domain::audit::AuditEntry;
-use scaffold_domain::event::{Event, OccurrenceOverride};
+use scaffold_domain::event::{Event, EventStatus, ListedOccurrence, Listing, OccurrenceOverride};
 use scaffold_domain::rsvp::Rsvp;
 use scaffold_domain::{EventId, GroupId, PersonId};
-use scaffold_store::decode::{EventRow, OverrideRow, PlaceJson, RsvpRow, local_text};
-use scaffold_store::{EventStore, StoreError, StoreResult};
-use sqlx::Row;
+use scaffold_store::decode::{EventRow, OverrideRow, PlaceJson, RsvpRow, local_parse, local_text};
+use scaffold_store::{
+    EventStore, FeedGroup, OccurrenceQuery, SeriesFeedItem, SessionFeedItem, StoreError, StoreResult, like_pattern,
+};
 use sqlx::sqlite::SqliteRow;
+use sqlx::{QueryBuilder, Row, Sqlite};
 
 macro_rules! event_columns {
     () => {
         "event_id, group_id, title, start_at, timezone, start_local, end_local, all_day, status, recurrence_rule,
-         outcode, latitude, longitude, categories, details, version, created_at, updated_at"
+         outcode, latitude, longitude, categories, details, version, created_at, updated_at, search_text, features,
+         open_active"
     };
 }
 
@@ -45,6 +48,9 @@ fn event_from_row(r: &SqliteRow) -> StoreResult<Event> {
         version: get(r, "version")?,
         created_at: time(get(r, "created_at")?)?,
         updated_at: time(get(r, "updated_at")?)?,
+        search_text: get(r, "search_text")?,
+        features: get(r, "features")?,
+        open_active: get(r, "open_active")?,
     }
     .into_event()
 }
@@ -78,6 +84,9 @@ fn bind_event<'q>(
         .bind(row.version)
         .bind(micros(row.created_at))
         .bind(micros(row.updated_at))
+        .bind(&row.search_text)
+        .bind(&row.features)
+        .bind(row.open_active)
 }
 
 fn rsvp_from_row(r: &SqliteRow) -> StoreResult<Rsvp> {
@@ -98,20 +107,25 @@ fn rsvp_from_row(r: &SqliteRow) -> StoreResult<Rsvp> {
 
 #[async_trait]
 impl EventStore for SqliteStore {
-    async fn create_event(&self, e: &Event, audit: &AuditEntry) -> StoreResult<()> {
+    async fn create_event(&self, e: &Event, listing: &Listing, audit: &AuditEntry) -> StoreResult<()> {
         let row = EventRow::from_event(e)?;
         let mut tx = self.begin().await?;
+        let change = next_change(&mut tx).await?;
         bind_event(
             sqlx::query(concat!(
                 "insert into event (",
                 event_columns!(),
-                ") values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"
+                ", modified, listed_until) values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,
+                 ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)"
             )),
             &row,
         )
+        .bind(change)
+        .bind(micros(listing.until))
         .execute(&mut *tx)
         .await
         .map_err(to_store_error)?;
+        write_listing(&mut tx, e.id, e.group_id, listing, change, e.updated_at).await?;
         insert_audit(&mut tx, audit).await?;
         tx.commit().await.map_err(to_store_error)
     }
@@ -171,6 +185,7 @@ impl EventStore for SqliteStore {
         event: EventId,
         change: &OccurrenceOverride,
         at: DateTime<Utc>,
+        listing: &Listing,
         audit: &AuditEntry,
     ) -> StoreResult<()> {
         let mut tx = self.begin().await?;
@@ -192,11 +207,19 @@ impl EventStore for SqliteStore {
         .execute(&mut *tx)
         .await
         .map_err(to_store_error)?;
+        relist(&mut tx, event, listing, at).await?;
         insert_audit(&mut tx, audit).await?;
         tx.commit().await.map_err(to_store_error)
     }
 
-    async fn delete_override(&self, event: EventId, local_start: NaiveDateTime, audit: &AuditEntry) -> StoreResult<()> {
+    async fn delete_override(
+        &self,
+        event: EventId,
+        local_start: NaiveDateTime,
+        at: DateTime<Utc>,
+        listing: &Listing,
+        audit: &AuditEntry,
+    ) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         let done = sqlx::query("delete from event_override where event_id = ?1 and local_start = ?2")
             .bind(event.0)
@@ -207,6 +230,7 @@ impl EventStore for SqliteStore {
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
+        relist(&mut tx, event, listing, at).await?;
         insert_audit(&mut tx, audit).await?;
         tx.commit().await.map_err(to_store_error)
     }
@@ -348,20 +372,30 @@ impl EventStore for SqliteStore {
         Ok(u32::try_from(max.unwrap_or(0)).unwrap_or(u32::MAX))
     }
 
-    async fn update_event(&self, e: &Event, expected_version: i64, audit: &AuditEntry) -> StoreResult<()> {
+    async fn update_event(
+        &self,
+        e: &Event,
+        expected_version: i64,
+        listing: &Listing,
+        audit: &AuditEntry,
+    ) -> StoreResult<()> {
         let row = EventRow::from_event(e)?;
         let mut tx = self.begin().await?;
+        let change = next_change(&mut tx).await?;
         let done = bind_event(
             sqlx::query(
                 "update event set title = ?3, start_at = ?4, timezone = ?5, start_local = ?6,
                     end_local = ?7, all_day = ?8, status = ?9, recurrence_rule = ?10, outcode = ?11,
                     latitude = ?12, longitude = ?13, categories = ?14, details = ?15, version = ?16,
-                    updated_at = ?18
-                 where event_id = ?1 and group_id = ?2 and created_at = ?17 and version = ?19",
+                    updated_at = ?18, search_text = ?19, features = ?20, open_active = ?21, modified = ?23,
+                    listed_until = ?24
+                 where event_id = ?1 and group_id = ?2 and created_at = ?17 and version = ?22",
             ),
             &row,
         )
         .bind(expected_version)
+        .bind(change)
+        .bind(micros(listing.until))
         .execute(&mut *tx)
         .await
         .map_err(to_store_error)?;
@@ -373,7 +407,372 @@ impl EventStore for SqliteStore {
                 .map_err(to_store_error)?;
             return Err(if exists.is_some() { StoreError::VersionMismatch } else { StoreError::NotFound });
         }
+        write_listing(&mut tx, e.id, e.group_id, listing, change, e.updated_at).await?;
         insert_audit(&mut tx, audit).await?;
         tx.commit().await.map_err(to_store_error)
     }
+
+    async fn delete_event(&self, event: EventId, at: DateTime<Utc>, audit: &AuditEntry) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        let change = next_change(&mut tx).await?;
+        let done = sqlx::query("delete from event where event_id = ?1")
+            .bind(event.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(to_store_error)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        sqlx::query("insert into event_tombstone (event_id, modified, deleted_at) values (?1, ?2, ?3)")
+            .bind(event.0)
+            .bind(change)
+            .bind(micros(at))
+            .execute(&mut *tx)
+            .await
+            .map_err(to_store_error)?;
+        sqlx::query(
+            "update occurrence set deleted = true, modified = ?2, updated_at = ?3 where event_id = ?1 and not deleted",
+        )
+        .bind(event.0)
+        .bind(change)
+        .bind(micros(at))
+        .execute(&mut *tx)
+        .await
+        .map_err(to_store_error)?;
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await.map_err(to_store_error)
+    }
+
+    async fn events_to_relist(&self, before: DateTime<Utc>, limit: u32) -> StoreResult<Vec<Event>> {
+        let rows = sqlx::query(concat!(
+            "select ",
+            event_columns!(),
+            " from event where recurrence_rule is not null and listed_until < ?1 order by listed_until, event_id limit ?2"
+        ))
+        .bind(micros(before))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(to_store_error)?;
+        rows.iter().map(event_from_row).collect()
+    }
+
+    async fn relist_event(
+        &self,
+        event: EventId,
+        version: i64,
+        listing: &Listing,
+        at: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let mut tx = self.begin().await?;
+        let current: Option<i64> = sqlx::query_scalar("select version from event where event_id = ?1")
+            .bind(event.0)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(to_store_error)?;
+        if current != Some(version) {
+            return Ok(false);
+        }
+        relist(&mut tx, event, listing, at).await?;
+        tx.commit().await.map_err(to_store_error)?;
+        Ok(true)
+    }
+
+    async fn purge_tombstones(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        let mut tx = self.begin().await?;
+        let events = sqlx::query("delete from event_tombstone where deleted_at < ?1")
+            .bind(micros(before))
+            .execute(&mut *tx)
+            .await
+            .map_err(to_store_error)?;
+        let occurrences = sqlx::query("delete from occurrence where deleted and updated_at < ?1")
+            .bind(micros(before))
+            .execute(&mut *tx)
+            .await
+            .map_err(to_store_error)?;
+        tx.commit().await.map_err(to_store_error)?;
+        Ok(events.rows_affected() + occurrences.rows_affected())
+    }
+
+    async fn search_occurrences(&self, q: &OccurrenceQuery) -> StoreResult<Vec<(Event, ListedOccurrence)>> {
+        let mut b: QueryBuilder<Sqlite> = QueryBuilder::new(
+            "select e.*, o.local_start as o_local_start, o.start_at as o_start_at, o.end_at as o_end_at,
+                    o.status as o_status, o.latitude as o_latitude, o.longitude as o_longitude
+             from occurrence o
+             join event e on e.event_id = o.event_id
+             join community_group g on g.group_id = o.group_id
+             where not o.deleted and o.status <> 'cancelled' and g.status = 'active' and o.start_at >= ",
+        );
+        b.push_bind(micros(q.from)).push(" and o.start_at < ").push_bind(micros(q.to));
+        b.push(" and (g.visibility = 'public'");
+        if let Some(viewer) = q.viewer {
+            b.push(
+                " or exists (select 1 from membership m where m.group_id = o.group_id and m.status = 'active' \
+                 and m.person_id = ",
+            )
+            .push_bind(viewer.0)
+            .push(")");
+        }
+        b.push(")");
+        if let Some((south, north, west, east)) = q.bounds {
+            b.push(" and o.latitude between ").push_bind(south).push(" and ").push_bind(north);
+            b.push(" and o.longitude between ").push_bind(west).push(" and ").push_bind(east);
+        }
+        if let Some(g) = q.group {
+            b.push(" and o.group_id = ").push_bind(g.0);
+        }
+        if let Some(c) = &q.category {
+            b.push(" and ' ' || e.categories || ' ' like ")
+                .push_bind(like_pattern(&format!(" {c} ")))
+                .push(" escape '\\'");
+        }
+        if let Some(f) = &q.feature {
+            b.push(" and e.features like ").push_bind(like_pattern(&format!(" {f} "))).push(" escape '\\'");
+        }
+        for w in &q.words {
+            b.push(" and e.search_text like ").push_bind(like_pattern(w)).push(" escape '\\'");
+        }
+        if let Some((start, id, local)) = &q.after {
+            b.push(" and (o.start_at, o.event_id, o.local_start) > (")
+                .push_bind(micros(*start))
+                .push(", ")
+                .push_bind(id.0)
+                .push(", ")
+                .push_bind(local_text(local))
+                .push(")");
+        }
+        b.push(" order by o.start_at, o.event_id, o.local_start limit ").push_bind(i64::from(q.limit));
+        let rows = b.build().fetch_all(&self.pool).await.map_err(to_store_error)?;
+        rows.iter()
+            .map(|r| {
+                let o = ListedOccurrence {
+                    local_start: local_parse(&get::<String>(r, "o_local_start")?)?,
+                    start: time(get(r, "o_start_at")?)?,
+                    end: time(get(r, "o_end_at")?)?,
+                    status: parse_status(&get::<String>(r, "o_status")?)?,
+                    latitude: get(r, "o_latitude")?,
+                    longitude: get(r, "o_longitude")?,
+                };
+                Ok((event_from_row(r)?, o))
+            })
+            .collect()
+    }
+
+    async fn series_feed(&self, after: Option<(i64, EventId)>, limit: u32) -> StoreResult<Vec<SeriesFeedItem>> {
+        // The published events and the deleted ones (tombstones, and events no longer published),
+        // in one (modified, id) order; each branch uses its own (modified, id) index.
+        let rows = sqlx::query(
+            "select f.feed_id, f.feed_modified,
+                    (g.visibility = 'public' and g.status = 'active' and e.open_active) as published,
+                    e.*, g.slug as group_slug, g.name as group_name
+             from (select * from (select event_id as feed_id, modified as feed_modified, true as live from event
+                                  where ?1 is null or (modified, event_id) > (?1, ?2)
+                                  order by modified, event_id limit ?3) live
+                   union all
+                   select * from (select event_id, modified, false from event_tombstone
+                                  where ?1 is null or (modified, event_id) > (?1, ?2)
+                                  order by modified, event_id limit ?3) gone) f
+             left join event e on f.live and e.event_id = f.feed_id
+             left join community_group g on g.group_id = e.group_id
+             order by f.feed_modified, f.feed_id limit ?3",
+        )
+        .bind(after.map(|(m, _)| m))
+        .bind(after.map(|(_, id)| id.0))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(to_store_error)?;
+        rows.iter()
+            .map(|r| {
+                let published: Option<bool> = get(r, "published")?;
+                Ok(SeriesFeedItem {
+                    id: EventId(get(r, "feed_id")?),
+                    modified: get(r, "feed_modified")?,
+                    data: if published == Some(true) {
+                        Some((
+                            event_from_row(r)?,
+                            FeedGroup { slug: get(r, "group_slug")?, name: get(r, "group_name")? },
+                        ))
+                    } else {
+                        None
+                    },
+                })
+            })
+            .collect()
+    }
+
+    async fn sessions_feed(
+        &self,
+        after: Option<(i64, EventId, NaiveDateTime)>,
+        limit: u32,
+    ) -> StoreResult<Vec<SessionFeedItem>> {
+        let rows = sqlx::query(
+            "select o.event_id, o.local_start, o.start_at, o.end_at, o.status, o.latitude, o.longitude, o.modified,
+                    (not o.deleted and o.open_active and g.visibility = 'public' and g.status = 'active') as published
+             from occurrence o left join community_group g on g.group_id = o.group_id
+             where ?1 is null or (o.modified, o.event_id, o.local_start) > (?1, ?2, ?3)
+             order by o.modified, o.event_id, o.local_start limit ?4",
+        )
+        .bind(after.map(|(m, _, _)| m))
+        .bind(after.map(|(_, id, _)| id.0))
+        .bind(after.map(|(_, _, l)| local_text(&l)))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(to_store_error)?;
+        rows.iter()
+            .map(|r| {
+                let local_start = local_parse(&get::<String>(r, "local_start")?)?;
+                let published: Option<bool> = get(r, "published")?;
+                Ok(SessionFeedItem {
+                    event_id: EventId(get(r, "event_id")?),
+                    local_start,
+                    modified: get(r, "modified")?,
+                    data: if published == Some(true) {
+                        Some(ListedOccurrence {
+                            local_start,
+                            start: time(get(r, "start_at")?)?,
+                            end: time(get(r, "end_at")?)?,
+                            status: parse_status(&get::<String>(r, "status")?)?,
+                            latitude: get(r, "latitude")?,
+                            longitude: get(r, "longitude")?,
+                        })
+                    } else {
+                        None
+                    },
+                })
+            })
+            .collect()
+    }
+}
+
+/// Takes the next feed change number. The row lock it takes is held until the transaction ends,
+/// so transactions that change feed items commit in the order of their numbers.
+pub(crate) async fn next_change(tx: &mut sqlx::Transaction<'_, Sqlite>) -> StoreResult<i64> {
+    sqlx::query_scalar("update feed_clock set value = value + 1 where id = 1 returning value")
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(to_store_error)
+}
+
+/// Replaces the listing of an event with a fresh change number (overrides and the daily job).
+async fn relist(
+    tx: &mut sqlx::Transaction<'_, Sqlite>,
+    event: EventId,
+    listing: &Listing,
+    at: DateTime<Utc>,
+) -> StoreResult<()> {
+    let group: Option<uuid::Uuid> = sqlx::query_scalar("select group_id from event where event_id = ?1")
+        .bind(event.0)
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(to_store_error)?;
+    let group = group.ok_or(StoreError::NotFound)?;
+    let change = next_change(tx).await?;
+    sqlx::query("update event set listed_until = ?2 where event_id = ?1")
+        .bind(event.0)
+        .bind(micros(listing.until))
+        .execute(&mut **tx)
+        .await
+        .map_err(to_store_error)?;
+    write_listing(tx, event, GroupId(group), listing, change, at).await
+}
+
+/// Writes an event's listing: occurrences in the window that are no longer there become
+/// tombstones; new and changed ones are written with the change number, unchanged ones keep
+/// theirs (so the feed only carries real changes).
+async fn write_listing(
+    tx: &mut sqlx::Transaction<'_, Sqlite>,
+    event: EventId,
+    group: GroupId,
+    listing: &Listing,
+    change: i64,
+    at: DateTime<Utc>,
+) -> StoreResult<()> {
+    let listed: Vec<String> =
+        sqlx::query_scalar("select local_start from occurrence where event_id = ?1 and not deleted and start_at >= ?2")
+            .bind(event.0)
+            .bind(micros(listing.from))
+            .fetch_all(&mut **tx)
+            .await
+            .map_err(to_store_error)?;
+    let keep: std::collections::HashSet<String> = listing.items.iter().map(|o| local_text(&o.local_start)).collect();
+    for gone in listed.iter().filter(|l| !keep.contains(*l)) {
+        sqlx::query(
+            "update occurrence set deleted = true, modified = ?3, updated_at = ?4 where event_id = ?1 and local_start = ?2",
+        )
+        .bind(event.0)
+        .bind(gone)
+        .bind(change)
+        .bind(micros(at))
+        .execute(&mut **tx)
+        .await
+        .map_err(to_store_error)?;
+    }
+    for o in &listing.items {
+        sqlx::query(
+            "insert into occurrence (event_id, local_start, group_id, start_at, end_at, status, latitude, longitude,
+                                     open_active, deleted, modified, updated_at)
+             values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, false, ?10, ?11)
+             on conflict (event_id, local_start) do update set group_id = excluded.group_id,
+                 start_at = excluded.start_at, end_at = excluded.end_at, status = excluded.status,
+                 latitude = excluded.latitude, longitude = excluded.longitude, open_active = excluded.open_active,
+                 deleted = false, modified = excluded.modified, updated_at = excluded.updated_at
+             where occurrence.group_id is not excluded.group_id or occurrence.start_at is not excluded.start_at
+                or occurrence.end_at is not excluded.end_at or occurrence.status is not excluded.status
+                or occurrence.latitude is not excluded.latitude or occurrence.longitude is not excluded.longitude
+                or occurrence.open_active is not excluded.open_active or occurrence.deleted",
+        )
+        .bind(event.0)
+        .bind(local_text(&o.local_start))
+        .bind(group.0)
+        .bind(micros(o.start))
+        .bind(micros(o.end))
+        .bind(o.status.as_str())
+        .bind(o.latitude)
+        .bind(o.longitude)
+        .bind(listing.open_active)
+        .bind(change)
+        .bind(micros(at))
+        .execute(&mut **tx)
+        .await
+        .map_err(to_store_error)?;
+    }
+    Ok(())
+}
+
+/// A group's name, visibility or status changed: its events and listed occurrences get a new
+/// change number so the feeds carry the change (or their removal).
+pub(crate) async fn republish_group(
+    tx: &mut sqlx::Transaction<'_, Sqlite>,
+    group: GroupId,
+    at: DateTime<Utc>,
+) -> StoreResult<()> {
+    let has_events: bool = sqlx::query_scalar("select exists (select 1 from event where group_id = ?1)")
+        .bind(group.0)
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(to_store_error)?;
+    if !has_events {
+        return Ok(());
+    }
+    let change = next_change(tx).await?;
+    sqlx::query("update event set modified = ?2 where group_id = ?1")
+        .bind(group.0)
+        .bind(change)
+        .execute(&mut **tx)
+        .await
+        .map_err(to_store_error)?;
+    sqlx::query("update occurrence set modified = ?2, updated_at = ?3 where group_id = ?1 and not deleted")
+        .bind(group.0)
+        .bind(change)
+        .bind(micros(at))
+        .execute(&mut **tx)
+        .await
+        .map_err(to_store_error)?;
+    Ok(())
+}
+
+fn parse_status(s: &str) -> StoreResult<EventStatus> {
+    EventStatus::parse(s).ok_or_else(|| StoreError::Other(format!("unknown event status {s:?}").into()))
 }

@@ -49,6 +49,7 @@ macro_rules! conformance_suite {
             deleting_a_person_pseudonymises_the_audit_and_keeps_an_owner,
             events_round_trip_page_and_check_versions,
             concurrent_replies_never_overbook_and_the_waitlist_is_promoted,
+            listings_drive_search_and_the_feeds,
         );
     };
     (@cases $make:expr; $($case:ident),+ $(,)?) => {
@@ -715,6 +716,14 @@ pub async fn deleting_a_person_pseudonymises_the_audit_and_keeps_an_owner(store:
     assert!(log.iter().any(|e| e.target_id == pseudonym.to_string() && e.action == "person.create"));
 }
 
+/// The listing the service would write for `e` with `overrides`, at the suite's time.
+fn listing(
+    e: &scaffold_domain::event::Event,
+    overrides: &[scaffold_domain::event::OccurrenceOverride],
+) -> scaffold_domain::event::Listing {
+    e.listing(overrides, at(0)).unwrap()
+}
+
 pub fn event(group: GroupId, title: &str, start: &str) -> scaffold_domain::event::Event {
     use scaffold_domain::event::{AccessibilityFeature, BookingMode, EventDraft, PlaceInput};
     let n = SEQ.fetch_add(1, Ordering::Relaxed);
@@ -756,7 +765,7 @@ pub async fn events_round_trip_page_and_check_versions(store: DynStore) {
     let b = event(g.id, "Later", "2026-05-05T10:00");
     let c = event(g.id, "Earlier", "2026-03-03T10:00");
     for e in [&a, &b, &c] {
-        store.create_event(e, &audit("event.create", e.id)).await.unwrap();
+        store.create_event(e, &listing(e, &[]), &audit("event.create", e.id)).await.unwrap();
     }
     assert_eq!(store.event_by_id(a.id).await.unwrap(), Some(a.clone()), "every field round-trips");
     let page = store.events_of_group(g.id, None, 2).await.unwrap();
@@ -767,17 +776,20 @@ pub async fn events_round_trip_page_and_check_versions(store: DynStore) {
     let other = group("other-events", "Other");
     create(&store, &other, &p).await;
     let d = event(other.id, "Elsewhere", "2026-01-06T10:00");
-    store.create_event(&d, &audit("event.create", d.id)).await.unwrap();
+    store.create_event(&d, &listing(&d, &[]), &audit("event.create", d.id)).await.unwrap();
     let firsts = store.first_events_of_groups(&[g.id, other.id], 1).await.unwrap();
     assert_eq!(firsts.len(), 2);
     assert!(firsts.contains(&c) && firsts.contains(&d), "the first of each group");
     assert!(store.first_events_of_groups(&[], 5).await.unwrap().is_empty());
     let changed = scaffold_domain::event::Event { title: "Tea party (new room)".to_owned(), version: 2, ..a.clone() };
-    store.update_event(&changed, 1, &audit("event.update", a.id)).await.unwrap();
-    let err = store.update_event(&changed, 1, &audit("event.update", a.id)).await.unwrap_err();
+    store.update_event(&changed, 1, &listing(&changed, &[]), &audit("event.update", a.id)).await.unwrap();
+    let err = store.update_event(&changed, 1, &listing(&changed, &[]), &audit("event.update", a.id)).await.unwrap_err();
     assert!(matches!(err, StoreError::VersionMismatch), "{err}");
     let ghost = event(g.id, "Ghost", "2026-04-07T10:00");
-    assert!(matches!(store.update_event(&ghost, 1, &audit("x", 1)).await.unwrap_err(), StoreError::NotFound));
+    assert!(matches!(
+        store.update_event(&ghost, 1, &listing(&ghost, &[]), &audit("x", 1)).await.unwrap_err(),
+        StoreError::NotFound
+    ));
     assert_eq!(store.event_by_id(a.id).await.unwrap(), Some(changed));
 
     // Changes to single occurrences: set, replace, list, remove.
@@ -801,14 +813,59 @@ pub async fn events_round_trip_page_and_check_versions(store: DynStore) {
     }
     .validate(&a, "2026-04-28T10:00")
     .unwrap();
-    store.put_override(a.id, &elsewhere, at(5), &audit("occurrence.set", a.id)).await.unwrap();
-    store.put_override(a.id, &cancel, at(6), &audit("occurrence.set", a.id)).await.unwrap();
+    store
+        .put_override(
+            a.id,
+            &elsewhere,
+            at(5),
+            &listing(&a, std::slice::from_ref(&elsewhere)),
+            &audit("occurrence.set", a.id),
+        )
+        .await
+        .unwrap();
+    store
+        .put_override(
+            a.id,
+            &cancel,
+            at(6),
+            &listing(&a, &[cancel.clone(), elsewhere.clone()]),
+            &audit("occurrence.set", a.id),
+        )
+        .await
+        .unwrap();
     assert_eq!(store.overrides_of(a.id).await.unwrap(), vec![cancel.clone(), elsewhere.clone()]);
     let uncancelled = scaffold_domain::event::OccurrenceOverride { status: EventStatus::Postponed, ..cancel.clone() };
-    store.put_override(a.id, &uncancelled, at(7), &audit("occurrence.set", a.id)).await.unwrap();
+    store
+        .put_override(
+            a.id,
+            &uncancelled,
+            at(7),
+            &listing(&a, &[uncancelled.clone(), elsewhere.clone()]),
+            &audit("occurrence.set", a.id),
+        )
+        .await
+        .unwrap();
     assert_eq!(store.overrides_of(a.id).await.unwrap()[0], uncancelled, "set replaces");
-    store.delete_override(a.id, elsewhere.local_start, &audit("occurrence.clear", a.id)).await.unwrap();
-    let err = store.delete_override(a.id, elsewhere.local_start, &audit("occurrence.clear", a.id)).await.unwrap_err();
+    store
+        .delete_override(
+            a.id,
+            elsewhere.local_start,
+            at(8),
+            &listing(&a, std::slice::from_ref(&uncancelled)),
+            &audit("occurrence.clear", a.id),
+        )
+        .await
+        .unwrap();
+    let err = store
+        .delete_override(
+            a.id,
+            elsewhere.local_start,
+            at(8),
+            &listing(&a, std::slice::from_ref(&uncancelled)),
+            &audit("occurrence.clear", a.id),
+        )
+        .await
+        .unwrap_err();
     assert!(matches!(err, StoreError::NotFound), "{err}");
     assert_eq!(store.overrides_of(a.id).await.unwrap(), vec![uncancelled]);
 }
@@ -819,7 +876,7 @@ pub async fn concurrent_replies_never_overbook_and_the_waitlist_is_promoted(stor
     let g = group("rsvp-group", "Replies");
     create(&store, &g, &owner).await;
     let e = event(g.id, "Tea party", "2026-04-07T10:00");
-    store.create_event(&e, &audit("event.create", e.id)).await.unwrap();
+    store.create_event(&e, &listing(&e, &[]), &audit("event.create", e.id)).await.unwrap();
     let occurrence = e.start;
     let mut people = Vec::new();
     for i in 0..8 {
@@ -875,4 +932,145 @@ pub async fn concurrent_replies_never_overbook_and_the_waitlist_is_promoted(stor
     assert!(matches!(err, StoreError::NotFound), "only confirmed replies check in");
     let all = store.rsvps_of(e.id, occurrence).await.unwrap();
     assert_eq!(all.iter().find(|r| r.person_id == head).unwrap().checked_in_at, Some(at(300)));
+}
+
+pub async fn listings_drive_search_and_the_feeds(store: DynStore) {
+    use crate::{OccurrenceQuery, SessionFeedItem};
+    use scaffold_domain::activity::Activity;
+    use scaffold_domain::event::{EventStatus, OverrideDraft};
+    let p = person(&store, "Ada").await;
+    let g = group("listed-group", "Listed");
+    create(&store, &g, &p).await;
+    let mut hidden = group("hidden-group", "Hidden");
+    hidden.visibility = Visibility::Private;
+    create(&store, &hidden, &p).await;
+    let mut walk = event(g.id, "Tea party walk", "2026-04-07T10:00");
+    walk.activities = vec![Activity::find("Walking").unwrap()];
+    let mut plain = event(g.id, "Coffee morning", "2026-04-08T10:00");
+    plain.recurrence = None;
+    let secret = event(hidden.id, "Committee", "2026-04-07T18:00");
+    for e in [&walk, &plain, &secret] {
+        store.create_event(e, &listing(e, &[]), &audit("event.create", e.id)).await.unwrap();
+    }
+    // Around WN1; the first four weeks (the walk skips 14 April).
+    let base = OccurrenceQuery {
+        from: at(0),
+        to: at(0) + Duration::days(30),
+        bounds: Some((53.4, 53.7, -2.8, -2.5)),
+        limit: 100,
+        ..OccurrenceQuery::default()
+    };
+    let titles = |found: &[(scaffold_domain::event::Event, scaffold_domain::event::ListedOccurrence)]| {
+        found.iter().map(|(e, o)| format!("{} {}", e.title, o.local_start.format("%m-%d"))).collect::<Vec<_>>()
+    };
+    let found = store.search_occurrences(&base).await.unwrap();
+    assert_eq!(
+        titles(&found),
+        ["Tea party walk 04-07", "Coffee morning 04-08", "Tea party walk 04-21"],
+        "by start; the excluded week is not listed; the private group's event is hidden"
+    );
+    let member = OccurrenceQuery { viewer: Some(p.id), ..base.clone() };
+    assert_eq!(store.search_occurrences(&member).await.unwrap().len(), 6, "members see their private group's events");
+    let first = OccurrenceQuery { limit: 1, ..base.clone() };
+    let page = store.search_occurrences(&first).await.unwrap();
+    let (e, o) = &page[0];
+    let next = OccurrenceQuery { after: Some((o.start, e.id, o.local_start)), ..base.clone() };
+    assert_eq!(titles(&store.search_occurrences(&next).await.unwrap())[0], "Coffee morning 04-08", "keyset paging");
+    let check = |q: OccurrenceQuery, n: usize| {
+        let store = store.clone();
+        async move { assert_eq!(store.search_occurrences(&q).await.unwrap().len(), n, "{q:?}") }
+    };
+    check(OccurrenceQuery { bounds: Some((51.4, 51.6, -0.2, 0.0)), ..base.clone() }, 0).await;
+    check(OccurrenceQuery { feature: Some("step-free".into()), ..base.clone() }, 3).await;
+    check(OccurrenceQuery { feature: Some("bsl".into()), ..base.clone() }, 0).await;
+    check(OccurrenceQuery { category: Some("digital-inclusion".into()), ..base.clone() }, 3).await;
+    check(OccurrenceQuery { category: Some("sport".into()), ..base.clone() }, 0).await;
+    check(OccurrenceQuery { words: vec!["walk".into(), "tea".into()], ..base.clone() }, 2).await;
+    check(OccurrenceQuery { words: vec!["walking".into()], ..base.clone() }, 2).await;
+    check(OccurrenceQuery { words: vec!["%".into()], ..base.clone() }, 0).await;
+    check(OccurrenceQuery { group: Some(hidden.id), viewer: Some(p.id), ..base.clone() }, 3).await;
+
+    // Feeds: only events with an activity in public groups are published; the rest are deleted items.
+    let series = store.series_feed(None, 100).await.unwrap();
+    assert_eq!(series.len(), 3);
+    assert!(series.windows(2).all(|w| (w[0].modified, w[0].id) < (w[1].modified, w[1].id)));
+    let published: Vec<_> = series.iter().filter_map(|i| i.data.as_ref()).collect();
+    assert_eq!(published.len(), 1);
+    assert_eq!((published[0].0.id, published[0].1.slug.as_str()), (walk.id, "listed-group"));
+    let sessions = store.sessions_feed(None, 1000).await.unwrap();
+    let key = |i: &SessionFeedItem| (i.modified, i.event_id, i.local_start);
+    assert!(sessions.windows(2).all(|w| key(&w[0]) < key(&w[1])), "ordered by (modified, id)");
+    let of = |list: &[SessionFeedItem], id, day: &str| {
+        list.iter().find(|i| i.event_id == id && i.local_start.format("%Y-%m-%d").to_string() == day).cloned()
+    };
+    let april7 = of(&sessions, walk.id, "2026-04-07").unwrap();
+    assert!(april7.data.is_some());
+    assert!(of(&sessions, plain.id, "2026-04-08").unwrap().data.is_none(), "no activity: not published");
+    let last = sessions.last().map(key).unwrap();
+    assert!(store.sessions_feed(Some(last), 10).await.unwrap().is_empty(), "the end of the feed");
+    let after_first = store.sessions_feed(Some(key(&sessions[0])), 1).await.unwrap();
+    assert_eq!(key(&after_first[0]), key(&sessions[1]), "the exact after-query");
+
+    // Cancelling one week: it leaves search and gets a new change number; the others keep theirs.
+    let cancel = OverrideDraft { status: Some(EventStatus::Cancelled), ..OverrideDraft::default() }
+        .validate(&walk, "2026-04-21T10:00")
+        .unwrap();
+    store
+        .put_override(walk.id, &cancel, at(10), &listing(&walk, std::slice::from_ref(&cancel)), &audit("o", 1))
+        .await
+        .unwrap();
+    check(base.clone(), 2).await;
+    let changes = store.sessions_feed(Some(last), 100).await.unwrap();
+    assert_eq!(changes.len(), 1, "{changes:?}");
+    assert_eq!(changes[0].data.as_ref().unwrap().status, EventStatus::Cancelled);
+    let last = key(&changes[0]);
+    // Excluding a week in the series: that occurrence becomes a tombstone.
+    let mut fewer = walk.clone();
+    fewer
+        .recurrence
+        .as_mut()
+        .unwrap()
+        .exdates
+        .push(chrono::NaiveDate::from_ymd_opt(2026, 4, 28).unwrap().and_hms_opt(10, 0, 0).unwrap());
+    fewer.version = 2;
+    fewer.updated_at = at(15);
+    store.update_event(&fewer, 1, &listing(&fewer, std::slice::from_ref(&cancel)), &audit("e", 2)).await.unwrap();
+    let changes = store.sessions_feed(Some(last), 100).await.unwrap();
+    assert_eq!(changes.len(), 1, "only the removed week changed: {changes:?}");
+    assert_eq!((changes[0].local_start.format("%m-%d").to_string(), changes[0].data.is_none()), ("04-28".into(), true));
+    let series = store.series_feed(None, 100).await.unwrap();
+    assert_eq!(series.last().unwrap().id, walk.id, "the updated event moves to the end of the feed");
+
+    // The group goes private: its events and occurrences are republished as deleted.
+    let before = store.series_feed(None, 100).await.unwrap().last().unwrap().modified;
+    let mut private = store.group_by_id(g.id).await.unwrap().unwrap();
+    private.visibility = Visibility::Private;
+    private.version += 1;
+    store.update_group(&private, private.version - 1, &audit("g", 3)).await.unwrap();
+    let after = store.series_feed(Some((before, walk.id)), 100).await.unwrap();
+    assert!(after.len() == 2 && after.iter().all(|i| i.data.is_none()), "{after:?}");
+    check(base.clone(), 0).await;
+
+    // Deleting an event leaves tombstones, which are purged after a while.
+    store.delete_event(walk.id, at(20), &audit("event.delete", 4)).await.unwrap();
+    assert!(matches!(store.delete_event(walk.id, at(20), &audit("x", 5)).await.unwrap_err(), StoreError::NotFound));
+    assert_eq!(store.event_by_id(walk.id).await.unwrap(), None);
+    let series = store.series_feed(None, 100).await.unwrap();
+    let gone = series.iter().find(|i| i.id == walk.id).unwrap();
+    assert!(gone.data.is_none());
+    let sessions = store.sessions_feed(None, 1000).await.unwrap();
+    assert!(sessions.iter().filter(|i| i.event_id == walk.id).all(|i| i.data.is_none()));
+    check(OccurrenceQuery { viewer: Some(p.id), ..base.clone() }, 4).await;
+    assert_eq!(store.purge_tombstones(at(15)).await.unwrap(), 0, "tombstones newer than the cut-off stay");
+    assert!(store.purge_tombstones(at(21)).await.unwrap() > 1);
+    assert!(store.series_feed(None, 100).await.unwrap().iter().all(|i| i.id != walk.id));
+
+    // Series whose listing ends soon are found for the daily job; a stale version is not relisted.
+    let due = store.events_to_relist(at(0) + Duration::days(400), 10).await.unwrap();
+    assert_eq!(due.iter().map(|e| e.id).collect::<Vec<_>>(), vec![secret.id], "series only");
+    let later = at(0) + Duration::days(30);
+    let relisted = secret.listing(&[], later).unwrap();
+    assert!(!store.relist_event(secret.id, 7, &relisted, later).await.unwrap());
+    assert!(store.relist_event(secret.id, 1, &relisted, later).await.unwrap());
+    assert!(store.events_to_relist(at(0) + Duration::days(365), 10).await.unwrap().is_empty());
 }

@@ -207,6 +207,9 @@ pub struct EventDetails {
     pub min_age: Option<u8>,
     pub max_age: Option<u8>,
     pub exdates: Vec<String>,
+    /// OpenActive activity identifiers.
+    #[serde(default)]
+    pub activities: Vec<String>,
 }
 
 /// A place stored as JSON (occurrence overrides).
@@ -339,6 +342,12 @@ pub struct EventRow {
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Derived for search: lower-cased title, summary, place name and activity labels.
+    pub search_text: String,
+    /// Derived for search: the accessibility features, space-separated and space-padded.
+    pub features: String,
+    /// Derived for the feeds: the event names an OpenActive activity.
+    pub open_active: bool,
 }
 
 const LOCAL: &str = "%Y-%m-%dT%H:%M:%S";
@@ -368,7 +377,15 @@ impl EventRow {
                 .as_ref()
                 .map(|r| r.exdates.iter().map(|x| x.format(LOCAL).to_string()).collect())
                 .unwrap_or_default(),
+            activities: e.activities.iter().map(|a| a.identifier.clone()).collect(),
         };
+        let mut search_text = format!("{} {}", e.title, e.summary);
+        for part in place.map(|p| p.name.as_str()).into_iter().chain(e.activities.iter().map(|a| a.pref_label.as_str()))
+        {
+            search_text.push(' ');
+            search_text.push_str(part);
+        }
+        let features: String = e.accessibility.iter().map(|a| format!(" {}", a.as_str())).collect();
         Ok(EventRow {
             event_id: e.id.0,
             group_id: e.group_id.0,
@@ -388,6 +405,9 @@ impl EventRow {
             version: e.version,
             created_at: e.created_at,
             updated_at: e.updated_at,
+            search_text: search_text.to_lowercase(),
+            features: format!("{features} "),
+            open_active: !e.activities.is_empty(),
         })
     }
 
@@ -443,6 +463,11 @@ impl EventRow {
                 .categories
                 .split_whitespace()
                 .map(|c| parse("category", c, Category::parse))
+                .collect::<StoreResult<Vec<_>>>()?,
+            activities: d
+                .activities
+                .iter()
+                .map(|a| scaffold_domain::activity::Activity::find(a).ok_or_else(|| corrupt("activity", a)))
                 .collect::<StoreResult<Vec<_>>>()?,
             recurrence,
             version: self.version,

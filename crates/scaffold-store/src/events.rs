@@ -1,17 +1,19 @@
 //! The events part of the storage port: events and series owned by groups. Occurrences are
-//! expanded in the domain, not stored.
+//! expanded in the domain; the store keeps each event's listing (its occurrences from a day ago to
+//! a year ahead) for search and the open-data feeds, written in the same transaction as the change
+//! that produced it.
 
 use crate::StoreResult;
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use scaffold_domain::audit::AuditEntry;
-use scaffold_domain::event::{Event, OccurrenceOverride};
+use scaffold_domain::event::{Event, ListedOccurrence, Listing, OccurrenceOverride};
 use scaffold_domain::rsvp::Rsvp;
 use scaffold_domain::{EventId, GroupId, PersonId};
 
 #[async_trait]
 pub trait EventStore: Send + Sync {
-    async fn create_event(&self, event: &Event, audit: &AuditEntry) -> StoreResult<()>;
+    async fn create_event(&self, event: &Event, listing: &Listing, audit: &AuditEntry) -> StoreResult<()>;
     async fn event_by_id(&self, id: EventId) -> StoreResult<Option<Event>>;
     /// A group's events by first start, then id, after the keyset cursor.
     async fn events_of_group(
@@ -28,10 +30,18 @@ pub trait EventStore: Send + Sync {
         event: EventId,
         change: &OccurrenceOverride,
         at: DateTime<Utc>,
+        listing: &Listing,
         audit: &AuditEntry,
     ) -> StoreResult<()>;
     /// Removes the change to one occurrence; `NotFound` when there is none.
-    async fn delete_override(&self, event: EventId, local_start: NaiveDateTime, audit: &AuditEntry) -> StoreResult<()>;
+    async fn delete_override(
+        &self,
+        event: EventId,
+        local_start: NaiveDateTime,
+        at: DateTime<Utc>,
+        listing: &Listing,
+        audit: &AuditEntry,
+    ) -> StoreResult<()>;
     /// Every change to an event's occurrences, by local start.
     async fn overrides_of(&self, event: EventId) -> StoreResult<Vec<OccurrenceOverride>>;
     /// Runs `decide` on the occurrence's current replies inside one transaction that holds the
@@ -61,5 +71,81 @@ pub trait EventStore: Send + Sync {
     async fn max_confirmed_seats(&self, event: EventId) -> StoreResult<u32>;
     /// Replaces the event when its stored version is `expected_version`; `VersionMismatch`
     /// otherwise, `NotFound` when absent.
-    async fn update_event(&self, event: &Event, expected_version: i64, audit: &AuditEntry) -> StoreResult<()>;
+    async fn update_event(
+        &self,
+        event: &Event,
+        expected_version: i64,
+        listing: &Listing,
+        audit: &AuditEntry,
+    ) -> StoreResult<()>;
+    /// Deletes an event with its replies and changes, leaving tombstones for the feeds;
+    /// `NotFound` when absent.
+    async fn delete_event(&self, event: EventId, at: DateTime<Utc>, audit: &AuditEntry) -> StoreResult<()>;
+    /// Series whose listing ends before `before` (the daily job extends them), oldest first.
+    async fn events_to_relist(&self, before: DateTime<Utc>, limit: u32) -> StoreResult<Vec<Event>>;
+    /// Replaces the event's listing when its version is still `version`; false otherwise.
+    async fn relist_event(
+        &self,
+        event: EventId,
+        version: i64,
+        listing: &Listing,
+        at: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    /// Removes feed tombstones (deleted events and occurrences) deleted before `before`.
+    async fn purge_tombstones(&self, before: DateTime<Utc>) -> StoreResult<u64>;
+    /// Listed occurrences matching the query, by start, event id and local start.
+    async fn search_occurrences(&self, query: &OccurrenceQuery) -> StoreResult<Vec<(Event, ListedOccurrence)>>;
+    /// The SessionSeries feed: events by (change number, id) after the given position.
+    async fn series_feed(&self, after: Option<(i64, EventId)>, limit: u32) -> StoreResult<Vec<SeriesFeedItem>>;
+    /// The ScheduledSession feed: listed occurrences by (change number, event id, local start).
+    async fn sessions_feed(
+        &self,
+        after: Option<(i64, EventId, NaiveDateTime)>,
+        limit: u32,
+    ) -> StoreResult<Vec<SessionFeedItem>>;
+}
+
+/// A search over listed occurrences. Only occurrences that are not cancelled, of events of
+/// active groups that are public or that `viewer` is an active member of.
+#[derive(Debug, Clone, Default)]
+pub struct OccurrenceQuery {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    /// Latitude and longitude bounds (south, north, west, east).
+    pub bounds: Option<(f64, f64, f64, f64)>,
+    pub group: Option<GroupId>,
+    pub category: Option<String>,
+    pub feature: Option<String>,
+    /// Lower-cased words, each of which must appear in the event's title, summary, place or
+    /// activities.
+    pub words: Vec<String>,
+    pub viewer: Option<PersonId>,
+    /// Keyset position: start, event id, local start.
+    pub after: Option<(DateTime<Utc>, EventId, NaiveDateTime)>,
+    pub limit: u32,
+}
+
+/// The group an event is published under.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedGroup {
+    pub slug: String,
+    pub name: String,
+}
+
+/// One SessionSeries feed item: the event when published, `None` when deleted (or no longer
+/// published: its group went private or was archived, or it no longer names an activity).
+#[derive(Debug, Clone)]
+pub struct SeriesFeedItem {
+    pub id: EventId,
+    pub modified: i64,
+    pub data: Option<(Event, FeedGroup)>,
+}
+
+/// One ScheduledSession feed item, `data` as for [`SeriesFeedItem`].
+#[derive(Debug, Clone)]
+pub struct SessionFeedItem {
+    pub event_id: EventId,
+    pub local_start: NaiveDateTime,
+    pub modified: i64,
+    pub data: Option<ListedOccurrence>,
 }

@@ -15,7 +15,7 @@ pub mod conformance;
 
 pub use cursor::Cursor;
 pub use error::StoreError;
-pub use events::EventStore;
+pub use events::{EventStore, FeedGroup, OccurrenceQuery, SeriesFeedItem, SessionFeedItem};
 pub use identity::{IdentityStore, LoginState, Session, SigningKeyRecord};
 pub use records::{ApiKey, GroupQuery, IdempotencyRecord, MembershipChange, like_pattern, search_text, sort_name};
 

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use scaffold_domain::EventId;
 use scaffold_domain::audit::AuditEntry;
-use scaffold_domain::event::Event;
+use scaffold_domain::event::{Event, Listing};
 use scaffold_domain::group::Group;
 use scaffold_domain::identity::{App, Assurance, Identity};
 use scaffold_domain::membership::Membership;
@@ -265,9 +265,9 @@ impl IdentityStore for CountingStore {
 
 #[async_trait]
 impl EventStore for CountingStore {
-    async fn create_event(&self, e: &Event, a: &AuditEntry) -> StoreResult<()> {
+    async fn create_event(&self, e: &Event, l: &Listing, a: &AuditEntry) -> StoreResult<()> {
         self.count("create_event");
-        self.inner.create_event(e, a).await
+        self.inner.create_event(e, l, a).await
     }
     async fn event_by_id(&self, id: EventId) -> StoreResult<Option<Event>> {
         self.count("event_by_id");
@@ -291,19 +291,22 @@ impl EventStore for CountingStore {
         event: EventId,
         change: &scaffold_domain::event::OccurrenceOverride,
         at: DateTime<Utc>,
+        l: &Listing,
         a: &AuditEntry,
     ) -> StoreResult<()> {
         self.count("put_override");
-        self.inner.put_override(event, change, at, a).await
+        self.inner.put_override(event, change, at, l, a).await
     }
     async fn delete_override(
         &self,
         event: EventId,
         local_start: chrono::NaiveDateTime,
+        at: DateTime<Utc>,
+        l: &Listing,
         a: &AuditEntry,
     ) -> StoreResult<()> {
         self.count("delete_override");
-        self.inner.delete_override(event, local_start, a).await
+        self.inner.delete_override(event, local_start, at, l, a).await
     }
     async fn overrides_of(&self, event: EventId) -> StoreResult<Vec<scaffold_domain::event::OccurrenceOverride>> {
         self.count("overrides_of");
@@ -346,8 +349,47 @@ impl EventStore for CountingStore {
         self.count("max_confirmed_seats");
         self.inner.max_confirmed_seats(event).await
     }
-    async fn update_event(&self, e: &Event, expected_version: i64, a: &AuditEntry) -> StoreResult<()> {
+    async fn update_event(&self, e: &Event, expected_version: i64, l: &Listing, a: &AuditEntry) -> StoreResult<()> {
         self.count("update_event");
-        self.inner.update_event(e, expected_version, a).await
+        self.inner.update_event(e, expected_version, l, a).await
+    }
+    async fn delete_event(&self, event: EventId, at: DateTime<Utc>, a: &AuditEntry) -> StoreResult<()> {
+        self.count("delete_event");
+        self.inner.delete_event(event, at, a).await
+    }
+    async fn events_to_relist(&self, before: DateTime<Utc>, limit: u32) -> StoreResult<Vec<Event>> {
+        self.count("events_to_relist");
+        self.inner.events_to_relist(before, limit).await
+    }
+    async fn relist_event(&self, event: EventId, version: i64, l: &Listing, at: DateTime<Utc>) -> StoreResult<bool> {
+        self.count("relist_event");
+        self.inner.relist_event(event, version, l, at).await
+    }
+    async fn purge_tombstones(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        self.count("purge_tombstones");
+        self.inner.purge_tombstones(before).await
+    }
+    async fn search_occurrences(
+        &self,
+        q: &scaffold_store::OccurrenceQuery,
+    ) -> StoreResult<Vec<(Event, scaffold_domain::event::ListedOccurrence)>> {
+        self.count("search_occurrences");
+        self.inner.search_occurrences(q).await
+    }
+    async fn series_feed(
+        &self,
+        after: Option<(i64, EventId)>,
+        limit: u32,
+    ) -> StoreResult<Vec<scaffold_store::SeriesFeedItem>> {
+        self.count("series_feed");
+        self.inner.series_feed(after, limit).await
+    }
+    async fn sessions_feed(
+        &self,
+        after: Option<(i64, EventId, chrono::NaiveDateTime)>,
+        limit: u32,
+    ) -> StoreResult<Vec<scaffold_store::SessionFeedItem>> {
+        self.count("sessions_feed");
+        self.inner.sessions_feed(after, limit).await
     }
 }
