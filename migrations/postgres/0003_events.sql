@@ -52,6 +52,8 @@ create table occurrence (
     start_at timestamptz not null,
     end_at timestamptz not null,
     status text not null check (status in ('scheduled', 'cancelled', 'postponed')),
+    reason text,
+    place jsonb,
     latitude double precision,
     longitude double precision,
     open_active boolean not null,

@@ -52,6 +52,8 @@ create table occurrence (
     start_at integer not null,
     end_at integer not null,
     status text not null check (status in ('scheduled', 'cancelled', 'postponed')),
+    reason text,
+    place text,
     latitude double precision,
     longitude double precision,
     open_active integer not null,

@@ -519,6 +519,10 @@ pub struct ListedOccurrence {
     pub start: DateTime<Utc>,
     pub end: DateTime<Utc>,
     pub status: EventStatus,
+    pub reason: Option<String>,
+    /// This occurrence's own place, when it is held elsewhere than the series.
+    pub place: Option<Place>,
+    /// Where it happens (its own place or the event's).
     pub latitude: Option<f64>,
     pub longitude: Option<f64>,
 }
@@ -543,18 +547,28 @@ impl Event {
             .occurrences_with(overrides, from, until)?
             .into_iter()
             .map(|o| {
-                let place = o.place.as_ref().or(self.place.as_ref());
+                let at = o.place.as_ref().or(self.place.as_ref());
+                let (latitude, longitude) = (at.and_then(|p| p.latitude), at.and_then(|p| p.longitude));
                 ListedOccurrence {
                     local_start: o.local_start,
                     start: o.start,
                     end: o.end,
                     status: o.status,
-                    latitude: place.and_then(|p| p.latitude),
-                    longitude: place.and_then(|p| p.longitude),
+                    reason: o.reason,
+                    place: o.place,
+                    latitude,
+                    longitude,
                 }
             })
             .collect();
-        Ok(Listing { from, until, items, open_active: !self.activities.is_empty() })
+        Ok(Listing { from, until, items, open_active: self.open_active() })
+    }
+
+    /// Published in the OpenActive feeds: it names an activity and has a place with coordinates
+    /// (the data model requires both).
+    pub fn open_active(&self) -> bool {
+        !self.activities.is_empty()
+            && self.place.as_ref().is_some_and(|p| p.latitude.is_some() && p.longitude.is_some())
     }
 
     pub fn start_instant(&self) -> DateTime<Utc> {

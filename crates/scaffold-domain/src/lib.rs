@@ -8,6 +8,7 @@ pub mod audit;
 pub mod clock;
 pub mod error;
 pub mod event;
+pub mod event_search;
 pub mod group;
 pub mod identity;
 pub mod ids;

@@ -5,9 +5,11 @@
 use crate::error::{GqlResult, gql};
 use crate::groups::{GroupObj, request, service};
 use crate::types::{AccessibilityFeature, BookingMode, Category, EventStatus, RsvpResponse, RsvpState};
+use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use scaffold_domain::event::{Event, EventDraft, PlaceInput};
+use scaffold_domain::event_search::SearchDraft;
 use scaffold_domain::{DomainError, EventId};
 use scaffold_service::groups::GroupRef;
 
@@ -160,6 +162,28 @@ impl EventObj {
     async fn version(&self) -> i64 {
         self.0.version
     }
+    /// The replies to one occurrence (organisers and owners).
+    async fn replies(&self, ctx: &Context<'_>, local_start: String) -> GqlResult<RepliesObj> {
+        let lines = service(ctx)?.replies(&request(ctx)?.actor, self.0.id, &local_start).await.map_err(gql)?;
+        let seats = |state: scaffold_domain::rsvp::RsvpState| -> u32 {
+            lines.iter().filter(|l| l.rsvp.state == state).map(|l| u32::from(l.rsvp.party_size)).sum()
+        };
+        let confirmed = seats(scaffold_domain::rsvp::RsvpState::Confirmed);
+        let waitlisted = seats(scaffold_domain::rsvp::RsvpState::Waitlisted);
+        let items = lines
+            .into_iter()
+            .map(|l| ReplyObj {
+                person_id: ID(l.rsvp.person_id.to_string()),
+                display_name: l.display_name,
+                response: l.rsvp.response.into(),
+                party_size: l.rsvp.party_size,
+                state: l.rsvp.state.into(),
+                updated_at: l.rsvp.updated_at,
+                checked_in_at: l.rsvp.checked_in_at,
+            })
+            .collect();
+        Ok(RepliesObj { items, confirmed, waitlisted })
+    }
     /// Occurrences starting in `[from, to)`; the window is at most 366 days.
     async fn occurrences(
         &self,
@@ -286,11 +310,107 @@ async fn visible_event(ctx: &Context<'_>, id: &ID) -> GqlResult<Option<EventObj>
     }
 }
 
+/// An occurrence found by `searchEvents`, with its event.
+#[derive(SimpleObject, Debug)]
+#[graphql(name = "FoundOccurrence")]
+pub struct FoundObj {
+    pub occurrence: OccurrenceObj,
+    pub event: EventObj,
+    /// Great-circle distance from the search centre, for area searches.
+    pub distance_km: Option<f64>,
+}
+
+fn occurrence_of_listing(e: &Event, o: scaffold_domain::event::ListedOccurrence) -> OccurrenceObj {
+    OccurrenceObj {
+        moved: o.start != scaffold_domain::event::instant(e.timezone, o.local_start),
+        start: o.start,
+        end: o.end,
+        local_start: local(&o.local_start),
+        status: o.status.into(),
+        reason: o.reason,
+        place: o.place.as_ref().map(place_obj),
+    }
+}
+
+/// One reply to an occurrence, for its organisers.
+#[derive(SimpleObject, Debug)]
+#[graphql(name = "Reply")]
+pub struct ReplyObj {
+    pub person_id: ID,
+    pub display_name: String,
+    pub response: RsvpResponse,
+    pub party_size: u8,
+    pub state: RsvpState,
+    pub updated_at: DateTime<Utc>,
+    pub checked_in_at: Option<DateTime<Utc>>,
+}
+
+/// The replies to one occurrence: confirmed places first, then the waitlist in order.
+#[derive(SimpleObject, Debug)]
+#[graphql(name = "Replies")]
+pub struct RepliesObj {
+    pub items: Vec<ReplyObj>,
+    /// Places confirmed (party sizes added up).
+    pub confirmed: u32,
+    /// Places waiting.
+    pub waitlisted: u32,
+}
+
 #[derive(Default, Debug)]
 pub struct EventQuery;
 
 #[Object]
 impl EventQuery {
+    /// Upcoming occurrences (not cancelled) of public groups' events and of your groups', by start.
+    /// An area is an outward code or lat and lon with a radius (default 5 km, at most 200); dates
+    /// default to the next 14 days (at most 92).
+    #[graphql(complexity = "first.unwrap_or(20).clamp(0, 100) as usize * child_complexity")]
+    #[allow(clippy::too_many_arguments)]
+    async fn search_events(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        outcode: Option<String>,
+        lat: Option<f64>,
+        lon: Option<f64>,
+        radius_km: Option<f64>,
+        from: Option<DateTime<Utc>>,
+        to: Option<DateTime<Utc>>,
+        category: Option<Category>,
+        accessibility: Option<AccessibilityFeature>,
+        #[graphql(desc = "the group's id or slug")] group: Option<String>,
+        #[graphql(desc = "words that must all appear in the title, summary, place or activities")] q: Option<String>,
+    ) -> GqlResult<Connection<String, FoundObj>> {
+        let draft = SearchDraft {
+            outcode,
+            lat,
+            lon,
+            radius_km,
+            from,
+            to,
+            category: category.map(Into::into),
+            accessibility: accessibility.map(Into::into),
+            q,
+        };
+        let group = group.map(|g| match scaffold_domain::GroupId::parse(&g) {
+            Some(id) => GroupRef::Id(id),
+            None => GroupRef::Slug(g),
+        });
+        let limit = crate::groups::first(first)?;
+        let page = service(ctx)?
+            .search_events(&request(ctx)?.actor, &draft, group.as_ref(), after.as_deref(), limit)
+            .await
+            .map_err(gql)?;
+        let mut c = Connection::new(after.is_some(), page.next.is_some());
+        c.edges.extend(page.items.into_iter().map(|f| {
+            let cursor = f.cursor();
+            let occurrence = occurrence_of_listing(&f.event, f.occurrence);
+            Edge::new(cursor, FoundObj { occurrence, event: EventObj(f.event), distance_km: f.distance_km })
+        }));
+        Ok(c)
+    }
+
     /// An event, when you can see its group.
     async fn event(&self, ctx: &Context<'_>, id: ID) -> GqlResult<Option<EventObj>> {
         visible_event(ctx, &id).await
@@ -392,6 +512,12 @@ impl EventMutation {
             state: r.state.into(),
             updated_at: r.updated_at,
         })
+    }
+
+    /// Deletes an event or series with its replies; `version` is the one you read.
+    async fn delete_event(&self, ctx: &Context<'_>, id: ID, version: i64) -> GqlResult<bool> {
+        service(ctx)?.delete_event(&request(ctx)?.actor, event_id(&id)?, Some(version)).await.map_err(gql)?;
+        Ok(true)
     }
 
     /// Replaces an event's fields; `version` is the one you read.

@@ -333,6 +333,30 @@ pub async fn replace(
     Ok(with_etag(StatusCode::OK, e))
 }
 
+/// Delete an event
+///
+/// Removes the event or series with its replies and changed occurrences; the OpenActive feeds
+/// publish it as deleted.
+#[utoipa::path(delete, path = "/api/v1/events/{event}", tag = "events",
+    params(("event" = uuid::Uuid, Path, description = "The event's id"),
+        ("If-Match" = String, Header, description = "The ETag you read, or `*`")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 403, description = "Not an organiser, or no events:write", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "VERSION_MISMATCH", body = Problem, content_type = "application/problem+json"),
+        (status = 428, description = "PRECONDITION_REQUIRED", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["events:write"])))]
+pub async fn delete(
+    State(s): State<RestState>,
+    Caller(actor): Caller,
+    Path(event): Path<String>,
+    IfMatch(version): IfMatch,
+) -> ApiResult<StatusCode> {
+    s.service.delete_event(&actor, event_id(&event)?, version).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
@@ -356,6 +380,19 @@ pub struct OccurrenceBody {
     pub moved: bool,
     /// A place for this occurrence only.
     pub place: Option<PlaceOut>,
+}
+
+/// A listed occurrence (search) in the same shape as an expanded one.
+pub(crate) fn occurrence_of_listing(e: &Event, o: scaffold_domain::event::ListedOccurrence) -> OccurrenceBody {
+    OccurrenceBody {
+        moved: o.start != scaffold_domain::event::instant(e.timezone, o.local_start),
+        start: o.start,
+        end: o.end,
+        local_start: local(&o.local_start),
+        status: o.status.as_str().to_owned(),
+        reason: o.reason,
+        place: o.place.map(place_out),
+    }
 }
 
 fn place_out(p: scaffold_domain::event::Place) -> PlaceOut {
@@ -623,12 +660,12 @@ pub async fn check_in(
     Ok(StatusCode::NO_CONTENT)
 }
 
-fn ics_response(body: String) -> axum::response::Response {
+pub(crate) fn ics_response(body: String) -> axum::response::Response {
     ([(header::CONTENT_TYPE, "text/calendar; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=300")], body)
         .into_response()
 }
 
-fn ics_host(s: &RestState) -> String {
+pub(crate) fn ics_host(s: &RestState) -> String {
     let url = &s.service.identity().config().public_url;
     url.split("://").nth(1).unwrap_or(url).split('/').next().unwrap_or("localhost").to_owned()
 }

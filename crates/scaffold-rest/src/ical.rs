@@ -247,6 +247,58 @@ pub fn calendar(
     out
 }
 
+/// A calendar of single occurrences (a search): each is its own VEVENT, its UID made of the
+/// event's id and the occurrence's series local start, so it stays the same across refreshes.
+pub fn occurrences_calendar(
+    name: &str,
+    host: &str,
+    found: &[scaffold_service::search::Found],
+    url: impl Fn(&Event) -> String,
+) -> String {
+    let mut out = String::new();
+    line(&mut out, "BEGIN:VCALENDAR");
+    line(&mut out, "VERSION:2.0");
+    line(&mut out, &format!("PRODID:{PRODID}"));
+    line(&mut out, "CALSCALE:GREGORIAN");
+    line(&mut out, "METHOD:PUBLISH");
+    line(&mut out, &format!("X-WR-CALNAME:{}", text(name)));
+    let zones: BTreeSet<&str> = found.iter().filter(|f| !f.event.all_day).map(|f| f.event.timezone.name()).collect();
+    for z in zones {
+        if let Ok(tz) = z.parse::<Tz>() {
+            let first = found
+                .iter()
+                .filter(|f| f.event.timezone == tz)
+                .map(|f| f.occurrence.start.with_timezone(&tz).year())
+                .min()
+                .unwrap_or(1970);
+            vtimezone(&mut out, tz, first);
+        }
+    }
+    for f in found {
+        let (e, o) = (&f.event, &f.occurrence);
+        line(&mut out, "BEGIN:VEVENT");
+        line(&mut out, &format!("UID:{}-{}@{host}", e.id, o.local_start.format("%Y%m%dT%H%M%S")));
+        line(&mut out, &format!("DTSTAMP:{}", utc(&e.updated_at)));
+        line(&mut out, &format!("LAST-MODIFIED:{}", utc(&e.updated_at)));
+        line(&mut out, &format!("SEQUENCE:{}", e.version.saturating_sub(1)));
+        let (start, end) =
+            (o.start.with_timezone(&e.timezone).naive_local(), o.end.with_timezone(&e.timezone).naive_local());
+        times(&mut out, e, start, end);
+        line(&mut out, &format!("SUMMARY:{}", text(&e.title)));
+        line(&mut out, &format!("DESCRIPTION:{}", text(&e.summary)));
+        location(&mut out, o.place.as_ref().or(e.place.as_ref()), e.online_url.as_deref());
+        line(&mut out, &format!("URL:{}", url(e)));
+        line(&mut out, &format!("STATUS:{}", status(o.status)));
+        if !e.categories.is_empty() {
+            let cats: Vec<String> = e.categories.iter().map(|c| text(c.as_str())).collect();
+            line(&mut out, &format!("CATEGORIES:{}", cats.join(",")));
+        }
+        line(&mut out, "END:VEVENT");
+    }
+    line(&mut out, "END:VCALENDAR");
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,9 +10,11 @@ mod extract;
 mod groups;
 mod ical;
 mod members;
+mod openactive;
 mod people;
 mod problem;
 mod schema;
+mod search;
 
 use axum::Router;
 use axum::routing::{get, patch, post};
@@ -47,7 +49,9 @@ pub fn router(service: Service) -> Router {
         .route("/api/v1/groups/{group}/members/{person}", patch(members::change_role).delete(members::remove))
         .route("/api/v1/groups/{group}/members/{person}/approve", post(members::approve))
         .route("/api/v1/groups/{group}/events", get(events::list).post(events::create))
-        .route("/api/v1/events/{event}", get(events::get).put(events::replace))
+        .route("/api/v1/events", get(search::search))
+        .route("/api/v1/events/calendar.ics", get(search::calendar))
+        .route("/api/v1/events/{event}", get(events::get).put(events::replace).delete(events::delete))
         .route("/api/v1/events/{event}/calendar.ics", get(events::event_calendar))
         .route("/api/v1/groups/{group}/calendar.ics", get(events::group_calendar))
         .route("/api/v1/events/{event}/occurrences", get(events::occurrences))
@@ -58,6 +62,9 @@ pub fn router(service: Service) -> Router {
         .route("/api/v1/events/{event}/occurrences/{local_start}/rsvp", axum::routing::put(events::rsvp))
         .route("/api/v1/events/{event}/occurrences/{local_start}/rsvps", get(events::replies))
         .route("/api/v1/events/{event}/occurrences/{local_start}/rsvps/{person}/check-in", post(events::check_in))
+        .route("/openactive", get(openactive::dataset))
+        .route("/openactive/session-series", get(openactive::series))
+        .route("/openactive/scheduled-sessions", get(openactive::sessions))
         .route("/api/v1/categories", get(groups::categories))
         .route("/api/v1/guideline-templates", get(groups::guideline_templates))
         .route("/api/v1/me", get(people::me).delete(people::delete_me))
@@ -206,6 +213,9 @@ impl utoipa::Modify for StandardErrors {
         people::my_memberships,
         events::create,
         events::list,
+        search::search,
+        search::calendar,
+        events::delete,
         events::get,
         events::replace,
         events::occurrences,
@@ -216,6 +226,9 @@ impl utoipa::Modify for StandardErrors {
         events::rsvp,
         events::replies,
         events::check_in,
+        openactive::dataset,
+        openactive::series,
+        openactive::sessions,
         apps::register,
         apps::list,
         apps::get,
@@ -238,6 +251,7 @@ impl utoipa::Modify for StandardErrors {
         (name = "people", description = "The caller, their API keys, and operator onboarding"),
         (name = "operators", description = "Instance operation"),
         (name = "events", description = "Events and series a group runs, and their occurrences"),
+        (name = "open data", description = "OpenActive RPDE feeds (SessionSeries, ScheduledSession) and their dataset document"),
         (name = "apps", description = "Apps for community developers, the OAuth token endpoint and the published keys"),
     )
 )]

@@ -334,6 +334,13 @@ pub fn booking_schema() -> Object {
     )
 }
 
+pub fn accessibility_feature_schema() -> Object {
+    enum_schema(
+        scaffold_domain::event::AccessibilityFeature::ALL.iter().map(|v| v.as_str()),
+        "An accessibility feature",
+    )
+}
+
 pub fn accessibility_schema() -> utoipa::openapi::schema::Array {
     let feature = enum_schema(
         scaffold_domain::event::AccessibilityFeature::ALL.iter().map(|v| v.as_str()),

@@ -22,6 +22,7 @@ pub async fn serve(cfg: Config, migrate: bool) -> Result<(), String> {
         graphql: cfg.graphql.limits(),
         trust_forwarded_for: cfg.rate_limits.trust_forwarded_for,
     };
+    tokio::spawn(maintain_listings(service.clone()));
     let app = router(service, &options);
     let listener = tokio::net::TcpListener::bind(cfg.server.listen)
         .await
@@ -47,6 +48,32 @@ pub async fn serve(cfg: Config, migrate: bool) -> Result<(), String> {
         .map_err(|e| format!("server error: {e}"))?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The listing job: at start and then hourly, extends series listings as the year ahead moves
+/// on and purges old feed tombstones. Idempotent, so every replica may run it.
+async fn maintain_listings(service: Service) {
+    const BATCH: u32 = 200;
+    let mut tick = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        tick.tick().await;
+        loop {
+            match service.maintain_listings(BATCH).await {
+                Ok((relisted, purged)) => {
+                    if relisted > 0 || purged > 0 {
+                        tracing::info!(relisted, purged, "listings maintained");
+                    }
+                    if relisted < u64::from(BATCH) {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "listing maintenance failed; retrying in an hour");
+                    break;
+                }
+            }
+        }
+    }
 }
 
 async fn shutdown_signal() {

@@ -11,6 +11,9 @@ use scaffold_domain::membership::Membership;
 use scaffold_domain::{Actor, DomainError, EventId, GroupId, Scope};
 use scaffold_store::{Cursor, StoreError};
 
+/// Feed tombstones are kept this long (RPDE asks for at least 7 days).
+pub const TOMBSTONE_DAYS: i64 = 14;
+
 fn event_not_found() -> DomainError {
     DomainError::not_found("EVENT_NOT_FOUND", "there is no event with that id that you can see")
 }
@@ -183,6 +186,51 @@ impl Service {
             self.promote_waitlists(person, &event).await?;
         }
         Ok(event)
+    }
+
+    /// Deletes an event with its replies (organisers and owners); the feeds keep a tombstone.
+    pub async fn delete_event(
+        &self,
+        actor: &Actor,
+        id: EventId,
+        expected_version: Option<i64>,
+    ) -> Result<(), DomainError> {
+        let current = self.event(actor, id).await?;
+        let person = self.group_for_events(actor, current.group_id).await?;
+        if expected_version.is_some_and(|v| v != current.version) {
+            return Err(version_mismatch());
+        }
+        let audit = self.audit(
+            Some(person),
+            "event.delete",
+            "event",
+            id,
+            serde_json::json!({ "group_id": current.group_id.to_string(), "title": current.title }),
+        );
+        self.store.delete_event(id, self.clock.now(), &audit).await.map_err(|e| match e {
+            StoreError::NotFound => event_not_found(),
+            other => store_error(other),
+        })
+    }
+
+    /// The daily listing job: extends the listings of series whose year ahead has moved on (at
+    /// most `batch` of them) and purges feed tombstones older than [`TOMBSTONE_DAYS`]. Safe to
+    /// run on several replicas at once: a relisting that lost a race to an edit is skipped, and
+    /// unchanged occurrences keep their change numbers.
+    pub async fn maintain_listings(&self, batch: u32) -> Result<(u64, u64), DomainError> {
+        let now = self.clock.now();
+        let due = now + chrono::Duration::days(scaffold_domain::event::LISTING_AHEAD_DAYS - 1);
+        let mut relisted = 0;
+        for event in self.store.events_to_relist(due, batch).await.map_err(store_error)? {
+            let overrides = self.store.overrides_of(event.id).await.map_err(store_error)?;
+            let listing = event.listing(&overrides, now)?;
+            if self.store.relist_event(event.id, event.version, &listing, now).await.map_err(store_error)? {
+                relisted += 1;
+            }
+        }
+        let purged =
+            self.store.purge_tombstones(now - chrono::Duration::days(TOMBSTONE_DAYS)).await.map_err(store_error)?;
+        Ok((relisted, purged))
     }
 
     /// After a capacity rise, promotes every occurrence's waitlist into the new places.

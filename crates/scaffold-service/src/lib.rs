@@ -5,10 +5,12 @@
 pub mod audit;
 pub mod auth;
 pub mod events;
+pub mod feeds;
 pub mod groups;
 pub mod identity;
 pub mod members;
 pub mod rsvps;
+pub mod search;
 
 use scaffold_domain::audit::AuditEntry;
 use scaffold_domain::{AuditId, Clock, DomainError, PersonId};
@@ -59,6 +61,11 @@ impl Service {
         config: identity::IdentityConfig,
     ) -> Result<Self, String> {
         Ok(Self { store, clock, identity: Arc::new(identity::Identity::new(config)?) })
+    }
+
+    /// The service's clock (the system clock, or a fixed one in tests).
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
     }
 
     pub fn store_kind(&self) -> &'static str {

@@ -5,10 +5,10 @@ use crate::{PgStore, insert_audit};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use scaffold_domain::audit::AuditEntry;
-use scaffold_domain::event::{Event, EventStatus, ListedOccurrence, Listing, OccurrenceOverride};
+use scaffold_domain::event::{Event, ListedOccurrence, Listing, OccurrenceOverride};
 use scaffold_domain::rsvp::Rsvp;
 use scaffold_domain::{EventId, GroupId, PersonId};
-use scaffold_store::decode::{EventRow, OverrideRow, PlaceJson, RsvpRow, local_parse, local_text};
+use scaffold_store::decode::{EventRow, OccurrenceRow, OverrideRow, PlaceJson, RsvpRow, local_text};
 use scaffold_store::{
     EventStore, FeedGroup, OccurrenceQuery, SeriesFeedItem, SessionFeedItem, StoreError, StoreResult, like_pattern,
 };
@@ -497,7 +497,7 @@ impl EventStore for PgStore {
     async fn search_occurrences(&self, q: &OccurrenceQuery) -> StoreResult<Vec<(Event, ListedOccurrence)>> {
         let mut b: QueryBuilder<Postgres> = QueryBuilder::new(
             "select e.*, o.local_start as o_local_start, o.start_at as o_start_at, o.end_at as o_end_at,
-                    o.status as o_status, o.latitude as o_latitude, o.longitude as o_longitude
+                    o.status as o_status, o.reason as o_reason, o.place as o_place, o.latitude as o_latitude, o.longitude as o_longitude
              from occurrence o
              join event e on e.event_id = o.event_id
              join community_group g on g.group_id = o.group_id
@@ -545,14 +545,17 @@ impl EventStore for PgStore {
         let rows = b.build().fetch_all(&self.pool).await.map_err(to_store_error)?;
         rows.iter()
             .map(|r| {
-                let o = ListedOccurrence {
-                    local_start: local_parse(&get::<String>(r, "o_local_start")?)?,
-                    start: get(r, "o_start_at")?,
-                    end: get(r, "o_end_at")?,
-                    status: parse_status(&get::<String>(r, "o_status")?)?,
+                let o = OccurrenceRow {
+                    local_start: get(r, "o_local_start")?,
+                    start_at: get(r, "o_start_at")?,
+                    end_at: get(r, "o_end_at")?,
+                    status: get(r, "o_status")?,
+                    reason: get(r, "o_reason")?,
+                    place: get(r, "o_place")?,
                     latitude: get(r, "o_latitude")?,
                     longitude: get(r, "o_longitude")?,
-                };
+                }
+                .into_listed()?;
                 Ok((event_from_row(r)?, o))
             })
             .collect()
@@ -607,7 +610,8 @@ impl EventStore for PgStore {
         limit: u32,
     ) -> StoreResult<Vec<SessionFeedItem>> {
         let rows = sqlx::query(
-            "select o.event_id, o.local_start, o.start_at, o.end_at, o.status, o.latitude, o.longitude, o.modified,
+            "select o.event_id, o.local_start, o.start_at, o.end_at, o.status, o.reason, o.place, o.latitude, o.longitude,
+                    o.modified,
                     (not o.deleted and o.open_active and g.visibility = 'public' and g.status = 'active') as published
              from occurrence o left join community_group g on g.group_id = o.group_id
              where $1::bigint is null or (o.modified, o.event_id, o.local_start) > ($1, $2, $3)
@@ -622,24 +626,23 @@ impl EventStore for PgStore {
         .map_err(to_store_error)?;
         rows.iter()
             .map(|r| {
-                let local_start = local_parse(&get::<String>(r, "local_start")?)?;
                 let published: Option<bool> = get(r, "published")?;
+                let listed = OccurrenceRow {
+                    local_start: get(r, "local_start")?,
+                    start_at: get(r, "start_at")?,
+                    end_at: get(r, "end_at")?,
+                    status: get(r, "status")?,
+                    reason: get(r, "reason")?,
+                    place: get(r, "place")?,
+                    latitude: get(r, "latitude")?,
+                    longitude: get(r, "longitude")?,
+                }
+                .into_listed()?;
                 Ok(SessionFeedItem {
                     event_id: EventId(get(r, "event_id")?),
-                    local_start,
+                    local_start: listed.local_start,
                     modified: get(r, "modified")?,
-                    data: if published == Some(true) {
-                        Some(ListedOccurrence {
-                            local_start,
-                            start: get(r, "start_at")?,
-                            end: get(r, "end_at")?,
-                            status: parse_status(&get::<String>(r, "status")?)?,
-                            latitude: get(r, "latitude")?,
-                            longitude: get(r, "longitude")?,
-                        })
-                    } else {
-                        None
-                    },
+                    data: (published == Some(true)).then_some(listed),
                 })
             })
             .collect()
@@ -707,20 +710,24 @@ async fn write_listing(
     let statuses: Vec<&str> = listing.items.iter().map(|o| o.status.as_str()).collect();
     let lats: Vec<Option<f64>> = listing.items.iter().map(|o| o.latitude).collect();
     let lons: Vec<Option<f64>> = listing.items.iter().map(|o| o.longitude).collect();
+    let reasons: Vec<Option<&str>> = listing.items.iter().map(|o| o.reason.as_deref()).collect();
+    let places: Vec<Option<serde_json::Value>> =
+        listing.items.iter().map(|o| o.place.as_ref().map(PlaceJson::from_place)).collect();
     sqlx::query(
-        "insert into occurrence (event_id, local_start, group_id, start_at, end_at, status, latitude, longitude,
-                                 open_active, deleted, modified, updated_at)
-         select $1, l, $2, s, e, st, la, lo, $8, false, $9, $10
-         from unnest($3::text[], $4::timestamptz[], $5::timestamptz[], $6::text[], $7::float8[], $11::float8[])
-              as u(l, s, e, st, la, lo)
+        "insert into occurrence (event_id, local_start, group_id, start_at, end_at, status, reason, place, latitude,
+                                 longitude, open_active, deleted, modified, updated_at)
+         select $1, l, $2, s, e, st, re, pl, la, lo, $8, false, $9, $10
+         from unnest($3::text[], $4::timestamptz[], $5::timestamptz[], $6::text[], $12::text[], $13::jsonb[],
+                     $7::float8[], $11::float8[]) as u(l, s, e, st, re, pl, la, lo)
          on conflict (event_id, local_start) do update set group_id = excluded.group_id,
              start_at = excluded.start_at, end_at = excluded.end_at, status = excluded.status,
-             latitude = excluded.latitude, longitude = excluded.longitude, open_active = excluded.open_active,
+             reason = excluded.reason, place = excluded.place, latitude = excluded.latitude,
+             longitude = excluded.longitude, open_active = excluded.open_active,
              deleted = false, modified = excluded.modified, updated_at = excluded.updated_at
-         where (occurrence.group_id, occurrence.start_at, occurrence.end_at, occurrence.status, occurrence.latitude,
-                occurrence.longitude, occurrence.open_active, occurrence.deleted)
+         where (occurrence.group_id, occurrence.start_at, occurrence.end_at, occurrence.status, occurrence.reason,
+                occurrence.place, occurrence.latitude, occurrence.longitude, occurrence.open_active, occurrence.deleted)
                is distinct from (excluded.group_id, excluded.start_at, excluded.end_at, excluded.status,
-                excluded.latitude, excluded.longitude, excluded.open_active, false)",
+                excluded.reason, excluded.place, excluded.latitude, excluded.longitude, excluded.open_active, false)",
     )
     .bind(event.0)
     .bind(group.0)
@@ -733,6 +740,8 @@ async fn write_listing(
     .bind(change)
     .bind(at)
     .bind(&lons)
+    .bind(&reasons)
+    .bind(&places)
     .execute(&mut **tx)
     .await
     .map_err(to_store_error)?;
@@ -769,8 +778,4 @@ pub(crate) async fn republish_group(
         .await
         .map_err(to_store_error)?;
     Ok(())
-}
-
-fn parse_status(s: &str) -> StoreResult<EventStatus> {
-    EventStatus::parse(s).ok_or_else(|| StoreError::Other(format!("unknown event status {s:?}").into()))
 }

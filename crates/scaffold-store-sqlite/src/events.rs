@@ -5,10 +5,10 @@ use crate::{SqliteStore, insert_audit};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use scaffold_domain::audit::AuditEntry;
-use scaffold_domain::event::{Event, EventStatus, ListedOccurrence, Listing, OccurrenceOverride};
+use scaffold_domain::event::{Event, ListedOccurrence, Listing, OccurrenceOverride};
 use scaffold_domain::rsvp::Rsvp;
 use scaffold_domain::{EventId, GroupId, PersonId};
-use scaffold_store::decode::{EventRow, OverrideRow, PlaceJson, RsvpRow, local_parse, local_text};
+use scaffold_store::decode::{EventRow, OccurrenceRow, OverrideRow, PlaceJson, RsvpRow, local_text};
 use scaffold_store::{
     EventStore, FeedGroup, OccurrenceQuery, SeriesFeedItem, SessionFeedItem, StoreError, StoreResult, like_pattern,
 };
@@ -497,7 +497,7 @@ impl EventStore for SqliteStore {
     async fn search_occurrences(&self, q: &OccurrenceQuery) -> StoreResult<Vec<(Event, ListedOccurrence)>> {
         let mut b: QueryBuilder<Sqlite> = QueryBuilder::new(
             "select e.*, o.local_start as o_local_start, o.start_at as o_start_at, o.end_at as o_end_at,
-                    o.status as o_status, o.latitude as o_latitude, o.longitude as o_longitude
+                    o.status as o_status, o.reason as o_reason, o.place as o_place, o.latitude as o_latitude, o.longitude as o_longitude
              from occurrence o
              join event e on e.event_id = o.event_id
              join community_group g on g.group_id = o.group_id
@@ -545,14 +545,20 @@ impl EventStore for SqliteStore {
         let rows = b.build().fetch_all(&self.pool).await.map_err(to_store_error)?;
         rows.iter()
             .map(|r| {
-                let o = ListedOccurrence {
-                    local_start: local_parse(&get::<String>(r, "o_local_start")?)?,
-                    start: time(get(r, "o_start_at")?)?,
-                    end: time(get(r, "o_end_at")?)?,
-                    status: parse_status(&get::<String>(r, "o_status")?)?,
+                let o = OccurrenceRow {
+                    local_start: get(r, "o_local_start")?,
+                    start_at: time(get(r, "o_start_at")?)?,
+                    end_at: time(get(r, "o_end_at")?)?,
+                    status: get(r, "o_status")?,
+                    reason: get(r, "o_reason")?,
+                    place: get::<Option<String>>(r, "o_place")?
+                        .map(|t| serde_json::from_str(&t))
+                        .transpose()
+                        .map_err(|e| StoreError::Other(Box::new(e)))?,
                     latitude: get(r, "o_latitude")?,
                     longitude: get(r, "o_longitude")?,
-                };
+                }
+                .into_listed()?;
                 Ok((event_from_row(r)?, o))
             })
             .collect()
@@ -607,7 +613,8 @@ impl EventStore for SqliteStore {
         limit: u32,
     ) -> StoreResult<Vec<SessionFeedItem>> {
         let rows = sqlx::query(
-            "select o.event_id, o.local_start, o.start_at, o.end_at, o.status, o.latitude, o.longitude, o.modified,
+            "select o.event_id, o.local_start, o.start_at, o.end_at, o.status, o.reason, o.place, o.latitude, o.longitude,
+                    o.modified,
                     (not o.deleted and o.open_active and g.visibility = 'public' and g.status = 'active') as published
              from occurrence o left join community_group g on g.group_id = o.group_id
              where ?1 is null or (o.modified, o.event_id, o.local_start) > (?1, ?2, ?3)
@@ -622,24 +629,26 @@ impl EventStore for SqliteStore {
         .map_err(to_store_error)?;
         rows.iter()
             .map(|r| {
-                let local_start = local_parse(&get::<String>(r, "local_start")?)?;
                 let published: Option<bool> = get(r, "published")?;
+                let listed = OccurrenceRow {
+                    local_start: get(r, "local_start")?,
+                    start_at: time(get(r, "start_at")?)?,
+                    end_at: time(get(r, "end_at")?)?,
+                    status: get(r, "status")?,
+                    reason: get(r, "reason")?,
+                    place: get::<Option<String>>(r, "place")?
+                        .map(|t| serde_json::from_str(&t))
+                        .transpose()
+                        .map_err(|e| StoreError::Other(Box::new(e)))?,
+                    latitude: get(r, "latitude")?,
+                    longitude: get(r, "longitude")?,
+                }
+                .into_listed()?;
                 Ok(SessionFeedItem {
                     event_id: EventId(get(r, "event_id")?),
-                    local_start,
+                    local_start: listed.local_start,
                     modified: get(r, "modified")?,
-                    data: if published == Some(true) {
-                        Some(ListedOccurrence {
-                            local_start,
-                            start: time(get(r, "start_at")?)?,
-                            end: time(get(r, "end_at")?)?,
-                            status: parse_status(&get::<String>(r, "status")?)?,
-                            latitude: get(r, "latitude")?,
-                            longitude: get(r, "longitude")?,
-                        })
-                    } else {
-                        None
-                    },
+                    data: (published == Some(true)).then_some(listed),
                 })
             })
             .collect()
@@ -712,14 +721,16 @@ async fn write_listing(
     for o in &listing.items {
         sqlx::query(
             "insert into occurrence (event_id, local_start, group_id, start_at, end_at, status, latitude, longitude,
-                                     open_active, deleted, modified, updated_at)
-             values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, false, ?10, ?11)
+                                     open_active, deleted, modified, updated_at, reason, place)
+             values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, false, ?10, ?11, ?12, ?13)
              on conflict (event_id, local_start) do update set group_id = excluded.group_id,
                  start_at = excluded.start_at, end_at = excluded.end_at, status = excluded.status,
+                 reason = excluded.reason, place = excluded.place,
                  latitude = excluded.latitude, longitude = excluded.longitude, open_active = excluded.open_active,
                  deleted = false, modified = excluded.modified, updated_at = excluded.updated_at
              where occurrence.group_id is not excluded.group_id or occurrence.start_at is not excluded.start_at
                 or occurrence.end_at is not excluded.end_at or occurrence.status is not excluded.status
+                or occurrence.reason is not excluded.reason or occurrence.place is not excluded.place
                 or occurrence.latitude is not excluded.latitude or occurrence.longitude is not excluded.longitude
                 or occurrence.open_active is not excluded.open_active or occurrence.deleted",
         )
@@ -734,6 +745,8 @@ async fn write_listing(
         .bind(listing.open_active)
         .bind(change)
         .bind(micros(at))
+        .bind(&o.reason)
+        .bind(o.place.as_ref().map(|p| PlaceJson::from_place(p).to_string()))
         .execute(&mut **tx)
         .await
         .map_err(to_store_error)?;
@@ -771,8 +784,4 @@ pub(crate) async fn republish_group(
         .await
         .map_err(to_store_error)?;
     Ok(())
-}
-
-fn parse_status(s: &str) -> StoreResult<EventStatus> {
-    EventStatus::parse(s).ok_or_else(|| StoreError::Other(format!("unknown event status {s:?}").into()))
 }

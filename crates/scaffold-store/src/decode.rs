@@ -223,6 +223,35 @@ pub struct PlaceJson {
     pub longitude: Option<f64>,
 }
 
+/// An `occurrence` row in plain types.
+#[derive(Debug)]
+pub struct OccurrenceRow {
+    pub local_start: String,
+    pub start_at: DateTime<Utc>,
+    pub end_at: DateTime<Utc>,
+    pub status: String,
+    pub reason: Option<String>,
+    pub place: Option<serde_json::Value>,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+}
+
+impl OccurrenceRow {
+    pub fn into_listed(self) -> StoreResult<scaffold_domain::event::ListedOccurrence> {
+        use scaffold_domain::event::EventStatus;
+        Ok(scaffold_domain::event::ListedOccurrence {
+            local_start: local_parse(&self.local_start)?,
+            start: self.start_at,
+            end: self.end_at,
+            status: parse("event status", &self.status, EventStatus::parse)?,
+            reason: self.reason,
+            place: self.place.map(PlaceJson::into_place).transpose()?,
+            latitude: self.latitude,
+            longitude: self.longitude,
+        })
+    }
+}
+
 impl PlaceJson {
     pub fn from_place(p: &scaffold_domain::event::Place) -> serde_json::Value {
         serde_json::to_value(PlaceJson {
@@ -407,7 +436,7 @@ impl EventRow {
             updated_at: e.updated_at,
             search_text: search_text.to_lowercase(),
             features: format!("{features} "),
-            open_active: !e.activities.is_empty(),
+            open_active: e.open_active(),
         })
     }
 

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use std::collections::BTreeSet;
 
 /// Checks the text line by line and returns the unfolded content lines.
-fn strict(ics: &str) -> Vec<String> {
+pub fn strict(ics: &str) -> Vec<String> {
     assert!(ics.ends_with("\r\n"), "CRLF at the end");
     assert!(!ics.replace("\r\n", "").contains('\n') && !ics.replace("\r\n", "").contains('\r'), "only CRLF line ends");
     let physical: Vec<&str> = ics.split("\r\n").filter(|l| !l.is_empty()).collect();
@@ -60,7 +60,7 @@ fn strict(ics: &str) -> Vec<String> {
     lines
 }
 
-fn independent_parse(ics: &str) -> Value {
+pub fn independent_parse(ics: &str) -> Value {
     let python = std::env::var("SCAFFOLD_TEST_ICAL_PYTHON").expect(
         "SCAFFOLD_TEST_ICAL_PYTHON must name a Python with tests/ical/requirements.txt installed (scripts/test sets it)",
     );

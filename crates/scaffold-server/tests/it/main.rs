@@ -14,3 +14,4 @@ mod groups;
 mod identity;
 mod members;
 mod ops;
+mod search;
