@@ -87,6 +87,41 @@ fn duration(minutes: i64) -> String {
     }
 }
 
+/// The schedule's `repeatFrequency` (an ISO 8601 duration, e.g. `P1W`) and, for weekly rules
+/// with plain weekdays, its `byDay` (schema.org day URLs), read from an RRULE.
+fn repeat(rule: &str) -> (Option<String>, Vec<String>) {
+    let part = |name: &str| rule.split(';').find_map(|p| p.strip_prefix(name)?.strip_prefix('='));
+    let interval = part("INTERVAL").and_then(|i| i.parse::<u32>().ok()).unwrap_or(1);
+    let unit = match part("FREQ") {
+        Some("DAILY") => "D",
+        Some("WEEKLY") => "W",
+        Some("MONTHLY") => "M",
+        Some("YEARLY") => "Y",
+        _ => return (None, Vec::new()),
+    };
+    let day = |code: &str| {
+        Some(match code {
+            "MO" => "Monday",
+            "TU" => "Tuesday",
+            "WE" => "Wednesday",
+            "TH" => "Thursday",
+            "FR" => "Friday",
+            "SA" => "Saturday",
+            "SU" => "Sunday",
+            _ => return None,
+        })
+    };
+    let days = match (unit, part("BYDAY")) {
+        ("W", Some(list)) => list
+            .split(',')
+            .map(|d| day(d).map(|name| format!("https://schema.org/{name}")))
+            .collect::<Option<Vec<_>>>()
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    };
+    (Some(format!("P{interval}{unit}")), days)
+}
+
 fn event_status(s: EventStatus) -> &'static str {
     match s {
         EventStatus::Scheduled => "https://schema.org/EventScheduled",
@@ -115,9 +150,18 @@ fn series_data(base: &str, e: &Event, g: &FeedGroup) -> Value {
     let minutes = (e.end - e.start).num_minutes();
     let mut schedule = json!({ "@type": "PartialSchedule", "scheduleTimezone": e.timezone.name(),
         "duration": duration(minutes) });
-    if let (false, Some(s)) = (e.all_day, schedule.as_object_mut()) {
-        s.insert("startTime".into(), json!(e.start.format("%H:%M").to_string()));
-        s.insert("endTime".into(), json!(e.end.format("%H:%M").to_string()));
+    if let Some(s) = schedule.as_object_mut() {
+        if !e.all_day {
+            s.insert("startTime".into(), json!(e.start.format("%H:%M").to_string()));
+            s.insert("endTime".into(), json!(e.end.format("%H:%M").to_string()));
+        }
+        if let Some(r) = &e.recurrence {
+            let (frequency, days) = repeat(&r.rule);
+            s.extend(frequency.map(|f| ("repeatFrequency".to_owned(), json!(f))));
+            if !days.is_empty() {
+                s.insert("byDay".into(), json!(days));
+            }
+        }
     }
     let mut data = json!({
         "@context": "https://openactive.io/",
@@ -314,6 +358,17 @@ pub async fn dataset(State(s): State<RestState>) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn schedules_from_rules() {
+        assert_eq!(
+            repeat("FREQ=WEEKLY;BYDAY=TU,TH;INTERVAL=2"),
+            (Some("P2W".into()), vec!["https://schema.org/Tuesday".into(), "https://schema.org/Thursday".into()])
+        );
+        assert_eq!(repeat("FREQ=MONTHLY;BYDAY=2TU"), (Some("P1M".into()), vec![]));
+        assert_eq!(repeat("FREQ=WEEKLY;BYDAY=1TU"), (Some("P1W".into()), vec![]), "ordinals are not plain weekdays");
+        assert_eq!(repeat("FREQ=DAILY;COUNT=3"), (Some("P1D".into()), vec![]));
+    }
 
     #[test]
     fn durations_and_session_ids() {

@@ -13,5 +13,6 @@ mod graphql;
 mod groups;
 mod identity;
 mod members;
+mod openactive;
 mod ops;
 mod search;
