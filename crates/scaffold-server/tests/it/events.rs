@@ -550,3 +550,95 @@ async fn raising_the_capacity_promotes_the_waitlist_and_graphql_replies_work() {
     let audit = app.http.get("/api/v1/audit?limit=100").token(&app.operator).send().await.json();
     assert!(audit.to_string().contains("rsvp.promote"));
 }
+
+#[tokio::test]
+async fn organisers_see_replies_in_graphql_and_delete_events_with_if_match() {
+    let app = app().await;
+    let owner = app.person("Ada", ORGANISER).await;
+    app.group(&owner.token, group_named("leaving-soon", json!({}))).await;
+    let e = app.http.post("/api/v1/groups/leaving-soon/events").token(&owner.token).json(&sunday_match(1)).send().await;
+    let (id, etag) = (e.json()["id"].as_str().unwrap().to_owned(), e.header("etag").unwrap().to_owned());
+    let guest = app.person("Bo", GUEST).await;
+    let m = "mutation($e: ID!) { rsvp(eventId: $e, localStart: \"2026-04-12T10:30\", response: GOING) { state } }";
+    app.gql(Some(&guest.token), m, json!({ "e": id })).await;
+    let q = "query($e: ID!) { event(id: $e) { replies(localStart: \"2026-04-12T10:30\") {
+        confirmed waitlisted items { displayName state partySize } } } }";
+    let res = app.gql(Some(&owner.token), q, json!({ "e": id })).await.json();
+    let replies = &res["data"]["event"]["replies"];
+    assert_eq!(
+        (replies["confirmed"].clone(), replies["items"][0]["displayName"].clone()),
+        (json!(1), json!("Bo")),
+        "{res}"
+    );
+    let res = app.gql(Some(&guest.token), q, json!({ "e": id })).await.json();
+    assert_eq!(res["errors"][0]["extensions"]["code"], "INSUFFICIENT_SCOPE", "guests do not see the list: {res}");
+
+    // Deleting: If-Match required and checked, organisers only; then gone everywhere.
+    let path = format!("/api/v1/events/{id}");
+    app.http.delete(&path).token(&owner.token).send().await.problem(428, "PRECONDITION_REQUIRED");
+    app.http
+        .delete(&path)
+        .token(&owner.token)
+        .header("if-match", "\"7\"")
+        .send()
+        .await
+        .problem(412, "VERSION_MISMATCH");
+    app.http
+        .delete(&path)
+        .token(&guest.token)
+        .header("if-match", &etag)
+        .send()
+        .await
+        .problem(403, "INSUFFICIENT_SCOPE");
+    assert_eq!(app.http.delete(&path).token(&owner.token).header("if-match", &etag).send().await.status, 204);
+    app.http.get(&path).send().await.problem(404, "EVENT_NOT_FOUND");
+    app.http.delete(&path).token(&owner.token).header("if-match", "*").send().await.problem(404, "EVENT_NOT_FOUND");
+    let search = app.http.get("/api/v1/events?group=leaving-soon&to=2026-05-28T00:00:00Z").send().await.json();
+    assert_eq!(search["items"], json!([]), "no longer found");
+    let audit = app.http.get("/api/v1/audit?limit=100").token(&app.operator).send().await.json();
+    assert!(audit.to_string().contains("event.delete"));
+
+    // GraphQL: deleteEvent with the version read.
+    let e = app
+        .http
+        .post("/api/v1/groups/leaving-soon/events")
+        .token(&owner.token)
+        .json(&sunday_match(1))
+        .send()
+        .await
+        .json();
+    let m = "mutation($e: ID!, $v: Int!) { deleteEvent(id: $e, version: $v) }";
+    let res = app.gql(Some(&owner.token), m, json!({ "e": e["id"], "v": 2 })).await.json();
+    assert_eq!(res["errors"][0]["extensions"]["code"], "VERSION_MISMATCH", "{res}");
+    let res = app.gql(Some(&owner.token), m, json!({ "e": e["id"], "v": 1 })).await.json();
+    assert_eq!(res["data"]["deleteEvent"], true, "{res}");
+}
+
+#[tokio::test]
+async fn the_listing_job_extends_series_as_the_year_moves_on() {
+    use scaffold_server::app::{AppOptions, router};
+    let store = scaffold_testkit::store().await;
+    let clock = scaffold_testkit::clock();
+    let service = scaffold_service::Service::new(store, clock.clone());
+    let operator = service.bootstrap_operator().await.unwrap().unwrap().expose().to_owned();
+    let http = scaffold_testkit::TestClient::new(router(service.clone(), &AppOptions::default()));
+    let res = http
+        .post("/api/v1/people")
+        .token(&operator)
+        .json(&json!({ "display_name": "Ada", "scopes": ORGANISER }))
+        .send()
+        .await;
+    let token = res.json()["api_key"]["token"].as_str().unwrap().to_owned();
+    http.post("/api/v1/groups").token(&token).json(&group_named("long-runners", json!({}))).send().await;
+    let e = http.post("/api/v1/groups/long-runners/events").token(&token).json(&tea_party()).send().await;
+    assert_eq!(e.status, 201, "{}", e.text);
+    assert_eq!(service.maintain_listings(10).await.unwrap(), (0, 0), "nothing is due yet");
+    // Two months on, the weeks beyond the first year are listed and found.
+    clock.advance(chrono::Duration::days(60));
+    let far = "/api/v1/events?group=long-runners&from=2027-05-01T00:00:00Z&to=2027-05-20T00:00:00Z";
+    assert_eq!(http.get(far).send().await.json()["items"], json!([]));
+    assert_eq!(service.maintain_listings(10).await.unwrap().0, 1);
+    let found = http.get(far).send().await.json();
+    assert_eq!(found["items"].as_array().unwrap().len(), 3, "{found}");
+    assert_eq!(service.maintain_listings(10).await.unwrap().0, 0, "done until the next day");
+}
