@@ -30,7 +30,7 @@ create table event (
 );
 create index event_group on event (group_id, start_at, event_id);
 create index event_feed on event (modified, event_id);
-create index event_listing on event (listed_until) where recurrence_rule is not null;
+create index event_listing on event (listed_until, event_id) where recurrence_rule is not null;
 
 -- One change number for the open-data feeds, taken once by every transaction that changes what
 -- they publish: the row lock orders those transactions, so numbers become visible in order and a
@@ -56,6 +56,8 @@ create table occurrence (
     place text,
     latitude double precision,
     longitude double precision,
+    -- floor(latitude * 10): search looks up the 0.1-degree bands a circle touches by equality.
+    lat_cell integer,
     open_active integer not null,
     deleted integer not null,
     modified integer not null,
@@ -63,7 +65,7 @@ create table occurrence (
     primary key (event_id, local_start)
 );
 create index occurrence_start on occurrence (start_at, event_id, local_start) where not deleted;
-create index occurrence_area on occurrence (latitude, longitude, start_at) where not deleted;
+create index occurrence_area on occurrence (lat_cell, start_at) where not deleted;
 create index occurrence_feed on occurrence (modified, event_id, local_start);
 
 -- Deleted events, kept for the SessionSeries feed.

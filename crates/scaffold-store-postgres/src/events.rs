@@ -10,7 +10,8 @@ use scaffold_domain::rsvp::Rsvp;
 use scaffold_domain::{EventId, GroupId, PersonId};
 use scaffold_store::decode::{EventRow, OccurrenceRow, OverrideRow, PlaceJson, RsvpRow, local_text};
 use scaffold_store::{
-    EventStore, FeedGroup, OccurrenceQuery, SeriesFeedItem, SessionFeedItem, StoreError, StoreResult, like_pattern,
+    EventStore, FeedGroup, OccurrenceQuery, SeriesFeedItem, SessionFeedItem, StoreError, StoreResult, lat_cell,
+    lat_cells, like_pattern,
 };
 use sqlx::postgres::PgRow;
 use sqlx::{Postgres, QueryBuilder, Row};
@@ -515,6 +516,12 @@ impl EventStore for PgStore {
         }
         b.push(")");
         if let Some((south, north, west, east)) = q.bounds {
+            b.push(" and o.lat_cell in (");
+            let mut cells = b.separated(", ");
+            for cell in lat_cells(south, north) {
+                cells.push_bind(cell);
+            }
+            b.push(")");
             b.push(" and o.latitude between ").push_bind(south).push(" and ").push_bind(north);
             b.push(" and o.longitude between ").push_bind(west).push(" and ").push_bind(east);
         }
@@ -710,15 +717,17 @@ async fn write_listing(
     let statuses: Vec<&str> = listing.items.iter().map(|o| o.status.as_str()).collect();
     let lats: Vec<Option<f64>> = listing.items.iter().map(|o| o.latitude).collect();
     let lons: Vec<Option<f64>> = listing.items.iter().map(|o| o.longitude).collect();
+    let cells: Vec<Option<i32>> =
+        listing.items.iter().map(|o| o.latitude.and_then(|l| i32::try_from(lat_cell(l)).ok())).collect();
     let reasons: Vec<Option<&str>> = listing.items.iter().map(|o| o.reason.as_deref()).collect();
     let places: Vec<Option<serde_json::Value>> =
         listing.items.iter().map(|o| o.place.as_ref().map(PlaceJson::from_place)).collect();
     sqlx::query(
         "insert into occurrence (event_id, local_start, group_id, start_at, end_at, status, reason, place, latitude,
-                                 longitude, open_active, deleted, modified, updated_at)
-         select $1, l, $2, s, e, st, re, pl, la, lo, $8, false, $9, $10
+                                 longitude, lat_cell, open_active, deleted, modified, updated_at)
+         select $1, l, $2, s, e, st, re, pl, la, lo, ce, $8, false, $9, $10
          from unnest($3::text[], $4::timestamptz[], $5::timestamptz[], $6::text[], $12::text[], $13::jsonb[],
-                     $7::float8[], $11::float8[]) as u(l, s, e, st, re, pl, la, lo)
+                     $7::float8[], $11::float8[], $14::int4[]) as u(l, s, e, st, re, pl, la, lo, ce)
          on conflict (event_id, local_start) do update set group_id = excluded.group_id,
              start_at = excluded.start_at, end_at = excluded.end_at, status = excluded.status,
              reason = excluded.reason, place = excluded.place, latitude = excluded.latitude,
@@ -742,6 +751,7 @@ async fn write_listing(
     .bind(&lons)
     .bind(&reasons)
     .bind(&places)
+    .bind(&cells)
     .execute(&mut **tx)
     .await
     .map_err(to_store_error)?;

@@ -10,7 +10,8 @@ use scaffold_domain::rsvp::Rsvp;
 use scaffold_domain::{EventId, GroupId, PersonId};
 use scaffold_store::decode::{EventRow, OccurrenceRow, OverrideRow, PlaceJson, RsvpRow, local_text};
 use scaffold_store::{
-    EventStore, FeedGroup, OccurrenceQuery, SeriesFeedItem, SessionFeedItem, StoreError, StoreResult, like_pattern,
+    EventStore, FeedGroup, OccurrenceQuery, SeriesFeedItem, SessionFeedItem, StoreError, StoreResult, lat_cell,
+    lat_cells, like_pattern,
 };
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite};
@@ -515,6 +516,12 @@ impl EventStore for SqliteStore {
         }
         b.push(")");
         if let Some((south, north, west, east)) = q.bounds {
+            b.push(" and o.lat_cell in (");
+            let mut cells = b.separated(", ");
+            for cell in lat_cells(south, north) {
+                cells.push_bind(cell);
+            }
+            b.push(")");
             b.push(" and o.latitude between ").push_bind(south).push(" and ").push_bind(north);
             b.push(" and o.longitude between ").push_bind(west).push(" and ").push_bind(east);
         }
@@ -721,12 +728,13 @@ async fn write_listing(
     for o in &listing.items {
         sqlx::query(
             "insert into occurrence (event_id, local_start, group_id, start_at, end_at, status, latitude, longitude,
-                                     open_active, deleted, modified, updated_at, reason, place)
-             values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, false, ?10, ?11, ?12, ?13)
+                                     open_active, deleted, modified, updated_at, reason, place, lat_cell)
+             values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, false, ?10, ?11, ?12, ?13, ?14)
              on conflict (event_id, local_start) do update set group_id = excluded.group_id,
                  start_at = excluded.start_at, end_at = excluded.end_at, status = excluded.status,
                  reason = excluded.reason, place = excluded.place,
-                 latitude = excluded.latitude, longitude = excluded.longitude, open_active = excluded.open_active,
+                 latitude = excluded.latitude, longitude = excluded.longitude, lat_cell = excluded.lat_cell,
+                 open_active = excluded.open_active,
                  deleted = false, modified = excluded.modified, updated_at = excluded.updated_at
              where occurrence.group_id is not excluded.group_id or occurrence.start_at is not excluded.start_at
                 or occurrence.end_at is not excluded.end_at or occurrence.status is not excluded.status
@@ -747,6 +755,7 @@ async fn write_listing(
         .bind(micros(at))
         .bind(&o.reason)
         .bind(o.place.as_ref().map(|p| PlaceJson::from_place(p).to_string()))
+        .bind(o.latitude.map(lat_cell))
         .execute(&mut **tx)
         .await
         .map_err(to_store_error)?;

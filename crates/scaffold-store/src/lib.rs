@@ -17,7 +17,9 @@ pub use cursor::Cursor;
 pub use error::StoreError;
 pub use events::{EventStore, FeedGroup, OccurrenceQuery, SeriesFeedItem, SessionFeedItem};
 pub use identity::{IdentityStore, LoginState, Session, SigningKeyRecord};
-pub use records::{ApiKey, GroupQuery, IdempotencyRecord, MembershipChange, like_pattern, search_text, sort_name};
+pub use records::{
+    ApiKey, GroupQuery, IdempotencyRecord, MembershipChange, lat_cell, lat_cells, like_pattern, search_text, sort_name,
+};
 
 use async_trait::async_trait;
 use scaffold_domain::audit::AuditEntry;
