@@ -191,7 +191,12 @@ impl EventObj {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> GqlResult<Vec<OccurrenceObj>> {
-        let list = service(ctx)?.occurrences_of(&self.0, from, to).await.map_err(gql)?;
+        let overrides = if self.0.recurrence.is_some() {
+            request(ctx)?.event_overrides.load_one(self.0.id).await.map_err(|e| (*e).clone())?.unwrap_or_default()
+        } else {
+            Vec::new()
+        };
+        let list = self.0.occurrences_with(&overrides, from, to).map_err(gql)?;
         Ok(list
             .into_iter()
             .map(|o| OccurrenceObj {

@@ -5,7 +5,7 @@ use async_graphql::dataloader::{DataLoader, Loader};
 use scaffold_domain::group::Group;
 use scaffold_domain::membership::Membership;
 use scaffold_domain::person::Person;
-use scaffold_domain::{Actor, GroupId, PersonId};
+use scaffold_domain::{Actor, EventId, GroupId, PersonId};
 use scaffold_service::Service;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -76,6 +76,18 @@ impl Loader<GroupId> for GroupEvents {
     }
 }
 
+/// The changed occurrences of series, for `Event.occurrences` over a list of events.
+pub struct EventOverrides(pub Service);
+
+impl Loader<EventId> for EventOverrides {
+    type Value = Vec<scaffold_domain::event::OccurrenceOverride>;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[EventId]) -> Result<HashMap<EventId, Self::Value>, LoadError> {
+        self.0.overrides_of_visible_events(keys).await.map_err(err)
+    }
+}
+
 /// Everything a request needs: the caller and its loaders.
 #[allow(missing_debug_implementations)]
 pub struct RequestData {
@@ -84,6 +96,7 @@ pub struct RequestData {
     pub groups: DataLoader<Groups>,
     pub people: DataLoader<People>,
     pub group_events: DataLoader<GroupEvents>,
+    pub event_overrides: DataLoader<EventOverrides>,
 }
 
 impl RequestData {
@@ -96,6 +109,7 @@ impl RequestData {
             groups: DataLoader::new(Groups(service.clone(), actor.clone()), spawn),
             people: DataLoader::new(People(service.clone()), spawn),
             group_events: DataLoader::new(GroupEvents(service.clone()), spawn),
+            event_overrides: DataLoader::new(EventOverrides(service.clone()), spawn),
             actor,
         }
     }

@@ -282,6 +282,19 @@ impl Service {
         event.occurrences_with(&overrides, from, to)
     }
 
+    /// The changed occurrences of events the caller already holds (read through a visibility
+    /// check), in one store call (for loaders).
+    pub async fn overrides_of_visible_events(
+        &self,
+        ids: &[EventId],
+    ) -> Result<std::collections::HashMap<EventId, Vec<OccurrenceOverride>>, DomainError> {
+        let mut out: std::collections::HashMap<EventId, Vec<OccurrenceOverride>> = std::collections::HashMap::new();
+        for (id, o) in self.store.overrides_of_events(ids).await.map_err(store_error)? {
+            out.entry(id).or_default().push(o);
+        }
+        Ok(out)
+    }
+
     /// Cancels, postpones, moves or relocates one occurrence of a series (organisers and owners).
     pub async fn set_occurrence(
         &self,

@@ -233,18 +233,19 @@ impl EventStore for PgStore {
         tx.commit().await.map_err(to_store_error)
     }
 
-    async fn overrides_of(&self, event: EventId) -> StoreResult<Vec<OccurrenceOverride>> {
+    async fn overrides_of_events(&self, events: &[EventId]) -> StoreResult<Vec<(EventId, OccurrenceOverride)>> {
+        let ids: Vec<uuid::Uuid> = events.iter().map(|e| e.0).collect();
         let rows = sqlx::query(
-            "select local_start, status, reason, start_local, end_local, place from event_override
-             where event_id = $1 order by local_start",
+            "select event_id, local_start, status, reason, start_local, end_local, place from event_override
+             where event_id = any($1) order by event_id, local_start",
         )
-        .bind(event.0)
+        .bind(ids)
         .fetch_all(&self.pool)
         .await
         .map_err(to_store_error)?;
         rows.iter()
             .map(|r| {
-                OverrideRow {
+                let o = OverrideRow {
                     local_start: get(r, "local_start")?,
                     status: get(r, "status")?,
                     reason: get(r, "reason")?,
@@ -252,7 +253,8 @@ impl EventStore for PgStore {
                     end_local: get(r, "end_local")?,
                     place: get(r, "place")?,
                 }
-                .into_override()
+                .into_override()?;
+                Ok((EventId(get(r, "event_id")?), o))
             })
             .collect()
     }

@@ -236,18 +236,20 @@ impl EventStore for SqliteStore {
         tx.commit().await.map_err(to_store_error)
     }
 
-    async fn overrides_of(&self, event: EventId) -> StoreResult<Vec<OccurrenceOverride>> {
-        let rows = sqlx::query(
-            "select local_start, status, reason, start_local, end_local, place from event_override
-             where event_id = ?1 order by local_start",
-        )
-        .bind(event.0)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(to_store_error)?;
+    async fn overrides_of_events(&self, events: &[EventId]) -> StoreResult<Vec<(EventId, OccurrenceOverride)>> {
+        let mut b: QueryBuilder<Sqlite> = QueryBuilder::new(
+            "select event_id, local_start, status, reason, start_local, end_local, place from event_override
+             where event_id in (",
+        );
+        let mut ids = b.separated(", ");
+        for e in events {
+            ids.push_bind(e.0);
+        }
+        b.push(") order by event_id, local_start");
+        let rows = b.build().fetch_all(&self.pool).await.map_err(to_store_error)?;
         rows.iter()
             .map(|r| {
-                OverrideRow {
+                let o = OverrideRow {
                     local_start: get(r, "local_start")?,
                     status: get(r, "status")?,
                     reason: get(r, "reason")?,
@@ -257,7 +259,8 @@ impl EventStore for SqliteStore {
                         .map(|s| serde_json::from_str(&s).map_err(|e| StoreError::Other(Box::new(e))))
                         .transpose()?,
                 }
-                .into_override()
+                .into_override()?;
+                Ok((EventId(get(r, "event_id")?), o))
             })
             .collect()
     }

@@ -43,7 +43,11 @@ pub trait EventStore: Send + Sync {
         audit: &AuditEntry,
     ) -> StoreResult<()>;
     /// Every change to an event's occurrences, by local start.
-    async fn overrides_of(&self, event: EventId) -> StoreResult<Vec<OccurrenceOverride>>;
+    async fn overrides_of(&self, event: EventId) -> StoreResult<Vec<OccurrenceOverride>> {
+        Ok(self.overrides_of_events(&[event]).await?.into_iter().map(|(_, o)| o).collect())
+    }
+    /// The changes to the occurrences of several events (for loaders), by event then local start.
+    async fn overrides_of_events(&self, events: &[EventId]) -> StoreResult<Vec<(EventId, OccurrenceOverride)>>;
     /// Runs `decide` on the occurrence's current replies inside one transaction that holds the
     /// event's lock (so concurrent replies are serialised), writes the rows it returns, and
     /// returns them.

@@ -312,6 +312,13 @@ impl EventStore for CountingStore {
         self.count("overrides_of");
         self.inner.overrides_of(event).await
     }
+    async fn overrides_of_events(
+        &self,
+        events: &[EventId],
+    ) -> StoreResult<Vec<(EventId, scaffold_domain::event::OccurrenceOverride)>> {
+        self.count("overrides_of_events");
+        self.inner.overrides_of_events(events).await
+    }
     async fn change_rsvps(
         &self,
         event: EventId,

@@ -218,7 +218,9 @@ async fn group_events_resolve_without_a_query_per_group() {
     let service = scaffold_service::Service::new(store.clone(), scaffold_testkit::clock());
     let operator = service.bootstrap_operator().await.unwrap().unwrap();
     let http = TestClient::new(router(service, &AppOptions::default()));
-    let q = json!({ "query": "{ groups(first: 50) { edges { node { slug events(first: 3) { edges { node { title } } pageInfo { hasNextPage } } } } } }" });
+    let q = json!({ "query": "{ groups(first: 50) { edges { node { slug events(first: 3) { edges { node { title
+        occurrences(from: \"2026-04-01T00:00:00Z\", to: \"2026-05-01T00:00:00Z\") { localStart status } } }
+        pageInfo { hasNextPage } } } } } }" });
     let mut calls = Vec::new();
     for n in [2, 6] {
         for i in 0..n {
@@ -237,9 +239,21 @@ async fn group_events_resolve_without_a_query_per_group() {
         assert!(body["errors"].is_null(), "{body}");
         let edges = body["data"]["groups"]["edges"].as_array().unwrap();
         assert!(edges.iter().all(|g| g["node"]["events"]["edges"].as_array().unwrap().len() == 1));
-        calls.push(store.calls().get("first_events_of_groups").copied());
+        assert!(
+            edges.iter().all(|g| g["node"]["events"]["edges"][0]["node"]["occurrences"].as_array().unwrap().len() == 3)
+        );
+        let c = store.calls();
+        calls.push((
+            c.get("first_events_of_groups").copied(),
+            c.get("overrides_of_events").copied(),
+            c.get("overrides_of").copied(),
+        ));
     }
-    assert_eq!(calls, [Some(1), Some(1)]);
+    assert_eq!(
+        calls,
+        [(Some(1), Some(1), None), (Some(1), Some(1), None)],
+        "one call for the events, one for their changes"
+    );
 }
 
 #[tokio::test]
