@@ -86,6 +86,10 @@ impl EventObj {
     async fn description(&self) -> Option<&str> {
         self.0.description.as_deref()
     }
+    /// The description as safe HTML (raw HTML shown as text; only http, https and mailto links).
+    async fn description_html(&self) -> Option<String> {
+        self.0.description.as_deref().map(scaffold_service::render::markdown_html)
+    }
     /// The IANA time zone of the local times.
     async fn timezone(&self) -> &str {
         self.0.timezone.name()

@@ -110,6 +110,10 @@ impl GroupObj {
     async fn description(&self) -> Option<&str> {
         self.0.description.as_deref()
     }
+    /// The description as safe HTML (raw HTML shown as text; only http, https and mailto links).
+    async fn description_html(&self) -> Option<String> {
+        self.0.description.as_deref().map(scaffold_service::render::markdown_html)
+    }
     async fn kind(&self) -> GroupKind {
         self.0.kind.into()
     }

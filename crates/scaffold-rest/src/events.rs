@@ -148,7 +148,10 @@ pub struct EventBody {
     pub group_id: Uuid,
     pub title: String,
     pub summary: String,
+    /// CommonMark, as written.
     pub description: Option<String>,
+    /// The description as safe HTML (raw HTML shown as text; only http, https and mailto links).
+    pub description_html: Option<String>,
     pub timezone: String,
     /// Local start (of the first occurrence, for a series).
     pub start: String,
@@ -205,6 +208,7 @@ impl From<Event> for EventBody {
             group_id: e.group_id.0,
             title: e.title,
             summary: e.summary,
+            description_html: e.description.as_deref().map(scaffold_service::render::markdown_html),
             description: e.description,
             timezone: e.timezone.name().to_owned(),
             start: local(&e.start),

@@ -192,8 +192,10 @@ pub struct GroupBody {
     pub slug: String,
     pub name: String,
     pub summary: String,
-    /// CommonMark.
+    /// CommonMark, as written.
     pub description: Option<String>,
+    /// The description as safe HTML (raw HTML shown as text; only http, https and mailto links).
+    pub description_html: Option<String>,
     #[schema(schema_with = kind_schema)]
     pub kind: GroupKind,
     #[schema(schema_with = categories_schema)]
@@ -228,6 +230,7 @@ impl From<GroupView> for GroupBody {
             slug: g.slug.to_string(),
             name: g.name,
             summary: g.summary,
+            description_html: g.description.as_deref().map(scaffold_service::render::markdown_html),
             description: g.description,
             kind: g.kind,
             categories: g.categories,

@@ -9,6 +9,7 @@ pub mod feeds;
 pub mod groups;
 pub mod identity;
 pub mod members;
+pub mod render;
 pub mod rsvps;
 pub mod search;
 

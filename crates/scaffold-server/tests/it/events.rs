@@ -656,3 +656,26 @@ async fn the_listing_job_extends_series_as_the_year_moves_on() {
     assert_eq!(found["items"].as_array().unwrap().len(), 3, "{found}");
     assert_eq!(service.maintain_listings(10).await.unwrap().0, 0, "done until the next day");
 }
+
+#[tokio::test]
+async fn descriptions_are_served_as_written_and_as_safe_html() {
+    let app = app().await;
+    let owner = app.person("Ada", ORGANISER).await;
+    let hostile =
+        "Bring your **charger**. <script>alert(1)</script> [map](javascript:alert(1)) [site](https://example.org)";
+    let g = app.group(&owner.token, group_named("safe-text", json!({ "description": hostile }))).await;
+    assert_eq!(g["description"], hostile, "kept as written");
+    let html = g["description_html"].as_str().unwrap();
+    assert!(html.contains("<strong>charger</strong>") && html.contains("&lt;script&gt;"), "{html}");
+    assert!(html.contains("href=\"https://example.org\"") && !html.contains("<script"), "{html}");
+    let mut body = tea_party();
+    body["description"] = json!("<iframe src=x></iframe>\n\nSee [x](<javascript:alert(1)>)");
+    let e = app.http.post("/api/v1/groups/safe-text/events").token(&owner.token).json(&body).send().await.json();
+    let html = e["description_html"].as_str().unwrap();
+    assert!(html.starts_with("&lt;iframe src=x&gt;&lt;/iframe&gt;"), "{html}");
+    assert!(html.ends_with("<p>See <a href=\"#\">x</a></p>\n"), "{html}");
+    let q = "query($e: ID!) { event(id: $e) { descriptionHtml group { descriptionHtml } } }";
+    let res = app.gql(None, q, json!({ "e": e["id"] })).await.json();
+    assert_eq!(res["data"]["event"]["descriptionHtml"], e["description_html"], "{res}");
+    assert_eq!(res["data"]["event"]["group"]["descriptionHtml"], g["description_html"]);
+}
