@@ -25,11 +25,14 @@ create table event (
     search_text text not null,
     features text not null,
     open_active integer not null,
+    -- Published in the open-data feeds at some point: only such events (and occurrences) appear
+    -- there, so removing one from the feeds is announced and nothing else is.
+    published_ever integer not null default 0,
     modified integer not null,
     listed_until integer not null
 );
 create index event_group on event (group_id, start_at, event_id);
-create index event_feed on event (modified, event_id);
+create index event_feed on event (modified, event_id) where published_ever;
 create index event_listing on event (listed_until, event_id) where recurrence_rule is not null;
 
 -- One change number for the open-data feeds, taken once by every transaction that changes what
@@ -59,6 +62,7 @@ create table occurrence (
     -- floor(latitude * 10): search looks up the 0.1-degree bands a circle touches by equality.
     lat_cell integer,
     open_active integer not null,
+    published_ever integer not null default 0,
     deleted integer not null,
     modified integer not null,
     updated_at integer not null,
@@ -66,7 +70,7 @@ create table occurrence (
 );
 create index occurrence_start on occurrence (start_at, event_id, local_start) where not deleted;
 create index occurrence_area on occurrence (lat_cell, start_at) where not deleted;
-create index occurrence_feed on occurrence (modified, event_id, local_start);
+create index occurrence_feed on occurrence (modified, event_id, local_start) where published_ever;
 
 -- Deleted events, kept for the SessionSeries feed.
 create table event_tombstone (

@@ -418,6 +418,16 @@ impl EventStore for PgStore {
     async fn delete_event(&self, event: EventId, at: DateTime<Utc>, audit: &AuditEntry) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         let change = next_change(&mut tx).await?;
+        sqlx::query(
+            "insert into event_tombstone (event_id, modified, deleted_at)
+             select event_id, $2, $3 from event where event_id = $1 and published_ever",
+        )
+        .bind(event.0)
+        .bind(change)
+        .bind(at)
+        .execute(&mut *tx)
+        .await
+        .map_err(to_store_error)?;
         let done = sqlx::query("delete from event where event_id = $1")
             .bind(event.0)
             .execute(&mut *tx)
@@ -426,13 +436,6 @@ impl EventStore for PgStore {
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
-        sqlx::query("insert into event_tombstone (event_id, modified, deleted_at) values ($1, $2, $3)")
-            .bind(event.0)
-            .bind(change)
-            .bind(at)
-            .execute(&mut *tx)
-            .await
-            .map_err(to_store_error)?;
         sqlx::query(
             "update occurrence set deleted = true, modified = $2, updated_at = $3 where event_id = $1 and not deleted",
         )
@@ -578,7 +581,7 @@ impl EventStore for PgStore {
                     (g.visibility = 'public' and g.status = 'active' and e.open_active) as published,
                     e.*, g.slug as group_slug, g.name as group_name
              from (select * from (select event_id as feed_id, modified as feed_modified, true as live from event
-                                  where $1::bigint is null or (modified, event_id) > ($1, $2)
+                                  where published_ever and ($1::bigint is null or (modified, event_id) > ($1, $2))
                                   order by modified, event_id limit $3) live
                    union all
                    select * from (select event_id, modified, false from event_tombstone
@@ -623,7 +626,7 @@ impl EventStore for PgStore {
                     o.modified,
                     (not o.deleted and o.open_active and g.visibility = 'public' and g.status = 'active') as published
              from occurrence o left join community_group g on g.group_id = o.group_id
-             where $1::bigint is null or (o.modified, o.event_id, o.local_start) > ($1, $2, $3)
+             where o.published_ever and ($1::bigint is null or (o.modified, o.event_id, o.local_start) > ($1, $2, $3))
              order by o.modified, o.event_id, o.local_start limit $4",
         )
         .bind(after.map(|(m, _, _)| m))
@@ -757,7 +760,7 @@ async fn write_listing(
     .execute(&mut **tx)
     .await
     .map_err(to_store_error)?;
-    Ok(())
+    mark_published(tx, false, event.0).await
 }
 
 /// A group's name, visibility or status changed: its events and listed occurrences get a new
@@ -789,5 +792,33 @@ pub(crate) async fn republish_group(
         .execute(&mut **tx)
         .await
         .map_err(to_store_error)?;
+    mark_published(tx, true, group.0).await
+}
+
+/// Marks the events and listed occurrences (of one event, or of one group) that the feeds now
+/// publish as published at least once: only those ever appear in the feeds.
+async fn mark_published(tx: &mut sqlx::Transaction<'_, Postgres>, by_group: bool, id: uuid::Uuid) -> StoreResult<()> {
+    let (events, occurrences) = if by_group {
+        (
+            "update event set published_ever = true where group_id = $1 and not published_ever and open_active
+               and exists (select 1 from community_group g where g.group_id = event.group_id
+                           and g.visibility = 'public' and g.status = 'active')",
+            "update occurrence set published_ever = true where group_id = $1 and not published_ever and not deleted
+               and open_active and exists (select 1 from community_group g where g.group_id = occurrence.group_id
+                                           and g.visibility = 'public' and g.status = 'active')",
+        )
+    } else {
+        (
+            "update event set published_ever = true where event_id = $1 and not published_ever and open_active
+               and exists (select 1 from community_group g where g.group_id = event.group_id
+                           and g.visibility = 'public' and g.status = 'active')",
+            "update occurrence set published_ever = true where event_id = $1 and not published_ever and not deleted
+               and open_active and exists (select 1 from community_group g where g.group_id = occurrence.group_id
+                                           and g.visibility = 'public' and g.status = 'active')",
+        )
+    };
+    for sql in [events, occurrences] {
+        sqlx::query(sql).bind(id).execute(&mut **tx).await.map_err(to_store_error)?;
+    }
     Ok(())
 }
