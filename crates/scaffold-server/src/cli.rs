@@ -1,4 +1,5 @@
-//! The command line: `scaffold serve | migrate | openapi | graphql-schema | token create`.
+//! The command line: `scaffold serve | migrate | openapi | graphql-schema | token create | keys rotate |
+//! verify`.
 
 use crate::config::{self, LogFormat, Overrides};
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -36,6 +37,30 @@ pub enum Command {
     /// Manage signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Verify an SD-JWT VC presentation offline (exit status 0 only when it is valid).
+    Verify(VerifyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The presentation: `<jwt>~<disclosures>~[<key-binding JWT>]` (`-` reads standard input).
+    #[arg(long, value_name = "FILE")]
+    pub presentation: PathBuf,
+    /// The trust list: `{"issuers": [{"iss", "jwks": {"keys": [...]}}], "types": [{"vct", "max_age_days"}]}`.
+    #[arg(long, value_name = "FILE")]
+    pub trust: PathBuf,
+    /// A directory of cached status list tokens (any file names; each is found by its `sub`).
+    #[arg(long, value_name = "DIR")]
+    pub status_dir: Option<PathBuf>,
+    /// The audience the key-binding JWT must name (with --nonce: key binding is then required).
+    #[arg(long, requires = "nonce")]
+    pub aud: Option<String>,
+    /// The nonce this verifier gave the holder.
+    #[arg(long, requires = "aud")]
+    pub nonce: Option<String>,
+    /// Verify as at this Unix time (default: now).
+    #[arg(long, value_name = "SECONDS")]
+    pub at: Option<i64>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -143,6 +168,7 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             println!("Store the token now: it is not shown again.");
             Ok(())
         }
+        Command::Verify(args) => verify(&args),
         Command::Keys(KeysCommand::Rotate(db)) => {
             let cfg = load(cli.config.as_ref(), &Overrides { database_url: db.database_url, ..Overrides::default() })?;
             let store = crate::app::open_store(cfg.database.url.expose(), 2, false).await?;
@@ -164,5 +190,38 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             let cfg = load(cli.config.as_ref(), &overrides)?;
             crate::serve::serve(cfg, args.migrate).await
         }
+    }
+}
+
+fn verify(args: &VerifyArgs) -> Result<(), String> {
+    let read = |p: &PathBuf| -> Result<String, String> {
+        if p.as_os_str() == "-" {
+            let mut s = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut s).map_err(|e| e.to_string())?;
+            Ok(s)
+        } else {
+            std::fs::read_to_string(p).map_err(|e| format!("cannot read {}: {e}", p.display()))
+        }
+    };
+    let presentation = read(&args.presentation)?;
+    let trust: crate::verify::TrustFile = serde_json::from_str(&read(&args.trust)?)
+        .map_err(|e| format!("{} is not a trust list: {e}", args.trust.display()))?;
+    let status = match &args.status_dir {
+        Some(dir) => crate::verify::StatusDir::load(dir)?,
+        None => crate::verify::StatusDir::default(),
+    };
+    let now = args.at.unwrap_or_else(|| scaffold_domain::Clock::now(&SystemClock).timestamp());
+    let result = crate::verify::check(&crate::verify::Request {
+        presentation: presentation.trim(),
+        trust: &trust,
+        status: &status,
+        aud: args.aud.as_deref(),
+        nonce: args.nonce.as_deref(),
+        now,
+    });
+    print!("{}", crate::verify::report(&result));
+    match result {
+        Ok(_) => Ok(()),
+        Err((code, _)) => Err(format!("the presentation is not valid ({code})")),
     }
 }

@@ -9,3 +9,4 @@ pub mod metrics;
 pub mod ratelimit;
 pub mod serve;
 pub mod telemetry;
+pub mod verify;

@@ -16,3 +16,4 @@ mod members;
 mod openactive;
 mod ops;
 mod search;
+mod verify;
