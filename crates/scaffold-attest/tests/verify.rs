@@ -1,7 +1,14 @@
 //! Verification through the public API: a valid presentation, every rejection in the
 //! verification order with its code, and a property test over random claim sets and disclosure
 //! subsets.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, clippy::pedantic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::pedantic,
+    unused_results
+)]
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

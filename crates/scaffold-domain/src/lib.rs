@@ -4,6 +4,7 @@
 
 pub mod activity;
 pub mod actor;
+pub mod attestation;
 pub mod audit;
 pub mod clock;
 pub mod error;

@@ -1,0 +1,309 @@
+//! Attestation types and their claims (DESIGN §6): what each credential type says, which of its
+//! claims are selectively disclosable, how long it may be valid, and — for DBS checks — the rules
+//! that keep certificate content out: only check metadata and the issuer's decision, never the
+//! certificate number, its content, or whether it was blank; the Update Service status only as
+//! "no new information" (new information means revoking).
+
+use crate::group::wire_enum;
+use crate::{DomainError, FieldError, text};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+wire_enum!(
+    /// A credential type; its `vct` is `<public URL>/vct/<type>/v1`.
+    AttestationType {
+        IdentityVerified = "identity-verified",
+        DbsCheck = "dbs-check",
+        RoleStatus = "role-status",
+        Qualification = "qualification",
+    }
+);
+
+/// One claim of a type: its name, a label, and whether the holder may withhold it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClaimSpec {
+    pub name: &'static str,
+    pub label: &'static str,
+    pub description: &'static str,
+}
+
+const fn c(name: &'static str, label: &'static str, description: &'static str) -> ClaimSpec {
+    ClaimSpec { name, label, description }
+}
+
+const IDENTITY_CLAIMS: &[ClaimSpec] = &[
+    c("given_name", "Given name", "As the identity provider verified it"),
+    c("family_name", "Family name", "As the identity provider verified it"),
+    c("assurance_level", "Assurance level", "low, medium or high"),
+    c("assurance_source", "Assurance source", "What the level came from, e.g. GOV.UK One Login vot=P2"),
+    c("verified_at", "Verified on", "The date of the verification"),
+];
+const DBS_CLAIMS: &[ClaimSpec] = &[
+    c("level", "Check level", "basic, standard or enhanced"),
+    c("barred_lists", "Barred lists checked", "children and/or adults (enhanced checks only)"),
+    c("workforce", "Workforce", "child, adult, or child-and-adult"),
+    c("certificate_issued_on", "Certificate issued on", "The certificate's issue date"),
+    c("update_service", "Update Service", "no_new_information, when checked on the Update Service"),
+    c("original_seen_on", "Original seen on", "When the issuer saw the original certificate"),
+    c("decision", "Decision", "The issuer's decision: suitable for the role"),
+];
+const ROLE_CLAIMS: &[ClaimSpec] = &[
+    c("role", "Role", "e.g. volunteer, trustee, organiser"),
+    c("organisation", "Organisation", "The organisation's name"),
+    c("since", "Since", "The date the role began"),
+];
+const QUALIFICATION_CLAIMS: &[ClaimSpec] = &[
+    c("title", "Qualification", "e.g. Level 2 Food Hygiene"),
+    c("awarding_body", "Awarded by", "The awarding body"),
+    c("awarded_on", "Awarded on", "The award date"),
+];
+
+impl AttestationType {
+    /// The type's version, part of its `vct`.
+    pub const VERSION: &'static str = "v1";
+
+    /// The `vct` on an instance at `public_url`.
+    pub fn vct(self, public_url: &str) -> String {
+        format!("{}/vct/{}/{}", public_url.trim_end_matches('/'), self.as_str(), Self::VERSION)
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::IdentityVerified => "Identity verified",
+            Self::DbsCheck => "DBS check",
+            Self::RoleStatus => "Role or status",
+            Self::Qualification => "Qualification",
+        }
+    }
+
+    pub fn description(self) -> &'static str {
+        match self {
+            Self::IdentityVerified => {
+                "The holder's identity was verified to a stated level of assurance by an identity provider."
+            }
+            Self::DbsCheck => {
+                "An organisation saw the holder's original DBS certificate and recorded the check's level, \
+                 barred lists and workforce, and its decision. Never the certificate number or content."
+            }
+            Self::RoleStatus => "The holder has a role or status with an organisation (e.g. volunteer).",
+            Self::Qualification => "The holder has a qualification or completed training.",
+        }
+    }
+
+    /// The longest validity an issuer may give (DBS checks: 90 days, then re-checked).
+    pub fn max_validity_days(self) -> i64 {
+        match self {
+            Self::DbsCheck => 90,
+            Self::IdentityVerified | Self::RoleStatus => 365,
+            Self::Qualification => 3 * 365,
+        }
+    }
+
+    /// The selectively disclosable claims.
+    pub fn claims(self) -> &'static [ClaimSpec] {
+        match self {
+            Self::IdentityVerified => IDENTITY_CLAIMS,
+            Self::DbsCheck => DBS_CLAIMS,
+            Self::RoleStatus => ROLE_CLAIMS,
+            Self::Qualification => QUALIFICATION_CLAIMS,
+        }
+    }
+
+    /// SD-JWT VC type metadata for the type (the document served at its `vct`).
+    pub fn metadata(self, public_url: &str) -> Value {
+        let claims: Vec<Value> = self
+            .claims()
+            .iter()
+            .map(|c| {
+                json!({ "path": [c.name], "sd": "allowed",
+                    "display": [{ "lang": "en-GB", "label": c.label, "description": c.description }] })
+            })
+            .collect();
+        json!({
+            "vct": self.vct(public_url),
+            "name": self.name(),
+            "description": self.description(),
+            "display": [{ "lang": "en-GB", "name": self.name(), "description": self.description() }],
+            "claims": claims,
+        })
+    }
+}
+
+wire_enum!(
+    /// The level of a DBS check.
+    DbsLevel { Basic = "basic", Standard = "standard", Enhanced = "enhanced" }
+);
+wire_enum!(
+    /// A barred list checked with an enhanced check.
+    BarredList { Children = "children", Adults = "adults" }
+);
+wire_enum!(
+    /// The workforce the check was for.
+    Workforce { Child = "child", Adult = "adult", ChildAndAdult = "child-and-adult" }
+);
+wire_enum!(
+    /// What the Update Service said. Only "no new information" can be attested: new information
+    /// means the check no longer stands, and the attestation is revoked.
+    UpdateService { NoNewInformation = "no_new_information" }
+);
+wire_enum!(
+    /// The issuer's decision on the check.
+    DbsDecision { Suitable = "suitable" }
+);
+
+/// A DBS check as an issuer records it. Unknown fields are refused, so a certificate number or
+/// certificate content cannot be sent by mistake.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DbsCheck {
+    pub level: DbsLevel,
+    #[serde(default)]
+    pub barred_lists: Vec<BarredList>,
+    pub workforce: Workforce,
+    pub certificate_issued_on: NaiveDate,
+    pub update_service: Option<UpdateService>,
+    pub original_seen_on: NaiveDate,
+    pub decision: DbsDecision,
+}
+
+impl DbsCheck {
+    /// Checks the rules and gives the credential's claims.
+    pub fn claims(&self, today: NaiveDate) -> Result<Map<String, Value>, DomainError> {
+        let mut errors = Vec::new();
+        if !self.barred_lists.is_empty() && self.level != DbsLevel::Enhanced {
+            errors.push(FieldError::new(
+                "/barred_lists",
+                "BARRED_LISTS_NEED_ENHANCED",
+                "barred lists are checked with enhanced checks only",
+            ));
+        }
+        let mut lists = self.barred_lists.clone();
+        lists.sort_unstable();
+        lists.dedup();
+        if self.certificate_issued_on > today {
+            errors.push(FieldError::new("/certificate_issued_on", "IN_THE_FUTURE", "must not be in the future"));
+        }
+        if self.original_seen_on > today {
+            errors.push(FieldError::new("/original_seen_on", "IN_THE_FUTURE", "must not be in the future"));
+        }
+        if self.original_seen_on < self.certificate_issued_on {
+            errors.push(FieldError::new(
+                "/original_seen_on",
+                "BEFORE_ISSUE",
+                "the original cannot have been seen before it was issued",
+            ));
+        }
+        if !errors.is_empty() {
+            return Err(DomainError::invalid(errors));
+        }
+        let mut claims = Map::new();
+        let _ = claims.insert("level".into(), json!(self.level.as_str()));
+        if !lists.is_empty() {
+            let _ = claims.insert("barred_lists".into(), json!(lists.iter().map(|l| l.as_str()).collect::<Vec<_>>()));
+        }
+        let _ = claims.insert("workforce".into(), json!(self.workforce.as_str()));
+        let _ = claims.insert("certificate_issued_on".into(), json!(self.certificate_issued_on.to_string()));
+        if let Some(u) = self.update_service {
+            let _ = claims.insert("update_service".into(), json!(u.as_str()));
+        }
+        let _ = claims.insert("original_seen_on".into(), json!(self.original_seen_on.to_string()));
+        let _ = claims.insert("decision".into(), json!(self.decision.as_str()));
+        Ok(claims)
+    }
+}
+
+/// How the issuer checked what it attests: recorded with the issuance, never put in the
+/// credential.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Evidence {
+    /// What was checked, e.g. "original DBS certificate".
+    pub checked: String,
+    /// How, e.g. "seen in person".
+    pub method: String,
+    pub checked_on: NaiveDate,
+}
+
+impl Evidence {
+    pub fn validate(&self, today: NaiveDate) -> Result<(), DomainError> {
+        let mut errors = Vec::new();
+        for (pointer, value) in [("/evidence/checked", &self.checked), ("/evidence/method", &self.method)] {
+            if let Err(e) = text::bounded(pointer, value, 3, 200, false) {
+                errors.push(e);
+            }
+        }
+        if self.checked_on > today {
+            errors.push(FieldError::new("/evidence/checked_on", "IN_THE_FUTURE", "must not be in the future"));
+        }
+        if errors.is_empty() { Ok(()) } else { Err(DomainError::invalid(errors)) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    fn check() -> DbsCheck {
+        DbsCheck {
+            level: DbsLevel::Enhanced,
+            barred_lists: vec![BarredList::Children, BarredList::Children],
+            workforce: Workforce::Child,
+            certificate_issued_on: day("2026-01-10"),
+            update_service: Some(UpdateService::NoNewInformation),
+            original_seen_on: day("2026-02-01"),
+            decision: DbsDecision::Suitable,
+        }
+    }
+
+    #[test]
+    fn a_dbs_check_gives_only_metadata_and_the_decision() {
+        let claims = check().claims(day("2026-03-01")).unwrap();
+        let names: Vec<&str> = claims.keys().map(String::as_str).collect();
+        let allowed: Vec<&str> = AttestationType::DbsCheck.claims().iter().map(|c| c.name).collect();
+        assert!(names.iter().all(|n| allowed.contains(n)), "{names:?}");
+        assert_eq!(claims["barred_lists"], json!(["children"]), "deduplicated");
+        assert_eq!(claims["update_service"], "no_new_information");
+    }
+
+    #[test]
+    fn certificate_numbers_and_new_information_cannot_be_recorded() {
+        let mut v = serde_json::to_value(check()).unwrap();
+        v["certificate_number"] = json!("001234567890");
+        assert!(serde_json::from_value::<DbsCheck>(v).is_err(), "unknown fields are refused");
+        let mut v = serde_json::to_value(check()).unwrap();
+        v["update_service"] = json!("new_information");
+        assert!(serde_json::from_value::<DbsCheck>(v).is_err(), "only no_new_information");
+        let mut v = serde_json::to_value(check()).unwrap();
+        v["blank"] = json!(true);
+        assert!(serde_json::from_value::<DbsCheck>(v).is_err());
+    }
+
+    #[test]
+    fn inconsistent_checks_are_reported_together() {
+        let bad = DbsCheck {
+            level: DbsLevel::Basic,
+            certificate_issued_on: day("2026-05-01"),
+            original_seen_on: day("2026-04-01"),
+            ..check()
+        };
+        let e = bad.claims(day("2026-03-01")).unwrap_err();
+        let codes: Vec<&str> = e.fields.iter().map(|f| f.code).collect();
+        assert_eq!(codes, ["BARRED_LISTS_NEED_ENHANCED", "IN_THE_FUTURE", "IN_THE_FUTURE", "BEFORE_ISSUE"]);
+    }
+
+    #[test]
+    fn every_type_has_metadata_and_a_bounded_validity() {
+        for t in AttestationType::ALL {
+            let m = t.metadata("https://wigan.example/");
+            assert_eq!(m["vct"], format!("https://wigan.example/vct/{}/v1", t.as_str()));
+            assert_eq!(m["claims"].as_array().unwrap().len(), t.claims().len());
+            assert!(t.max_validity_days() <= 3 * 365);
+        }
+        assert_eq!(AttestationType::DbsCheck.max_validity_days(), 90);
+    }
+}
