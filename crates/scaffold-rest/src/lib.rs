@@ -3,6 +3,7 @@
 //! 9457 problem details. It must not hold business rules or talk to storage.
 
 mod apps;
+mod attestations;
 mod audit;
 mod auth;
 mod events;
@@ -80,6 +81,8 @@ pub fn router(service: Service) -> Router {
         .route("/auth/token", post(auth::person_token))
         .route("/oauth/token", post(auth::token))
         .route("/.well-known/jwks.json", get(auth::jwks))
+        .route("/.well-known/jwt-vc-issuer", get(attestations::issuer_metadata))
+        .route("/vct/{type}/{version}", get(attestations::type_metadata))
         .route("/api/v1/me/memberships", get(people::my_memberships))
         .route("/api/v1/me/api-keys", get(people::list_keys).post(people::create_key))
         .route("/api/v1/me/api-keys/{key}", axum::routing::delete(people::revoke_key))
@@ -238,6 +241,8 @@ impl utoipa::Modify for StandardErrors {
         auth::token,
         auth::person_token,
         auth::jwks,
+        attestations::issuer_metadata,
+        attestations::type_metadata,
         people::list_keys,
         people::create_key,
         people::revoke_key,
@@ -251,6 +256,7 @@ impl utoipa::Modify for StandardErrors {
         (name = "people", description = "The caller, their API keys, and operator onboarding"),
         (name = "operators", description = "Instance operation"),
         (name = "events", description = "Events and series a group runs, and their occurrences"),
+        (name = "attestations", description = "Credentials (SD-JWT VC): issuer metadata and credential types"),
         (name = "open data", description = "OpenActive RPDE feeds (SessionSeries, ScheduledSession) and their dataset document"),
         (name = "apps", description = "Apps for community developers, the OAuth token endpoint and the published keys"),
     )

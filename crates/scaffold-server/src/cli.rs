@@ -65,10 +65,28 @@ pub struct VerifyArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum KeysCommand {
-    /// Make a new access-token signing key active. The old public key stays published at
-    /// /.well-known/jwks.json until every token it signed has expired; running servers switch
-    /// within a minute.
-    Rotate(DbArgs),
+    /// Make a new signing key active. Access tokens (default): the old public key stays published
+    /// at /.well-known/jwks.json until every token it signed has expired, and running servers
+    /// switch within a minute. Attestations: the old key stays published at
+    /// /.well-known/jwt-vc-issuer until every credential it could have signed has expired.
+    Rotate(RotateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RotateArgs {
+    /// Which key.
+    #[arg(long, value_enum, default_value = "access-token")]
+    pub purpose: KeyPurpose,
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum KeyPurpose {
+    /// Signs the service's access tokens.
+    AccessToken,
+    /// Signs attestations (credentials) and their status lists.
+    Attestation,
 }
 
 #[derive(Debug, Args)]
@@ -169,13 +187,23 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Verify(args) => verify(&args),
-        Command::Keys(KeysCommand::Rotate(db)) => {
-            let cfg = load(cli.config.as_ref(), &Overrides { database_url: db.database_url, ..Overrides::default() })?;
+        Command::Keys(KeysCommand::Rotate(args)) => {
+            let overrides = Overrides { database_url: args.db.database_url, ..Overrides::default() };
+            let cfg = load(cli.config.as_ref(), &overrides)?;
             let store = crate::app::open_store(cfg.database.url.expose(), 2, false).await?;
             let service = Service::with_identity(store, Arc::new(SystemClock), cfg.identity()?)?;
-            let kid = service.rotate_access_token_key().await.map_err(|e| e.to_string())?;
-            println!("new access-token key: {kid}");
-            println!("the previous key stays published until its tokens have expired");
+            match args.purpose {
+                KeyPurpose::AccessToken => {
+                    let kid = service.rotate_access_token_key().await.map_err(|e| e.to_string())?;
+                    println!("new access-token key: {kid}");
+                    println!("the previous key stays published until its tokens have expired");
+                }
+                KeyPurpose::Attestation => {
+                    let kid = service.rotate_attestation_key().await.map_err(|e| e.to_string())?;
+                    println!("new attestation key: {kid}");
+                    println!("the previous key stays published until every credential it signed has expired");
+                }
+            }
             Ok(())
         }
         Command::Serve(args) => {

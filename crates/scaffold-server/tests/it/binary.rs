@@ -214,6 +214,9 @@ async fn token_create_makes_a_working_scoped_key() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8(out.stdout).unwrap();
     let token = text.lines().find_map(|l| l.strip_prefix("token:").map(|t| t.trim().to_owned())).unwrap();
+    let rotated = output(&dir, &["keys", "rotate", "--purpose", "attestation", "--database-url", &url], &[]).await;
+    assert!(rotated.status.success(), "{}", String::from_utf8_lossy(&rotated.stderr));
+    assert!(String::from_utf8_lossy(&rotated.stdout).starts_with("new attestation key: attest-"));
     let bad = output(&dir, &["token", "create", "--scope", "groups:raed", "--database-url", &url], &[]).await;
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown scope `groups:raed`"));

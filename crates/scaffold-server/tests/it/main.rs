@@ -2,6 +2,7 @@
 //! `SCAFFOLD_TEST_STORE` selects (`scripts/test` runs them on SQLite and PostgreSQL).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers
 
+mod attestations;
 mod authz;
 mod binary;
 mod calendar;
