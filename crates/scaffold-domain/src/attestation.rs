@@ -5,8 +5,8 @@
 //! "no new information" (new information means revoking).
 
 use crate::group::wire_enum;
-use crate::{DomainError, FieldError, text};
-use chrono::NaiveDate;
+use crate::{AttestationId, DomainError, FieldError, GroupId, PersonId, text};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
@@ -237,6 +237,158 @@ impl Evidence {
             errors.push(FieldError::new("/evidence/checked_on", "IN_THE_FUTURE", "must not be in the future"));
         }
         if errors.is_empty() { Ok(()) } else { Err(DomainError::invalid(errors)) }
+    }
+}
+
+wire_enum!(
+    /// Where an attestation stands. Offered: waiting for the person to accept it; active: signed
+    /// and held; declined by the person; revoked by the issuer; withdrawn by the holder.
+    AttestationState {
+        Offered = "offered",
+        Active = "active",
+        Declined = "declined",
+        Revoked = "revoked",
+        Withdrawn = "withdrawn",
+    }
+);
+
+/// A role or status with an organisation, as an issuer records it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoleStatus {
+    pub role: String,
+    pub since: NaiveDate,
+}
+
+/// A qualification, as an issuer records it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Qualification {
+    pub title: String,
+    pub awarding_body: String,
+    pub awarded_on: NaiveDate,
+}
+
+/// An attestation as stored: what the issuer attests about the person, the evidence, and,
+/// once the person accepted it, the signed credential and its status list entry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Attestation {
+    pub id: AttestationId,
+    pub attestation_type: AttestationType,
+    pub subject: PersonId,
+    pub issuer_group: GroupId,
+    pub issued_by: PersonId,
+    pub state: AttestationState,
+    /// The credential's selectively disclosable claims.
+    pub claims: Map<String, Value>,
+    pub evidence: Evidence,
+    pub valid_days: i64,
+    /// The SD-JWT VC with all its disclosures (for the holder), once accepted.
+    pub credential: Option<String>,
+    /// Status list number and index, once accepted.
+    pub status: Option<(i64, i64)>,
+    pub issued_at: Option<DateTime<Utc>>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub reason: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A request to issue, as the transports receive it: the claims are checked against the type.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IssueDraft {
+    pub attestation_type: AttestationType,
+    pub subject: PersonId,
+    pub claims: Value,
+    pub evidence: Evidence,
+    pub valid_days: Option<i64>,
+}
+
+impl IssueDraft {
+    /// The credential's claims (per the type's rules) and its validity in days.
+    pub fn check(&self, organisation: &str, today: NaiveDate) -> Result<(Map<String, Value>, i64), DomainError> {
+        let mut errors = Vec::new();
+        if let Err(e) = self.evidence.validate(today) {
+            errors.extend(e.fields);
+        }
+        let max = self.attestation_type.max_validity_days();
+        let valid_days = self.valid_days.unwrap_or(max);
+        if !(1..=max).contains(&valid_days) {
+            errors.push(FieldError::new(
+                "/valid_days",
+                "VALIDITY_OUT_OF_RANGE",
+                format!("a {} attestation is valid for 1 to {max} days", self.attestation_type),
+            ));
+        }
+        let parse_error = |e: serde_json::Error| FieldError::new("/claims", "INVALID_CLAIMS", e.to_string());
+        let claims = match self.attestation_type {
+            AttestationType::DbsCheck => match serde_json::from_value::<DbsCheck>(self.claims.clone()) {
+                Ok(check) => check
+                    .claims(today)
+                    .map_err(|e| errors.extend(e.fields.into_iter().map(|f| f.under("/claims"))))
+                    .ok(),
+                Err(e) => {
+                    errors.push(parse_error(e));
+                    None
+                }
+            },
+            AttestationType::RoleStatus => match serde_json::from_value::<RoleStatus>(self.claims.clone()) {
+                Ok(r) => {
+                    if let Err(e) = text::bounded("/claims/role", &r.role, 2, 100, false) {
+                        errors.push(e);
+                    }
+                    if r.since > today {
+                        errors.push(FieldError::new("/claims/since", "IN_THE_FUTURE", "must not be in the future"));
+                    }
+                    let mut m = Map::new();
+                    let _ = m.insert("role".into(), json!(r.role.trim()));
+                    let _ = m.insert("organisation".into(), json!(organisation));
+                    let _ = m.insert("since".into(), json!(r.since.to_string()));
+                    Some(m)
+                }
+                Err(e) => {
+                    errors.push(parse_error(e));
+                    None
+                }
+            },
+            AttestationType::Qualification => match serde_json::from_value::<Qualification>(self.claims.clone()) {
+                Ok(q) => {
+                    for (p, v) in [("/claims/title", &q.title), ("/claims/awarding_body", &q.awarding_body)] {
+                        if let Err(e) = text::bounded(p, v, 2, 200, false) {
+                            errors.push(e);
+                        }
+                    }
+                    if q.awarded_on > today {
+                        errors.push(FieldError::new(
+                            "/claims/awarded_on",
+                            "IN_THE_FUTURE",
+                            "must not be in the future",
+                        ));
+                    }
+                    let mut m = Map::new();
+                    let _ = m.insert("title".into(), json!(q.title.trim()));
+                    let _ = m.insert("awarding_body".into(), json!(q.awarding_body.trim()));
+                    let _ = m.insert("awarded_on".into(), json!(q.awarded_on.to_string()));
+                    Some(m)
+                }
+                Err(e) => {
+                    errors.push(parse_error(e));
+                    None
+                }
+            },
+            AttestationType::IdentityVerified => {
+                errors.push(FieldError::new(
+                    "/type",
+                    "NOT_ISSUED_BY_ORGANISATIONS",
+                    "identity-verified attestations come from the person's sign-in assurance, not from an organisation",
+                ));
+                None
+            }
+        };
+        match claims {
+            Some(c) if errors.is_empty() => Ok((c, valid_days)),
+            _ => Err(DomainError::invalid(errors)),
+        }
     }
 }
 

@@ -56,6 +56,8 @@ id_type!(/// A community developer's registered app.
     AppId);
 id_type!(/// An event (a one-off or a series) run by a group.
     EventId);
+id_type!(/// An attestation (a credential offered to or held by a person).
+    AttestationId);
 
 #[cfg(test)]
 mod tests {

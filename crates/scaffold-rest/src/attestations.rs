@@ -1,12 +1,23 @@
-//! Public attestation documents that verifiers fetch: the issuer metadata with its keys
-//! (`/.well-known/jwt-vc-issuer`) and each credential type's metadata (`/vct/{type}/{version}`).
+//! Attestations: issuer authorisations, offering, accepting, holding, withdrawing and revoking
+//! credentials, and the public documents verifiers fetch: issuer metadata with its keys
+//! (`/.well-known/jwt-vc-issuer`), credential type metadata (`/vct/{type}/{version}`) and status
+//! lists (`/status-lists/{n}`).
 
 use crate::RestState;
+use crate::extract::{Caller, JsonBody};
+use crate::groups::group_ref;
 use crate::problem::{ApiResult, Problem};
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, NaiveDate, Utc};
+use scaffold_domain::attestation::{Attestation, AttestationState, AttestationType, Evidence, IssueDraft};
+use scaffold_domain::{AttestationId, DomainError, PersonId};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+use uuid::Uuid;
 
 fn public(doc: serde_json::Value, max_age: &'static str) -> Response {
     let mut res = Json(doc).into_response();
@@ -45,4 +56,336 @@ pub async fn type_metadata(
     Path((name, version)): Path<(String, String)>,
 ) -> ApiResult<Response> {
     Ok(public(s.service.type_metadata(&name, &version)?, "public, max-age=3600"))
+}
+
+/// A type an operator lets a group issue.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AuthoriseBody {
+    /// `dbs-check`, `role-status` or `qualification`.
+    #[serde(rename = "type")]
+    #[schema(schema_with = attestation_type_schema)]
+    pub attestation_type: AttestationType,
+}
+
+/// The types a group may issue.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IssuerTypes {
+    #[schema(value_type = Vec<String>)]
+    pub types: Vec<&'static str>,
+}
+
+fn attestation_type_schema() -> utoipa::openapi::schema::Object {
+    crate::schema::enum_schema(AttestationType::ALL.iter().map(|t| t.as_str()), "An attestation type")
+}
+
+/// Let a group issue a type (operators)
+///
+/// The group must have a verified charity or company number.
+#[utoipa::path(post, path = "/api/v1/groups/{group}/issuer-types", tag = "attestations", request_body = AuthoriseBody,
+    params(("group" = String, Path, description = "The group's id or slug")),
+    responses(
+        (status = 200, description = "The types the group may now issue", body = IssuerTypes),
+        (status = 403, description = "Operators only", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "ISSUER_NOT_VERIFIED", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["admin"])))]
+pub async fn authorise(
+    State(s): State<RestState>,
+    Caller(actor): Caller,
+    Path(group): Path<String>,
+    JsonBody { value, .. }: JsonBody<AuthoriseBody>,
+) -> ApiResult<Json<IssuerTypes>> {
+    let types = s.service.authorise_issuer(&actor, &group_ref(&group), value.attestation_type).await?;
+    Ok(Json(IssuerTypes { types: types.iter().map(|t| t.as_str()).collect() }))
+}
+
+/// The types a group may issue
+#[utoipa::path(get, path = "/api/v1/groups/{group}/issuer-types", tag = "attestations",
+    params(("group" = String, Path, description = "The group's id or slug")),
+    responses((status = 200, description = "The types", body = IssuerTypes)),
+    security((), ("bearer" = ["groups:read"])))]
+pub async fn issuer_types(
+    State(s): State<RestState>,
+    Caller(actor): Caller,
+    Path(group): Path<String>,
+) -> ApiResult<Json<IssuerTypes>> {
+    let types = s.service.issuer_types(&actor, &group_ref(&group)).await?;
+    Ok(Json(IssuerTypes { types: types.iter().map(|t| t.as_str()).collect() }))
+}
+
+/// How the issuer checked.
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EvidenceBody {
+    /// What was checked, e.g. "original DBS certificate".
+    #[schema(max_length = 200)]
+    pub checked: String,
+    /// How, e.g. "seen in person".
+    #[schema(max_length = 200)]
+    pub method: String,
+    pub checked_on: NaiveDate,
+}
+
+/// An attestation to offer to a person.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IssueBody {
+    #[serde(rename = "type")]
+    #[schema(schema_with = attestation_type_schema)]
+    pub attestation_type: AttestationType,
+    /// The person it is about (their id).
+    pub subject: Uuid,
+    /// The type's claims. `dbs-check`: `level`, `barred_lists`, `workforce`,
+    /// `certificate_issued_on`, `update_service` (`no_new_information`), `original_seen_on`,
+    /// `decision` (`suitable`) — never the certificate number or content. `role-status`: `role`,
+    /// `since`. `qualification`: `title`, `awarding_body`, `awarded_on`.
+    #[schema(value_type = Object)]
+    pub claims: Value,
+    pub evidence: EvidenceBody,
+    /// Validity in days (default and maximum: the type's; DBS checks 90).
+    pub valid_days: Option<i64>,
+}
+
+/// An attestation, as its issuer or its holder sees it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AttestationBody {
+    pub id: Uuid,
+    #[serde(rename = "type")]
+    pub attestation_type: &'static str,
+    pub vct: String,
+    pub subject: Uuid,
+    pub issuer_group_id: Uuid,
+    /// offered, active, declined, revoked or withdrawn.
+    pub state: &'static str,
+    #[schema(value_type = Object)]
+    pub claims: serde_json::Map<String, Value>,
+    pub evidence: EvidenceBody,
+    pub valid_days: i64,
+    pub issued_at: Option<DateTime<Utc>>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub reason: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+fn body(s: &RestState, a: Attestation) -> AttestationBody {
+    let public = s.service.identity().config().public_url.clone();
+    AttestationBody {
+        id: a.id.0,
+        attestation_type: a.attestation_type.as_str(),
+        vct: a.attestation_type.vct(&public),
+        subject: a.subject.0,
+        issuer_group_id: a.issuer_group.0,
+        state: a.state.as_str(),
+        claims: a.claims,
+        evidence: EvidenceBody {
+            checked: a.evidence.checked,
+            method: a.evidence.method,
+            checked_on: a.evidence.checked_on,
+        },
+        valid_days: a.valid_days,
+        issued_at: a.issued_at,
+        expires_at: a.expires_at,
+        reason: a.reason,
+        created_at: a.created_at,
+    }
+}
+
+fn attestation_id(s: &str) -> Result<AttestationId, DomainError> {
+    AttestationId::parse(s).ok_or_else(|| {
+        DomainError::not_found("ATTESTATION_NOT_FOUND", "there is no attestation with that id that you can see")
+    })
+}
+
+/// Offer an attestation to a person (the issuing group's organisers)
+///
+/// The group must be authorised for the type. The person sees it in `GET /api/v1/me/attestations`
+/// and it becomes a credential when they accept it. The evidence is recorded, never put in the
+/// credential; the audit log records who offered what to whom, never the claims.
+#[utoipa::path(post, path = "/api/v1/groups/{group}/attestations", tag = "attestations", request_body = IssueBody,
+    params(("group" = String, Path, description = "The issuing group's id or slug")),
+    responses(
+        (status = 201, description = "Offered", body = AttestationBody),
+        (status = 403, description = "GROUP_ROLE_REQUIRED, ISSUER_NOT_AUTHORISED", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "PERSON_NOT_FOUND", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "SELF_ISSUE", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["attestations:issue"])))]
+pub async fn issue(
+    State(s): State<RestState>,
+    Caller(actor): Caller,
+    Path(group): Path<String>,
+    JsonBody { value, .. }: JsonBody<IssueBody>,
+) -> ApiResult<(StatusCode, Json<AttestationBody>)> {
+    let draft = IssueDraft {
+        attestation_type: value.attestation_type,
+        subject: PersonId(value.subject),
+        claims: value.claims,
+        evidence: Evidence {
+            checked: value.evidence.checked,
+            method: value.evidence.method,
+            checked_on: value.evidence.checked_on,
+        },
+        valid_days: value.valid_days,
+    };
+    let a = s.service.issue_attestation(&actor, &group_ref(&group), &draft).await?;
+    Ok((StatusCode::CREATED, Json(body(&s, a))))
+}
+
+/// Your attestations
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AttestationList {
+    pub items: Vec<AttestationBody>,
+}
+
+/// Your attestations, newest first
+#[utoipa::path(get, path = "/api/v1/me/attestations", tag = "attestations",
+    responses((status = 200, description = "Offered, active and ended attestations", body = AttestationList)),
+    security(("bearer" = ["profile"])))]
+pub async fn mine(State(s): State<RestState>, Caller(actor): Caller) -> ApiResult<Json<AttestationList>> {
+    let items = s.service.my_attestations(&actor).await?.into_iter().map(|a| body(&s, a)).collect();
+    Ok(Json(AttestationList { items }))
+}
+
+/// One of your attestations
+#[utoipa::path(get, path = "/api/v1/me/attestations/{id}", tag = "attestations",
+    params(("id" = Uuid, Path, description = "The attestation's id")),
+    responses((status = 200, description = "The attestation", body = AttestationBody)),
+    security(("bearer" = ["profile"])))]
+pub async fn one(
+    State(s): State<RestState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<AttestationBody>> {
+    Ok(Json(body(&s, s.service.my_attestation(&actor, attestation_id(&id)?).await?)))
+}
+
+/// Accepting an offered attestation.
+#[derive(Debug, Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct AcceptBody {
+    /// Your wallet's public key (EC P-256 JWK), to bind the credential to it (key binding).
+    #[schema(value_type = Option<Object>)]
+    pub holder_jwk: Option<Value>,
+}
+
+/// Accept an offered attestation: it is signed and becomes active
+#[utoipa::path(post, path = "/api/v1/me/attestations/{id}/accept", tag = "attestations", request_body = AcceptBody,
+    params(("id" = Uuid, Path, description = "The attestation's id")),
+    responses(
+        (status = 200, description = "Active", body = AttestationBody),
+        (status = 409, description = "ATTESTATION_STATE", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["profile"])))]
+pub async fn accept(
+    State(s): State<RestState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+    JsonBody { value, .. }: JsonBody<AcceptBody>,
+) -> ApiResult<Json<AttestationBody>> {
+    let a = s.service.accept_attestation(&actor, attestation_id(&id)?, value.holder_jwk.as_ref()).await?;
+    Ok(Json(body(&s, a)))
+}
+
+/// Decline an offered attestation
+#[utoipa::path(post, path = "/api/v1/me/attestations/{id}/decline", tag = "attestations",
+    params(("id" = Uuid, Path, description = "The attestation's id")),
+    responses((status = 200, description = "Declined", body = AttestationBody)),
+    security(("bearer" = ["profile"])))]
+pub async fn decline(
+    State(s): State<RestState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<AttestationBody>> {
+    Ok(Json(body(&s, s.service.decline_attestation(&actor, attestation_id(&id)?).await?)))
+}
+
+/// A reason for ending an attestation.
+#[derive(Debug, Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ReasonBody {
+    #[schema(max_length = 280)]
+    pub reason: Option<String>,
+}
+
+/// Withdraw your active attestation: it stops verifying at once
+#[utoipa::path(post, path = "/api/v1/me/attestations/{id}/withdraw", tag = "attestations", request_body = ReasonBody,
+    params(("id" = Uuid, Path, description = "The attestation's id")),
+    responses((status = 200, description = "Withdrawn", body = AttestationBody)),
+    security(("bearer" = ["profile"])))]
+pub async fn withdraw(
+    State(s): State<RestState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+    JsonBody { value, .. }: JsonBody<ReasonBody>,
+) -> ApiResult<Json<AttestationBody>> {
+    let a = s.service.withdraw_attestation(&actor, attestation_id(&id)?, value.reason.as_deref()).await?;
+    Ok(Json(body(&s, a)))
+}
+
+/// Your credential, for a wallet (an SD-JWT VC with every disclosure)
+#[utoipa::path(get, path = "/api/v1/me/attestations/{id}/credential", tag = "attestations",
+    params(("id" = Uuid, Path, description = "The attestation's id")),
+    responses(
+        (status = 200, description = "The SD-JWT VC", body = String, content_type = "application/dc+sd-jwt"),
+        (status = 409, description = "ATTESTATION_STATE: not active", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["profile"])))]
+pub async fn credential(
+    State(s): State<RestState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let a = s.service.my_attestation(&actor, attestation_id(&id)?).await?;
+    match (a.state, a.credential) {
+        (AttestationState::Active, Some(c)) => {
+            Ok(([(header::CONTENT_TYPE, "application/dc+sd-jwt"), (header::CACHE_CONTROL, "no-store")], c)
+                .into_response())
+        }
+        (state, _) => {
+            Err(DomainError::conflict("ATTESTATION_STATE", format!("the attestation is {state}, not active")).into())
+        }
+    }
+}
+
+/// Revoke an attestation (the issuing group's organisers)
+#[utoipa::path(post, path = "/api/v1/attestations/{id}/revoke", tag = "attestations", request_body = ReasonBody,
+    params(("id" = Uuid, Path, description = "The attestation's id")),
+    responses(
+        (status = 200, description = "Revoked: its status list entry is set", body = AttestationBody),
+        (status = 404, description = "ATTESTATION_NOT_FOUND", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["attestations:issue"])))]
+pub async fn revoke(
+    State(s): State<RestState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+    JsonBody { value, .. }: JsonBody<ReasonBody>,
+) -> ApiResult<Json<AttestationBody>> {
+    let reason = value.reason.unwrap_or_default();
+    Ok(Json(body(&s, s.service.revoke_attestation(&actor, attestation_id(&id)?, &reason).await?)))
+}
+
+/// A status list (IETF Token Status List)
+///
+/// A signed `statuslist+jwt`: one bit per credential, set when revoked. Cache it for its `ttl`.
+#[utoipa::path(get, path = "/status-lists/{n}", tag = "attestations",
+    params(("n" = i64, Path, description = "The list's number")),
+    responses(
+        (status = 200, description = "The status list token", body = String, content_type = "application/statuslist+jwt"),
+        (status = 404, description = "STATUS_LIST_NOT_FOUND", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(()))]
+pub async fn status_list(State(s): State<RestState>, Path(n): Path<String>) -> ApiResult<Response> {
+    let n = n
+        .parse::<i64>()
+        .map_err(|_| DomainError::not_found("STATUS_LIST_NOT_FOUND", "there is no such status list"))?;
+    let token = s.service.status_list_token(n).await?;
+    let mut res = ([(header::CONTENT_TYPE, "application/statuslist+jwt")], token).into_response();
+    let h = res.headers_mut();
+    let _ = h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    let cache = format!("public, max-age={}", scaffold_service::attestations::STATUS_LIST_TTL_SECS);
+    let _ =
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_str(&cache).unwrap_or(HeaderValue::from_static("no-cache")));
+    Ok(res)
 }

@@ -83,6 +83,16 @@ pub fn router(service: Service) -> Router {
         .route("/.well-known/jwks.json", get(auth::jwks))
         .route("/.well-known/jwt-vc-issuer", get(attestations::issuer_metadata))
         .route("/vct/{type}/{version}", get(attestations::type_metadata))
+        .route("/status-lists/{n}", get(attestations::status_list))
+        .route("/api/v1/groups/{group}/issuer-types", get(attestations::issuer_types).post(attestations::authorise))
+        .route("/api/v1/groups/{group}/attestations", post(attestations::issue))
+        .route("/api/v1/me/attestations", get(attestations::mine))
+        .route("/api/v1/me/attestations/{id}", get(attestations::one))
+        .route("/api/v1/me/attestations/{id}/accept", post(attestations::accept))
+        .route("/api/v1/me/attestations/{id}/decline", post(attestations::decline))
+        .route("/api/v1/me/attestations/{id}/withdraw", post(attestations::withdraw))
+        .route("/api/v1/me/attestations/{id}/credential", get(attestations::credential))
+        .route("/api/v1/attestations/{id}/revoke", post(attestations::revoke))
         .route("/api/v1/me/memberships", get(people::my_memberships))
         .route("/api/v1/me/api-keys", get(people::list_keys).post(people::create_key))
         .route("/api/v1/me/api-keys/{key}", axum::routing::delete(people::revoke_key))
@@ -243,6 +253,17 @@ impl utoipa::Modify for StandardErrors {
         auth::jwks,
         attestations::issuer_metadata,
         attestations::type_metadata,
+        attestations::status_list,
+        attestations::authorise,
+        attestations::issuer_types,
+        attestations::issue,
+        attestations::mine,
+        attestations::one,
+        attestations::accept,
+        attestations::decline,
+        attestations::withdraw,
+        attestations::credential,
+        attestations::revoke,
         people::list_keys,
         people::create_key,
         people::revoke_key,

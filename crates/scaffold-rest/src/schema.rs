@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 use utoipa::openapi::schema::{ArrayBuilder, Object, ObjectBuilder, Type};
 use uuid::Uuid;
 
-fn enum_schema(values: impl IntoIterator<Item = &'static str>, description: &str) -> Object {
+pub(crate) fn enum_schema(values: impl IntoIterator<Item = &'static str>, description: &str) -> Object {
     ObjectBuilder::new()
         .schema_type(Type::String)
         .enum_values(Some(values.into_iter().collect::<Vec<_>>()))

@@ -2,6 +2,7 @@
 //! the method that runs them. Membership changes lock the group row (`for update`) so that
 //! concurrent changes cannot leave a group without an owner.
 
+mod attestations;
 mod events;
 mod identity;
 mod rows;

@@ -3,6 +3,7 @@
 //! transaction, so that writers queue instead of failing and membership changes cannot race.
 //! Ids are stored as 16-byte blobs and times as integer microseconds since the epoch (UTC).
 
+mod attestations;
 mod events;
 mod identity;
 mod rows;

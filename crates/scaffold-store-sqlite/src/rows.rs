@@ -44,6 +44,8 @@ pub fn to_store_error(e: sqlx::Error) -> StoreError {
                 "client_id"
             } else if name.contains("signing_key") {
                 "signing_key"
+            } else if name.contains("status") {
+                "attestation_status"
             } else {
                 "unique"
             };

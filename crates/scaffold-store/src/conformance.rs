@@ -50,6 +50,7 @@ macro_rules! conformance_suite {
             events_round_trip_page_and_check_versions,
             concurrent_replies_never_overbook_and_the_waitlist_is_promoted,
             listings_drive_search_and_the_feeds,
+            attestations_are_offered_activated_and_revoked_with_their_status_bit,
         );
     };
     (@cases $make:expr; $($case:ident),+ $(,)?) => {
@@ -1079,4 +1080,110 @@ pub async fn listings_drive_search_and_the_feeds(store: DynStore) {
     assert!(!store.relist_event(secret.id, 7, &relisted, later).await.unwrap());
     assert!(store.relist_event(secret.id, 1, &relisted, later).await.unwrap());
     assert!(store.events_to_relist(at(0) + Duration::days(365), 10).await.unwrap().is_empty());
+}
+
+pub async fn attestations_are_offered_activated_and_revoked_with_their_status_bit(store: DynStore) {
+    use crate::STATUS_LIST_BYTES;
+    use scaffold_domain::AttestationId;
+    use scaffold_domain::attestation::{Attestation, AttestationState, AttestationType, Evidence};
+    let owner = person(&store, "Ada").await;
+    let holder = person(&store, "Bo").await;
+    let g = group("issuers", "Issuers");
+    create(&store, &g, &owner).await;
+    assert!(store.issuer_types(g.id).await.unwrap().is_empty());
+    store.authorise_issuer(g.id, AttestationType::DbsCheck, at(1), &audit("issuer.authorise", 1)).await.unwrap();
+    store.authorise_issuer(g.id, AttestationType::DbsCheck, at(2), &audit("issuer.authorise", 2)).await.unwrap();
+    assert_eq!(store.issuer_types(g.id).await.unwrap(), vec![AttestationType::DbsCheck], "authorising twice is one");
+    let offer = |n: i64| {
+        let mut claims = serde_json::Map::new();
+        let _ = claims.insert("level".into(), serde_json::json!("enhanced"));
+        Attestation {
+            id: AttestationId::new_v7(at(n)),
+            attestation_type: AttestationType::DbsCheck,
+            subject: holder.id,
+            issuer_group: g.id,
+            issued_by: owner.id,
+            state: AttestationState::Offered,
+            claims,
+            evidence: Evidence {
+                checked: "original certificate".into(),
+                method: "seen in person".into(),
+                checked_on: chrono::NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(),
+            },
+            valid_days: 90,
+            credential: None,
+            status: None,
+            issued_at: None,
+            expires_at: None,
+            reason: None,
+            created_at: at(n),
+            updated_at: at(n),
+        }
+    };
+    let (a, b) = (offer(10), offer(20));
+    store.create_attestation(&a, &audit("attestation.issue", 3)).await.unwrap();
+    store.create_attestation(&b, &audit("attestation.issue", 4)).await.unwrap();
+    assert_eq!(store.attestation_by_id(a.id).await.unwrap(), Some(a.clone()), "every field round-trips");
+    let mine = store.attestations_of_person(holder.id).await.unwrap();
+    assert_eq!(mine.iter().map(|x| x.id).collect::<Vec<_>>(), vec![b.id, a.id], "newest first");
+
+    let expires = at(30) + Duration::days(90);
+    store
+        .activate_attestation(a.id, "jwt~d~", (1, 4242), at(30), expires, &audit("attestation.accept", 5))
+        .await
+        .unwrap();
+    let err = store.activate_attestation(a.id, "jwt~d~", (1, 4243), at(31), expires, &audit("x", 6)).await.unwrap_err();
+    assert!(matches!(err, StoreError::VersionMismatch), "only offered ones activate: {err}");
+    let err = store.activate_attestation(b.id, "jwt~e~", (1, 4242), at(32), expires, &audit("x", 7)).await.unwrap_err();
+    assert!(
+        matches!(err, StoreError::Conflict { constraint: "attestation_status" }),
+        "one credential per entry: {err}"
+    );
+    assert_eq!(
+        store.attestation_by_id(b.id).await.unwrap().unwrap().state,
+        AttestationState::Offered,
+        "nothing changed"
+    );
+    let active = store.attestation_by_id(a.id).await.unwrap().unwrap();
+    assert_eq!(
+        (active.state, active.status, active.credential.as_deref()),
+        (AttestationState::Active, Some((1, 4242)), Some("jwt~d~"))
+    );
+    let (bits, _) = store.status_list(1).await.unwrap().unwrap();
+    assert_eq!(bits.len(), STATUS_LIST_BYTES);
+    assert!(bits.iter().all(|b| *b == 0));
+    assert_eq!(store.status_list(2).await.unwrap(), None);
+
+    store
+        .end_attestation(
+            a.id,
+            AttestationState::Active,
+            AttestationState::Revoked,
+            Some("new information"),
+            at(40),
+            &audit("attestation.revoke", 8),
+        )
+        .await
+        .unwrap();
+    let (bits, changed) = store.status_list(1).await.unwrap().unwrap();
+    assert_eq!((bits[4242 / 8], changed), (1 << (4242 % 8), at(40)), "the bit is set in the same transaction");
+    let err = store
+        .end_attestation(a.id, AttestationState::Active, AttestationState::Withdrawn, None, at(41), &audit("x", 9))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::VersionMismatch));
+    store
+        .end_attestation(
+            b.id,
+            AttestationState::Offered,
+            AttestationState::Declined,
+            None,
+            at(42),
+            &audit("attestation.decline", 10),
+        )
+        .await
+        .unwrap();
+    let ended = store.attestation_by_id(a.id).await.unwrap().unwrap();
+    assert_eq!((ended.state, ended.reason.as_deref()), (AttestationState::Revoked, Some("new information")));
+    assert_eq!(store.attestation_by_id(b.id).await.unwrap().unwrap().state, AttestationState::Declined);
 }

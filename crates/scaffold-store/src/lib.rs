@@ -3,6 +3,7 @@
 //! conformance suite (feature `conformance`) checks that both behave the same. This crate must not
 //! know any SQL dialect, HTTP or GraphQL.
 
+pub mod attestations;
 pub mod cursor;
 pub mod decode;
 mod error;
@@ -13,6 +14,7 @@ mod records;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 
+pub use attestations::{AttestationRow, AttestationStore, STATUS_LIST_BYTES, set_status_bit};
 pub use cursor::Cursor;
 pub use error::StoreError;
 pub use events::{EventStore, FeedGroup, OccurrenceQuery, SeriesFeedItem, SessionFeedItem};
@@ -33,7 +35,7 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// Everything the service needs from storage. Every method that writes takes the audit entry for
 /// the change and writes both in one transaction.
 #[async_trait]
-pub trait Store: IdentityStore + EventStore + Send + Sync + std::fmt::Debug {
+pub trait Store: IdentityStore + EventStore + AttestationStore + Send + Sync + std::fmt::Debug {
     /// Which adapter this is (`sqlite`, `postgres`), for logs and readiness output.
     fn kind(&self) -> &'static str;
 

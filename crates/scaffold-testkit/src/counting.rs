@@ -400,3 +400,71 @@ impl EventStore for CountingStore {
         self.inner.sessions_feed(after, limit).await
     }
 }
+
+#[async_trait]
+impl scaffold_store::AttestationStore for CountingStore {
+    async fn authorise_issuer(
+        &self,
+        group: GroupId,
+        kind: scaffold_domain::attestation::AttestationType,
+        at: DateTime<Utc>,
+        a: &AuditEntry,
+    ) -> StoreResult<()> {
+        self.count("authorise_issuer");
+        self.inner.authorise_issuer(group, kind, at, a).await
+    }
+    async fn issuer_types(&self, group: GroupId) -> StoreResult<Vec<scaffold_domain::attestation::AttestationType>> {
+        self.count("issuer_types");
+        self.inner.issuer_types(group).await
+    }
+    async fn create_attestation(
+        &self,
+        x: &scaffold_domain::attestation::Attestation,
+        a: &AuditEntry,
+    ) -> StoreResult<()> {
+        self.count("create_attestation");
+        self.inner.create_attestation(x, a).await
+    }
+    async fn attestation_by_id(
+        &self,
+        id: scaffold_domain::AttestationId,
+    ) -> StoreResult<Option<scaffold_domain::attestation::Attestation>> {
+        self.count("attestation_by_id");
+        self.inner.attestation_by_id(id).await
+    }
+    async fn attestations_of_person(
+        &self,
+        person: PersonId,
+    ) -> StoreResult<Vec<scaffold_domain::attestation::Attestation>> {
+        self.count("attestations_of_person");
+        self.inner.attestations_of_person(person).await
+    }
+    async fn activate_attestation(
+        &self,
+        id: scaffold_domain::AttestationId,
+        credential: &str,
+        status: (i64, i64),
+        issued_at: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+        a: &AuditEntry,
+    ) -> StoreResult<()> {
+        self.count("activate_attestation");
+        self.inner.activate_attestation(id, credential, status, issued_at, expires_at, a).await
+    }
+    async fn end_attestation(
+        &self,
+        id: scaffold_domain::AttestationId,
+        from: scaffold_domain::attestation::AttestationState,
+        to: scaffold_domain::attestation::AttestationState,
+        reason: Option<&str>,
+        at: DateTime<Utc>,
+        a: &AuditEntry,
+    ) -> StoreResult<()> {
+        self.count("end_attestation");
+        self.inner.end_attestation(id, from, to, reason, at, a).await
+    }
+    async fn status_list(&self, list: i64) -> StoreResult<Option<(Vec<u8>, DateTime<Utc>)>> {
+        self.count("status_list");
+        self.inner.status_list(list).await
+    }
+}

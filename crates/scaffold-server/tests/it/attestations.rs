@@ -48,3 +48,257 @@ async fn every_credential_type_has_metadata_at_its_vct() {
     app.http.get("/vct/dbs-check/v2").send().await.problem(404, "TYPE_NOT_FOUND");
     app.http.get("/vct/passport/v1").send().await.problem(404, "TYPE_NOT_FOUND");
 }
+
+const ISSUER_SCOPES: &[&str] = &["groups:read", "groups:write", "attestations:issue", "profile"];
+
+fn dbs_claims() -> serde_json::Value {
+    serde_json::json!({ "level": "enhanced", "barred_lists": ["children"], "workforce": "child",
+        "certificate_issued_on": "2026-01-12", "update_service": "no_new_information",
+        "original_seen_on": "2026-02-03", "decision": "suitable" })
+}
+
+fn evidence() -> serde_json::Value {
+    serde_json::json!({ "checked": "original DBS certificate", "method": "seen in person", "checked_on": "2026-02-03" })
+}
+
+/// Verifies a presentation as a relying party would: issuer keys from the issuer metadata and
+/// the status list from its URL, both fetched from the service.
+async fn verify_online(http: &TestClient, presentation: &str) -> Result<scaffold_attest::Verified, String> {
+    struct Lists(std::collections::HashMap<String, String>);
+    impl scaffold_attest::StatusSource for Lists {
+        fn token(&self, uri: &str) -> Option<String> {
+            self.0.get(uri).cloned()
+        }
+    }
+    let meta = http.get("/.well-known/jwt-vc-issuer").send().await.json();
+    let keys = meta["jwks"]["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| scaffold_attest::PublicKey::from_jwk(k).unwrap())
+        .collect();
+    let issuers = vec![scaffold_attest::TrustedIssuer { iss: meta["issuer"].as_str().unwrap().to_owned(), keys }];
+    let types = vec![scaffold_attest::TypePolicy {
+        vct: "http://127.0.0.1:8080/vct/dbs-check/v1".into(),
+        max_age_secs: Some(90 * 86_400),
+    }];
+    let jwt = scaffold_attest::Parsed::parse(presentation.split('~').next().unwrap()).unwrap();
+    let uri = jwt.payload["status"]["status_list"]["uri"].as_str().unwrap().to_owned();
+    let res = http.get(uri.strip_prefix("http://127.0.0.1:8080").unwrap()).send().await;
+    assert_eq!(res.header("content-type"), Some("application/statuslist+jwt"));
+    assert_eq!(res.header("cache-control"), Some("public, max-age=300"));
+    let lists = Lists(std::collections::HashMap::from([(uri, res.text.clone())]));
+    let now = scaffold_domain::Clock::now(&*scaffold_testkit::clock()).timestamp();
+    let policy = scaffold_attest::Policy {
+        now,
+        skew_secs: 60,
+        issuers: &issuers,
+        types: &types,
+        key_binding: Some(scaffold_attest::KeyBinding { aud: "casserole-club", nonce: "n-1", max_age_secs: 300 }),
+    };
+    scaffold_attest::verify(presentation, &policy, &lists).map_err(|r| r.code.to_owned())
+}
+
+#[tokio::test]
+async fn an_authorised_issuer_offers_a_dbs_check_the_holder_accepts_and_shares_and_revocation_stops_it() {
+    use serde_json::json;
+    let app = app().await;
+    let ada = app.person("Ada", ISSUER_SCOPES).await;
+    let bo = app.person("Bo", &["profile"]).await;
+    let g = app.group(&ada.token, crate::common::group_named("wigan-checks", json!({}))).await;
+    let gid = g["id"].as_str().unwrap().to_owned();
+    let authorise = |token: String| {
+        let http = app.http.clone();
+        async move {
+            http.post("/api/v1/groups/wigan-checks/issuer-types")
+                .token(&token)
+                .json(&json!({ "type": "dbs-check" }))
+                .send()
+                .await
+        }
+    };
+    authorise(ada.token.clone()).await.problem(403, "INSUFFICIENT_SCOPE");
+    authorise(app.operator.clone()).await.problem(409, "ISSUER_NOT_VERIFIED");
+    let res = app
+        .http
+        .put(&format!("/api/v1/groups/{gid}/identifiers/GB-CHC"))
+        .token(&ada.token)
+        .json(&json!({ "value": "1123456" }))
+        .send()
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    let res =
+        app.http.post(&format!("/api/v1/groups/{gid}/identifiers/GB-CHC/verify")).token(&app.operator).send().await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    let res = authorise(app.operator.clone()).await;
+    assert_eq!(res.json()["types"], json!(["dbs-check"]), "{}", res.text);
+    assert_eq!(
+        app.http.get("/api/v1/groups/wigan-checks/issuer-types").send().await.json()["types"],
+        json!(["dbs-check"])
+    );
+
+    // Issuing: bad input gets precise errors and changes nothing.
+    let issue = |token: String, body: serde_json::Value| {
+        let http = app.http.clone();
+        async move { http.post("/api/v1/groups/wigan-checks/attestations").token(&token).json(&body).send().await }
+    };
+    let offer = |claims: serde_json::Value, days: i64| json!({ "type": "dbs-check", "subject": bo.id, "claims": claims, "evidence": evidence(), "valid_days": days });
+    let before = app.state().await;
+    let mut with_number = dbs_claims();
+    with_number["certificate_number"] = json!("001234567890");
+    let p = issue(ada.token.clone(), offer(with_number, 90)).await.problem(422, "VALIDATION_FAILED");
+    assert_eq!(p["errors"][0]["code"], "INVALID_CLAIMS", "{p}");
+    assert!(!p.to_string().contains("001234567890"), "the refused value is not echoed: {p}");
+    let p = issue(ada.token.clone(), offer(dbs_claims(), 91)).await.problem(422, "VALIDATION_FAILED");
+    assert_eq!(p["errors"][0]["code"], "VALIDITY_OUT_OF_RANGE");
+    let mut new_info = dbs_claims();
+    new_info["update_service"] = json!("new_information");
+    issue(ada.token.clone(), offer(new_info, 90)).await.problem(422, "VALIDATION_FAILED");
+    let role = json!({ "type": "role-status", "subject": bo.id, "claims": { "role": "volunteer", "since": "2025-01-01" }, "evidence": evidence() });
+    issue(ada.token.clone(), role).await.problem(403, "ISSUER_NOT_AUTHORISED");
+    let mut to_self = offer(dbs_claims(), 90);
+    to_self["subject"] = json!(ada.id);
+    issue(ada.token.clone(), to_self).await.problem(409, "SELF_ISSUE");
+    issue(bo.token.clone(), offer(dbs_claims(), 90)).await.problem(403, "INSUFFICIENT_SCOPE");
+    assert_eq!(app.state().await, before, "nothing was recorded");
+
+    let res = issue(ada.token.clone(), offer(dbs_claims(), 90)).await;
+    assert_eq!(res.status, 201, "{}", res.text);
+    let offered = res.json();
+    assert_eq!(offered["state"], "offered");
+    let id = offered["id"].as_str().unwrap().to_owned();
+
+    // The holder sees the offer, and accepts it with their wallet's key.
+    let mine = app.http.get("/api/v1/me/attestations").token(&bo.token).send().await.json();
+    assert_eq!(mine["items"][0]["claims"]["level"], "enhanced", "{mine}");
+    let path = |p: &str| format!("/api/v1/me/attestations/{id}{p}");
+    app.http.get(&path("/credential")).token(&bo.token).send().await.problem(409, "ATTESTATION_STATE");
+    app.http.get(&path("")).token(&ada.token).send().await.problem(404, "ATTESTATION_NOT_FOUND");
+    let (wallet, _) = scaffold_attest::SigningKey::generate("bo-wallet").unwrap();
+    let bad =
+        app.http.post(&path("/accept")).token(&bo.token).json(&json!({ "holder_jwk": { "kty": "RSA" } })).send().await;
+    assert_eq!(bad.problem(422, "VALIDATION_FAILED")["errors"][0]["code"], "INVALID_HOLDER_KEY");
+    let res = app
+        .http
+        .post(&path("/accept"))
+        .token(&bo.token)
+        .json(&json!({ "holder_jwk": wallet.public().to_jwk() }))
+        .send()
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    assert_eq!(
+        (res.json()["state"].clone(), res.json()["expires_at"].clone()),
+        (json!("active"), json!("2026-06-26T09:30:00Z"))
+    );
+    app.http.post(&path("/accept")).token(&bo.token).json(&json!({})).send().await.problem(409, "ATTESTATION_STATE");
+    let res = app.http.get(&path("/credential")).token(&bo.token).send().await;
+    assert_eq!(res.header("content-type"), Some("application/dc+sd-jwt"));
+    let credential = res.text.clone();
+
+    // The holder shares two claims with the matchmaker, who verifies them online.
+    let now = scaffold_domain::Clock::now(&*scaffold_testkit::clock()).timestamp();
+    let binding = scaffold_attest::Binding { key: &wallet, aud: "casserole-club", nonce: "n-1", iat: now };
+    let shown = scaffold_attest::present(&credential, &["level", "barred_lists"], Some(&binding)).unwrap();
+    let ok = verify_online(&app.http, &shown).await.unwrap();
+    let seen: Vec<&str> = ok.disclosed.iter().map(String::as_str).collect();
+    assert_eq!(seen, ["barred_lists", "level"]);
+    assert!(ok.claims.get("decision").is_none() && ok.status_checked && ok.key_bound);
+
+    // The issuer revokes; the same presentation now fails as revoked.
+    let revoke = |token: String, reason: &str| {
+        let (http, id, reason) = (app.http.clone(), id.clone(), reason.to_owned());
+        async move {
+            http.post(&format!("/api/v1/attestations/{id}/revoke"))
+                .token(&token)
+                .json(&json!({ "reason": reason }))
+                .send()
+                .await
+        }
+    };
+    revoke(bo.token.clone(), "no").await.problem(403, "INSUFFICIENT_SCOPE");
+    let res = revoke(ada.token.clone(), "New information on the Update Service").await;
+    assert_eq!(res.json()["state"], "revoked", "{}", res.text);
+    assert_eq!(verify_online(&app.http, &shown).await.unwrap_err(), "REVOKED");
+    revoke(ada.token.clone(), "again").await.problem(409, "ATTESTATION_STATE");
+
+    // The audit log says who did what, never the claims or the evidence.
+    let audit = app.http.get("/api/v1/audit?limit=100").token(&app.operator).send().await.json().to_string();
+    for action in ["issuer.authorise", "attestation.issue", "attestation.accept", "attestation.revoke"] {
+        assert!(audit.contains(action), "{action}");
+    }
+    assert!(!audit.contains("enhanced") && !audit.contains("seen in person") && !audit.contains("Update Service"));
+}
+
+#[tokio::test]
+async fn holders_decline_offers_and_withdraw_credentials() {
+    use serde_json::json;
+    let app = app().await;
+    let ada = app.person("Ada", ISSUER_SCOPES).await;
+    let bo = app.person("Bo", &["profile"]).await;
+    let g = app.group(&ada.token, crate::common::group_named("quals", json!({}))).await;
+    let gid = g["id"].as_str().unwrap().to_owned();
+    app.http
+        .put(&format!("/api/v1/groups/{gid}/identifiers/GB-COH"))
+        .token(&ada.token)
+        .json(&json!({ "value": "01234567" }))
+        .send()
+        .await;
+    app.http.post(&format!("/api/v1/groups/{gid}/identifiers/GB-COH/verify")).token(&app.operator).send().await;
+    let res = app
+        .http
+        .post("/api/v1/groups/quals/issuer-types")
+        .token(&app.operator)
+        .json(&json!({ "type": "qualification" }))
+        .send()
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    let offer = json!({ "type": "qualification", "subject": bo.id, "evidence": evidence(),
+        "claims": { "title": "Level 2 Food Hygiene", "awarding_body": "Highfield", "awarded_on": "2025-11-01" } });
+    let first = app.http.post("/api/v1/groups/quals/attestations").token(&ada.token).json(&offer).send().await.json();
+    let second = app.http.post("/api/v1/groups/quals/attestations").token(&ada.token).json(&offer).send().await.json();
+    let path = |a: &serde_json::Value, p: &str| format!("/api/v1/me/attestations/{}{p}", a["id"].as_str().unwrap());
+    let declined = app.http.post(&path(&first, "/decline")).token(&bo.token).send().await.json();
+    assert_eq!(declined["state"], "declined");
+    app.http
+        .post(&path(&first, "/accept"))
+        .token(&bo.token)
+        .json(&json!({}))
+        .send()
+        .await
+        .problem(409, "ATTESTATION_STATE");
+    let active = app.http.post(&path(&second, "/accept")).token(&bo.token).json(&json!({})).send().await.json();
+    assert_eq!(active["state"], "active", "{active}");
+    assert_eq!(active["claims"]["title"], "Level 2 Food Hygiene");
+    let credential = app.http.get(&path(&second, "/credential")).token(&bo.token).send().await.text;
+    let shown = scaffold_attest::present(&credential, &["title"], None).unwrap();
+    let withdrawn = app
+        .http
+        .post(&path(&second, "/withdraw"))
+        .token(&bo.token)
+        .json(&json!({ "reason": "changed my mind" }))
+        .send()
+        .await
+        .json();
+    assert_eq!(withdrawn["state"], "withdrawn");
+    app.http.get(&path(&second, "/credential")).token(&bo.token).send().await.problem(409, "ATTESTATION_STATE");
+    // The withdrawn credential's status bit is set.
+    let jwt = scaffold_attest::Parsed::parse(shown.split('~').next().unwrap()).unwrap();
+    let idx = usize::try_from(jwt.payload["status"]["status_list"]["idx"].as_u64().unwrap()).unwrap();
+    let uri = jwt.payload["status"]["status_list"]["uri"].as_str().unwrap();
+    let token = app.http.get(uri.strip_prefix("http://127.0.0.1:8080").unwrap()).send().await.text;
+    let meta = app.http.get("/.well-known/jwt-vc-issuer").send().await.json();
+    let keys: Vec<_> = meta["jwks"]["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| scaffold_attest::PublicKey::from_jwk(k).unwrap())
+        .collect();
+    let now = scaffold_domain::Clock::now(&*scaffold_testkit::clock()).timestamp();
+    let list = scaffold_attest::StatusToken::verify(&token, uri, &keys, now).unwrap();
+    assert_eq!(list.list.get(idx), Some(true));
+    app.http.get("/status-lists/99").send().await.problem(404, "STATUS_LIST_NOT_FOUND");
+    app.http.get("/status-lists/x").send().await.problem(404, "STATUS_LIST_NOT_FOUND");
+    let mine = app.http.get("/api/v1/me/attestations").token(&bo.token).send().await.json();
+    let states: Vec<&str> = mine["items"].as_array().unwrap().iter().map(|a| a["state"].as_str().unwrap()).collect();
+    assert_eq!(states, ["withdrawn", "declined"], "newest first");
+}

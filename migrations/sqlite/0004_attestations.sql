@@ -1,0 +1,45 @@
+-- Attestations (DESIGN §6): which groups may issue which types, the attestations offered to and
+-- held by people, and the status lists that say which credentials are revoked.
+
+create table issuer_authorisation (
+    group_id blob not null references community_group (group_id) on delete cascade,
+    attestation_type text not null
+        check (attestation_type in ('identity-verified', 'dbs-check', 'role-status', 'qualification')),
+    authorised_at integer not null,
+    primary key (group_id, attestation_type)
+);
+
+-- One 1-bit status list per row (the raw bytes; set bit = revoked). Indexes are allocated at
+-- random among the unused ones, so an index says nothing about when or to whom it was issued.
+create table status_list (
+    list_id integer primary key,
+    bits blob not null,
+    updated_at integer not null
+);
+
+-- The claims are the credential's claims only (for DBS checks: check metadata and the decision,
+-- never certificate content); the evidence records how the issuer checked. The credential (the
+-- SD-JWT VC with all its disclosures) exists once the person has accepted it.
+create table attestation (
+    attestation_id blob primary key,
+    attestation_type text not null
+        check (attestation_type in ('identity-verified', 'dbs-check', 'role-status', 'qualification')),
+    subject_id blob not null references person (person_id) on delete cascade,
+    issuer_group_id blob not null references community_group (group_id),
+    issued_by blob not null,
+    state text not null check (state in ('offered', 'active', 'declined', 'revoked', 'withdrawn')),
+    claims text not null,
+    evidence text not null,
+    valid_days integer not null,
+    credential text,
+    status_list integer references status_list (list_id),
+    status_idx integer,
+    issued_at integer,
+    expires_at integer,
+    reason text,
+    created_at integer not null,
+    updated_at integer not null
+);
+create unique index attestation_status on attestation (status_list, status_idx);
+create index attestation_subject on attestation (subject_id, created_at);
+create index attestation_issuer on attestation (issuer_group_id, created_at);
