@@ -43,3 +43,30 @@ create table attestation (
 create unique index attestation_status on attestation (status_list, status_idx);
 create index attestation_subject on attestation (subject_id, created_at);
 create index attestation_issuer on attestation (issuer_group_id, created_at);
+
+-- A holder's consented share of some claims with a verifier app (or any), redeemed with a short
+-- code that is stored only as its SHA-256 hash.
+create table attestation_share (
+    share_id uuid primary key,
+    attestation_id uuid not null references attestation (attestation_id) on delete cascade,
+    code_hash bytea not null unique,
+    claims jsonb not null,
+    verifier_app_id uuid,
+    max_uses bigint not null,
+    uses bigint not null,
+    expires_at timestamptz not null,
+    withdrawn_at timestamptz,
+    created_at timestamptz not null
+);
+create index attestation_share_attestation on attestation_share (attestation_id, created_at);
+
+-- Every redemption, successful or not, visible to the holder.
+create table share_redemption (
+    redemption_id uuid primary key,
+    share_id uuid not null references attestation_share (share_id) on delete cascade,
+    verifier_id uuid not null,
+    app_id uuid,
+    result text not null,
+    redeemed_at timestamptz not null
+);
+create index share_redemption_share on share_redemption (share_id, redeemed_at);

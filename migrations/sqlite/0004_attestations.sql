@@ -43,3 +43,30 @@ create table attestation (
 create unique index attestation_status on attestation (status_list, status_idx);
 create index attestation_subject on attestation (subject_id, created_at);
 create index attestation_issuer on attestation (issuer_group_id, created_at);
+
+-- A holder's consented share of some claims with a verifier app (or any), redeemed with a short
+-- code that is stored only as its SHA-256 hash.
+create table attestation_share (
+    share_id blob primary key,
+    attestation_id blob not null references attestation (attestation_id) on delete cascade,
+    code_hash blob not null unique,
+    claims text not null,
+    verifier_app_id blob,
+    max_uses integer not null,
+    uses integer not null,
+    expires_at integer not null,
+    withdrawn_at integer,
+    created_at integer not null
+);
+create index attestation_share_attestation on attestation_share (attestation_id, created_at);
+
+-- Every redemption, successful or not, visible to the holder.
+create table share_redemption (
+    redemption_id blob primary key,
+    share_id blob not null references attestation_share (share_id) on delete cascade,
+    verifier_id blob not null,
+    app_id blob,
+    result text not null,
+    redeemed_at integer not null
+);
+create index share_redemption_share on share_redemption (share_id, redeemed_at);

@@ -392,6 +392,72 @@ impl IssueDraft {
     }
 }
 
+/// Share codes: 10 characters from an alphabet without look-alikes (no 0/O, 1/I/L, U), about
+/// 49 bits of entropy, shown as `XXXX-XXXX-XX`.
+pub mod share_code {
+    const ALPHABET: &[u8; 30] = b"ABCDEFGHJKMNPQRSTVWXYZ23456789";
+    pub const LENGTH: usize = 10;
+
+    /// A code from random bytes (one byte per character; rejection sampling keeps it uniform).
+    pub fn generate(mut random: impl FnMut() -> u8) -> String {
+        let mut code = String::with_capacity(LENGTH + 2);
+        let mut n = 0;
+        while n < LENGTH {
+            let b = random();
+            // 240 = 8 × 30: bytes above it would favour the first characters.
+            if b < 240 {
+                if n == 4 || n == 8 {
+                    code.push('-');
+                }
+                code.push(char::from(ALPHABET[usize::from(b % 30)]));
+                n += 1;
+            }
+        }
+        code
+    }
+
+    /// The code as typed (any case, with or without dashes and spaces) in canonical form; `None`
+    /// when it cannot be a code.
+    pub fn normalize(typed: &str) -> Option<String> {
+        let code: String = typed.chars().filter(|c| !matches!(c, '-' | ' ')).map(|c| c.to_ascii_uppercase()).collect();
+        (code.len() == LENGTH && code.bytes().all(|b| ALPHABET.contains(&b))).then_some(code)
+    }
+}
+
+/// The longest a share may last.
+pub const SHARE_MAX_DAYS: i64 = 30;
+/// The most times a share may be redeemed.
+pub const SHARE_MAX_USES: i64 = 100;
+
+/// A holder's consented share: which claims of which attestation, for which verifier app (or
+/// any), until when, how many times.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Share {
+    pub id: crate::ShareId,
+    pub attestation: AttestationId,
+    /// SHA-256 of the canonical code; the code itself is shown once.
+    pub code_hash: Vec<u8>,
+    pub claims: Vec<String>,
+    pub verifier_app: Option<crate::AppId>,
+    pub max_uses: i64,
+    pub uses: i64,
+    pub expires_at: DateTime<Utc>,
+    pub withdrawn_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// One redemption of a share: who redeemed it and what they were told.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Redemption {
+    pub id: crate::RedemptionId,
+    pub share: crate::ShareId,
+    pub verifier: PersonId,
+    pub app: Option<crate::AppId>,
+    /// `valid`, or the reason it was not (e.g. `REVOKED`).
+    pub result: String,
+    pub redeemed_at: DateTime<Utc>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -446,6 +512,24 @@ mod tests {
         let e = bad.claims(day("2026-03-01")).unwrap_err();
         let codes: Vec<&str> = e.fields.iter().map(|f| f.code).collect();
         assert_eq!(codes, ["BARRED_LISTS_NEED_ENHANCED", "IN_THE_FUTURE", "IN_THE_FUTURE", "BEFORE_ISSUE"]);
+    }
+
+    #[test]
+    fn share_codes_are_typable_and_normalised() {
+        let mut n = 0u8;
+        let code = share_code::generate(|| {
+            n = n.wrapping_add(37);
+            n
+        });
+        assert_eq!(code.len(), 12);
+        assert_eq!(code.matches('-').count(), 2);
+        assert!(!code.contains(['0', 'O', '1', 'I', 'L', 'U']));
+        let canonical = share_code::normalize(&code).unwrap();
+        assert_eq!(share_code::normalize(&code.to_lowercase().replace('-', " ")), Some(canonical.clone()));
+        assert_eq!(share_code::normalize("ABCD-EFGH-J0"), None, "a look-alike");
+        assert_eq!(share_code::normalize("ABCD"), None);
+        // 30^10 codes: more than 2^49.
+        assert!(30f64.powi(10).log2() > 49.0);
     }
 
     #[test]

@@ -58,6 +58,10 @@ id_type!(/// An event (a one-off or a series) run by a group.
     EventId);
 id_type!(/// An attestation (a credential offered to or held by a person).
     AttestationId);
+id_type!(/// A holder's share of some claims of an attestation with verifiers.
+    ShareId);
+id_type!(/// One redemption of a share by a verifier.
+    RedemptionId);
 
 #[cfg(test)]
 mod tests {

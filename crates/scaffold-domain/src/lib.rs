@@ -24,7 +24,7 @@ pub mod text;
 pub use actor::{Actor, Credential, Principal};
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use error::{DomainError, ErrorKind, FieldError};
-pub use ids::{ApiKeyId, AppId, AttestationId, AuditId, EventId, GroupId, IdentityId, PersonId};
+pub use ids::{ApiKeyId, AppId, AttestationId, AuditId, EventId, GroupId, IdentityId, PersonId, RedemptionId, ShareId};
 pub use outcode::Outcode;
 pub use scope::{Scope, Scopes};
 pub use slug::Slug;

@@ -389,3 +389,208 @@ pub async fn status_list(State(s): State<RestState>, Path(n): Path<String>) -> A
         h.insert(header::CACHE_CONTROL, HeaderValue::from_str(&cache).unwrap_or(HeaderValue::from_static("no-cache")));
     Ok(res)
 }
+
+/// What to share.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ShareBody {
+    /// The claims to share (names from the attestation's `claims`).
+    pub claims: Vec<String>,
+    /// Only this verifier app may redeem it (its id); any verifier when absent.
+    pub verifier_app: Option<Uuid>,
+    /// 1–30 days (default 7).
+    pub expires_in_days: Option<i64>,
+    /// 1–100 redemptions (default 1).
+    pub max_uses: Option<i64>,
+}
+
+/// One redemption of a share.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RedemptionBody {
+    pub verifier: Uuid,
+    pub app: Option<Uuid>,
+    /// `valid`, or why it failed (e.g. `ATTESTATION_REVOKED`, `SHARE_EXPIRED`).
+    pub result: String,
+    pub redeemed_at: DateTime<Utc>,
+}
+
+/// A share, with its redemptions.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ShareOut {
+    pub id: Uuid,
+    pub claims: Vec<String>,
+    pub verifier_app: Option<Uuid>,
+    pub max_uses: i64,
+    pub uses: i64,
+    pub expires_at: DateTime<Utc>,
+    pub withdrawn_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub redemptions: Vec<RedemptionBody>,
+}
+
+/// A new share and its code.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedShareBody {
+    /// Give this to the verifier (shown once): `XXXX-XXXX-XX`, no look-alike characters.
+    pub code: String,
+    pub share: ShareOut,
+}
+
+/// An attestation's shares.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ShareList {
+    pub items: Vec<ShareOut>,
+}
+
+fn share_out(
+    s: scaffold_domain::attestation::Share,
+    redemptions: Vec<scaffold_domain::attestation::Redemption>,
+) -> ShareOut {
+    ShareOut {
+        id: s.id.0,
+        claims: s.claims,
+        verifier_app: s.verifier_app.map(|a| a.0),
+        max_uses: s.max_uses,
+        uses: s.uses,
+        expires_at: s.expires_at,
+        withdrawn_at: s.withdrawn_at,
+        created_at: s.created_at,
+        redemptions: redemptions
+            .into_iter()
+            .map(|r| RedemptionBody {
+                verifier: r.verifier.0,
+                app: r.app.map(|a| a.0),
+                result: r.result,
+                redeemed_at: r.redeemed_at,
+            })
+            .collect(),
+    }
+}
+
+/// Share some claims of your attestation with a verifier
+///
+/// You get a short code for the verifier, shown once. The verifier app redeems it with
+/// `POST /api/v1/shares/redeem` and sees only the claims you chose.
+#[utoipa::path(post, path = "/api/v1/me/attestations/{id}/shares", tag = "attestations", request_body = ShareBody,
+    params(("id" = Uuid, Path, description = "The attestation's id")),
+    responses(
+        (status = 201, description = "The share and its code", body = CreatedShareBody),
+        (status = 409, description = "ATTESTATION_STATE: not active", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["profile"])))]
+pub async fn create_share(
+    State(s): State<RestState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+    JsonBody { value, .. }: JsonBody<ShareBody>,
+) -> ApiResult<(StatusCode, Json<CreatedShareBody>)> {
+    let draft = scaffold_service::attestations::ShareDraft {
+        claims: value.claims,
+        verifier_app: value.verifier_app.map(scaffold_domain::AppId),
+        expires_in_days: value.expires_in_days,
+        max_uses: value.max_uses,
+    };
+    let created = s.service.create_share(&actor, attestation_id(&id)?, &draft).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedShareBody { code: created.code, share: share_out(created.share, Vec::new()) }),
+    ))
+}
+
+/// Your attestation's shares and who redeemed them
+#[utoipa::path(get, path = "/api/v1/me/attestations/{id}/shares", tag = "attestations",
+    params(("id" = Uuid, Path, description = "The attestation's id")),
+    responses((status = 200, description = "Shares, newest first, each with its redemptions", body = ShareList)),
+    security(("bearer" = ["profile"])))]
+pub async fn shares(
+    State(s): State<RestState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ShareList>> {
+    let items =
+        s.service.shares(&actor, attestation_id(&id)?).await?.into_iter().map(|(s, r)| share_out(s, r)).collect();
+    Ok(Json(ShareList { items }))
+}
+
+/// Withdraw a share: its code stops working
+#[utoipa::path(post, path = "/api/v1/me/attestations/{id}/shares/{share}/withdraw", tag = "attestations",
+    params(("id" = Uuid, Path, description = "The attestation's id"), ("share" = Uuid, Path, description = "The share's id")),
+    responses(
+        (status = 204, description = "Withdrawn"),
+        (status = 409, description = "SHARE_WITHDRAWN", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["profile"])))]
+pub async fn withdraw_share(
+    State(s): State<RestState>,
+    Caller(actor): Caller,
+    Path((id, share)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    let share = scaffold_domain::ShareId::parse(&share)
+        .ok_or_else(|| DomainError::not_found("SHARE_NOT_FOUND", "there is no such share"))?;
+    s.service.withdraw_share(&actor, attestation_id(&id)?, share).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A share code to redeem.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RedeemBody {
+    /// As the holder gave it (any case; dashes and spaces ignored).
+    #[schema(example = "KX7M-4PQR-2T")]
+    pub code: String,
+}
+
+/// What the holder shared, verified now.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RedeemedBody {
+    /// Always `valid` (failures are problems with a code).
+    pub result: &'static str,
+    #[serde(rename = "type")]
+    pub attestation_type: &'static str,
+    pub vct: String,
+    pub issuer: String,
+    pub issuer_group_id: Uuid,
+    /// Only the claims the holder chose.
+    #[schema(value_type = Object)]
+    pub claims: serde_json::Map<String, Value>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub verified_at: DateTime<Utc>,
+    /// The same result as a JWT (`typ: verification-result+jwt`) signed with the issuer's
+    /// attestation key (`/.well-known/jwt-vc-issuer`), `aud` = `app:<your app id>`, valid 5 minutes.
+    pub signed_result: String,
+}
+
+/// Redeem a share code (verifier apps)
+///
+/// Verifies the credential now (signature, validity, status list) and returns only the shared
+/// claims. Failures: `SHARE_NOT_FOUND`, `SHARE_NOT_FOR_YOU`, `SHARE_WITHDRAWN`, `SHARE_EXPIRED`,
+/// `SHARE_USED_UP`, `ATTESTATION_REVOKED`, `ATTESTATION_EXPIRED`, `ATTESTATION_INVALID`; 30
+/// attempts a minute per verifier. Every attempt on a share is shown to its holder.
+#[utoipa::path(post, path = "/api/v1/shares/redeem", tag = "attestations", request_body = RedeemBody,
+    responses(
+        (status = 200, description = "Verified", body = RedeemedBody),
+        (status = 403, description = "SHARE_NOT_FOR_YOU", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "SHARE_NOT_FOUND", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The share or the attestation no longer stands (see its code)", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 429, description = "RATE_LIMITED", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["attestations:verify"])))]
+pub async fn redeem(
+    State(s): State<RestState>,
+    Caller(actor): Caller,
+    JsonBody { value, .. }: JsonBody<RedeemBody>,
+) -> ApiResult<Json<RedeemedBody>> {
+    let r = s.service.redeem_share(&actor, &value.code).await?;
+    Ok(Json(RedeemedBody {
+        result: "valid",
+        attestation_type: r.attestation_type.as_str(),
+        vct: r.vct,
+        issuer: r.issuer,
+        issuer_group_id: r.issuer_group.0,
+        claims: r.claims,
+        expires_at: r.expires_at,
+        verified_at: r.verified_at,
+        signed_result: r.result,
+    }))
+}

@@ -93,6 +93,9 @@ pub fn router(service: Service) -> Router {
         .route("/api/v1/me/attestations/{id}/withdraw", post(attestations::withdraw))
         .route("/api/v1/me/attestations/{id}/credential", get(attestations::credential))
         .route("/api/v1/attestations/{id}/revoke", post(attestations::revoke))
+        .route("/api/v1/me/attestations/{id}/shares", get(attestations::shares).post(attestations::create_share))
+        .route("/api/v1/me/attestations/{id}/shares/{share}/withdraw", post(attestations::withdraw_share))
+        .route("/api/v1/shares/redeem", post(attestations::redeem))
         .route("/api/v1/me/memberships", get(people::my_memberships))
         .route("/api/v1/me/api-keys", get(people::list_keys).post(people::create_key))
         .route("/api/v1/me/api-keys/{key}", axum::routing::delete(people::revoke_key))
@@ -264,6 +267,10 @@ impl utoipa::Modify for StandardErrors {
         attestations::withdraw,
         attestations::credential,
         attestations::revoke,
+        attestations::create_share,
+        attestations::shares,
+        attestations::withdraw_share,
+        attestations::redeem,
         people::list_keys,
         people::create_key,
         people::revoke_key,

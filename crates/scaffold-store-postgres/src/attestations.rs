@@ -4,10 +4,12 @@ use crate::rows::to_store_error;
 use crate::{PgStore, insert_audit};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use scaffold_domain::attestation::{Attestation, AttestationState, AttestationType};
+use scaffold_domain::attestation::{Attestation, AttestationState, AttestationType, Redemption, Share};
 use scaffold_domain::audit::AuditEntry;
-use scaffold_domain::{AttestationId, GroupId, PersonId};
-use scaffold_store::{AttestationRow, AttestationStore, STATUS_LIST_BYTES, StoreError, StoreResult, set_status_bit};
+use scaffold_domain::{AppId, AttestationId, GroupId, PersonId, RedemptionId, ShareId};
+use scaffold_store::{
+    AttestationRow, AttestationStore, STATUS_LIST_BYTES, ShareRow, StoreError, StoreResult, set_status_bit,
+};
 use sqlx::Row;
 use sqlx::postgres::PgRow;
 
@@ -220,4 +222,146 @@ impl AttestationStore for PgStore {
         row.map(|r| Ok((r.try_get("bits").map_err(to_store_error)?, r.try_get("updated_at").map_err(to_store_error)?)))
             .transpose()
     }
+
+    async fn create_share(&self, share: &Share, audit: &AuditEntry) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query(
+            "insert into attestation_share (share_id, attestation_id, code_hash, claims, verifier_app_id, max_uses, uses,
+                 expires_at, withdrawn_at, created_at) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(share.id.0)
+        .bind(share.attestation.0)
+        .bind(&share.code_hash)
+        .bind(serde_json::json!(share.claims))
+        .bind(share.verifier_app.map(|a| a.0))
+        .bind(share.max_uses)
+        .bind(share.uses)
+        .bind(share.expires_at)
+        .bind(share.withdrawn_at)
+        .bind(share.created_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(to_store_error)?;
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await.map_err(to_store_error)
+    }
+
+    async fn share_by_code_hash(&self, hash: &[u8]) -> StoreResult<Option<Share>> {
+        let row = sqlx::query(concat!("select ", share_columns!(), " from attestation_share where code_hash = $1"))
+            .bind(hash)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(to_store_error)?;
+        row.as_ref().map(share_from_row).transpose()
+    }
+
+    async fn shares_of_attestation(&self, attestation: AttestationId) -> StoreResult<Vec<Share>> {
+        let rows = sqlx::query(concat!(
+            "select ",
+            share_columns!(),
+            " from attestation_share where attestation_id = $1 order by created_at desc, share_id desc"
+        ))
+        .bind(attestation.0)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(to_store_error)?;
+        rows.iter().map(share_from_row).collect()
+    }
+
+    async fn redemptions_of_shares(&self, shares: &[ShareId]) -> StoreResult<Vec<Redemption>> {
+        let ids: Vec<uuid::Uuid> = shares.iter().map(|s| s.0).collect();
+        let rows = sqlx::query(
+            "select redemption_id, share_id, verifier_id, app_id, result, redeemed_at from share_redemption
+             where share_id = any($1) order by redeemed_at desc, redemption_id desc",
+        )
+        .bind(ids)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(to_store_error)?;
+        rows.iter()
+            .map(|r| {
+                Ok(Redemption {
+                    id: RedemptionId(r.try_get("redemption_id").map_err(to_store_error)?),
+                    share: ShareId(r.try_get("share_id").map_err(to_store_error)?),
+                    verifier: PersonId(r.try_get("verifier_id").map_err(to_store_error)?),
+                    app: r.try_get::<Option<uuid::Uuid>, _>("app_id").map_err(to_store_error)?.map(AppId),
+                    result: r.try_get("result").map_err(to_store_error)?,
+                    redeemed_at: r.try_get("redeemed_at").map_err(to_store_error)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn redeem_share(&self, r: &Redemption, counts: bool, audit: &AuditEntry) -> StoreResult<bool> {
+        let mut tx = self.begin().await?;
+        if counts {
+            let done = sqlx::query(
+                "update attestation_share set uses = uses + 1
+                 where share_id = $1 and withdrawn_at is null and expires_at > $2 and uses < max_uses",
+            )
+            .bind(r.share.0)
+            .bind(r.redeemed_at)
+            .execute(&mut *tx)
+            .await
+            .map_err(to_store_error)?;
+            if done.rows_affected() == 0 {
+                return Ok(false);
+            }
+        }
+        sqlx::query(
+            "insert into share_redemption (redemption_id, share_id, verifier_id, app_id, result, redeemed_at)
+             values ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(r.id.0)
+        .bind(r.share.0)
+        .bind(r.verifier.0)
+        .bind(r.app.map(|a| a.0))
+        .bind(&r.result)
+        .bind(r.redeemed_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(to_store_error)?;
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await.map_err(to_store_error)?;
+        Ok(true)
+    }
+
+    async fn withdraw_share(&self, share: ShareId, at: DateTime<Utc>, audit: &AuditEntry) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        let done =
+            sqlx::query("update attestation_share set withdrawn_at = $2 where share_id = $1 and withdrawn_at is null")
+                .bind(share.0)
+                .bind(at)
+                .execute(&mut *tx)
+                .await
+                .map_err(to_store_error)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::VersionMismatch);
+        }
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await.map_err(to_store_error)
+    }
+}
+
+macro_rules! share_columns {
+    () => {
+        "share_id, attestation_id, code_hash, claims, verifier_app_id, max_uses, uses, expires_at, withdrawn_at, created_at"
+    };
+}
+use share_columns;
+
+fn share_from_row(r: &PgRow) -> StoreResult<Share> {
+    ShareRow {
+        share_id: r.try_get("share_id").map_err(to_store_error)?,
+        attestation_id: r.try_get("attestation_id").map_err(to_store_error)?,
+        code_hash: r.try_get("code_hash").map_err(to_store_error)?,
+        claims: r.try_get("claims").map_err(to_store_error)?,
+        verifier_app_id: r.try_get("verifier_app_id").map_err(to_store_error)?,
+        max_uses: r.try_get("max_uses").map_err(to_store_error)?,
+        uses: r.try_get("uses").map_err(to_store_error)?,
+        expires_at: r.try_get("expires_at").map_err(to_store_error)?,
+        withdrawn_at: r.try_get("withdrawn_at").map_err(to_store_error)?,
+        created_at: r.try_get("created_at").map_err(to_store_error)?,
+    }
+    .into_share()
 }

@@ -4,9 +4,9 @@
 use crate::{StoreError, StoreResult};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use scaffold_domain::attestation::{Attestation, AttestationState, AttestationType, Evidence};
+use scaffold_domain::attestation::{Attestation, AttestationState, AttestationType, Evidence, Redemption, Share};
 use scaffold_domain::audit::AuditEntry;
-use scaffold_domain::{AttestationId, GroupId, PersonId};
+use scaffold_domain::{AppId, AttestationId, GroupId, PersonId, ShareId};
 use uuid::Uuid;
 
 /// Bytes in a status list (1 bit per entry: 131,072 entries).
@@ -54,6 +54,51 @@ pub trait AttestationStore: Send + Sync {
     ) -> StoreResult<()>;
     /// A status list's bytes and when they last changed.
     async fn status_list(&self, list: i64) -> StoreResult<Option<(Vec<u8>, DateTime<Utc>)>>;
+
+    async fn create_share(&self, share: &Share, audit: &AuditEntry) -> StoreResult<()>;
+    async fn share_by_code_hash(&self, hash: &[u8]) -> StoreResult<Option<Share>>;
+    /// An attestation's shares, newest first.
+    async fn shares_of_attestation(&self, attestation: AttestationId) -> StoreResult<Vec<Share>>;
+    /// The redemptions of these shares, newest first.
+    async fn redemptions_of_shares(&self, shares: &[ShareId]) -> StoreResult<Vec<Redemption>>;
+    /// Records a redemption. When `counts` (a successful one), it also takes one use — only if
+    /// the share is still usable at `redemption.redeemed_at` (not withdrawn, not expired, uses
+    /// left); false (and nothing recorded) otherwise.
+    async fn redeem_share(&self, redemption: &Redemption, counts: bool, audit: &AuditEntry) -> StoreResult<bool>;
+    /// Withdraws a share; `VersionMismatch` when it was withdrawn already.
+    async fn withdraw_share(&self, share: ShareId, at: DateTime<Utc>, audit: &AuditEntry) -> StoreResult<()>;
+}
+
+/// An `attestation_share` row in plain types.
+#[derive(Debug)]
+pub struct ShareRow {
+    pub share_id: Uuid,
+    pub attestation_id: Uuid,
+    pub code_hash: Vec<u8>,
+    pub claims: serde_json::Value,
+    pub verifier_app_id: Option<Uuid>,
+    pub max_uses: i64,
+    pub uses: i64,
+    pub expires_at: DateTime<Utc>,
+    pub withdrawn_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl ShareRow {
+    pub fn into_share(self) -> StoreResult<Share> {
+        Ok(Share {
+            id: ShareId(self.share_id),
+            attestation: AttestationId(self.attestation_id),
+            code_hash: self.code_hash,
+            claims: serde_json::from_value(self.claims).map_err(other)?,
+            verifier_app: self.verifier_app_id.map(AppId),
+            max_uses: self.max_uses,
+            uses: self.uses,
+            expires_at: self.expires_at,
+            withdrawn_at: self.withdrawn_at,
+            created_at: self.created_at,
+        })
+    }
 }
 
 /// An `attestation` row in plain types.

@@ -14,7 +14,7 @@ mod records;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 
-pub use attestations::{AttestationRow, AttestationStore, STATUS_LIST_BYTES, set_status_bit};
+pub use attestations::{AttestationRow, AttestationStore, STATUS_LIST_BYTES, ShareRow, set_status_bit};
 pub use cursor::Cursor;
 pub use error::StoreError;
 pub use events::{EventStore, FeedGroup, OccurrenceQuery, SeriesFeedItem, SessionFeedItem};

@@ -467,4 +467,44 @@ impl scaffold_store::AttestationStore for CountingStore {
         self.count("status_list");
         self.inner.status_list(list).await
     }
+    async fn create_share(&self, share: &scaffold_domain::attestation::Share, a: &AuditEntry) -> StoreResult<()> {
+        self.count("create_share");
+        self.inner.create_share(share, a).await
+    }
+    async fn share_by_code_hash(&self, hash: &[u8]) -> StoreResult<Option<scaffold_domain::attestation::Share>> {
+        self.count("share_by_code_hash");
+        self.inner.share_by_code_hash(hash).await
+    }
+    async fn shares_of_attestation(
+        &self,
+        attestation: scaffold_domain::AttestationId,
+    ) -> StoreResult<Vec<scaffold_domain::attestation::Share>> {
+        self.count("shares_of_attestation");
+        self.inner.shares_of_attestation(attestation).await
+    }
+    async fn redemptions_of_shares(
+        &self,
+        shares: &[scaffold_domain::ShareId],
+    ) -> StoreResult<Vec<scaffold_domain::attestation::Redemption>> {
+        self.count("redemptions_of_shares");
+        self.inner.redemptions_of_shares(shares).await
+    }
+    async fn redeem_share(
+        &self,
+        r: &scaffold_domain::attestation::Redemption,
+        counts: bool,
+        a: &AuditEntry,
+    ) -> StoreResult<bool> {
+        self.count("redeem_share");
+        self.inner.redeem_share(r, counts, a).await
+    }
+    async fn withdraw_share(
+        &self,
+        share: scaffold_domain::ShareId,
+        at: DateTime<Utc>,
+        a: &AuditEntry,
+    ) -> StoreResult<()> {
+        self.count("withdraw_share");
+        self.inner.withdraw_share(share, at, a).await
+    }
 }

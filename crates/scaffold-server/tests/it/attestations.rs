@@ -302,3 +302,210 @@ async fn holders_decline_offers_and_withdraw_credentials() {
     let states: Vec<&str> = mine["items"].as_array().unwrap().iter().map(|a| a["state"].as_str().unwrap()).collect();
     assert_eq!(states, ["withdrawn", "declined"], "newest first");
 }
+
+struct Setup {
+    http: TestClient,
+    operator: String,
+    clock: std::sync::Arc<scaffold_domain::FixedClock>,
+    ada: String,
+    bo: String,
+    attestation: String,
+}
+
+/// Ada's verified group offers Bo a DBS check, which Bo accepts (no holder key: for sharing by code).
+async fn active_dbs_check() -> Setup {
+    use serde_json::json;
+    let clock = scaffold_testkit::clock();
+    let service = scaffold_service::Service::new(scaffold_testkit::store().await, clock.clone());
+    let operator = service.bootstrap_operator().await.unwrap().unwrap().expose().to_owned();
+    let http = TestClient::new(router(service, &AppOptions::default()));
+    let person = |name: &str, scopes: &[&str]| {
+        let (http, operator) = (http.clone(), operator.clone());
+        let body = json!({ "display_name": name, "scopes": scopes });
+        async move {
+            let p = http.post("/api/v1/people").token(&operator).json(&body).send().await.json();
+            (p["id"].as_str().unwrap().to_owned(), p["api_key"]["token"].as_str().unwrap().to_owned())
+        }
+    };
+    let (_, ada) = person("Ada", ISSUER_SCOPES).await;
+    let (bo_id, bo) = person("Bo", &["profile"]).await;
+    let g = http
+        .post("/api/v1/groups")
+        .token(&ada)
+        .json(&crate::common::group_named("checks", json!({})))
+        .send()
+        .await
+        .json();
+    let gid = g["id"].as_str().unwrap();
+    http.put(&format!("/api/v1/groups/{gid}/identifiers/GB-CHC"))
+        .token(&ada)
+        .json(&json!({ "value": "1123456" }))
+        .send()
+        .await;
+    http.post(&format!("/api/v1/groups/{gid}/identifiers/GB-CHC/verify")).token(&operator).send().await;
+    http.post("/api/v1/groups/checks/issuer-types").token(&operator).json(&json!({ "type": "dbs-check" })).send().await;
+    let offer = json!({ "type": "dbs-check", "subject": bo_id, "claims": dbs_claims(), "evidence": evidence() });
+    let a = http.post("/api/v1/groups/checks/attestations").token(&ada).json(&offer).send().await.json();
+    let attestation = a["id"].as_str().unwrap().to_owned();
+    let res =
+        http.post(&format!("/api/v1/me/attestations/{attestation}/accept")).token(&bo).json(&json!({})).send().await;
+    assert_eq!(res.json()["state"], "active", "{}", res.text);
+    Setup { http, operator, clock, ada, bo, attestation }
+}
+
+/// A verifier app with `attestations:verify` (approved by the operator) and its access token.
+async fn verifier_app(s: &Setup, name: &str) -> (String, String) {
+    use base64::Engine;
+    use serde_json::json;
+    let owner = s
+        .http
+        .post("/api/v1/people")
+        .token(&s.operator)
+        .json(&json!({ "display_name": format!("{name} owner"), "scopes": ["profile", "attestations:verify"] }))
+        .send()
+        .await
+        .json();
+    let owner_token = owner["api_key"]["token"].as_str().unwrap().to_owned();
+    let res = s
+        .http
+        .post("/api/v1/apps")
+        .token(&owner_token)
+        .json(&json!({ "name": name, "scopes": ["attestations:verify"] }))
+        .send()
+        .await;
+    assert_eq!(res.status, 201, "{}", res.text);
+    let b = res.json();
+    let (id, client, secret) = (
+        b["app"]["id"].as_str().unwrap().to_owned(),
+        b["app"]["client_id"].as_str().unwrap(),
+        b["client_secret"].as_str().unwrap(),
+    );
+    let res = s
+        .http
+        .post(&format!("/api/v1/apps/{id}/approve"))
+        .token(&s.operator)
+        .json(&json!({ "scopes": ["attestations:verify"] }))
+        .send()
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!("{client}:{secret}"));
+    let res = s
+        .http
+        .post("/oauth/token")
+        .header("authorization", &format!("Basic {basic}"))
+        .body("application/x-www-form-urlencoded", b"grant_type=client_credentials".to_vec())
+        .send()
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    (id, res.json()["access_token"].as_str().unwrap().to_owned())
+}
+
+#[tokio::test]
+async fn a_verifier_app_redeems_a_share_code_and_sees_only_the_shared_claims() {
+    use serde_json::json;
+    let s = active_dbs_check().await;
+    let (matcher_id, matcher) = verifier_app(&s, "Casserole matcher").await;
+    let (_, stranger) = verifier_app(&s, "Someone else").await;
+    let shares = format!("/api/v1/me/attestations/{}/shares", s.attestation);
+    let create = |body: serde_json::Value| {
+        let (http, bo, shares) = (s.http.clone(), s.bo.clone(), shares.clone());
+        async move { http.post(&shares).token(&bo).json(&body).send().await }
+    };
+    let p = create(json!({ "claims": ["level", "passport"], "expires_in_days": 31 }))
+        .await
+        .problem(422, "VALIDATION_FAILED");
+    let codes: Vec<&str> = p["errors"].as_array().unwrap().iter().map(|e| e["code"].as_str().unwrap()).collect();
+    assert_eq!(codes, ["UNKNOWN_CLAIM", "OUT_OF_RANGE"], "{p}");
+    create(json!({ "claims": ["level"], "verifier_app": uuid::Uuid::nil() })).await.problem(404, "APP_NOT_FOUND");
+    let res = create(json!({ "claims": ["level", "barred_lists"], "verifier_app": matcher_id, "max_uses": 1 })).await;
+    assert_eq!(res.status, 201, "{}", res.text);
+    let code = res.json()["code"].as_str().unwrap().to_owned();
+    assert!(code.len() == 12 && !code.contains(['0', 'O', '1', 'I', 'L', 'U']), "{code}");
+
+    let redeem = |token: String, code: String| {
+        let http = s.http.clone();
+        async move { http.post("/api/v1/shares/redeem").token(&token).json(&json!({ "code": code })).send().await }
+    };
+    redeem(s.bo.clone(), code.clone()).await.problem(403, "INSUFFICIENT_SCOPE");
+    redeem(stranger.clone(), code.clone()).await.problem(403, "SHARE_NOT_FOR_YOU");
+    redeem(matcher.clone(), "AAAA-BBBB-CC".into()).await.problem(404, "SHARE_NOT_FOUND");
+    let res = redeem(matcher.clone(), code.to_lowercase().replace('-', " ")).await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    let body = res.json();
+    assert_eq!(body["claims"], json!({ "level": "enhanced", "barred_lists": ["children"] }), "only the shared claims");
+    assert_eq!(body["type"], "dbs-check");
+    // The signed result verifies with the issuer's published key and is addressed to the app.
+    let meta = s.http.get("/.well-known/jwt-vc-issuer").send().await.json();
+    let key = scaffold_attest::PublicKey::from_jwk(&meta["jwks"]["keys"][0]).unwrap();
+    let signed = scaffold_attest::Parsed::parse(body["signed_result"].as_str().unwrap()).unwrap();
+    assert!(signed.verifies_with(&key));
+    assert_eq!(signed.typ(), Some("verification-result+jwt"));
+    assert_eq!(signed.payload["aud"], format!("app:{matcher_id}"));
+    assert_eq!(signed.payload["claims"], body["claims"]);
+    redeem(matcher.clone(), code.clone()).await.problem(409, "SHARE_USED_UP");
+
+    // The holder sees every attempt; the audit log has no claim values.
+    let list = s.http.get(&shares).token(&s.bo).send().await.json();
+    let results: Vec<&str> =
+        list["items"][0]["redemptions"].as_array().unwrap().iter().map(|r| r["result"].as_str().unwrap()).collect();
+    assert_eq!(results, ["SHARE_USED_UP", "valid", "SHARE_NOT_FOR_YOU"], "{list}");
+    assert_eq!(list["items"][0]["uses"], 1);
+    let audit = s.http.get("/api/v1/audit?limit=100").token(&s.operator).send().await.json().to_string();
+    assert!(audit.contains("share.redeem") && audit.contains("share.create") && !audit.contains("enhanced"));
+
+    // Revocation: a fresh share of the revoked credential fails as revoked.
+    let fresh =
+        create(json!({ "claims": ["decision"], "max_uses": 5 })).await.json()["code"].as_str().unwrap().to_owned();
+    let res = s
+        .http
+        .post(&format!("/api/v1/attestations/{}/revoke", s.attestation))
+        .token(&s.ada)
+        .json(&json!({ "reason": "New information" }))
+        .send()
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    redeem(matcher.clone(), fresh).await.problem(409, "ATTESTATION_REVOKED");
+}
+
+#[tokio::test]
+async fn withdrawn_and_expired_shares_fail_with_their_own_codes() {
+    use serde_json::json;
+    let s = active_dbs_check().await;
+    let (_, matcher) = verifier_app(&s, "Matcher").await;
+    let shares = format!("/api/v1/me/attestations/{}/shares", s.attestation);
+    let a = s
+        .http
+        .post(&shares)
+        .token(&s.bo)
+        .json(&json!({ "claims": ["level"], "expires_in_days": 1 }))
+        .send()
+        .await
+        .json();
+    let b = s.http.post(&shares).token(&s.bo).json(&json!({ "claims": ["level"] })).send().await.json();
+    let withdraw = format!("{shares}/{}/withdraw", b["share"]["id"].as_str().unwrap());
+    assert_eq!(s.http.post(&withdraw).token(&s.bo).send().await.status, 204);
+    s.http.post(&withdraw).token(&s.bo).send().await.problem(409, "SHARE_WITHDRAWN");
+    let redeem = |token: &str, code: &serde_json::Value| {
+        let (http, token, code) = (s.http.clone(), token.to_owned(), code.as_str().unwrap().to_owned());
+        async move { http.post("/api/v1/shares/redeem").token(&token).json(&json!({ "code": code })).send().await }
+    };
+    redeem(&matcher, &b["code"]).await.problem(409, "SHARE_WITHDRAWN");
+    s.clock.advance(chrono::Duration::days(2));
+    // (Access tokens last minutes: a new one after two days.)
+    let (_, matcher) = verifier_app(&s, "Matcher, two days on").await;
+    redeem(&matcher, &a["code"]).await.problem(409, "SHARE_EXPIRED");
+    // Too many codes tried in a minute.
+    let mut last = 0;
+    for _ in 0..30 {
+        last = s
+            .http
+            .post("/api/v1/shares/redeem")
+            .token(&matcher)
+            .json(&json!({ "code": "AAAA-BBBB-CC" }))
+            .send()
+            .await
+            .status
+            .as_u16();
+    }
+    assert_eq!(last, 429, "the 31st attempt in a minute is refused");
+}
