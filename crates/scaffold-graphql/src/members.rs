@@ -65,6 +65,27 @@ pub struct ViewerObj {
     /// The first 50 memberships (REST `/api/v1/me/memberships` pages through all).
     pub memberships: Vec<MembershipObj>,
     pub apps: Vec<AppObj>,
+    /// Attestations offered to and held by the caller, newest first (`profile`).
+    pub attestations: Vec<AttestationObj>,
+}
+
+/// An attestation, as its holder sees it.
+#[derive(SimpleObject, Debug)]
+#[graphql(name = "Attestation")]
+pub struct AttestationObj {
+    pub id: ID,
+    /// `dbs-check`, `role-status`, `qualification` or `identity-verified`.
+    #[graphql(name = "type")]
+    pub attestation_type: String,
+    pub vct: String,
+    /// `offered`, `active`, `declined`, `revoked` or `withdrawn`.
+    pub state: String,
+    pub issuer_group_id: ID,
+    /// The claims, as a JSON object.
+    pub claims: async_graphql::Json<serde_json::Map<String, serde_json::Value>>,
+    pub issued_at: Option<DateTime<Utc>>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
 }
 
 /// An identity at an OpenID Provider.
@@ -113,6 +134,28 @@ impl ViewerQuery {
             return Ok(None);
         }
         let me = service(ctx)?.me(actor).await.map_err(gql)?;
+        let attestations = if actor.scopes.contains(scaffold_domain::Scope::Profile) {
+            let public = service(ctx)?.identity().config().public_url.clone();
+            service(ctx)?
+                .my_attestations(actor)
+                .await
+                .map_err(gql)?
+                .into_iter()
+                .map(|a| AttestationObj {
+                    id: ID(a.id.to_string()),
+                    attestation_type: a.attestation_type.as_str().to_owned(),
+                    vct: a.attestation_type.vct(&public),
+                    state: a.state.as_str().to_owned(),
+                    issuer_group_id: ID(a.issuer_group.to_string()),
+                    claims: async_graphql::Json(a.claims),
+                    issued_at: a.issued_at,
+                    expires_at: a.expires_at,
+                    created_at: a.created_at,
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
         let words = |s: &scaffold_domain::Scopes| s.iter().map(|x| x.as_str().to_owned()).collect::<Vec<_>>();
         Ok(Some(ViewerObj {
             id: ID(me.person.id.to_string()),
@@ -149,6 +192,7 @@ impl ViewerQuery {
                     status: a.status.as_str().to_owned(),
                 })
                 .collect(),
+            attestations,
         }))
     }
 }

@@ -365,3 +365,36 @@ fn share_from_row(r: &PgRow) -> StoreResult<Share> {
     }
     .into_share()
 }
+
+/// A person's account is being deleted: their active credentials are withdrawn and their status
+/// bits set in the same transaction, before the rows go, so the credentials stop verifying.
+pub(crate) async fn end_credentials_of(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    person: PersonId,
+    at: DateTime<Utc>,
+) -> StoreResult<()> {
+    let entries: Vec<(i64, i64)> = sqlx::query_as(
+        "select status_list, status_idx from attestation
+         where subject_id = $1 and state = 'active' and status_list is not null and status_idx is not null",
+    )
+    .bind(person.0)
+    .fetch_all(&mut **tx)
+    .await
+    .map_err(to_store_error)?;
+    for (list, idx) in entries {
+        let mut bits: Vec<u8> = sqlx::query_scalar("select bits from status_list where list_id = $1 for update")
+            .bind(list)
+            .fetch_one(&mut **tx)
+            .await
+            .map_err(to_store_error)?;
+        set_status_bit(&mut bits, idx)?;
+        sqlx::query("update status_list set bits = $2, updated_at = $3 where list_id = $1")
+            .bind(list)
+            .bind(bits)
+            .bind(at)
+            .execute(&mut **tx)
+            .await
+            .map_err(to_store_error)?;
+    }
+    Ok(())
+}

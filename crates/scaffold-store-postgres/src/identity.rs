@@ -259,6 +259,7 @@ impl IdentityStore for PgStore {
         for g in groups {
             recount_members(&mut tx, GroupId(g)).await?;
         }
+        crate::attestations::end_credentials_of(&mut tx, person, audit.at).await?;
         for sql in [
             "delete from api_key where person_id = $1",
             "delete from login_state where link_person_id = $1",

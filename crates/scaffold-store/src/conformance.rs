@@ -1186,4 +1186,17 @@ pub async fn attestations_are_offered_activated_and_revoked_with_their_status_bi
     let ended = store.attestation_by_id(a.id).await.unwrap().unwrap();
     assert_eq!((ended.state, ended.reason.as_deref()), (AttestationState::Revoked, Some("new information")));
     assert_eq!(store.attestation_by_id(b.id).await.unwrap().unwrap().state, AttestationState::Declined);
+
+    // Deleting the holder's account sets the status bits of their active credentials first.
+    let c = offer(50);
+    store.create_attestation(&c, &audit("attestation.issue", 11)).await.unwrap();
+    store
+        .activate_attestation(c.id, "jwt~f~", (1, 999), at(51), expires, &audit("attestation.accept", 12))
+        .await
+        .unwrap();
+    let pseudonym = PersonId::new_v7(at(60));
+    store.delete_person(holder.id, pseudonym, &audit("person.delete", 13)).await.unwrap();
+    let (bits, _) = store.status_list(1).await.unwrap().unwrap();
+    assert_eq!(bits[999 / 8] & (1 << (999 % 8)), 1 << (999 % 8), "the deleted person's credential is revoked");
+    assert_eq!(store.attestation_by_id(c.id).await.unwrap(), None, "and their attestations are gone");
 }

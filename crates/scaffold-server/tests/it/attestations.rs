@@ -99,6 +99,38 @@ async fn verify_online(http: &TestClient, presentation: &str) -> Result<scaffold
     scaffold_attest::verify(presentation, &policy, &lists).map_err(|r| r.code.to_owned())
 }
 
+/// Writes what `scaffold verify` needs: the presentation, a trust list made from the issuer
+/// metadata, and the current status list in a directory.
+async fn offline_kit(http: &TestClient, presentation: &str) -> std::path::PathBuf {
+    let dir = scaffold_testkit::temp_dir();
+    std::fs::create_dir_all(dir.join("status")).unwrap();
+    std::fs::write(dir.join("presentation.txt"), presentation).unwrap();
+    let meta = http.get("/.well-known/jwt-vc-issuer").send().await.json();
+    let trust = serde_json::json!({ "issuers": [{ "iss": meta["issuer"], "jwks": meta["jwks"] }],
+        "types": [{ "vct": "http://127.0.0.1:8080/vct/dbs-check/v1", "max_age_days": 90 }] });
+    std::fs::write(dir.join("trust.json"), trust.to_string()).unwrap();
+    let jwt = scaffold_attest::Parsed::parse(presentation.split('~').next().unwrap()).unwrap();
+    let uri = jwt.payload["status"]["status_list"]["uri"].as_str().unwrap().to_owned();
+    let token = http.get(uri.strip_prefix("http://127.0.0.1:8080").unwrap()).send().await.text;
+    std::fs::write(dir.join("status/list.jwt"), token).unwrap();
+    dir
+}
+
+fn offline_verify(dir: &std::path::Path, now: i64) -> (bool, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_scaffold"))
+        .arg("verify")
+        .arg("--presentation")
+        .arg(dir.join("presentation.txt"))
+        .arg("--trust")
+        .arg(dir.join("trust.json"))
+        .arg("--status-dir")
+        .arg(dir.join("status"))
+        .args(["--aud", "casserole-club", "--nonce", "n-1", "--at", &now.to_string()])
+        .output()
+        .unwrap();
+    (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+}
+
 #[tokio::test]
 async fn an_authorised_issuer_offers_a_dbs_check_the_holder_accepts_and_shares_and_revocation_stops_it() {
     use serde_json::json;
@@ -216,9 +248,15 @@ async fn an_authorised_issuer_offers_a_dbs_check_the_holder_accepts_and_shares_a
         }
     };
     revoke(bo.token.clone(), "no").await.problem(403, "INSUFFICIENT_SCOPE");
+    let offline = offline_kit(&app.http, &shown).await;
+    assert!(offline_verify(&offline, now).0, "valid offline before revocation");
     let res = revoke(ada.token.clone(), "New information on the Update Service").await;
     assert_eq!(res.json()["state"], "revoked", "{}", res.text);
     assert_eq!(verify_online(&app.http, &shown).await.unwrap_err(), "REVOKED");
+    // The offline verifier kit, with the status list refreshed, says revoked too.
+    let offline = offline_kit(&app.http, &shown).await;
+    let (ok, out) = offline_verify(&offline, now);
+    assert!(!ok && out.contains("REVOKED"), "{out}");
     revoke(ada.token.clone(), "again").await.problem(409, "ATTESTATION_STATE");
 
     // The audit log says who did what, never the claims or the evidence.
@@ -301,6 +339,13 @@ async fn holders_decline_offers_and_withdraw_credentials() {
     let mine = app.http.get("/api/v1/me/attestations").token(&bo.token).send().await.json();
     let states: Vec<&str> = mine["items"].as_array().unwrap().iter().map(|a| a["state"].as_str().unwrap()).collect();
     assert_eq!(states, ["withdrawn", "declined"], "newest first");
+    let gql = app.gql(Some(&bo.token), "{ viewer { attestations { type state claims } } }", json!({})).await.json();
+    let list = gql["data"]["viewer"]["attestations"].as_array().unwrap();
+    assert_eq!(
+        (list.len(), list[0]["type"].as_str(), list[0]["claims"]["title"].as_str()),
+        (2, Some("qualification"), Some("Level 2 Food Hygiene")),
+        "{gql}"
+    );
 }
 
 struct Setup {
