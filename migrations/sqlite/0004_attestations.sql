@@ -25,7 +25,9 @@ create table attestation (
     attestation_type text not null
         check (attestation_type in ('identity-verified', 'dbs-check', 'role-status', 'qualification')),
     subject_id blob not null references person (person_id) on delete cascade,
-    issuer_group_id blob not null references community_group (group_id),
+    -- The issuing group; none for identity-verified credentials, which the instance issues from
+    -- the person's sign-in assurance.
+    issuer_group_id blob references community_group (group_id),
     issued_by blob not null,
     state text not null check (state in ('offered', 'active', 'declined', 'revoked', 'withdrawn')),
     claims text not null,

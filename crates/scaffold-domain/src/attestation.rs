@@ -33,8 +33,6 @@ const fn c(name: &'static str, label: &'static str, description: &'static str) -
 }
 
 const IDENTITY_CLAIMS: &[ClaimSpec] = &[
-    c("given_name", "Given name", "As the identity provider verified it"),
-    c("family_name", "Family name", "As the identity provider verified it"),
     c("assurance_level", "Assurance level", "low, medium or high"),
     c("assurance_source", "Assurance source", "What the level came from, e.g. GOV.UK One Login vot=P2"),
     c("verified_at", "Verified on", "The date of the verification"),
@@ -276,7 +274,8 @@ pub struct Attestation {
     pub id: AttestationId,
     pub attestation_type: AttestationType,
     pub subject: PersonId,
-    pub issuer_group: GroupId,
+    /// The issuing group; `None` for identity-verified credentials (issued by the instance).
+    pub issuer_group: Option<GroupId>,
     pub issued_by: PersonId,
     pub state: AttestationState,
     /// The credential's selectively disclosable claims.
@@ -390,6 +389,19 @@ impl IssueDraft {
             _ => Err(DomainError::invalid(errors)),
         }
     }
+}
+
+/// The claims of an identity-verified credential, from the person's sign-in assurance; `None`
+/// when no level of assurance was asserted.
+pub fn identity_claims(a: &crate::identity::Assurance) -> Option<Map<String, Value>> {
+    if a.level == crate::identity::AssuranceLevel::None {
+        return None;
+    }
+    let mut m = Map::new();
+    let _ = m.insert("assurance_level".into(), json!(a.level.as_str()));
+    let _ = m.insert("assurance_source".into(), json!(format!("{} {}", a.provider, a.source)));
+    let _ = m.insert("verified_at".into(), json!(a.asserted_at.date_naive().to_string()));
+    Some(m)
 }
 
 /// Share codes: 10 characters from an alphabet without look-alikes (no 0/O, 1/I/L, U), about

@@ -80,7 +80,8 @@ pub struct AttestationObj {
     pub vct: String,
     /// `offered`, `active`, `declined`, `revoked` or `withdrawn`.
     pub state: String,
-    pub issuer_group_id: ID,
+    /// The issuing group; none for identity-verified credentials.
+    pub issuer_group_id: Option<ID>,
     /// The claims, as a JSON object.
     pub claims: async_graphql::Json<serde_json::Map<String, serde_json::Value>>,
     pub issued_at: Option<DateTime<Utc>>,
@@ -146,7 +147,7 @@ impl ViewerQuery {
                     attestation_type: a.attestation_type.as_str().to_owned(),
                     vct: a.attestation_type.vct(&public),
                     state: a.state.as_str().to_owned(),
-                    issuer_group_id: ID(a.issuer_group.to_string()),
+                    issuer_group_id: a.issuer_group.map(|g| ID(g.to_string())),
                     claims: async_graphql::Json(a.claims),
                     issued_at: a.issued_at,
                     expires_at: a.expires_at,

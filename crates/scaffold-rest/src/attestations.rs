@@ -155,7 +155,8 @@ pub struct AttestationBody {
     pub attestation_type: &'static str,
     pub vct: String,
     pub subject: Uuid,
-    pub issuer_group_id: Uuid,
+    /// The issuing group; absent for identity-verified credentials (the instance issues them).
+    pub issuer_group_id: Option<Uuid>,
     /// offered, active, declined, revoked or withdrawn.
     pub state: &'static str,
     #[schema(value_type = Object)]
@@ -175,7 +176,7 @@ fn body(s: &RestState, a: Attestation) -> AttestationBody {
         attestation_type: a.attestation_type.as_str(),
         vct: a.attestation_type.vct(&public),
         subject: a.subject.0,
-        issuer_group_id: a.issuer_group.0,
+        issuer_group_id: a.issuer_group.map(|g| g.0),
         state: a.state.as_str(),
         claims: a.claims,
         evidence: EvidenceBody {
@@ -549,7 +550,8 @@ pub struct RedeemedBody {
     pub attestation_type: &'static str,
     pub vct: String,
     pub issuer: String,
-    pub issuer_group_id: Uuid,
+    /// The issuing group; absent for identity-verified credentials (the instance issues them).
+    pub issuer_group_id: Option<Uuid>,
     /// Only the claims the holder chose.
     #[schema(value_type = Object)]
     pub claims: serde_json::Map<String, Value>,
@@ -587,10 +589,30 @@ pub async fn redeem(
         attestation_type: r.attestation_type.as_str(),
         vct: r.vct,
         issuer: r.issuer,
-        issuer_group_id: r.issuer_group.0,
+        issuer_group_id: r.issuer_group.map(|g| g.0),
         claims: r.claims,
         expires_at: r.expires_at,
         verified_at: r.verified_at,
         signed_result: r.result,
     }))
+}
+
+/// Get an identity-verified credential from your sign-in assurance
+///
+/// The instance issues it at once (your request is your acceptance) from the level of assurance
+/// your identity provider asserted at sign-in (e.g. GOV.UK One Login `vot=P2` → `medium`):
+/// `assurance_level`, `assurance_source`, `verified_at`. Valid 90 days.
+#[utoipa::path(post, path = "/api/v1/me/attestations/identity-verified", tag = "attestations", request_body = AcceptBody,
+    responses(
+        (status = 201, description = "Active", body = AttestationBody),
+        (status = 409, description = "NO_VERIFIED_IDENTITY", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["profile"])))]
+pub async fn attest_identity(
+    State(s): State<RestState>,
+    Caller(actor): Caller,
+    JsonBody { value, .. }: JsonBody<AcceptBody>,
+) -> ApiResult<(StatusCode, Json<AttestationBody>)> {
+    let a = s.service.attest_identity(&actor, value.holder_jwk.as_ref()).await?;
+    Ok((StatusCode::CREATED, Json(body(&s, a))))
 }

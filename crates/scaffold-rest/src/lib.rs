@@ -87,6 +87,7 @@ pub fn router(service: Service) -> Router {
         .route("/api/v1/groups/{group}/issuer-types", get(attestations::issuer_types).post(attestations::authorise))
         .route("/api/v1/groups/{group}/attestations", post(attestations::issue))
         .route("/api/v1/me/attestations", get(attestations::mine))
+        .route("/api/v1/me/attestations/identity-verified", post(attestations::attest_identity))
         .route("/api/v1/me/attestations/{id}", get(attestations::one))
         .route("/api/v1/me/attestations/{id}/accept", post(attestations::accept))
         .route("/api/v1/me/attestations/{id}/decline", post(attestations::decline))
@@ -271,6 +272,7 @@ impl utoipa::Modify for StandardErrors {
         attestations::shares,
         attestations::withdraw_share,
         attestations::redeem,
+        attestations::attest_identity,
         people::list_keys,
         people::create_key,
         people::revoke_key,

@@ -181,7 +181,7 @@ impl Service {
             id: AttestationId::new_v7(now),
             attestation_type: draft.attestation_type,
             subject: draft.subject,
-            issuer_group: g.id,
+            issuer_group: Some(g.id),
             issued_by: person,
             state: AttestationState::Offered,
             claims,
@@ -205,6 +205,56 @@ impl Service {
         );
         self.store.create_attestation(&a, &audit).await.map_err(store_error)?;
         Ok(a)
+    }
+
+    /// The person asks the instance for an identity-verified credential from their sign-in
+    /// assurance (e.g. GOV.UK One Login `vot=P2` → medium); it is signed at once (their request
+    /// is their acceptance), bound to `holder_jwk` when given. Valid 90 days.
+    pub async fn attest_identity(&self, actor: &Actor, holder_jwk: Option<&Value>) -> Result<Attestation, DomainError> {
+        let person = actor.require(Scope::Profile)?;
+        if matches!(actor.credential(), Some(scaffold_domain::Credential::App(_))) {
+            return Err(DomainError::forbidden("NEEDS_PERSON", "apps cannot ask for a person's identity credential"));
+        }
+        let assurance = self.store.assurance_of(person).await.map_err(store_error)?;
+        let claims = assurance.as_ref().and_then(scaffold_domain::attestation::identity_claims).ok_or_else(|| {
+            DomainError::conflict(
+                "NO_VERIFIED_IDENTITY",
+                "sign in with a provider that verifies your identity (e.g. GOV.UK One Login) first",
+            )
+        })?;
+        let a_ = assurance.ok_or_else(|| DomainError::internal("assurance vanished"))?;
+        let now = self.clock.now();
+        let a = Attestation {
+            id: AttestationId::new_v7(now),
+            attestation_type: AttestationType::IdentityVerified,
+            subject: person,
+            issuer_group: None,
+            issued_by: person,
+            state: AttestationState::Offered,
+            claims,
+            evidence: scaffold_domain::attestation::Evidence {
+                checked: "sign-in identity assurance".to_owned(),
+                method: format!("{} {}", a_.provider, a_.source),
+                checked_on: a_.asserted_at.date_naive(),
+            },
+            valid_days: 90,
+            credential: None,
+            status: None,
+            issued_at: None,
+            expires_at: None,
+            reason: None,
+            created_at: now,
+            updated_at: now,
+        };
+        let audit = self.audit(
+            Some(person),
+            "attestation.issue",
+            "attestation",
+            a.id,
+            json!({ "type": a.attestation_type.as_str(), "subject": person.to_string() }),
+        );
+        self.store.create_attestation(&a, &audit).await.map_err(store_error)?;
+        self.accept_attestation(actor, a.id, holder_jwk).await
     }
 
     /// The caller's attestations, newest first (`profile`).
@@ -310,9 +360,13 @@ impl Service {
     ) -> Result<Attestation, DomainError> {
         let person = actor.require(Scope::AttestationsIssue)?;
         let a = self.store.attestation_by_id(id).await.map_err(store_error)?.ok_or_else(attestation_not_found)?;
-        let manages = match self.visible_group(actor, &GroupRef::Id(a.issuer_group)).await {
-            Ok((_, m)) => m.as_ref().is_some_and(scaffold_domain::membership::Membership::can_manage),
-            Err(_) => false,
+        let manages = match a.issuer_group {
+            Some(group) => match self.visible_group(actor, &GroupRef::Id(group)).await {
+                Ok((_, m)) => m.as_ref().is_some_and(scaffold_domain::membership::Membership::can_manage),
+                Err(_) => false,
+            },
+            // The instance's own credentials: operators revoke them.
+            None => actor.is_operator(),
         };
         if !manages {
             return Err(attestation_not_found());
@@ -401,7 +455,7 @@ pub struct Redeemed {
     pub attestation_type: AttestationType,
     pub vct: String,
     pub issuer: String,
-    pub issuer_group: scaffold_domain::GroupId,
+    pub issuer_group: Option<scaffold_domain::GroupId>,
     pub claims: serde_json::Map<String, Value>,
     pub expires_at: Option<DateTime<Utc>>,
     pub verified_at: DateTime<Utc>,

@@ -1101,7 +1101,7 @@ pub async fn attestations_are_offered_activated_and_revoked_with_their_status_bi
             id: AttestationId::new_v7(at(n)),
             attestation_type: AttestationType::DbsCheck,
             subject: holder.id,
-            issuer_group: g.id,
+            issuer_group: Some(g.id),
             issued_by: owner.id,
             state: AttestationState::Offered,
             claims,

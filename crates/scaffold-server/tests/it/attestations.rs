@@ -335,6 +335,17 @@ async fn holders_decline_offers_and_withdraw_credentials() {
     let list = scaffold_attest::StatusToken::verify(&token, uri, &keys, now).unwrap();
     assert_eq!(list.list.get(idx), Some(true));
     app.http.get("/status-lists/99").send().await.problem(404, "STATUS_LIST_NOT_FOUND");
+    // Without a verified sign-in there is no identity credential to have.
+    let res = app.http.post("/api/v1/me/attestations/identity-verified").token(&bo.token).json(&json!({})).send().await;
+    res.problem(409, "NO_VERIFIED_IDENTITY");
+    let p = app
+        .http
+        .post("/api/v1/groups/quals/issuer-types")
+        .token(&app.operator)
+        .json(&json!({ "type": "identity-verified" }))
+        .send()
+        .await;
+    assert_eq!(p.problem(422, "VALIDATION_FAILED")["errors"][0]["code"], "NOT_ISSUED_BY_ORGANISATIONS");
     app.http.get("/status-lists/x").send().await.problem(404, "STATUS_LIST_NOT_FOUND");
     let mine = app.http.get("/api/v1/me/attestations").token(&bo.token).send().await.json();
     let states: Vec<&str> = mine["items"].as_array().unwrap().iter().map(|a| a["state"].as_str().unwrap()).collect();

@@ -334,6 +334,24 @@ async fn a_new_user_signs_in_registers_an_app_and_its_token_stops_when_revoked()
     assert_eq!((who["id"].clone(), who["credential"].clone()), (body["id"].clone(), json!("person_token")));
     app.http.post("/auth/token").token(&person_token).send().await.problem(403, "SESSION_REQUIRED");
 
+    // An identity-verified credential from the sign-in's assurance (vot=P2 → medium).
+    let res = app
+        .http
+        .post("/api/v1/me/attestations/identity-verified")
+        .header("cookie", &browser.session())
+        .json(&json!({}))
+        .send()
+        .await;
+    assert_eq!(res.status, 201, "{}", res.text);
+    let credential = res.json();
+    assert_eq!(
+        (credential["state"].clone(), credential["type"].clone()),
+        (json!("active"), json!("identity-verified"))
+    );
+    assert_eq!(credential["claims"]["assurance_level"], "medium");
+    assert_eq!(credential["claims"]["assurance_source"], "test vot=P2");
+    assert!(credential["issuer_group_id"].is_null(), "the instance issues it");
+
     // Register an app with the session (no Origin header, as curl sends).
     let res = app
         .http
