@@ -61,6 +61,10 @@ pub struct VerifyArgs {
     /// Verify as at this Unix time (default: now).
     #[arg(long, value_name = "SECONDS")]
     pub at: Option<i64>,
+    /// A file of nonces already accepted (one per line): a presentation reusing one is refused
+    /// (`KB_NONCE_REUSED`), and the nonce of a valid one is added.
+    #[arg(long, value_name = "FILE", requires = "nonce")]
+    pub seen_nonces: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -239,6 +243,15 @@ fn verify(args: &VerifyArgs) -> Result<(), String> {
         None => crate::verify::StatusDir::default(),
     };
     let now = args.at.unwrap_or_else(|| scaffold_domain::Clock::now(&SystemClock).timestamp());
+    if let (Some(file), Some(nonce)) = (&args.seen_nonces, &args.nonce) {
+        let seen = std::fs::read_to_string(file).unwrap_or_default();
+        if seen.lines().any(|l| l == nonce) {
+            let result =
+                Err(("KB_NONCE_REUSED".to_owned(), "this nonce was used by an earlier presentation".to_owned()));
+            print!("{}", crate::verify::report(&result));
+            return Err("the presentation is not valid (KB_NONCE_REUSED)".to_owned());
+        }
+    }
     let result = crate::verify::check(&crate::verify::Request {
         presentation: presentation.trim(),
         trust: &trust,
@@ -249,7 +262,18 @@ fn verify(args: &VerifyArgs) -> Result<(), String> {
     });
     print!("{}", crate::verify::report(&result));
     match result {
-        Ok(_) => Ok(()),
+        Ok(_) => {
+            if let (Some(file), Some(nonce)) = (&args.seen_nonces, &args.nonce) {
+                use std::io::Write;
+                let mut f = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(file)
+                    .map_err(|e| format!("cannot record the nonce in {}: {e}", file.display()))?;
+                writeln!(f, "{nonce}").map_err(|e| format!("cannot record the nonce in {}: {e}", file.display()))?;
+            }
+            Ok(())
+        }
         Err((code, _)) => Err(format!("the presentation is not valid ({code})")),
     }
 }

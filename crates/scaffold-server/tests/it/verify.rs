@@ -64,6 +64,15 @@ fn the_verifier_kit_checks_offline_and_reports_revocation() {
 
     let (ok, out) = run(&dir, &["--aud", "someone-else", "--nonce", "n-1"]);
     assert!(!ok && out.contains("KB_WRONG_AUD"), "{out}");
+    let (ok, out) = run(&dir, &["--aud", "casserole-matcher", "--nonce", "n-2"]);
+    assert!(!ok && out.contains("KB_WRONG_NONCE"), "{out}");
+
+    // With a log of accepted nonces, the same presentation is accepted once.
+    let log = dir.join("nonces.txt").display().to_string();
+    let (ok, out) = run(&dir, &["--aud", "casserole-matcher", "--nonce", "n-1", "--seen-nonces", &log]);
+    assert!(ok, "{out}");
+    let (ok, out) = run(&dir, &["--aud", "casserole-matcher", "--nonce", "n-1", "--seen-nonces", &log]);
+    assert!(!ok && out.contains("KB_NONCE_REUSED"), "a replayed presentation is refused: {out}");
 
     list.set(77, true).unwrap();
     std::fs::write(dir.join("status/1.jwt"), list.sign(&issuer, LIST, NOW - 30, NOW + 3600, 300).unwrap()).unwrap();
