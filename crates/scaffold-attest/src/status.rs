@@ -126,7 +126,10 @@ impl StatusToken {
         if p.get("sub").and_then(Value::as_str) != Some(uri) {
             return Err(StatusTokenError::WrongList);
         }
-        let exp = p.get("exp").and_then(Value::as_i64);
+        let exp = match p.get("exp") {
+            None => None,
+            Some(v) => Some(v.as_i64().ok_or(StatusTokenError::Malformed)?),
+        };
         if exp.is_some_and(|e| now >= e) {
             return Err(StatusTokenError::Expired);
         }

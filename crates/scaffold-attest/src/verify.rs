@@ -118,15 +118,21 @@ pub fn verify(presentation: &str, policy: &Policy<'_>, status: &dyn StatusSource
     let (Some(iat), Some(exp)) = (p.get("iat").and_then(Value::as_i64), p.get("exp").and_then(Value::as_i64)) else {
         return reject("MALFORMED", "iat and exp are required");
     };
-    if let Some(nbf) = p.get("nbf").and_then(Value::as_i64)
-        && policy.now + policy.skew_secs < nbf
-    {
+    let nbf = match p.get("nbf") {
+        None => None,
+        Some(v) => match v.as_i64() {
+            Some(n) => Some(n),
+            None => return reject("MALFORMED", "nbf must be an integer"),
+        },
+    };
+    let latest = policy.now.saturating_add(policy.skew_secs);
+    if nbf.is_some_and(|nbf| latest < nbf) {
         return reject("NOT_YET_VALID", "the credential is not valid yet (nbf)");
     }
-    if iat > policy.now + policy.skew_secs {
+    if iat > latest {
         return reject("NOT_YET_VALID", "the credential was issued in the future (iat)");
     }
-    if policy.now - policy.skew_secs >= exp {
+    if policy.now.saturating_sub(policy.skew_secs) >= exp {
         return reject("EXPIRED", "the credential has expired");
     }
     // 5. Disclosures.
@@ -142,7 +148,7 @@ pub fn verify(presentation: &str, policy: &Policy<'_>, status: &dyn StatusSource
     let status_checked = check_status(p, &issuer.keys, policy.now, status)?;
     // 9. Freshness.
     if let Some(max) = type_policy.max_age_secs
-        && policy.now - iat > max
+        && policy.now.saturating_sub(iat) > max
     {
         return reject("STALE", format!("issued more than {max} s ago, the most this type allows"));
     }
@@ -239,7 +245,7 @@ fn bind(payload: &Map<String, Value>, split: &Split<'_>, policy: &Policy<'_>) ->
     let Some(iat) = k.get("iat").and_then(Value::as_i64) else {
         return reject("MALFORMED", "the key-binding JWT has no iat");
     };
-    if iat > policy.now + policy.skew_secs || policy.now - iat > expected.max_age_secs {
+    if iat > policy.now.saturating_add(policy.skew_secs) || policy.now.saturating_sub(iat) > expected.max_age_secs {
         return reject("KB_STALE", "the key-binding JWT was not made just now");
     }
     Ok(true)

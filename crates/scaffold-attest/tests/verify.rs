@@ -280,3 +280,28 @@ fn public_keys_round_trip_through_jwks() {
     assert_eq!(jwk["kid"], "issuer-2026");
     assert_eq!(PublicKey::from_jwk(&jwk).unwrap(), w.issuer.public());
 }
+
+#[test]
+fn hostile_times_fail_closed() {
+    let w = World::new();
+    let issued = issue(&w.issuer, &w.credential()).unwrap();
+    // A key-binding JWT from the far past cannot wrap the age check around.
+    let ancient = present(
+        &issued.sd_jwt,
+        &["level"],
+        Some(&Binding { key: &w.holder, aud: "casserole-matcher", nonce: "n-123", iat: i64::MIN }),
+    )
+    .unwrap();
+    assert_eq!(w.code(&ancient), "KB_STALE");
+    // A non-integer nbf is malformed, not ignored.
+    let jwt = issued.sd_jwt.split('~').next().unwrap();
+    let mut payload: Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(jwt.split('.').nth(1).unwrap()).unwrap()).unwrap();
+    payload["nbf"] = json!("tomorrow");
+    let mut header = Map::new();
+    let _ = header.insert("typ".into(), json!("dc+sd-jwt"));
+    let _ = header.insert("kid".into(), json!("issuer-2026"));
+    let odd = w.issuer.sign(header, &payload).unwrap();
+    let relaxed = Policy { key_binding: None, ..w.policy() };
+    assert_eq!(w.code_with(&format!("{odd}~"), &relaxed, &w.lists()), "MALFORMED");
+}

@@ -550,7 +550,8 @@ pub struct RedeemedBody {
     pub attestation_type: &'static str,
     pub vct: String,
     pub issuer: String,
-    /// The issuing group; absent for identity-verified credentials (the instance issues them).
+    /// The group that attested; absent for identity-verified credentials, and for role and
+    /// status credentials when the holder did not share the organisation.
     pub issuer_group_id: Option<Uuid>,
     /// Only the claims the holder chose.
     #[schema(value_type = Object)]
@@ -558,21 +559,23 @@ pub struct RedeemedBody {
     pub expires_at: Option<DateTime<Utc>>,
     pub verified_at: DateTime<Utc>,
     /// The same result as a JWT (`typ: verification-result+jwt`) signed with the issuer's
-    /// attestation key (`/.well-known/jwt-vc-issuer`), `aud` = `app:<your app id>`, valid 5 minutes.
+    /// attestation key (`/.well-known/jwt-vc-issuer`), `aud` = `app:<your app id>`, `jti` = this
+    /// redemption, valid 5 minutes.
     pub signed_result: String,
 }
 
 /// Redeem a share code (verifier apps)
 ///
 /// Verifies the credential now (signature, validity, status list) and returns only the shared
-/// claims. Failures: `SHARE_NOT_FOUND`, `SHARE_NOT_FOR_YOU`, `SHARE_WITHDRAWN`, `SHARE_EXPIRED`,
+/// claims. Failures: `SHARE_NOT_FOUND` (also when the holder shared it with another app),
+/// `SHARE_WITHDRAWN`, `SHARE_EXPIRED`,
 /// `SHARE_USED_UP`, `ATTESTATION_REVOKED`, `ATTESTATION_EXPIRED`, `ATTESTATION_INVALID`; 30
 /// attempts a minute per verifier. Every attempt on a share is shown to its holder.
 #[utoipa::path(post, path = "/api/v1/shares/redeem", tag = "attestations", request_body = RedeemBody,
     responses(
         (status = 200, description = "Verified", body = RedeemedBody),
-        (status = 403, description = "SHARE_NOT_FOR_YOU", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "SHARE_NOT_FOUND", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "SHARE_NOT_FOUND (no such code, or shared with another app)", body = Problem,
+            content_type = "application/problem+json"),
         (status = 409, description = "The share or the attestation no longer stands (see its code)", body = Problem,
             content_type = "application/problem+json"),
         (status = 429, description = "RATE_LIMITED", body = Problem, content_type = "application/problem+json"),

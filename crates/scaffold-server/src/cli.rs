@@ -244,7 +244,11 @@ fn verify(args: &VerifyArgs) -> Result<(), String> {
     };
     let now = args.at.unwrap_or_else(|| scaffold_domain::Clock::now(&SystemClock).timestamp());
     if let (Some(file), Some(nonce)) = (&args.seen_nonces, &args.nonce) {
-        let seen = std::fs::read_to_string(file).unwrap_or_default();
+        let seen = match std::fs::read_to_string(file) {
+            Ok(s) => s,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(e) => return Err(format!("cannot read the seen nonces in {}: {e}", file.display())),
+        };
         if seen.lines().any(|l| l == nonce) {
             let result =
                 Err(("KB_NONCE_REUSED".to_owned(), "this nonce was used by an earlier presentation".to_owned()));

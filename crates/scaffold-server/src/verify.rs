@@ -37,10 +37,11 @@ pub struct TypeFile {
     pub max_age_days: Option<i64>,
 }
 
-/// Status list tokens from files, found by the `sub` (the list's URI) each one names. The
-/// signature, `sub` and expiry are checked by the verifier; the file name does not matter.
+/// Status list tokens from files, found by the `sub` (the list's URI) each one names; when a
+/// directory holds several for one list, the newest (`iat`) is used. The signature, `sub` and
+/// expiry are checked by the verifier; the file name does not matter.
 #[derive(Debug, Default)]
-pub struct StatusDir(HashMap<String, String>);
+pub struct StatusDir(HashMap<String, (i64, String)>);
 
 impl StatusDir {
     pub fn load(dir: &Path) -> Result<Self, String> {
@@ -52,7 +53,11 @@ impl StatusDir {
             if let Ok(parsed) = scaffold_attest::Parsed::parse(&token)
                 && let Some(sub) = parsed.payload.get("sub").and_then(Value::as_str)
             {
-                let _ = lists.insert(sub.to_owned(), token);
+                let iat = parsed.payload.get("iat").and_then(Value::as_i64).unwrap_or(i64::MIN);
+                let newer = lists.get(sub).is_none_or(|(seen, _): &(i64, String)| iat > *seen);
+                if newer {
+                    let _ = lists.insert(sub.to_owned(), (iat, token));
+                }
             }
         }
         Ok(Self(lists))
@@ -61,7 +66,7 @@ impl StatusDir {
 
 impl StatusSource for StatusDir {
     fn token(&self, uri: &str) -> Option<String> {
-        self.0.get(uri).cloned()
+        self.0.get(uri).map(|(_, token)| token.clone())
     }
 }
 

@@ -223,6 +223,15 @@ impl Service {
             )
         })?;
         let a_ = assurance.ok_or_else(|| DomainError::internal("assurance vanished"))?;
+        // One identity credential at a time: a new one replaces (withdraws) the previous one, so
+        // asking again and again cannot fill the status lists.
+        for old in self.store.attestations_of_person(person).await.map_err(store_error)? {
+            if old.attestation_type == AttestationType::IdentityVerified && old.state == AttestationState::Active {
+                let _ = self
+                    .end(&old, AttestationState::Active, AttestationState::Withdrawn, Some("replaced"), person)
+                    .await?;
+            }
+        }
         let now = self.clock.now();
         let a = Attestation {
             id: AttestationId::new_v7(now),
@@ -305,11 +314,24 @@ impl Service {
             a.id,
             json!({ "type": a.attestation_type.as_str(), "holder_bound": holder.is_some() }),
         );
-        for attempt in 0..16_i64 {
-            let list = 1 + attempt / 8;
+        // Random entries of list 1, moving on to the next list as one fills up (4 tries each), and
+        // never an entry whose bit is set (one freed by a deleted account stays revoked).
+        let mut bits: Option<(i64, Vec<u8>)> = None;
+        for attempt in 0..256_i64 {
+            let list = 1 + attempt / 4;
             let mut r = [0u8; 4];
             getrandom::fill(&mut r).map_err(|e| DomainError::internal(e.to_string()))?;
             let idx = i64::from(u32::from_le_bytes(r)) % i64::try_from(scaffold_attest::MIN_ENTRIES).unwrap_or(131_072);
+            if bits.as_ref().is_none_or(|(l, _)| *l != list) {
+                let stored = self.store.status_list(list).await.map_err(store_error)?;
+                bits = Some((list, stored.map(|(b, _)| b).unwrap_or_default()));
+            }
+            let taken = bits.as_ref().is_some_and(|(_, b)| {
+                usize::try_from(idx).ok().and_then(|i| b.get(i / 8)).is_some_and(|byte| byte & (1 << (idx % 8)) != 0)
+            });
+            if taken {
+                continue;
+            }
             let credential = scaffold_attest::Credential {
                 iss: self.public_url(),
                 vct: a.attestation_type.vct(&self.public_url()),
@@ -330,7 +352,7 @@ impl Service {
                 Err(e) => return Err(store_error(e)),
             }
         }
-        Err(DomainError::internal("no free status list entry after 16 tries"))
+        Err(DomainError::internal("no free status list entry after 256 tries"))
     }
 
     /// The person declines an offered attestation.
@@ -639,8 +661,9 @@ impl Service {
             Err::<Redeemed, _>(share_error(code, &message))
         };
         if share.verifier_app.is_some() && share.verifier_app != app {
+            // Recorded for the holder; the verifier learns no more than from a wrong code.
             let _ = record("SHARE_NOT_FOR_YOU", false).await?;
-            return Err(DomainError::forbidden("SHARE_NOT_FOR_YOU", "the holder shared this with another verifier"));
+            return Err(not_found());
         }
         if share.withdrawn_at.is_some() {
             return refuse("SHARE_WITHDRAWN", "the holder withdrew this share".to_owned()).await;
@@ -682,7 +705,30 @@ impl Service {
                 return refuse("ATTESTATION_INVALID", format!("the attestation does not verify ({})", r.code)).await;
             }
         };
-        if !record("valid", true).await? {
+        let redemption = scaffold_domain::RedemptionId::new_v7(now);
+        let done = self
+            .store
+            .redeem_share(
+                &Redemption {
+                    id: redemption,
+                    share: share.id,
+                    verifier,
+                    app,
+                    result: "valid".to_owned(),
+                    redeemed_at: now,
+                },
+                true,
+                &self.audit(
+                    Some(verifier),
+                    "share.redeem",
+                    "attestation",
+                    share.attestation,
+                    json!({ "share_id": share.id.to_string(), "result": "valid" }),
+                ),
+            )
+            .await
+            .map_err(store_error)?;
+        if !done {
             return Err(share_error("SHARE_USED_UP", "this share is no longer usable"));
         }
         let claims: serde_json::Map<String, Value> =
@@ -695,14 +741,22 @@ impl Service {
         let _ = header.insert("typ".into(), json!("verification-result+jwt"));
         let _ = header.insert("kid".into(), json!(key.kid()));
         let payload = json!({ "iss": self.public_url(), "aud": aud, "iat": now.timestamp(),
-            "exp": now.timestamp() + RESULT_TOKEN_SECS, "jti": share.id.to_string(), "result": "valid",
+            "exp": now.timestamp() + RESULT_TOKEN_SECS, "jti": redemption.to_string(), "result": "valid",
             "vct": verified.vct, "credential_exp": verified.exp, "claims": claims });
         let result = key.sign(header, &payload).map_err(DomainError::internal)?;
         Ok(Redeemed {
             attestation_type: a.attestation_type,
             vct: verified.vct,
             issuer: verified.iss,
-            issuer_group: a.issuer_group,
+            // Which group attested is part of what the holder chose to show when the type has an
+            // `organisation` claim (role-status); for the others it is who checked.
+            issuer_group: if a.attestation_type.claims().iter().any(|c| c.name == "organisation")
+                && !claims.contains_key("organisation")
+            {
+                None
+            } else {
+                a.issuer_group
+            },
             claims,
             expires_at: a.expires_at,
             verified_at: now,

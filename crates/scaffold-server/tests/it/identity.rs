@@ -351,6 +351,17 @@ async fn a_new_user_signs_in_registers_an_app_and_its_token_stops_when_revoked()
     assert_eq!(credential["claims"]["assurance_level"], "medium");
     assert_eq!(credential["claims"]["assurance_source"], "test vot=P2");
     assert!(credential["issuer_group_id"].is_null(), "the instance issues it");
+    let again = app
+        .http
+        .post("/api/v1/me/attestations/identity-verified")
+        .header("cookie", &browser.session())
+        .json(&json!({}))
+        .send()
+        .await;
+    assert_eq!(again.status, 201, "{}", again.text);
+    let mine = app.http.get("/api/v1/me/attestations").header("cookie", &browser.session()).send().await.json();
+    let states: Vec<&str> = mine["items"].as_array().unwrap().iter().map(|a| a["state"].as_str().unwrap()).collect();
+    assert_eq!(states, ["active", "withdrawn"], "a new identity credential replaces the previous one");
 
     // Register an app with the session (no Origin header, as curl sends).
     let res = app

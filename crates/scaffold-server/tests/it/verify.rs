@@ -75,7 +75,9 @@ fn the_verifier_kit_checks_offline_and_reports_revocation() {
     assert!(!ok && out.contains("KB_NONCE_REUSED"), "a replayed presentation is refused: {out}");
 
     list.set(77, true).unwrap();
-    std::fs::write(dir.join("status/1.jwt"), list.sign(&issuer, LIST, NOW - 30, NOW + 3600, 300).unwrap()).unwrap();
+    // A cache that keeps history: the newest list (by iat) is the one that counts.
+    std::fs::write(dir.join("status/0-newer.jwt"), list.sign(&issuer, LIST, NOW - 30, NOW + 3600, 300).unwrap())
+        .unwrap();
     let (ok, out) = run(&dir, &["--aud", "casserole-matcher", "--nonce", "n-1"]);
     assert!(!ok, "{out}");
     assert!(out.starts_with("INVALID") && out.contains("REVOKED"), "{out}");
