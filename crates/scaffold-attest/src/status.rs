@@ -29,6 +29,11 @@ impl StatusList {
         Self { bytes: vec![0; entries.div_ceil(8)] }
     }
 
+    /// A list from its raw bytes (entry `i` is bit `i % 8` of byte `i / 8`), as stored.
+    pub fn from_bytes(bytes: Vec<u8>) -> Self {
+        Self { bytes }
+    }
+
     pub fn len(&self) -> usize {
         self.bytes.len() * 8
     }
@@ -166,6 +171,7 @@ mod tests {
             ours.set(i, *b == 1).unwrap();
         }
         assert_eq!(ours, list);
+        assert_eq!(StatusList::from_bytes(vec![0xB9, 0xA3]), list, "the same bytes");
         assert_eq!(ours.encode().unwrap(), "eNrbuRgAAhcBXQ", "byte for byte the draft's lst");
     }
 

@@ -316,19 +316,18 @@ impl Service {
         );
         // Random entries of list 1, moving on to the next list as one fills up (4 tries each), and
         // never an entry whose bit is set (one freed by a deleted account stays revoked).
-        let mut bits: Option<(i64, Vec<u8>)> = None;
+        let mut current: Option<(i64, StatusList)> = None;
         for attempt in 0..256_i64 {
             let list = 1 + attempt / 4;
             let mut r = [0u8; 4];
             getrandom::fill(&mut r).map_err(|e| DomainError::internal(e.to_string()))?;
             let idx = i64::from(u32::from_le_bytes(r)) % i64::try_from(scaffold_attest::MIN_ENTRIES).unwrap_or(131_072);
-            if bits.as_ref().is_none_or(|(l, _)| *l != list) {
+            if current.as_ref().is_none_or(|(l, _)| *l != list) {
                 let stored = self.store.status_list(list).await.map_err(store_error)?;
-                bits = Some((list, stored.map(|(b, _)| b).unwrap_or_default()));
+                current = Some((list, StatusList::from_bytes(stored.map(|(b, _)| b).unwrap_or_default())));
             }
-            let taken = bits.as_ref().is_some_and(|(_, b)| {
-                usize::try_from(idx).ok().and_then(|i| b.get(i / 8)).is_some_and(|byte| byte & (1 << (idx % 8)) != 0)
-            });
+            let taken =
+                current.as_ref().is_some_and(|(_, l)| usize::try_from(idx).ok().and_then(|i| l.get(i)) == Some(true));
             if taken {
                 continue;
             }
@@ -433,14 +432,7 @@ impl Service {
             .await
             .map_err(store_error)?
             .ok_or_else(|| DomainError::not_found("STATUS_LIST_NOT_FOUND", "there is no such status list"))?;
-        let mut list = StatusList::new(bits.len() * 8);
-        for (i, byte) in bits.iter().enumerate() {
-            for bit in 0..8 {
-                if byte & (1 << bit) != 0 {
-                    list.set(i * 8 + bit, true).map_err(DomainError::internal)?;
-                }
-            }
-        }
+        let list = StatusList::from_bytes(bits);
         let (key, _) = self.attestation_keys().await?;
         let now = self.clock.now().timestamp();
         list.sign(&key, &self.status_list_uri(n), now, now + STATUS_LIST_TOKEN_SECS, STATUS_LIST_TTL_SECS)
@@ -638,15 +630,9 @@ impl Service {
         let canonical = scaffold_domain::attestation::share_code::normalize(code).ok_or_else(not_found)?;
         let share =
             self.store.share_by_code_hash(&code_hash(&canonical)).await.map_err(store_error)?.ok_or_else(not_found)?;
-        let record = |result: &str, counts: bool| {
-            let r = Redemption {
-                id: scaffold_domain::RedemptionId::new_v7(now),
-                share: share.id,
-                verifier,
-                app,
-                result: result.to_owned(),
-                redeemed_at: now,
-            };
+        // Records an attempt under `id`; a counting one (`valid`) also takes a use.
+        let record_as = |id: scaffold_domain::RedemptionId, result: &str, counts: bool| {
+            let r = Redemption { id, share: share.id, verifier, app, result: result.to_owned(), redeemed_at: now };
             let audit = self.audit(
                 Some(verifier),
                 "share.redeem",
@@ -656,6 +642,7 @@ impl Service {
             );
             async move { self.store.redeem_share(&r, counts, &audit).await.map_err(store_error) }
         };
+        let record = |result: &str, counts: bool| record_as(scaffold_domain::RedemptionId::new_v7(now), result, counts);
         let refuse = |code: &'static str, message: String| async move {
             let _ = record(code, false).await?;
             Err::<Redeemed, _>(share_error(code, &message))
@@ -706,28 +693,7 @@ impl Service {
             }
         };
         let redemption = scaffold_domain::RedemptionId::new_v7(now);
-        let done = self
-            .store
-            .redeem_share(
-                &Redemption {
-                    id: redemption,
-                    share: share.id,
-                    verifier,
-                    app,
-                    result: "valid".to_owned(),
-                    redeemed_at: now,
-                },
-                true,
-                &self.audit(
-                    Some(verifier),
-                    "share.redeem",
-                    "attestation",
-                    share.attestation,
-                    json!({ "share_id": share.id.to_string(), "result": "valid" }),
-                ),
-            )
-            .await
-            .map_err(store_error)?;
+        let done = record_as(redemption, "valid", true).await?;
         if !done {
             return Err(share_error("SHARE_USED_UP", "this share is no longer usable"));
         }

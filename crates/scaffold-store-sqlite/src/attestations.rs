@@ -197,19 +197,7 @@ impl AttestationStore for SqliteStore {
         .map_err(to_store_error)?;
         let Some((list, idx)) = row else { return Err(StoreError::VersionMismatch) };
         if let (Some(list), Some(idx)) = (list, idx) {
-            let mut bits: Vec<u8> = sqlx::query_scalar("select bits from status_list where list_id = ?1")
-                .bind(list)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(to_store_error)?;
-            set_status_bit(&mut bits, idx)?;
-            sqlx::query("update status_list set bits = ?2, updated_at = ?3 where list_id = ?1")
-                .bind(list)
-                .bind(bits)
-                .bind(micros(at))
-                .execute(&mut *tx)
-                .await
-                .map_err(to_store_error)?;
+            revoke_entry(&mut tx, list, idx, at).await?;
         }
         insert_audit(&mut tx, audit).await?;
         tx.commit().await.map_err(to_store_error)
@@ -387,19 +375,30 @@ pub(crate) async fn end_credentials_of(
     .await
     .map_err(to_store_error)?;
     for (list, idx) in entries {
-        let mut bits: Vec<u8> = sqlx::query_scalar("select bits from status_list where list_id = ?1")
-            .bind(list)
-            .fetch_one(&mut **tx)
-            .await
-            .map_err(to_store_error)?;
-        set_status_bit(&mut bits, idx)?;
-        sqlx::query("update status_list set bits = ?2, updated_at = ?3 where list_id = ?1")
-            .bind(list)
-            .bind(bits)
-            .bind(micros(at))
-            .execute(&mut **tx)
-            .await
-            .map_err(to_store_error)?;
+        revoke_entry(tx, list, idx, at).await?;
     }
+    Ok(())
+}
+
+/// Sets one status list bit (revoked) inside the caller's transaction.
+async fn revoke_entry(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    list: i64,
+    idx: i64,
+    at: DateTime<Utc>,
+) -> StoreResult<()> {
+    let mut bits: Vec<u8> = sqlx::query_scalar("select bits from status_list where list_id = ?1")
+        .bind(list)
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(to_store_error)?;
+    set_status_bit(&mut bits, idx)?;
+    sqlx::query("update status_list set bits = ?2, updated_at = ?3 where list_id = ?1")
+        .bind(list)
+        .bind(bits)
+        .bind(micros(at))
+        .execute(&mut **tx)
+        .await
+        .map_err(to_store_error)?;
     Ok(())
 }
