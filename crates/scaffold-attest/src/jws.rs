@@ -4,7 +4,7 @@
 use crate::Error;
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{
-    ECDSA_P256_SHA256_FIXED, ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair, UnparsedPublicKey,
+    ECDSA_P256_SHA256_FIXED, ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair, ParsedPublicKey,
 };
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -52,7 +52,11 @@ impl SigningKey {
 
     /// The public half.
     pub fn public(&self) -> PublicKey {
-        PublicKey { kid: Some(self.kid.clone()), point: self.pair.public_key().as_ref().to_vec() }
+        let point = self.pair.public_key().as_ref().to_vec();
+        // A key pair's own public point is on the curve; should parsing ever fail, the key
+        // verifies nothing rather than everything.
+        let parsed = ParsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, &point).ok();
+        PublicKey { kid: Some(self.kid.clone()), point, parsed }
     }
 
     /// Signs `header` (with `alg: ES256` added) and `payload` as a compact JWS.
@@ -66,14 +70,38 @@ impl SigningKey {
     }
 }
 
-/// A P-256 public key (uncompressed point), with its key id when it has one.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A P-256 public key (uncompressed point, checked to be on the curve), with its key id when it
+/// has one. The key is parsed once, so that verifying with it does not parse it again.
+#[derive(Clone)]
 pub struct PublicKey {
     pub kid: Option<String>,
     point: Vec<u8>,
+    parsed: Option<ParsedPublicKey>,
 }
 
+impl std::fmt::Debug for PublicKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PublicKey").field("kid", &self.kid).field("point", &b64(&self.point)).finish_non_exhaustive()
+    }
+}
+
+impl PartialEq for PublicKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.kid == other.kid && self.point == other.point
+    }
+}
+
+impl Eq for PublicKey {}
+
 impl PublicKey {
+    /// A key from an uncompressed SEC1 point; refused unless the point is on P-256 (a key off the
+    /// curve could never verify a signature, and accepting one invites invalid-curve attacks).
+    fn from_point(kid: Option<String>, point: Vec<u8>) -> Result<Self, Error> {
+        let parsed = ParsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, &point)
+            .map_err(|_| Error::Key("the JWK's coordinates are not a point on P-256"))?;
+        Ok(Self { kid, point, parsed: Some(parsed) })
+    }
+
     /// The key as a JWK (`kty: EC`, `crv: P-256`, `x`, `y`, and `kid`, `alg`, `use` when known).
     pub fn to_jwk(&self) -> Value {
         let (x, y) = self.point.get(1..).map_or((&[][..], &[][..]), |xy| xy.split_at(xy.len() / 2));
@@ -104,11 +132,11 @@ impl PublicKey {
         point.push(4);
         point.extend_from_slice(&x);
         point.extend_from_slice(&y);
-        Ok(Self { kid: field("kid").map(str::to_owned), point })
+        Self::from_point(field("kid").map(str::to_owned), point)
     }
 
     fn verify(&self, input: &[u8], signature: &[u8]) -> bool {
-        UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, &self.point).verify(input, signature).is_ok()
+        self.parsed.as_ref().is_some_and(|k| k.verify_sig(input, signature).is_ok())
     }
 }
 
@@ -194,5 +222,24 @@ mod tests {
         let mut private = key.public().to_jwk();
         let _ = private.as_object_mut().unwrap().insert("d".into(), json!("AAAA"));
         assert!(PublicKey::from_jwk(&private).is_err());
+    }
+
+    #[test]
+    fn points_off_the_curve_are_refused() {
+        let zero = b64(&[0u8; 32]);
+        let mut one = [0u8; 32];
+        one[31] = 1;
+        let off = json!({ "kty": "EC", "crv": "P-256", "x": zero, "y": b64(&one) });
+        assert_eq!(
+            PublicKey::from_jwk(&off).unwrap_err(),
+            Error::Key("the JWK's coordinates are not a point on P-256")
+        );
+        // A real key with one bit of y flipped is off the curve too.
+        let (key, _) = SigningKey::generate("k").unwrap();
+        let mut jwk = key.public().to_jwk();
+        let mut y = unb64(jwk["y"].as_str().unwrap()).unwrap();
+        y[31] ^= 1;
+        jwk["y"] = json!(b64(&y));
+        assert!(PublicKey::from_jwk(&jwk).is_err());
     }
 }

@@ -538,6 +538,18 @@ pub struct Listing {
 }
 
 impl Event {
+    /// The start and end as a client writes them in an [`EventDraft`], so that what is read can be
+    /// written back unchanged: local times `YYYY-MM-DDTHH:MM`, or for an all-day event its first
+    /// and last day (inclusive) as `YYYY-MM-DD` (stored, the end is the exclusive next midnight).
+    pub fn written_times(&self) -> (String, String) {
+        if self.all_day {
+            let last = (self.end - Duration::days(1)).date().max(self.start.date());
+            (self.start.date().format("%Y-%m-%d").to_string(), last.format("%Y-%m-%d").to_string())
+        } else {
+            (self.start.format("%Y-%m-%dT%H:%M").to_string(), self.end.format("%Y-%m-%dT%H:%M").to_string())
+        }
+    }
+
     /// The occurrences listed at `now`: from [`LISTING_PAST_DAYS`] ago to [`LISTING_AHEAD_DAYS`]
     /// ahead, with the changes to single occurrences applied and each one's own place.
     pub fn listing(&self, overrides: &[OccurrenceOverride], now: DateTime<Utc>) -> Result<Listing, DomainError> {

@@ -94,12 +94,14 @@ impl EventObj {
     async fn timezone(&self) -> &str {
         self.0.timezone.name()
     }
-    /// Local start (of the first occurrence, for a series), `YYYY-MM-DDTHH:MM`.
+    /// Local start (of the first occurrence, for a series), `YYYY-MM-DDTHH:MM`; for an all-day
+    /// event its first day, `YYYY-MM-DD`.
     async fn start(&self) -> String {
-        local(&self.0.start)
+        self.0.written_times().0
     }
+    /// Local end, `YYYY-MM-DDTHH:MM`; for an all-day event its last day (inclusive), `YYYY-MM-DD`.
     async fn end(&self) -> String {
-        local(&self.0.end)
+        self.0.written_times().1
     }
     /// The first occurrence's start as an instant.
     async fn first_start(&self) -> DateTime<Utc> {

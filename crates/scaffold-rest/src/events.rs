@@ -46,10 +46,11 @@ pub struct EventInput {
     /// An IANA time zone; default Europe/London.
     #[schema(example = "Europe/London")]
     pub timezone: Option<String>,
-    /// Local start, `YYYY-MM-DDTHH:MM` (the first occurrence of a series).
+    /// Local start, `YYYY-MM-DDTHH:MM` (the first occurrence of a series); for an all-day event
+    /// its first day, `YYYY-MM-DD` (a time, if given, is ignored).
     #[schema(example = "2026-04-07T10:00")]
     pub start: String,
-    /// Local end.
+    /// Local end; for an all-day event its last day, inclusive (`2026-04-07` for one day).
     #[schema(example = "2026-04-07T12:00")]
     pub end: String,
     #[serde(default)]
@@ -153,8 +154,11 @@ pub struct EventBody {
     /// The description as safe HTML (raw HTML shown as text; only http, https and mailto links).
     pub description_html: Option<String>,
     pub timezone: String,
-    /// Local start (of the first occurrence, for a series).
+    /// Local start (of the first occurrence, for a series), `YYYY-MM-DDTHH:MM`; for an all-day
+    /// event its first day, `YYYY-MM-DD`.
     pub start: String,
+    /// Local end, `YYYY-MM-DDTHH:MM`; for an all-day event its last day (inclusive), `YYYY-MM-DD`,
+    /// as it is written.
     pub end: String,
     /// The first occurrence's start as an instant.
     pub first_start: DateTime<Utc>,
@@ -203,6 +207,7 @@ fn local(t: &NaiveDateTime) -> String {
 impl From<Event> for EventBody {
     fn from(e: Event) -> Self {
         let first_start = e.start_instant();
+        let (start, end) = e.written_times();
         EventBody {
             id: e.id.0,
             group_id: e.group_id.0,
@@ -211,8 +216,8 @@ impl From<Event> for EventBody {
             description_html: e.description.as_deref().map(scaffold_service::render::markdown_html),
             description: e.description,
             timezone: e.timezone.name().to_owned(),
-            start: local(&e.start),
-            end: local(&e.end),
+            start,
+            end,
             first_start,
             all_day: e.all_day,
             status: e.status.as_str().to_owned(),

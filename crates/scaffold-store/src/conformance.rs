@@ -814,6 +814,7 @@ pub async fn events_round_trip_page_and_check_versions(store: DynStore) {
     }
     .validate(&a, "2026-04-28T10:00")
     .unwrap();
+    let before = store.event_by_id(a.id).await.unwrap().unwrap().version;
     store
         .put_override(
             a.id,
@@ -869,6 +870,10 @@ pub async fn events_round_trip_page_and_check_versions(store: DynStore) {
         .unwrap_err();
     assert!(matches!(err, StoreError::NotFound), "{err}");
     assert_eq!(store.overrides_of(a.id).await.unwrap(), vec![uncancelled]);
+    // Each change to one occurrence (four above; the refused removal is not one) moves the series
+    // on: calendars see a new SEQUENCE and DTSTAMP.
+    let series = store.event_by_id(a.id).await.unwrap().unwrap();
+    assert_eq!((series.version, series.updated_at), (before + 4, at(8)));
 }
 
 pub async fn concurrent_replies_never_overbook_and_the_waitlist_is_promoted(store: DynStore) {
@@ -1035,9 +1040,9 @@ pub async fn listings_drive_search_and_the_feeds(store: DynStore) {
         .unwrap()
         .exdates
         .push(chrono::NaiveDate::from_ymd_opt(2026, 4, 28).unwrap().and_hms_opt(10, 0, 0).unwrap());
-    fewer.version = 2;
+    fewer.version = 3;
     fewer.updated_at = at(15);
-    store.update_event(&fewer, 1, &listing(&fewer, std::slice::from_ref(&cancel)), &audit("e", 2)).await.unwrap();
+    store.update_event(&fewer, 2, &listing(&fewer, std::slice::from_ref(&cancel)), &audit("e", 2)).await.unwrap();
     let changes = store.sessions_feed(Some(last), 100).await.unwrap();
     assert_eq!(changes.len(), 1, "only the removed week changed: {changes:?}");
     assert_eq!((changes[0].local_start.format("%m-%d").to_string(), changes[0].data.is_none()), ("04-28".into(), true));

@@ -210,6 +210,11 @@ async fn an_authorised_issuer_offers_a_dbs_check_the_holder_accepts_and_shares_a
     let bad =
         app.http.post(&path("/accept")).token(&bo.token).json(&json!({ "holder_jwk": { "kty": "RSA" } })).send().await;
     assert_eq!(bad.problem(422, "VALIDATION_FAILED")["errors"][0]["code"], "INVALID_HOLDER_KEY");
+    // A key that is not a point on P-256 (x = 0, y = 1) could never present: refused, not signed in.
+    let off_curve = json!({ "kty": "EC", "crv": "P-256", "x": "A".repeat(43), "y": format!("{}E", "A".repeat(42)) });
+    let bad = app.http.post(&path("/accept")).token(&bo.token).json(&json!({ "holder_jwk": off_curve })).send().await;
+    assert_eq!(bad.problem(422, "VALIDATION_FAILED")["errors"][0]["code"], "INVALID_HOLDER_KEY");
+    assert_eq!(app.http.get(&path("")).token(&bo.token).send().await.json()["state"], "offered");
     let res = app
         .http
         .post(&path("/accept"))

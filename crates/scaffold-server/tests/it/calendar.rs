@@ -138,3 +138,78 @@ async fn private_groups_have_no_public_calendar() {
     let res = app.http.get("/api/v1/groups/secret-club/calendar.ics").token(&owner.token).send().await;
     res.problem(404, "GROUP_NOT_FOUND");
 }
+
+/// The properties of each VEVENT of an event's calendar, as (RECURRENCE-ID or "", SEQUENCE, DTSTAMP).
+fn versions(ics: &str) -> Vec<(String, String, String)> {
+    let mut out = Vec::new();
+    let mut current = (String::new(), String::new(), String::new());
+    for l in strict(ics) {
+        if l == "BEGIN:VEVENT" {
+            current = (String::new(), String::new(), String::new());
+        } else if l == "END:VEVENT" {
+            out.push(current.clone());
+        } else if l.starts_with("RECURRENCE-ID") {
+            current.0 = l.rsplit(':').next().unwrap().to_owned();
+        } else if let Some(v) = l.strip_prefix("SEQUENCE:") {
+            current.1 = v.to_owned();
+        } else if let Some(v) = l.strip_prefix("DTSTAMP:") {
+            current.2 = v.to_owned();
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn changing_one_occurrence_tells_calendar_apps_to_refresh() {
+    use scaffold_server::app::{AppOptions, router};
+    let clock = scaffold_testkit::clock();
+    let service = scaffold_service::Service::new(scaffold_testkit::store().await, clock.clone());
+    let operator = service.bootstrap_operator().await.unwrap().unwrap().expose().to_owned();
+    let http = scaffold_testkit::TestClient::new(router(service, &AppOptions::default()));
+    let scopes = ["groups:read", "groups:write", "events:read", "events:write"];
+    let res = http
+        .post("/api/v1/people")
+        .token(&operator)
+        .json(&json!({ "display_name": "Ada", "scopes": scopes }))
+        .send()
+        .await;
+    let token = res.json()["api_key"]["token"].as_str().unwrap().to_owned();
+    http.post("/api/v1/groups").token(&token).json(&group_named("sequence-club", json!({}))).send().await;
+    let series = json!({ "title": "Tea party", "summary": "Weekly", "start": "2026-04-07T10:00",
+        "end": "2026-04-07T12:00", "rrule": "FREQ=WEEKLY;BYDAY=TU", "online_url": "https://example.org/tea" });
+    let res = http.post("/api/v1/groups/sequence-club/events").token(&token).json(&series).send().await;
+    assert_eq!(res.status, 201, "{}", res.text);
+    let id = res.json()["id"].as_str().unwrap().to_owned();
+    let ics = |http: scaffold_testkit::TestClient| {
+        let id = id.clone();
+        async move { http.get(&format!("/api/v1/events/{id}/calendar.ics")).send().await.text }
+    };
+    let before = versions(&ics(http.clone()).await);
+    assert_eq!(before, [(String::new(), "0".to_owned(), "20260328T093000Z".to_owned())]);
+
+    // An hour later the organiser cancels one date: the event's version moves on, and the series
+    // and its changed date carry the new SEQUENCE and DTSTAMP.
+    clock.advance(chrono::Duration::hours(1));
+    let res = http
+        .put(&format!("/api/v1/events/{id}/occurrences/2026-04-14T10:00"))
+        .token(&token)
+        .json(&json!({ "status": "cancelled" }))
+        .send()
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    let now = http.get(&format!("/api/v1/events/{id}")).send().await;
+    assert_eq!((now.json()["version"].clone(), now.header("etag")), (json!(2), Some("\"2\"")));
+    assert_eq!(now.json()["updated_at"], "2026-03-28T10:30:00Z");
+    let after = versions(&ics(http.clone()).await);
+    let stamp = "20260328T103000Z".to_owned();
+    assert_eq!(
+        after,
+        [(String::new(), "1".to_owned(), stamp.clone()), ("20260414T100000".to_owned(), "1".to_owned(), stamp)]
+    );
+
+    // Moving it back (removing the change) is a change too.
+    clock.advance(chrono::Duration::hours(1));
+    let res = http.delete(&format!("/api/v1/events/{id}/occurrences/2026-04-14T10:00")).token(&token).send().await;
+    assert_eq!(res.status, 204, "{}", res.text);
+    assert_eq!(versions(&ics(http.clone()).await), [(String::new(), "2".to_owned(), "20260328T113000Z".to_owned())]);
+}

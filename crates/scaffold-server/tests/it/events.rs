@@ -679,3 +679,43 @@ async fn descriptions_are_served_as_written_and_as_safe_html() {
     assert_eq!(res["data"]["event"]["descriptionHtml"], e["description_html"], "{res}");
     assert_eq!(res["data"]["event"]["group"]["descriptionHtml"], g["description_html"]);
 }
+
+#[tokio::test]
+async fn an_all_day_event_read_and_written_back_keeps_its_dates() {
+    let app = app().await;
+    let owner = app.person("Ada", ORGANISER).await;
+    app.group(&owner.token, group_named("festivals", json!({}))).await;
+    let festival = json!({ "title": "Digital festival", "summary": "Two days of workshops", "start": "2026-06-13",
+        "end": "2026-06-14", "all_day": true, "online_url": "https://example.org/festival" });
+    let res = app.http.post("/api/v1/groups/festivals/events").token(&owner.token).json(&festival).send().await;
+    assert_eq!(res.status, 201, "{}", res.text);
+    let created = res.json();
+    assert_eq!((created["start"].clone(), created["end"].clone()), (json!("2026-06-13"), json!("2026-06-14")));
+    let id = created["id"].as_str().unwrap().to_owned();
+    let gql = "query($e: ID!) { event(id: $e) { start end allDay } }";
+    let read = app.gql(None, gql, json!({ "e": id })).await.json();
+    assert_eq!(read["data"]["event"], json!({ "start": "2026-06-13", "end": "2026-06-14", "allDay": true }));
+
+    // Three read-then-write round trips: the dates never move.
+    for version in 1..=3 {
+        let got = app.http.get(&format!("/api/v1/events/{id}")).send().await.json();
+        let mut back = festival.clone();
+        back["start"] = got["start"].clone();
+        back["end"] = got["end"].clone();
+        let res = app
+            .http
+            .put(&format!("/api/v1/events/{id}"))
+            .token(&owner.token)
+            .header("if-match", &format!("\"{version}\""))
+            .json(&back)
+            .send()
+            .await;
+        assert_eq!(res.status, 200, "{}", res.text);
+        assert_eq!(
+            (res.json()["start"].clone(), res.json()["end"].clone()),
+            (json!("2026-06-13"), json!("2026-06-14"))
+        );
+    }
+    let ics = app.http.get(&format!("/api/v1/events/{id}/calendar.ics")).send().await.text;
+    assert!(ics.contains("DTSTART;VALUE=DATE:20260613\r\n") && ics.contains("DTEND;VALUE=DATE:20260615\r\n"), "{ics}");
+}

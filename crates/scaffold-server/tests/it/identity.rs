@@ -251,7 +251,12 @@ struct Browser {
 
 impl Browser {
     async fn start(&mut self, app: &IdApp, provider: &str) -> String {
-        let res = app.http.get(&format!("/auth/login/{provider}?return_to=/api/v1/me")).send().await;
+        self.start_returning_to(app, provider, "/api/v1/me").await
+    }
+
+    /// Starts a sign-in with `return_to` given as it would appear in the query string.
+    async fn start_returning_to(&mut self, app: &IdApp, provider: &str, return_to: &str) -> String {
+        let res = app.http.get(&format!("/auth/login/{provider}?return_to={return_to}")).send().await;
         assert_eq!(res.status, 303, "{}", res.text);
         self.ours.store(&res.headers);
         let set = res.header("set-cookie").unwrap();
@@ -470,6 +475,32 @@ async fn sign_in_callbacks_fail_closed() {
     let res = browser.callback(&app, &format!("/auth/callback/test?error=access_denied&state={state}")).await;
     res.problem(401, "LOGIN_DENIED");
     app.http.get("/auth/login/nope").send().await.problem(404, "PROVIDER_NOT_FOUND");
+}
+
+#[tokio::test]
+async fn sign_in_returns_only_to_a_normalised_local_path() {
+    let app = id_app().await;
+    for (return_to, expected) in [
+        ("%2Fgroups%2Fa%2F..%2Fb%3Fx%3D1", "/groups/b?x=1"),
+        // Tab, newline, backslash, scheme-relative, dot segments, encoded or not: browsers read
+        // each as another host, so the sign-in returns to the default page instead.
+        ("%2F%09%2Fevil.example%2Fphish", "/api/v1/me"),
+        ("%2F%0A%2Fevil.example", "/api/v1/me"),
+        ("%2F%5Cevil.example", "/api/v1/me"),
+        ("/%5C/evil.example", "/api/v1/me"),
+        ("//evil.example", "/api/v1/me"),
+        ("%2F%2Fevil.example", "/api/v1/me"),
+        ("/.//evil.example", "/api/v1/me"),
+        ("https://evil.example/", "/api/v1/me"),
+        ("%2F%00x", "/api/v1/me"),
+    ] {
+        let mut browser = Browser::default();
+        let to_op = browser.start_returning_to(&app, "test", return_to).await;
+        let back = through_op(&to_op, &mut browser.op).await;
+        let res = browser.callback(&app, &back).await;
+        assert_eq!(res.status, 303, "{return_to}: {}", res.text);
+        assert_eq!(location(&res), expected, "{return_to}");
+    }
 }
 
 /// Token endpoint errors are RFC 6749 JSON that also carries the problem members.

@@ -54,9 +54,27 @@ fn bad_flow(code: &'static str, message: &str) -> DomainError {
     DomainError::new(ErrorKind::Invalid, code, message.to_owned())
 }
 
-/// Only local paths, so that sign-in cannot be turned into an open redirect.
+/// Only a local path, normalised, so that sign-in cannot be turned into an open redirect. The
+/// value is resolved the way a browser would resolve it (the WHATWG URL parser drops tabs and
+/// newlines, reads `\` as `/`, and removes dot segments) against a placeholder origin, and kept
+/// only when it stays on that origin and its normalised path cannot be read as scheme-relative.
+/// Control characters, spaces and backslashes are refused outright.
 fn safe_return_to(r: Option<&str>) -> Option<String> {
-    r.filter(|p| p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') && p.len() <= 500).map(str::to_owned)
+    let r = r?;
+    if r.len() > 500 || !r.starts_with('/') || r.chars().any(|c| c.is_control() || c.is_whitespace() || c == '\\') {
+        return None;
+    }
+    let base = url::Url::parse("https://return-to.invalid/").ok()?;
+    let resolved = base.join(r).ok()?;
+    if resolved.origin() != base.origin() || !resolved.username().is_empty() || resolved.password().is_some() {
+        return None;
+    }
+    let mut out = resolved.path().to_owned();
+    if let Some(q) = resolved.query() {
+        out.push('?');
+        out.push_str(q);
+    }
+    (out.starts_with('/') && !out.starts_with("//")).then_some(out)
 }
 
 /// The credentials a request presented, as the transports read them from HTTP.
@@ -306,8 +324,21 @@ mod tests {
     #[test]
     fn only_local_paths_are_returned_to() {
         assert_eq!(safe_return_to(Some("/api/v1/me")), Some("/api/v1/me".to_owned()));
-        for bad in ["https://evil.example", "//evil.example", "/\\evil.example", "me"] {
-            assert_eq!(safe_return_to(Some(bad)), None, "{bad}");
+        assert_eq!(safe_return_to(Some("/groups/a/../b?x=1#f")), Some("/groups/b?x=1".to_owned()));
+        for bad in [
+            "https://evil.example",
+            "//evil.example",
+            "/\\evil.example",
+            "me",
+            "/\t/evil.example/phish",
+            "/\n/evil.example",
+            "/ /evil.example",
+            "/.//evil.example",
+            "/%2e//evil.example",
+            "/\u{0}/x",
+            "/\u{2028}/x",
+        ] {
+            assert_eq!(safe_return_to(Some(bad)), None, "{bad:?}");
         }
     }
 }
