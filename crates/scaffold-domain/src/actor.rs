@@ -21,6 +21,14 @@ pub enum Credential {
 }
 
 impl Credential {
+    /// Whether this is the person themselves: their browser session, one of their own API keys,
+    /// or the command line. Everything else (an app's token, an access token, a provider's token)
+    /// is delegated: it acts for the person within its scopes, and never for acts that outlive or
+    /// widen a delegation.
+    pub fn is_personal(self) -> bool {
+        matches!(self, Credential::ApiKey(_) | Credential::Session | Credential::Local)
+    }
+
     /// The wire name: `api_key`, `app`, `session`, `provider_token` or `local`.
     pub fn name(self) -> &'static str {
         match self {
@@ -84,6 +92,30 @@ impl Actor {
             return Err(DomainError::unauthenticated("this operation needs a bearer token"));
         };
         if self.scopes.contains(scope) { Ok(id) } else { Err(DomainError::missing_scope(scope)) }
+    }
+
+    /// The person themselves (see [`Credential::is_personal`]) with `profile`: for managing apps
+    /// and API keys, linking identities and deleting the account. A delegated credential gets 403
+    /// `PERSON_CREDENTIAL_REQUIRED` whatever its scopes.
+    pub fn require_person(&self) -> Result<PersonId, DomainError> {
+        let id = self.require(Scope::Profile)?;
+        match self.credential() {
+            Some(c) if c.is_personal() => Ok(id),
+            _ => Err(DomainError::forbidden(
+                "PERSON_CREDENTIAL_REQUIRED",
+                "only the person themselves (signed in, or with one of their API keys) may do this, not an app or token acting for them",
+            )),
+        }
+    }
+
+    /// The holder of attestations: the person themselves with `profile`, or a delegated
+    /// credential the person granted `attestations:hold`. Holding means seeing claims, downloading
+    /// the credential with every disclosure and sharing it, so `profile` alone never delegates it.
+    pub fn require_holder(&self) -> Result<PersonId, DomainError> {
+        match self.credential() {
+            Some(c) if c.is_personal() => self.require(Scope::Profile),
+            _ => self.require(Scope::AttestationsHold),
+        }
     }
 
     /// The person, when the call is authenticated and carries `scope`; `None` otherwise. Used for

@@ -13,12 +13,16 @@ pub enum Scope {
     RsvpWrite,
     AttestationsIssue,
     AttestationsVerify,
+    /// Act as the holder of one's attestations (list, download, accept, decline, withdraw, share)
+    /// through a delegated credential (an app or an access token). The person themselves needs
+    /// only `profile`; see `docs/decisions.md`.
+    AttestationsHold,
     Profile,
     Admin,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 9] = [
+    pub const ALL: [Scope; 10] = [
         Scope::GroupsRead,
         Scope::GroupsWrite,
         Scope::EventsRead,
@@ -26,6 +30,7 @@ impl Scope {
         Scope::RsvpWrite,
         Scope::AttestationsIssue,
         Scope::AttestationsVerify,
+        Scope::AttestationsHold,
         Scope::Profile,
         Scope::Admin,
     ];
@@ -39,6 +44,7 @@ impl Scope {
             Scope::RsvpWrite => "rsvp:write",
             Scope::AttestationsIssue => "attestations:issue",
             Scope::AttestationsVerify => "attestations:verify",
+            Scope::AttestationsHold => "attestations:hold",
             Scope::Profile => "profile",
             Scope::Admin => "admin",
         }

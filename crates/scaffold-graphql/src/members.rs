@@ -53,7 +53,7 @@ impl MembershipObj {
 /// The signed-in caller, with their identities, assurance, memberships and apps (those need the
 /// `profile` scope; without it they are empty).
 #[derive(SimpleObject, Debug)]
-#[graphql(name = "Viewer")]
+#[graphql(name = "Viewer", complex)]
 pub struct ViewerObj {
     pub id: ID,
     pub display_name: String,
@@ -64,9 +64,55 @@ pub struct ViewerObj {
     pub assurance: Option<AssuranceObj>,
     /// The first 50 memberships (REST `/api/v1/me/memberships` pages through all).
     pub memberships: Vec<MembershipObj>,
-    pub apps: Vec<AppObj>,
-    /// Attestations offered to and held by the caller, newest first (`profile`).
-    pub attestations: Vec<AttestationObj>,
+}
+
+#[async_graphql::ComplexObject]
+impl ViewerObj {
+    /// The person's apps: only for the person themselves (signed in, or with one of their API
+    /// keys), never through an app or a token acting for them (`PERSON_CREDENTIAL_REQUIRED`).
+    async fn apps(&self, ctx: &Context<'_>) -> GqlResult<Vec<AppObj>> {
+        let page = service(ctx)?.apps(&request(ctx)?.actor, false, None, 100).await.map_err(gql)?;
+        Ok(page.items.into_iter().map(app_obj).collect())
+    }
+
+    /// Attestations offered to and held by the caller, newest first: the person themselves
+    /// with `profile`, or a delegated credential with `attestations:hold`.
+    async fn attestations(&self, ctx: &Context<'_>) -> GqlResult<Vec<AttestationObj>> {
+        let service = service(ctx)?;
+        let public = service.identity().config().public_url.clone();
+        Ok(service
+            .my_attestations(&request(ctx)?.actor)
+            .await
+            .map_err(gql)?
+            .into_iter()
+            .map(|a| AttestationObj {
+                id: ID(a.id.to_string()),
+                attestation_type: a.attestation_type.as_str().to_owned(),
+                vct: a.attestation_type.vct(&public),
+                state: a.state.as_str().to_owned(),
+                issuer_group_id: a.issuer_group.map(|g| ID(g.to_string())),
+                claims: async_graphql::Json(a.claims),
+                issued_at: a.issued_at,
+                expires_at: a.expires_at,
+                created_at: a.created_at,
+            })
+            .collect())
+    }
+}
+
+fn words(s: &scaffold_domain::Scopes) -> Vec<String> {
+    s.iter().map(|x| x.as_str().to_owned()).collect()
+}
+
+fn app_obj(a: scaffold_domain::identity::App) -> AppObj {
+    AppObj {
+        id: ID(a.id.to_string()),
+        client_id: a.client_id,
+        name: a.name,
+        granted_scopes: words(&a.granted_scopes),
+        requested_scopes: words(&a.requested_scopes),
+        status: a.status.as_str().to_owned(),
+    }
 }
 
 /// An attestation, as its holder sees it.
@@ -135,29 +181,6 @@ impl ViewerQuery {
             return Ok(None);
         }
         let me = service(ctx)?.me(actor).await.map_err(gql)?;
-        let attestations = if actor.scopes.contains(scaffold_domain::Scope::Profile) {
-            let public = service(ctx)?.identity().config().public_url.clone();
-            service(ctx)?
-                .my_attestations(actor)
-                .await
-                .map_err(gql)?
-                .into_iter()
-                .map(|a| AttestationObj {
-                    id: ID(a.id.to_string()),
-                    attestation_type: a.attestation_type.as_str().to_owned(),
-                    vct: a.attestation_type.vct(&public),
-                    state: a.state.as_str().to_owned(),
-                    issuer_group_id: a.issuer_group.map(|g| ID(g.to_string())),
-                    claims: async_graphql::Json(a.claims),
-                    issued_at: a.issued_at,
-                    expires_at: a.expires_at,
-                    created_at: a.created_at,
-                })
-                .collect()
-        } else {
-            Vec::new()
-        };
-        let words = |s: &scaffold_domain::Scopes| s.iter().map(|x| x.as_str().to_owned()).collect::<Vec<_>>();
         Ok(Some(ViewerObj {
             id: ID(me.person.id.to_string()),
             display_name: me.person.display_name,
@@ -181,19 +204,6 @@ impl ViewerQuery {
                 asserted_at: a.asserted_at,
             }),
             memberships: me.memberships.into_iter().map(MembershipObj).collect(),
-            apps: me
-                .apps
-                .into_iter()
-                .map(|a| AppObj {
-                    id: ID(a.id.to_string()),
-                    client_id: a.client_id,
-                    name: a.name,
-                    granted_scopes: words(&a.granted_scopes),
-                    requested_scopes: words(&a.requested_scopes),
-                    status: a.status.as_str().to_owned(),
-                })
-                .collect(),
-            attestations,
         }))
     }
 }

@@ -72,7 +72,7 @@ pub async fn link(
     Path(provider): Path<String>,
     Query(q): Query<LoginParams>,
 ) -> ApiResult<Response> {
-    let person = actor.require(scaffold_domain::Scope::Profile)?;
+    let person = actor.require_person()?;
     let r = s.service.begin_login(&provider, q.return_to.as_deref(), Some(person)).await?;
     Ok(redirect(&r.url, &[set_cookie(FLOW_COOKIE, &r.flow_cookie, r.max_age_secs)]))
 }

@@ -1,8 +1,9 @@
 //! Prometheus metrics at `/metrics`: request counts and latencies by method, route template and
-//! status. Route templates (not raw paths) keep the label set small and free of ids.
+//! status. Every label value comes from a closed set (standard methods or `other`, route
+//! templates or `unmatched`, status codes), so no client can grow the number of series.
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::header;
+use axum::http::{Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use prometheus_client::encoding::EncodeLabelSet;
@@ -52,10 +53,27 @@ impl Metrics {
     }
 }
 
-/// Middleware that records every request.
+/// The method as a label: one of the standard methods, or `other`. Clients choose the method
+/// string freely, so it must never become a label as sent (each new label set is a new series
+/// kept for the life of the process).
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
+/// Middleware that records every request. Every label comes from a closed set: the method
+/// (see [`method_label`]), the matched route template (or `unmatched`) and the status code.
 pub async fn record(State(m): State<Arc<Metrics>>, req: Request, next: Next) -> Response {
     let start = Instant::now();
-    let method = req.method().as_str().to_owned();
+    let method = method_label(req.method()).to_owned();
     let route = req.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     let res = next.run(req).await;
     let status = res.status().as_u16();

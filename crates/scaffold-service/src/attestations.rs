@@ -211,10 +211,7 @@ impl Service {
     /// assurance (e.g. GOV.UK One Login `vot=P2` → medium); it is signed at once (their request
     /// is their acceptance), bound to `holder_jwk` when given. Valid 90 days.
     pub async fn attest_identity(&self, actor: &Actor, holder_jwk: Option<&Value>) -> Result<Attestation, DomainError> {
-        let person = actor.require(Scope::Profile)?;
-        if matches!(actor.credential(), Some(scaffold_domain::Credential::App(_))) {
-            return Err(DomainError::forbidden("NEEDS_PERSON", "apps cannot ask for a person's identity credential"));
-        }
+        let person = actor.require_holder()?;
         let assurance = self.store.assurance_of(person).await.map_err(store_error)?;
         let claims = assurance.as_ref().and_then(scaffold_domain::attestation::identity_claims).ok_or_else(|| {
             DomainError::conflict(
@@ -266,15 +263,15 @@ impl Service {
         self.accept_attestation(actor, a.id, holder_jwk).await
     }
 
-    /// The caller's attestations, newest first (`profile`).
+    /// The caller's attestations, newest first (the holder: see [`Actor::require_holder`]).
     pub async fn my_attestations(&self, actor: &Actor) -> Result<Vec<Attestation>, DomainError> {
-        let person = actor.require(Scope::Profile)?;
+        let person = actor.require_holder()?;
         self.store.attestations_of_person(person).await.map_err(store_error)
     }
 
     /// One of the caller's attestations.
     pub async fn my_attestation(&self, actor: &Actor, id: AttestationId) -> Result<Attestation, DomainError> {
-        let person = actor.require(Scope::Profile)?;
+        let person = actor.require_holder()?;
         match self.store.attestation_by_id(id).await.map_err(store_error)? {
             Some(a) if a.subject == person => Ok(a),
             _ => Err(attestation_not_found()),

@@ -77,18 +77,6 @@ fn parse_scopes(scopes: &[String]) -> Result<Scopes, DomainError> {
     Ok(Scopes::new(out))
 }
 
-/// API keys outlive tokens and apps: only the person themselves (signed in, or with one of their
-/// keys) manages them, never an app or a provider's token acting for them.
-fn refuse_delegated(actor: &Actor) -> Result<(), DomainError> {
-    match actor.credential() {
-        Some(Credential::App(_) | Credential::ProviderToken | Credential::PersonToken) => Err(DomainError::forbidden(
-            "PERSON_CREDENTIAL_REQUIRED",
-            "API keys are managed by the person themselves, not through an app",
-        )),
-        _ => Ok(()),
-    }
-}
-
 impl Service {
     /// Resolves an `Authorization` header: none is an anonymous caller; anything but a valid
     /// `Bearer` token is refused (a bad token never silently downgrades to anonymous).
@@ -208,12 +196,11 @@ impl Service {
         Ok((person, actor.scopes.clone()))
     }
 
-    /// The caller creates another key for themselves, with at most the scopes they hold now.
+    /// The caller creates another key for themselves, with at most the scopes they hold now. API
+    /// keys outlive tokens and apps: only the person themselves manages them (see
+    /// [`Actor::require_person`]).
     pub async fn create_own_key(&self, actor: &Actor, name: &str, scopes: &[String]) -> Result<IssuedKey, DomainError> {
-        let Some(person) = actor.person_id() else {
-            return Err(DomainError::unauthenticated("this operation needs a bearer token"));
-        };
-        refuse_delegated(actor)?;
+        let person = actor.require_person()?;
         let name = key_name(name)?;
         let scopes = parse_scopes(scopes)?;
         if !scopes.is_subset(&actor.scopes) {
@@ -235,18 +222,13 @@ impl Service {
     }
 
     pub async fn own_keys(&self, actor: &Actor) -> Result<Page<ApiKey>, DomainError> {
-        let Some(person) = actor.person_id() else {
-            return Err(DomainError::unauthenticated("this operation needs a bearer token"));
-        };
+        let person = actor.require_person()?;
         let items = self.store.api_keys_of_person(person).await.map_err(store_error)?;
         Ok(Page { items, next: None })
     }
 
     pub async fn revoke_own_key(&self, actor: &Actor, key: ApiKeyId) -> Result<(), DomainError> {
-        let Some(person) = actor.person_id() else {
-            return Err(DomainError::unauthenticated("this operation needs a bearer token"));
-        };
-        refuse_delegated(actor)?;
+        let person = actor.require_person()?;
         let audit = self.audit(Some(person), "api_key.revoke", "api_key", key, serde_json::json!({}));
         self.store.revoke_api_key(person, key, &audit).await.map_err(|e| match e {
             scaffold_store::StoreError::NotFound => {

@@ -109,7 +109,7 @@ async fn duplicate_slug_is_a_conflict() {
 #[tokio::test]
 async fn unknown_ids_and_routes_are_404() {
     let app = app().await;
-    let ada = app.member("Ada").await;
+    let ada = app.person("Ada", &["groups:read", "groups:write", "profile"]).await;
     app.http.get("/api/v1/groups/01900000-0000-7000-8000-000000000000").send().await.problem(404, "GROUP_NOT_FOUND");
     app.http.get("/api/v1/groups/no-such-group").send().await.problem(404, "GROUP_NOT_FOUND");
     app.http
@@ -161,7 +161,10 @@ async fn missing_bad_and_underscoped_tokens_are_refused() {
 #[tokio::test]
 async fn revoked_keys_stop_working_and_new_keys_cannot_widen_scopes() {
     let app = app().await;
-    let ada = app.member("Ada").await;
+    let ada = app.person("Ada", &["groups:read", "groups:write", "profile"]).await;
+    // Managing keys is the account's business: a key without `profile` may not.
+    let narrow = app.member("Bea").await;
+    app.http.get("/api/v1/me/api-keys").token(&narrow.token).send().await.problem(403, "INSUFFICIENT_SCOPE");
     let res = app
         .http
         .post("/api/v1/me/api-keys")
@@ -191,6 +194,7 @@ async fn revoked_keys_stop_working_and_new_keys_cannot_widen_scopes() {
     let me = app.http.get("/api/v1/me").token(token).send().await.json();
     assert_eq!(me["scopes"], json!(["groups:read"]));
     assert_eq!(me["id"], ada.id);
+    app.http.get("/api/v1/me/api-keys").token(token).send().await.problem(403, "INSUFFICIENT_SCOPE");
     let keys = app.http.get("/api/v1/me/api-keys").token(&ada.token).send().await.json();
     assert_eq!(keys["items"].as_array().unwrap().len(), 2);
     assert!(!keys.to_string().contains(token), "tokens are never listed");

@@ -65,7 +65,7 @@ async fn start_op(rsa: &Value, ec: &Value, basic_name: &str) -> Op {
         "port": 0,
         "clients": [basic, jwt_rsa, jwt_ec, api],
         "account": { "sub": ACCOUNT },
-        "resource": { "audience": format!("{PUBLIC_URL}/api"), "scope": "groups:read groups:write" },
+        "resource": { "audience": format!("{PUBLIC_URL}/api"), "scope": "groups:read groups:write profile attestations:hold" },
     });
     let path = dir.join("op.json");
     std::fs::write(&path, config.to_string()).unwrap();
@@ -171,7 +171,7 @@ async fn id_app_with(limits: RateLimits) -> IdApp {
     IdApp { http: TestClient::new(router(service.clone(), &AppOptions::default())), service, store, op, operator }
 }
 
-async fn id_app() -> IdApp {
+pub(crate) async fn id_app() -> IdApp {
     id_app_with(RateLimits { per_ip_per_minute: 0, per_app_per_minute: 0 }).await
 }
 
@@ -244,7 +244,7 @@ async fn through_op(start: &str, op_jar: &mut Jar) -> String {
 
 /// A browser: our cookies and the provider's.
 #[derive(Default)]
-struct Browser {
+pub(crate) struct Browser {
     ours: Jar,
     op: Jar,
 }
@@ -277,13 +277,13 @@ impl Browser {
         res
     }
 
-    async fn sign_in(&mut self, app: &IdApp, provider: &str) -> TestResponse {
+    pub(crate) async fn sign_in(&mut self, app: &IdApp, provider: &str) -> TestResponse {
         let to_op = self.start(app, provider).await;
         let back = through_op(&to_op, &mut self.op).await;
         self.callback(app, &back).await
     }
 
-    fn session(&self) -> String {
+    pub(crate) fn session(&self) -> String {
         format!("__Host-scaffold-session={}", self.ours.get("__Host-scaffold-session").expect("signed in"))
     }
 }
@@ -538,7 +538,7 @@ async fn token_request(app: &IdApp, client_id: &str, secret: &str, form: &str) -
         .await
 }
 
-async fn client_credentials(app: &IdApp, client_id: &str, secret: &str, scope: Option<&str>) -> String {
+pub(crate) async fn client_credentials(app: &IdApp, client_id: &str, secret: &str, scope: Option<&str>) -> String {
     let form = match scope {
         Some(s) => format!("grant_type=client_credentials&scope={}", s.replace(' ', "+")),
         None => "grant_type=client_credentials".to_owned(),

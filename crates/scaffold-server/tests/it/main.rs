@@ -8,6 +8,7 @@ mod binary;
 mod calendar;
 mod common;
 mod contracts;
+mod credentials;
 mod errors;
 mod events;
 mod graphql;

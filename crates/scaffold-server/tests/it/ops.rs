@@ -23,6 +23,30 @@ async fn health_readiness_and_metrics() {
 }
 
 #[tokio::test]
+async fn metric_labels_come_from_a_closed_set_whatever_the_clients_send() {
+    let app = app().await;
+    for i in 0..500 {
+        let method = axum::http::Method::from_bytes(format!("X{i:04}").as_bytes()).unwrap();
+        let res = app.http.call(method, &format!("/api/v1/groups/no-such-{i}")).send().await;
+        assert!(res.status.is_client_error(), "{}", res.status);
+        app.http.get(&format!("/nowhere/{i}")).send().await;
+    }
+    let metrics = app.http.get("/metrics").send().await.text;
+    let series: Vec<&str> = metrics.lines().filter(|l| l.starts_with("scaffold_http_requests_total{")).collect();
+    for l in &series {
+        let method = l.split("method=\"").nth(1).and_then(|r| r.split('"').next()).unwrap();
+        assert!(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "other"].contains(&method), "{l}");
+        assert!(!l.contains("no-such") && !l.contains("nowhere"), "raw paths are never labels: {l}");
+    }
+    assert!(series.len() <= 4, "a thousand odd requests make a handful of series: {series:#?}");
+    assert!(
+        metrics.contains(r#"method="other",route="unmatched""#)
+            || metrics.contains(r#"method="other",route="/api/v1/groups/{group}""#),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
 async fn request_ids_are_made_or_propagated() {
     let app = app().await;
     let res = app.http.get("/healthz").send().await;

@@ -32,14 +32,19 @@ impl Service {
         let (person, scopes) = self.person(actor).await?;
         let credential = actor.credential().unwrap_or(Credential::Local);
         let id = person.id;
-        // Apps see who they act for, not the rest of the account, unless granted `profile`.
+        // Apps see who they act for, not the rest of the account, unless granted `profile`; the
+        // person's apps only the person themselves.
         let full = scopes.contains(Scope::Profile);
         let (identities, assurance, page, apps) = if full {
             (
                 self.store.identities_of_person(id).await.map_err(store_error)?,
                 self.store.assurance_of(id).await.map_err(store_error)?,
                 self.memberships_page(id, None, ME_MEMBERSHIPS).await?,
-                self.store.apps_of_person(id).await.map_err(store_error)?,
+                if credential.is_personal() {
+                    self.store.apps_of_person(id).await.map_err(store_error)?
+                } else {
+                    Vec::new()
+                },
             )
         } else {
             (Vec::new(), None, Page { items: Vec::new(), next: None }, Vec::new())
@@ -88,14 +93,7 @@ impl Service {
     /// Deletes the caller's account. Only the person themselves (signed in, or with their own
     /// key), never an app. Refused while they are the only owner of an active group.
     pub async fn delete_account(&self, actor: &Actor) -> Result<(), DomainError> {
-        let person = actor.require(Scope::Profile)?;
-        if matches!(actor.credential(), Some(Credential::App(_) | Credential::ProviderToken | Credential::PersonToken))
-        {
-            return Err(DomainError::forbidden(
-                "ACCOUNT_DELETION_NEEDS_PERSON",
-                "sign in yourself to delete your account; apps cannot",
-            ));
-        }
+        let person = actor.require_person()?;
         let now = self.clock.now();
         let pseudonym = PersonId::new_v7(now);
         let audit = self.audit(Some(pseudonym), "person.delete", "person", pseudonym, serde_json::json!({}));

@@ -66,11 +66,9 @@ pub fn oauth_error_name(code: &str) -> &'static str {
 
 impl Service {
     /// A signed-in person registers an app. Scopes that need no approval are granted at once.
+    /// App management is for the person themselves, never for an app or token acting for them.
     pub async fn register_app(&self, actor: &Actor, draft: &AppDraft) -> Result<AppWithSecret, DomainError> {
-        let owner = actor.require(Scope::Profile)?;
-        if matches!(actor.credential(), Some(Credential::App(_))) {
-            return Err(DomainError::forbidden("APPS_CANNOT_REGISTER_APPS", "sign in as a person to register an app"));
-        }
+        let owner = actor.require_person()?;
         let v = draft.validate()?;
         let now = self.clock.now();
         let secret = ClientSecret::generate()?;
@@ -110,7 +108,7 @@ impl Service {
         after: Option<AppId>,
         limit: u32,
     ) -> Result<Page<App>, DomainError> {
-        let person = actor.require(Scope::Profile)?;
+        let person = actor.require_person()?;
         let items = if all {
             if !actor.is_operator() {
                 return Err(DomainError::missing_scope(Scope::Admin));
@@ -127,7 +125,7 @@ impl Service {
 
     /// One app, to its owner or an operator.
     pub async fn app(&self, actor: &Actor, id: AppId) -> Result<App, DomainError> {
-        let person = actor.require(Scope::Profile)?;
+        let person = actor.require_person()?;
         let app = self.store.app_by_id(id).await.map_err(store_error)?.ok_or_else(app_not_found)?;
         if app.owner != person && !actor.is_operator() {
             return Err(app_not_found());
@@ -138,6 +136,7 @@ impl Service {
     /// An operator grants requested scopes that need approval.
     pub async fn approve_app_scopes(&self, actor: &Actor, id: AppId, scopes: &[String]) -> Result<App, DomainError> {
         let by = actor.require(Scope::Admin)?;
+        actor.require_person()?;
         let mut app = self.store.app_by_id(id).await.map_err(store_error)?.ok_or_else(app_not_found)?;
         let mut add = Vec::new();
         for (i, s) in scopes.iter().enumerate() {
@@ -198,7 +197,7 @@ impl Service {
     }
 
     async fn owned_app(&self, actor: &Actor, id: AppId) -> Result<App, DomainError> {
-        let person = actor.require(Scope::Profile)?;
+        let person = actor.require_person()?;
         let app = self.store.app_by_id(id).await.map_err(store_error)?.ok_or_else(app_not_found)?;
         if app.owner != person {
             return Err(app_not_found());

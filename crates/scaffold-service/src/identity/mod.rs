@@ -30,7 +30,8 @@ pub const PERSON_CLIENT_ID: &str = "scaffold-session";
 const KEY_RELOAD_SECS: i64 = 60;
 
 /// What a person may do when signed in (session or provider token): everything but operator
-/// work and the attestation scopes, which only approved apps carry.
+/// work and issuing or verifying attestations, which only approved apps and keys carry. Holding
+/// their own attestations is the person's; a token they mint from their session carries it too.
 pub fn person_scopes() -> Scopes {
     Scopes::new([
         Scope::GroupsRead,
@@ -38,6 +39,7 @@ pub fn person_scopes() -> Scopes {
         Scope::EventsRead,
         Scope::EventsWrite,
         Scope::RsvpWrite,
+        Scope::AttestationsHold,
         Scope::Profile,
     ])
 }
