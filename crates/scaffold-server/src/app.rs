@@ -56,6 +56,7 @@ pub fn router(service: Service, options: &AppOptions) -> Router {
         ))
         .layer(axum::middleware::from_fn_with_state(metrics, metrics::record))
         .layer(DefaultBodyLimit::max(options.body_limit_bytes))
+        .layer(axum::middleware::from_fn_with_state(options.body_limit_bytes, refuse_declared_oversize))
         .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, options.request_timeout))
         .layer(axum::middleware::map_response(problem_for_bare_errors))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
@@ -70,6 +71,29 @@ pub fn router(service: Service, options: &AppOptions) -> Router {
                 .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
         )
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}
+
+/// A body whose declared `Content-Length` is over the limit is refused at once with 413, before
+/// anything reads it (otherwise the request would wait for bytes the client may never send).
+async fn refuse_declared_oversize(
+    State(limit): State<usize>,
+    req: Request<axum::body::Body>,
+    next: axum::middleware::Next,
+) -> Response {
+    let declared = req
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > u64::try_from(limit).unwrap_or(u64::MAX)) {
+        return scaffold_rest::problem_response(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "PAYLOAD_TOO_LARGE",
+            &format!("the request body is too large: at most {limit} bytes"),
+            &[],
+        );
+    }
+    next.run(req).await
 }
 
 /// Error responses made below the handlers (method not allowed, timeouts, body limits outside the

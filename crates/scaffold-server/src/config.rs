@@ -247,6 +247,14 @@ pub struct ServerConfig {
     pub body_limit_bytes: usize,
     /// Requests taking longer are answered 503.
     pub request_timeout_secs: u64,
+    /// A request's headers must arrive within this time, counted from when the connection is
+    /// ready for a request (so idle kept-alive connections close after it too).
+    pub header_read_timeout_secs: u64,
+    /// Connections open at once (also kept below the process's file-descriptor limit); more are
+    /// closed as soon as they are accepted.
+    pub max_connections: usize,
+    /// After SIGTERM or Ctrl-C, how long in-flight requests may take before the process exits.
+    pub shutdown_grace_secs: u64,
     /// How many replicas share the database (SQLite allows only one).
     pub replicas: u32,
 }
@@ -293,6 +301,9 @@ impl Default for ServerConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             body_limit_bytes: 1024 * 1024,
             request_timeout_secs: 30,
+            header_read_timeout_secs: 10,
+            max_connections: 4096,
+            shutdown_grace_secs: 20,
             replicas: 1,
         }
     }
@@ -387,6 +398,17 @@ pub fn load(file: Option<&Path>, env: &[(String, String)], flags: &Overrides) ->
     })?;
     if config.database.url.expose().starts_with("sqlite:") && config.server.replicas > 1 {
         return Err("SQLite serves one replica only: use PostgreSQL for server.replicas > 1".to_owned());
+    }
+    let s = &config.server;
+    for (key, value) in [
+        ("server.request_timeout_secs", s.request_timeout_secs),
+        ("server.header_read_timeout_secs", s.header_read_timeout_secs),
+        ("server.max_connections", u64::try_from(s.max_connections).unwrap_or(u64::MAX)),
+        ("server.body_limit_bytes", u64::try_from(s.body_limit_bytes).unwrap_or(u64::MAX)),
+    ] {
+        if value == 0 {
+            return Err(format!("{key} must be at least 1"));
+        }
     }
     Ok(config)
 }

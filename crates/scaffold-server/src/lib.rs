@@ -5,6 +5,7 @@
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod listen;
 pub mod metrics;
 pub mod ratelimit;
 pub mod serve;

@@ -4,6 +4,7 @@
 
 use crate::app::{AppOptions, open_store, router};
 use crate::config::{Config, redacted_url};
+use crate::listen::ConnectionLimits;
 use scaffold_domain::SystemClock;
 use scaffold_service::Service;
 use std::sync::Arc;
@@ -41,11 +42,13 @@ pub async fn serve(cfg: Config, migrate: bool) -> Result<(), String> {
         println!("  {}", token.expose());
         println!("Use it as `Authorization: Bearer <token>`.");
     }
-    tracing::info!(%addr, "listening");
-    axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(|e| format!("server error: {e}"))?;
+    let limits = ConnectionLimits {
+        header_read_timeout: Duration::from_secs(cfg.server.header_read_timeout_secs),
+        max_connections: connection_cap(cfg.server.max_connections),
+        grace: Duration::from_secs(cfg.server.shutdown_grace_secs),
+    };
+    tracing::info!(%addr, max_connections = limits.max_connections, "listening");
+    crate::listen::serve(listener, app, limits, shutdown_signal()).await.map_err(|e| format!("server error: {e}"))?;
     tracing::info!("stopped");
     Ok(())
 }
@@ -95,7 +98,39 @@ async fn shutdown_signal() {
         () = ctrl_c => {},
         () = term => {},
     }
-    tracing::info!("shutting down: finishing in-flight requests");
+}
+
+/// File descriptors kept for everything but client connections: the database pool, SQLite's
+/// files, outgoing requests to OpenID Providers, logs.
+const RESERVED_FDS: u64 = 256;
+
+/// The connection cap: as configured, but below the process's file-descriptor limit (raised to
+/// its hard maximum first, as servers do), so that connections can never starve the database
+/// and the listener of descriptors.
+fn connection_cap(configured: usize) -> usize {
+    #[cfg(unix)]
+    {
+        use rustix::process::{Resource, getrlimit, setrlimit};
+        let mut limit = getrlimit(Resource::Nofile);
+        if limit.maximum != limit.current
+            && setrlimit(Resource::Nofile, rustix::process::Rlimit { current: limit.maximum, ..limit }).is_ok()
+        {
+            limit = getrlimit(Resource::Nofile);
+        }
+        if let Some(soft) = limit.current {
+            let room = usize::try_from(soft.saturating_sub(RESERVED_FDS).max(16)).unwrap_or(usize::MAX);
+            if room < configured {
+                tracing::warn!(
+                    configured,
+                    soft_limit = soft,
+                    used = room,
+                    "server.max_connections lowered to fit the file-descriptor limit"
+                );
+                return room;
+            }
+        }
+    }
+    configured
 }
 
 fn service_providers(cfg: &Config) -> Vec<String> {

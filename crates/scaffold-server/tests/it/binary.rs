@@ -11,9 +11,9 @@ use tokio::process::{Child, Command};
 
 const BIN: &str = env!("CARGO_BIN_EXE_scaffold");
 
-struct Server {
-    child: Child,
-    addr: String,
+pub(crate) struct Server {
+    pub(crate) child: Child,
+    pub(crate) addr: String,
     stdout: Vec<String>,
 }
 
@@ -29,8 +29,16 @@ fn command(dir: &Path, db: Option<&str>) -> Command {
 /// Starts `scaffold serve` on a free port and waits until it prints its address (and the
 /// bootstrap token, on a first run).
 async fn start(dir: &Path, db: Option<&str>) -> Server {
+    start_with(dir, db, &[]).await
+}
+
+/// Starts `scaffold serve` with extra `SCAFFOLD_*` settings.
+pub(crate) async fn start_with(dir: &Path, db: Option<&str>, env: &[(&str, &str)]) -> Server {
     let mut c = command(dir, db);
     c.args(["serve", "--listen", "127.0.0.1:0", "--migrate"]).stdout(Stdio::piped()).stderr(Stdio::null());
+    for (k, v) in env {
+        c.env(k, v);
+    }
     let mut child = c.spawn().unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let mut stdout = Vec::new();
@@ -53,24 +61,24 @@ async fn start(dir: &Path, db: Option<&str>) -> Server {
 }
 
 impl Server {
-    fn token(&self) -> Option<String> {
+    pub(crate) fn token(&self) -> Option<String> {
         self.stdout.iter().find_map(|l| l.trim().strip_prefix("scf_").map(|t| format!("scf_{t}")))
     }
 
-    async fn stop(mut self) -> std::process::ExitStatus {
+    pub(crate) async fn stop(mut self) -> std::process::ExitStatus {
         terminate(&self.child);
         tokio::time::timeout(Duration::from_secs(30), self.child.wait()).await.unwrap().unwrap()
     }
 }
 
-fn terminate(child: &Child) {
+pub(crate) fn terminate(child: &Child) {
     let pid = child.id().unwrap().to_string();
     let status = std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap();
     assert!(status.success());
 }
 
 /// A minimal HTTP/1.1 client (one request per connection).
-async fn http(
+pub(crate) async fn http(
     addr: &str,
     method: &str,
     path: &str,
@@ -93,7 +101,7 @@ async fn http(
     Ok((status, serde_json::from_str(payload).unwrap_or(Value::Null)))
 }
 
-async fn db_and_dir() -> (PathBuf, Option<String>) {
+pub(crate) async fn db_and_dir() -> (PathBuf, Option<String>) {
     let dir = scaffold_testkit::temp_dir();
     let db = match scaffold_testkit::StoreKind::from_env() {
         scaffold_testkit::StoreKind::Sqlite => None,

@@ -17,5 +17,6 @@ mod identity;
 mod members;
 mod openactive;
 mod ops;
+mod robustness;
 mod search;
 mod verify;

