@@ -9,7 +9,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 use scaffold_service::Service;
 use scaffold_service::identity::RateState;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 #[derive(Debug, Clone)]
 pub struct Limiter {
@@ -17,19 +17,27 @@ pub struct Limiter {
     pub trust_forwarded_for: bool,
 }
 
+/// The client's bucket name: its IPv4 address, or its IPv6 /64 (one household or host is given a
+/// whole /64, so counting single IPv6 addresses would let one client take 2^64 buckets).
 fn client_ip(req: &Request, trust_forwarded_for: bool) -> String {
-    if trust_forwarded_for
-        && let Some(last) = req
-            .headers()
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.rsplit(',').next())
-            .map(str::trim)
-            .filter(|v| v.parse::<std::net::IpAddr>().is_ok())
-    {
-        return last.to_owned();
+    let forwarded = trust_forwarded_for
+        .then(|| {
+            req.headers()
+                .get("x-forwarded-for")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.rsplit(',').next())
+                .and_then(|v| v.trim().parse::<IpAddr>().ok())
+        })
+        .flatten();
+    let ip = forwarded.or_else(|| req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip()));
+    match ip.map(|ip| ip.to_canonical()) {
+        Some(IpAddr::V4(v4)) => v4.to_string(),
+        Some(IpAddr::V6(v6)) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        None => "unknown".to_owned(),
     }
-    req.extensions().get::<ConnectInfo<SocketAddr>>().map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string())
 }
 
 fn bearer(req: &Request) -> Option<String> {
@@ -96,5 +104,32 @@ pub async fn limit(State(l): State<Limiter>, mut req: Request, next: Next) -> Re
             res
         }
         None => next.run(req).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(peer: &str, forwarded: Option<&str>) -> Request {
+        let mut b = axum::http::Request::builder().uri("/");
+        if let Some(f) = forwarded {
+            b = b.header("x-forwarded-for", f);
+        }
+        let mut r = b.body(axum::body::Body::empty()).unwrap();
+        let _ = r.extensions_mut().insert(ConnectInfo(peer.parse::<SocketAddr>().unwrap()));
+        r
+    }
+
+    #[test]
+    fn clients_are_counted_by_ipv4_address_or_ipv6_slash_64() {
+        assert_eq!(client_ip(&req("192.0.2.1:5000", None), false), "192.0.2.1");
+        assert_eq!(client_ip(&req("[2001:db8:1:2:3:4:5:6]:5000", None), false), "2001:db8:1:2::/64");
+        assert_eq!(client_ip(&req("[2001:db8:1:2:ffff::9]:5000", None), false), "2001:db8:1:2::/64");
+        assert_eq!(client_ip(&req("[::ffff:192.0.2.9]:5000", None), false), "192.0.2.9", "mapped IPv4");
+        // The last X-Forwarded-For entry, only when trusted and only when it is an address.
+        assert_eq!(client_ip(&req("10.0.0.1:1", Some("1.1.1.1, 198.51.100.4")), true), "198.51.100.4");
+        assert_eq!(client_ip(&req("10.0.0.1:1", Some("198.51.100.4")), false), "10.0.0.1");
+        assert_eq!(client_ip(&req("10.0.0.1:1", Some("nonsense")), true), "10.0.0.1");
     }
 }

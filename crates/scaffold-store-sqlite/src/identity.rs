@@ -517,18 +517,9 @@ impl IdentityStore for SqliteStore {
     }
 
     async fn add_rate_limit_hits(&self, bucket: &str, window_start: DateTime<Utc>, hits: u64) -> StoreResult<u64> {
-        let start = micros(window_start);
-        let mut windows = self.rate.lock().map_err(|_| StoreError::Other("rate-limit counters poisoned".into()))?;
-        let entry = windows.entry(bucket.to_owned()).or_insert((start, 0));
-        if entry.0 != start {
-            *entry = (start, 0);
-        }
-        entry.1 += hits;
-        let total = entry.1;
-        // Bound the memory: forget buckets whose window has passed.
-        if windows.len() > 100_000 {
-            windows.retain(|_, (s, _)| *s >= start);
-        }
-        Ok(total)
+        Ok(self.rate.with(bucket, micros(window_start), |total| {
+            *total += hits;
+            *total
+        }))
     }
 }

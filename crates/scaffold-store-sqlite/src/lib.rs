@@ -27,13 +27,16 @@ use std::str::FromStr;
 use std::time::Duration;
 use uuid::Uuid;
 
+/// Rate-limit keys held per window before keys share overflow counters.
+const RATE_KEYS: usize = 65_536;
+
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
 
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
     /// Rate-limit counters: bucket → (window start in µs, hits). See `identity.rs`.
-    rate: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, (i64, u64)>>>,
+    rate: std::sync::Arc<scaffold_store::window::WindowCounts<u64>>,
 }
 
 impl SqliteStore {
@@ -52,11 +55,11 @@ impl SqliteStore {
             .connect_with(opts)
             .await
             .map_err(to_store_error)?;
-        Ok(Self { pool, rate: Default::default() })
+        Ok(Self { pool, rate: std::sync::Arc::new(scaffold_store::window::WindowCounts::new(RATE_KEYS)) })
     }
 
     pub fn from_pool(pool: SqlitePool) -> Self {
-        Self { pool, rate: Default::default() }
+        Self { pool, rate: std::sync::Arc::new(scaffold_store::window::WindowCounts::new(RATE_KEYS)) }
     }
 
     /// Applies pending migrations.

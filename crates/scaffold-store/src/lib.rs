@@ -10,6 +10,7 @@ mod error;
 mod events;
 mod identity;
 mod records;
+pub mod window;
 
 #[cfg(feature = "conformance")]
 pub mod conformance;

@@ -189,3 +189,49 @@ async fn thousands_of_made_up_methods_add_no_metric_series() {
     assert!(grown < 32 * 1024, "memory grew by {grown} KiB");
     assert!(server.stop().await.success());
 }
+
+#[tokio::test]
+async fn twenty_thousand_client_addresses_keep_limits_working_and_memory_bounded() {
+    let server = server(&[
+        ("SCAFFOLD_RATE_LIMITS__PER_IP_PER_MINUTE", "3"),
+        ("SCAFFOLD_RATE_LIMITS__TRUST_FORWARDED_FOR", "true"),
+    ])
+    .await;
+    let rss_before = rss_kib(&server);
+    let mut tasks = tokio::task::JoinSet::new();
+    for worker in 0..4u32 {
+        let addr = server.addr.clone();
+        tasks.spawn(async move {
+            let mut s = TcpStream::connect(&addr).await.unwrap();
+            for i in 0..5000u32 {
+                let n = worker * 5000 + i;
+                let req = format!(
+                    "GET /api/v1/categories HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 10.{}.{}.{}\r\n\r\n",
+                    n >> 16,
+                    (n >> 8) & 255,
+                    n & 255
+                );
+                s.write_all(req.as_bytes()).await.unwrap();
+                let (status, _, _) = read_response(&mut s).await.unwrap();
+                assert_eq!(status, 200, "a new client is not limited");
+            }
+        });
+    }
+    while let Some(r) = tasks.join_next().await {
+        r.unwrap();
+    }
+    // A client after the flood is still limited exactly.
+    let mut s = TcpStream::connect(&server.addr).await.unwrap();
+    let mut statuses = Vec::new();
+    for _ in 0..4 {
+        s.write_all(b"GET /api/v1/categories HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 203.0.113.7\r\n\r\n")
+            .await
+            .unwrap();
+        statuses.push(read_response(&mut s).await.unwrap().0);
+    }
+    assert_eq!(statuses, [200, 200, 200, 429]);
+    assert!(healthy(&server.addr).await);
+    let grown = rss_kib(&server).saturating_sub(rss_before);
+    assert!(grown < 48 * 1024, "memory grew by {grown} KiB");
+    assert!(server.stop().await.success());
+}

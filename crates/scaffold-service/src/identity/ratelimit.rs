@@ -8,8 +8,7 @@
 use crate::{Service, store_error};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use scaffold_domain::DomainError;
-use std::collections::HashMap;
-use std::sync::Mutex;
+use scaffold_store::window::WindowCounts;
 
 pub const WINDOW_SECS: i64 = 60;
 /// How often a replica adds its local hits of a busy bucket to the shared count.
@@ -38,10 +37,9 @@ pub struct RateState {
     pub exceeded: bool,
 }
 
-/// One bucket's count on this replica.
-#[derive(Debug, Clone, Copy)]
+/// One bucket's count on this replica in the current window.
+#[derive(Debug, Clone, Copy, Default)]
 struct Local {
-    window: DateTime<Utc>,
     /// The shared total at the last sync (this replica's hits up to then included).
     shared: u64,
     /// Hits counted here since the last sync.
@@ -49,9 +47,19 @@ struct Local {
     last_sync: Option<DateTime<Utc>>,
 }
 
+/// Buckets counted per window before buckets share overflow counters (which may over-count,
+/// never under-count): bounded memory and constant time per request, however many clients.
+const BUCKETS: usize = 65_536;
+
 /// The local side of the counters.
-#[derive(Debug, Default)]
-pub struct Counters(Mutex<HashMap<String, Local>>);
+#[derive(Debug)]
+pub struct Counters(WindowCounts<Local>);
+
+impl Default for Counters {
+    fn default() -> Self {
+        Self(WindowCounts::new(BUCKETS))
+    }
+}
 
 fn window_start(now: DateTime<Utc>) -> DateTime<Utc> {
     let t = now.timestamp();
@@ -62,35 +70,25 @@ impl Counters {
     /// Counts a hit; returns the hits to add to the store now (when a sync is due) and the
     /// current estimate.
     fn hit(&self, bucket: &str, start: DateTime<Utc>, now: DateTime<Utc>) -> (Option<u64>, u64) {
-        let Ok(mut map) = self.0.lock() else { return (Some(1), 1) };
-        if map.len() > 100_000 {
-            map.retain(|_, l| l.window >= start);
-        }
-        let l = map.entry(bucket.to_owned()).or_insert(Local { window: start, shared: 0, pending: 0, last_sync: None });
-        if l.window != start {
-            *l = Local { window: start, shared: 0, pending: 0, last_sync: None };
-        }
-        l.pending += 1;
-        let due = l.last_sync.is_none_or(|t| now - t >= Duration::milliseconds(SYNC_MILLIS));
-        if !due {
-            return (None, l.shared + l.pending);
-        }
-        let flush = l.pending;
-        l.pending = 0;
-        l.last_sync = Some(now);
-        (Some(flush), l.shared + flush)
+        self.0.with(bucket, start.timestamp(), |l| {
+            l.pending += 1;
+            let due = l.last_sync.is_none_or(|t| now - t >= Duration::milliseconds(SYNC_MILLIS));
+            if !due {
+                return (None, l.shared + l.pending);
+            }
+            let flush = l.pending;
+            l.pending = 0;
+            l.last_sync = Some(now);
+            (Some(flush), l.shared + flush)
+        })
     }
 
     /// Records the shared total a sync returned; returns the new estimate.
     fn synced(&self, bucket: &str, start: DateTime<Utc>, total: u64) -> u64 {
-        let Ok(mut map) = self.0.lock() else { return total };
-        match map.get_mut(bucket) {
-            Some(l) if l.window == start => {
-                l.shared = l.shared.max(total);
-                l.shared + l.pending
-            }
-            _ => total,
-        }
+        self.0.with(bucket, start.timestamp(), |l| {
+            l.shared = l.shared.max(total);
+            l.shared + l.pending
+        })
     }
 }
 
@@ -180,5 +178,23 @@ mod tests {
         assert_eq!(c.hit("ip:a", t(0), t(250)), (Some(3), 8), "due: the three local hits go to the store");
         assert_eq!(c.synced("ip:a", t(0), 20), 20);
         assert_eq!(c.hit("ip:a", t(60_000), t(60_000)), (Some(1), 1), "a new window starts afresh");
+    }
+
+    #[test]
+    fn two_hundred_thousand_clients_keep_the_counters_bounded_and_limits_working() {
+        let c = Counters::default();
+        assert_eq!(c.hit("ip:first", t(0), t(0)), (Some(1), 1));
+        assert_eq!(c.synced("ip:first", t(0), 1), 1);
+        for i in 0..200_000u32 {
+            c.hit(&format!("ip:{i}"), t(0), t(1));
+        }
+        assert!(c.0.len() <= BUCKETS + 16, "{} buckets held", c.0.len());
+        // Clients seen before and after the flood are still counted (never under-counted).
+        assert_eq!(c.hit("ip:first", t(0), t(2)).1, 2);
+        let mut last = 0;
+        for _ in 0..10 {
+            last = c.hit("ip:late", t(0), t(3)).1;
+        }
+        assert!(last >= 10, "{last}");
     }
 }
