@@ -190,7 +190,11 @@ impl EventObj {
             .collect();
         Ok(RepliesObj { items, confirmed, waitlisted })
     }
-    /// Occurrences starting in `[from, to)`; the window is at most 366 days.
+    /// Occurrences starting in `[from, to)`; the window is at most 366 days. Its cost is one
+    /// selection per day of the window (a daily series has that many).
+    #[graphql(
+        complexity = "usize::try_from((to - from).num_days().clamp(0, 366) + 1).unwrap_or(367) * child_complexity"
+    )]
     async fn occurrences(
         &self,
         ctx: &Context<'_>,

@@ -68,6 +68,7 @@ impl From<GroupView> for GroupObj {
 #[Object(name = "Group")]
 impl GroupObj {
     /// The group's events and series, by first start. First pages of many groups load together.
+    #[graphql(complexity = "first.unwrap_or(20).clamp(0, 100) as usize * child_complexity")]
     async fn events(
         &self,
         ctx: &Context<'_>,

@@ -1,6 +1,11 @@
 //! The HTTP endpoint: `POST /graphql` (single or batched operations, JSON) and, when enabled,
 //! GraphiQL on `GET /graphql`. The caller is resolved here, once per request, from the
-//! `Authorization` header; alias and batch limits are checked before execution.
+//! `Authorization` header. Before execution, one parse of each document checks the batch size,
+//! the aliases and whether it asks for introspection (refused with a code when introspection is
+//! off; run on an introspection-only schema with its own depth limit when the operation is only
+//! introspection, so that the standard introspection query of GraphiQL and code generators
+//! passes). After execution, every error carries `extensions.code` (the engine's own refusals
+//! are given one here) and a response over the size limit is replaced by an error.
 
 use crate::error::{coded, gql};
 use crate::loaders::RequestData;
@@ -19,12 +24,21 @@ use scaffold_service::Service;
 #[allow(missing_debug_implementations)]
 struct GqlState {
     schema: ScaffoldSchema,
+    /// The same types, answering introspection only, with limits fit for the standard
+    /// introspection query.
+    introspection: ScaffoldSchema,
     service: Service,
     limits: Limits,
 }
 
 pub fn router(schema: ScaffoldSchema, service: Service, limits: Limits) -> Router {
-    Router::new().route("/graphql", get(graphiql).post(execute)).with_state(GqlState { schema, service, limits })
+    let introspection = crate::introspection_schema(service.clone(), limits);
+    Router::new().route("/graphql", get(graphiql).post(execute)).with_state(GqlState {
+        schema,
+        introspection,
+        service,
+        limits,
+    })
 }
 
 async fn graphiql(State(s): State<GqlState>) -> Response {
@@ -45,6 +59,132 @@ fn json(status: StatusCode, body: &BatchResponse) -> Response {
     (status, [(header::CONTENT_TYPE, "application/graphql-response+json")], bytes).into_response()
 }
 
+/// Root fields that are introspection: an operation of only these runs on the introspection
+/// schema.
+const INTROSPECTION_FIELDS: [&str; 3] = ["__schema", "__type", "__typename"];
+
+/// What is checked before execution, from one parse of the document.
+#[derive(Debug, PartialEq, Eq)]
+struct Shape {
+    aliases: usize,
+    /// The names of the fields at the root of every operation (through fragments).
+    root_fields: std::collections::BTreeSet<String>,
+    /// A fragment spreads itself, directly or through others.
+    fragment_cycle: bool,
+}
+
+impl Shape {
+    fn asks_introspection(&self) -> bool {
+        self.root_fields.iter().any(|f| f == "__schema" || f == "__type")
+    }
+
+    fn only_introspection(&self) -> bool {
+        self.asks_introspection() && self.root_fields.iter().all(|f| INTROSPECTION_FIELDS.contains(&f.as_str()))
+    }
+}
+
+fn root_fields(
+    doc: &async_graphql::parser::types::ExecutableDocument,
+    set: &SelectionSet,
+    depth: usize,
+    out: &mut std::collections::BTreeSet<String>,
+) {
+    if depth > 16 {
+        return;
+    }
+    for sel in &set.items {
+        match &sel.node {
+            Selection::Field(f) => {
+                let _ = out.insert(f.node.name.node.to_string());
+            }
+            Selection::InlineFragment(i) => root_fields(doc, &i.node.selection_set.node, depth + 1, out),
+            Selection::FragmentSpread(spread) => {
+                if let Some(frag) = doc.fragments.get(&spread.node.fragment_name.node) {
+                    root_fields(doc, &frag.node.selection_set.node, depth + 1, out);
+                }
+            }
+        }
+    }
+}
+
+/// The fragments spread anywhere in `set`.
+fn spreads(set: &SelectionSet, depth: usize, out: &mut Vec<String>) {
+    if depth > 64 {
+        return;
+    }
+    for sel in &set.items {
+        match &sel.node {
+            Selection::Field(f) => spreads(&f.node.selection_set.node, depth + 1, out),
+            Selection::InlineFragment(i) => spreads(&i.node.selection_set.node, depth + 1, out),
+            Selection::FragmentSpread(s) => out.push(s.node.fragment_name.node.to_string()),
+        }
+    }
+}
+
+/// Whether the fragments' spreads form a cycle (depth-first search with three colours).
+fn has_fragment_cycle(doc: &async_graphql::parser::types::ExecutableDocument) -> bool {
+    use std::collections::HashMap;
+    let edges: HashMap<String, Vec<String>> = doc
+        .fragments
+        .iter()
+        .map(|(name, f)| {
+            let mut out = Vec::new();
+            spreads(&f.node.selection_set.node, 0, &mut out);
+            (name.to_string(), out)
+        })
+        .collect();
+    // 1: on the current path; 2: done.
+    let mut state: HashMap<&str, u8> = HashMap::new();
+    fn visit<'a>(n: &'a str, edges: &'a HashMap<String, Vec<String>>, state: &mut HashMap<&'a str, u8>) -> bool {
+        match state.get(n) {
+            Some(1) => return true,
+            Some(_) => return false,
+            None => {}
+        }
+        let _ = state.insert(n, 1);
+        let cyclic = edges.get(n).is_some_and(|next| next.iter().any(|m| visit(m, edges, state)));
+        let _ = state.insert(n, 2);
+        cyclic
+    }
+    edges.keys().any(|n| visit(n, &edges, &mut state))
+}
+
+/// Parses the document once; `Err` with the parser's message when it is not GraphQL.
+fn shape(query: &str) -> Result<Shape, String> {
+    let doc = async_graphql::parser::parse_query(query).map_err(|e| e.to_string())?;
+    let ops: usize = doc.operations.iter().map(|(_, op)| count_aliases(&op.node.selection_set.node, 0)).sum();
+    let frags: usize = doc.fragments.values().map(|f| count_aliases(&f.node.selection_set.node, 0)).sum();
+    let mut root = std::collections::BTreeSet::new();
+    for (_, op) in doc.operations.iter() {
+        root_fields(&doc, &op.node.selection_set.node, 0, &mut root);
+    }
+    Ok(Shape { aliases: ops + frags, root_fields: root, fragment_cycle: has_fragment_cycle(&doc) })
+}
+
+/// The code for an error the engine raised without one (validation, limits, coercion).
+fn engine_code(message: &str) -> &'static str {
+    if message == "Query is too complex." {
+        "QUERY_TOO_COMPLEX"
+    } else if message == "Query is nested too deep." || message.starts_with("The recursion depth of the query") {
+        "QUERY_TOO_DEEP"
+    } else if message.starts_with("Cannot spread fragment") {
+        "FRAGMENT_CYCLE"
+    } else {
+        "GRAPHQL_VALIDATION_FAILED"
+    }
+}
+
+/// Gives every error without `extensions.code` one.
+fn code_errors(res: &mut GqlResponse) {
+    for e in &mut res.errors {
+        let has_code = e.extensions.as_ref().is_some_and(|x| x.get("code").is_some());
+        if !has_code {
+            let code = engine_code(&e.message);
+            e.extensions.get_or_insert_with(Default::default).set("code", code);
+        }
+    }
+}
+
 fn count_aliases(set: &SelectionSet, depth: usize) -> usize {
     if depth > 64 {
         return 0;
@@ -59,14 +199,6 @@ fn count_aliases(set: &SelectionSet, depth: usize) -> usize {
             Selection::FragmentSpread(_) => 0,
         })
         .sum()
-}
-
-/// Aliases in the whole document (operations and fragments).
-fn aliases(query: &str) -> Option<usize> {
-    let doc = async_graphql::parser::parse_query(query).ok()?;
-    let ops: usize = doc.operations.iter().map(|(_, op)| count_aliases(&op.node.selection_set.node, 0)).sum();
-    let frags: usize = doc.fragments.values().map(|f| count_aliases(&f.node.selection_set.node, 0)).sum();
-    Some(ops + frags)
 }
 
 async fn execute(
@@ -96,12 +228,36 @@ async fn execute(
             &format!("at most {} operations per batch", s.limits.batch),
         );
     }
-    if requests.iter().any(|r| aliases(&r.query).unwrap_or(0) > s.limits.aliases) {
-        return error_response(
-            StatusCode::BAD_REQUEST,
-            "TOO_MANY_ALIASES",
-            &format!("at most {} aliases per operation", s.limits.aliases),
-        );
+    let mut shapes = Vec::with_capacity(requests.len());
+    for r in requests {
+        let shape = match shape(&r.query) {
+            Ok(shape) => shape,
+            Err(e) => {
+                return error_response(
+                    StatusCode::BAD_REQUEST,
+                    "GRAPHQL_PARSE_FAILED",
+                    &format!("the query is not valid GraphQL: {e}"),
+                );
+            }
+        };
+        if shape.fragment_cycle {
+            return error_response(StatusCode::BAD_REQUEST, "FRAGMENT_CYCLE", "a fragment spreads itself");
+        }
+        if shape.aliases > s.limits.aliases {
+            return error_response(
+                StatusCode::BAD_REQUEST,
+                "TOO_MANY_ALIASES",
+                &format!("at most {} aliases per operation", s.limits.aliases),
+            );
+        }
+        if shape.asks_introspection() && !s.limits.introspection {
+            return error_response(
+                StatusCode::BAD_REQUEST,
+                "INTROSPECTION_DISABLED",
+                "introspection is turned off on this instance",
+            );
+        }
+        shapes.push(shape);
     }
     let resolved = match done {
         Some(axum::Extension(a)) => Ok(a.0),
@@ -119,14 +275,32 @@ async fn execute(
             return json(status, &BatchResponse::Single(GqlResponse::from_errors(vec![err])));
         }
     };
-    let data = RequestData::new(&s.service, actor);
-    let batch = match batch {
-        BatchRequest::Single(r) => BatchRequest::Single(r.data(data)),
-        BatchRequest::Batch(rs) => BatchRequest::Batch(
-            rs.into_iter().map(|r| r.data(RequestData::new(&s.service, data.actor.clone()))).collect(),
-        ),
+    let (single, requests) = match batch {
+        BatchRequest::Single(r) => (true, vec![r]),
+        BatchRequest::Batch(rs) => (false, rs),
     };
-    json(StatusCode::OK, &s.schema.execute_batch(batch).await)
+    let mut responses = Vec::with_capacity(shapes.len());
+    for (r, shape) in requests.into_iter().zip(&shapes) {
+        let r = r.data(RequestData::new(&s.service, actor.clone()));
+        let schema = if shape.only_introspection() { &s.introspection } else { &s.schema };
+        let mut res = schema.execute(r).await;
+        code_errors(&mut res);
+        responses.push(res);
+    }
+    let body = if single {
+        BatchResponse::Single(responses.into_iter().next().unwrap_or_default())
+    } else {
+        BatchResponse::Batch(responses)
+    };
+    let bytes = serde_json::to_vec(&body).unwrap_or_default();
+    if bytes.len() > s.limits.response_bytes {
+        return error_response(
+            StatusCode::OK,
+            "RESPONSE_TOO_LARGE",
+            &format!("the response would be over {} bytes: ask for fewer items or fields", s.limits.response_bytes),
+        );
+    }
+    (StatusCode::OK, [(header::CONTENT_TYPE, "application/graphql-response+json")], bytes).into_response()
 }
 
 /// The caller: the `Authorization` header, or the session cookie (same-origin only, as for REST).
@@ -152,13 +326,45 @@ async fn caller(
 
 #[cfg(test)]
 mod tests {
-    use super::aliases;
+    use super::{engine_code, shape};
 
     #[test]
     fn aliases_are_counted_in_operations_and_fragments() {
+        let aliases = |q: &str| shape(q).ok().map(|s| s.aliases);
         assert_eq!(aliases("{ a: groups { totalCount } b: categories }"), Some(2));
         assert_eq!(aliases("query { ...F } fragment F on Query { x: categories y: categories }"), Some(2));
         assert_eq!(aliases("{ categories }"), Some(0));
         assert_eq!(aliases("{"), None);
+    }
+
+    #[test]
+    fn introspection_is_found_through_fragments() {
+        let s = shape("query { ...F } fragment F on Query { ... on Query { __schema { types { name } } } }").unwrap();
+        assert!(s.asks_introspection() && s.only_introspection());
+        let s = shape("{ __typename categories }").unwrap();
+        assert!(!s.asks_introspection() && !s.only_introspection());
+        let s = shape("{ __type(name: \"Group\") { name } groups { totalCount } }").unwrap();
+        assert!(s.asks_introspection() && !s.only_introspection());
+        // A fragment cycle does not loop here, and is found.
+        assert!(shape("{ ...A } fragment A on Query { ...B } fragment B on Query { ...A }").unwrap().fragment_cycle);
+        assert!(
+            shape("{ ...A } fragment A on Query { g: group { ...B } } fragment B on Group { x: events { ...A } }")
+                .unwrap()
+                .fragment_cycle
+        );
+        assert!(
+            !shape("{ ...A ...B } fragment A on Query { ...B } fragment B on Query { categories }")
+                .unwrap()
+                .fragment_cycle
+        );
+    }
+
+    #[test]
+    fn the_engines_refusals_get_codes() {
+        assert_eq!(engine_code("Query is too complex."), "QUERY_TOO_COMPLEX");
+        assert_eq!(engine_code("Query is nested too deep."), "QUERY_TOO_DEEP");
+        assert_eq!(engine_code("The recursion depth of the query cannot be greater than `32`"), "QUERY_TOO_DEEP");
+        assert_eq!(engine_code("Cannot spread fragment \"A\" within itself via \"B\""), "FRAGMENT_CYCLE");
+        assert_eq!(engine_code("Unknown field \"nope\" on type \"Query\"."), "GRAPHQL_VALIDATION_FAILED");
     }
 }

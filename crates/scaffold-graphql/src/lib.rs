@@ -22,6 +22,8 @@ pub struct Limits {
     pub complexity: usize,
     pub aliases: usize,
     pub batch: usize,
+    /// The largest response body, in bytes; a larger one is replaced by `RESPONSE_TOO_LARGE`.
+    pub response_bytes: usize,
     /// Introspection and field suggestions (turn off in production if you wish).
     pub introspection: bool,
     /// Serve GraphiQL on `GET /graphql`.
@@ -30,7 +32,15 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { depth: 12, complexity: 2_000, aliases: 30, batch: 10, introspection: true, graphiql: true }
+        Self {
+            depth: 12,
+            complexity: 10_000,
+            aliases: 30,
+            batch: 10,
+            response_bytes: 4 * 1024 * 1024,
+            introspection: true,
+            graphiql: true,
+        }
     }
 }
 
@@ -56,6 +66,20 @@ pub fn schema(service: Service, limits: Limits) -> ScaffoldSchema {
         b = b.disable_introspection().disable_suggestions();
     }
     b.finish()
+}
+
+/// The same schema answering introspection only, for operations that ask nothing else: the
+/// standard introspection query nests `ofType` deeper than operations on the data need.
+pub fn introspection_schema(service: Service, limits: Limits) -> ScaffoldSchema {
+    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+        .enable_federation()
+        .introspection_only()
+        .limit_depth(limits.depth.max(24))
+        .limit_complexity(limits.complexity.max(100_000))
+        .limit_recursive_depth(32)
+        .data(service)
+        .data(limits)
+        .finish()
 }
 
 /// The subgraph SDL, as `_service { sdl }` serves it and as committed in `openapi/schema.graphql`.

@@ -291,6 +291,8 @@ pub struct GraphqlConfig {
     pub max_complexity: usize,
     pub max_aliases: usize,
     pub max_batch: usize,
+    /// The largest GraphQL response body, in bytes.
+    pub max_response_bytes: usize,
 }
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://./data/scaffold.db";
@@ -331,6 +333,7 @@ impl Default for GraphqlConfig {
             max_complexity: l.complexity,
             max_aliases: l.aliases,
             max_batch: l.batch,
+            max_response_bytes: l.response_bytes,
         }
     }
 }
@@ -342,6 +345,7 @@ impl GraphqlConfig {
             complexity: self.max_complexity,
             aliases: self.max_aliases,
             batch: self.max_batch,
+            response_bytes: self.max_response_bytes,
             introspection: self.introspection,
             graphiql: self.graphiql,
         }

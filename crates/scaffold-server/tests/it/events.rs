@@ -218,7 +218,7 @@ async fn group_events_resolve_without_a_query_per_group() {
     let service = scaffold_service::Service::new(store.clone(), scaffold_testkit::clock());
     let operator = service.bootstrap_operator().await.unwrap().unwrap();
     let http = TestClient::new(router(service, &AppOptions::default()));
-    let q = json!({ "query": "{ groups(first: 50) { edges { node { slug events(first: 3) { edges { node { title
+    let q = json!({ "query": "{ groups(first: 10) { edges { node { slug events(first: 3) { edges { node { title
         occurrences(from: \"2026-04-01T00:00:00Z\", to: \"2026-05-01T00:00:00Z\") { localStart status } } }
         pageInfo { hasNextPage } } } } } }" });
     let mut calls = Vec::new();

@@ -140,19 +140,37 @@ async fn depth_complexity_alias_and_batch_limits_hold() {
         .json();
     assert_eq!(ok["data"]["group"], Value::Null, "an ordinary depth runs: {ok}");
     let nested = format!(
-        "{{ __schema {{ types {{ fields {{ type {} name {} }} }} }} }}",
-        "{ ofType ".repeat(10),
-        "}".repeat(10)
+        "{{ group(slug: \"x\") {} id {} }}",
+        "{ events(first: 1) { edges { node { group ".repeat(3),
+        "} } } }".repeat(3)
     );
     let body = app.gql(None, &nested, json!({})).await.json();
-    assert!(body["errors"][0]["message"].as_str().unwrap().contains("nested too deep"), "{body}");
+    assert_eq!(code(&body), "QUERY_TOO_DEEP", "{body}");
+    assert!(body["data"].is_null(), "{body}");
+    // Introspection has its own, deeper limit, but not an endless one.
+    let nested = format!(
+        "{{ __schema {{ types {{ fields {{ type {} name {} }} }} }} }}",
+        "{ ofType ".repeat(40),
+        "}".repeat(40)
+    );
+    let body = app.gql(None, &nested, json!({})).await.json();
+    assert_eq!(code(&body), "QUERY_TOO_DEEP", "{body}");
     let aliases: String = (0..31).map(|i| format!("a{i}: categories ")).collect();
     let body = app.gql(None, &format!("{{ {aliases} }}"), json!({})).await;
     assert_eq!(body.status, 400);
     assert_eq!(code(&body.json()), "TOO_MANY_ALIASES");
     let complex = "{ groups(first: 100) { edges { node { members(first: 100) { edges { node { person { id displayName } } } } } } } }";
     let body = app.gql(None, complex, json!({})).await.json();
-    assert!(body["errors"][0]["message"].as_str().unwrap().contains("too complex"), "{body}");
+    assert_eq!(code(&body), "QUERY_TOO_COMPLEX", "{body}");
+    let cycle = "{ ...A } fragment A on Query { categories ...B } fragment B on Query { ...A }";
+    let res = app.gql(None, cycle, json!({})).await;
+    let body = res.json();
+    assert_eq!((res.status.as_u16(), code(&body)), (400, "FRAGMENT_CYCLE"), "{body}");
+    let body = app.gql(None, "{ group(slug: \"x\") { nope } }", json!({})).await.json();
+    assert_eq!(code(&body), "GRAPHQL_VALIDATION_FAILED", "{body}");
+    let res = app.gql(None, "{ group(slug: ", json!({})).await;
+    let body = res.json();
+    assert_eq!((res.status.as_u16(), code(&body)), (400, "GRAPHQL_PARSE_FAILED"));
     let batch: Vec<Value> = (0..11).map(|_| json!({ "query": "{ categories }" })).collect();
     let res = app.http.post("/graphql").json(&Value::Array(batch)).send().await;
     assert_eq!(res.status, 400);
@@ -160,6 +178,57 @@ async fn depth_complexity_alias_and_batch_limits_hold() {
     let batch: Vec<Value> = (0..2).map(|_| json!({ "query": "{ categories }" })).collect();
     let res = app.http.post("/graphql").json(&Value::Array(batch)).send().await;
     assert_eq!(res.json().as_array().unwrap().len(), 2, "small batches run");
+}
+
+/// The query that GraphiQL and code generators send (graphql-js 16 `getIntrospectionQuery` with
+/// every option) is answered in full.
+#[tokio::test]
+async fn the_standard_introspection_query_is_answered() {
+    let app = app().await;
+    let query = include_str!("../data/introspection.graphql");
+    let body = app.gql(None, query, json!({})).await.json();
+    assert!(body["errors"].is_null(), "{body}");
+    let types = body["data"]["__schema"]["types"].as_array().unwrap();
+    assert!(types.iter().any(|t| t["name"] == "Group"), "{body}");
+    assert_eq!(body["data"]["__schema"]["queryType"]["name"], "Query");
+}
+
+/// A year of a daily series for every event of every group found: refused before it runs,
+/// with a code, whoever asks.
+#[tokio::test]
+async fn list_fields_are_costed_and_a_cost_bomb_is_refused() {
+    let app = app().await;
+    let owner = app.person("Ada", &["groups:read", "groups:write", "events:read", "events:write"]).await;
+    app.group(&owner.token, group_named("daily-club", json!({ "area": { "outcode": "WN1" } }))).await;
+    let daily = json!({ "title": "Daily walk", "summary": "Every day", "start": "2026-03-28T10:00",
+        "end": "2026-03-28T11:00", "rrule": "FREQ=DAILY", "place": { "name": "Park", "postcode": "WN1 1NU" } });
+    let res = app.http.post("/api/v1/groups/daily-club/events").token(&owner.token).json(&daily).send().await;
+    assert_eq!(res.status, 201, "{}", res.text);
+    let bomb = "{ searchEvents(first: 100, outcode: \"WN1\") { edges { node { event { group { events(first: 100) {
+        edges { node { occurrences(from: \"2026-03-28T00:00:00Z\", to: \"2027-03-28T00:00:00Z\") {
+        start end localStart status } } } } } } } } } }";
+    let body = app.gql(None, bomb, json!({})).await.json();
+    assert_eq!(code(&body), "QUERY_TOO_COMPLEX", "{body}");
+    assert!(body["data"].is_null());
+    // What a calendar page asks (a year of one event, a quarter of a group's events) still runs.
+    let year = "{ group(slug: \"daily-club\") { events { edges { node {
+        occurrences(from: \"2026-03-28T00:00:00Z\", to: \"2027-03-28T00:00:00Z\") { start } } } } } }";
+    let body = app.gql(None, year, json!({})).await.json();
+    assert!(body["errors"].is_null(), "{body}");
+    let occ = &body["data"]["group"]["events"]["edges"][0]["node"]["occurrences"];
+    assert_eq!(occ.as_array().unwrap().len(), 365, "{body}");
+}
+
+#[tokio::test]
+async fn a_response_over_the_size_limit_is_refused_with_a_code() {
+    use scaffold_server::app::AppOptions;
+    let limits = scaffold_graphql::Limits { response_bytes: 2_000, ..scaffold_graphql::Limits::default() };
+    let app = crate::common::app_with(AppOptions { graphql: limits, ..AppOptions::default() }).await;
+    let small = app.gql(None, "{ categories }", json!({})).await.json();
+    assert!(small["errors"].is_null(), "{small}");
+    let big = app.gql(None, "{ categories guidelineTemplates { id title text } }", json!({})).await.json();
+    assert_eq!(code(&big), "RESPONSE_TOO_LARGE", "{big}");
+    assert!(big["data"].is_null());
 }
 
 /// The number of store calls for a list query must not grow with the number of groups.
@@ -223,8 +292,15 @@ async fn introspection_and_graphiql_can_be_turned_off() {
         scaffold_graphql::Limits { introspection: false, graphiql: false, ..scaffold_graphql::Limits::default() };
     let off = crate::common::app_with(AppOptions { graphql: limits, ..AppOptions::default() }).await;
     assert_eq!(off.http.get("/graphql").send().await.status, 405);
-    let body = off.gql(None, "{ __schema { queryType { name } } }", json!({})).await.json();
-    assert_eq!(body["data"]["__schema"], Value::Null, "{body}");
+    for q in [
+        "{ __schema { queryType { name } } }",
+        "{ __type(name: \"Group\") { name } }",
+        "{ categories ...F } fragment F on Query { __schema { types { name } } }",
+    ] {
+        let res = off.gql(None, q, json!({})).await;
+        assert_eq!(res.status, 400, "{}", res.text);
+        assert_eq!(code(&res.json()), "INTROSPECTION_DISABLED", "{q}");
+    }
     let body = off.gql(None, "{ _service { sdl } }", json!({})).await.json();
     assert!(
         body["data"]["_service"]["sdl"].as_str().is_some_and(|s| s.contains("@key")),
