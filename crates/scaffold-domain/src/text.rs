@@ -25,6 +25,19 @@ pub fn bounded(pointer: &str, value: &str, min: usize, max: usize, multiline: bo
     Ok(trimmed.to_owned())
 }
 
+/// Whether `value` holds a control character other than tab, line feed and carriage return (NUL,
+/// the other C0 controls, DEL, C1 controls). No text input of the service may: transports refuse
+/// them before anything reaches the store (PostgreSQL cannot even store NUL in text).
+pub fn has_control(value: &str) -> bool {
+    value.chars().any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+}
+
+/// The field error for a control character in an input that is not a body field (a path
+/// segment, a query parameter, a GraphQL argument).
+pub fn control_character(pointer: impl Into<String>) -> FieldError {
+    FieldError::new(pointer, "CONTROL_CHARACTER", "must not contain control characters")
+}
+
 /// An http(s) URL of at most `max` characters. Other schemes (javascript:, data:) are refused.
 pub fn http_url(pointer: &str, value: &str, max: usize) -> Result<String, FieldError> {
     let v = bounded(pointer, value, 1, max, false)?;
@@ -65,6 +78,16 @@ mod tests {
         assert_eq!(bounded("/n", "a\u{0}b", 1, 9, true).unwrap_err().code, "CONTROL_CHARACTER");
         assert_eq!(bounded("/n", "a\nb", 1, 9, false).unwrap_err().code, "CONTROL_CHARACTER");
         assert!(bounded("/n", "a\nb", 1, 9, true).is_ok());
+    }
+
+    #[test]
+    fn control_characters_other_than_line_breaks_and_tabs_are_found() {
+        for bad in ["a\u{0}b", "\u{7}", "x\u{7f}", "\u{85}", "\u{9f}"] {
+            assert!(has_control(bad), "{bad:?}");
+        }
+        for ok in ["plain", "two\nlines\r\n", "tab\there", "é ü ☕", "\u{a0}"] {
+            assert!(!has_control(ok), "{ok:?}");
+        }
     }
 
     #[test]

@@ -54,6 +54,25 @@ fn error_response(status: StatusCode, code: &'static str, message: &str) -> Resp
     json(status, &BatchResponse::Single(GqlResponse::from_errors(vec![err])))
 }
 
+fn json_has_control(v: &serde_json::Value) -> bool {
+    match v {
+        serde_json::Value::String(s) => scaffold_domain::text::has_control(s),
+        serde_json::Value::Array(items) => items.iter().any(json_has_control),
+        serde_json::Value::Object(map) => {
+            map.iter().any(|(k, v)| scaffold_domain::text::has_control(k) || json_has_control(v))
+        }
+        _ => false,
+    }
+}
+
+/// A control character in the document, an argument or a variable: refused before execution,
+/// as REST refuses it in a path, query or body.
+fn control_character_response() -> Response {
+    let e = scaffold_domain::DomainError::invalid(vec![scaffold_domain::text::control_character("")]);
+    let err = gql(e).into_server_error(async_graphql::Pos::default());
+    json(StatusCode::BAD_REQUEST, &BatchResponse::Single(GqlResponse::from_errors(vec![err])))
+}
+
 fn json(status: StatusCode, body: &BatchResponse) -> Response {
     let bytes = serde_json::to_vec(body).unwrap_or_default();
     (status, [(header::CONTENT_TYPE, "application/graphql-response+json")], bytes).into_response()
@@ -71,6 +90,8 @@ struct Shape {
     root_fields: std::collections::BTreeSet<String>,
     /// A fragment spreads itself, directly or through others.
     fragment_cycle: bool,
+    /// A string argument holds a control character (see `scaffold_domain::text::has_control`).
+    control_character: bool,
 }
 
 impl Shape {
@@ -105,6 +126,36 @@ fn root_fields(
             }
         }
     }
+}
+
+fn value_has_control(v: &async_graphql::Value) -> bool {
+    use async_graphql::Value;
+    match v {
+        Value::String(s) => scaffold_domain::text::has_control(s),
+        Value::Enum(n) => scaffold_domain::text::has_control(n),
+        Value::List(items) => items.iter().any(value_has_control),
+        Value::Object(map) => map.iter().any(|(k, v)| scaffold_domain::text::has_control(k) || value_has_control(v)),
+        _ => false,
+    }
+}
+
+/// Whether any argument in `set` (literal values, at any depth) holds a control character.
+fn arguments_have_control(set: &SelectionSet, depth: usize) -> bool {
+    if depth > 64 {
+        return false;
+    }
+    set.items.iter().any(|sel| match &sel.node {
+        Selection::Field(f) => {
+            f.node.arguments.iter().any(|(_, v)| {
+                v.node
+                    .clone()
+                    .into_const_with(|_| Ok::<_, ()>(async_graphql::Value::Null))
+                    .is_ok_and(|c| value_has_control(&c))
+            }) || arguments_have_control(&f.node.selection_set.node, depth + 1)
+        }
+        Selection::InlineFragment(i) => arguments_have_control(&i.node.selection_set.node, depth + 1),
+        Selection::FragmentSpread(_) => false,
+    })
 }
 
 /// The fragments spread anywhere in `set`.
@@ -158,7 +209,9 @@ fn shape(query: &str) -> Result<Shape, String> {
     for (_, op) in doc.operations.iter() {
         root_fields(&doc, &op.node.selection_set.node, 0, &mut root);
     }
-    Ok(Shape { aliases: ops + frags, root_fields: root, fragment_cycle: has_fragment_cycle(&doc) })
+    let control_character = doc.operations.iter().any(|(_, op)| arguments_have_control(&op.node.selection_set.node, 0))
+        || doc.fragments.values().any(|f| arguments_have_control(&f.node.selection_set.node, 0));
+    Ok(Shape { aliases: ops + frags, root_fields: root, fragment_cycle: has_fragment_cycle(&doc), control_character })
 }
 
 /// The code for an error the engine raised without one (validation, limits, coercion).
@@ -230,6 +283,13 @@ async fn execute(
     }
     let mut shapes = Vec::with_capacity(requests.len());
     for r in requests {
+        let variables = serde_json::to_value(&r.variables).unwrap_or_default();
+        if scaffold_domain::text::has_control(&r.query)
+            || r.operation_name.as_deref().is_some_and(scaffold_domain::text::has_control)
+            || json_has_control(&variables)
+        {
+            return control_character_response();
+        }
         let shape = match shape(&r.query) {
             Ok(shape) => shape,
             Err(e) => {
@@ -240,6 +300,9 @@ async fn execute(
                 );
             }
         };
+        if shape.control_character {
+            return control_character_response();
+        }
         if shape.fragment_cycle {
             return error_response(StatusCode::BAD_REQUEST, "FRAGMENT_CYCLE", "a fragment spreads itself");
         }

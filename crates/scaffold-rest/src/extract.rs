@@ -53,8 +53,57 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
                 problem_response(StatusCode::BAD_REQUEST, "UNREADABLE_BODY", "the request body could not be read", &[])
             }
         })?;
+        refuse_control_characters(&raw)?;
         let value = parse_json(&raw)?;
         Ok(Self { value, raw })
+    }
+}
+
+/// Refuses a body with a control character (other than tab and line breaks) in any string or
+/// key, naming each place: no text the service stores may hold one. JSON carries them only as
+/// `\u` escapes or as raw DEL and C1 characters, so bodies without those skip the walk.
+#[allow(clippy::result_large_err)] // an axum rejection is a Response by design
+fn refuse_control_characters(raw: &[u8]) -> Result<(), Response> {
+    let maybe =
+        raw.windows(2).any(|w| w == b"\\u" || (w[0] == 0xC2 && (0x80..=0x9F).contains(&w[1]))) || raw.contains(&0x7F);
+    if !maybe {
+        return Ok(());
+    }
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(raw) else { return Ok(()) };
+    let mut errors = Vec::new();
+    control_characters_in(&value, &mut String::new(), &mut errors);
+    if errors.is_empty() { Ok(()) } else { Err(ApiError(DomainError::invalid(errors)).into_response()) }
+}
+
+fn control_characters_in(v: &serde_json::Value, pointer: &mut String, out: &mut Vec<FieldError>) {
+    use scaffold_domain::text::{control_character, has_control};
+    if out.len() >= 20 {
+        return;
+    }
+    match v {
+        serde_json::Value::String(s) if has_control(s) => out.push(control_character(pointer.clone())),
+        serde_json::Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                let len = pointer.len();
+                pointer.push_str(&format!("/{i}"));
+                control_characters_in(item, pointer, out);
+                pointer.truncate(len);
+            }
+        }
+        serde_json::Value::Object(map) => {
+            for (k, item) in map {
+                let len = pointer.len();
+                if has_control(k) {
+                    out.push(control_character(pointer.clone()));
+                    continue;
+                }
+                pointer.push('/');
+                pointer.push_str(&escape(k));
+                control_characters_in(item, pointer, out);
+                pointer.truncate(len);
+            }
+        }
+        _ => {}
     }
 }
 

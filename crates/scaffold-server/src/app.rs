@@ -57,6 +57,7 @@ pub fn router(service: Service, options: &AppOptions) -> Router {
         .layer(axum::middleware::from_fn_with_state(metrics, metrics::record))
         .layer(DefaultBodyLimit::max(options.body_limit_bytes))
         .layer(axum::middleware::from_fn_with_state(options.body_limit_bytes, refuse_declared_oversize))
+        .layer(axum::middleware::from_fn(refuse_control_characters))
         .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, options.request_timeout))
         .layer(axum::middleware::map_response(problem_for_bare_errors))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
@@ -94,6 +95,28 @@ async fn refuse_declared_oversize(
         );
     }
     next.run(req).await
+}
+
+/// No path or query parameter may hold a control character (NUL above all: PostgreSQL cannot
+/// store it, and no slug, id, cursor or search word has one): 422 with the parameter named, on
+/// every route and store alike, before anything else reads them.
+async fn refuse_control_characters(req: Request<axum::body::Body>, next: axum::middleware::Next) -> Response {
+    use scaffold_domain::text::{control_character, has_control};
+    let path = percent_encoding::percent_decode_str(req.uri().path()).decode_utf8_lossy();
+    let mut errors = Vec::new();
+    if has_control(&path) || path.contains(['\t', '\n', '\r']) {
+        errors.push(control_character(""));
+    }
+    for (name, value) in form_urlencoded::parse(req.uri().query().unwrap_or("").as_bytes()) {
+        if has_control(&name) || has_control(&value) || value.contains(['\t', '\n', '\r']) {
+            let name = if has_control(&name) { String::new() } else { name.replace('~', "~0").replace('/', "~1") };
+            errors.push(control_character(format!("/{name}")));
+        }
+    }
+    if errors.is_empty() {
+        return next.run(req).await;
+    }
+    scaffold_rest::ApiError(scaffold_domain::DomainError::invalid(errors)).into_response()
 }
 
 /// Error responses made below the handlers (method not allowed, timeouts, body limits outside the

@@ -255,3 +255,86 @@ async fn errors_made_below_the_handlers_are_problems_too() {
     assert!(res.header("allow").unwrap().contains("GET"));
     app.http.get("/nowhere").send().await.problem(404, "ROUTE_NOT_FOUND");
 }
+
+/// NUL and other control characters in every kind of text input are refused with 422 (REST) or
+/// a coded error (GraphQL) before anything reaches the store, on both stores alike.
+#[tokio::test]
+async fn control_characters_in_any_text_input_are_refused_before_the_store() {
+    let app = app().await;
+    let ada = app.person("Ada", &["groups:read", "groups:write", "profile"]).await;
+    app.group(&ada.token, techmates()).await;
+    let before = app.state().await;
+    for path in [
+        "/api/v1/groups?q=tea%00",
+        "/api/v1/groups?q=%7F",
+        "/api/v1/groups?outcode=WN1%00",
+        "/api/v1/groups?%00=x",
+        "/api/v1/groups/wigan%00techmates",
+        "/api/v1/groups/%00/events",
+        "/api/v1/groups/%C2%85/calendar.ics",
+        "/api/v1/events?q=%00&outcode=WN1",
+        "/api/v1/events?group=%00",
+        "/api/v1/events?after=%01",
+        "/api/v1/events/%00/calendar.ics",
+        "/api/v1/events/calendar.ics?q=%00",
+        "/openactive/session-series?afterId=%00",
+        "/api/v1/me/attestations/%00",
+    ] {
+        let res = app.http.get(path).token(&ada.token).send().await;
+        let p = res.problem(422, "VALIDATION_FAILED");
+        assert_eq!(p["errors"][0]["code"], "CONTROL_CHARACTER", "{path}: {p}");
+    }
+    let p = app
+        .http
+        .post("/api/v1/groups")
+        .token(&ada.token)
+        .json(&json!({ "slug": "nul-group", "name": "Nul", "summary": "s", "links": [{ "label": "a\u{0}", "url": "https://x.example" }] }))
+        .send()
+        .await
+        .problem(422, "VALIDATION_FAILED");
+    assert_eq!(
+        (p["errors"][0]["pointer"].clone(), p["errors"][0]["code"].clone()),
+        (json!("/links/0/label"), json!("CONTROL_CHARACTER"))
+    );
+    let p = app
+        .http
+        .post("/api/v1/groups")
+        .token(&ada.token)
+        .body("application/json", br#"{"slug": "nul-group", "name": "Nul", "summary": "s", "\u0000": 1}"#.to_vec())
+        .send()
+        .await
+        .problem(422, "VALIDATION_FAILED");
+    assert_eq!(p["errors"][0]["code"], "CONTROL_CHARACTER", "{p}");
+    // GraphQL: in a variable, a literal argument, an entity representation, the query itself.
+    for (query, variables) in [
+        ("query($s: String) { group(slug: $s) { id } }", json!({ "s": "wigan\u{0}techmates" })),
+        ("{ group(slug: \"wigan\\u0000techmates\") { id } }", json!({})),
+        (
+            "query($r: [_Any!]!) { _entities(representations: $r) { ... on Group { id } } }",
+            json!({ "r": [{ "__typename": "Group", "slug": "\u{0}" }] }),
+        ),
+        ("{ groups(q: \"\\u0085\") { totalCount } }", json!({})),
+        ("{ categories }\u{0}", json!({})),
+    ] {
+        let res = app.gql(None, query, variables).await;
+        assert_eq!(res.status, 400, "{query}: {}", res.text);
+        let body = res.json();
+        assert_eq!(body["errors"][0]["extensions"]["code"], "VALIDATION_FAILED", "{body}");
+        assert_eq!(body["errors"][0]["extensions"]["fields"][0]["code"], "CONTROL_CHARACTER", "{body}");
+    }
+    // The token endpoint: an unknown client, as RFC 6749 says, never a store error.
+    let res = app
+        .http
+        .post("/oauth/token")
+        .body(
+            "application/x-www-form-urlencoded",
+            b"grant_type=client_credentials&client_id=%00&client_secret=x".to_vec(),
+        )
+        .send()
+        .await;
+    assert_eq!((res.status.as_u16(), res.json()["error"].clone()), (401, json!("invalid_client")), "{}", res.text);
+    assert_eq!(app.state().await, before, "nothing changed");
+    // Ordinary text still passes.
+    let res = app.http.get("/api/v1/groups?q=tea%20cake").send().await;
+    assert_eq!(res.status, 200);
+}

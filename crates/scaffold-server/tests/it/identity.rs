@@ -482,17 +482,14 @@ async fn sign_in_returns_only_to_a_normalised_local_path() {
     let app = id_app().await;
     for (return_to, expected) in [
         ("%2Fgroups%2Fa%2F..%2Fb%3Fx%3D1", "/groups/b?x=1"),
-        // Tab, newline, backslash, scheme-relative, dot segments, encoded or not: browsers read
-        // each as another host, so the sign-in returns to the default page instead.
-        ("%2F%09%2Fevil.example%2Fphish", "/api/v1/me"),
-        ("%2F%0A%2Fevil.example", "/api/v1/me"),
+        // Backslash, scheme-relative, dot segments, encoded or not: browsers read each as another
+        // host, so the sign-in returns to the default page instead.
         ("%2F%5Cevil.example", "/api/v1/me"),
         ("/%5C/evil.example", "/api/v1/me"),
         ("//evil.example", "/api/v1/me"),
         ("%2F%2Fevil.example", "/api/v1/me"),
         ("/.//evil.example", "/api/v1/me"),
         ("https://evil.example/", "/api/v1/me"),
-        ("%2F%00x", "/api/v1/me"),
     ] {
         let mut browser = Browser::default();
         let to_op = browser.start_returning_to(&app, "test", return_to).await;
@@ -500,6 +497,12 @@ async fn sign_in_returns_only_to_a_normalised_local_path() {
         let res = browser.callback(&app, &back).await;
         assert_eq!(res.status, 303, "{return_to}: {}", res.text);
         assert_eq!(location(&res), expected, "{return_to}");
+    }
+    // Tab, newline and NUL (which browsers drop, turning `/\t/evil` into `//evil`) are refused
+    // before a sign-in starts.
+    for return_to in ["%2F%09%2Fevil.example%2Fphish", "%2F%0A%2Fevil.example", "%2F%00x"] {
+        let res = app.http.get(&format!("/auth/login/test?return_to={return_to}")).send().await;
+        assert_eq!(res.problem(422, "VALIDATION_FAILED")["errors"][0]["code"], "CONTROL_CHARACTER");
     }
 }
 

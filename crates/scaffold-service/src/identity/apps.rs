@@ -215,6 +215,10 @@ impl Service {
     ) -> Result<IssuedToken, DomainError> {
         let invalid_client =
             || DomainError::new(ErrorKind::Unauthenticated, "INVALID_CLIENT", "unknown client or wrong secret");
+        // No client id has a control character or is that long: unknown, without asking the store.
+        if client_id.len() > 100 || scaffold_domain::text::has_control(client_id) {
+            return Err(invalid_client());
+        }
         let app = self.store.app_by_client_id(client_id).await.map_err(store_error)?.ok_or_else(invalid_client)?;
         let presented = hash_token(client_secret);
         if !super::constant_time_eq(&presented, &app.secret_hash) || app.status != AppStatus::Active {
