@@ -16,7 +16,7 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use scaffold_service::Service;
 
@@ -33,17 +33,18 @@ struct GqlState {
 
 pub fn router(schema: ScaffoldSchema, service: Service, limits: Limits) -> Router {
     let introspection = crate::introspection_schema(service.clone(), limits);
-    Router::new().route("/graphql", get(graphiql).post(execute)).with_state(GqlState {
-        schema,
-        introspection,
-        service,
-        limits,
-    })
+    let assets = Router::new()
+        .route("/graphql/assets/{version}/{file}", get(crate::explorer::asset))
+        .with_state(limits.graphiql);
+    Router::new()
+        .route("/graphql", get(graphiql).post(execute))
+        .with_state(GqlState { schema, introspection, service, limits })
+        .merge(assets)
 }
 
 async fn graphiql(State(s): State<GqlState>) -> Response {
     if s.limits.graphiql {
-        Html(async_graphql::http::GraphiQLSource::build().endpoint("/graphql").finish()).into_response()
+        crate::explorer::page_response()
     } else {
         (StatusCode::METHOD_NOT_ALLOWED, [(header::ALLOW, "POST")], "send GraphQL operations with POST").into_response()
     }

@@ -4,6 +4,7 @@
 
 mod error;
 mod events;
+mod explorer;
 mod groups;
 mod http;
 mod loaders;

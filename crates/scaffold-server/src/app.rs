@@ -1,5 +1,6 @@
 //! The application router: REST, GraphQL, health, readiness and metrics, under one middleware
-//! stack (request ids, tracing, timeouts, body limits, metrics).
+//! stack (request ids, tracing, security headers, CORS, timeouts, body limits, control
+//! characters, metrics, rate limits).
 
 use crate::metrics::{self, Metrics};
 use axum::extract::{DefaultBodyLimit, State};
@@ -22,6 +23,32 @@ pub struct AppOptions {
     pub graphql: scaffold_graphql::Limits,
     /// Rate-limit by the last `X-Forwarded-For` entry instead of the peer address.
     pub trust_forwarded_for: bool,
+    /// `Strict-Transport-Security` max-age for deployments served over TLS; 0 sends none.
+    pub hsts_max_age_secs: u64,
+    /// Where `/metrics` is served.
+    pub metrics: MetricsAccess,
+}
+
+/// Who may read `/metrics` on the main listener.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub enum MetricsAccess {
+    /// Anyone who can reach the listener (the default, for a private network).
+    #[default]
+    Open,
+    /// Only with `Authorization: Bearer <token>`.
+    Token(String),
+    /// Not on the main listener: served on its own address (`server.metrics_listen`).
+    Elsewhere,
+}
+
+impl std::fmt::Debug for MetricsAccess {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            MetricsAccess::Open => "Open",
+            MetricsAccess::Token(_) => "Token([redacted])",
+            MetricsAccess::Elsewhere => "Elsewhere",
+        })
+    }
 }
 
 impl Default for AppOptions {
@@ -31,6 +58,8 @@ impl Default for AppOptions {
             request_timeout: Duration::from_secs(30),
             graphql: scaffold_graphql::Limits::default(),
             trust_forwarded_for: false,
+            hsts_max_age_secs: 0,
+            metrics: MetricsAccess::Open,
         }
     }
 }
@@ -38,14 +67,20 @@ impl Default for AppOptions {
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 pub fn router(service: Service, options: &AppOptions) -> Router {
-    let metrics = Metrics::new();
+    router_with_metrics(service, options, Metrics::new())
+}
+
+/// The router, recording into `metrics` (which `serve` may also expose on another address).
+pub fn router_with_metrics(service: Service, options: &AppOptions, metrics: Arc<Metrics>) -> Router {
     let schema = scaffold_graphql::schema(service.clone(), options.graphql);
     let service_for_limits = service.clone();
-    let ops = Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .with_state(service.clone())
-        .route("/metrics", get(metrics::endpoint).with_state(metrics.clone()));
+    let mut ops =
+        Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz)).with_state(service.clone());
+    match &options.metrics {
+        MetricsAccess::Open => ops = ops.merge(metrics::router(metrics.clone(), None)),
+        MetricsAccess::Token(t) => ops = ops.merge(metrics::router(metrics.clone(), Some(t.clone()))),
+        MetricsAccess::Elsewhere => {}
+    }
     Router::new()
         .merge(scaffold_rest::router(service.clone()))
         .merge(scaffold_graphql::router(schema, service, options.graphql))
@@ -60,6 +95,8 @@ pub fn router(service: Service, options: &AppOptions) -> Router {
         .layer(axum::middleware::from_fn(refuse_control_characters))
         .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, options.request_timeout))
         .layer(axum::middleware::map_response(problem_for_bare_errors))
+        .layer(cors())
+        .layer(axum::middleware::map_response_with_state(options.hsts_max_age_secs, security_headers))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(
             TraceLayer::new_for_http()
@@ -72,6 +109,67 @@ pub fn router(service: Service, options: &AppOptions) -> Router {
                 .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
         )
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}
+
+/// The API's cross-origin policy: any origin may read and call it with a bearer token (public
+/// data, feeds, apps running in browsers), but never with the browser's credentials: the answer
+/// is `Access-Control-Allow-Origin: *` without `Allow-Credentials`, so a browser never sends or
+/// exposes cookies cross-origin (cookie-authenticated changes are also refused unless they come
+/// from the public origin). Preflights are answered here.
+fn cors() -> tower_http::cors::CorsLayer {
+    use axum::http::{Method, header};
+    use tower_http::cors::{Any, CorsLayer};
+    CorsLayer::new()
+        .allow_origin(Any)
+        .allow_methods([Method::GET, Method::HEAD, Method::POST, Method::PUT, Method::PATCH, Method::DELETE])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::IF_MATCH,
+            header::IF_NONE_MATCH,
+            HeaderName::from_static("idempotency-key"),
+            REQUEST_ID,
+        ])
+        .expose_headers([
+            header::ETAG,
+            header::LOCATION,
+            header::RETRY_AFTER,
+            header::LINK,
+            HeaderName::from_static("ratelimit-limit"),
+            HeaderName::from_static("ratelimit-remaining"),
+            HeaderName::from_static("ratelimit-reset"),
+            HeaderName::from_static("idempotent-replayed"),
+            REQUEST_ID,
+        ])
+        .max_age(Duration::from_secs(600))
+}
+
+/// Headers on every response: no MIME sniffing, no framing, no referrer, a policy that lets a
+/// response load and run nothing (pages that need more, like the GraphQL explorer, set their
+/// own), and HSTS when the instance is served over TLS.
+async fn security_headers(State(hsts_max_age_secs): State<u64>, mut res: Response) -> Response {
+    use axum::http::{HeaderValue, header};
+    let h = res.headers_mut();
+    for (name, value) in [
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+        ),
+        (HeaderName::from_static("cross-origin-opener-policy"), "same-origin"),
+    ] {
+        if !h.contains_key(&name) {
+            let _ = h.insert(name, HeaderValue::from_static(value));
+        }
+    }
+    if hsts_max_age_secs > 0
+        && let Ok(v) = HeaderValue::from_str(&format!("max-age={hsts_max_age_secs}; includeSubDomains"))
+    {
+        let _ = h.insert(header::STRICT_TRANSPORT_SECURITY, v);
+    }
+    res
 }
 
 /// A body whose declared `Content-Length` is over the limit is refused at once with 413, before

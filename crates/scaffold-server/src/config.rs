@@ -255,6 +255,14 @@ pub struct ServerConfig {
     pub max_connections: usize,
     /// After SIGTERM or Ctrl-C, how long in-flight requests may take before the process exits.
     pub shutdown_grace_secs: u64,
+    /// `Strict-Transport-Security` max-age, for instances served over TLS (behind a proxy that
+    /// terminates it); 0 sends none.
+    pub hsts_max_age_secs: u64,
+    /// Serve `/metrics` only on this address (e.g. `127.0.0.1:9090`) instead of the main one;
+    /// empty: on the main address.
+    pub metrics_listen: String,
+    /// Require `Authorization: Bearer <token>` for `/metrics` on the main address; empty: open.
+    pub metrics_token: Secret,
     /// How many replicas share the database (SQLite allows only one).
     pub replicas: u32,
 }
@@ -306,6 +314,9 @@ impl Default for ServerConfig {
             header_read_timeout_secs: 10,
             max_connections: 4096,
             shutdown_grace_secs: 20,
+            hsts_max_age_secs: 0,
+            metrics_listen: String::new(),
+            metrics_token: Secret::new(""),
             replicas: 1,
         }
     }
@@ -404,6 +415,9 @@ pub fn load(file: Option<&Path>, env: &[(String, String)], flags: &Overrides) ->
         return Err("SQLite serves one replica only: use PostgreSQL for server.replicas > 1".to_owned());
     }
     let s = &config.server;
+    if !s.metrics_listen.is_empty() && s.metrics_listen.parse::<SocketAddr>().is_err() {
+        return Err(format!("server.metrics_listen `{}` is not an address like 127.0.0.1:9090", s.metrics_listen));
+    }
     for (key, value) in [
         ("server.request_timeout_secs", s.request_timeout_secs),
         ("server.header_read_timeout_secs", s.header_read_timeout_secs),

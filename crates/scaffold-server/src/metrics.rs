@@ -3,7 +3,7 @@
 //! templates or `unmatched`, status codes), so no client can grow the number of series.
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{Method, header};
+use axum::http::{HeaderMap, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use prometheus_client::encoding::EncodeLabelSet;
@@ -82,6 +82,31 @@ pub async fn record(State(m): State<Arc<Metrics>>, req: Request, next: Next) -> 
     res
 }
 
-pub async fn endpoint(State(m): State<Arc<Metrics>>) -> Response {
+async fn endpoint(State((m, token)): State<(Arc<Metrics>, Option<String>)>, headers: HeaderMap) -> Response {
+    if let Some(expected) = token {
+        let presented = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .unwrap_or("");
+        if !scaffold_service::identity::constant_time_eq(presented.as_bytes(), expected.as_bytes()) {
+            let mut res = scaffold_rest::problem_response(
+                axum::http::StatusCode::UNAUTHORIZED,
+                "UNAUTHENTICATED",
+                "the metrics need the configured bearer token",
+                &[],
+            );
+            let _ = res
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, axum::http::HeaderValue::from_static(r#"Bearer realm="metrics""#));
+            return res;
+        }
+    }
     ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], m.render()).into_response()
+}
+
+/// `GET /metrics`, open or behind a bearer token.
+pub fn router(metrics: Arc<Metrics>, token: Option<String>) -> axum::Router {
+    axum::Router::new().route("/metrics", axum::routing::get(endpoint)).with_state((metrics, token))
 }

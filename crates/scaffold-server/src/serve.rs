@@ -2,9 +2,10 @@
 //! operator token once, listen, and shut down gracefully on SIGTERM or Ctrl-C, letting in-flight
 //! requests finish.
 
-use crate::app::{AppOptions, open_store, router};
+use crate::app::{AppOptions, MetricsAccess, open_store, router_with_metrics};
 use crate::config::{Config, redacted_url};
 use crate::listen::ConnectionLimits;
+use crate::metrics::Metrics;
 use scaffold_domain::SystemClock;
 use scaffold_service::Service;
 use std::sync::Arc;
@@ -22,9 +23,22 @@ pub async fn serve(cfg: Config, migrate: bool) -> Result<(), String> {
         request_timeout: Duration::from_secs(cfg.server.request_timeout_secs),
         graphql: cfg.graphql.limits(),
         trust_forwarded_for: cfg.rate_limits.trust_forwarded_for,
+        hsts_max_age_secs: cfg.server.hsts_max_age_secs,
+        metrics: match (cfg.server.metrics_listen.as_str(), cfg.server.metrics_token.expose()) {
+            ("", "") => MetricsAccess::Open,
+            ("", token) => MetricsAccess::Token(token.to_owned()),
+            (_, _) => MetricsAccess::Elsewhere,
+        },
     };
     tokio::spawn(maintain_listings(service.clone()));
-    let app = router(service, &options);
+    let metrics = Metrics::new();
+    let app = router_with_metrics(service, &options, metrics.clone());
+    let metrics_listener = match cfg.server.metrics_listen.as_str() {
+        "" => None,
+        at => Some(
+            tokio::net::TcpListener::bind(at).await.map_err(|e| format!("cannot listen for metrics on {at}: {e}"))?,
+        ),
+    };
     let listener = tokio::net::TcpListener::bind(cfg.server.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", cfg.server.listen))?;
@@ -35,7 +49,20 @@ pub async fn serve(cfg: Config, migrate: bool) -> Result<(), String> {
     for p in service_providers(&cfg) {
         println!("  Sign in:   http://{addr}/auth/login/{p}");
     }
-    println!("  Health:    http://{addr}/healthz   Ready: http://{addr}/readyz   Metrics: http://{addr}/metrics");
+    let metrics_at = match &metrics_listener {
+        Some(l) => l.local_addr().map_err(|e| e.to_string())?,
+        None => addr,
+    };
+    println!("  Health:    http://{addr}/healthz   Ready: http://{addr}/readyz   Metrics: http://{metrics_at}/metrics");
+    if let Some(l) = metrics_listener {
+        let limits = ConnectionLimits { max_connections: 64, ..ConnectionLimits::default() };
+        let metrics_app = crate::metrics::router(metrics, None);
+        tokio::spawn(async move {
+            if let Err(e) = crate::listen::serve(l, metrics_app, limits, std::future::pending()).await {
+                tracing::error!(error = %e, "the metrics listener failed");
+            }
+        });
+    }
     if let Some(token) = bootstrap {
         println!();
         println!("First run: an operator API key was created. It is shown this once; only its hash is stored:");
