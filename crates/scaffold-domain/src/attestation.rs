@@ -319,7 +319,8 @@ impl IssueDraft {
                 format!("a {} attestation is valid for 1 to {max} days", self.attestation_type),
             ));
         }
-        let parse_error = |e: serde_json::Error| FieldError::new("/claims", "INVALID_CLAIMS", e.to_string());
+        let parse_error =
+            |e: serde_json::Error| FieldError::new("/claims", "INVALID_CLAIMS", text::without_values(&e.to_string()));
         let claims = match self.attestation_type {
             AttestationType::DbsCheck => match serde_json::from_value::<DbsCheck>(self.claims.clone()) {
                 Ok(check) => check

@@ -38,6 +38,31 @@ pub fn control_character(pointer: impl Into<String>) -> FieldError {
     FieldError::new(pointer, "CONTROL_CHARACTER", "must not contain control characters")
 }
 
+/// A deserialiser's message without the value it was given: `unknown variant `0123…`, expected
+/// one of …` becomes `unknown variant, expected one of …`, `invalid type: string "…", expected
+/// u32` becomes `invalid type: string, expected u32`. What follows `expected` is the schema's, and
+/// kept. Errors are returned to clients and written to logs, so a DBS certificate number typed
+/// into the wrong field must not come back in them.
+pub fn without_values(message: &str) -> String {
+    let (given, expected) = match message.find(", expected") {
+        Some(i) => message.split_at(i),
+        None => (message, ""),
+    };
+    let mut out = String::with_capacity(message.len());
+    let mut quote: Option<char> = None;
+    for c in given.chars() {
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None if c == '`' || c == '"' => quote = Some(c),
+            None => out.push(c),
+        }
+    }
+    let mut out = out.split_whitespace().collect::<Vec<_>>().join(" ");
+    out.push_str(expected);
+    out
+}
+
 /// An http(s) URL of at most `max` characters. Other schemes (javascript:, data:) are refused.
 pub fn http_url(pointer: &str, value: &str, max: usize) -> Result<String, FieldError> {
     let v = bounded(pointer, value, 1, max, false)?;
@@ -78,6 +103,23 @@ mod tests {
         assert_eq!(bounded("/n", "a\u{0}b", 1, 9, true).unwrap_err().code, "CONTROL_CHARACTER");
         assert_eq!(bounded("/n", "a\nb", 1, 9, false).unwrap_err().code, "CONTROL_CHARACTER");
         assert!(bounded("/n", "a\nb", 1, 9, true).is_ok());
+    }
+
+    #[test]
+    fn deserialiser_messages_lose_the_values_they_were_given() {
+        assert_eq!(
+            without_values("unknown variant `001234567890`, expected one of `basic`, `standard`, `enhanced`"),
+            "unknown variant, expected one of `basic`, `standard`, `enhanced`"
+        );
+        assert_eq!(
+            without_values("invalid type: string \"AB123\", expected u32"),
+            "invalid type: string, expected u32"
+        );
+        assert_eq!(
+            without_values("invalid value: integer `7`, expected a date"),
+            "invalid value: integer, expected a date"
+        );
+        assert_eq!(without_values("premature end of input"), "premature end of input");
     }
 
     #[test]

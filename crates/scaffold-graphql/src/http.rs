@@ -336,7 +336,15 @@ async fn execute(
                 StatusCode::UNAUTHORIZED
             };
             let err: ServerError = gql(e).into_server_error(async_graphql::Pos::default());
-            return json(status, &BatchResponse::Single(GqlResponse::from_errors(vec![err])));
+            let mut res = json(status, &BatchResponse::Single(GqlResponse::from_errors(vec![err])));
+            if status == StatusCode::UNAUTHORIZED {
+                // A credential was presented (a missing one is an anonymous caller) and refused.
+                let _ = res.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    axum::http::HeaderValue::from_static(r#"Bearer realm="community-scaffold", error="invalid_token""#),
+                );
+            }
+            return res;
         }
     };
     let (single, requests) = match batch {

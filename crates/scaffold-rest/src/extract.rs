@@ -124,7 +124,10 @@ pub fn parse_json<T: DeserializeOwned>(raw: &[u8]) -> Result<T, Response> {
                 return Err(problem_response(
                     StatusCode::BAD_REQUEST,
                     "MALFORMED_JSON",
-                    &format!("the body is not valid JSON: {inner}"),
+                    &format!(
+                        "the body is not valid JSON: {}",
+                        scaffold_domain::text::without_values(&inner.to_string())
+                    ),
                     &[],
                 ));
             }
@@ -179,7 +182,8 @@ fn field_error(path: &serde_path_to_error::Path, msg: &str) -> FieldError {
     } else {
         "INVALID"
     };
-    FieldError::new(pointer, code, msg)
+    // Never the value given (it may be a DBS certificate number in the wrong field).
+    FieldError::new(pointer, code, scaffold_domain::text::without_values(msg))
 }
 
 /// Query parameters; a value of the wrong type is a 422 naming the parameter.
@@ -192,7 +196,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for QueryParams<T>
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         Query::<T>::from_request_parts(parts, state).await.map(|q| Self(q.0)).map_err(|rejection| {
             let text = rejection.body_text();
-            let detail = text.strip_prefix("Failed to deserialize query string: ").unwrap_or(&text).to_owned();
+            let detail = scaffold_domain::text::without_values(
+                text.strip_prefix("Failed to deserialize query string: ").unwrap_or(&text),
+            );
             let name = detail.split(':').next().unwrap_or("").trim().to_owned();
             let pointer = if name.contains(' ') || name.is_empty() { String::new() } else { format!("/{name}") };
             ApiError(DomainError::invalid(vec![FieldError::new(pointer, "INVALID_PARAMETER", detail)])).into_response()
@@ -205,15 +211,28 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for QueryParams<T>
 pub struct Caller(pub Actor);
 
 impl FromRequestParts<RestState> for Caller {
-    type Rejection = ApiError;
+    type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &RestState) -> Result<Self, Self::Rejection> {
         if let Some(done) = parts.extensions.get::<scaffold_service::identity::Authenticated>() {
             return Ok(Caller(done.0.clone()));
         }
         let text = |name| parts.headers.get(name).and_then(|v: &axum::http::HeaderValue| v.to_str().ok());
-        if parts.headers.get(header::AUTHORIZATION).is_some() && text(header::AUTHORIZATION).is_none() {
-            return Err(DomainError::unauthenticated("the Authorization header is not text").into());
+        let presented_token = parts.headers.contains_key(header::AUTHORIZATION);
+        // A credential that was presented and refused: RFC 6750 says `error="invalid_token"`.
+        let refused = |e: DomainError| {
+            let unauthenticated = e.kind == ErrorKind::Unauthenticated;
+            let mut res = ApiError(e).into_response();
+            if presented_token && unauthenticated {
+                let _ = res.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    header::HeaderValue::from_static(r#"Bearer realm="community-scaffold", error="invalid_token""#),
+                );
+            }
+            res
+        };
+        if presented_token && text(header::AUTHORIZATION).is_none() {
+            return Err(refused(DomainError::unauthenticated("the Authorization header is not text")));
         }
         let session = cookie(&parts.headers, SESSION_COOKIE);
         let presented = Presented {
@@ -223,7 +242,7 @@ impl FromRequestParts<RestState> for Caller {
             origin: text(header::ORIGIN),
             fetch_site: text(HeaderName::from_static("sec-fetch-site")),
         };
-        Ok(Caller(state.service.actor_from_request(&presented).await?))
+        state.service.actor_from_request(&presented).await.map(Caller).map_err(refused)
     }
 }
 

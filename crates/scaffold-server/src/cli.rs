@@ -53,6 +53,7 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "DIR")]
     pub status_dir: Option<PathBuf>,
     /// The audience the key-binding JWT must name (with --nonce: key binding is then required).
+    /// A credential bound to a holder key is refused without them, unless --skip-holder-check.
     #[arg(long, requires = "nonce")]
     pub aud: Option<String>,
     /// The nonce this verifier gave the holder.
@@ -65,6 +66,10 @@ pub struct VerifyArgs {
     /// (`KB_NONCE_REUSED`), and the nonce of a valid one is added.
     #[arg(long, value_name = "FILE", requires = "nonce")]
     pub seen_nonces: Option<PathBuf>,
+    /// Accept a holder-bound credential without checking that its holder presented it (anyone
+    /// who has a copy could show it). Say so only when you check the holder another way.
+    #[arg(long, conflicts_with_all = ["aud", "nonce"])]
+    pub skip_holder_check: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -262,6 +267,7 @@ fn verify(args: &VerifyArgs) -> Result<(), String> {
         status: &status,
         aud: args.aud.as_deref(),
         nonce: args.nonce.as_deref(),
+        skip_holder_check: args.skip_holder_check,
         now,
     });
     print!("{}", crate::verify::report(&result));

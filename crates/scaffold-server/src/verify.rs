@@ -78,6 +78,8 @@ pub struct Request<'a> {
     pub status: &'a StatusDir,
     pub aud: Option<&'a str>,
     pub nonce: Option<&'a str>,
+    /// Accept a holder-bound credential without a key-binding check (the caller said so).
+    pub skip_holder_check: bool,
     pub now: i64,
 }
 
@@ -103,7 +105,16 @@ pub fn check(req: &Request<'_>) -> Result<Verified, (String, String)> {
         _ => None,
     };
     let policy = Policy { now: req.now, skew_secs: 60, issuers: &issuers, types: &types, key_binding };
-    verify(req.presentation, &policy, req.status).map_err(|r| (r.code.to_owned(), r.reason))
+    let v = verify(req.presentation, &policy, req.status).map_err(|r| (r.code.to_owned(), r.reason))?;
+    if !v.key_bound && v.claims.contains_key("cnf") && !req.skip_holder_check {
+        return Err((
+            "HOLDER_NOT_CHECKED".to_owned(),
+            "the credential is bound to its holder's key: give --aud and --nonce to check that the holder presented \
+             it, or --skip-holder-check to accept it from anyone"
+                .to_owned(),
+        ));
+    }
+    Ok(v)
 }
 
 /// The decision as the command prints it.
@@ -111,7 +122,12 @@ pub fn report(result: &Result<Verified, (String, String)>) -> String {
     match result {
         Ok(v) => {
             let mut out = format!("VALID\nissuer:   {}\ntype:     {}\n", v.iss, v.vct);
-            out.push_str(&format!("holder:   {}\n", if v.key_bound { "key binding checked" } else { "not checked" }));
+            let holder = match (v.key_bound, v.claims.contains_key("cnf")) {
+                (true, _) => "key binding checked",
+                (false, true) => "NOT checked (--skip-holder-check): anyone with a copy could have shown it",
+                (false, false) => "not bound to a holder",
+            };
+            out.push_str(&format!("holder:   {holder}\n"));
             out.push_str(&format!(
                 "status:   {}\n",
                 if v.status_checked { "not revoked (status list checked)" } else { "no status entry" }

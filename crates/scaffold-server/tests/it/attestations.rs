@@ -181,6 +181,19 @@ async fn an_authorised_issuer_offers_a_dbs_check_the_holder_accepts_and_shares_a
     let p = issue(ada.token.clone(), offer(with_number, 90)).await.problem(422, "VALIDATION_FAILED");
     assert_eq!(p["errors"][0]["code"], "INVALID_CLAIMS", "{p}");
     assert!(!p.to_string().contains("001234567890"), "the refused value is not echoed: {p}");
+    // The number typed into another field (an enumeration, a date) is not echoed either.
+    for (field, value) in
+        [("level", json!("001234567890")), ("issue_date", json!("001234567890")), ("barred_lists", json!(1234567890))]
+    {
+        let mut wrong = dbs_claims();
+        wrong[field] = value;
+        let p = issue(ada.token.clone(), offer(wrong, 90)).await.problem(422, "VALIDATION_FAILED");
+        assert!(!p.to_string().contains("1234567890"), "{field}: {p}");
+    }
+    let mut body = offer(dbs_claims(), 90);
+    body["type"] = json!("001234567890");
+    let p = issue(ada.token.clone(), body).await.problem(422, "VALIDATION_FAILED");
+    assert!(!p.to_string().contains("1234567890"), "{p}");
     let p = issue(ada.token.clone(), offer(dbs_claims(), 91)).await.problem(422, "VALIDATION_FAILED");
     assert_eq!(p["errors"][0]["code"], "VALIDITY_OUT_OF_RANGE");
     let mut new_info = dbs_claims();

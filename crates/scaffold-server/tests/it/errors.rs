@@ -136,10 +136,23 @@ async fn missing_bad_and_underscoped_tokens_are_refused() {
     let before = app.state().await;
     let res = app.http.post("/api/v1/groups").json(&techmates()).send().await;
     res.problem(401, "UNAUTHENTICATED");
-    assert!(res.header("www-authenticate").unwrap().starts_with("Bearer"));
+    let challenge = res.header("www-authenticate").unwrap();
+    assert!(challenge.starts_with("Bearer") && !challenge.contains("error="), "no token, no error code: {challenge}");
     for bad in ["Bearer scf_not-a-real-token", "Bearer nonsense", "Basic dXNlcjpwYXNz", "Bearer"] {
         let res = app.http.post("/api/v1/groups").header("authorization", bad).json(&techmates()).send().await;
         res.problem(401, "UNAUTHENTICATED");
+        assert!(res.header("www-authenticate").unwrap().contains("error=\"invalid_token\""), "{bad}");
+        let res = app.gql(None, "{ categories }", json!({})).await;
+        assert!(res.header("www-authenticate").is_none());
+        let res = app
+            .http
+            .post("/graphql")
+            .header("authorization", bad)
+            .json(&json!({ "query": "{ categories }" }))
+            .send()
+            .await;
+        assert_eq!(res.status, 401);
+        assert!(res.header("www-authenticate").unwrap().contains("error=\"invalid_token\""), "{bad}");
         // A bad token is refused even where anonymous access is allowed.
         app.http.get("/api/v1/groups").header("authorization", bad).send().await.problem(401, "UNAUTHENTICATED");
     }

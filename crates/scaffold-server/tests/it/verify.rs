@@ -62,6 +62,15 @@ fn the_verifier_kit_checks_offline_and_reports_revocation() {
     assert!(out.starts_with("VALID") && out.contains("level: \"enhanced\"") && !out.contains("workforce"), "{out}");
     assert!(out.contains("key binding checked") && out.contains("not revoked"), "{out}");
 
+    // Without --aud and --nonce a holder-bound credential is refused, unless the verifier says
+    // explicitly that it checks the holder another way.
+    let (ok, out) = run(&dir, &[]);
+    assert!(!ok && out.starts_with("INVALID") && out.contains("HOLDER_NOT_CHECKED"), "{out}");
+    let (ok, out) = run(&dir, &["--skip-holder-check"]);
+    assert!(ok && out.contains("holder:   NOT checked (--skip-holder-check)"), "{out}");
+    let (ok, out) = run(&dir, &["--skip-holder-check", "--aud", "casserole-matcher", "--nonce", "n-1"]);
+    assert!(!ok && out.contains("cannot be used with"), "{out}");
+
     let (ok, out) = run(&dir, &["--aud", "someone-else", "--nonce", "n-1"]);
     assert!(!ok && out.contains("KB_WRONG_AUD"), "{out}");
     let (ok, out) = run(&dir, &["--aud", "casserole-matcher", "--nonce", "n-2"]);
