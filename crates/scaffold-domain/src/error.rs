@@ -43,6 +43,15 @@ impl FieldError {
     }
 }
 
+/// The limit a `RateLimited` error hit, for the transports' `RateLimit-*` and `Retry-After`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimitInfo {
+    pub limit: u32,
+    pub remaining: u32,
+    /// Seconds until the limit's window resets.
+    pub reset_secs: i64,
+}
+
 /// The error every use case returns.
 pub struct DomainError {
     pub kind: ErrorKind,
@@ -50,11 +59,18 @@ pub struct DomainError {
     pub message: String,
     pub fields: Vec<FieldError>,
     pub source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    /// For `RateLimited`: which limit, so that the answer describes it (not the general one).
+    pub rate_limit: Option<RateLimitInfo>,
 }
 
 impl DomainError {
     pub fn new(kind: ErrorKind, code: &'static str, message: impl Into<String>) -> Self {
-        Self { kind, code, message: message.into(), fields: Vec::new(), source: None }
+        Self { kind, code, message: message.into(), fields: Vec::new(), source: None, rate_limit: None }
+    }
+
+    /// Too many requests against a limit of the use case's own (not the general per-client one).
+    pub fn rate_limited(code: &'static str, message: impl Into<String>, limit: RateLimitInfo) -> Self {
+        Self { rate_limit: Some(limit), ..Self::new(ErrorKind::RateLimited, code, message) }
     }
 
     pub fn not_found(code: &'static str, message: impl Into<String>) -> Self {

@@ -86,6 +86,18 @@ impl IntoResponse for ApiError {
             tracing::error!(code = e.code, error = ?e.source.as_ref().map(ToString::to_string), "request failed");
         }
         let mut res = problem_response(status, e.code, &e.message, &e.fields);
+        if let Some(l) = e.rate_limit {
+            for (name, value) in [
+                ("ratelimit-limit", l.limit.to_string()),
+                ("ratelimit-remaining", l.remaining.to_string()),
+                ("ratelimit-reset", l.reset_secs.to_string()),
+                ("retry-after", l.reset_secs.max(1).to_string()),
+            ] {
+                if let Ok(v) = HeaderValue::from_str(&value) {
+                    let _ = res.headers_mut().insert(name, v);
+                }
+            }
+        }
         match (e.kind, e.code) {
             (ErrorKind::Unauthenticated, _) => {
                 res.headers_mut()

@@ -48,6 +48,10 @@ fn bearer(req: &Request) -> Option<String> {
 
 fn set_headers(res: &mut Response, s: RateState) {
     let h = res.headers_mut();
+    // A use case that refused on a limit of its own (e.g. share redemption) describes that one.
+    if h.contains_key("ratelimit-limit") {
+        return;
+    }
     for (name, value) in [
         ("ratelimit-limit", s.limit.to_string()),
         ("ratelimit-remaining", s.remaining.to_string()),

@@ -617,10 +617,15 @@ impl Service {
             .await
             .map_err(store_error)?;
         if tries > REDEEM_PER_MINUTE {
-            return Err(DomainError::new(
-                scaffold_domain::ErrorKind::RateLimited,
+            let reset_secs = (window + Duration::minutes(1) - now).num_seconds().max(1);
+            return Err(DomainError::rate_limited(
                 "RATE_LIMITED",
-                "too many share codes tried: wait a minute",
+                format!("too many share codes tried: at most {REDEEM_PER_MINUTE} a minute; try again in {reset_secs} s"),
+                scaffold_domain::RateLimitInfo {
+                    limit: u32::try_from(REDEEM_PER_MINUTE).unwrap_or(u32::MAX),
+                    remaining: 0,
+                    reset_secs,
+                },
             ));
         }
         let not_found = || DomainError::not_found("SHARE_NOT_FOUND", "no share has that code");
@@ -645,8 +650,30 @@ impl Service {
             Err::<Redeemed, _>(share_error(code, &message))
         };
         if share.verifier_app.is_some() && share.verifier_app != app {
-            // Recorded for the holder; the verifier learns no more than from a wrong code.
-            let _ = record("SHARE_NOT_FOR_YOU", false).await?;
+            // Recorded for the holder, but after answering: the verifier learns no more than from
+            // a wrong code, not even from how long the answer took (an unknown code writes
+            // nothing).
+            let r = Redemption {
+                id: scaffold_domain::RedemptionId::new_v7(now),
+                share: share.id,
+                verifier,
+                app,
+                result: "SHARE_NOT_FOR_YOU".to_owned(),
+                redeemed_at: now,
+            };
+            let audit = self.audit(
+                Some(verifier),
+                "share.redeem",
+                "attestation",
+                share.attestation,
+                json!({ "share_id": share.id.to_string(), "result": "SHARE_NOT_FOR_YOU" }),
+            );
+            let store = self.store.clone();
+            drop(tokio::spawn(async move {
+                if let Err(e) = store.redeem_share(&r, false, &audit).await {
+                    tracing::warn!(error = %e, "recording a share redemption by another verifier failed");
+                }
+            }));
             return Err(not_found());
         }
         if share.withdrawn_at.is_some() {
