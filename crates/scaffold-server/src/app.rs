@@ -27,6 +27,9 @@ pub struct AppOptions {
     pub hsts_max_age_secs: u64,
     /// Where `/metrics` is served.
     pub metrics: MetricsAccess,
+    /// When set (by `serve`, which runs the watcher), requests are refused at once while the
+    /// store is down.
+    pub store_health: Option<Arc<crate::health::StoreHealth>>,
 }
 
 /// Who may read `/metrics` on the main listener.
@@ -60,6 +63,7 @@ impl Default for AppOptions {
             trust_forwarded_for: false,
             hsts_max_age_secs: 0,
             metrics: MetricsAccess::Open,
+            store_health: None,
         }
     }
 }
@@ -74,22 +78,27 @@ pub fn router(service: Service, options: &AppOptions) -> Router {
 pub fn router_with_metrics(service: Service, options: &AppOptions, metrics: Arc<Metrics>) -> Router {
     let schema = scaffold_graphql::schema(service.clone(), options.graphql);
     let service_for_limits = service.clone();
-    let mut ops =
-        Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz)).with_state(service.clone());
+    let mut ops = Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .with_state((service.clone(), options.store_health.clone()));
     match &options.metrics {
         MetricsAccess::Open => ops = ops.merge(metrics::router(metrics.clone(), None)),
         MetricsAccess::Token(t) => ops = ops.merge(metrics::router(metrics.clone(), Some(t.clone()))),
         MetricsAccess::Elsewhere => {}
     }
-    Router::new()
+    let mut app = Router::new()
         .merge(scaffold_rest::router(service.clone()))
         .merge(scaffold_graphql::router(schema, service, options.graphql))
         .merge(ops)
         .layer(axum::middleware::from_fn_with_state(
             crate::ratelimit::Limiter { service: service_for_limits, trust_forwarded_for: options.trust_forwarded_for },
             crate::ratelimit::limit,
-        ))
-        .layer(axum::middleware::from_fn_with_state(metrics, metrics::record))
+        ));
+    if let Some(health) = &options.store_health {
+        app = app.layer(axum::middleware::from_fn_with_state(health.clone(), crate::health::fail_fast));
+    }
+    app.layer(axum::middleware::from_fn_with_state(metrics, metrics::record))
         .layer(DefaultBodyLimit::max(options.body_limit_bytes))
         .layer(axum::middleware::from_fn_with_state(options.body_limit_bytes, refuse_declared_oversize))
         .layer(axum::middleware::from_fn(refuse_control_characters))
@@ -250,8 +259,15 @@ async fn healthz() -> Json<serde_json::Value> {
     Json(serde_json::json!({ "status": "ok" }))
 }
 
-async fn readyz(State(service): State<Service>) -> Response {
-    match service.ready().await {
+/// Ready when the store answers: as the health watcher last saw it when one runs (so that a
+/// probe never waits during an outage), else by a bounded ping.
+async fn readyz(State((service, health)): State<(Service, Option<Arc<crate::health::StoreHealth>>)>) -> Response {
+    let ready = match health {
+        Some(h) if h.is_up() => Ok(()),
+        Some(_) => Err(scaffold_domain::DomainError::unavailable("the store is down (health watcher)")),
+        None => service.ready().await,
+    };
+    match ready {
         Ok(()) => Json(serde_json::json!({ "status": "ready", "store": service.store_kind() })).into_response(),
         Err(e) => {
             tracing::warn!(error = ?e.source.as_ref().map(ToString::to_string), "readiness check failed");

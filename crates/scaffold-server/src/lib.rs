@@ -5,6 +5,7 @@
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod health;
 pub mod listen;
 pub mod metrics;
 pub mod ratelimit;

@@ -18,12 +18,15 @@ pub async fn serve(cfg: Config, migrate: bool) -> Result<(), String> {
     tracing::info!(store = store.kind(), database = %redacted_url(url), "store open");
     let service = Service::with_identity(store, Arc::new(SystemClock), cfg.identity()?)?;
     let bootstrap = service.bootstrap_operator().await.map_err(|e| format!("first-run bootstrap failed: {e}"))?;
+    let health = Arc::new(crate::health::StoreHealth::default());
+    tokio::spawn(crate::health::watch(service.clone(), health.clone()));
     let options = AppOptions {
         body_limit_bytes: cfg.server.body_limit_bytes,
         request_timeout: Duration::from_secs(cfg.server.request_timeout_secs),
         graphql: cfg.graphql.limits(),
         trust_forwarded_for: cfg.rate_limits.trust_forwarded_for,
         hsts_max_age_secs: cfg.server.hsts_max_age_secs,
+        store_health: Some(health.clone()),
         metrics: match (cfg.server.metrics_listen.as_str(), cfg.server.metrics_token.expose()) {
             ("", "") => MetricsAccess::Open,
             ("", token) => MetricsAccess::Token(token.to_owned()),

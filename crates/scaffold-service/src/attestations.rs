@@ -620,7 +620,9 @@ impl Service {
             let reset_secs = (window + Duration::minutes(1) - now).num_seconds().max(1);
             return Err(DomainError::rate_limited(
                 "RATE_LIMITED",
-                format!("too many share codes tried: at most {REDEEM_PER_MINUTE} a minute; try again in {reset_secs} s"),
+                format!(
+                    "too many share codes tried: at most {REDEEM_PER_MINUTE} a minute; try again in {reset_secs} s"
+                ),
                 scaffold_domain::RateLimitInfo {
                     limit: u32::try_from(REDEEM_PER_MINUTE).unwrap_or(u32::MAX),
                     remaining: 0,

@@ -49,6 +49,9 @@ pub struct Service {
     identity: Arc<identity::Identity>,
 }
 
+/// How long a readiness ping may take.
+pub const READY_SECS: u64 = 2;
+
 impl Service {
     /// A service with the default identity settings (no providers configured).
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
@@ -75,8 +78,13 @@ impl Service {
     }
 
     /// Readiness: the store answers.
+    /// Whether the store answers, within `READY_SECS` (a readiness probe must not wait for the
+    /// pool's own timeout while the database is down).
     pub async fn ready(&self) -> Result<(), DomainError> {
-        self.store.ping().await.map_err(store_error)
+        match tokio::time::timeout(std::time::Duration::from_secs(READY_SECS), self.store.ping()).await {
+            Ok(r) => r.map_err(store_error),
+            Err(_) => Err(DomainError::unavailable("the store did not answer a ping in time")),
+        }
     }
 
     fn audit(

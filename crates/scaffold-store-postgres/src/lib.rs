@@ -7,8 +7,10 @@ mod events;
 mod identity;
 mod rows;
 
+pub use rows::to_store_error;
+
 use async_trait::async_trait;
-use rows::{group_from_row, key_from_row, membership_from_row, person_from_row, to_store_error};
+use rows::{group_from_row, key_from_row, membership_from_row, person_from_row};
 use scaffold_domain::audit::AuditEntry;
 use scaffold_domain::group::Group;
 use scaffold_domain::membership::Membership;

@@ -32,9 +32,22 @@ pub fn to_store_error(e: sqlx::Error) -> StoreError {
             };
             StoreError::Conflict { constraint }
         }
-        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
-            StoreError::Unavailable(Box::new(e))
+        // Connection exceptions (class 08), the server shutting down or not yet accepting
+        // connections (57P01-57P03), too many connections (53300), a failover's read-only server
+        // (25006): the database is unavailable for now, not the request wrong.
+        sqlx::Error::Database(db)
+            if db.code().is_some_and(|c| {
+                c.starts_with("08") || matches!(c.as_ref(), "57P01" | "57P02" | "57P03" | "53300" | "25006")
+            }) =>
+        {
+            StoreError::Unavailable(Box::new(sqlx::Error::Database(db)))
         }
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::WorkerCrashed => StoreError::Unavailable(Box::new(e)),
         sqlx::Error::RowNotFound => StoreError::NotFound,
         other => StoreError::Other(Box::new(other)),
     }

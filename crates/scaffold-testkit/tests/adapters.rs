@@ -59,3 +59,17 @@ async fn store_debug_output_hides_the_database_password() {
     let shown = format!("{store:?}");
     assert!(!shown.contains("sup3r-secret"), "{shown}");
 }
+
+/// PostgreSQL ending a connection (an administrator, a restart, a failover: SQLSTATE 57P01) is the
+/// store being unavailable (503 to clients), never an internal error.
+#[tokio::test]
+async fn a_connection_the_server_ends_is_unavailable_not_an_internal_error() {
+    use sqlx::Connection;
+    let url = scaffold_testkit::postgres_url().await;
+    let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+    let err = sqlx::query("select pg_terminate_backend(pg_backend_pid())").execute(&mut conn).await.unwrap_err();
+    let code = err.as_database_error().and_then(|d| d.code()).map(|c| c.into_owned());
+    assert_eq!(code.as_deref(), Some("57P01"), "{err}");
+    let mapped = scaffold_store_postgres::to_store_error(err);
+    assert!(matches!(mapped, scaffold_store::StoreError::Unavailable(_)), "{mapped}");
+}

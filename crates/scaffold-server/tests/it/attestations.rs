@@ -629,7 +629,9 @@ async fn withdrawn_and_expired_shares_fail_with_their_own_codes() {
     // Too many codes tried in a minute.
     let mut last = None;
     for _ in 0..30 {
-        last = Some(s.http.post("/api/v1/shares/redeem").token(&matcher).json(&json!({ "code": "AAAA-BBBB-CC" })).send().await);
+        last = Some(
+            s.http.post("/api/v1/shares/redeem").token(&matcher).json(&json!({ "code": "AAAA-BBBB-CC" })).send().await,
+        );
     }
     let last = last.unwrap();
     last.problem(429, "RATE_LIMITED");

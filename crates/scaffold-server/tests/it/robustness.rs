@@ -235,3 +235,97 @@ async fn twenty_thousand_client_addresses_keep_limits_working_and_memory_bounded
     assert!(grown < 48 * 1024, "memory grew by {grown} KiB");
     assert!(server.stop().await.success());
 }
+
+/// A TCP proxy to PostgreSQL that the test can cut and restore, to stand for a database outage
+/// of the slow kind: open connections are reset, new ones are accepted and never answered (as
+/// when a host stops answering), so that a client would wait for its own timeouts.
+struct Proxy {
+    addr: std::net::SocketAddr,
+    cut: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    conns: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>>,
+}
+
+impl Proxy {
+    async fn start(target: String) -> Self {
+        use std::sync::atomic::Ordering;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let cut = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let conns = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (c, list) = (cut.clone(), conns.clone());
+        tokio::spawn(async move {
+            let mut black_hole = Vec::new();
+            loop {
+                let Ok((mut client, _)) = listener.accept().await else { continue };
+                if c.load(Ordering::SeqCst) {
+                    black_hole.push(client);
+                    continue;
+                }
+                black_hole.clear();
+                let target = target.clone();
+                let task = tokio::spawn(async move {
+                    if let Ok(mut server) = TcpStream::connect(&target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                    }
+                });
+                list.lock().unwrap().push(task.abort_handle());
+            }
+        });
+        Self { addr, cut, conns }
+    }
+
+    fn cut(&self) {
+        self.cut.store(true, std::sync::atomic::Ordering::SeqCst);
+        for c in self.conns.lock().unwrap().drain(..) {
+            c.abort();
+        }
+    }
+
+    fn restore(&self) {
+        self.cut.store(false, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+async fn get(addr: &str, path: &str) -> (u16, Value) {
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes()).await.unwrap();
+    let (status, _, body) = read_response(&mut s).await.unwrap();
+    (status, serde_json::from_str(&body).unwrap_or(Value::Null))
+}
+
+async fn wait_for(addr: &str, path: &str, status: u16) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while get(addr, path).await.0 != status {
+        assert!(tokio::time::Instant::now() < deadline, "{path} never answered {status}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// During a database outage the server answers at once (503, a circuit opened by its own pings)
+/// instead of holding every request for the pool's timeout, keeps answering /healthz, and serves
+/// again when the database is back. PostgreSQL only: SQLite is a file in the same process.
+#[tokio::test]
+async fn a_database_outage_is_answered_at_once_and_recovered_from() {
+    if scaffold_testkit::StoreKind::from_env() != scaffold_testkit::StoreKind::Postgres {
+        return;
+    }
+    let url = scaffold_testkit::postgres_url().await;
+    let (scheme_user, rest) = url.split_once('@').unwrap();
+    let (host, db) = rest.split_once('/').unwrap();
+    let proxy = Proxy::start(host.to_owned()).await;
+    let via_proxy = format!("{scheme_user}@{}/{db}", proxy.addr);
+    let dir = scaffold_testkit::temp_dir();
+    let server = start_with(&dir, Some(&via_proxy), &[("SCAFFOLD_RATE_LIMITS__PER_IP_PER_MINUTE", "0")]).await;
+    assert_eq!(get(&server.addr, "/api/v1/groups").await.0, 200);
+
+    proxy.cut();
+    wait_for(&server.addr, "/readyz", 503).await;
+    let (status, body) = get(&server.addr, "/api/v1/groups").await;
+    assert_eq!((status, body["code"].as_str()), (503, Some("STORE_UNAVAILABLE")), "{body}");
+    assert_eq!(get(&server.addr, "/healthz").await.0, 200, "the process itself is healthy");
+
+    proxy.restore();
+    wait_for(&server.addr, "/readyz", 200).await;
+    wait_for(&server.addr, "/api/v1/groups", 200).await;
+    assert!(server.stop().await.success());
+}
