@@ -305,3 +305,56 @@ fn hostile_times_fail_closed() {
     let relaxed = Policy { key_binding: None, ..w.policy() };
     assert_eq!(w.code_with(&format!("{odd}~"), &relaxed, &w.lists()), "MALFORMED");
 }
+
+/// Pieces that make up SD-JWT presentations, for building hostile ones.
+fn sd_jwt_like() -> impl proptest::strategy::Strategy<Value = String> {
+    use proptest::strategy::Strategy as _;
+    let pieces = proptest::sample::select(vec![
+        "eyJ",
+        "hbGciOiJFUzI1NiJ9",
+        "e30",
+        "W10",
+        "bnVsbA",
+        ".",
+        "~",
+        "~~",
+        "AAAA",
+        "_-",
+        "=",
+        "%",
+        " ",
+        "\u{e9}",
+        "eyJhbGciOiJub25lIn0",
+        "eyJ0eXAiOiJkYytzZC1qd3QifQ",
+    ]);
+    proptest::collection::vec(pieces, 0..40).prop_map(|v| v.concat())
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
+
+    /// Anything a client sends as a presentation is refused with a code, never a panic.
+    #[test]
+    fn any_text_is_refused_without_panicking(raw in proptest::prelude::any::<String>(), shaped in sd_jwt_like()) {
+        let w = World::new();
+        for p in [raw.as_str(), shaped.as_str()] {
+            let _ = scaffold_attest::Parsed::parse(p);
+            proptest::prop_assert!(verify(p, &w.policy(), &w.lists()).is_err(), "{p:?} verified");
+        }
+    }
+
+    /// Changing any one character of a valid presentation makes it fail.
+    #[test]
+    fn any_one_character_changed_is_refused(at in 0usize..10_000, with in proptest::sample::select(vec!['A', 'z', '0', '-', '_', '.', '~', 'x'])) {
+        let w = World::new();
+        let issued = issue(&w.issuer, &w.credential()).unwrap();
+        let shown = w.present(&issued.sd_jwt, &["level", "workforce"]);
+        proptest::prop_assert!(verify(&shown, &w.policy(), &w.lists()).is_ok());
+        let i = at % shown.len();
+        let mut chars: Vec<char> = shown.chars().collect();
+        proptest::prop_assume!(chars[i] != with);
+        chars[i] = with;
+        let changed: String = chars.into_iter().collect();
+        proptest::prop_assert!(verify(&changed, &w.policy(), &w.lists()).is_err(), "changed at {i} to {with:?} and still valid");
+    }
+}

@@ -823,4 +823,78 @@ mod tests {
         let in_gap = NaiveDateTime::parse_from_str("2026-03-29T01:30", "%Y-%m-%dT%H:%M").unwrap();
         assert_eq!(instant(london, in_gap), Utc.with_ymd_and_hms(2026, 3, 29, 1, 30, 0).unwrap());
     }
+
+    /// RRULE parts, valid and not, for building rules.
+    fn rule() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::strategy::Strategy as _;
+        let part = proptest::sample::select(vec![
+            "FREQ=DAILY",
+            "FREQ=WEEKLY",
+            "FREQ=MONTHLY",
+            "FREQ=YEARLY",
+            "FREQ=HOURLY",
+            "FREQ=SECONDLY",
+            "INTERVAL=2",
+            "INTERVAL=0",
+            "INTERVAL=400",
+            "COUNT=3",
+            "COUNT=100000",
+            "BYDAY=MO,WE",
+            "BYDAY=-1FR",
+            "BYDAY=5SU",
+            "BYMONTHDAY=31",
+            "BYMONTHDAY=-1",
+            "BYMONTH=2",
+            "BYSETPOS=1",
+            "BYSETPOS=-400",
+            "BYHOUR=9,10,11",
+            "WKST=SU",
+            "UNTIL=20261231T235959Z",
+            "UNTIL=20200101",
+            "UNTIL=nonsense",
+            "BYWEEKNO=53",
+            "BYYEARDAY=366",
+            "X-FOO=1",
+            "",
+        ]);
+        proptest::collection::vec(part, 0..6).prop_map(|v| v.join(";"))
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(200))]
+
+        /// Any rule and exception dates a client sends are refused with a field error or expand,
+        /// inside any window the API allows, to at most MAX_OCCURRENCES occurrences in order,
+        /// each inside the window, none of them excluded, each as long as the event.
+        #[test]
+        fn any_rule_is_refused_or_expands_boundedly_in_order(
+            rule in rule(),
+            garbage in ".{0,40}",
+            exdate_day in 1u32..28,
+            window_days in 1i64..=366,
+            offset_days in -30i64..400,
+        ) {
+            for raw in [rule.clone(), garbage] {
+                let d = EventDraft {
+                    rrule: Some(raw.clone()),
+                    exdates: vec![format!("2026-04-{exdate_day:02}T10:00")],
+                    ..draft()
+                };
+                let Ok(e) = d.validate(EventId::new_v7(now()), GroupId::new_v7(now()), now()) else { continue };
+                let from = Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap() + Duration::days(offset_days);
+                let to = from + Duration::days(window_days);
+                let Ok(all) = e.occurrences(from, to) else { continue };
+                proptest::prop_assert!(all.len() <= usize::from(MAX_OCCURRENCES), "{raw}: {}", all.len());
+                let excluded = chrono::NaiveDate::from_ymd_opt(2026, 4, exdate_day).unwrap().and_hms_opt(10, 0, 0).unwrap();
+                for (i, o) in all.iter().enumerate() {
+                    proptest::prop_assert!(o.start >= from && o.start < to, "{raw}: {o:?} outside the window");
+                    proptest::prop_assert!(o.local_start != excluded, "{raw}: an excluded date is listed");
+                    proptest::prop_assert_eq!(o.end - o.start, Duration::hours(2));
+                    if i > 0 {
+                        proptest::prop_assert!(all[i - 1].start <= o.start, "{raw}: out of order");
+                    }
+                }
+            }
+        }
+    }
 }

@@ -329,4 +329,48 @@ mod tests {
         assert_eq!((t[0].0, t[0].1, t[0].2), (Utc.with_ymd_and_hms(2026, 3, 29, 1, 0, 0).unwrap(), 0, 3600));
         assert_eq!((t[1].0, t[1].1, t[1].2), (Utc.with_ymd_and_hms(2026, 10, 25, 1, 0, 0).unwrap(), 3600, 0));
     }
+
+    /// Undoes `text`'s escaping.
+    fn unescape(s: &str) -> String {
+        let mut out = String::new();
+        let mut chars = s.chars();
+        while let Some(c) = chars.next() {
+            if c == '\\' {
+                match chars.next() {
+                    Some('n') => out.push('\n'),
+                    Some(other) => out.push(other),
+                    None => out.push('\\'),
+                }
+            } else {
+                out.push(c);
+            }
+        }
+        out
+    }
+
+    proptest::proptest! {
+        /// Any text, once escaped and written as a folded content line, is valid RFC 5545 (no bare
+        /// CR or LF, no unescaped separator, lines of at most 75 octets) and reads back as the
+        /// text without its control characters.
+        #[test]
+        fn any_text_escapes_folds_and_reads_back(s in proptest::prelude::any::<String>()) {
+            let mut out = String::new();
+            line(&mut out, &format!("SUMMARY:{}", text(&s)));
+            proptest::prop_assert!(out.ends_with("\r\n"));
+            let physical: Vec<&str> = out.trim_end_matches("\r\n").split("\r\n").collect();
+            for l in &physical {
+                proptest::prop_assert!(l.len() <= 75, "{} octets", l.len());
+                proptest::prop_assert!(!l.contains(['\r', '\n']));
+            }
+            let unfolded = out.trim_end_matches("\r\n").replace("\r\n ", "");
+            let value = unfolded.strip_prefix("SUMMARY:").unwrap_or_default();
+            let mut escaped = false;
+            for c in value.chars() {
+                proptest::prop_assert!(escaped || !matches!(c, ';' | ','), "an unescaped separator in {value:?}");
+                escaped = !escaped && c == '\\';
+            }
+            let expected: String = s.chars().filter(|c| *c == '\n' || !c.is_control()).collect();
+            proptest::prop_assert_eq!(unescape(value), expected);
+        }
+    }
 }

@@ -80,4 +80,106 @@ mod tests {
         let quoted = markdown_html("[x](https://example.org/\"onmouseover=\"alert(1))");
         assert!(!quoted.contains("\"onmouseover"), "{quoted}");
     }
+
+    /// The tags the renderer may emit; everything else a writer types arrives as text.
+    const ALLOWED: [&str; 26] = [
+        "p",
+        "em",
+        "strong",
+        "del",
+        "a",
+        "img",
+        "code",
+        "pre",
+        "ul",
+        "ol",
+        "li",
+        "blockquote",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "hr",
+        "br",
+        "table",
+        "thead",
+        "tbody",
+        "tr",
+        "th",
+        "td",
+    ];
+
+    /// Text built from the pieces that make Markdown and HTML dangerous.
+    fn writing() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::strategy::Strategy as _;
+        let pieces = proptest::sample::select(vec![
+            "a",
+            " ",
+            "<",
+            ">",
+            "\"",
+            "'",
+            "=",
+            "/",
+            ":",
+            "(",
+            ")",
+            "[",
+            "]",
+            "!",
+            "*",
+            "#",
+            "&",
+            ";",
+            "\n",
+            "\t",
+            "-",
+            "`",
+            "javascript",
+            "script",
+            "onerror",
+            "img",
+            "iframe",
+            "data",
+            "vbscript",
+            "href",
+            "src",
+            "&#106;",
+            "http",
+            "mailto",
+            "\\",
+        ]);
+        proptest::collection::vec(pieces, 0..60).prop_map(|v| v.concat())
+    }
+
+    proptest::proptest! {
+        /// Whatever a group writes (Markdown mixed with HTML, links with any scheme, stray
+        /// quotes), the page gets only the renderer's own tags, no event-handler attributes, and
+        /// only http, https, mailto, relative or `#` link targets.
+        #[test]
+        fn any_text_renders_to_safe_html(s in writing()) {
+            let html = markdown_html(&s);
+            for tag in html.split('<').skip(1) {
+                let name: String =
+                    tag.trim_start_matches('/').chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
+                proptest::prop_assert!(ALLOWED.contains(&name.as_str()), "<{name}> in {html:?} from {s:?}");
+                let inside = tag.split('>').next().unwrap_or_default().to_ascii_lowercase();
+                proptest::prop_assert!(!inside.contains(" on"), "an event attribute in {html:?} from {s:?}");
+            }
+            for attribute in ["href=\"", "src=\""] {
+                for value in html.split(attribute).skip(1) {
+                    let value = value.split('"').next().unwrap_or_default().to_ascii_lowercase();
+                    let scheme = value.split_once(':').map(|(x, _)| x.to_owned());
+                    let ok = match scheme {
+                        None => true,
+                        Some(x) if x.contains(['/', '?', '#']) => true,
+                        Some(x) => matches!(x.as_str(), "http" | "https" | "mailto"),
+                    };
+                    proptest::prop_assert!(ok, "{value} in {html:?} from {s:?}");
+                }
+            }
+        }
+    }
 }

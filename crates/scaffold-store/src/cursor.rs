@@ -35,4 +35,19 @@ mod tests {
         assert_eq!(Cursor::decode::<(String, i32)>("!!!"), None);
         assert_eq!(Cursor::decode::<(String, i32)>("e30"), None);
     }
+
+    proptest::proptest! {
+        /// Cursors come from clients: any string decodes to a value or to nothing, never a panic,
+        /// and every value round-trips.
+        #[test]
+        fn any_string_decodes_safely_and_values_round_trip(
+            garbage in ".{0,200}",
+            name in proptest::prelude::any::<String>(),
+            n in proptest::prelude::any::<i64>(),
+        ) {
+            let _ = Cursor::decode::<(String, i64)>(&garbage);
+            let c = Cursor::encode(&(name.clone(), n));
+            proptest::prop_assert_eq!(Cursor::decode::<(String, i64)>(&c.0), Some((name, n)));
+        }
+    }
 }
