@@ -4,7 +4,9 @@
 use crate::FieldError;
 
 /// Trims `value` and checks its length is within `min..=max` characters, and that it holds no
-/// control characters other than newlines and tabs when `multiline` is set.
+/// control characters other than newlines and tabs when `multiline` is set. The minimum counts the
+/// trimmed text (white space alone is empty); the maximum counts what was sent, as the API
+/// document's `maxLength` does.
 pub fn bounded(pointer: &str, value: &str, min: usize, max: usize, multiline: bool) -> Result<String, FieldError> {
     let trimmed = value.trim();
     let len = trimmed.chars().count();
@@ -15,7 +17,7 @@ pub fn bounded(pointer: &str, value: &str, min: usize, max: usize, multiline: bo
             FieldError::new(pointer, "TOO_SHORT", format!("must be at least {min} characters"))
         });
     }
-    if len > max {
+    if value.chars().count() > max {
         return Err(FieldError::new(pointer, "TOO_LONG", format!("must be at most {max} characters")));
     }
     let bad_control = trimmed.chars().any(|c| c.is_control() && !(multiline && (c == '\n' || c == '\t' || c == '\r')));

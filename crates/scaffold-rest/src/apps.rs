@@ -2,7 +2,7 @@
 //! them; operators approve scopes that need approval.
 
 use crate::RestState;
-use crate::extract::{Caller, JsonBody, QueryParams};
+use crate::extract::{JsonBody, QueryParams, SignedIn};
 use crate::problem::{ApiResult, Problem};
 use crate::schema::Page;
 use axum::Json;
@@ -118,7 +118,7 @@ pub struct AppListParams {
     security(("bearer" = ["profile"])))]
 pub async fn register(
     State(s): State<RestState>,
-    Caller(actor): Caller,
+    SignedIn(actor): SignedIn,
     JsonBody { value: b, .. }: JsonBody<NewApp>,
 ) -> ApiResult<(StatusCode, Json<AppWithSecretBody>)> {
     let draft = AppDraft {
@@ -139,7 +139,7 @@ pub async fn register(
     security(("bearer" = ["profile"])))]
 pub async fn list(
     State(s): State<RestState>,
-    Caller(actor): Caller,
+    SignedIn(actor): SignedIn,
     QueryParams(q): QueryParams<AppListParams>,
 ) -> ApiResult<Json<Page<AppBody>>> {
     let limit = scaffold_service::page_limit(q.limit)?;
@@ -159,7 +159,7 @@ fn app_id(raw: &str) -> Result<AppId, DomainError> {
     security(("bearer" = ["profile"])))]
 pub async fn get(
     State(s): State<RestState>,
-    Caller(actor): Caller,
+    SignedIn(actor): SignedIn,
     Path(app): Path<String>,
 ) -> ApiResult<Json<AppBody>> {
     Ok(Json(s.service.app(&actor, app_id(&app)?).await?.into()))
@@ -174,7 +174,7 @@ pub async fn get(
     security(("bearer" = ["admin"])))]
 pub async fn approve(
     State(s): State<RestState>,
-    Caller(actor): Caller,
+    SignedIn(actor): SignedIn,
     Path(app): Path<String>,
     JsonBody { value: b, .. }: JsonBody<Approval>,
 ) -> ApiResult<Json<AppBody>> {
@@ -188,7 +188,7 @@ pub async fn approve(
     security(("bearer" = ["profile"])))]
 pub async fn rotate_secret(
     State(s): State<RestState>,
-    Caller(actor): Caller,
+    SignedIn(actor): SignedIn,
     Path(app): Path<String>,
 ) -> ApiResult<Json<AppWithSecretBody>> {
     Ok(Json(s.service.rotate_app_secret(&actor, app_id(&app)?).await?.into()))
@@ -200,7 +200,7 @@ pub async fn rotate_secret(
     security(("bearer" = ["profile"])))]
 pub async fn revoke(
     State(s): State<RestState>,
-    Caller(actor): Caller,
+    SignedIn(actor): SignedIn,
     Path(app): Path<String>,
 ) -> ApiResult<Json<AppBody>> {
     Ok(Json(s.service.revoke_app(&actor, app_id(&app)?).await?.into()))

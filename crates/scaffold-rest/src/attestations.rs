@@ -4,7 +4,7 @@
 //! lists (`/status-lists/{n}`).
 
 use crate::RestState;
-use crate::extract::{Caller, JsonBody};
+use crate::extract::{Caller, JsonBody, SignedIn};
 use crate::groups::group_ref;
 use crate::problem::{ApiResult, Problem};
 use axum::Json;
@@ -92,7 +92,7 @@ fn attestation_type_schema() -> utoipa::openapi::schema::Object {
     security(("bearer" = ["admin"])))]
 pub async fn authorise(
     State(s): State<RestState>,
-    Caller(actor): Caller,
+    SignedIn(actor): SignedIn,
     Path(group): Path<String>,
     JsonBody { value, .. }: JsonBody<AuthoriseBody>,
 ) -> ApiResult<Json<IssuerTypes>> {
@@ -214,7 +214,7 @@ fn attestation_id(s: &str) -> Result<AttestationId, DomainError> {
     security(("bearer" = ["attestations:issue"])))]
 pub async fn issue(
     State(s): State<RestState>,
-    Caller(actor): Caller,
+    SignedIn(actor): SignedIn,
     Path(group): Path<String>,
     JsonBody { value, .. }: JsonBody<IssueBody>,
 ) -> ApiResult<(StatusCode, Json<AttestationBody>)> {
@@ -243,7 +243,7 @@ pub struct AttestationList {
 #[utoipa::path(get, path = "/api/v1/me/attestations", tag = "attestations",
     responses((status = 200, description = "Offered, active and ended attestations", body = AttestationList)),
     security(("bearer" = ["profile"])))]
-pub async fn mine(State(s): State<RestState>, Caller(actor): Caller) -> ApiResult<Json<AttestationList>> {
+pub async fn mine(State(s): State<RestState>, SignedIn(actor): SignedIn) -> ApiResult<Json<AttestationList>> {
     let items = s.service.my_attestations(&actor).await?.into_iter().map(|a| body(&s, a)).collect();
     Ok(Json(AttestationList { items }))
 }
@@ -255,7 +255,7 @@ pub async fn mine(State(s): State<RestState>, Caller(actor): Caller) -> ApiResul
     security(("bearer" = ["profile"])))]
 pub async fn one(
     State(s): State<RestState>,
-    Caller(actor): Caller,
+    SignedIn(actor): SignedIn,
     Path(id): Path<String>,
 ) -> ApiResult<Json<AttestationBody>> {
     Ok(Json(body(&s, s.service.my_attestation(&actor, attestation_id(&id)?).await?)))
@@ -280,7 +280,7 @@ pub struct AcceptBody {
     security(("bearer" = ["profile"])))]
 pub async fn accept(
     State(s): State<RestState>,
-    Caller(actor): Caller,
+    SignedIn(actor): SignedIn,
     Path(id): Path<String>,
     JsonBody { value, .. }: JsonBody<AcceptBody>,
 ) -> ApiResult<Json<AttestationBody>> {
@@ -295,7 +295,7 @@ pub async fn accept(
     security(("bearer" = ["profile"])))]
 pub async fn decline(
     State(s): State<RestState>,
-    Caller(actor): Caller,
+    SignedIn(actor): SignedIn,
     Path(id): Path<String>,
 ) -> ApiResult<Json<AttestationBody>> {
     Ok(Json(body(&s, s.service.decline_attestation(&actor, attestation_id(&id)?).await?)))
@@ -316,7 +316,7 @@ pub struct ReasonBody {
     security(("bearer" = ["profile"])))]
 pub async fn withdraw(
     State(s): State<RestState>,
-    Caller(actor): Caller,
+    SignedIn(actor): SignedIn,
     Path(id): Path<String>,
     JsonBody { value, .. }: JsonBody<ReasonBody>,
 ) -> ApiResult<Json<AttestationBody>> {
@@ -334,7 +334,7 @@ pub async fn withdraw(
     security(("bearer" = ["profile"])))]
 pub async fn credential(
     State(s): State<RestState>,
-    Caller(actor): Caller,
+    SignedIn(actor): SignedIn,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     let a = s.service.my_attestation(&actor, attestation_id(&id)?).await?;
@@ -359,7 +359,7 @@ pub async fn credential(
     security(("bearer" = ["attestations:issue"])))]
 pub async fn revoke(
     State(s): State<RestState>,
-    Caller(actor): Caller,
+    SignedIn(actor): SignedIn,
     Path(id): Path<String>,
     JsonBody { value, .. }: JsonBody<ReasonBody>,
 ) -> ApiResult<Json<AttestationBody>> {
@@ -481,7 +481,7 @@ fn share_out(
     security(("bearer" = ["profile"])))]
 pub async fn create_share(
     State(s): State<RestState>,
-    Caller(actor): Caller,
+    SignedIn(actor): SignedIn,
     Path(id): Path<String>,
     JsonBody { value, .. }: JsonBody<ShareBody>,
 ) -> ApiResult<(StatusCode, Json<CreatedShareBody>)> {
@@ -505,7 +505,7 @@ pub async fn create_share(
     security(("bearer" = ["profile"])))]
 pub async fn shares(
     State(s): State<RestState>,
-    Caller(actor): Caller,
+    SignedIn(actor): SignedIn,
     Path(id): Path<String>,
 ) -> ApiResult<Json<ShareList>> {
     let items =
@@ -523,7 +523,7 @@ pub async fn shares(
     security(("bearer" = ["profile"])))]
 pub async fn withdraw_share(
     State(s): State<RestState>,
-    Caller(actor): Caller,
+    SignedIn(actor): SignedIn,
     Path((id, share)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
     let share = scaffold_domain::ShareId::parse(&share)
@@ -583,7 +583,7 @@ pub struct RedeemedBody {
     security(("bearer" = ["attestations:verify"])))]
 pub async fn redeem(
     State(s): State<RestState>,
-    Caller(actor): Caller,
+    SignedIn(actor): SignedIn,
     JsonBody { value, .. }: JsonBody<RedeemBody>,
 ) -> ApiResult<Json<RedeemedBody>> {
     let r = s.service.redeem_share(&actor, &value.code).await?;
@@ -613,7 +613,7 @@ pub async fn redeem(
     security(("bearer" = ["profile"])))]
 pub async fn attest_identity(
     State(s): State<RestState>,
-    Caller(actor): Caller,
+    SignedIn(actor): SignedIn,
     JsonBody { value, .. }: JsonBody<AcceptBody>,
 ) -> ApiResult<(StatusCode, Json<AttestationBody>)> {
     let a = s.service.attest_identity(&actor, value.holder_jwk.as_ref()).await?;

@@ -1,7 +1,7 @@
 //! `/api/v1/audit`: the append-only audit log, for operators.
 
 use crate::RestState;
-use crate::extract::{Caller, QueryParams, given};
+use crate::extract::{QueryParams, SignedIn, given};
 use crate::problem::{ApiResult, Problem};
 use crate::schema::{Page, next_link};
 use axum::Json;
@@ -41,7 +41,7 @@ pub struct AuditParams {
     security(("bearer" = ["admin"])))]
 pub async fn list(
     State(s): State<RestState>,
-    Caller(actor): Caller,
+    SignedIn(actor): SignedIn,
     QueryParams(p): QueryParams<AuditParams>,
 ) -> ApiResult<Json<Page<AuditBody>>> {
     let page = s.service.audit_log(&actor, given(p.after).as_deref(), p.limit).await?;

@@ -4,7 +4,7 @@
 //! Cookies are `__Host-` prefixed (Secure, Path=/, no Domain), HttpOnly and `SameSite=Lax`.
 
 use crate::RestState;
-use crate::extract::{Caller, cookie};
+use crate::extract::{Caller, SignedIn, cookie};
 use crate::problem::Problem;
 use crate::problem::{ApiError, ApiResult};
 use axum::Json;
@@ -296,6 +296,6 @@ pub async fn token(State(s): State<RestState>, headers: HeaderMap, body: axum::b
         (status = 403, description = "Not a browser session", body = Problem, content_type = "application/problem+json"),
     ),
     security(("session" = [])))]
-pub async fn person_token(State(s): State<RestState>, Caller(actor): Caller) -> ApiResult<Response> {
+pub async fn person_token(State(s): State<RestState>, SignedIn(actor): SignedIn) -> ApiResult<Response> {
     Ok(token_body(s.service.person_access_token(&actor).await?))
 }

@@ -2,7 +2,7 @@
 //! and the occurrences of one in a window.
 
 use crate::RestState;
-use crate::extract::{Caller, IfMatch, JsonBody, QueryParams, etag};
+use crate::extract::{Caller, IfMatch, JsonBody, QueryParams, SignedIn, etag};
 use crate::groups::group_ref;
 use crate::problem::{ApiResult, Problem};
 use crate::schema::Page;
@@ -271,7 +271,7 @@ fn event_id(s: &str) -> Result<EventId, DomainError> {
     security(("bearer" = ["events:write"])))]
 pub async fn create(
     State(s): State<RestState>,
-    Caller(actor): Caller,
+    SignedIn(actor): SignedIn,
     Path(group): Path<String>,
     JsonBody { value, .. }: JsonBody<EventInput>,
 ) -> ApiResult<impl IntoResponse> {
@@ -333,7 +333,7 @@ pub async fn get(
     security(("bearer" = ["events:write"])))]
 pub async fn replace(
     State(s): State<RestState>,
-    Caller(actor): Caller,
+    SignedIn(actor): SignedIn,
     Path(event): Path<String>,
     IfMatch(version): IfMatch,
     JsonBody { value, .. }: JsonBody<EventInput>,
@@ -358,7 +358,7 @@ pub async fn replace(
     security(("bearer" = ["events:write"])))]
 pub async fn delete(
     State(s): State<RestState>,
-    Caller(actor): Caller,
+    SignedIn(actor): SignedIn,
     Path(event): Path<String>,
     IfMatch(version): IfMatch,
 ) -> ApiResult<StatusCode> {
@@ -457,7 +457,7 @@ pub struct OccurrenceChange {
     security(("bearer" = ["events:write"])))]
 pub async fn set_occurrence(
     State(s): State<RestState>,
-    Caller(actor): Caller,
+    SignedIn(actor): SignedIn,
     Path((event, local_start)): Path<(String, String)>,
     JsonBody { value, .. }: JsonBody<OccurrenceChange>,
 ) -> ApiResult<Json<OccurrenceBody>> {
@@ -495,7 +495,7 @@ pub async fn set_occurrence(
     security(("bearer" = ["events:write"])))]
 pub async fn clear_occurrence(
     State(s): State<RestState>,
-    Caller(actor): Caller,
+    SignedIn(actor): SignedIn,
     Path((event, local_start)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
     s.service.clear_occurrence(&actor, event_id(&event)?, &local_start).await?;
@@ -582,7 +582,7 @@ fn rsvp_body(r: scaffold_domain::rsvp::Rsvp, display_name: Option<String>) -> Rs
     security(("bearer" = ["rsvp:write"])))]
 pub async fn rsvp(
     State(s): State<RestState>,
-    Caller(actor): Caller,
+    SignedIn(actor): SignedIn,
     Path((event, local_start)): Path<(String, String)>,
     JsonBody { value, .. }: JsonBody<RsvpInput>,
 ) -> ApiResult<Json<RsvpBody>> {
@@ -594,8 +594,16 @@ pub async fn rsvp(
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct RepliesParams {
-    /// `csv` for a spreadsheet (text/csv).
+    /// `csv` for a spreadsheet (text/csv); `json` (the default) otherwise.
+    #[param(schema_with = reply_formats)]
     pub format: Option<String>,
+}
+
+fn reply_formats() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(["json", "csv"]))
+        .build()
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -619,7 +627,7 @@ pub struct Replies {
     security(("bearer" = ["events:write"])))]
 pub async fn replies(
     State(s): State<RestState>,
-    Caller(actor): Caller,
+    SignedIn(actor): SignedIn,
     Path((event, local_start)): Path<(String, String)>,
     QueryParams(q): QueryParams<RepliesParams>,
 ) -> ApiResult<axum::response::Response> {
@@ -660,7 +668,7 @@ pub async fn replies(
     security(("bearer" = ["events:write"])))]
 pub async fn check_in(
     State(s): State<RestState>,
-    Caller(actor): Caller,
+    SignedIn(actor): SignedIn,
     Path((event, local_start, person)): Path<(String, String, String)>,
 ) -> ApiResult<StatusCode> {
     let person = scaffold_domain::PersonId::parse(&person)

@@ -131,9 +131,51 @@ pub fn parse_json<T: DeserializeOwned>(raw: &[u8]) -> Result<T, Response> {
                     &[],
                 ));
             }
+            // JSON has one number type: `1.0` is the integer 1 (as JSON Schema's `integer` says).
+            // serde refuses it for integer fields, so such a body is read again with whole
+            // numbers written as integers.
+            if let Ok(mut whole) = serde_json::from_slice::<serde_json::Value>(raw)
+                && integralise(&mut whole)
+                && let Ok(v) = serde_path_to_error::deserialize::<_, T>(whole)
+            {
+                return Ok(v);
+            }
             let field = field_error(err.path(), &strip_position(&inner.to_string()));
             Err(ApiError(DomainError::invalid(vec![field])).into_response())
         }
+    }
+}
+
+/// Writes numbers with no fractional part (`1.0`, `2e3`) as integers; true when one changed.
+fn integralise(v: &mut serde_json::Value) -> bool {
+    use serde_json::Value;
+    match v {
+        Value::Number(n) if n.is_f64() => {
+            let f = n.as_f64().unwrap_or(f64::NAN);
+            #[allow(clippy::cast_possible_truncation, clippy::float_cmp)]
+            let whole = f.fract() == 0.0 && f.abs() < 9.0e15;
+            if whole {
+                #[allow(clippy::cast_possible_truncation)]
+                let i = f as i64;
+                *v = Value::from(i);
+            }
+            whole
+        }
+        Value::Array(items) => {
+            let mut changed = false;
+            for x in items {
+                changed |= integralise(x);
+            }
+            changed
+        }
+        Value::Object(map) => {
+            let mut changed = false;
+            for x in map.values_mut() {
+                changed |= integralise(x);
+            }
+            changed
+        }
+        _ => false,
     }
 }
 
@@ -243,6 +285,24 @@ impl FromRequestParts<RestState> for Caller {
             fetch_site: text(HeaderName::from_static("sec-fetch-site")),
         };
         state.service.actor_from_request(&presented).await.map(Caller).map_err(refused)
+    }
+}
+
+/// The caller of an operation that needs one: an anonymous request is refused with 401 before
+/// anything else about it is looked at (parameters, preconditions, the body), so that a client
+/// without credentials always learns that first.
+#[derive(Debug)]
+pub struct SignedIn(pub Actor);
+
+impl FromRequestParts<RestState> for SignedIn {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &RestState) -> Result<Self, Self::Rejection> {
+        let Caller(actor) = Caller::from_request_parts(parts, state).await?;
+        if actor.person_id().is_none() {
+            return Err(ApiError(DomainError::unauthenticated("this operation needs a bearer token")).into_response());
+        }
+        Ok(Self(actor))
     }
 }
 

@@ -2,7 +2,7 @@
 //! guideline templates) that forms need.
 
 use crate::RestState;
-use crate::extract::{Caller, IfMatch, JsonBody, QueryParams, etag, given};
+use crate::extract::{Caller, IfMatch, JsonBody, QueryParams, SignedIn, etag, given};
 use crate::problem::{ApiResult, Problem};
 use crate::schema::{
     AreaBody, GroupBody, GuidelinesBody, LinkBody, Page, categories_schema, category_schema, double_option,
@@ -198,7 +198,7 @@ pub async fn list(
     security(("bearer" = ["groups:write"])))]
 pub async fn create(
     State(s): State<RestState>,
-    Caller(actor): Caller,
+    SignedIn(actor): SignedIn,
     headers: HeaderMap,
     body: JsonBody<CreateGroup>,
 ) -> ApiResult<impl IntoResponse> {
@@ -277,7 +277,7 @@ pub async fn get(
     security(("bearer" = ["groups:write"])))]
 pub async fn update(
     State(s): State<RestState>,
-    Caller(actor): Caller,
+    SignedIn(actor): SignedIn,
     Path(group): Path<String>,
     IfMatch(version): IfMatch,
     body: JsonBody<UpdateGroup>,
@@ -318,7 +318,7 @@ pub async fn update(
     security(("bearer" = ["groups:write"])))]
 pub async fn archive(
     State(s): State<RestState>,
-    Caller(actor): Caller,
+    SignedIn(actor): SignedIn,
     Path(group): Path<String>,
     IfMatch(version): IfMatch,
 ) -> ApiResult<impl IntoResponse> {
@@ -390,7 +390,7 @@ pub struct IdentifierValue {
     security(("bearer" = ["groups:write"])))]
 pub async fn set_identifier(
     State(s): State<RestState>,
-    Caller(actor): Caller,
+    SignedIn(actor): SignedIn,
     Path((group, sch)): Path<(String, String)>,
     body: JsonBody<IdentifierValue>,
 ) -> ApiResult<impl IntoResponse> {
@@ -409,7 +409,7 @@ pub async fn set_identifier(
     security(("bearer" = ["groups:write"])))]
 pub async fn remove_identifier(
     State(s): State<RestState>,
-    Caller(actor): Caller,
+    SignedIn(actor): SignedIn,
     Path((group, sch)): Path<(String, String)>,
 ) -> ApiResult<impl IntoResponse> {
     let view = s.service.remove_identifier(&actor, group_id(&group)?, scheme(&sch)?).await?;
@@ -429,7 +429,7 @@ pub async fn remove_identifier(
     security(("bearer" = ["admin"])))]
 pub async fn verify_identifier(
     State(s): State<RestState>,
-    Caller(actor): Caller,
+    SignedIn(actor): SignedIn,
     Path((group, sch)): Path<(String, String)>,
 ) -> ApiResult<impl IntoResponse> {
     let view = s.service.verify_identifier(&actor, group_id(&group)?, scheme(&sch)?).await?;

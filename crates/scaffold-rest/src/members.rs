@@ -2,7 +2,7 @@
 //! removals.
 
 use crate::RestState;
-use crate::extract::{Caller, JsonBody, QueryParams, given};
+use crate::extract::{JsonBody, QueryParams, SignedIn, given};
 use crate::groups::group_id;
 use crate::problem::{ApiResult, Problem};
 use crate::schema::{MembershipBody, Page, next_link, role_schema};
@@ -34,7 +34,7 @@ fn person_id(s: &str) -> Result<PersonId, DomainError> {
     security(("bearer" = ["groups:write"])))]
 pub async fn join(
     State(s): State<RestState>,
-    Caller(actor): Caller,
+    SignedIn(actor): SignedIn,
     Path(group): Path<String>,
 ) -> ApiResult<Json<MembershipBody>> {
     let m = s.service.join_group(&actor, group_id(&group)?).await?;
@@ -54,7 +54,7 @@ pub async fn join(
     security(("bearer" = ["groups:write"])))]
 pub async fn leave(
     State(s): State<RestState>,
-    Caller(actor): Caller,
+    SignedIn(actor): SignedIn,
     Path(group): Path<String>,
 ) -> ApiResult<StatusCode> {
     s.service.leave_group(&actor, group_id(&group)?).await?;
@@ -81,7 +81,7 @@ pub struct MemberParams {
     security(("bearer" = ["groups:read"])))]
 pub async fn list(
     State(s): State<RestState>,
-    Caller(actor): Caller,
+    SignedIn(actor): SignedIn,
     Path(group): Path<String>,
     QueryParams(p): QueryParams<MemberParams>,
 ) -> ApiResult<Json<Page<MembershipBody>>> {
@@ -114,7 +114,7 @@ pub struct Invitation {
     security(("bearer" = ["groups:write"])))]
 pub async fn invite(
     State(s): State<RestState>,
-    Caller(actor): Caller,
+    SignedIn(actor): SignedIn,
     Path(group): Path<String>,
     body: JsonBody<Invitation>,
 ) -> ApiResult<(StatusCode, Json<MembershipBody>)> {
@@ -132,7 +132,7 @@ pub async fn invite(
     security(("bearer" = ["groups:write"])))]
 pub async fn approve(
     State(s): State<RestState>,
-    Caller(actor): Caller,
+    SignedIn(actor): SignedIn,
     Path((group, person)): Path<(String, String)>,
 ) -> ApiResult<Json<MembershipBody>> {
     let m = s.service.approve_member(&actor, group_id(&group)?, person_id(&person)?).await?;
@@ -159,7 +159,7 @@ pub struct RoleChange {
     security(("bearer" = ["groups:write"])))]
 pub async fn change_role(
     State(s): State<RestState>,
-    Caller(actor): Caller,
+    SignedIn(actor): SignedIn,
     Path((group, person)): Path<(String, String)>,
     body: JsonBody<RoleChange>,
 ) -> ApiResult<Json<MembershipBody>> {
@@ -181,7 +181,7 @@ pub async fn change_role(
     security(("bearer" = ["groups:write"])))]
 pub async fn remove(
     State(s): State<RestState>,
-    Caller(actor): Caller,
+    SignedIn(actor): SignedIn,
     Path((group, person)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
     s.service.remove_member(&actor, group_id(&group)?, person_id(&person)?).await?;

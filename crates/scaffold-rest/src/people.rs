@@ -2,7 +2,7 @@
 //! until they can sign in with OpenID Connect).
 
 use crate::RestState;
-use crate::extract::{Caller, JsonBody};
+use crate::extract::{JsonBody, SignedIn};
 use crate::problem::{ApiResult, Problem};
 use crate::schema::Page;
 use axum::Json;
@@ -116,7 +116,7 @@ pub struct NewKey {
         (status = 401, description = "No or bad token", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
-pub async fn me(State(s): State<RestState>, Caller(actor): Caller) -> ApiResult<Json<MeBody>> {
+pub async fn me(State(s): State<RestState>, SignedIn(actor): SignedIn) -> ApiResult<Json<MeBody>> {
     let me = s.service.me(&actor).await?;
     Ok(Json(MeBody {
         id: me.person.id.0,
@@ -173,7 +173,7 @@ pub struct MembershipPageParams {
     security(("bearer" = ["profile"])))]
 pub async fn my_memberships(
     State(s): State<RestState>,
-    Caller(actor): Caller,
+    SignedIn(actor): SignedIn,
     crate::extract::QueryParams(q): crate::extract::QueryParams<MembershipPageParams>,
 ) -> ApiResult<Json<Page<MyMembershipBody>>> {
     let limit = scaffold_service::page_limit(q.limit)?;
@@ -193,7 +193,7 @@ pub async fn my_memberships(
         (status = 409, description = "You are the only owner of a group", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["profile"])))]
-pub async fn delete_me(State(s): State<RestState>, Caller(actor): Caller) -> ApiResult<StatusCode> {
+pub async fn delete_me(State(s): State<RestState>, SignedIn(actor): SignedIn) -> ApiResult<StatusCode> {
     s.service.delete_account(&actor).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -201,8 +201,8 @@ pub async fn delete_me(State(s): State<RestState>, Caller(actor): Caller) -> Api
 /// Your API keys
 #[utoipa::path(get, path = "/api/v1/me/api-keys", tag = "people",
     responses((status = 200, description = "Your keys (never their tokens)", body = Page<ApiKeyBody>)),
-    security(("bearer" = [])))]
-pub async fn list_keys(State(s): State<RestState>, Caller(actor): Caller) -> ApiResult<Json<Page<ApiKeyBody>>> {
+    security(("bearer" = ["profile"]), ("session" = [])))]
+pub async fn list_keys(State(s): State<RestState>, SignedIn(actor): SignedIn) -> ApiResult<Json<Page<ApiKeyBody>>> {
     let page = s.service.own_keys(&actor).await?;
     Ok(Json(Page { items: page.items.into_iter().map(Into::into).collect(), next: None }))
 }
@@ -214,10 +214,10 @@ pub async fn list_keys(State(s): State<RestState>, Caller(actor): Caller) -> Api
         (status = 403, description = "SCOPE_NOT_HELD", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "UNKNOWN_SCOPE and other invalid fields", body = Problem, content_type = "application/problem+json"),
     ),
-    security(("bearer" = [])))]
+    security(("bearer" = ["profile"]), ("session" = [])))]
 pub async fn create_key(
     State(s): State<RestState>,
-    Caller(actor): Caller,
+    SignedIn(actor): SignedIn,
     body: JsonBody<NewKey>,
 ) -> ApiResult<(StatusCode, Json<IssuedKeyBody>)> {
     let issued = s.service.create_own_key(&actor, &body.value.name, &body.value.scopes).await?;
@@ -231,10 +231,10 @@ pub async fn create_key(
         (status = 204, description = "Revoked"),
         (status = 404, description = "API_KEY_NOT_FOUND", body = Problem, content_type = "application/problem+json"),
     ),
-    security(("bearer" = [])))]
+    security(("bearer" = ["profile"]), ("session" = [])))]
 pub async fn revoke_key(
     State(s): State<RestState>,
-    Caller(actor): Caller,
+    SignedIn(actor): SignedIn,
     Path(key): Path<String>,
 ) -> ApiResult<StatusCode> {
     let id = ApiKeyId::parse(&key)
@@ -277,7 +277,7 @@ pub struct CreatedPersonBody {
     security(("bearer" = ["admin"])))]
 pub async fn create_person(
     State(s): State<RestState>,
-    Caller(actor): Caller,
+    SignedIn(actor): SignedIn,
     body: JsonBody<NewPersonBody>,
 ) -> ApiResult<(StatusCode, Json<CreatedPersonBody>)> {
     let b = body.value;

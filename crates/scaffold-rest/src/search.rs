@@ -133,8 +133,10 @@ pub async fn search(
 ) -> ApiResult<Json<FoundPage>> {
     let group = given(p.group.clone()).map(|g| group_ref(&g));
     let after = given(p.after.clone());
-    let page =
-        s.service.search_events(&actor, &p.draft(), group.as_ref(), after.as_deref(), p.limit.unwrap_or(20)).await?;
+    let page = s
+        .service
+        .search_events(&actor, &p.draft(), group.as_ref(), after.as_deref(), scaffold_service::page_limit(p.limit)?)
+        .await?;
     let next = next_link("/api/v1/events", &p.query(), page.next);
     Ok(Json(FoundPage { items: page.items.into_iter().map(found_body).collect(), next }))
 }

@@ -123,8 +123,17 @@ impl Service {
         Ok(Page { items, next })
     }
 
-    /// One app, to its owner or an operator.
+    /// One live app, to its owner or an operator. A revoked app is gone (404); it stays in its
+    /// owner's list, with its status, as a record.
     pub async fn app(&self, actor: &Actor, id: AppId) -> Result<App, DomainError> {
+        let app = self.app_any_status(actor, id).await?;
+        if app.status == AppStatus::Revoked {
+            return Err(app_not_found());
+        }
+        Ok(app)
+    }
+
+    async fn app_any_status(&self, actor: &Actor, id: AppId) -> Result<App, DomainError> {
         let person = actor.require_person()?;
         let app = self.store.app_by_id(id).await.map_err(store_error)?.ok_or_else(app_not_found)?;
         if app.owner != person && !actor.is_operator() {
@@ -185,7 +194,7 @@ impl Service {
 
     /// The owner or an operator revokes an app: its secret and every token it holds stop working.
     pub async fn revoke_app(&self, actor: &Actor, id: AppId) -> Result<App, DomainError> {
-        let mut app = self.app(actor, id).await?;
+        let mut app = self.app_any_status(actor, id).await?;
         if app.status == AppStatus::Revoked {
             return Ok(app);
         }
