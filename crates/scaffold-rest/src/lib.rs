@@ -171,8 +171,18 @@ impl utoipa::Modify for StandardErrors {
                 continue;
             }
             let has_path_params = path.contains('{');
-            for op in
-                [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete].into_iter().flatten()
+            // Changes under a group (its events and their occurrences too) are refused once the
+            // group is archived.
+            let under_group = path.contains("{group}") || path.contains("{event}");
+            for (changes, op) in [
+                (false, &mut item.get),
+                (true, &mut item.post),
+                (true, &mut item.put),
+                (true, &mut item.patch),
+                (true, &mut item.delete),
+            ]
+            .into_iter()
+            .filter_map(|(c, op)| op.as_mut().map(|op| (c, op)))
             {
                 let has_body = op.request_body.is_some();
                 let has_params = op.parameters.as_ref().is_some_and(|p| !p.is_empty());
@@ -180,6 +190,9 @@ impl utoipa::Modify for StandardErrors {
                     op.responses.responses.entry(status.to_owned()).or_insert_with(|| problem(description).into());
                 };
                 add("401", "The bearer token is missing (where one is needed) or not valid");
+                if changes && under_group {
+                    add("409", "GROUP_ARCHIVED: the group is archived and can no longer be changed");
+                }
                 add("429", "Too many requests: see `RateLimit-*` and `Retry-After`");
                 if has_path_params {
                     add("404", "No such resource, or it is hidden from you");
