@@ -161,19 +161,9 @@ fn versions(ics: &str) -> Vec<(String, String, String)> {
 
 #[tokio::test]
 async fn changing_one_occurrence_tells_calendar_apps_to_refresh() {
-    use scaffold_server::app::{AppOptions, router};
-    let clock = scaffold_testkit::clock();
-    let service = scaffold_service::Service::new(scaffold_testkit::store().await, clock.clone());
-    let operator = service.bootstrap_operator().await.unwrap().unwrap().expose().to_owned();
-    let http = scaffold_testkit::TestClient::new(router(service, &AppOptions::default()));
-    let scopes = ["groups:read", "groups:write", "events:read", "events:write"];
-    let res = http
-        .post("/api/v1/people")
-        .token(&operator)
-        .json(&json!({ "display_name": "Ada", "scopes": scopes }))
-        .send()
-        .await;
-    let token = res.json()["api_key"]["token"].as_str().unwrap().to_owned();
+    let (app, clock) = crate::common::app_with_clock(Default::default()).await;
+    let http = app.http.clone();
+    let token = app.person("Ada", &["groups:read", "groups:write", "events:read", "events:write"]).await.token;
     http.post("/api/v1/groups").token(&token).json(&group_named("sequence-club", json!({}))).send().await;
     let series = json!({ "title": "Tea party", "summary": "Weekly", "start": "2026-04-07T10:00",
         "end": "2026-04-07T12:00", "rrule": "FREQ=WEEKLY;BYDAY=TU", "online_url": "https://example.org/tea" });

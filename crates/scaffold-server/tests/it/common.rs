@@ -15,9 +15,15 @@ pub async fn app() -> TestApp {
 }
 
 pub async fn app_with(options: AppOptions) -> TestApp {
-    let service = Service::new(scaffold_testkit::store().await, scaffold_testkit::clock());
+    app_with_clock(options).await.0
+}
+
+/// The test app and its fixed clock, for tests that move time on.
+pub async fn app_with_clock(options: AppOptions) -> (TestApp, std::sync::Arc<scaffold_domain::FixedClock>) {
+    let clock = scaffold_testkit::clock();
+    let service = Service::new(scaffold_testkit::store().await, clock.clone());
     let operator = service.bootstrap_operator().await.unwrap().unwrap().expose().to_owned();
-    TestApp { http: TestClient::new(router(service, &options)), operator }
+    (TestApp { http: TestClient::new(router(service, &options)), operator }, clock)
 }
 
 /// A person created by the operator, with a key carrying `scopes`.
