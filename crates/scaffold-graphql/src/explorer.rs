@@ -95,7 +95,7 @@ pub(crate) async fn asset(
         return (StatusCode::OK, [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], cache, INIT)
             .into_response();
     }
-    let Some(a) = ASSETS.iter().find(|a| a.name == name) else { return not_found() };
+    let Some(a): Option<&'static Asset> = ASSETS.iter().find(|a| a.name == name) else { return not_found() };
     let gzip_ok = headers
         .get_all(header::ACCEPT_ENCODING)
         .iter()
@@ -113,12 +113,24 @@ pub(crate) async fn asset(
         )
             .into_response();
     }
-    match gunzip(a.gzipped) {
-        Ok(plain) => (StatusCode::OK, [(header::CONTENT_TYPE, a.content_type)], cache, vary, plain).into_response(),
+    match plain(a) {
+        Ok(bytes) => (StatusCode::OK, [(header::CONTENT_TYPE, a.content_type)], cache, vary, bytes).into_response(),
         Err(e) => {
             tracing::error!(error = %e, asset = a.name, "a built-in explorer asset does not decompress");
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
         }
+    }
+}
+
+/// An asset decompressed, once per process (for the rare client that does not take gzip).
+fn plain(a: &'static Asset) -> std::io::Result<&'static [u8]> {
+    static PLAIN: std::sync::OnceLock<Vec<std::io::Result<Vec<u8>>>> = std::sync::OnceLock::new();
+    let all = PLAIN.get_or_init(|| ASSETS.iter().map(|x| gunzip(x.gzipped)).collect());
+    let i = ASSETS.iter().position(|x| x.name == a.name).unwrap_or(0);
+    match all.get(i) {
+        Some(Ok(bytes)) => Ok(bytes.as_slice()),
+        Some(Err(e)) => Err(std::io::Error::new(e.kind(), e.to_string())),
+        None => Err(std::io::ErrorKind::NotFound.into()),
     }
 }
 
