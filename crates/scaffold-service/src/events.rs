@@ -18,6 +18,13 @@ fn event_not_found() -> DomainError {
     DomainError::not_found("EVENT_NOT_FOUND", "there is no event with that id that you can see")
 }
 
+/// Reads of a series a change to one occurrence may take while the series keeps changing.
+const OCCURRENCE_TRIES: usize = 3;
+
+fn busy() -> DomainError {
+    DomainError::conflict("EVENT_BUSY", "the event kept changing while this was saved: try again")
+}
+
 impl Service {
     /// Loads a visible group for an event change: `events:write`, an organiser or owner (or an
     /// operator), and the group still active.
@@ -296,6 +303,8 @@ impl Service {
     }
 
     /// Cancels, postpones, moves or relocates one occurrence of a series (organisers and owners).
+    /// The listing is made from the series as read; should the series change meanwhile, the
+    /// store refuses and the change is made again from a fresh read.
     pub async fn set_occurrence(
         &self,
         actor: &Actor,
@@ -303,46 +312,60 @@ impl Service {
         local_start: &str,
         draft: &OverrideDraft,
     ) -> Result<OccurrenceOverride, DomainError> {
-        let event = self.event(actor, id).await?;
-        let person = self.group_for_events(actor, event.group_id).await?;
-        let change = draft.validate(&event, local_start)?;
-        let audit = self.audit(
-            Some(person),
-            "occurrence.set",
-            "event",
-            id,
-            serde_json::json!({ "local_start": local_start, "status": change.status.as_str(), "moved": change.start.is_some() }),
-        );
-        let now = self.clock.now();
-        let mut overrides = self.store.overrides_of(id).await.map_err(store_error)?;
-        overrides.retain(|o| o.local_start != change.local_start);
-        overrides.push(change.clone());
-        let listing = event.listing(&overrides, now)?;
-        self.store.put_override(id, &change, now, &listing, &audit).await.map_err(store_error)?;
-        Ok(change)
+        for _ in 0..OCCURRENCE_TRIES {
+            let event = self.event(actor, id).await?;
+            let person = self.group_for_events(actor, event.group_id).await?;
+            let change = draft.validate(&event, local_start)?;
+            let audit = self.audit(
+                Some(person),
+                "occurrence.set",
+                "event",
+                id,
+                serde_json::json!({ "local_start": local_start, "status": change.status.as_str(), "moved": change.start.is_some() }),
+            );
+            let now = self.clock.now();
+            let mut overrides = self.store.overrides_of(id).await.map_err(store_error)?;
+            overrides.retain(|o| o.local_start != change.local_start);
+            overrides.push(change.clone());
+            let listing = event.listing(&overrides, now)?;
+            match self.store.put_override(id, event.version, &change, now, &listing, &audit).await {
+                Ok(()) => return Ok(change),
+                Err(StoreError::VersionMismatch) => {}
+                Err(e) => return Err(store_error(e)),
+            }
+        }
+        Err(busy())
     }
 
     /// Puts an occurrence back as its series says.
     pub async fn clear_occurrence(&self, actor: &Actor, id: EventId, local_start: &str) -> Result<(), DomainError> {
-        let event = self.event(actor, id).await?;
-        let person = self.group_for_events(actor, event.group_id).await?;
-        let at = crate::rsvps::parse_local(local_start)?;
-        let audit = self.audit(
-            Some(person),
-            "occurrence.clear",
-            "event",
-            id,
-            serde_json::json!({ "local_start": local_start }),
-        );
-        let now = self.clock.now();
-        let mut overrides = self.store.overrides_of(id).await.map_err(store_error)?;
-        overrides.retain(|o| o.local_start != at);
-        let listing = event.listing(&overrides, now)?;
-        self.store.delete_override(id, at, now, &listing, &audit).await.map_err(|e| match e {
-            StoreError::NotFound => {
-                DomainError::not_found("OCCURRENCE_NOT_CHANGED", "that occurrence has no change to remove")
+        for _ in 0..OCCURRENCE_TRIES {
+            let event = self.event(actor, id).await?;
+            let person = self.group_for_events(actor, event.group_id).await?;
+            let at = crate::rsvps::parse_local(local_start)?;
+            let audit = self.audit(
+                Some(person),
+                "occurrence.clear",
+                "event",
+                id,
+                serde_json::json!({ "local_start": local_start }),
+            );
+            let now = self.clock.now();
+            let mut overrides = self.store.overrides_of(id).await.map_err(store_error)?;
+            overrides.retain(|o| o.local_start != at);
+            let listing = event.listing(&overrides, now)?;
+            match self.store.delete_override(id, event.version, at, now, &listing, &audit).await {
+                Ok(()) => return Ok(()),
+                Err(StoreError::VersionMismatch) => {}
+                Err(StoreError::NotFound) => {
+                    return Err(DomainError::not_found(
+                        "OCCURRENCE_NOT_CHANGED",
+                        "that occurrence has no change to remove",
+                    ));
+                }
+                Err(e) => return Err(store_error(e)),
             }
-            other => store_error(other),
-        })
+        }
+        Err(busy())
     }
 }

@@ -181,6 +181,7 @@ impl EventStore for PgStore {
     async fn put_override(
         &self,
         event: EventId,
+        expected_version: i64,
         change: &OccurrenceOverride,
         at: DateTime<Utc>,
         listing: &Listing,
@@ -205,7 +206,7 @@ impl EventStore for PgStore {
         .execute(&mut *tx)
         .await
         .map_err(to_store_error)?;
-        touch_event(&mut tx, event, at).await?;
+        touch_event(&mut tx, event, expected_version, at).await?;
         relist(&mut tx, event, listing, at).await?;
         insert_audit(&mut tx, audit).await?;
         tx.commit().await.map_err(to_store_error)
@@ -214,6 +215,7 @@ impl EventStore for PgStore {
     async fn delete_override(
         &self,
         event: EventId,
+        expected_version: i64,
         local_start: NaiveDateTime,
         at: DateTime<Utc>,
         listing: &Listing,
@@ -229,7 +231,7 @@ impl EventStore for PgStore {
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
-        touch_event(&mut tx, event, at).await?;
+        touch_event(&mut tx, event, expected_version, at).await?;
         relist(&mut tx, event, listing, at).await?;
         insert_audit(&mut tx, audit).await?;
         tx.commit().await.map_err(to_store_error)
@@ -675,13 +677,23 @@ pub(crate) async fn next_change(tx: &mut sqlx::Transaction<'_, Postgres>) -> Sto
 /// Replaces the listing of an event with a fresh change number (overrides and the daily job).
 /// A change to one occurrence is a change to its series: the event's version and `updated_at`
 /// move on, so that ETags and calendar `SEQUENCE` and `DTSTAMP` tell clients to refresh.
-async fn touch_event(tx: &mut sqlx::Transaction<'_, Postgres>, event: EventId, at: DateTime<Utc>) -> StoreResult<()> {
-    sqlx::query("update event set version = version + 1, updated_at = $2 where event_id = $1")
-        .bind(event.0)
-        .bind(at)
-        .execute(&mut **tx)
-        .await
-        .map_err(to_store_error)?;
+async fn touch_event(
+    tx: &mut sqlx::Transaction<'_, Postgres>,
+    event: EventId,
+    expected_version: i64,
+    at: DateTime<Utc>,
+) -> StoreResult<()> {
+    let done =
+        sqlx::query("update event set version = version + 1, updated_at = $2 where event_id = $1 and version = $3")
+            .bind(event.0)
+            .bind(at)
+            .bind(expected_version)
+            .execute(&mut **tx)
+            .await
+            .map_err(to_store_error)?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::VersionMismatch);
+    }
     Ok(())
 }
 

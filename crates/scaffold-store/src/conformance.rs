@@ -818,6 +818,7 @@ pub async fn events_round_trip_page_and_check_versions(store: DynStore) {
     store
         .put_override(
             a.id,
+            before,
             &elsewhere,
             at(5),
             &listing(&a, std::slice::from_ref(&elsewhere)),
@@ -828,6 +829,7 @@ pub async fn events_round_trip_page_and_check_versions(store: DynStore) {
     store
         .put_override(
             a.id,
+            before + 1,
             &cancel,
             at(6),
             &listing(&a, &[cancel.clone(), elsewhere.clone()]),
@@ -840,6 +842,7 @@ pub async fn events_round_trip_page_and_check_versions(store: DynStore) {
     store
         .put_override(
             a.id,
+            before + 2,
             &uncancelled,
             at(7),
             &listing(&a, &[uncancelled.clone(), elsewhere.clone()]),
@@ -848,9 +851,24 @@ pub async fn events_round_trip_page_and_check_versions(store: DynStore) {
         .await
         .unwrap();
     assert_eq!(store.overrides_of(a.id).await.unwrap()[0], uncancelled, "set replaces");
+    // A listing made from an older series is refused: the change waits for a fresh read.
+    let stale = store
+        .delete_override(
+            a.id,
+            before + 2,
+            elsewhere.local_start,
+            at(8),
+            &listing(&a, std::slice::from_ref(&uncancelled)),
+            &audit("occurrence.clear", a.id),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(stale, StoreError::VersionMismatch), "{stale}");
+    assert_eq!(store.overrides_of(a.id).await.unwrap().len(), 2, "nothing changed");
     store
         .delete_override(
             a.id,
+            before + 3,
             elsewhere.local_start,
             at(8),
             &listing(&a, std::slice::from_ref(&uncancelled)),
@@ -861,6 +879,7 @@ pub async fn events_round_trip_page_and_check_versions(store: DynStore) {
     let err = store
         .delete_override(
             a.id,
+            before + 4,
             elsewhere.local_start,
             at(8),
             &listing(&a, std::slice::from_ref(&uncancelled)),
@@ -1024,7 +1043,7 @@ pub async fn listings_drive_search_and_the_feeds(store: DynStore) {
         .validate(&walk, "2026-04-21T10:00")
         .unwrap();
     store
-        .put_override(walk.id, &cancel, at(10), &listing(&walk, std::slice::from_ref(&cancel)), &audit("o", 1))
+        .put_override(walk.id, 1, &cancel, at(10), &listing(&walk, std::slice::from_ref(&cancel)), &audit("o", 1))
         .await
         .unwrap();
     check(base.clone(), 2).await;

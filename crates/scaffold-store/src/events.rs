@@ -24,19 +24,24 @@ pub trait EventStore: Send + Sync {
     ) -> StoreResult<Vec<Event>>;
     /// The first `per_group` events of each group (by first start, then id), for loaders.
     async fn first_events_of_groups(&self, groups: &[GroupId], per_group: u32) -> StoreResult<Vec<Event>>;
-    /// Sets (inserts or replaces) the change to one occurrence.
+    /// Sets (inserts or replaces) the change to one occurrence, and moves the event's version on;
+    /// `VersionMismatch` when the event is no longer at `expected_version` (the listing was made
+    /// from an older series).
     async fn put_override(
         &self,
         event: EventId,
+        expected_version: i64,
         change: &OccurrenceOverride,
         at: DateTime<Utc>,
         listing: &Listing,
         audit: &AuditEntry,
     ) -> StoreResult<()>;
-    /// Removes the change to one occurrence; `NotFound` when there is none.
+    /// Removes the change to one occurrence, and moves the event's version on; `NotFound` when
+    /// there is none, `VersionMismatch` as for [`put_override`](Self::put_override).
     async fn delete_override(
         &self,
         event: EventId,
+        expected_version: i64,
         local_start: NaiveDateTime,
         at: DateTime<Utc>,
         listing: &Listing,

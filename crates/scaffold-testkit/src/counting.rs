@@ -308,24 +308,26 @@ impl EventStore for CountingStore {
     async fn put_override(
         &self,
         event: EventId,
+        expected_version: i64,
         change: &scaffold_domain::event::OccurrenceOverride,
         at: DateTime<Utc>,
         l: &Listing,
         a: &AuditEntry,
     ) -> StoreResult<()> {
         self.enter("put_override").await;
-        self.inner.put_override(event, change, at, l, a).await
+        self.inner.put_override(event, expected_version, change, at, l, a).await
     }
     async fn delete_override(
         &self,
         event: EventId,
+        expected_version: i64,
         local_start: chrono::NaiveDateTime,
         at: DateTime<Utc>,
         l: &Listing,
         a: &AuditEntry,
     ) -> StoreResult<()> {
         self.enter("delete_override").await;
-        self.inner.delete_override(event, local_start, at, l, a).await
+        self.inner.delete_override(event, expected_version, local_start, at, l, a).await
     }
     async fn overrides_of(&self, event: EventId) -> StoreResult<Vec<scaffold_domain::event::OccurrenceOverride>> {
         self.enter("overrides_of").await;
