@@ -46,21 +46,20 @@ pub fn control_character(pointer: impl Into<String>) -> FieldError {
 /// kept. Errors are returned to clients and written to logs, so a DBS certificate number typed
 /// into the wrong field must not come back in them.
 pub fn without_values(message: &str) -> String {
-    let (given, expected) = match message.find(", expected") {
+    // The schema's part follows the last `, expected` (a value may itself contain the words).
+    let (given, expected) = match message.rfind(", expected") {
         Some(i) => message.split_at(i),
         None => (message, ""),
     };
-    let mut out = String::with_capacity(message.len());
-    let mut quote: Option<char> = None;
-    for c in given.chars() {
-        match quote {
-            Some(q) if c == q => quote = None,
-            Some(_) => {}
-            None if c == '`' || c == '"' => quote = Some(c),
-            None => out.push(c),
-        }
-    }
-    let mut out = out.split_whitespace().collect::<Vec<_>>().join(" ");
+    // Everything from the first quote to the last one is the value, whatever quotes it holds.
+    let first = given.find(['`', '"']);
+    let last = given.rfind(['`', '"']);
+    let given = match (first, last) {
+        (Some(f), Some(l)) if l > f => format!("{}{}", given.get(..f).unwrap_or(""), given.get(l + 1..).unwrap_or("")),
+        (Some(f), _) => given.get(..f).unwrap_or("").to_owned(),
+        _ => given.to_owned(),
+    };
+    let mut out = given.split_whitespace().collect::<Vec<_>>().join(" ");
     out.push_str(expected);
     out
 }
@@ -122,6 +121,19 @@ mod tests {
             "invalid value: integer, expected a date"
         );
         assert_eq!(without_values("premature end of input"), "premature end of input");
+        // Quotes and the words `, expected` inside the value hide nothing.
+        assert_eq!(
+            without_values("unknown variant `x`SECRET`y`, expected one of `a`"),
+            "unknown variant, expected one of `a`"
+        );
+        assert_eq!(
+            without_values("unknown variant `SECRET, expected SECRET2`, expected one of `a`"),
+            "unknown variant, expected one of `a`"
+        );
+        assert_eq!(
+            without_values("invalid type: string \"a\\\"SECRET\", expected u32"),
+            "invalid type: string, expected u32"
+        );
     }
 
     #[test]

@@ -210,8 +210,14 @@ fn shape(query: &str) -> Result<Shape, String> {
     for (_, op) in doc.operations.iter() {
         root_fields(&doc, &op.node.selection_set.node, 0, &mut root);
     }
-    let control_character = doc.operations.iter().any(|(_, op)| arguments_have_control(&op.node.selection_set.node, 0))
-        || doc.fragments.values().any(|f| arguments_have_control(&f.node.selection_set.node, 0));
+    let control_character = doc.operations.iter().any(|(_, op)| {
+        arguments_have_control(&op.node.selection_set.node, 0)
+            || op
+                .node
+                .variable_definitions
+                .iter()
+                .any(|v| v.node.default_value.as_ref().is_some_and(|d| value_has_control(&d.node)))
+    }) || doc.fragments.values().any(|f| arguments_have_control(&f.node.selection_set.node, 0));
     Ok(Shape { aliases: ops + frags, root_fields: root, fragment_cycle: has_fragment_cycle(&doc), control_character })
 }
 
@@ -267,7 +273,10 @@ async fn execute(
             return error_response(
                 StatusCode::BAD_REQUEST,
                 "BAD_REQUEST",
-                &format!("the body is not a GraphQL request: {e}"),
+                &format!(
+                    "the body is not a GraphQL request: {}",
+                    scaffold_domain::text::without_values(&e.to_string())
+                ),
             );
         }
     };

@@ -191,7 +191,10 @@ impl utoipa::Modify for StandardErrors {
                 };
                 add("401", "The bearer token is missing (where one is needed) or not valid");
                 if changes && under_group {
-                    add("409", "GROUP_ARCHIVED: the group is archived and can no longer be changed (or another conflict: see the code)");
+                    add(
+                        "409",
+                        "GROUP_ARCHIVED: the group is archived and can no longer be changed (or another conflict: see the code)",
+                    );
                 }
                 add("429", "Too many requests: see `RateLimit-*` and `Retry-After`");
                 if has_path_params {

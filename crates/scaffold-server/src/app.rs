@@ -87,9 +87,12 @@ pub fn router_with_metrics(service: Service, options: &AppOptions, metrics: Arc<
         MetricsAccess::Token(t) => ops = ops.merge(metrics::router(metrics.clone(), Some(t.clone()))),
         MetricsAccess::Elsewhere => {}
     }
+    // CORS for the API and feeds only: health, readiness and metrics are for operators' tools,
+    // never for scripts on other origins.
     let mut app = Router::new()
         .merge(scaffold_rest::router(service.clone()))
         .merge(scaffold_graphql::router(schema, service, options.graphql))
+        .layer(cors())
         .merge(ops)
         .layer(axum::middleware::from_fn_with_state(
             crate::ratelimit::Limiter { service: service_for_limits, trust_forwarded_for: options.trust_forwarded_for },
@@ -104,7 +107,6 @@ pub fn router_with_metrics(service: Service, options: &AppOptions, metrics: Arc<
         .layer(axum::middleware::from_fn(refuse_control_characters))
         .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, options.request_timeout))
         .layer(axum::middleware::map_response(problem_for_bare_errors))
-        .layer(cors())
         .layer(axum::middleware::map_response_with_state(options.hsts_max_age_secs, security_headers))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(

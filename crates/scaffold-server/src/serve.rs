@@ -59,7 +59,8 @@ pub async fn serve(cfg: Config, migrate: bool) -> Result<(), String> {
     println!("  Health:    http://{addr}/healthz   Ready: http://{addr}/readyz   Metrics: http://{metrics_at}/metrics");
     if let Some(l) = metrics_listener {
         let limits = ConnectionLimits { max_connections: 64, ..ConnectionLimits::default() };
-        let metrics_app = crate::metrics::router(metrics, None);
+        let token = Some(cfg.server.metrics_token.expose().to_owned()).filter(|t| !t.is_empty());
+        let metrics_app = crate::metrics::router(metrics, token);
         tokio::spawn(async move {
             if let Err(e) = crate::listen::serve(l, metrics_app, limits, std::future::pending()).await {
                 tracing::error!(error = %e, "the metrics listener failed");

@@ -227,8 +227,13 @@ impl Service {
         Ok(Page { items, next: None })
     }
 
+    /// Revokes one of the caller's keys. A key may always revoke itself, whatever its scopes (a
+    /// narrow key that leaked can be put out of use by whoever holds it).
     pub async fn revoke_own_key(&self, actor: &Actor, key: ApiKeyId) -> Result<(), DomainError> {
-        let person = actor.require_person()?;
+        let person = match (actor.credential(), actor.person_id()) {
+            (Some(Credential::ApiKey(own)), Some(person)) if own == key => person,
+            _ => actor.require_person()?,
+        };
         let audit = self.audit(Some(person), "api_key.revoke", "api_key", key, serde_json::json!({}));
         self.store.revoke_api_key(person, key, &audit).await.map_err(|e| match e {
             scaffold_store::StoreError::NotFound => {

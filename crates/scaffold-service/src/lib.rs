@@ -123,6 +123,7 @@ pub(crate) fn store_error(e: StoreError) -> DomainError {
         }
         StoreError::VersionMismatch => version_mismatch(),
         StoreError::LastOwner => last_owner(),
+        StoreError::InvalidText => DomainError::invalid(vec![scaffold_domain::text::control_character("")]),
         StoreError::Unavailable(source) => DomainError::unavailable(source),
         StoreError::Other(source) => DomainError::internal(source),
     }

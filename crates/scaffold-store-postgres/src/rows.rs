@@ -32,6 +32,11 @@ pub fn to_store_error(e: sqlx::Error) -> StoreError {
             };
             StoreError::Conflict { constraint }
         }
+        // NUL in text, or a character the encoding cannot hold (22021, 22P05): the transports
+        // refuse these first; should one get through, it is the request's fault, not ours.
+        sqlx::Error::Database(db) if db.code().is_some_and(|c| matches!(c.as_ref(), "22021" | "22P05")) => {
+            StoreError::InvalidText
+        }
         // Connection exceptions (class 08), the server shutting down or not yet accepting
         // connections (57P01-57P03), too many connections (53300), a failover's read-only server
         // (25006): the database is unavailable for now, not the request wrong.

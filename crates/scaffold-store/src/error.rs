@@ -12,6 +12,9 @@ pub enum StoreError {
     VersionMismatch,
     /// The change would leave a group without an active owner.
     LastOwner,
+    /// The database cannot store this text (PostgreSQL and NUL). Inputs are checked before the
+    /// store; this is the backstop.
+    InvalidText,
     /// The database is unreachable or overloaded; worth retrying.
     Unavailable(Box<dyn std::error::Error + Send + Sync>),
     Other(Box<dyn std::error::Error + Send + Sync>),
@@ -30,6 +33,7 @@ impl fmt::Display for StoreError {
             StoreError::Conflict { constraint } => write!(f, "conflict on {constraint}"),
             StoreError::VersionMismatch => f.write_str("version mismatch"),
             StoreError::LastOwner => f.write_str("the group would have no owner"),
+            StoreError::InvalidText => f.write_str("text the database cannot store"),
             StoreError::Unavailable(e) => write!(f, "store unavailable: {e}"),
             StoreError::Other(e) => write!(f, "store error: {e}"),
         }

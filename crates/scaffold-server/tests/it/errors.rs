@@ -219,6 +219,27 @@ async fn revoked_keys_stop_working_and_new_keys_cannot_widen_scopes() {
         .await;
     assert_eq!(res.status, 204);
     app.http.get("/api/v1/me").token(token).send().await.problem(401, "UNAUTHENTICATED");
+    // A narrow key (no `profile`) cannot manage keys, but can put itself out of use.
+    let narrow = app
+        .http
+        .post("/api/v1/me/api-keys")
+        .token(&ada.token)
+        .json(&json!({ "name": "kiosk", "scopes": ["groups:read"] }))
+        .send()
+        .await
+        .json();
+    let (narrow_id, narrow_token) = (narrow["key"]["id"].as_str().unwrap(), narrow["token"].as_str().unwrap());
+    let own = app.http.get("/api/v1/me/api-keys").token(&ada.token).send().await.json();
+    let other = own["items"].as_array().unwrap().iter().find(|k| k["id"] != narrow_id).unwrap()["id"].clone();
+    app.http
+        .delete(&format!("/api/v1/me/api-keys/{}", other.as_str().unwrap()))
+        .token(narrow_token)
+        .send()
+        .await
+        .problem(403, "INSUFFICIENT_SCOPE");
+    let res = app.http.delete(&format!("/api/v1/me/api-keys/{narrow_id}")).token(narrow_token).send().await;
+    assert_eq!(res.status, 204, "{}", res.text);
+    app.http.get("/api/v1/groups").token(narrow_token).send().await.problem(401, "UNAUTHENTICATED");
 }
 
 #[tokio::test]
@@ -322,6 +343,7 @@ async fn control_characters_in_any_text_input_are_refused_before_the_store() {
     for (query, variables) in [
         ("query($s: String) { group(slug: $s) { id } }", json!({ "s": "wigan\u{0}techmates" })),
         ("{ group(slug: \"wigan\\u0000techmates\") { id } }", json!({})),
+        ("query($s: String = \"\\u0000\") { group(slug: $s) { id } }", json!({})),
         (
             "query($r: [_Any!]!) { _entities(representations: $r) { ... on Group { id } } }",
             json!({ "r": [{ "__typename": "Group", "slug": "\u{0}" }] }),

@@ -169,6 +169,11 @@ async fn cors_lets_any_origin_read_and_call_with_tokens_but_never_with_credentia
     let res = app.http.get("/api/v1/groups").header("origin", "https://app.example").send().await;
     let exposed = res.header("access-control-expose-headers").unwrap().to_ascii_lowercase();
     assert!(exposed.contains("ratelimit-remaining") && exposed.contains("etag"), "{exposed}");
+    // Operators' endpoints are not for other origins' scripts.
+    for path in ["/metrics", "/readyz", "/healthz"] {
+        let res = app.http.get(path).header("origin", "https://intranet-page.example").send().await;
+        assert!(res.header("access-control-allow-origin").is_none(), "{path}");
+    }
 }
 
 #[tokio::test]
