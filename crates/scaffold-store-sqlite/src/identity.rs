@@ -517,7 +517,8 @@ impl IdentityStore for SqliteStore {
     }
 
     async fn add_rate_limit_hits(&self, bucket: &str, window_start: DateTime<Utc>, hits: u64) -> StoreResult<u64> {
-        Ok(self.rate.with(bucket, micros(window_start), |total| {
+        // A shared overflow slot over-counts (it adds every sharer's hits); never under-counts.
+        Ok(self.rate.with(bucket, micros(window_start), |total, _| {
             *total += hits;
             *total
         }))

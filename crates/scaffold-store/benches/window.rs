@@ -13,13 +13,13 @@ fn hits(c: &mut Criterion) {
         let keys: Vec<String> =
             (0..clients).map(|i| format!("ip:10.{}.{}.{}", i >> 16, (i >> 8) & 255, i & 255)).collect();
         for k in &keys {
-            counts.with(k, 1, |v| *v += 1);
+            counts.with(k, 1, |v, _| *v += 1);
         }
         let mut i = 0usize;
         group.bench_with_input(BenchmarkId::from_parameter(clients), &keys, |b, keys| {
             b.iter(|| {
                 i = (i + 7919) % keys.len();
-                black_box(counts.with(&keys[i], 1, |v| {
+                black_box(counts.with(&keys[i], 1, |v, _| {
                     *v += 1;
                     *v
                 }))

@@ -70,7 +70,13 @@ impl Counters {
     /// Counts a hit; returns the hits to add to the store now (when a sync is due) and the
     /// current estimate.
     fn hit(&self, bucket: &str, start: DateTime<Utc>, now: DateTime<Utc>) -> (Option<u64>, u64) {
-        self.0.with(bucket, start.timestamp(), |l| {
+        self.0.with(bucket, start.timestamp(), |l, shared| {
+            // A bucket without a place of its own (more buckets this window than there is room
+            // for) adds each hit to its own row in the store at once: a slot shared with other
+            // buckets must never carry their hits into this bucket's count, or this one's away.
+            if shared {
+                return (Some(1), 1);
+            }
             l.pending += 1;
             let due = l.last_sync.is_none_or(|t| now - t >= Duration::milliseconds(SYNC_MILLIS));
             if !due {
@@ -85,7 +91,10 @@ impl Counters {
 
     /// Records the shared total a sync returned; returns the new estimate.
     fn synced(&self, bucket: &str, start: DateTime<Utc>, total: u64) -> u64 {
-        self.0.with(bucket, start.timestamp(), |l| {
+        self.0.with(bucket, start.timestamp(), |l, shared| {
+            if shared {
+                return total;
+            }
             l.shared = l.shared.max(total);
             l.shared + l.pending
         })
@@ -189,12 +198,14 @@ mod tests {
             c.hit(&format!("ip:{i}"), t(0), t(1));
         }
         assert!(c.0.len() <= BUCKETS + 16, "{} buckets held", c.0.len());
-        // Clients seen before and after the flood are still counted (never under-counted).
+        // Clients seen before the flood are counted here as before.
         assert_eq!(c.hit("ip:first", t(0), t(2)).1, 2);
-        let mut last = 0;
+        // Clients after it have no place of their own: every hit goes to their own row in the
+        // store at once, so another client's hits can never be counted as theirs.
         for _ in 0..10 {
-            last = c.hit("ip:late", t(0), t(3)).1;
+            assert_eq!(c.hit("ip:late", t(0), t(3)), (Some(1), 1));
         }
-        assert!(last >= 10, "{last}");
+        assert_eq!(c.synced("ip:late", t(0), 10), 10, "the decision is the store's exact total");
+        assert_eq!(c.hit("ip:other", t(0), t(3)), (Some(1), 1), "nothing carried over from ip:late");
     }
 }
