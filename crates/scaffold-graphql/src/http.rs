@@ -93,6 +93,9 @@ struct Shape {
     fragment_cycle: bool,
     /// A string argument holds a control character (see `scaffold_domain::text::has_control`).
     control_character: bool,
+    /// Introspection that expands a type reference into more types (`fields { type { fields … } }`):
+    /// its answer grows exponentially with depth.
+    introspection_fans_out: bool,
 }
 
 impl Shape {
@@ -159,6 +162,62 @@ fn arguments_have_control(set: &SelectionSet, depth: usize) -> bool {
     })
 }
 
+/// Fields of `__Type` reached through a reference (a field's or argument's `type`, `ofType`,
+/// `interfaces`, `possibleTypes`): below them only the reference itself may be asked, as the
+/// standard introspection query does (`kind`, `name`, `ofType`).
+const TYPE_REFERENCES: [&str; 4] = ["type", "ofType", "interfaces", "possibleTypes"];
+const TYPE_REFERENCE_FIELDS: [&str; 4] = ["kind", "name", "ofType", "__typename"];
+
+fn fans_out(
+    doc: &async_graphql::parser::types::ExecutableDocument,
+    set: &SelectionSet,
+    under_reference: bool,
+    depth: usize,
+) -> bool {
+    if depth > 64 {
+        return true;
+    }
+    set.items.iter().any(|sel| match &sel.node {
+        Selection::Field(f) => {
+            let name = f.node.name.node.as_str();
+            (under_reference && !TYPE_REFERENCE_FIELDS.contains(&name))
+                || fans_out(
+                    doc,
+                    &f.node.selection_set.node,
+                    under_reference || TYPE_REFERENCES.contains(&name),
+                    depth + 1,
+                )
+        }
+        Selection::InlineFragment(i) => fans_out(doc, &i.node.selection_set.node, under_reference, depth + 1),
+        Selection::FragmentSpread(s) => doc
+            .fragments
+            .get(&s.node.fragment_name.node)
+            .is_some_and(|frag| fans_out(doc, &frag.node.selection_set.node, under_reference, depth + 1)),
+    })
+}
+
+/// Whether an operation's introspection (`__schema`, `__type`, at its root) fans out.
+fn introspection_fans_out(
+    doc: &async_graphql::parser::types::ExecutableDocument,
+    set: &SelectionSet,
+    depth: usize,
+) -> bool {
+    if depth > 16 {
+        return false;
+    }
+    set.items.iter().any(|sel| match &sel.node {
+        Selection::Field(f) if matches!(f.node.name.node.as_str(), "__schema" | "__type") => {
+            fans_out(doc, &f.node.selection_set.node, false, 0)
+        }
+        Selection::Field(_) => false,
+        Selection::InlineFragment(i) => introspection_fans_out(doc, &i.node.selection_set.node, depth + 1),
+        Selection::FragmentSpread(s) => doc
+            .fragments
+            .get(&s.node.fragment_name.node)
+            .is_some_and(|frag| introspection_fans_out(doc, &frag.node.selection_set.node, depth + 1)),
+    })
+}
+
 /// The fragments spread anywhere in `set`.
 fn spreads(set: &SelectionSet, depth: usize, out: &mut Vec<String>) {
     if depth > 64 {
@@ -218,7 +277,11 @@ fn shape(query: &str) -> Result<Shape, String> {
                 .iter()
                 .any(|v| v.node.default_value.as_ref().is_some_and(|d| value_has_control(&d.node)))
     }) || doc.fragments.values().any(|f| arguments_have_control(&f.node.selection_set.node, 0));
-    Ok(Shape { aliases: ops + frags, root_fields: root, fragment_cycle: has_fragment_cycle(&doc), control_character })
+    let fragment_cycle = has_fragment_cycle(&doc);
+    // Walking fragments follows spreads, so only when they cannot loop.
+    let introspection_fans_out = !fragment_cycle
+        && doc.operations.iter().any(|(_, op)| introspection_fans_out(&doc, &op.node.selection_set.node, 0));
+    Ok(Shape { aliases: ops + frags, root_fields: root, fragment_cycle, control_character, introspection_fans_out })
 }
 
 /// The code for an error the engine raised without one (validation, limits, coercion).
@@ -321,6 +384,13 @@ async fn execute(
                 StatusCode::BAD_REQUEST,
                 "TOO_MANY_ALIASES",
                 &format!("at most {} aliases per operation", s.limits.aliases),
+            );
+        }
+        if shape.introspection_fans_out {
+            return error_response(
+                StatusCode::BAD_REQUEST,
+                "QUERY_TOO_COMPLEX",
+                "introspection may expand a type reference only by kind, name and ofType",
             );
         }
         if shape.asks_introspection() && !s.limits.introspection {
@@ -438,6 +508,22 @@ mod tests {
                 .unwrap()
                 .fragment_cycle
         );
+    }
+
+    #[test]
+    fn introspection_that_expands_type_references_is_found() {
+        let standard = include_str!("../../scaffold-server/tests/data/introspection.graphql");
+        assert!(!shape(standard).unwrap().introspection_fans_out, "the standard query is fine");
+        for bad in [
+            "{ __schema { types { fields { type { fields { name } } } } } }",
+            "{ __type(name: \"Group\") { fields { type { ofType { fields { name } } } } } }",
+            "{ __schema { types { interfaces { fields { name } } } } }",
+            "query { ...F } fragment F on Query { __schema { types { possibleTypes { ...G } } } } fragment G on __Type { enumValues { name } }",
+        ] {
+            assert!(shape(bad).unwrap().introspection_fans_out, "{bad}");
+        }
+        // Data fields named `type` are not introspection.
+        assert!(!shape("{ viewer { attestations { type claims } } }").unwrap().introspection_fans_out);
     }
 
     #[test]

@@ -75,7 +75,7 @@ pub fn introspection_schema(service: Service, limits: Limits) -> ScaffoldSchema 
     Schema::build(Query::default(), Mutation::default(), EmptySubscription)
         .enable_federation()
         .introspection_only()
-        .limit_depth(limits.depth.max(24))
+        .limit_depth(limits.depth.max(20))
         .limit_complexity(limits.complexity.max(100_000))
         .limit_recursive_depth(32)
         .data(service)

@@ -155,6 +155,11 @@ async fn depth_complexity_alias_and_batch_limits_hold() {
     );
     let body = app.gql(None, &nested, json!({})).await.json();
     assert_eq!(code(&body), "QUERY_TOO_DEEP", "{body}");
+    // Introspection that expands types from type references grows exponentially: refused.
+    let fan = format!("{{ __schema {{ types {} name {} }} }}", "{ fields { type ".repeat(5), "} }".repeat(5));
+    let res = app.gql(None, &fan, json!({})).await;
+    let body = res.json();
+    assert_eq!((res.status.as_u16(), code(&body)), (400, "QUERY_TOO_COMPLEX"), "{body}");
     let aliases: String = (0..31).map(|i| format!("a{i}: categories ")).collect();
     let body = app.gql(None, &format!("{{ {aliases} }}"), json!({})).await;
     assert_eq!(body.status, 400);

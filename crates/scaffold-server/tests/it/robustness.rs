@@ -379,6 +379,7 @@ async fn graphql_cost_bombs_are_refused_and_memory_stays_bounded() {
             "QUERY_TOO_DEEP",
         ),
         ("{ ...A } fragment A on Query { ...B } fragment B on Query { ...A }".to_owned(), "FRAGMENT_CYCLE"),
+        (format!("{{ __schema {{ types {} name {} }} }}", "{ fields { type ".repeat(9), "} }".repeat(9)), "QUERY_TOO_COMPLEX"),
         (
             format!(
                 "{{ {} }}",
