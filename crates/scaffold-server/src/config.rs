@@ -253,6 +253,11 @@ pub struct ServerConfig {
     /// Connections open at once (also kept below the process's file-descriptor limit); more are
     /// closed as soon as they are accepted.
     pub max_connections: usize,
+    /// Connections open at once from one client address (an IPv6 /64); 0: no limit. Behind a
+    /// proxy every connection comes from the proxy: raise it or set 0.
+    pub max_connections_per_client: usize,
+    /// A response the client stops reading for this long is abandoned.
+    pub write_timeout_secs: u64,
     /// After SIGTERM or Ctrl-C, how long in-flight requests may take before the process exits.
     pub shutdown_grace_secs: u64,
     /// `Strict-Transport-Security` max-age, for instances served over TLS (behind a proxy that
@@ -313,6 +318,8 @@ impl Default for ServerConfig {
             request_timeout_secs: 30,
             header_read_timeout_secs: 10,
             max_connections: 4096,
+            max_connections_per_client: 256,
+            write_timeout_secs: 30,
             shutdown_grace_secs: 20,
             hsts_max_age_secs: 0,
             metrics_listen: String::new(),
@@ -421,6 +428,7 @@ pub fn load(file: Option<&Path>, env: &[(String, String)], flags: &Overrides) ->
     for (key, value) in [
         ("server.request_timeout_secs", s.request_timeout_secs),
         ("server.header_read_timeout_secs", s.header_read_timeout_secs),
+        ("server.write_timeout_secs", s.write_timeout_secs),
         ("server.max_connections", u64::try_from(s.max_connections).unwrap_or(u64::MAX)),
         ("server.body_limit_bytes", u64::try_from(s.body_limit_bytes).unwrap_or(u64::MAX)),
     ] {

@@ -76,6 +76,8 @@ pub async fn serve(cfg: Config, migrate: bool) -> Result<(), String> {
     let limits = ConnectionLimits {
         header_read_timeout: Duration::from_secs(cfg.server.header_read_timeout_secs),
         max_connections: connection_cap(cfg.server.max_connections),
+        max_connections_per_client: cfg.server.max_connections_per_client,
+        write_timeout: Duration::from_secs(cfg.server.write_timeout_secs),
         grace: Duration::from_secs(cfg.server.shutdown_grace_secs),
     };
     tracing::info!(%addr, max_connections = limits.max_connections, "listening");

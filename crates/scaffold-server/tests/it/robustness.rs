@@ -379,7 +379,10 @@ async fn graphql_cost_bombs_are_refused_and_memory_stays_bounded() {
             "QUERY_TOO_DEEP",
         ),
         ("{ ...A } fragment A on Query { ...B } fragment B on Query { ...A }".to_owned(), "FRAGMENT_CYCLE"),
-        (format!("{{ __schema {{ types {} name {} }} }}", "{ fields { type ".repeat(9), "} }".repeat(9)), "QUERY_TOO_COMPLEX"),
+        (
+            format!("{{ __schema {{ types {} name {} }} }}", "{ fields { type ".repeat(9), "} }".repeat(9)),
+            "QUERY_TOO_COMPLEX",
+        ),
         (
             format!(
                 "{{ {} }}",
@@ -439,5 +442,39 @@ async fn control_characters_everywhere_get_clean_refusals() {
         assert!((400..500).contains(&status), "{path}: {status} {answer}");
     }
     assert!(healthy(&server.addr).await);
+    assert!(server.stop().await.success());
+}
+
+/// One address cannot take every connection: past its share its new connections are closed at
+/// once, while another address is still served.
+#[tokio::test]
+async fn one_client_cannot_take_every_connection() {
+    let server = server(&[
+        ("SCAFFOLD_SERVER__MAX_CONNECTIONS_PER_CLIENT", "20"),
+        ("SCAFFOLD_SERVER__HEADER_READ_TIMEOUT_SECS", "60"),
+    ])
+    .await;
+    let port: u16 = server.addr.rsplit(':').next().unwrap().parse().unwrap();
+    let mut held = Vec::new();
+    for _ in 0..20 {
+        let mut s = TcpStream::connect(&server.addr).await.unwrap();
+        s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ").await.unwrap();
+        held.push(s);
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The 21st from 127.0.0.1 is closed at once.
+    let mut extra = TcpStream::connect(&server.addr).await.unwrap();
+    let _ = extra.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    assert!(closed_by_server(&mut extra, deadline).await, "the extra connection was served");
+    // Another address (127.0.0.2, also loopback) is served.
+    let other = tokio::net::TcpSocket::new_v4().unwrap();
+    other.bind("127.0.0.2:0".parse().unwrap()).unwrap();
+    let mut s = other.connect(format!("127.0.0.1:{port}").parse().unwrap()).await.unwrap();
+    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await.unwrap();
+    let (status, _, _) = tokio::time::timeout(Duration::from_secs(30), read_response(&mut s)).await.unwrap().unwrap();
+    assert_eq!(status, 200);
+    drop(held);
+    assert!(healthy(&server.addr).await, "places come back when connections end");
     assert!(server.stop().await.success());
 }
