@@ -762,7 +762,7 @@ async fn write_listing(
          on conflict (event_id, local_start) do update set group_id = excluded.group_id,
              start_at = excluded.start_at, end_at = excluded.end_at, status = excluded.status,
              reason = excluded.reason, place = excluded.place, latitude = excluded.latitude,
-             longitude = excluded.longitude, open_active = excluded.open_active,
+             longitude = excluded.longitude, lat_cell = excluded.lat_cell, open_active = excluded.open_active,
              deleted = false, modified = excluded.modified, updated_at = excluded.updated_at
          where (occurrence.group_id, occurrence.start_at, occurrence.end_at, occurrence.status, occurrence.reason,
                 occurrence.place, occurrence.latitude, occurrence.longitude, occurrence.open_active, occurrence.deleted)

@@ -50,6 +50,7 @@ macro_rules! conformance_suite {
             events_round_trip_page_and_check_versions,
             concurrent_replies_never_overbook_and_the_waitlist_is_promoted,
             listings_drive_search_and_the_feeds,
+            a_series_that_moves_is_found_in_its_new_area_only,
             attestations_are_offered_activated_and_revoked_with_their_status_bit,
         );
     };
@@ -893,6 +894,42 @@ pub async fn events_round_trip_page_and_check_versions(store: DynStore) {
     // on: calendars see a new SEQUENCE and DTSTAMP.
     let series = store.event_by_id(a.id).await.unwrap().unwrap();
     assert_eq!((series.version, series.updated_at), (before + 4, at(8)));
+}
+
+/// An event whose place moves to another latitude band (Wigan to London) is found around its new
+/// place and no longer around the old one: the listing's band moves with it.
+pub async fn a_series_that_moves_is_found_in_its_new_area_only(store: DynStore) {
+    use crate::OccurrenceQuery;
+    let p = person(&store, "Ada").await;
+    let g = group("moving-group", "Moving");
+    create(&store, &g, &p).await;
+    let e = event(g.id, "Tea party", "2026-04-07T10:00");
+    store.create_event(&e, &listing(&e, &[]), &audit("event.create", e.id)).await.unwrap();
+    let around = |bounds: (f64, f64, f64, f64)| OccurrenceQuery {
+        from: at(0),
+        to: at(0) + Duration::days(30),
+        bounds: Some(bounds),
+        limit: 100,
+        ..OccurrenceQuery::default()
+    };
+    let wigan = (53.4, 53.7, -2.8, -2.5);
+    let london = (51.4, 51.6, -0.2, 0.0);
+    assert_eq!(store.search_occurrences(&around(wigan)).await.unwrap().len(), 2, "7 and 21 April");
+    assert!(store.search_occurrences(&around(london)).await.unwrap().is_empty());
+    let mut moved = e.clone();
+    moved.place = Some(scaffold_domain::event::Place {
+        name: "Somerset House".to_owned(),
+        address: None,
+        postcode: Some("WC2R 1LA".to_owned()),
+        outcode: scaffold_domain::Outcode::parse("/place/postcode", "WC2R").ok(),
+        latitude: Some(51.5111),
+        longitude: Some(-0.1174),
+    });
+    moved.version = e.version + 1;
+    moved.updated_at = at(5);
+    store.update_event(&moved, e.version, &listing(&moved, &[]), &audit("event.update", e.id)).await.unwrap();
+    assert_eq!(store.search_occurrences(&around(london)).await.unwrap().len(), 2, "found where it is now");
+    assert!(store.search_occurrences(&around(wigan)).await.unwrap().is_empty(), "and no longer where it was");
 }
 
 pub async fn concurrent_replies_never_overbook_and_the_waitlist_is_promoted(store: DynStore) {
