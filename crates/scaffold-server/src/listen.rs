@@ -202,11 +202,21 @@ impl<S> WriteDeadline<S> {
         Self { inner, limit, waiting: None }
     }
 
-    /// Called when a write is pending: starts the wait, and reports when it is over.
-    fn expired(&mut self, cx: &mut std::task::Context<'_>) -> bool {
+    /// The outcome of a write or flush: pending starts (or goes on with) the wait and fails once
+    /// it is over; anything else ends the wait.
+    fn watch<T>(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+        poll: std::task::Poll<std::io::Result<T>>,
+    ) -> std::task::Poll<std::io::Result<T>> {
+        use std::task::Poll;
+        if poll.is_ready() {
+            self.waiting = None;
+            return poll;
+        }
         let limit = self.limit;
         let wait = self.waiting.get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
-        wait.as_mut().poll(cx).is_ready()
+        if wait.as_mut().poll(cx).is_ready() { Poll::Ready(Err(timed_out())) } else { Poll::Pending }
     }
 }
 
@@ -230,30 +240,16 @@ impl<S: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for WriteDeadline<S
         cx: &mut std::task::Context<'_>,
         buf: &[u8],
     ) -> std::task::Poll<std::io::Result<usize>> {
-        use std::task::Poll;
-        match std::pin::Pin::new(&mut self.inner).poll_write(cx, buf) {
-            Poll::Pending if self.expired(cx) => Poll::Ready(Err(timed_out())),
-            Poll::Pending => Poll::Pending,
-            ready => {
-                self.waiting = None;
-                ready
-            }
-        }
+        let poll = std::pin::Pin::new(&mut self.inner).poll_write(cx, buf);
+        self.watch(cx, poll)
     }
 
     fn poll_flush(
         mut self: std::pin::Pin<&mut Self>,
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<std::io::Result<()>> {
-        use std::task::Poll;
-        match std::pin::Pin::new(&mut self.inner).poll_flush(cx) {
-            Poll::Pending if self.expired(cx) => Poll::Ready(Err(timed_out())),
-            Poll::Pending => Poll::Pending,
-            ready => {
-                self.waiting = None;
-                ready
-            }
-        }
+        let poll = std::pin::Pin::new(&mut self.inner).poll_flush(cx);
+        self.watch(cx, poll)
     }
 
     fn poll_shutdown(

@@ -5,7 +5,7 @@
 //! keeps answering `/healthz` and that its memory and open descriptors stay bounded. Deadlines
 //! below only stop a hung test; nothing asserts how fast anything is.
 
-use crate::binary::{Server, db_and_dir, start_with, terminate};
+use crate::binary::{Server, db_and_dir, http, start_with, terminate};
 use serde_json::Value;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -287,10 +287,7 @@ impl Proxy {
 }
 
 async fn get(addr: &str, path: &str) -> (u16, Value) {
-    let mut s = TcpStream::connect(addr).await.unwrap();
-    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes()).await.unwrap();
-    let (status, _, body) = read_response(&mut s).await.unwrap();
-    (status, serde_json::from_str(&body).unwrap_or(Value::Null))
+    http(addr, "GET", path, None, None).await.unwrap()
 }
 
 async fn wait_for(addr: &str, path: &str, status: u16) {
@@ -331,16 +328,7 @@ async fn a_database_outage_is_answered_at_once_and_recovered_from() {
 }
 
 async fn post_json(addr: &str, path: &str, token: Option<&str>, body: &Value) -> (u16, Value) {
-    let mut s = TcpStream::connect(addr).await.unwrap();
-    let body = body.to_string();
-    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
-    let req = format!(
-        "POST {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    s.write_all(req.as_bytes()).await.unwrap();
-    let (status, _, body) = read_response(&mut s).await.unwrap();
-    (status, serde_json::from_str(&body).unwrap_or(Value::Null))
+    http(addr, "POST", path, token, Some(body)).await.unwrap()
 }
 
 /// Nested lists, deep nesting, fragment cycles, alias floods and huge batches against a group
