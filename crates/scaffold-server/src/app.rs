@@ -296,11 +296,12 @@ pub async fn open_store(
             std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         }
         let store =
-            scaffold_store_sqlite::SqliteStore::connect(url, max_connections).await.map_err(|e| e.to_string())?;
+            scaffold_store_sql::sqlite::SqliteStore::connect(url, max_connections).await.map_err(|e| e.to_string())?;
         store.migrate().await.map_err(|e| format!("migrating SQLite: {e}"))?;
         Ok(Arc::new(store))
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        let store = scaffold_store_postgres::PgStore::connect(url, max_connections).await.map_err(|e| e.to_string())?;
+        let store =
+            scaffold_store_sql::postgres::PgStore::connect(url, max_connections).await.map_err(|e| e.to_string())?;
         if migrate {
             store.migrate().await.map_err(|e| format!("migrating PostgreSQL: {e}"))?;
         }

@@ -1,5 +1,5 @@
 //! The storage port: the traits the service layer calls, the errors they return, and opaque
-//! cursors. Adapters (`scaffold-store-sqlite`, `scaffold-store-postgres`) implement it; the
+//! cursors. `scaffold-store-sql` implements it for SQLite and PostgreSQL; the
 //! conformance suite (feature `conformance`) checks that both behave the same. This crate must not
 //! know any SQL dialect, HTTP or GraphQL.
 

@@ -13,8 +13,8 @@ pub use http::{TestClient, TestResponse};
 use chrono::{TimeZone, Utc};
 use scaffold_domain::FixedClock;
 use scaffold_store::Store;
-use scaffold_store_postgres::PgStore;
-use scaffold_store_sqlite::SqliteStore;
+use scaffold_store_sql::postgres::PgStore;
+use scaffold_store_sql::sqlite::SqliteStore;
 use sha2::{Digest, Sha256};
 use sqlx::{Connection, PgConnection};
 use std::path::PathBuf;
@@ -88,7 +88,7 @@ fn with_database(url: &str, db: &str) -> String {
 /// The template's name changes whenever the migrations do.
 fn template_name() -> String {
     let mut h = Sha256::new();
-    for m in scaffold_store_postgres::MIGRATOR.iter() {
+    for m in scaffold_store_sql::postgres::MIGRATOR.iter() {
         h.update(m.version.to_le_bytes());
         h.update(&*m.checksum);
     }

@@ -17,9 +17,9 @@ fn sqlite_and_postgres_migrations_match() {
     assert!(!sqlite.is_empty());
     assert_eq!(sqlite, postgres);
     let embedded: Vec<(i64, String)> =
-        scaffold_store_sqlite::MIGRATOR.iter().map(|m| (m.version, m.description.to_string())).collect();
+        scaffold_store_sql::sqlite::MIGRATOR.iter().map(|m| (m.version, m.description.to_string())).collect();
     let embedded_pg: Vec<(i64, String)> =
-        scaffold_store_postgres::MIGRATOR.iter().map(|m| (m.version, m.description.to_string())).collect();
+        scaffold_store_sql::postgres::MIGRATOR.iter().map(|m| (m.version, m.description.to_string())).collect();
     assert_eq!(embedded, embedded_pg);
     assert_eq!(embedded.len(), sqlite.len());
 }
@@ -55,7 +55,7 @@ fn both_dialects_create_the_same_tables() {
 async fn store_debug_output_hides_the_database_password() {
     let url = scaffold_testkit::postgres_url().await;
     let with_password = url.replacen("postgres://postgres@", "postgres://postgres:sup3r-secret@", 1);
-    let store = scaffold_store_postgres::PgStore::connect(&with_password, 1).await.unwrap();
+    let store = scaffold_store_sql::postgres::PgStore::connect(&with_password, 1).await.unwrap();
     let shown = format!("{store:?}");
     assert!(!shown.contains("sup3r-secret"), "{shown}");
 }
@@ -70,6 +70,6 @@ async fn a_connection_the_server_ends_is_unavailable_not_an_internal_error() {
     let err = sqlx::query("select pg_terminate_backend(pg_backend_pid())").execute(&mut conn).await.unwrap_err();
     let code = err.as_database_error().and_then(|d| d.code()).map(|c| c.into_owned());
     assert_eq!(code.as_deref(), Some("57P01"), "{err}");
-    let mapped = scaffold_store_postgres::to_store_error(err);
+    let mapped = scaffold_store_sql::postgres::to_store_error(err);
     assert!(matches!(mapped, scaffold_store::StoreError::Unavailable(_)), "{mapped}");
 }

@@ -1,9 +1,9 @@
-//! PostgreSQL implementation of the identity port. Rate-limit counters live in an unlogged
-//! table that every replica shares; one upsert per hit.
+//! The identity port: identities, sessions, login flows, apps and signing keys. Rate limits are
+//! the dialect's (`d::add_rate_limit_hits`).
 
-use crate::rows::membership_from_row;
-use crate::rows::to_store_error;
-use crate::{PgStore, insert_audit, insert_person, recount_members};
+use super::d::{self, At, DbRow, Tx, for_update, to_store_error};
+use super::rows::{at, at_opt, get, json, membership_from_row};
+use super::{SqlStore, insert_audit, insert_person, recount_members};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use scaffold_domain::audit::AuditEntry;
@@ -13,27 +13,22 @@ use scaffold_domain::person::Person;
 use scaffold_domain::{AppId, GroupId, IdentityId, PersonId};
 use scaffold_store::decode::{AppRow, assurance, redirect_uris_json};
 use scaffold_store::{IdentityStore, LoginState, Session, SigningKeyRecord, StoreError, StoreResult};
-use sqlx::Row;
-use sqlx::postgres::PgRow;
+use sqlx::types::Json;
 use uuid::Uuid;
 
-fn get<'r, T: sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>>(r: &'r PgRow, c: &str) -> StoreResult<T> {
-    r.try_get(c).map_err(to_store_error)
-}
-
-fn identity_from_row(r: &PgRow) -> StoreResult<Identity> {
+fn identity_from_row(r: &DbRow) -> StoreResult<Identity> {
     Ok(Identity {
         id: IdentityId(get(r, "identity_id")?),
         person_id: PersonId(get(r, "person_id")?),
         provider: get(r, "provider")?,
         issuer: get(r, "issuer")?,
         subject: get(r, "subject")?,
-        created_at: get(r, "created_at")?,
-        last_login_at: get(r, "last_login_at")?,
+        created_at: at(r, "created_at")?,
+        last_login_at: at(r, "last_login_at")?,
     })
 }
 
-fn app_from_row(r: &PgRow) -> StoreResult<App> {
+fn app_from_row(r: &DbRow) -> StoreResult<App> {
     AppRow {
         app_id: get(r, "app_id")?,
         client_id: get(r, "client_id")?,
@@ -41,41 +36,41 @@ fn app_from_row(r: &PgRow) -> StoreResult<App> {
         name: get(r, "name")?,
         description: get(r, "description")?,
         homepage: get(r, "homepage")?,
-        redirect_uris: get(r, "redirect_uris")?,
+        redirect_uris: json(r, "redirect_uris")?,
         requested_scopes: get(r, "requested_scopes")?,
         granted_scopes: get(r, "granted_scopes")?,
         secret_hash: get(r, "secret_hash")?,
-        secret_created_at: get(r, "secret_created_at")?,
+        secret_created_at: at(r, "secret_created_at")?,
         status: get(r, "status")?,
-        created_at: get(r, "created_at")?,
-        updated_at: get(r, "updated_at")?,
+        created_at: at(r, "created_at")?,
+        updated_at: at(r, "updated_at")?,
     }
     .into_app()
 }
 
-fn session_from_row(r: &PgRow) -> StoreResult<Session> {
+fn session_from_row(r: &DbRow) -> StoreResult<Session> {
     Ok(Session {
         session_hash: get(r, "session_hash")?,
         person_id: PersonId(get(r, "person_id")?),
         provider: get(r, "provider")?,
         id_token: get(r, "id_token")?,
-        created_at: get(r, "created_at")?,
-        last_seen_at: get(r, "last_seen_at")?,
-        idle_expires_at: get(r, "idle_expires_at")?,
-        absolute_expires_at: get(r, "absolute_expires_at")?,
+        created_at: at(r, "created_at")?,
+        last_seen_at: at(r, "last_seen_at")?,
+        idle_expires_at: at(r, "idle_expires_at")?,
+        absolute_expires_at: at(r, "absolute_expires_at")?,
     })
 }
 
-fn key_from_row(r: &PgRow) -> StoreResult<SigningKeyRecord> {
+fn key_from_row(r: &DbRow) -> StoreResult<SigningKeyRecord> {
     Ok(SigningKeyRecord {
         kid: get(r, "kid")?,
         purpose: get(r, "purpose")?,
         algorithm: get(r, "algorithm")?,
         private_der: get(r, "private_der")?,
         public_jwk: get(r, "public_jwk")?,
-        created_at: get(r, "created_at")?,
-        retired_at: get(r, "retired_at")?,
-        publish_until: get(r, "publish_until")?,
+        created_at: at(r, "created_at")?,
+        retired_at: at_opt(r, "retired_at")?,
+        publish_until: at_opt(r, "publish_until")?,
     })
 }
 
@@ -104,7 +99,7 @@ macro_rules! key_columns {
     };
 }
 
-async fn insert_signing_key(tx: &mut sqlx::Transaction<'_, sqlx::Postgres>, k: &SigningKeyRecord) -> StoreResult<()> {
+async fn insert_signing_key(tx: &mut Tx<'_>, k: &SigningKeyRecord) -> StoreResult<()> {
     sqlx::query(
         "insert into signing_key (kid, purpose, algorithm, private_der, public_jwk, created_at, retired_at, publish_until)
          values ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -114,9 +109,9 @@ async fn insert_signing_key(tx: &mut sqlx::Transaction<'_, sqlx::Postgres>, k: &
     .bind(&k.algorithm)
     .bind(&k.private_der)
     .bind(&k.public_jwk)
-    .bind(k.created_at)
-    .bind(k.retired_at)
-    .bind(k.publish_until)
+    .bind(At(k.created_at))
+    .bind(k.retired_at.map(At))
+    .bind(k.publish_until.map(At))
     .execute(&mut **tx)
     .await
     .map_err(to_store_error)?;
@@ -124,7 +119,7 @@ async fn insert_signing_key(tx: &mut sqlx::Transaction<'_, sqlx::Postgres>, k: &
 }
 
 #[async_trait]
-impl IdentityStore for PgStore {
+impl IdentityStore for SqlStore {
     async fn identity_by_subject(&self, issuer: &str, subject: &str) -> StoreResult<Option<Identity>> {
         let sql = concat!("select ", identity_columns!(), " from identity where issuer = $1 and subject = $2");
         let row =
@@ -153,8 +148,8 @@ impl IdentityStore for PgStore {
         .bind(&i.provider)
         .bind(&i.issuer)
         .bind(&i.subject)
-        .bind(i.created_at)
-        .bind(i.last_login_at)
+        .bind(At(i.created_at))
+        .bind(At(i.last_login_at))
         .execute(&mut *tx)
         .await
         .map_err(to_store_error)?;
@@ -171,7 +166,7 @@ impl IdentityStore for PgStore {
         let mut tx = self.begin().await?;
         sqlx::query("update identity set last_login_at = $2 where identity_id = $1")
             .bind(identity.0)
-            .bind(at)
+            .bind(At(at))
             .execute(&mut *tx)
             .await
             .map_err(to_store_error)?;
@@ -185,7 +180,7 @@ impl IdentityStore for PgStore {
             .bind(a.level.as_str())
             .bind(&a.provider)
             .bind(&a.source)
-            .bind(a.asserted_at)
+            .bind(At(a.asserted_at))
             .execute(&mut *tx)
             .await
             .map_err(to_store_error)?;
@@ -201,7 +196,7 @@ impl IdentityStore for PgStore {
             .map_err(to_store_error)?;
         row.map(|r| {
             let level: String = get(&r, "level")?;
-            assurance(&level, get(&r, "provider")?, get(&r, "source")?, get(&r, "asserted_at")?)
+            assurance(&level, get(&r, "provider")?, get(&r, "source")?, at(&r, "asserted_at")?)
         })
         .transpose()
     }
@@ -228,11 +223,11 @@ impl IdentityStore for PgStore {
     async fn delete_person(&self, person: PersonId, pseudonym: PersonId, audit: &AuditEntry) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         // Lock the person's groups as membership changes do, so that "always an owner" holds.
-        sqlx::query(
+        sqlx::query(concat!(
             "select group_id from community_group
-             where group_id in (select group_id from membership where person_id = $1)
-             order by group_id for update",
-        )
+             where group_id in (select group_id from membership where person_id = $1) order by group_id",
+            for_update!()
+        ))
         .bind(person.0)
         .execute(&mut *tx)
         .await
@@ -259,7 +254,7 @@ impl IdentityStore for PgStore {
         for g in groups {
             recount_members(&mut tx, GroupId(g)).await?;
         }
-        crate::attestations::end_credentials_of(&mut tx, person, audit.at).await?;
+        super::attestations::end_credentials_of(&mut tx, person, audit.at).await?;
         for sql in [
             "delete from api_key where person_id = $1",
             "delete from login_state where link_person_id = $1",
@@ -296,8 +291,8 @@ impl IdentityStore for PgStore {
         .bind(&s.pkce_verifier)
         .bind(s.link_person.map(|p| p.0))
         .bind(&s.return_to)
-        .bind(s.created_at)
-        .bind(s.expires_at)
+        .bind(At(s.created_at))
+        .bind(At(s.expires_at))
         .execute(&self.pool)
         .await
         .map_err(to_store_error)?;
@@ -315,7 +310,7 @@ impl IdentityStore for PgStore {
         .await
         .map_err(to_store_error)?;
         sqlx::query("delete from login_state where expires_at < $1")
-            .bind(now)
+            .bind(At(now))
             .execute(&mut *tx)
             .await
             .map_err(to_store_error)?;
@@ -329,8 +324,8 @@ impl IdentityStore for PgStore {
                 pkce_verifier: get(&r, "pkce_verifier")?,
                 link_person: get::<Option<Uuid>>(&r, "link_person_id")?.map(PersonId),
                 return_to: get(&r, "return_to")?,
-                created_at: get(&r, "created_at")?,
-                expires_at: get(&r, "expires_at")?,
+                created_at: at(&r, "created_at")?,
+                expires_at: at(&r, "expires_at")?,
             })
         })
         .transpose()
@@ -339,7 +334,7 @@ impl IdentityStore for PgStore {
     async fn create_session(&self, s: &Session) -> StoreResult<()> {
         // Sessions nobody came back to are cleared as new ones start.
         sqlx::query("delete from session where idle_expires_at < $1")
-            .bind(s.created_at)
+            .bind(At(s.created_at))
             .execute(&self.pool)
             .await
             .map_err(to_store_error)?;
@@ -352,10 +347,10 @@ impl IdentityStore for PgStore {
         .bind(s.person_id.0)
         .bind(&s.provider)
         .bind(&s.id_token)
-        .bind(s.created_at)
-        .bind(s.last_seen_at)
-        .bind(s.idle_expires_at)
-        .bind(s.absolute_expires_at)
+        .bind(At(s.created_at))
+        .bind(At(s.last_seen_at))
+        .bind(At(s.idle_expires_at))
+        .bind(At(s.absolute_expires_at))
         .execute(&self.pool)
         .await
         .map_err(to_store_error)?;
@@ -371,8 +366,8 @@ impl IdentityStore for PgStore {
     async fn touch_session(&self, h: &[u8], last_seen: DateTime<Utc>, idle: DateTime<Utc>) -> StoreResult<()> {
         sqlx::query("update session set last_seen_at = $2, idle_expires_at = $3 where session_hash = $1")
             .bind(h)
-            .bind(last_seen)
-            .bind(idle)
+            .bind(At(last_seen))
+            .bind(At(idle))
             .execute(&self.pool)
             .await
             .map_err(to_store_error)?;
@@ -393,7 +388,7 @@ impl IdentityStore for PgStore {
 
     async fn create_first_signing_key(&self, key: &SigningKeyRecord) -> StoreResult<bool> {
         let mut tx = self.begin().await?;
-        sqlx::query("select pg_advisory_xact_lock(7243003)").execute(&mut *tx).await.map_err(to_store_error)?;
+        d::serialise(&mut tx, d::Lock::SigningKeys).await?;
         let active: i64 =
             sqlx::query_scalar("select count(*) from signing_key where purpose = $1 and retired_at is null")
                 .bind(&key.purpose)
@@ -415,10 +410,10 @@ impl IdentityStore for PgStore {
         publish_until: DateTime<Utc>,
     ) -> StoreResult<()> {
         let mut tx = self.begin().await?;
-        sqlx::query("select pg_advisory_xact_lock(7243003)").execute(&mut *tx).await.map_err(to_store_error)?;
+        d::serialise(&mut tx, d::Lock::SigningKeys).await?;
         sqlx::query("delete from signing_key where purpose = $1 and publish_until < $2")
             .bind(&key.purpose)
-            .bind(now)
+            .bind(At(now))
             .execute(&mut *tx)
             .await
             .map_err(to_store_error)?;
@@ -426,8 +421,8 @@ impl IdentityStore for PgStore {
             "update signing_key set retired_at = $2, publish_until = $3 where purpose = $1 and retired_at is null",
         )
         .bind(&key.purpose)
-        .bind(now)
-        .bind(publish_until)
+        .bind(At(now))
+        .bind(At(publish_until))
         .execute(&mut *tx)
         .await
         .map_err(to_store_error)?;
@@ -448,14 +443,14 @@ impl IdentityStore for PgStore {
         .bind(&a.name)
         .bind(&a.description)
         .bind(&a.homepage)
-        .bind(redirect_uris_json(a))
+        .bind(Json(redirect_uris_json(a)))
         .bind(a.requested_scopes.to_string())
         .bind(a.granted_scopes.to_string())
         .bind(&a.secret_hash)
-        .bind(a.secret_created_at)
+        .bind(At(a.secret_created_at))
         .bind(a.status.as_str())
-        .bind(a.created_at)
-        .bind(a.updated_at)
+        .bind(At(a.created_at))
+        .bind(At(a.updated_at))
         .execute(&mut *tx)
         .await
         .map_err(to_store_error)?;
@@ -504,13 +499,13 @@ impl IdentityStore for PgStore {
         .bind(&a.name)
         .bind(&a.description)
         .bind(&a.homepage)
-        .bind(redirect_uris_json(a))
+        .bind(Json(redirect_uris_json(a)))
         .bind(a.requested_scopes.to_string())
         .bind(a.granted_scopes.to_string())
         .bind(&a.secret_hash)
-        .bind(a.secret_created_at)
+        .bind(At(a.secret_created_at))
         .bind(a.status.as_str())
-        .bind(a.updated_at)
+        .bind(At(a.updated_at))
         .execute(&mut *tx)
         .await
         .map_err(to_store_error)?;
@@ -522,27 +517,6 @@ impl IdentityStore for PgStore {
     }
 
     async fn add_rate_limit_hits(&self, bucket: &str, window_start: DateTime<Utc>, hits: u64) -> StoreResult<u64> {
-        let add = i64::try_from(hits).unwrap_or(i64::MAX);
-        let total: i64 = sqlx::query_scalar(
-            "insert into rate_limit (bucket, window_start, hits) values ($1, $2, $3)
-             on conflict (bucket, window_start) do update set hits = rate_limit.hits + excluded.hits
-             returning hits",
-        )
-        .bind(bucket)
-        .bind(window_start)
-        .bind(add)
-        .fetch_one(&self.pool)
-        .await
-        .map_err(to_store_error)?;
-        if total == add {
-            // The first count of a bucket's window clears every earlier window (index-backed), so
-            // addresses seen once do not accumulate.
-            sqlx::query("delete from rate_limit where window_start < $1")
-                .bind(window_start)
-                .execute(&self.pool)
-                .await
-                .map_err(to_store_error)?;
-        }
-        Ok(u64::try_from(total).unwrap_or(0))
+        d::add_rate_limit_hits(self, bucket, window_start, hits).await
     }
 }

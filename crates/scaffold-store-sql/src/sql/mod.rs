@@ -1,16 +1,16 @@
-//! The PostgreSQL adapter of the storage port, for production and replicas. Queries sit next to
-//! the method that runs them. Membership changes lock the group row (`for update`) so that
-//! concurrent changes cannot leave a group without an owner.
+//! The storage port over SQL, written once for both databases. This module is compiled once per
+//! dialect (`crate::sqlite`, `crate::postgres`), each of which names what differs (`d` here):
+//! the column types behind `At` and `Json`, id lists, locking, transactions and error codes.
 
 mod attestations;
 mod events;
 mod identity;
 mod rows;
 
-pub use rows::to_store_error;
-
+use super as d;
 use async_trait::async_trait;
-use rows::{group_from_row, key_from_row, membership_from_row, person_from_row};
+use d::{At, Db, DbArgs, Tx, for_update, to_store_error};
+use rows::{at, get, group_from_row, json, key_from_row, membership_from_row, person_from_row};
 use scaffold_domain::audit::AuditEntry;
 use scaffold_domain::group::Group;
 use scaffold_domain::membership::Membership;
@@ -20,62 +20,50 @@ use scaffold_store::{
     ApiKey, GroupQuery, IdempotencyRecord, MembershipChange, Store, StoreError, StoreResult, like_pattern, search_text,
     sort_name,
 };
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{PgPool, Postgres, QueryBuilder, Row, Transaction};
-use std::str::FromStr;
-use std::time::Duration;
+use sqlx::types::Json;
+use sqlx::{Pool, QueryBuilder};
 use uuid::Uuid;
 
-pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
-
+/// One store over one pool; `local` is what the dialect keeps beside it (SQLite's in-memory
+/// rate-limit counters).
 #[derive(Debug, Clone)]
-pub struct PgStore {
-    pool: PgPool,
+pub struct SqlStore {
+    pub(super) pool: Pool<Db>,
+    #[allow(dead_code)] // PostgreSQL keeps nothing beside the pool
+    pub(super) local: d::Local,
 }
 
-impl PgStore {
-    /// Connects without migrating.
-    pub async fn connect(url: &str, max_connections: u32) -> StoreResult<Self> {
-        let opts = PgConnectOptions::from_str(url).map_err(|e| StoreError::Other(Box::new(e)))?;
-        let pool = PgPoolOptions::new()
-            .max_connections(max_connections)
-            .acquire_timeout(Duration::from_secs(10))
-            .connect_with(opts)
-            .await
-            .map_err(to_store_error)?;
-        Ok(Self { pool })
+impl SqlStore {
+    pub fn from_pool(pool: Pool<Db>) -> Self {
+        Self { pool, local: <d::Local as Default>::default() }
     }
 
-    pub fn from_pool(pool: PgPool) -> Self {
-        Self { pool }
-    }
-
-    /// Applies pending migrations (under PostgreSQL's advisory lock, so replicas may race).
+    /// Applies pending migrations.
     pub async fn migrate(&self) -> StoreResult<()> {
-        MIGRATOR.run(&self.pool).await.map_err(|e| StoreError::Other(Box::new(e)))
+        d::MIGRATOR.run(&self.pool).await.map_err(|e| StoreError::Other(Box::new(e)))
     }
 
     pub async fn close(&self) {
         self.pool.close().await;
     }
 
-    pub(crate) async fn begin(&self) -> StoreResult<Transaction<'static, Postgres>> {
-        self.pool.begin().await.map_err(to_store_error)
+    pub(crate) async fn begin(&self) -> StoreResult<Tx<'static>> {
+        d::begin(&self.pool).await
     }
 }
 
-pub(crate) async fn insert_audit(tx: &mut Transaction<'_, Postgres>, a: &AuditEntry) -> StoreResult<()> {
+pub(crate) async fn insert_audit(tx: &mut Tx<'_>, a: &AuditEntry) -> StoreResult<()> {
     sqlx::query(
         "insert into audit_entry (audit_id, occurred_at, actor_person_id, action, target_type, target_id, detail)
          values ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(a.id.0)
-    .bind(a.at)
+    .bind(At(a.at))
     .bind(a.actor.map(|p| p.0))
     .bind(&a.action)
     .bind(&a.target_type)
     .bind(&a.target_id)
-    .bind(&a.detail)
+    .bind(Json(&a.detail))
     .execute(&mut **tx)
     .await
     .map_err(to_store_error)?;
@@ -87,7 +75,7 @@ const OPERATOR_KEYS: &str =
     "select count(*) from api_key where revoked_at is null and (' ' || scopes || ' ') like '% admin %'";
 
 pub(crate) async fn insert_person(
-    tx: &mut Transaction<'_, Postgres>,
+    tx: &mut Tx<'_>,
     p: &Person,
     key: Option<&ApiKey>,
     audit: &AuditEntry,
@@ -95,7 +83,7 @@ pub(crate) async fn insert_person(
     sqlx::query("insert into person (person_id, display_name, created_at) values ($1, $2, $3)")
         .bind(p.id.0)
         .bind(&p.display_name)
-        .bind(p.created_at)
+        .bind(At(p.created_at))
         .execute(&mut **tx)
         .await
         .map_err(to_store_error)?;
@@ -105,7 +93,7 @@ pub(crate) async fn insert_person(
     insert_audit(tx, audit).await
 }
 
-async fn insert_key(tx: &mut Transaction<'_, Postgres>, k: &ApiKey) -> StoreResult<()> {
+async fn insert_key(tx: &mut Tx<'_>, k: &ApiKey) -> StoreResult<()> {
     sqlx::query(
         "insert into api_key (api_key_id, person_id, name, token_hash, scopes, created_at, revoked_at)
          values ($1, $2, $3, $4, $5, $6, $7)",
@@ -115,15 +103,15 @@ async fn insert_key(tx: &mut Transaction<'_, Postgres>, k: &ApiKey) -> StoreResu
     .bind(&k.name)
     .bind(&k.token_hash)
     .bind(k.scopes.to_string())
-    .bind(k.created_at)
-    .bind(k.revoked_at)
+    .bind(At(k.created_at))
+    .bind(k.revoked_at.map(At))
     .execute(&mut **tx)
     .await
     .map_err(to_store_error)?;
     Ok(())
 }
 
-async fn put_categories(tx: &mut Transaction<'_, Postgres>, g: &Group) -> StoreResult<()> {
+async fn put_categories(tx: &mut Tx<'_>, g: &Group) -> StoreResult<()> {
     sqlx::query("delete from group_category where group_id = $1")
         .bind(g.id.0)
         .execute(&mut **tx)
@@ -140,7 +128,7 @@ async fn put_categories(tx: &mut Transaction<'_, Postgres>, g: &Group) -> StoreR
     Ok(())
 }
 
-async fn owner_count(tx: &mut Transaction<'_, Postgres>, group: GroupId) -> StoreResult<i64> {
+async fn owner_count(tx: &mut Tx<'_>, group: GroupId) -> StoreResult<i64> {
     sqlx::query_scalar("select count(*) from membership where group_id = $1 and role = 'owner' and status = 'active'")
         .bind(group.0)
         .fetch_one(&mut **tx)
@@ -149,7 +137,7 @@ async fn owner_count(tx: &mut Transaction<'_, Postgres>, group: GroupId) -> Stor
 }
 
 /// Recomputes the group's cached count of active members (inside the changing transaction).
-pub(crate) async fn recount_members(tx: &mut Transaction<'_, Postgres>, group: GroupId) -> StoreResult<()> {
+pub(crate) async fn recount_members(tx: &mut Tx<'_>, group: GroupId) -> StoreResult<()> {
     sqlx::query(
         "update community_group set member_count =
             (select count(*) from membership where group_id = $1 and status = 'active')
@@ -162,7 +150,7 @@ pub(crate) async fn recount_members(tx: &mut Transaction<'_, Postgres>, group: G
     Ok(())
 }
 
-async fn upsert_membership(tx: &mut Transaction<'_, Postgres>, m: &Membership) -> StoreResult<()> {
+async fn upsert_membership(tx: &mut Tx<'_>, m: &Membership) -> StoreResult<()> {
     sqlx::query(
         "insert into membership (group_id, person_id, role, status, created_at, updated_at)
          values ($1, $2, $3, $4, $5, $6)
@@ -173,8 +161,8 @@ async fn upsert_membership(tx: &mut Transaction<'_, Postgres>, m: &Membership) -
     .bind(m.person_id.0)
     .bind(m.role.as_str())
     .bind(m.status.as_str())
-    .bind(m.created_at)
-    .bind(m.updated_at)
+    .bind(At(m.created_at))
+    .bind(At(m.updated_at))
     .execute(&mut **tx)
     .await
     .map_err(to_store_error)?;
@@ -192,12 +180,10 @@ macro_rules! group_columns {
 /// Binds a group's columns as parameters 1–23: `group_columns!()` in order (1–21), then the
 /// derived `sort_name` and `search_text` (22–23).
 fn bind_group<'q>(
-    q: sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>,
+    q: sqlx::query::Query<'q, Db, DbArgs>,
     g: &'q Group,
-) -> StoreResult<sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>> {
+) -> StoreResult<sqlx::query::Query<'q, Db, DbArgs>> {
     let cats: Vec<&str> = g.categories.iter().map(|c| c.as_str()).collect();
-    let identifiers = serde_json::to_value(&g.identifiers).map_err(|e| StoreError::Other(Box::new(e)))?;
-    let links = serde_json::to_value(&g.links).map_err(|e| StoreError::Other(Box::new(e)))?;
     Ok(q.bind(g.id.0)
         .bind(g.slug.as_str())
         .bind(&g.name)
@@ -209,16 +195,16 @@ fn bind_group<'q>(
         .bind(g.area.as_ref().map(|a| a.latitude))
         .bind(g.area.as_ref().map(|a| a.longitude))
         .bind(&g.contact_email)
-        .bind(links)
+        .bind(Json(&g.links))
         .bind(g.visibility.as_str())
         .bind(g.join_policy.as_str())
         .bind(g.guidelines.template.map(|t| t.as_str()))
         .bind(&g.guidelines.text)
-        .bind(identifiers)
+        .bind(Json(&g.identifiers))
         .bind(g.status.as_str())
         .bind(g.version)
-        .bind(g.created_at)
-        .bind(g.updated_at)
+        .bind(At(g.created_at))
+        .bind(At(g.updated_at))
         .bind(sort_name(g))
         .bind(search_text(g)))
 }
@@ -228,9 +214,9 @@ fn ids<T>(v: &[T], f: impl Fn(&T) -> Uuid) -> Vec<Uuid> {
 }
 
 #[async_trait]
-impl Store for PgStore {
+impl Store for SqlStore {
     fn kind(&self) -> &'static str {
-        "postgres"
+        d::KIND
     }
 
     async fn ping(&self) -> StoreResult<()> {
@@ -245,11 +231,9 @@ impl Store for PgStore {
     }
 
     async fn persons_by_ids(&self, ids_: &[PersonId]) -> StoreResult<Vec<Person>> {
-        let rows = sqlx::query("select person_id, display_name, created_at from person where person_id = any($1)")
-            .bind(ids(ids_, |p| p.0))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(to_store_error)?;
+        let mut b = QueryBuilder::new("select person_id, display_name, created_at from person where person_id");
+        d::in_list(&mut b, ids(ids_, |p| p.0));
+        let rows = b.build().fetch_all(&self.pool).await.map_err(to_store_error)?;
         rows.iter().map(person_from_row).collect()
     }
 
@@ -291,7 +275,7 @@ impl Store for PgStore {
         )
         .bind(key.0)
         .bind(person.0)
-        .bind(audit.at)
+        .bind(At(audit.at))
         .execute(&mut *tx)
         .await
         .map_err(to_store_error)?;
@@ -308,8 +292,7 @@ impl Store for PgStore {
 
     async fn bootstrap_operator(&self, p: &Person, key: &ApiKey, audit: &AuditEntry) -> StoreResult<bool> {
         let mut tx = self.begin().await?;
-        // Serialise bootstraps across replicas for the rest of this transaction.
-        sqlx::query("select pg_advisory_xact_lock(7243002)").execute(&mut *tx).await.map_err(to_store_error)?;
+        d::serialise(&mut tx, d::Lock::Bootstrap).await?;
         let existing: i64 = sqlx::query_scalar(OPERATOR_KEYS).fetch_one(&mut *tx).await.map_err(to_store_error)?;
         if existing > 0 {
             return Ok(false);
@@ -336,7 +319,7 @@ impl Store for PgStore {
             .bind(&r.key)
             .bind(&r.request_hash)
             .bind(&r.resource_id)
-            .bind(r.created_at)
+            .bind(At(r.created_at))
             .execute(&mut *tx)
             .await
             .map_err(to_store_error)?;
@@ -383,20 +366,18 @@ impl Store for PgStore {
     }
 
     async fn groups_by_ids(&self, ids_: &[GroupId]) -> StoreResult<Vec<Group>> {
-        let rows = sqlx::query(concat!(
+        let mut b = QueryBuilder::new(concat!(
             "select ",
             group_columns!(),
-            ", member_count from community_group where group_id = any($1)"
-        ))
-        .bind(ids(ids_, |g| g.0))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(to_store_error)?;
+            ", member_count from community_group where group_id"
+        ));
+        d::in_list(&mut b, ids(ids_, |g| g.0));
+        let rows = b.build().fetch_all(&self.pool).await.map_err(to_store_error)?;
         rows.iter().map(group_from_row).collect()
     }
 
     async fn list_groups(&self, q: &GroupQuery) -> StoreResult<Vec<Group>> {
-        let mut b: QueryBuilder<Postgres> = QueryBuilder::new(concat!(
+        let mut b: QueryBuilder<Db> = QueryBuilder::new(concat!(
             "select ",
             group_columns!(),
             ", member_count from community_group g where g.status = 'active'"
@@ -475,22 +456,19 @@ impl Store for PgStore {
     }
 
     async fn memberships_of_person(&self, person: PersonId, groups: &[GroupId]) -> StoreResult<Vec<Membership>> {
-        let rows = sqlx::query(
-            "select group_id, person_id, role, status, created_at, updated_at from membership
-             where person_id = $1 and group_id = any($2)",
-        )
-        .bind(person.0)
-        .bind(ids(groups, |g| g.0))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(to_store_error)?;
+        let mut b = QueryBuilder::new(
+            "select group_id, person_id, role, status, created_at, updated_at from membership where person_id = ",
+        );
+        b.push_bind(person.0).push(" and group_id");
+        d::in_list(&mut b, ids(groups, |g| g.0));
+        let rows = b.build().fetch_all(&self.pool).await.map_err(to_store_error)?;
         rows.iter().map(membership_from_row).collect()
     }
 
     async fn list_members(&self, group: GroupId, after: Option<PersonId>, limit: u32) -> StoreResult<Vec<Membership>> {
         let rows = sqlx::query(
             "select group_id, person_id, role, status, created_at, updated_at from membership
-             where group_id = $1 and ($2::uuid is null or person_id > $2) order by person_id limit $3",
+             where group_id = $1 and ($2 is null or person_id > $2) order by person_id limit $3",
         )
         .bind(group.0)
         .bind(after.map(|p| p.0))
@@ -506,7 +484,7 @@ impl Store for PgStore {
         let group = change.group_id();
         // Serialise membership changes per group.
         let locked: Option<Uuid> =
-            sqlx::query_scalar("select group_id from community_group where group_id = $1 for update")
+            sqlx::query_scalar(concat!("select group_id from community_group where group_id = $1", for_update!()))
                 .bind(group.0)
                 .fetch_optional(&mut *tx)
                 .await
@@ -545,22 +523,23 @@ impl Store for PgStore {
         .fetch_optional(&self.pool)
         .await
         .map_err(to_store_error)?;
-        row.map(|r| {
-            Ok(IdempotencyRecord {
-                scope: r.try_get("scope").map_err(to_store_error)?,
-                key: r.try_get("key").map_err(to_store_error)?,
-                request_hash: r.try_get("request_hash").map_err(to_store_error)?,
-                resource_id: r.try_get("resource_id").map_err(to_store_error)?,
-                created_at: r.try_get("created_at").map_err(to_store_error)?,
+        row.as_ref()
+            .map(|r| {
+                Ok(IdempotencyRecord {
+                    scope: get(r, "scope")?,
+                    key: get(r, "key")?,
+                    request_hash: get(r, "request_hash")?,
+                    resource_id: get(r, "resource_id")?,
+                    created_at: at(r, "created_at")?,
+                })
             })
-        })
-        .transpose()
+            .transpose()
     }
 
     async fn list_audit(&self, before: Option<AuditId>, limit: u32) -> StoreResult<Vec<AuditEntry>> {
         let rows = sqlx::query(
             "select audit_id, occurred_at, actor_person_id, action, target_type, target_id, detail from audit_entry
-             where ($1::uuid is null or audit_id < $1) order by audit_id desc limit $2",
+             where ($1 is null or audit_id < $1) order by audit_id desc limit $2",
         )
         .bind(before.map(|a| a.0))
         .bind(i64::from(limit))
@@ -570,13 +549,13 @@ impl Store for PgStore {
         rows.iter()
             .map(|r| {
                 Ok(AuditEntry {
-                    id: AuditId(r.try_get("audit_id").map_err(to_store_error)?),
-                    at: r.try_get("occurred_at").map_err(to_store_error)?,
-                    actor: r.try_get::<Option<Uuid>, _>("actor_person_id").map_err(to_store_error)?.map(PersonId),
-                    action: r.try_get("action").map_err(to_store_error)?,
-                    target_type: r.try_get("target_type").map_err(to_store_error)?,
-                    target_id: r.try_get("target_id").map_err(to_store_error)?,
-                    detail: r.try_get("detail").map_err(to_store_error)?,
+                    id: AuditId(get(r, "audit_id")?),
+                    at: at(r, "occurred_at")?,
+                    actor: get::<Option<Uuid>>(r, "actor_person_id")?.map(PersonId),
+                    action: get(r, "action")?,
+                    target_type: get(r, "target_type")?,
+                    target_id: get(r, "target_id")?,
+                    detail: json(r, "detail")?,
                 })
             })
             .collect()

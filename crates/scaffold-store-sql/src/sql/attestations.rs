@@ -1,7 +1,8 @@
-//! PostgreSQL implementation of the attestations port.
+//! The attestations port: issuer authorisations, attestations, status lists and shares.
 
-use crate::rows::to_store_error;
-use crate::{PgStore, insert_audit};
+use super::d::{self, At, DbRow, Tx, for_update, to_store_error};
+use super::rows::{at, at_opt, get, json};
+use super::{SqlStore, insert_audit};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use scaffold_domain::attestation::{Attestation, AttestationState, AttestationType, Redemption, Share};
@@ -10,8 +11,7 @@ use scaffold_domain::{AppId, AttestationId, GroupId, PersonId, RedemptionId, Sha
 use scaffold_store::{
     AttestationRow, AttestationStore, STATUS_LIST_BYTES, ShareRow, StoreError, StoreResult, set_status_bit,
 };
-use sqlx::Row;
-use sqlx::postgres::PgRow;
+use sqlx::types::Json;
 
 macro_rules! columns {
     () => {
@@ -20,31 +20,31 @@ macro_rules! columns {
     };
 }
 
-fn from_row(r: &PgRow) -> StoreResult<Attestation> {
+fn from_row(r: &DbRow) -> StoreResult<Attestation> {
     AttestationRow {
-        attestation_id: r.try_get("attestation_id").map_err(to_store_error)?,
-        attestation_type: r.try_get("attestation_type").map_err(to_store_error)?,
-        subject_id: r.try_get("subject_id").map_err(to_store_error)?,
-        issuer_group_id: r.try_get("issuer_group_id").map_err(to_store_error)?,
-        issued_by: r.try_get("issued_by").map_err(to_store_error)?,
-        state: r.try_get("state").map_err(to_store_error)?,
-        claims: r.try_get("claims").map_err(to_store_error)?,
-        evidence: r.try_get("evidence").map_err(to_store_error)?,
-        valid_days: r.try_get("valid_days").map_err(to_store_error)?,
-        credential: r.try_get("credential").map_err(to_store_error)?,
-        status_list: r.try_get("status_list").map_err(to_store_error)?,
-        status_idx: r.try_get("status_idx").map_err(to_store_error)?,
-        issued_at: r.try_get("issued_at").map_err(to_store_error)?,
-        expires_at: r.try_get("expires_at").map_err(to_store_error)?,
-        reason: r.try_get("reason").map_err(to_store_error)?,
-        created_at: r.try_get("created_at").map_err(to_store_error)?,
-        updated_at: r.try_get("updated_at").map_err(to_store_error)?,
+        attestation_id: get(r, "attestation_id")?,
+        attestation_type: get(r, "attestation_type")?,
+        subject_id: get(r, "subject_id")?,
+        issuer_group_id: get(r, "issuer_group_id")?,
+        issued_by: get(r, "issued_by")?,
+        state: get(r, "state")?,
+        claims: json(r, "claims")?,
+        evidence: json(r, "evidence")?,
+        valid_days: get(r, "valid_days")?,
+        credential: get(r, "credential")?,
+        status_list: get(r, "status_list")?,
+        status_idx: get(r, "status_idx")?,
+        issued_at: at_opt(r, "issued_at")?,
+        expires_at: at_opt(r, "expires_at")?,
+        reason: get(r, "reason")?,
+        created_at: at(r, "created_at")?,
+        updated_at: at(r, "updated_at")?,
     }
     .into_attestation()
 }
 
 #[async_trait]
-impl AttestationStore for PgStore {
+impl AttestationStore for SqlStore {
     async fn authorise_issuer(
         &self,
         group: GroupId,
@@ -59,7 +59,7 @@ impl AttestationStore for PgStore {
         )
         .bind(group.0)
         .bind(kind.as_str())
-        .bind(at)
+        .bind(At(at))
         .execute(&mut *tx)
         .await
         .map_err(to_store_error)?;
@@ -93,17 +93,17 @@ impl AttestationStore for PgStore {
         .bind(r.issuer_group_id)
         .bind(r.issued_by)
         .bind(&r.state)
-        .bind(&r.claims)
-        .bind(&r.evidence)
+        .bind(Json(&r.claims))
+        .bind(Json(&r.evidence))
         .bind(r.valid_days)
         .bind(&r.credential)
         .bind(r.status_list)
         .bind(r.status_idx)
-        .bind(r.issued_at)
-        .bind(r.expires_at)
+        .bind(r.issued_at.map(At))
+        .bind(r.expires_at.map(At))
         .bind(&r.reason)
-        .bind(r.created_at)
-        .bind(r.updated_at)
+        .bind(At(r.created_at))
+        .bind(At(r.updated_at))
         .execute(&mut *tx)
         .await
         .map_err(to_store_error)?;
@@ -146,7 +146,7 @@ impl AttestationStore for PgStore {
         sqlx::query("insert into status_list (list_id, bits, updated_at) values ($1, $2, $3) on conflict do nothing")
             .bind(status.0)
             .bind(vec![0u8; STATUS_LIST_BYTES])
-            .bind(issued_at)
+            .bind(At(issued_at))
             .execute(&mut *tx)
             .await
             .map_err(to_store_error)?;
@@ -159,8 +159,8 @@ impl AttestationStore for PgStore {
         .bind(credential)
         .bind(status.0)
         .bind(status.1)
-        .bind(issued_at)
-        .bind(expires_at)
+        .bind(At(issued_at))
+        .bind(At(expires_at))
         .execute(&mut *tx)
         .await
         .map_err(to_store_error)?;
@@ -189,7 +189,7 @@ impl AttestationStore for PgStore {
         .bind(from.as_str())
         .bind(to.as_str())
         .bind(reason)
-        .bind(at)
+        .bind(At(at))
         .fetch_optional(&mut *tx)
         .await
         .map_err(to_store_error)?;
@@ -207,10 +207,8 @@ impl AttestationStore for PgStore {
             .fetch_optional(&self.pool)
             .await
             .map_err(to_store_error)?;
-        row.map(|r| Ok((r.try_get("bits").map_err(to_store_error)?, r.try_get("updated_at").map_err(to_store_error)?)))
-            .transpose()
+        row.as_ref().map(|r| Ok((get(r, "bits")?, at(r, "updated_at")?))).transpose()
     }
-
     async fn create_share(&self, share: &Share, audit: &AuditEntry) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         sqlx::query(
@@ -220,13 +218,13 @@ impl AttestationStore for PgStore {
         .bind(share.id.0)
         .bind(share.attestation.0)
         .bind(&share.code_hash)
-        .bind(serde_json::json!(share.claims))
+        .bind(Json(&share.claims))
         .bind(share.verifier_app.map(|a| a.0))
         .bind(share.max_uses)
         .bind(share.uses)
-        .bind(share.expires_at)
-        .bind(share.withdrawn_at)
-        .bind(share.created_at)
+        .bind(At(share.expires_at))
+        .bind(share.withdrawn_at.map(At))
+        .bind(At(share.created_at))
         .execute(&mut *tx)
         .await
         .map_err(to_store_error)?;
@@ -257,24 +255,22 @@ impl AttestationStore for PgStore {
     }
 
     async fn redemptions_of_shares(&self, shares: &[ShareId]) -> StoreResult<Vec<Redemption>> {
-        let ids: Vec<uuid::Uuid> = shares.iter().map(|s| s.0).collect();
-        let rows = sqlx::query(
+        let mut b = sqlx::QueryBuilder::<d::Db>::new(
             "select redemption_id, share_id, verifier_id, app_id, result, redeemed_at from share_redemption
-             where share_id = any($1) order by redeemed_at desc, redemption_id desc",
-        )
-        .bind(ids)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(to_store_error)?;
+             where share_id",
+        );
+        d::in_list(&mut b, shares.iter().map(|s| s.0).collect());
+        b.push(" order by redeemed_at desc, redemption_id desc");
+        let rows = b.build().fetch_all(&self.pool).await.map_err(to_store_error)?;
         rows.iter()
             .map(|r| {
                 Ok(Redemption {
-                    id: RedemptionId(r.try_get("redemption_id").map_err(to_store_error)?),
-                    share: ShareId(r.try_get("share_id").map_err(to_store_error)?),
-                    verifier: PersonId(r.try_get("verifier_id").map_err(to_store_error)?),
-                    app: r.try_get::<Option<uuid::Uuid>, _>("app_id").map_err(to_store_error)?.map(AppId),
-                    result: r.try_get("result").map_err(to_store_error)?,
-                    redeemed_at: r.try_get("redeemed_at").map_err(to_store_error)?,
+                    id: RedemptionId(get(r, "redemption_id")?),
+                    share: ShareId(get(r, "share_id")?),
+                    verifier: PersonId(get(r, "verifier_id")?),
+                    app: get::<Option<uuid::Uuid>>(r, "app_id")?.map(AppId),
+                    result: get(r, "result")?,
+                    redeemed_at: at(r, "redeemed_at")?,
                 })
             })
             .collect()
@@ -288,7 +284,7 @@ impl AttestationStore for PgStore {
                  where share_id = $1 and withdrawn_at is null and expires_at > $2 and uses < max_uses",
             )
             .bind(r.share.0)
-            .bind(r.redeemed_at)
+            .bind(At(r.redeemed_at))
             .execute(&mut *tx)
             .await
             .map_err(to_store_error)?;
@@ -305,7 +301,7 @@ impl AttestationStore for PgStore {
         .bind(r.verifier.0)
         .bind(r.app.map(|a| a.0))
         .bind(&r.result)
-        .bind(r.redeemed_at)
+        .bind(At(r.redeemed_at))
         .execute(&mut *tx)
         .await
         .map_err(to_store_error)?;
@@ -319,7 +315,7 @@ impl AttestationStore for PgStore {
         let done =
             sqlx::query("update attestation_share set withdrawn_at = $2 where share_id = $1 and withdrawn_at is null")
                 .bind(share.0)
-                .bind(at)
+                .bind(At(at))
                 .execute(&mut *tx)
                 .await
                 .map_err(to_store_error)?;
@@ -338,29 +334,25 @@ macro_rules! share_columns {
 }
 use share_columns;
 
-fn share_from_row(r: &PgRow) -> StoreResult<Share> {
+fn share_from_row(r: &DbRow) -> StoreResult<Share> {
     ShareRow {
-        share_id: r.try_get("share_id").map_err(to_store_error)?,
-        attestation_id: r.try_get("attestation_id").map_err(to_store_error)?,
-        code_hash: r.try_get("code_hash").map_err(to_store_error)?,
-        claims: r.try_get("claims").map_err(to_store_error)?,
-        verifier_app_id: r.try_get("verifier_app_id").map_err(to_store_error)?,
-        max_uses: r.try_get("max_uses").map_err(to_store_error)?,
-        uses: r.try_get("uses").map_err(to_store_error)?,
-        expires_at: r.try_get("expires_at").map_err(to_store_error)?,
-        withdrawn_at: r.try_get("withdrawn_at").map_err(to_store_error)?,
-        created_at: r.try_get("created_at").map_err(to_store_error)?,
+        share_id: get(r, "share_id")?,
+        attestation_id: get(r, "attestation_id")?,
+        code_hash: get(r, "code_hash")?,
+        claims: json(r, "claims")?,
+        verifier_app_id: get(r, "verifier_app_id")?,
+        max_uses: get(r, "max_uses")?,
+        uses: get(r, "uses")?,
+        expires_at: at(r, "expires_at")?,
+        withdrawn_at: at_opt(r, "withdrawn_at")?,
+        created_at: at(r, "created_at")?,
     }
     .into_share()
 }
 
 /// A person's account is being deleted: their active credentials are withdrawn and their status
 /// bits set in the same transaction, before the rows go, so the credentials stop verifying.
-pub(crate) async fn end_credentials_of(
-    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
-    person: PersonId,
-    at: DateTime<Utc>,
-) -> StoreResult<()> {
+pub(crate) async fn end_credentials_of(tx: &mut Tx<'_>, person: PersonId, at: DateTime<Utc>) -> StoreResult<()> {
     let entries: Vec<(i64, i64)> = sqlx::query_as(
         "select status_list, status_idx from attestation
          where subject_id = $1 and state = 'active' and status_list is not null and status_idx is not null",
@@ -375,23 +367,19 @@ pub(crate) async fn end_credentials_of(
     Ok(())
 }
 
-/// Sets one status list bit (revoked) inside the caller's transaction, holding the list row.
-async fn revoke_entry(
-    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
-    list: i64,
-    idx: i64,
-    at: DateTime<Utc>,
-) -> StoreResult<()> {
-    let mut bits: Vec<u8> = sqlx::query_scalar("select bits from status_list where list_id = $1 for update")
-        .bind(list)
-        .fetch_one(&mut **tx)
-        .await
-        .map_err(to_store_error)?;
+/// Sets one status list bit (revoked) inside the caller's transaction.
+async fn revoke_entry(tx: &mut Tx<'_>, list: i64, idx: i64, at: DateTime<Utc>) -> StoreResult<()> {
+    let mut bits: Vec<u8> =
+        sqlx::query_scalar(concat!("select bits from status_list where list_id = $1", for_update!()))
+            .bind(list)
+            .fetch_one(&mut **tx)
+            .await
+            .map_err(to_store_error)?;
     set_status_bit(&mut bits, idx)?;
     sqlx::query("update status_list set bits = $2, updated_at = $3 where list_id = $1")
         .bind(list)
         .bind(bits)
-        .bind(at)
+        .bind(At(at))
         .execute(&mut **tx)
         .await
         .map_err(to_store_error)?;

@@ -1,7 +1,8 @@
-//! PostgreSQL implementation of the events port.
+//! The events port: events, their listed occurrences and feeds, overrides and RSVPs.
 
-use crate::rows::to_store_error;
-use crate::{PgStore, insert_audit};
+use super::d::{self, At, Db, DbArgs, DbRow, Tx, for_update, to_store_error};
+use super::rows::{at, at_opt, get, json, json_opt};
+use super::{SqlStore, insert_audit};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use scaffold_domain::audit::AuditEntry;
@@ -13,8 +14,8 @@ use scaffold_store::{
     EventStore, FeedGroup, OccurrenceQuery, SeriesFeedItem, SessionFeedItem, StoreError, StoreResult, lat_cell,
     lat_cells, like_pattern,
 };
-use sqlx::postgres::PgRow;
-use sqlx::{Postgres, QueryBuilder, Row};
+use sqlx::QueryBuilder;
+use sqlx::types::Json;
 
 macro_rules! event_columns {
     () => {
@@ -24,16 +25,12 @@ macro_rules! event_columns {
     };
 }
 
-fn get<'r, T: sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>>(r: &'r PgRow, c: &str) -> StoreResult<T> {
-    r.try_get(c).map_err(to_store_error)
-}
-
-fn event_from_row(r: &PgRow) -> StoreResult<Event> {
+fn event_from_row(r: &DbRow) -> StoreResult<Event> {
     EventRow {
         event_id: get(r, "event_id")?,
         group_id: get(r, "group_id")?,
         title: get(r, "title")?,
-        start_at: get(r, "start_at")?,
+        start_at: at(r, "start_at")?,
         timezone: get(r, "timezone")?,
         start_local: get(r, "start_local")?,
         end_local: get(r, "end_local")?,
@@ -44,10 +41,10 @@ fn event_from_row(r: &PgRow) -> StoreResult<Event> {
         latitude: get(r, "latitude")?,
         longitude: get(r, "longitude")?,
         categories: get(r, "categories")?,
-        details: get(r, "details")?,
+        details: json(r, "details")?,
         version: get(r, "version")?,
-        created_at: get(r, "created_at")?,
-        updated_at: get(r, "updated_at")?,
+        created_at: at(r, "created_at")?,
+        updated_at: at(r, "updated_at")?,
         search_text: get(r, "search_text")?,
         features: get(r, "features")?,
         open_active: get(r, "open_active")?,
@@ -61,15 +58,12 @@ macro_rules! rsvp_columns {
     };
 }
 
-/// Binds an event row's columns as `$1`..`$21`, in `event_columns!()` order.
-fn bind_event<'q>(
-    q: sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
-    row: &'q EventRow,
-) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
+/// Binds an event row's columns as `$1`..`$18`, in `event_columns!()` order.
+fn bind_event<'q>(q: sqlx::query::Query<'q, Db, DbArgs>, row: &'q EventRow) -> sqlx::query::Query<'q, Db, DbArgs> {
     q.bind(row.event_id)
         .bind(row.group_id)
         .bind(&row.title)
-        .bind(row.start_at)
+        .bind(At(row.start_at))
         .bind(&row.timezone)
         .bind(&row.start_local)
         .bind(&row.end_local)
@@ -80,16 +74,16 @@ fn bind_event<'q>(
         .bind(row.latitude)
         .bind(row.longitude)
         .bind(&row.categories)
-        .bind(&row.details)
+        .bind(Json(&row.details))
         .bind(row.version)
-        .bind(row.created_at)
-        .bind(row.updated_at)
+        .bind(At(row.created_at))
+        .bind(At(row.updated_at))
         .bind(&row.search_text)
         .bind(&row.features)
         .bind(row.open_active)
 }
 
-fn rsvp_from_row(r: &PgRow) -> StoreResult<Rsvp> {
+fn rsvp_from_row(r: &DbRow) -> StoreResult<Rsvp> {
     RsvpRow {
         event_id: get(r, "event_id")?,
         occurrence: get(r, "occurrence")?,
@@ -97,16 +91,16 @@ fn rsvp_from_row(r: &PgRow) -> StoreResult<Rsvp> {
         response: get(r, "response")?,
         party_size: i64::from(get::<i16>(r, "party_size")?),
         state: get(r, "state")?,
-        waitlisted_at: get(r, "waitlisted_at")?,
-        created_at: get(r, "created_at")?,
-        updated_at: get(r, "updated_at")?,
-        checked_in_at: get(r, "checked_in_at")?,
+        waitlisted_at: at_opt(r, "waitlisted_at")?,
+        created_at: at(r, "created_at")?,
+        updated_at: at(r, "updated_at")?,
+        checked_in_at: at_opt(r, "checked_in_at")?,
     }
     .into_rsvp()
 }
 
 #[async_trait]
-impl EventStore for PgStore {
+impl EventStore for SqlStore {
     async fn create_event(&self, e: &Event, listing: &Listing, audit: &AuditEntry) -> StoreResult<()> {
         let row = EventRow::from_event(e)?;
         let mut tx = self.begin().await?;
@@ -121,7 +115,7 @@ impl EventStore for PgStore {
             &row,
         )
         .bind(change)
-        .bind(listing.until)
+        .bind(At(listing.until))
         .execute(&mut *tx)
         .await
         .map_err(to_store_error)?;
@@ -148,11 +142,11 @@ impl EventStore for PgStore {
         let rows = sqlx::query(concat!(
             "select ",
             event_columns!(),
-            " from event where group_id = $1 and ($2::timestamptz is null or (start_at, event_id) > ($2, $3))
+            " from event where group_id = $1 and ($2 is null or (start_at, event_id) > ($2, $3))
               order by start_at, event_id limit $4"
         ))
         .bind(group.0)
-        .bind(after.map(|(t, _)| t))
+        .bind(after.map(|(t, _)| At(t)))
         .bind(after.map(|(_, id)| id.0))
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
@@ -162,19 +156,15 @@ impl EventStore for PgStore {
     }
 
     async fn first_events_of_groups(&self, groups: &[GroupId], per_group: u32) -> StoreResult<Vec<Event>> {
-        let ids: Vec<uuid::Uuid> = groups.iter().map(|g| g.0).collect();
-        let rows = sqlx::query(concat!(
+        let mut b = QueryBuilder::<Db>::new(concat!(
             "select ",
             event_columns!(),
             " from (select e.*, row_number() over (partition by group_id order by start_at, event_id) as rn
-                     from event e where group_id = any($1)) ranked
-              where rn <= $2 order by group_id, start_at, event_id"
-        ))
-        .bind(ids)
-        .bind(i64::from(per_group))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(to_store_error)?;
+                     from event e where group_id"
+        ));
+        d::in_list(&mut b, groups.iter().map(|g| g.0).collect());
+        b.push(") ranked where rn <= ").push_bind(i64::from(per_group)).push(" order by group_id, start_at, event_id");
+        let rows = b.build().fetch_all(&self.pool).await.map_err(to_store_error)?;
         rows.iter().map(event_from_row).collect()
     }
 
@@ -201,8 +191,8 @@ impl EventStore for PgStore {
         .bind(&change.reason)
         .bind(change.start.as_ref().map(local_text))
         .bind(change.end.as_ref().map(local_text))
-        .bind(change.place.as_ref().map(PlaceJson::from_place))
-        .bind(at)
+        .bind(change.place.as_ref().map(|p| Json(PlaceJson::from_place(p))))
+        .bind(At(at))
         .execute(&mut *tx)
         .await
         .map_err(to_store_error)?;
@@ -238,15 +228,13 @@ impl EventStore for PgStore {
     }
 
     async fn overrides_of_events(&self, events: &[EventId]) -> StoreResult<Vec<(EventId, OccurrenceOverride)>> {
-        let ids: Vec<uuid::Uuid> = events.iter().map(|e| e.0).collect();
-        let rows = sqlx::query(
+        let mut b: QueryBuilder<Db> = QueryBuilder::new(
             "select event_id, local_start, status, reason, start_local, end_local, place from event_override
-             where event_id = any($1) order by event_id, local_start",
-        )
-        .bind(ids)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(to_store_error)?;
+             where event_id",
+        );
+        d::in_list(&mut b, events.iter().map(|e| e.0).collect());
+        b.push(" order by event_id, local_start");
+        let rows = b.build().fetch_all(&self.pool).await.map_err(to_store_error)?;
         rows.iter()
             .map(|r| {
                 let o = OverrideRow {
@@ -255,7 +243,7 @@ impl EventStore for PgStore {
                     reason: get(r, "reason")?,
                     start_local: get(r, "start_local")?,
                     end_local: get(r, "end_local")?,
-                    place: get(r, "place")?,
+                    place: json_opt(r, "place")?,
                 }
                 .into_override()?;
                 Ok((EventId(get(r, "event_id")?), o))
@@ -271,7 +259,8 @@ impl EventStore for PgStore {
         audit: &AuditEntry,
     ) -> StoreResult<Vec<Rsvp>> {
         let mut tx = self.begin().await?;
-        sqlx::query("select 1 from event where event_id = $1 for update")
+        // Serialise changes to an event's replies (places and the waitlist are decided from them).
+        sqlx::query(concat!("select 1 from event where event_id = $1", for_update!()))
             .bind(event.0)
             .execute(&mut *tx)
             .await
@@ -300,10 +289,10 @@ impl EventStore for PgStore {
             .bind(x.response.as_str())
             .bind(i16::from(x.party_size))
             .bind(x.state.as_str())
-            .bind(x.waitlisted_at)
-            .bind(x.created_at)
-            .bind(x.updated_at)
-            .bind(x.checked_in_at)
+            .bind(x.waitlisted_at.map(At))
+            .bind(At(x.created_at))
+            .bind(At(x.updated_at))
+            .bind(x.checked_in_at.map(At))
             .execute(&mut *tx)
             .await
             .map_err(to_store_error)?;
@@ -345,7 +334,7 @@ impl EventStore for PgStore {
         .bind(event.0)
         .bind(local_text(&occurrence))
         .bind(person.0)
-        .bind(at)
+        .bind(At(at))
         .execute(&mut *tx)
         .await
         .map_err(to_store_error)?;
@@ -402,7 +391,7 @@ impl EventStore for PgStore {
         )
         .bind(expected_version)
         .bind(change)
-        .bind(listing.until)
+        .bind(At(listing.until))
         .execute(&mut *tx)
         .await
         .map_err(to_store_error)?;
@@ -428,7 +417,7 @@ impl EventStore for PgStore {
         )
         .bind(event.0)
         .bind(change)
-        .bind(at)
+        .bind(At(at))
         .execute(&mut *tx)
         .await
         .map_err(to_store_error)?;
@@ -445,7 +434,7 @@ impl EventStore for PgStore {
         )
         .bind(event.0)
         .bind(change)
-        .bind(at)
+        .bind(At(at))
         .execute(&mut *tx)
         .await
         .map_err(to_store_error)?;
@@ -459,7 +448,7 @@ impl EventStore for PgStore {
             event_columns!(),
             " from event where recurrence_rule is not null and listed_until < $1 order by listed_until, event_id limit $2"
         ))
-        .bind(before)
+        .bind(At(before))
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await
@@ -475,11 +464,12 @@ impl EventStore for PgStore {
         at: DateTime<Utc>,
     ) -> StoreResult<bool> {
         let mut tx = self.begin().await?;
-        let current: Option<i64> = sqlx::query_scalar("select version from event where event_id = $1 for update")
-            .bind(event.0)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(to_store_error)?;
+        let current: Option<i64> =
+            sqlx::query_scalar(concat!("select version from event where event_id = $1", for_update!()))
+                .bind(event.0)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(to_store_error)?;
         if current != Some(version) {
             return Ok(false);
         }
@@ -491,12 +481,12 @@ impl EventStore for PgStore {
     async fn purge_tombstones(&self, before: DateTime<Utc>) -> StoreResult<u64> {
         let mut tx = self.begin().await?;
         let events = sqlx::query("delete from event_tombstone where deleted_at < $1")
-            .bind(before)
+            .bind(At(before))
             .execute(&mut *tx)
             .await
             .map_err(to_store_error)?;
         let occurrences = sqlx::query("delete from occurrence where deleted and updated_at < $1")
-            .bind(before)
+            .bind(At(before))
             .execute(&mut *tx)
             .await
             .map_err(to_store_error)?;
@@ -505,7 +495,7 @@ impl EventStore for PgStore {
     }
 
     async fn search_occurrences(&self, q: &OccurrenceQuery) -> StoreResult<Vec<(Event, ListedOccurrence)>> {
-        let mut b: QueryBuilder<Postgres> = QueryBuilder::new(
+        let mut b: QueryBuilder<Db> = QueryBuilder::new(
             "select e.*, o.local_start as o_local_start, o.start_at as o_start_at, o.end_at as o_end_at,
                     o.status as o_status, o.reason as o_reason, o.place as o_place, o.latitude as o_latitude, o.longitude as o_longitude
              from occurrence o
@@ -513,7 +503,7 @@ impl EventStore for PgStore {
              join community_group g on g.group_id = o.group_id
              where not o.deleted and o.status <> 'cancelled' and g.status = 'active' and o.start_at >= ",
         );
-        b.push_bind(q.from).push(" and o.start_at < ").push_bind(q.to);
+        b.push_bind(At(q.from)).push(" and o.start_at < ").push_bind(At(q.to));
         b.push(" and (g.visibility = 'public'");
         if let Some(viewer) = q.viewer {
             b.push(
@@ -550,7 +540,7 @@ impl EventStore for PgStore {
         }
         if let Some((start, id, local)) = &q.after {
             b.push(" and (o.start_at, o.event_id, o.local_start) > (")
-                .push_bind(*start)
+                .push_bind(At(*start))
                 .push(", ")
                 .push_bind(id.0)
                 .push(", ")
@@ -563,11 +553,11 @@ impl EventStore for PgStore {
             .map(|r| {
                 let o = OccurrenceRow {
                     local_start: get(r, "o_local_start")?,
-                    start_at: get(r, "o_start_at")?,
-                    end_at: get(r, "o_end_at")?,
+                    start_at: at(r, "o_start_at")?,
+                    end_at: at(r, "o_end_at")?,
                     status: get(r, "o_status")?,
                     reason: get(r, "o_reason")?,
-                    place: get(r, "o_place")?,
+                    place: json_opt(r, "o_place")?,
                     latitude: get(r, "o_latitude")?,
                     longitude: get(r, "o_longitude")?,
                 }
@@ -585,11 +575,11 @@ impl EventStore for PgStore {
                     (g.visibility = 'public' and g.status = 'active' and e.open_active) as published,
                     e.*, g.slug as group_slug, g.name as group_name
              from (select * from (select event_id as feed_id, modified as feed_modified, true as live from event
-                                  where published_ever and ($1::bigint is null or (modified, event_id) > ($1, $2))
+                                  where published_ever and ($1 is null or (modified, event_id) > ($1, $2))
                                   order by modified, event_id limit $3) live
                    union all
                    select * from (select event_id, modified, false from event_tombstone
-                                  where $1::bigint is null or (modified, event_id) > ($1, $2)
+                                  where $1 is null or (modified, event_id) > ($1, $2)
                                   order by modified, event_id limit $3) gone) f
              left join event e on f.live and e.event_id = f.feed_id
              left join community_group g on g.group_id = e.group_id
@@ -630,7 +620,7 @@ impl EventStore for PgStore {
                     o.modified,
                     (not o.deleted and o.open_active and g.visibility = 'public' and g.status = 'active') as published
              from occurrence o left join community_group g on g.group_id = o.group_id
-             where o.published_ever and ($1::bigint is null or (o.modified, o.event_id, o.local_start) > ($1, $2, $3))
+             where o.published_ever and ($1 is null or (o.modified, o.event_id, o.local_start) > ($1, $2, $3))
              order by o.modified, o.event_id, o.local_start limit $4",
         )
         .bind(after.map(|(m, _, _)| m))
@@ -645,11 +635,11 @@ impl EventStore for PgStore {
                 let published: Option<bool> = get(r, "published")?;
                 let listed = OccurrenceRow {
                     local_start: get(r, "local_start")?,
-                    start_at: get(r, "start_at")?,
-                    end_at: get(r, "end_at")?,
+                    start_at: at(r, "start_at")?,
+                    end_at: at(r, "end_at")?,
                     status: get(r, "status")?,
                     reason: get(r, "reason")?,
-                    place: get(r, "place")?,
+                    place: json_opt(r, "place")?,
                     latitude: get(r, "latitude")?,
                     longitude: get(r, "longitude")?,
                 }
@@ -667,7 +657,7 @@ impl EventStore for PgStore {
 
 /// Takes the next feed change number. The row lock it takes is held until the transaction ends,
 /// so transactions that change feed items commit in the order of their numbers.
-pub(crate) async fn next_change(tx: &mut sqlx::Transaction<'_, Postgres>) -> StoreResult<i64> {
+pub(crate) async fn next_change(tx: &mut Tx<'_>) -> StoreResult<i64> {
     sqlx::query_scalar("update feed_clock set value = value + 1 where id = 1 returning value")
         .fetch_one(&mut **tx)
         .await
@@ -677,16 +667,11 @@ pub(crate) async fn next_change(tx: &mut sqlx::Transaction<'_, Postgres>) -> Sto
 /// Replaces the listing of an event with a fresh change number (overrides and the daily job).
 /// A change to one occurrence is a change to its series: the event's version and `updated_at`
 /// move on, so that ETags and calendar `SEQUENCE` and `DTSTAMP` tell clients to refresh.
-async fn touch_event(
-    tx: &mut sqlx::Transaction<'_, Postgres>,
-    event: EventId,
-    expected_version: i64,
-    at: DateTime<Utc>,
-) -> StoreResult<()> {
+async fn touch_event(tx: &mut Tx<'_>, event: EventId, expected_version: i64, at: DateTime<Utc>) -> StoreResult<()> {
     let done =
         sqlx::query("update event set version = version + 1, updated_at = $2 where event_id = $1 and version = $3")
             .bind(event.0)
-            .bind(at)
+            .bind(At(at))
             .bind(expected_version)
             .execute(&mut **tx)
             .await
@@ -697,12 +682,7 @@ async fn touch_event(
     Ok(())
 }
 
-async fn relist(
-    tx: &mut sqlx::Transaction<'_, Postgres>,
-    event: EventId,
-    listing: &Listing,
-    at: DateTime<Utc>,
-) -> StoreResult<()> {
+async fn relist(tx: &mut Tx<'_>, event: EventId, listing: &Listing, at: DateTime<Utc>) -> StoreResult<()> {
     let group: Option<uuid::Uuid> = sqlx::query_scalar("select group_id from event where event_id = $1")
         .bind(event.0)
         .fetch_optional(&mut **tx)
@@ -712,7 +692,7 @@ async fn relist(
     let change = next_change(tx).await?;
     sqlx::query("update event set listed_until = $2 where event_id = $1")
         .bind(event.0)
-        .bind(listing.until)
+        .bind(At(listing.until))
         .execute(&mut **tx)
         .await
         .map_err(to_store_error)?;
@@ -723,79 +703,82 @@ async fn relist(
 /// tombstones; new and changed ones are written with the change number, unchanged ones keep
 /// theirs (so the feed only carries real changes).
 async fn write_listing(
-    tx: &mut sqlx::Transaction<'_, Postgres>,
+    tx: &mut Tx<'_>,
     event: EventId,
     group: GroupId,
     listing: &Listing,
     change: i64,
     at: DateTime<Utc>,
 ) -> StoreResult<()> {
-    let keep: Vec<String> = listing.items.iter().map(|o| local_text(&o.local_start)).collect();
-    sqlx::query(
-        "update occurrence set deleted = true, modified = $3, updated_at = $4
-         where event_id = $1 and not deleted and start_at >= $5 and local_start <> all($2)",
-    )
-    .bind(event.0)
-    .bind(&keep)
-    .bind(change)
-    .bind(at)
-    .bind(listing.from)
-    .execute(&mut **tx)
-    .await
-    .map_err(to_store_error)?;
-    let starts: Vec<DateTime<Utc>> = listing.items.iter().map(|o| o.start).collect();
-    let ends: Vec<DateTime<Utc>> = listing.items.iter().map(|o| o.end).collect();
-    let statuses: Vec<&str> = listing.items.iter().map(|o| o.status.as_str()).collect();
-    let lats: Vec<Option<f64>> = listing.items.iter().map(|o| o.latitude).collect();
-    let lons: Vec<Option<f64>> = listing.items.iter().map(|o| o.longitude).collect();
-    let cells: Vec<Option<i32>> =
-        listing.items.iter().map(|o| o.latitude.and_then(|l| i32::try_from(lat_cell(l)).ok())).collect();
-    let reasons: Vec<Option<&str>> = listing.items.iter().map(|o| o.reason.as_deref()).collect();
-    let places: Vec<Option<serde_json::Value>> =
-        listing.items.iter().map(|o| o.place.as_ref().map(PlaceJson::from_place)).collect();
-    sqlx::query(
-        "insert into occurrence (event_id, local_start, group_id, start_at, end_at, status, reason, place, latitude,
-                                 longitude, lat_cell, open_active, deleted, modified, updated_at)
-         select $1, l, $2, s, e, st, re, pl, la, lo, ce, $8, false, $9, $10
-         from unnest($3::text[], $4::timestamptz[], $5::timestamptz[], $6::text[], $12::text[], $13::jsonb[],
-                     $7::float8[], $11::float8[], $14::int4[]) as u(l, s, e, st, re, pl, la, lo, ce)
-         on conflict (event_id, local_start) do update set group_id = excluded.group_id,
-             start_at = excluded.start_at, end_at = excluded.end_at, status = excluded.status,
-             reason = excluded.reason, place = excluded.place, latitude = excluded.latitude,
-             longitude = excluded.longitude, lat_cell = excluded.lat_cell, open_active = excluded.open_active,
-             deleted = false, modified = excluded.modified, updated_at = excluded.updated_at
-         where (occurrence.group_id, occurrence.start_at, occurrence.end_at, occurrence.status, occurrence.reason,
-                occurrence.place, occurrence.latitude, occurrence.longitude, occurrence.open_active, occurrence.deleted)
-               is distinct from (excluded.group_id, excluded.start_at, excluded.end_at, excluded.status,
-                excluded.reason, excluded.place, excluded.latitude, excluded.longitude, excluded.open_active, false)",
-    )
-    .bind(event.0)
-    .bind(group.0)
-    .bind(&keep)
-    .bind(&starts)
-    .bind(&ends)
-    .bind(&statuses)
-    .bind(&lats)
-    .bind(listing.open_active)
-    .bind(change)
-    .bind(at)
-    .bind(&lons)
-    .bind(&reasons)
-    .bind(&places)
-    .bind(&cells)
-    .execute(&mut **tx)
-    .await
-    .map_err(to_store_error)?;
+    let listed: Vec<String> =
+        sqlx::query_scalar("select local_start from occurrence where event_id = $1 and not deleted and start_at >= $2")
+            .bind(event.0)
+            .bind(At(listing.from))
+            .fetch_all(&mut **tx)
+            .await
+            .map_err(to_store_error)?;
+    let keep: std::collections::HashSet<String> = listing.items.iter().map(|o| local_text(&o.local_start)).collect();
+    for gone in listed.iter().filter(|l| !keep.contains(*l)) {
+        sqlx::query(
+            "update occurrence set deleted = true, modified = $3, updated_at = $4 where event_id = $1 and local_start = $2",
+        )
+        .bind(event.0)
+        .bind(gone)
+        .bind(change)
+        .bind(At(at))
+        .execute(&mut **tx)
+        .await
+        .map_err(to_store_error)?;
+    }
+    // One statement per chunk; 15 parameters a row stays far below either database's limit.
+    for chunk in listing.items.chunks(500) {
+        let mut b = QueryBuilder::<Db>::new(
+            "insert into occurrence (event_id, local_start, group_id, start_at, end_at, status, latitude, longitude,
+                                     open_active, deleted, modified, updated_at, reason, place, lat_cell) ",
+        );
+        b.push_values(chunk, |mut row, o| {
+            row.push_bind(event.0)
+                .push_bind(local_text(&o.local_start))
+                .push_bind(group.0)
+                .push_bind(At(o.start))
+                .push_bind(At(o.end))
+                .push_bind(o.status.as_str())
+                .push_bind(o.latitude)
+                .push_bind(o.longitude)
+                .push_bind(listing.open_active)
+                .push_bind(false)
+                .push_bind(change)
+                .push_bind(At(at))
+                .push_bind(o.reason.clone())
+                .push_bind(o.place.as_ref().map(|p| Json(PlaceJson::from_place(p))))
+                .push_bind(o.latitude.map(lat_cell));
+        });
+        b.push(
+            " on conflict (event_id, local_start) do update set group_id = excluded.group_id,
+                 start_at = excluded.start_at, end_at = excluded.end_at, status = excluded.status,
+                 reason = excluded.reason, place = excluded.place,
+                 latitude = excluded.latitude, longitude = excluded.longitude, lat_cell = excluded.lat_cell,
+                 open_active = excluded.open_active,
+                 deleted = false, modified = excluded.modified, updated_at = excluded.updated_at
+             where occurrence.group_id is distinct from excluded.group_id
+                or occurrence.start_at is distinct from excluded.start_at
+                or occurrence.end_at is distinct from excluded.end_at
+                or occurrence.status is distinct from excluded.status
+                or occurrence.reason is distinct from excluded.reason
+                or occurrence.place is distinct from excluded.place
+                or occurrence.latitude is distinct from excluded.latitude
+                or occurrence.longitude is distinct from excluded.longitude
+                or occurrence.lat_cell is distinct from excluded.lat_cell
+                or occurrence.open_active is distinct from excluded.open_active or occurrence.deleted",
+        );
+        b.build().execute(&mut **tx).await.map_err(to_store_error)?;
+    }
     mark_published(tx, false, event.0).await
 }
 
 /// A group's name, visibility or status changed: its events and listed occurrences get a new
 /// change number so the feeds carry the change (or their removal).
-pub(crate) async fn republish_group(
-    tx: &mut sqlx::Transaction<'_, Postgres>,
-    group: GroupId,
-    at: DateTime<Utc>,
-) -> StoreResult<()> {
+pub(crate) async fn republish_group(tx: &mut Tx<'_>, group: GroupId, at: DateTime<Utc>) -> StoreResult<()> {
     let has_events: bool = sqlx::query_scalar("select exists (select 1 from event where group_id = $1)")
         .bind(group.0)
         .fetch_one(&mut **tx)
@@ -814,7 +797,7 @@ pub(crate) async fn republish_group(
     sqlx::query("update occurrence set modified = $2, updated_at = $3 where group_id = $1 and not deleted")
         .bind(group.0)
         .bind(change)
-        .bind(at)
+        .bind(At(at))
         .execute(&mut **tx)
         .await
         .map_err(to_store_error)?;
@@ -823,7 +806,7 @@ pub(crate) async fn republish_group(
 
 /// Marks the events and listed occurrences (of one event, or of one group) that the feeds now
 /// publish as published at least once: only those ever appear in the feeds.
-async fn mark_published(tx: &mut sqlx::Transaction<'_, Postgres>, by_group: bool, id: uuid::Uuid) -> StoreResult<()> {
+async fn mark_published(tx: &mut Tx<'_>, by_group: bool, id: uuid::Uuid) -> StoreResult<()> {
     let (events, occurrences) = if by_group {
         (
             "update event set published_ever = true where group_id = $1 and not published_ever and open_active

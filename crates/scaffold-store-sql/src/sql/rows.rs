@@ -1,0 +1,97 @@
+//! Reading rows into domain values: plain columns, times (`At`) and JSON (`Json`).
+
+use super::d::{At, Db, DbRow, to_store_error};
+use chrono::{DateTime, Utc};
+use scaffold_domain::PersonId;
+use scaffold_domain::group::Group;
+use scaffold_domain::membership::Membership;
+use scaffold_domain::person::Person;
+use scaffold_store::decode::{self, GroupRow};
+use scaffold_store::{ApiKey, StoreResult};
+use sqlx::Row;
+use sqlx::types::Json;
+
+/// Reads a column (not a time or JSON: see `at` and `json`).
+pub(super) fn get<'r, T: sqlx::Decode<'r, Db> + sqlx::Type<Db>>(r: &'r DbRow, c: &str) -> StoreResult<T> {
+    r.try_get(c).map_err(to_store_error)
+}
+
+/// Reads a time column through `At`, which each dialect stores its own way.
+pub(super) fn at(r: &DbRow, c: &str) -> StoreResult<DateTime<Utc>> {
+    Ok(get::<At>(r, c)?.0)
+}
+
+pub(super) fn at_opt(r: &DbRow, c: &str) -> StoreResult<Option<DateTime<Utc>>> {
+    Ok(get::<Option<At>>(r, c)?.map(|t| t.0))
+}
+
+/// Reads a JSON column (`jsonb` in PostgreSQL, text in SQLite).
+pub(super) fn json<T: serde::de::DeserializeOwned>(r: &DbRow, c: &str) -> StoreResult<T> {
+    Ok(get::<Json<T>>(r, c)?.0)
+}
+
+pub(super) fn json_opt<T: serde::de::DeserializeOwned>(r: &DbRow, c: &str) -> StoreResult<Option<T>> {
+    Ok(get::<Option<Json<T>>>(r, c)?.map(|j| j.0))
+}
+
+pub fn group_from_row(r: &DbRow) -> StoreResult<Group> {
+    GroupRow {
+        group_id: get(r, "group_id")?,
+        slug: get(r, "slug")?,
+        name: get(r, "name")?,
+        summary: get(r, "summary")?,
+        description: get(r, "description")?,
+        kind: get(r, "kind")?,
+        categories: get(r, "categories")?,
+        outcode: get(r, "outcode")?,
+        latitude: get(r, "latitude")?,
+        longitude: get(r, "longitude")?,
+        contact_email: get(r, "contact_email")?,
+        links: json(r, "links")?,
+        visibility: get(r, "visibility")?,
+        join_policy: get(r, "join_policy")?,
+        guidelines_template: get(r, "guidelines_template")?,
+        guidelines_text: get(r, "guidelines_text")?,
+        identifiers: json(r, "identifiers")?,
+        member_count: get(r, "member_count")?,
+        status: get(r, "status")?,
+        version: get(r, "version")?,
+        created_at: at(r, "created_at")?,
+        updated_at: at(r, "updated_at")?,
+    }
+    .into_group()
+}
+
+pub fn membership_from_row(r: &DbRow) -> StoreResult<Membership> {
+    let role: String = get(r, "role")?;
+    let status: String = get(r, "status")?;
+    decode::membership(
+        get(r, "group_id")?,
+        get(r, "person_id")?,
+        &role,
+        &status,
+        at(r, "created_at")?,
+        at(r, "updated_at")?,
+    )
+}
+
+pub fn key_from_row(r: &DbRow) -> StoreResult<ApiKey> {
+    let scopes: String = get(r, "scopes")?;
+    decode::api_key(
+        get(r, "api_key_id")?,
+        get(r, "person_id")?,
+        get(r, "name")?,
+        get(r, "token_hash")?,
+        &scopes,
+        at(r, "created_at")?,
+        at_opt(r, "revoked_at")?,
+    )
+}
+
+pub fn person_from_row(r: &DbRow) -> StoreResult<Person> {
+    Ok(Person {
+        id: PersonId(get(r, "person_id")?),
+        display_name: get(r, "display_name")?,
+        created_at: at(r, "created_at")?,
+    })
+}

@@ -1,0 +1,157 @@
+//! SQLite: the embedded default for small instances and development. WAL mode, foreign keys on,
+//! a busy timeout, and `BEGIN IMMEDIATE` for every write transaction, so that writers queue
+//! instead of failing and membership changes cannot race. Ids are 16-byte blobs, times integer
+//! microseconds since the epoch (UTC), JSON text.
+
+use crate::{At, Lock, unique_rule};
+use chrono::{DateTime, Utc};
+use scaffold_store::window::WindowCounts;
+use scaffold_store::{StoreError, StoreResult};
+use sqlx::encode::IsNull;
+use sqlx::error::BoxDynError;
+use sqlx::sqlite::{
+    SqliteArgumentsBuffer, SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
+    SqliteTypeInfo, SqliteValueRef,
+};
+use sqlx::{Decode, Encode, Pool, QueryBuilder, Type};
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+use uuid::Uuid;
+
+// The shared SQL, compiled for this dialect.
+#[allow(clippy::duplicate_mod)]
+#[path = "sql/mod.rs"]
+mod sql;
+
+pub use sql::SqlStore as SqliteStore;
+
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
+
+type Db = sqlx::Sqlite;
+type DbRow = sqlx::sqlite::SqliteRow;
+type DbArgs = sqlx::sqlite::SqliteArguments;
+type Tx<'a> = sqlx::Transaction<'a, Db>;
+
+const KIND: &str = "sqlite";
+
+/// Rate-limit keys held per window before keys share overflow counters.
+const RATE_KEYS: usize = 65_536;
+
+/// Rate-limit counters, kept in memory: a SQLite database is served by exactly one server process
+/// (the configuration refuses more replicas), so that memory is as shared as a table would be,
+/// without a disk write on every request. Bucket → (window start in µs, hits).
+#[derive(Debug, Clone)]
+struct Local(Arc<WindowCounts<u64>>);
+
+impl Default for Local {
+    fn default() -> Self {
+        Self(Arc::new(WindowCounts::new(RATE_KEYS)))
+    }
+}
+
+impl SqliteStore {
+    /// Connects without migrating.
+    pub async fn connect(url: &str, max_connections: u32) -> StoreResult<Self> {
+        let opts = SqliteConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Other(Box::new(e)))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(opts)
+            .await
+            .map_err(to_store_error)?;
+        Ok(Self::from_pool(pool))
+    }
+}
+
+async fn begin(pool: &Pool<Db>) -> StoreResult<Tx<'static>> {
+    pool.begin_with("begin immediate").await.map_err(to_store_error)
+}
+
+/// Nothing to do: the transaction began immediate and holds the write lock until it ends.
+#[allow(clippy::unused_async)]
+async fn serialise(_tx: &mut Tx<'_>, _lock: Lock) -> StoreResult<()> {
+    Ok(())
+}
+
+/// SQLite has no `for update`; the immediate transaction already excludes other writers.
+macro_rules! for_update {
+    () => {
+        ""
+    };
+}
+use for_update;
+
+/// Appends ` in (…)` for the ids; an empty list matches nothing.
+fn in_list(b: &mut QueryBuilder<Db>, ids: Vec<Uuid>) {
+    b.push(" in (");
+    let mut sep = b.separated(", ");
+    for id in ids {
+        sep.push_bind(id);
+    }
+    b.push(")");
+}
+
+#[allow(clippy::unused_async)]
+async fn add_rate_limit_hits(
+    store: &SqliteStore,
+    bucket: &str,
+    window_start: DateTime<Utc>,
+    hits: u64,
+) -> StoreResult<u64> {
+    // A shared overflow slot over-counts (it adds every sharer's hits); never under-counts.
+    Ok(store.local.0.with(bucket, window_start.timestamp_micros(), |total, _| {
+        *total += hits;
+        *total
+    }))
+}
+
+impl Type<Db> for At {
+    fn type_info() -> SqliteTypeInfo {
+        <i64 as Type<Db>>::type_info()
+    }
+
+    fn compatible(ty: &SqliteTypeInfo) -> bool {
+        <i64 as Type<Db>>::compatible(ty)
+    }
+}
+
+impl Encode<'_, Db> for At {
+    fn encode_by_ref(&self, buf: &mut SqliteArgumentsBuffer) -> Result<IsNull, BoxDynError> {
+        Encode::<Db>::encode(self.0.timestamp_micros(), buf)
+    }
+}
+
+impl<'r> Decode<'r, Db> for At {
+    fn decode(value: SqliteValueRef<'r>) -> Result<Self, BoxDynError> {
+        let us = <i64 as Decode<Db>>::decode(value)?;
+        DateTime::from_timestamp_micros(us).map(At).ok_or_else(|| format!("stored time {us} is out of range").into())
+    }
+}
+
+pub fn to_store_error(e: sqlx::Error) -> StoreError {
+    match e {
+        // SQLite reports the columns: "UNIQUE constraint failed: community_group.slug".
+        sqlx::Error::Database(db) if db.is_unique_violation() => {
+            let columns = db.message().strip_prefix("UNIQUE constraint failed: ").unwrap_or_default();
+            StoreError::Conflict { constraint: unique_rule(columns) }
+        }
+        // Busy, locked, and their extended codes: the database is unavailable for now.
+        sqlx::Error::Database(db)
+            if db.code().is_some_and(|c| matches!(c.as_ref(), "5" | "6" | "261" | "262" | "517")) =>
+        {
+            StoreError::Unavailable(Box::new(sqlx::Error::Database(db)))
+        }
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+            StoreError::Unavailable(Box::new(e))
+        }
+        sqlx::Error::RowNotFound => StoreError::NotFound,
+        other => StoreError::Other(Box::new(other)),
+    }
+}
