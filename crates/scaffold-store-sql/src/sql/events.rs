@@ -2,6 +2,7 @@
 
 use super::d::{self, At, Db, DbArgs, DbRow, Tx, for_update, to_store_error};
 use super::rows::{at, at_opt, get, json, json_opt};
+use super::run::{exec, row_opt, rows, scalar, scalar_opt, scalars};
 use super::{SqlStore, insert_audit};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -125,11 +126,8 @@ impl EventStore for SqlStore {
     }
 
     async fn event_by_id(&self, id: EventId) -> StoreResult<Option<Event>> {
-        let row = sqlx::query(concat!("select ", event_columns!(), " from event where event_id = $1"))
-            .bind(id.0)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(to_store_error)?;
+        let row = row_opt(&self.pool, concat!("select ", event_columns!(), " from event where event_id = $1"), (id.0,))
+            .await?;
         row.as_ref().map(event_from_row).transpose()
     }
 
@@ -139,19 +137,17 @@ impl EventStore for SqlStore {
         after: Option<(DateTime<Utc>, EventId)>,
         limit: u32,
     ) -> StoreResult<Vec<Event>> {
-        let rows = sqlx::query(concat!(
-            "select ",
-            event_columns!(),
-            " from event where group_id = $1 and ($2 is null or (start_at, event_id) > ($2, $3))
+        let rows = rows(
+            &self.pool,
+            concat!(
+                "select ",
+                event_columns!(),
+                " from event where group_id = $1 and ($2 is null or (start_at, event_id) > ($2, $3))
               order by start_at, event_id limit $4"
-        ))
-        .bind(group.0)
-        .bind(after.map(|(t, _)| At(t)))
-        .bind(after.map(|(_, id)| id.0))
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(to_store_error)?;
+            ),
+            (group.0, after.map(|(t, _)| At(t)), after.map(|(_, id)| id.0), i64::from(limit)),
+        )
+        .await?;
         rows.iter().map(event_from_row).collect()
     }
 
@@ -178,24 +174,11 @@ impl EventStore for SqlStore {
         audit: &AuditEntry,
     ) -> StoreResult<()> {
         let mut tx = self.begin().await?;
-        sqlx::query(
-            "insert into event_override (event_id, local_start, status, reason, start_local, end_local, place, updated_at)
+        exec(&mut *tx, "insert into event_override (event_id, local_start, status, reason, start_local, end_local, place, updated_at)
              values ($1, $2, $3, $4, $5, $6, $7, $8)
              on conflict (event_id, local_start) do update set status = excluded.status, reason = excluded.reason,
                  start_local = excluded.start_local, end_local = excluded.end_local, place = excluded.place,
-                 updated_at = excluded.updated_at",
-        )
-        .bind(event.0)
-        .bind(local_text(&change.local_start))
-        .bind(change.status.as_str())
-        .bind(&change.reason)
-        .bind(change.start.as_ref().map(local_text))
-        .bind(change.end.as_ref().map(local_text))
-        .bind(change.place.as_ref().map(|p| Json(PlaceJson::from_place(p))))
-        .bind(At(at))
-        .execute(&mut *tx)
-        .await
-        .map_err(to_store_error)?;
+                 updated_at = excluded.updated_at", (event.0, local_text(&change.local_start), change.status.as_str(), &change.reason, change.start.as_ref().map(local_text), change.end.as_ref().map(local_text), change.place.as_ref().map(|p| Json(PlaceJson::from_place(p))), At(at))).await?;
         touch_event(&mut tx, event, expected_version, at).await?;
         relist(&mut tx, event, listing, at).await?;
         insert_audit(&mut tx, audit).await?;
@@ -212,12 +195,12 @@ impl EventStore for SqlStore {
         audit: &AuditEntry,
     ) -> StoreResult<()> {
         let mut tx = self.begin().await?;
-        let done = sqlx::query("delete from event_override where event_id = $1 and local_start = $2")
-            .bind(event.0)
-            .bind(local_text(&local_start))
-            .execute(&mut *tx)
-            .await
-            .map_err(to_store_error)?;
+        let done = exec(
+            &mut *tx,
+            "delete from event_override where event_id = $1 and local_start = $2",
+            (event.0, local_text(&local_start)),
+        )
+        .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
@@ -260,42 +243,40 @@ impl EventStore for SqlStore {
     ) -> StoreResult<Vec<Rsvp>> {
         let mut tx = self.begin().await?;
         // Serialise changes to an event's replies (places and the waitlist are decided from them).
-        sqlx::query(concat!("select 1 from event where event_id = $1", for_update!()))
-            .bind(event.0)
-            .execute(&mut *tx)
-            .await
-            .map_err(to_store_error)?;
-        let rows =
-            sqlx::query(concat!("select ", rsvp_columns!(), " from rsvp where event_id = $1 and occurrence = $2"))
-                .bind(event.0)
-                .bind(local_text(&occurrence))
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(to_store_error)?;
+        exec(&mut *tx, concat!("select 1 from event where event_id = $1", for_update!()), (event.0,)).await?;
+        let rows = rows(
+            &mut *tx,
+            concat!("select ", rsvp_columns!(), " from rsvp where event_id = $1 and occurrence = $2"),
+            (event.0, local_text(&occurrence)),
+        )
+        .await?;
         let current = rows.iter().map(rsvp_from_row).collect::<StoreResult<Vec<_>>>()?;
         let changed = decide(&current);
         for x in &changed {
-            sqlx::query(concat!(
-                "insert into rsvp (",
-                rsvp_columns!(),
-                ") values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+            exec(
+                &mut *tx,
+                concat!(
+                    "insert into rsvp (",
+                    rsvp_columns!(),
+                    ") values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
                  on conflict (event_id, occurrence, person_id) do update set response = excluded.response,
                      party_size = excluded.party_size, state = excluded.state, waitlisted_at = excluded.waitlisted_at,
                      updated_at = excluded.updated_at, checked_in_at = excluded.checked_in_at"
-            ))
-            .bind(x.event_id.0)
-            .bind(local_text(&x.occurrence))
-            .bind(x.person_id.0)
-            .bind(x.response.as_str())
-            .bind(i16::from(x.party_size))
-            .bind(x.state.as_str())
-            .bind(x.waitlisted_at.map(At))
-            .bind(At(x.created_at))
-            .bind(At(x.updated_at))
-            .bind(x.checked_in_at.map(At))
-            .execute(&mut *tx)
-            .await
-            .map_err(to_store_error)?;
+                ),
+                (
+                    x.event_id.0,
+                    local_text(&x.occurrence),
+                    x.person_id.0,
+                    x.response.as_str(),
+                    i16::from(x.party_size),
+                    x.state.as_str(),
+                    x.waitlisted_at.map(At),
+                    At(x.created_at),
+                    At(x.updated_at),
+                    x.checked_in_at.map(At),
+                ),
+            )
+            .await?;
         }
         insert_audit(&mut tx, audit).await?;
         tx.commit().await.map_err(to_store_error)?;
@@ -303,18 +284,18 @@ impl EventStore for SqlStore {
     }
 
     async fn rsvps_of(&self, event: EventId, occurrence: NaiveDateTime) -> StoreResult<Vec<Rsvp>> {
-        let rows = sqlx::query(concat!(
-            "select ",
-            rsvp_columns!(),
-            " from rsvp where event_id = $1 and occurrence = $2
+        let rows = rows(
+            &self.pool,
+            concat!(
+                "select ",
+                rsvp_columns!(),
+                " from rsvp where event_id = $1 and occurrence = $2
               order by case state when 'confirmed' then 0 when 'waitlisted' then 1 else 2 end,
                        waitlisted_at, created_at, person_id"
-        ))
-        .bind(event.0)
-        .bind(local_text(&occurrence))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(to_store_error)?;
+            ),
+            (event.0, local_text(&occurrence)),
+        )
+        .await?;
         rows.iter().map(rsvp_from_row).collect()
     }
 
@@ -327,17 +308,13 @@ impl EventStore for SqlStore {
         audit: &AuditEntry,
     ) -> StoreResult<()> {
         let mut tx = self.begin().await?;
-        let done = sqlx::query(
+        let done = exec(
+            &mut *tx,
             "update rsvp set checked_in_at = $4 where event_id = $1 and occurrence = $2 and person_id = $3
                and state = 'confirmed'",
+            (event.0, local_text(&occurrence), person.0, At(at)),
         )
-        .bind(event.0)
-        .bind(local_text(&occurrence))
-        .bind(person.0)
-        .bind(At(at))
-        .execute(&mut *tx)
-        .await
-        .map_err(to_store_error)?;
+        .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
@@ -346,25 +323,23 @@ impl EventStore for SqlStore {
     }
 
     async fn occurrences_with_waitlist(&self, event: EventId) -> StoreResult<Vec<NaiveDateTime>> {
-        let rows: Vec<String> = sqlx::query_scalar(
+        let rows: Vec<String> = scalars(
+            &self.pool,
             "select distinct occurrence from rsvp where event_id = $1 and state = 'waitlisted' order by occurrence",
+            (event.0,),
         )
-        .bind(event.0)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(to_store_error)?;
+        .await?;
         rows.iter().map(|s| scaffold_store::decode::local_parse(s)).collect()
     }
 
     async fn max_confirmed_seats(&self, event: EventId) -> StoreResult<u32> {
-        let max: Option<i64> = sqlx::query_scalar(
+        let max: Option<i64> = scalar(
+            &self.pool,
             "select max(seats) from (select sum(party_size) as seats from rsvp
               where event_id = $1 and state = 'confirmed' group by occurrence) per_occurrence",
+            (event.0,),
         )
-        .bind(event.0)
-        .fetch_one(&self.pool)
-        .await
-        .map_err(to_store_error)?;
+        .await?;
         Ok(u32::try_from(max.unwrap_or(0)).unwrap_or(u32::MAX))
     }
 
@@ -396,11 +371,8 @@ impl EventStore for SqlStore {
         .await
         .map_err(to_store_error)?;
         if done.rows_affected() == 0 {
-            let exists: Option<i64> = sqlx::query_scalar("select version from event where event_id = $1")
-                .bind(row.event_id)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(to_store_error)?;
+            let exists: Option<i64> =
+                scalar_opt(&mut *tx, "select version from event where event_id = $1", (row.event_id,)).await?;
             return Err(if exists.is_some() { StoreError::VersionMismatch } else { StoreError::NotFound });
         }
         write_listing(&mut tx, e.id, e.group_id, listing, change, e.updated_at).await?;
@@ -411,48 +383,33 @@ impl EventStore for SqlStore {
     async fn delete_event(&self, event: EventId, at: DateTime<Utc>, audit: &AuditEntry) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         let change = next_change(&mut tx).await?;
-        sqlx::query(
+        exec(
+            &mut *tx,
             "insert into event_tombstone (event_id, modified, deleted_at)
              select event_id, $2, $3 from event where event_id = $1 and published_ever",
+            (event.0, change, At(at)),
         )
-        .bind(event.0)
-        .bind(change)
-        .bind(At(at))
-        .execute(&mut *tx)
-        .await
-        .map_err(to_store_error)?;
-        let done = sqlx::query("delete from event where event_id = $1")
-            .bind(event.0)
-            .execute(&mut *tx)
-            .await
-            .map_err(to_store_error)?;
+        .await?;
+        let done = exec(&mut *tx, "delete from event where event_id = $1", (event.0,)).await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
-        sqlx::query(
+        exec(
+            &mut *tx,
             "update occurrence set deleted = true, modified = $2, updated_at = $3 where event_id = $1 and not deleted",
+            (event.0, change, At(at)),
         )
-        .bind(event.0)
-        .bind(change)
-        .bind(At(at))
-        .execute(&mut *tx)
-        .await
-        .map_err(to_store_error)?;
+        .await?;
         insert_audit(&mut tx, audit).await?;
         tx.commit().await.map_err(to_store_error)
     }
 
     async fn events_to_relist(&self, before: DateTime<Utc>, limit: u32) -> StoreResult<Vec<Event>> {
-        let rows = sqlx::query(concat!(
+        let rows = rows(&self.pool, concat!(
             "select ",
             event_columns!(),
             " from event where recurrence_rule is not null and listed_until < $1 order by listed_until, event_id limit $2"
-        ))
-        .bind(At(before))
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(to_store_error)?;
+        ), (At(before), i64::from(limit))).await?;
         rows.iter().map(event_from_row).collect()
     }
 
@@ -465,11 +422,8 @@ impl EventStore for SqlStore {
     ) -> StoreResult<bool> {
         let mut tx = self.begin().await?;
         let current: Option<i64> =
-            sqlx::query_scalar(concat!("select version from event where event_id = $1", for_update!()))
-                .bind(event.0)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(to_store_error)?;
+            scalar_opt(&mut *tx, concat!("select version from event where event_id = $1", for_update!()), (event.0,))
+                .await?;
         if current != Some(version) {
             return Ok(false);
         }
@@ -480,16 +434,9 @@ impl EventStore for SqlStore {
 
     async fn purge_tombstones(&self, before: DateTime<Utc>) -> StoreResult<u64> {
         let mut tx = self.begin().await?;
-        let events = sqlx::query("delete from event_tombstone where deleted_at < $1")
-            .bind(At(before))
-            .execute(&mut *tx)
-            .await
-            .map_err(to_store_error)?;
-        let occurrences = sqlx::query("delete from occurrence where deleted and updated_at < $1")
-            .bind(At(before))
-            .execute(&mut *tx)
-            .await
-            .map_err(to_store_error)?;
+        let events = exec(&mut *tx, "delete from event_tombstone where deleted_at < $1", (At(before),)).await?;
+        let occurrences =
+            exec(&mut *tx, "delete from occurrence where deleted and updated_at < $1", (At(before),)).await?;
         tx.commit().await.map_err(to_store_error)?;
         Ok(events.rows_affected() + occurrences.rows_affected())
     }
@@ -570,7 +517,8 @@ impl EventStore for SqlStore {
     async fn series_feed(&self, after: Option<(i64, EventId)>, limit: u32) -> StoreResult<Vec<SeriesFeedItem>> {
         // The published events and the deleted ones (tombstones, and events no longer published),
         // in one (modified, id) order; each branch uses its own (modified, id) index.
-        let rows = sqlx::query(
+        let rows = rows(
+            &self.pool,
             "select f.feed_id, f.feed_modified,
                     (g.visibility = 'public' and g.status = 'active' and e.open_active) as published,
                     e.*, g.slug as group_slug, g.name as group_name
@@ -584,13 +532,9 @@ impl EventStore for SqlStore {
              left join event e on f.live and e.event_id = f.feed_id
              left join community_group g on g.group_id = e.group_id
              order by f.feed_modified, f.feed_id limit $3",
+            (after.map(|(m, _)| m), after.map(|(_, id)| id.0), i64::from(limit)),
         )
-        .bind(after.map(|(m, _)| m))
-        .bind(after.map(|(_, id)| id.0))
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(to_store_error)?;
+        .await?;
         rows.iter()
             .map(|r| {
                 let published: Option<bool> = get(r, "published")?;
@@ -615,21 +559,12 @@ impl EventStore for SqlStore {
         after: Option<(i64, EventId, NaiveDateTime)>,
         limit: u32,
     ) -> StoreResult<Vec<SessionFeedItem>> {
-        let rows = sqlx::query(
-            "select o.event_id, o.local_start, o.start_at, o.end_at, o.status, o.reason, o.place, o.latitude, o.longitude,
+        let rows = rows(&self.pool, "select o.event_id, o.local_start, o.start_at, o.end_at, o.status, o.reason, o.place, o.latitude, o.longitude,
                     o.modified,
                     (not o.deleted and o.open_active and g.visibility = 'public' and g.status = 'active') as published
              from occurrence o left join community_group g on g.group_id = o.group_id
              where o.published_ever and ($1 is null or (o.modified, o.event_id, o.local_start) > ($1, $2, $3))
-             order by o.modified, o.event_id, o.local_start limit $4",
-        )
-        .bind(after.map(|(m, _, _)| m))
-        .bind(after.map(|(_, id, _)| id.0))
-        .bind(after.map(|(_, _, l)| local_text(&l)))
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(to_store_error)?;
+             order by o.modified, o.event_id, o.local_start limit $4", (after.map(|(m, _, _)| m), after.map(|(_, id, _)| id.0), after.map(|(_, _, l)| local_text(&l)), i64::from(limit))).await?;
         rows.iter()
             .map(|r| {
                 let published: Option<bool> = get(r, "published")?;
@@ -658,24 +593,19 @@ impl EventStore for SqlStore {
 /// Takes the next feed change number. The row lock it takes is held until the transaction ends,
 /// so transactions that change feed items commit in the order of their numbers.
 pub(crate) async fn next_change(tx: &mut Tx<'_>) -> StoreResult<i64> {
-    sqlx::query_scalar("update feed_clock set value = value + 1 where id = 1 returning value")
-        .fetch_one(&mut **tx)
-        .await
-        .map_err(to_store_error)
+    scalar(&mut **tx, "update feed_clock set value = value + 1 where id = 1 returning value", ()).await
 }
 
 /// Replaces the listing of an event with a fresh change number (overrides and the daily job).
 /// A change to one occurrence is a change to its series: the event's version and `updated_at`
 /// move on, so that ETags and calendar `SEQUENCE` and `DTSTAMP` tell clients to refresh.
 async fn touch_event(tx: &mut Tx<'_>, event: EventId, expected_version: i64, at: DateTime<Utc>) -> StoreResult<()> {
-    let done =
-        sqlx::query("update event set version = version + 1, updated_at = $2 where event_id = $1 and version = $3")
-            .bind(event.0)
-            .bind(At(at))
-            .bind(expected_version)
-            .execute(&mut **tx)
-            .await
-            .map_err(to_store_error)?;
+    let done = exec(
+        &mut **tx,
+        "update event set version = version + 1, updated_at = $2 where event_id = $1 and version = $3",
+        (event.0, At(at), expected_version),
+    )
+    .await?;
     if done.rows_affected() == 0 {
         return Err(StoreError::VersionMismatch);
     }
@@ -683,19 +613,11 @@ async fn touch_event(tx: &mut Tx<'_>, event: EventId, expected_version: i64, at:
 }
 
 async fn relist(tx: &mut Tx<'_>, event: EventId, listing: &Listing, at: DateTime<Utc>) -> StoreResult<()> {
-    let group: Option<uuid::Uuid> = sqlx::query_scalar("select group_id from event where event_id = $1")
-        .bind(event.0)
-        .fetch_optional(&mut **tx)
-        .await
-        .map_err(to_store_error)?;
+    let group: Option<uuid::Uuid> =
+        scalar_opt(&mut **tx, "select group_id from event where event_id = $1", (event.0,)).await?;
     let group = group.ok_or(StoreError::NotFound)?;
     let change = next_change(tx).await?;
-    sqlx::query("update event set listed_until = $2 where event_id = $1")
-        .bind(event.0)
-        .bind(At(listing.until))
-        .execute(&mut **tx)
-        .await
-        .map_err(to_store_error)?;
+    exec(&mut **tx, "update event set listed_until = $2 where event_id = $1", (event.0, At(listing.until))).await?;
     write_listing(tx, event, GroupId(group), listing, change, at).await
 }
 
@@ -710,25 +632,15 @@ async fn write_listing(
     change: i64,
     at: DateTime<Utc>,
 ) -> StoreResult<()> {
-    let listed: Vec<String> =
-        sqlx::query_scalar("select local_start from occurrence where event_id = $1 and not deleted and start_at >= $2")
-            .bind(event.0)
-            .bind(At(listing.from))
-            .fetch_all(&mut **tx)
-            .await
-            .map_err(to_store_error)?;
+    let listed: Vec<String> = scalars(
+        &mut **tx,
+        "select local_start from occurrence where event_id = $1 and not deleted and start_at >= $2",
+        (event.0, At(listing.from)),
+    )
+    .await?;
     let keep: std::collections::HashSet<String> = listing.items.iter().map(|o| local_text(&o.local_start)).collect();
     for gone in listed.iter().filter(|l| !keep.contains(*l)) {
-        sqlx::query(
-            "update occurrence set deleted = true, modified = $3, updated_at = $4 where event_id = $1 and local_start = $2",
-        )
-        .bind(event.0)
-        .bind(gone)
-        .bind(change)
-        .bind(At(at))
-        .execute(&mut **tx)
-        .await
-        .map_err(to_store_error)?;
+        exec(&mut **tx, "update occurrence set deleted = true, modified = $3, updated_at = $4 where event_id = $1 and local_start = $2", (event.0, gone, change, At(at))).await?;
     }
     // One statement per chunk; 15 parameters a row stays far below either database's limit.
     for chunk in listing.items.chunks(500) {
@@ -779,28 +691,19 @@ async fn write_listing(
 /// A group's name, visibility or status changed: its events and listed occurrences get a new
 /// change number so the feeds carry the change (or their removal).
 pub(crate) async fn republish_group(tx: &mut Tx<'_>, group: GroupId, at: DateTime<Utc>) -> StoreResult<()> {
-    let has_events: bool = sqlx::query_scalar("select exists (select 1 from event where group_id = $1)")
-        .bind(group.0)
-        .fetch_one(&mut **tx)
-        .await
-        .map_err(to_store_error)?;
+    let has_events: bool =
+        scalar(&mut **tx, "select exists (select 1 from event where group_id = $1)", (group.0,)).await?;
     if !has_events {
         return Ok(());
     }
     let change = next_change(tx).await?;
-    sqlx::query("update event set modified = $2 where group_id = $1")
-        .bind(group.0)
-        .bind(change)
-        .execute(&mut **tx)
-        .await
-        .map_err(to_store_error)?;
-    sqlx::query("update occurrence set modified = $2, updated_at = $3 where group_id = $1 and not deleted")
-        .bind(group.0)
-        .bind(change)
-        .bind(At(at))
-        .execute(&mut **tx)
-        .await
-        .map_err(to_store_error)?;
+    exec(&mut **tx, "update event set modified = $2 where group_id = $1", (group.0, change)).await?;
+    exec(
+        &mut **tx,
+        "update occurrence set modified = $2, updated_at = $3 where group_id = $1 and not deleted",
+        (group.0, change, At(at)),
+    )
+    .await?;
     mark_published(tx, true, group.0).await
 }
 
@@ -827,7 +730,7 @@ async fn mark_published(tx: &mut Tx<'_>, by_group: bool, id: uuid::Uuid) -> Stor
         )
     };
     for sql in [events, occurrences] {
-        sqlx::query(sql).bind(id).execute(&mut **tx).await.map_err(to_store_error)?;
+        exec(&mut **tx, sql, (id,)).await?;
     }
     Ok(())
 }

@@ -3,6 +3,7 @@
 
 use super::d::{self, At, DbRow, Tx, for_update, to_store_error};
 use super::rows::{at, at_opt, get, json, membership_from_row};
+use super::run::{exec, row_opt, rows, scalar, scalar_opt, scalars};
 use super::{SqlStore, insert_audit, insert_person, recount_members};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -100,21 +101,8 @@ macro_rules! key_columns {
 }
 
 async fn insert_signing_key(tx: &mut Tx<'_>, k: &SigningKeyRecord) -> StoreResult<()> {
-    sqlx::query(
-        "insert into signing_key (kid, purpose, algorithm, private_der, public_jwk, created_at, retired_at, publish_until)
-         values ($1, $2, $3, $4, $5, $6, $7, $8)",
-    )
-    .bind(&k.kid)
-    .bind(&k.purpose)
-    .bind(&k.algorithm)
-    .bind(&k.private_der)
-    .bind(&k.public_jwk)
-    .bind(At(k.created_at))
-    .bind(k.retired_at.map(At))
-    .bind(k.publish_until.map(At))
-    .execute(&mut **tx)
-    .await
-    .map_err(to_store_error)?;
+    exec(&mut **tx, "insert into signing_key (kid, purpose, algorithm, private_der, public_jwk, created_at, retired_at, publish_until)
+         values ($1, $2, $3, $4, $5, $6, $7, $8)", (&k.kid, &k.purpose, &k.algorithm, &k.private_der, &k.public_jwk, At(k.created_at), k.retired_at.map(At), k.publish_until.map(At))).await?;
     Ok(())
 }
 
@@ -122,14 +110,13 @@ async fn insert_signing_key(tx: &mut Tx<'_>, k: &SigningKeyRecord) -> StoreResul
 impl IdentityStore for SqlStore {
     async fn identity_by_subject(&self, issuer: &str, subject: &str) -> StoreResult<Option<Identity>> {
         let sql = concat!("select ", identity_columns!(), " from identity where issuer = $1 and subject = $2");
-        let row =
-            sqlx::query(sql).bind(issuer).bind(subject).fetch_optional(&self.pool).await.map_err(to_store_error)?;
+        let row = row_opt(&self.pool, sql, (issuer, subject)).await?;
         row.as_ref().map(identity_from_row).transpose()
     }
 
     async fn identities_of_person(&self, person: PersonId) -> StoreResult<Vec<Identity>> {
         let sql = concat!("select ", identity_columns!(), " from identity where person_id = $1 order by identity_id");
-        let rows = sqlx::query(sql).bind(person.0).fetch_all(&self.pool).await.map_err(to_store_error)?;
+        let rows = rows(&self.pool, sql, (person.0,)).await?;
         rows.iter().map(identity_from_row).collect()
     }
 
@@ -139,20 +126,13 @@ impl IdentityStore for SqlStore {
             Some(p) => insert_person(&mut tx, p, None, audit).await?,
             None => insert_audit(&mut tx, audit).await?,
         }
-        sqlx::query(
+        exec(
+            &mut *tx,
             "insert into identity (identity_id, person_id, provider, issuer, subject, created_at, last_login_at)
              values ($1, $2, $3, $4, $5, $6, $7)",
+            (i.id.0, i.person_id.0, &i.provider, &i.issuer, &i.subject, At(i.created_at), At(i.last_login_at)),
         )
-        .bind(i.id.0)
-        .bind(i.person_id.0)
-        .bind(&i.provider)
-        .bind(&i.issuer)
-        .bind(&i.subject)
-        .bind(At(i.created_at))
-        .bind(At(i.last_login_at))
-        .execute(&mut *tx)
-        .await
-        .map_err(to_store_error)?;
+        .await?;
         tx.commit().await.map_err(to_store_error)
     }
 
@@ -164,36 +144,22 @@ impl IdentityStore for SqlStore {
         a: Option<&Assurance>,
     ) -> StoreResult<()> {
         let mut tx = self.begin().await?;
-        sqlx::query("update identity set last_login_at = $2 where identity_id = $1")
-            .bind(identity.0)
-            .bind(At(at))
-            .execute(&mut *tx)
-            .await
-            .map_err(to_store_error)?;
+        exec(&mut *tx, "update identity set last_login_at = $2 where identity_id = $1", (identity.0, At(at))).await?;
         if let Some(a) = a {
-            sqlx::query(
-                "insert into person_assurance (person_id, level, provider, source, asserted_at) values ($1, $2, $3, $4, $5)
+            exec(&mut *tx, "insert into person_assurance (person_id, level, provider, source, asserted_at) values ($1, $2, $3, $4, $5)
                  on conflict (person_id) do update set level = excluded.level, provider = excluded.provider,
-                     source = excluded.source, asserted_at = excluded.asserted_at",
-            )
-            .bind(person.0)
-            .bind(a.level.as_str())
-            .bind(&a.provider)
-            .bind(&a.source)
-            .bind(At(a.asserted_at))
-            .execute(&mut *tx)
-            .await
-            .map_err(to_store_error)?;
+                     source = excluded.source, asserted_at = excluded.asserted_at", (person.0, a.level.as_str(), &a.provider, &a.source, At(a.asserted_at))).await?;
         }
         tx.commit().await.map_err(to_store_error)
     }
 
     async fn assurance_of(&self, person: PersonId) -> StoreResult<Option<Assurance>> {
-        let row = sqlx::query("select level, provider, source, asserted_at from person_assurance where person_id = $1")
-            .bind(person.0)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(to_store_error)?;
+        let row = row_opt(
+            &self.pool,
+            "select level, provider, source, asserted_at from person_assurance where person_id = $1",
+            (person.0,),
+        )
+        .await?;
         row.map(|r| {
             let level: String = get(&r, "level")?;
             assurance(&level, get(&r, "provider")?, get(&r, "source")?, at(&r, "asserted_at")?)
@@ -207,50 +173,44 @@ impl IdentityStore for SqlStore {
         after: Option<GroupId>,
         limit: u32,
     ) -> StoreResult<Vec<Membership>> {
-        let rows = sqlx::query(
+        let rows = rows(
+            &self.pool,
             "select group_id, person_id, role, status, created_at, updated_at from membership
              where person_id = $1 and ($2 is null or group_id > $2) order by group_id limit $3",
+            (person.0, after.map(|g| g.0), i64::from(limit)),
         )
-        .bind(person.0)
-        .bind(after.map(|g| g.0))
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(to_store_error)?;
+        .await?;
         rows.iter().map(membership_from_row).collect()
     }
 
     async fn delete_person(&self, person: PersonId, pseudonym: PersonId, audit: &AuditEntry) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         // Lock the person's groups as membership changes do, so that "always an owner" holds.
-        sqlx::query(concat!(
-            "select group_id from community_group
+        exec(
+            &mut *tx,
+            concat!(
+                "select group_id from community_group
              where group_id in (select group_id from membership where person_id = $1) order by group_id",
-            for_update!()
-        ))
-        .bind(person.0)
-        .execute(&mut *tx)
-        .await
-        .map_err(to_store_error)?;
-        let sole: Option<Uuid> = sqlx::query_scalar(
+                for_update!()
+            ),
+            (person.0,),
+        )
+        .await?;
+        let sole: Option<Uuid> = scalar_opt(
+            &mut *tx,
             "select m.group_id from membership m join community_group g on g.group_id = m.group_id
              where m.person_id = $1 and m.role = 'owner' and m.status = 'active' and g.status = 'active'
                and not exists (select 1 from membership o where o.group_id = m.group_id and o.person_id <> $1
                                and o.role = 'owner' and o.status = 'active')
              limit 1",
+            (person.0,),
         )
-        .bind(person.0)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(to_store_error)?;
+        .await?;
         if sole.is_some() {
             return Err(StoreError::LastOwner);
         }
-        let groups: Vec<Uuid> = sqlx::query_scalar("delete from membership where person_id = $1 returning group_id")
-            .bind(person.0)
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(to_store_error)?;
+        let groups: Vec<Uuid> =
+            scalars(&mut *tx, "delete from membership where person_id = $1 returning group_id", (person.0,)).await?;
         for g in groups {
             recount_members(&mut tx, GroupId(g)).await?;
         }
@@ -260,60 +220,51 @@ impl IdentityStore for SqlStore {
             "delete from login_state where link_person_id = $1",
             "delete from person where person_id = $1",
         ] {
-            sqlx::query(sql).bind(person.0).execute(&mut *tx).await.map_err(to_store_error)?;
+            exec(&mut *tx, sql, (person.0,)).await?;
         }
-        sqlx::query("update audit_entry set actor_person_id = $2 where actor_person_id = $1")
-            .bind(person.0)
-            .bind(pseudonym.0)
-            .execute(&mut *tx)
-            .await
-            .map_err(to_store_error)?;
-        sqlx::query("update audit_entry set target_id = $2 where target_type = 'person' and target_id = $1")
-            .bind(person.0.to_string())
-            .bind(pseudonym.0.to_string())
-            .execute(&mut *tx)
-            .await
-            .map_err(to_store_error)?;
+        exec(
+            &mut *tx,
+            "update audit_entry set actor_person_id = $2 where actor_person_id = $1",
+            (person.0, pseudonym.0),
+        )
+        .await?;
+        exec(
+            &mut *tx,
+            "update audit_entry set target_id = $2 where target_type = 'person' and target_id = $1",
+            (person.0.to_string(), pseudonym.0.to_string()),
+        )
+        .await?;
         insert_audit(&mut tx, audit).await?;
         tx.commit().await.map_err(to_store_error)
     }
 
     async fn put_login_state(&self, s: &LoginState) -> StoreResult<()> {
-        sqlx::query(
+        exec(
+            &self.pool,
             "insert into login_state (flow_hash, provider, state, nonce, pkce_verifier, link_person_id, return_to,
                                       created_at, expires_at)
              values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            (
+                &s.flow_hash,
+                &s.provider,
+                &s.state,
+                &s.nonce,
+                &s.pkce_verifier,
+                s.link_person.map(|p| p.0),
+                &s.return_to,
+                At(s.created_at),
+                At(s.expires_at),
+            ),
         )
-        .bind(&s.flow_hash)
-        .bind(&s.provider)
-        .bind(&s.state)
-        .bind(&s.nonce)
-        .bind(&s.pkce_verifier)
-        .bind(s.link_person.map(|p| p.0))
-        .bind(&s.return_to)
-        .bind(At(s.created_at))
-        .bind(At(s.expires_at))
-        .execute(&self.pool)
-        .await
-        .map_err(to_store_error)?;
+        .await?;
         Ok(())
     }
 
     async fn take_login_state(&self, flow_hash: &[u8], now: DateTime<Utc>) -> StoreResult<Option<LoginState>> {
         let mut tx = self.begin().await?;
-        let row = sqlx::query(
-            "delete from login_state where flow_hash = $1
-             returning flow_hash, provider, state, nonce, pkce_verifier, link_person_id, return_to, created_at, expires_at",
-        )
-        .bind(flow_hash)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(to_store_error)?;
-        sqlx::query("delete from login_state where expires_at < $1")
-            .bind(At(now))
-            .execute(&mut *tx)
-            .await
-            .map_err(to_store_error)?;
+        let row = row_opt(&mut *tx, "delete from login_state where flow_hash = $1
+             returning flow_hash, provider, state, nonce, pkce_verifier, link_person_id, return_to, created_at, expires_at", (flow_hash,)).await?;
+        exec(&mut *tx, "delete from login_state where expires_at < $1", (At(now),)).await?;
         tx.commit().await.map_err(to_store_error)?;
         row.map(|r| {
             Ok(LoginState {
@@ -333,68 +284,64 @@ impl IdentityStore for SqlStore {
 
     async fn create_session(&self, s: &Session) -> StoreResult<()> {
         // Sessions nobody came back to are cleared as new ones start.
-        sqlx::query("delete from session where idle_expires_at < $1")
-            .bind(At(s.created_at))
-            .execute(&self.pool)
-            .await
-            .map_err(to_store_error)?;
-        sqlx::query(
+        exec(&self.pool, "delete from session where idle_expires_at < $1", (At(s.created_at),)).await?;
+        exec(
+            &self.pool,
             "insert into session (session_hash, person_id, provider, id_token, created_at, last_seen_at,
                                   idle_expires_at, absolute_expires_at)
              values ($1, $2, $3, $4, $5, $6, $7, $8)",
+            (
+                &s.session_hash,
+                s.person_id.0,
+                &s.provider,
+                &s.id_token,
+                At(s.created_at),
+                At(s.last_seen_at),
+                At(s.idle_expires_at),
+                At(s.absolute_expires_at),
+            ),
         )
-        .bind(&s.session_hash)
-        .bind(s.person_id.0)
-        .bind(&s.provider)
-        .bind(&s.id_token)
-        .bind(At(s.created_at))
-        .bind(At(s.last_seen_at))
-        .bind(At(s.idle_expires_at))
-        .bind(At(s.absolute_expires_at))
-        .execute(&self.pool)
-        .await
-        .map_err(to_store_error)?;
+        .await?;
         Ok(())
     }
 
     async fn session_by_hash(&self, h: &[u8]) -> StoreResult<Option<Session>> {
         let sql = concat!("select ", session_columns!(), " from session where session_hash = $1");
-        let row = sqlx::query(sql).bind(h).fetch_optional(&self.pool).await.map_err(to_store_error)?;
+        let row = row_opt(&self.pool, sql, (h,)).await?;
         row.as_ref().map(session_from_row).transpose()
     }
 
     async fn touch_session(&self, h: &[u8], last_seen: DateTime<Utc>, idle: DateTime<Utc>) -> StoreResult<()> {
-        sqlx::query("update session set last_seen_at = $2, idle_expires_at = $3 where session_hash = $1")
-            .bind(h)
-            .bind(At(last_seen))
-            .bind(At(idle))
-            .execute(&self.pool)
-            .await
-            .map_err(to_store_error)?;
+        exec(
+            &self.pool,
+            "update session set last_seen_at = $2, idle_expires_at = $3 where session_hash = $1",
+            (h, At(last_seen), At(idle)),
+        )
+        .await?;
         Ok(())
     }
 
     async fn delete_session(&self, h: &[u8]) -> StoreResult<Option<Session>> {
         let sql = concat!("delete from session where session_hash = $1 returning ", session_columns!());
-        let row = sqlx::query(sql).bind(h).fetch_optional(&self.pool).await.map_err(to_store_error)?;
+        let row = row_opt(&self.pool, sql, (h,)).await?;
         row.as_ref().map(session_from_row).transpose()
     }
 
     async fn signing_keys(&self, purpose: &str) -> StoreResult<Vec<SigningKeyRecord>> {
         let sql = concat!("select ", key_columns!(), " from signing_key where purpose = $1 order by created_at, kid");
-        let rows = sqlx::query(sql).bind(purpose).fetch_all(&self.pool).await.map_err(to_store_error)?;
+        let rows = rows(&self.pool, sql, (purpose,)).await?;
         rows.iter().map(key_from_row).collect()
     }
 
     async fn create_first_signing_key(&self, key: &SigningKeyRecord) -> StoreResult<bool> {
         let mut tx = self.begin().await?;
         d::serialise(&mut tx, d::Lock::SigningKeys).await?;
-        let active: i64 =
-            sqlx::query_scalar("select count(*) from signing_key where purpose = $1 and retired_at is null")
-                .bind(&key.purpose)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(to_store_error)?;
+        let active: i64 = scalar(
+            &mut *tx,
+            "select count(*) from signing_key where purpose = $1 and retired_at is null",
+            (&key.purpose,),
+        )
+        .await?;
         if active > 0 {
             return Ok(false);
         }
@@ -411,104 +358,57 @@ impl IdentityStore for SqlStore {
     ) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         d::serialise(&mut tx, d::Lock::SigningKeys).await?;
-        sqlx::query("delete from signing_key where purpose = $1 and publish_until < $2")
-            .bind(&key.purpose)
-            .bind(At(now))
-            .execute(&mut *tx)
-            .await
-            .map_err(to_store_error)?;
-        sqlx::query(
+        exec(&mut *tx, "delete from signing_key where purpose = $1 and publish_until < $2", (&key.purpose, At(now)))
+            .await?;
+        exec(
+            &mut *tx,
             "update signing_key set retired_at = $2, publish_until = $3 where purpose = $1 and retired_at is null",
+            (&key.purpose, At(now), At(publish_until)),
         )
-        .bind(&key.purpose)
-        .bind(At(now))
-        .bind(At(publish_until))
-        .execute(&mut *tx)
-        .await
-        .map_err(to_store_error)?;
+        .await?;
         insert_signing_key(&mut tx, key).await?;
         tx.commit().await.map_err(to_store_error)
     }
 
     async fn create_app(&self, a: &App, audit: &AuditEntry) -> StoreResult<()> {
         let mut tx = self.begin().await?;
-        sqlx::query(
-            "insert into app (app_id, client_id, owner_person_id, name, description, homepage, redirect_uris,
+        exec(&mut *tx, "insert into app (app_id, client_id, owner_person_id, name, description, homepage, redirect_uris,
                               requested_scopes, granted_scopes, secret_hash, secret_created_at, status, created_at, updated_at)
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-        )
-        .bind(a.id.0)
-        .bind(&a.client_id)
-        .bind(a.owner.0)
-        .bind(&a.name)
-        .bind(&a.description)
-        .bind(&a.homepage)
-        .bind(Json(redirect_uris_json(a)))
-        .bind(a.requested_scopes.to_string())
-        .bind(a.granted_scopes.to_string())
-        .bind(&a.secret_hash)
-        .bind(At(a.secret_created_at))
-        .bind(a.status.as_str())
-        .bind(At(a.created_at))
-        .bind(At(a.updated_at))
-        .execute(&mut *tx)
-        .await
-        .map_err(to_store_error)?;
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)", (a.id.0, &a.client_id, a.owner.0, &a.name, &a.description, &a.homepage, Json(redirect_uris_json(a)), a.requested_scopes.to_string(), a.granted_scopes.to_string(), &a.secret_hash, At(a.secret_created_at), a.status.as_str(), At(a.created_at), At(a.updated_at))).await?;
         insert_audit(&mut tx, audit).await?;
         tx.commit().await.map_err(to_store_error)
     }
 
     async fn app_by_id(&self, id: AppId) -> StoreResult<Option<App>> {
         let sql = concat!("select ", app_columns!(), " from app where app_id = $1");
-        let row = sqlx::query(sql).bind(id.0).fetch_optional(&self.pool).await.map_err(to_store_error)?;
+        let row = row_opt(&self.pool, sql, (id.0,)).await?;
         row.as_ref().map(app_from_row).transpose()
     }
 
     async fn app_by_client_id(&self, client_id: &str) -> StoreResult<Option<App>> {
         let sql = concat!("select ", app_columns!(), " from app where client_id = $1");
-        let row = sqlx::query(sql).bind(client_id).fetch_optional(&self.pool).await.map_err(to_store_error)?;
+        let row = row_opt(&self.pool, sql, (client_id,)).await?;
         row.as_ref().map(app_from_row).transpose()
     }
 
     async fn apps_of_person(&self, person: PersonId) -> StoreResult<Vec<App>> {
         let sql = concat!("select ", app_columns!(), " from app where owner_person_id = $1 order by app_id");
-        let rows = sqlx::query(sql).bind(person.0).fetch_all(&self.pool).await.map_err(to_store_error)?;
+        let rows = rows(&self.pool, sql, (person.0,)).await?;
         rows.iter().map(app_from_row).collect()
     }
 
     async fn list_apps(&self, after: Option<AppId>, limit: u32) -> StoreResult<Vec<App>> {
         let sql =
             concat!("select ", app_columns!(), " from app where ($1 is null or app_id > $1) order by app_id limit $2");
-        let rows = sqlx::query(sql)
-            .bind(after.map(|a| a.0))
-            .bind(i64::from(limit))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(to_store_error)?;
+        let rows = rows(&self.pool, sql, (after.map(|a| a.0), i64::from(limit))).await?;
         rows.iter().map(app_from_row).collect()
     }
 
     async fn update_app(&self, a: &App, audit: &AuditEntry) -> StoreResult<()> {
         let mut tx = self.begin().await?;
-        let done = sqlx::query(
-            "update app set name = $2, description = $3, homepage = $4, redirect_uris = $5, requested_scopes = $6,
+        let done = exec(&mut *tx, "update app set name = $2, description = $3, homepage = $4, redirect_uris = $5, requested_scopes = $6,
                             granted_scopes = $7, secret_hash = $8, secret_created_at = $9, status = $10, updated_at = $11
-             where app_id = $1",
-        )
-        .bind(a.id.0)
-        .bind(&a.name)
-        .bind(&a.description)
-        .bind(&a.homepage)
-        .bind(Json(redirect_uris_json(a)))
-        .bind(a.requested_scopes.to_string())
-        .bind(a.granted_scopes.to_string())
-        .bind(&a.secret_hash)
-        .bind(At(a.secret_created_at))
-        .bind(a.status.as_str())
-        .bind(At(a.updated_at))
-        .execute(&mut *tx)
-        .await
-        .map_err(to_store_error)?;
+             where app_id = $1", (a.id.0, &a.name, &a.description, &a.homepage, Json(redirect_uris_json(a)), a.requested_scopes.to_string(), a.granted_scopes.to_string(), &a.secret_hash, At(a.secret_created_at), a.status.as_str(), At(a.updated_at))).await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }

@@ -6,11 +6,13 @@ mod attestations;
 mod events;
 mod identity;
 mod rows;
+mod run;
 
 use super as d;
 use async_trait::async_trait;
 use d::{At, Db, DbArgs, Tx, for_update, to_store_error};
 use rows::{at, get, group_from_row, json, key_from_row, membership_from_row, person_from_row};
+use run::{exec, row_opt, rows, scalar, scalar_opt};
 use scaffold_domain::audit::AuditEntry;
 use scaffold_domain::group::Group;
 use scaffold_domain::membership::Membership;
@@ -53,20 +55,13 @@ impl SqlStore {
 }
 
 pub(crate) async fn insert_audit(tx: &mut Tx<'_>, a: &AuditEntry) -> StoreResult<()> {
-    sqlx::query(
+    exec(
+        &mut **tx,
         "insert into audit_entry (audit_id, occurred_at, actor_person_id, action, target_type, target_id, detail)
          values ($1, $2, $3, $4, $5, $6, $7)",
+        (a.id.0, At(a.at), a.actor.map(|p| p.0), &a.action, &a.target_type, &a.target_id, Json(&a.detail)),
     )
-    .bind(a.id.0)
-    .bind(At(a.at))
-    .bind(a.actor.map(|p| p.0))
-    .bind(&a.action)
-    .bind(&a.target_type)
-    .bind(&a.target_id)
-    .bind(Json(&a.detail))
-    .execute(&mut **tx)
-    .await
-    .map_err(to_store_error)?;
+    .await?;
     Ok(())
 }
 
@@ -80,13 +75,12 @@ pub(crate) async fn insert_person(
     key: Option<&ApiKey>,
     audit: &AuditEntry,
 ) -> StoreResult<()> {
-    sqlx::query("insert into person (person_id, display_name, created_at) values ($1, $2, $3)")
-        .bind(p.id.0)
-        .bind(&p.display_name)
-        .bind(At(p.created_at))
-        .execute(&mut **tx)
-        .await
-        .map_err(to_store_error)?;
+    exec(
+        &mut **tx,
+        "insert into person (person_id, display_name, created_at) values ($1, $2, $3)",
+        (p.id.0, &p.display_name, At(p.created_at)),
+    )
+    .await?;
     if let Some(k) = key {
         insert_key(tx, k).await?;
     }
@@ -94,78 +88,57 @@ pub(crate) async fn insert_person(
 }
 
 async fn insert_key(tx: &mut Tx<'_>, k: &ApiKey) -> StoreResult<()> {
-    sqlx::query(
+    exec(
+        &mut **tx,
         "insert into api_key (api_key_id, person_id, name, token_hash, scopes, created_at, revoked_at)
          values ($1, $2, $3, $4, $5, $6, $7)",
+        (k.id.0, k.person_id.0, &k.name, &k.token_hash, k.scopes.to_string(), At(k.created_at), k.revoked_at.map(At)),
     )
-    .bind(k.id.0)
-    .bind(k.person_id.0)
-    .bind(&k.name)
-    .bind(&k.token_hash)
-    .bind(k.scopes.to_string())
-    .bind(At(k.created_at))
-    .bind(k.revoked_at.map(At))
-    .execute(&mut **tx)
-    .await
-    .map_err(to_store_error)?;
+    .await?;
     Ok(())
 }
 
 async fn put_categories(tx: &mut Tx<'_>, g: &Group) -> StoreResult<()> {
-    sqlx::query("delete from group_category where group_id = $1")
-        .bind(g.id.0)
-        .execute(&mut **tx)
-        .await
-        .map_err(to_store_error)?;
+    exec(&mut **tx, "delete from group_category where group_id = $1", (g.id.0,)).await?;
     for c in &g.categories {
-        sqlx::query("insert into group_category (group_id, category) values ($1, $2)")
-            .bind(g.id.0)
-            .bind(c.as_str())
-            .execute(&mut **tx)
-            .await
-            .map_err(to_store_error)?;
+        exec(&mut **tx, "insert into group_category (group_id, category) values ($1, $2)", (g.id.0, c.as_str()))
+            .await?;
     }
     Ok(())
 }
 
 async fn owner_count(tx: &mut Tx<'_>, group: GroupId) -> StoreResult<i64> {
-    sqlx::query_scalar("select count(*) from membership where group_id = $1 and role = 'owner' and status = 'active'")
-        .bind(group.0)
-        .fetch_one(&mut **tx)
-        .await
-        .map_err(to_store_error)
+    scalar(
+        &mut **tx,
+        "select count(*) from membership where group_id = $1 and role = 'owner' and status = 'active'",
+        (group.0,),
+    )
+    .await
 }
 
 /// Recomputes the group's cached count of active members (inside the changing transaction).
 pub(crate) async fn recount_members(tx: &mut Tx<'_>, group: GroupId) -> StoreResult<()> {
-    sqlx::query(
+    exec(
+        &mut **tx,
         "update community_group set member_count =
             (select count(*) from membership where group_id = $1 and status = 'active')
          where group_id = $1",
+        (group.0,),
     )
-    .bind(group.0)
-    .execute(&mut **tx)
-    .await
-    .map_err(to_store_error)?;
+    .await?;
     Ok(())
 }
 
 async fn upsert_membership(tx: &mut Tx<'_>, m: &Membership) -> StoreResult<()> {
-    sqlx::query(
+    exec(
+        &mut **tx,
         "insert into membership (group_id, person_id, role, status, created_at, updated_at)
          values ($1, $2, $3, $4, $5, $6)
          on conflict (group_id, person_id)
          do update set role = excluded.role, status = excluded.status, updated_at = excluded.updated_at",
+        (m.group_id.0, m.person_id.0, m.role.as_str(), m.status.as_str(), At(m.created_at), At(m.updated_at)),
     )
-    .bind(m.group_id.0)
-    .bind(m.person_id.0)
-    .bind(m.role.as_str())
-    .bind(m.status.as_str())
-    .bind(At(m.created_at))
-    .bind(At(m.updated_at))
-    .execute(&mut **tx)
-    .await
-    .map_err(to_store_error)?;
+    .await?;
     Ok(())
 }
 
@@ -220,7 +193,7 @@ impl Store for SqlStore {
     }
 
     async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("select 1").execute(&self.pool).await.map_err(to_store_error)?;
+        exec(&self.pool, "select 1", ()).await?;
         Ok(())
     }
 
@@ -245,40 +218,35 @@ impl Store for SqlStore {
     }
 
     async fn api_key_by_hash(&self, hash: &[u8]) -> StoreResult<Option<ApiKey>> {
-        let row = sqlx::query(
+        let row = row_opt(
+            &self.pool,
             "select api_key_id, person_id, name, token_hash, scopes, created_at, revoked_at
              from api_key where token_hash = $1",
+            (hash,),
         )
-        .bind(hash)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(to_store_error)?;
+        .await?;
         row.as_ref().map(key_from_row).transpose()
     }
 
     async fn api_keys_of_person(&self, person: PersonId) -> StoreResult<Vec<ApiKey>> {
-        let rows = sqlx::query(
+        let rows = rows(
+            &self.pool,
             "select api_key_id, person_id, name, token_hash, scopes, created_at, revoked_at
              from api_key where person_id = $1 order by api_key_id",
+            (person.0,),
         )
-        .bind(person.0)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(to_store_error)?;
+        .await?;
         rows.iter().map(key_from_row).collect()
     }
 
     async fn revoke_api_key(&self, person: PersonId, key: ApiKeyId, audit: &AuditEntry) -> StoreResult<()> {
         let mut tx = self.begin().await?;
-        let done = sqlx::query(
+        let done = exec(
+            &mut *tx,
             "update api_key set revoked_at = $3 where api_key_id = $1 and person_id = $2 and revoked_at is null",
+            (key.0, person.0, At(audit.at)),
         )
-        .bind(key.0)
-        .bind(person.0)
-        .bind(At(audit.at))
-        .execute(&mut *tx)
-        .await
-        .map_err(to_store_error)?;
+        .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
@@ -287,13 +255,13 @@ impl Store for SqlStore {
     }
 
     async fn count_operator_keys(&self) -> StoreResult<i64> {
-        sqlx::query_scalar(OPERATOR_KEYS).fetch_one(&self.pool).await.map_err(to_store_error)
+        scalar(&self.pool, OPERATOR_KEYS, ()).await
     }
 
     async fn bootstrap_operator(&self, p: &Person, key: &ApiKey, audit: &AuditEntry) -> StoreResult<bool> {
         let mut tx = self.begin().await?;
         d::serialise(&mut tx, d::Lock::Bootstrap).await?;
-        let existing: i64 = sqlx::query_scalar(OPERATOR_KEYS).fetch_one(&mut *tx).await.map_err(to_store_error)?;
+        let existing: i64 = scalar(&mut *tx, OPERATOR_KEYS, ()).await?;
         if existing > 0 {
             return Ok(false);
         }
@@ -311,18 +279,13 @@ impl Store for SqlStore {
     ) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         if let Some(r) = idem {
-            sqlx::query(
+            exec(
+                &mut *tx,
                 "insert into idempotency_key (scope, key, request_hash, resource_id, created_at)
                  values ($1, $2, $3, $4, $5)",
+                (&r.scope, &r.key, &r.request_hash, &r.resource_id, At(r.created_at)),
             )
-            .bind(&r.scope)
-            .bind(&r.key)
-            .bind(&r.request_hash)
-            .bind(&r.resource_id)
-            .bind(At(r.created_at))
-            .execute(&mut *tx)
-            .await
-            .map_err(to_store_error)?;
+            .await?;
         }
         bind_group(
             sqlx::query(concat!(
@@ -343,25 +306,22 @@ impl Store for SqlStore {
     }
 
     async fn group_by_id(&self, id: GroupId) -> StoreResult<Option<Group>> {
-        let row = sqlx::query(concat!(
-            "select ",
-            group_columns!(),
-            ", member_count from community_group where group_id = $1"
-        ))
-        .bind(id.0)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(to_store_error)?;
+        let row = row_opt(
+            &self.pool,
+            concat!("select ", group_columns!(), ", member_count from community_group where group_id = $1"),
+            (id.0,),
+        )
+        .await?;
         row.as_ref().map(group_from_row).transpose()
     }
 
     async fn group_by_slug(&self, slug: &str) -> StoreResult<Option<Group>> {
-        let row =
-            sqlx::query(concat!("select ", group_columns!(), ", member_count from community_group where slug = $1"))
-                .bind(slug)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(to_store_error)?;
+        let row = row_opt(
+            &self.pool,
+            concat!("select ", group_columns!(), ", member_count from community_group where slug = $1"),
+            (slug,),
+        )
+        .await?;
         row.as_ref().map(group_from_row).transpose()
     }
 
@@ -429,11 +389,8 @@ impl Store for SqlStore {
         .await
         .map_err(to_store_error)?;
         if done.rows_affected() == 0 {
-            let exists: Option<i64> = sqlx::query_scalar("select version from community_group where group_id = $1")
-                .bind(g.id.0)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(to_store_error)?;
+            let exists: Option<i64> =
+                scalar_opt(&mut *tx, "select version from community_group where group_id = $1", (g.id.0,)).await?;
             return Err(if exists.is_some() { StoreError::VersionMismatch } else { StoreError::NotFound });
         }
         put_categories(&mut tx, g).await?;
@@ -443,15 +400,13 @@ impl Store for SqlStore {
     }
 
     async fn membership(&self, group: GroupId, person: PersonId) -> StoreResult<Option<Membership>> {
-        let row = sqlx::query(
+        let row = row_opt(
+            &self.pool,
             "select group_id, person_id, role, status, created_at, updated_at from membership
              where group_id = $1 and person_id = $2",
+            (group.0, person.0),
         )
-        .bind(group.0)
-        .bind(person.0)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(to_store_error)?;
+        .await?;
         row.as_ref().map(membership_from_row).transpose()
     }
 
@@ -466,16 +421,13 @@ impl Store for SqlStore {
     }
 
     async fn list_members(&self, group: GroupId, after: Option<PersonId>, limit: u32) -> StoreResult<Vec<Membership>> {
-        let rows = sqlx::query(
+        let rows = rows(
+            &self.pool,
             "select group_id, person_id, role, status, created_at, updated_at from membership
              where group_id = $1 and ($2 is null or person_id > $2) order by person_id limit $3",
+            (group.0, after.map(|p| p.0), i64::from(limit)),
         )
-        .bind(group.0)
-        .bind(after.map(|p| p.0))
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(to_store_error)?;
+        .await?;
         rows.iter().map(membership_from_row).collect()
     }
 
@@ -483,24 +435,24 @@ impl Store for SqlStore {
         let mut tx = self.begin().await?;
         let group = change.group_id();
         // Serialise membership changes per group.
-        let locked: Option<Uuid> =
-            sqlx::query_scalar(concat!("select group_id from community_group where group_id = $1", for_update!()))
-                .bind(group.0)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(to_store_error)?;
+        let locked: Option<Uuid> = scalar_opt(
+            &mut *tx,
+            concat!("select group_id from community_group where group_id = $1", for_update!()),
+            (group.0,),
+        )
+        .await?;
         if locked.is_none() {
             return Err(StoreError::NotFound);
         }
         match change {
             MembershipChange::Put(m) => upsert_membership(&mut tx, m).await?,
             MembershipChange::Remove { group_id, person_id } => {
-                let done = sqlx::query("delete from membership where group_id = $1 and person_id = $2")
-                    .bind(group_id.0)
-                    .bind(person_id.0)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(to_store_error)?;
+                let done = exec(
+                    &mut *tx,
+                    "delete from membership where group_id = $1 and person_id = $2",
+                    (group_id.0, person_id.0),
+                )
+                .await?;
                 if done.rows_affected() == 0 {
                     return Err(StoreError::NotFound);
                 }
@@ -515,14 +467,7 @@ impl Store for SqlStore {
     }
 
     async fn idempotency_record(&self, scope: &str, key: &str) -> StoreResult<Option<IdempotencyRecord>> {
-        let row = sqlx::query(
-            "select scope, key, request_hash, resource_id, created_at from idempotency_key where scope = $1 and key = $2",
-        )
-        .bind(scope)
-        .bind(key)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(to_store_error)?;
+        let row = row_opt(&self.pool, "select scope, key, request_hash, resource_id, created_at from idempotency_key where scope = $1 and key = $2", (scope, key)).await?;
         row.as_ref()
             .map(|r| {
                 Ok(IdempotencyRecord {
@@ -537,15 +482,13 @@ impl Store for SqlStore {
     }
 
     async fn list_audit(&self, before: Option<AuditId>, limit: u32) -> StoreResult<Vec<AuditEntry>> {
-        let rows = sqlx::query(
+        let rows = rows(
+            &self.pool,
             "select audit_id, occurred_at, actor_person_id, action, target_type, target_id, detail from audit_entry
              where ($1 is null or audit_id < $1) order by audit_id desc limit $2",
+            (before.map(|a| a.0), i64::from(limit)),
         )
-        .bind(before.map(|a| a.0))
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(to_store_error)?;
+        .await?;
         rows.iter()
             .map(|r| {
                 Ok(AuditEntry {
