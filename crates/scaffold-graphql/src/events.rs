@@ -2,8 +2,9 @@
 //! `Group.events` (through a loader for first pages), and the create/replace mutations. The same
 //! service calls as REST.
 
+use crate::context::{request, service};
 use crate::error::{GqlResult, gql};
-use crate::groups::{GroupObj, request, service};
+use crate::groups::GroupObj;
 use crate::types::{AccessibilityFeature, BookingMode, Category, EventStatus, RsvpResponse, RsvpState};
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
@@ -412,7 +413,7 @@ impl EventQuery {
             Some(id) => GroupRef::Id(id),
             None => GroupRef::Slug(g),
         });
-        let limit = crate::groups::first(first)?;
+        let limit = crate::context::page_size(first)?;
         let page = service(ctx)?
             .search_events(&request(ctx)?.actor, &draft, group.as_ref(), after.as_deref(), limit)
             .await
@@ -465,7 +466,7 @@ pub struct EventMutation;
 impl EventMutation {
     /// Creates an event or series in a group (organisers and owners; `events:write`).
     async fn create_event(&self, ctx: &Context<'_>, group_id: ID, input: EventInput) -> GqlResult<EventObj> {
-        let g = GroupRef::Id(crate::groups::group_id(&group_id)?);
+        let g = GroupRef::Id(crate::context::parse_group_id(&group_id)?);
         Ok(EventObj(service(ctx)?.create_event(&request(ctx)?.actor, &g, &input.into()).await.map_err(gql)?))
     }
 

@@ -1,8 +1,8 @@
 //! Groups in GraphQL: the `Group` entity (federation keys `id` and `slug`), queries with Relay
 //! connections, and the create/update/archive mutations.
 
+use crate::context::{page_size, parse_group_id, request, service};
 use crate::error::{GqlResult, coded, gql};
-use crate::loaders::RequestData;
 use crate::members::MembershipObj;
 use crate::types::{
     Area, Category, GroupKind, GroupStatus, GuidelineTemplate, GuidelineTemplateInfo, Guidelines, IdentifierScheme,
@@ -16,31 +16,6 @@ use scaffold_domain::membership::Membership;
 use scaffold_domain::{DomainError, GroupId};
 use scaffold_service::Service;
 use scaffold_service::groups::{GroupFilter, GroupRef, GroupView, Idempotency};
-
-pub fn service<'a>(ctx: &Context<'a>) -> GqlResult<&'a Service> {
-    ctx.data::<Service>()
-}
-
-pub fn request<'a>(ctx: &Context<'a>) -> GqlResult<&'a RequestData> {
-    ctx.data::<RequestData>()
-}
-
-pub fn group_id(id: &ID) -> GqlResult<GroupId> {
-    GroupId::parse(id.as_str()).ok_or_else(|| gql(DomainError::not_found("GROUP_NOT_FOUND", "no such group")))
-}
-
-/// Checks a Relay `first` argument: 1 to 100, default 20.
-pub fn first(n: Option<i32>) -> GqlResult<u32> {
-    first_arg(n)
-}
-
-fn first_arg(n: Option<i32>) -> GqlResult<u32> {
-    match n {
-        None => Ok(20),
-        Some(n) if (1..=100).contains(&n) => Ok(n.unsigned_abs()),
-        Some(_) => Err(coded("VALIDATION_FAILED", "`first` must be between 1 and 100")),
-    }
-}
 
 /// A community group, with the caller's membership when the service already looked it up (lists
 /// and gets do; entities loaded by key do not, and use the loader).
@@ -75,7 +50,7 @@ impl GroupObj {
         first: Option<i32>,
         after: Option<String>,
     ) -> GqlResult<Connection<String, crate::events::EventObj>> {
-        let first = first_arg(first)?;
+        let first = page_size(first)?;
         let (items, next) = if after.is_none() && first <= crate::loaders::GROUP_EVENTS_PAGE {
             let mut all =
                 request(ctx)?.group_events.load_one(self.0.id).await.map_err(|e| (*e).clone())?.unwrap_or_default();
@@ -192,7 +167,7 @@ impl GroupObj {
     ) -> GqlResult<Connection<String, MembershipObj>> {
         let r = request(ctx)?;
         let page = service(ctx)?
-            .list_members(&r.actor, self.0.id, after.as_deref(), Some(crate::groups::first(first)?))
+            .list_members(&r.actor, self.0.id, after.as_deref(), Some(page_size(first)?))
             .await
             .map_err(gql)?;
         let mut c = Connection::new(after.is_some(), page.next.is_some());
@@ -320,7 +295,7 @@ impl GroupQuery {
             category: category.map(Into::into),
             text: q,
             after: after.clone(),
-            limit: Some(crate::groups::first(first)?),
+            limit: Some(page_size(first)?),
         };
         let page = service(ctx)?.list_groups(&request(ctx)?.actor, &filter).await.map_err(gql)?;
         let mut c = Connection::new(after.is_some(), page.next.is_some());
@@ -410,7 +385,7 @@ impl GroupMutation {
             guidelines: guidelines(input.guidelines_template, input.custom_guidelines)?,
         };
         let view = service(ctx)?
-            .update_group(&request(ctx)?.actor, group_id(&id)?, &patch, expected_version)
+            .update_group(&request(ctx)?.actor, parse_group_id(&id)?, &patch, expected_version)
             .await
             .map_err(gql)?;
         Ok(view.into())
@@ -425,7 +400,7 @@ impl GroupMutation {
         value: String,
     ) -> GqlResult<GroupObj> {
         let view = service(ctx)?
-            .set_identifier(&request(ctx)?.actor, crate::groups::group_id(&group_id)?, scheme.into(), &value)
+            .set_identifier(&request(ctx)?.actor, parse_group_id(&group_id)?, scheme.into(), &value)
             .await
             .map_err(gql)?;
         Ok(view.into())
@@ -439,7 +414,7 @@ impl GroupMutation {
         scheme: IdentifierScheme,
     ) -> GqlResult<GroupObj> {
         let view = service(ctx)?
-            .remove_identifier(&request(ctx)?.actor, crate::groups::group_id(&group_id)?, scheme.into())
+            .remove_identifier(&request(ctx)?.actor, parse_group_id(&group_id)?, scheme.into())
             .await
             .map_err(gql)?;
         Ok(view.into())
@@ -453,7 +428,7 @@ impl GroupMutation {
         scheme: IdentifierScheme,
     ) -> GqlResult<GroupObj> {
         let view = service(ctx)?
-            .verify_identifier(&request(ctx)?.actor, crate::groups::group_id(&group_id)?, scheme.into())
+            .verify_identifier(&request(ctx)?.actor, parse_group_id(&group_id)?, scheme.into())
             .await
             .map_err(gql)?;
         Ok(view.into())
@@ -461,8 +436,10 @@ impl GroupMutation {
 
     /// Archives a group (owners): read-only and unlisted from then on.
     async fn archive_group(&self, ctx: &Context<'_>, id: ID, expected_version: i64) -> GqlResult<GroupObj> {
-        let view =
-            service(ctx)?.archive_group(&request(ctx)?.actor, group_id(&id)?, expected_version).await.map_err(gql)?;
+        let view = service(ctx)?
+            .archive_group(&request(ctx)?.actor, parse_group_id(&id)?, expected_version)
+            .await
+            .map_err(gql)?;
         Ok(view.into())
     }
 }

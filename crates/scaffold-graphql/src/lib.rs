@@ -2,6 +2,7 @@
 //! calls as REST, with Relay connections, DataLoaders, `extensions.code` errors and limits on
 //! depth, complexity, aliases and batch size. It must not hold business rules.
 
+mod context;
 mod error;
 mod events;
 mod explorer;

@@ -1,8 +1,8 @@
 //! Memberships in GraphQL: the `Membership` type, the `viewer`, and the join/leave/invite/
 //! approve/role/remove mutations.
 
+use crate::context::{request, service};
 use crate::error::{GqlResult, gql};
-use crate::groups::{request, service};
 use crate::types::{MembershipStatus, Role};
 use async_graphql::{Context, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
@@ -215,13 +215,13 @@ pub struct MemberMutation;
 impl MemberMutation {
     /// Joins a group by its join policy (open: active; approval: pending; invite: needs an invitation).
     async fn join_group(&self, ctx: &Context<'_>, group_id: ID) -> GqlResult<MembershipObj> {
-        let id = crate::groups::group_id(&group_id)?;
+        let id = crate::context::parse_group_id(&group_id)?;
         Ok(MembershipObj(service(ctx)?.join_group(&request(ctx)?.actor, id).await.map_err(gql)?))
     }
 
     /// Leaves a group; the last owner cannot leave.
     async fn leave_group(&self, ctx: &Context<'_>, group_id: ID) -> GqlResult<bool> {
-        let id = crate::groups::group_id(&group_id)?;
+        let id = crate::context::parse_group_id(&group_id)?;
         service(ctx)?.leave_group(&request(ctx)?.actor, id).await.map_err(gql)?;
         Ok(true)
     }
@@ -229,7 +229,11 @@ impl MemberMutation {
     /// Invites a person (organisers and owners).
     async fn invite_member(&self, ctx: &Context<'_>, group_id: ID, person_id: ID) -> GqlResult<MembershipObj> {
         let m = service(ctx)?
-            .invite_member(&request(ctx)?.actor, crate::groups::group_id(&group_id)?, self::person_id(&person_id)?)
+            .invite_member(
+                &request(ctx)?.actor,
+                crate::context::parse_group_id(&group_id)?,
+                self::person_id(&person_id)?,
+            )
             .await
             .map_err(gql)?;
         Ok(MembershipObj(m))
@@ -238,7 +242,11 @@ impl MemberMutation {
     /// Approves a pending request (organisers and owners).
     async fn approve_member(&self, ctx: &Context<'_>, group_id: ID, person_id: ID) -> GqlResult<MembershipObj> {
         let m = service(ctx)?
-            .approve_member(&request(ctx)?.actor, crate::groups::group_id(&group_id)?, self::person_id(&person_id)?)
+            .approve_member(
+                &request(ctx)?.actor,
+                crate::context::parse_group_id(&group_id)?,
+                self::person_id(&person_id)?,
+            )
             .await
             .map_err(gql)?;
         Ok(MembershipObj(m))
@@ -255,7 +263,7 @@ impl MemberMutation {
         let m = service(ctx)?
             .change_role(
                 &request(ctx)?.actor,
-                crate::groups::group_id(&group_id)?,
+                crate::context::parse_group_id(&group_id)?,
                 self::person_id(&person_id)?,
                 role.into(),
             )
@@ -267,7 +275,11 @@ impl MemberMutation {
     /// Removes a member (owners: anyone; organisers: members).
     async fn remove_member(&self, ctx: &Context<'_>, group_id: ID, person_id: ID) -> GqlResult<bool> {
         service(ctx)?
-            .remove_member(&request(ctx)?.actor, crate::groups::group_id(&group_id)?, self::person_id(&person_id)?)
+            .remove_member(
+                &request(ctx)?.actor,
+                crate::context::parse_group_id(&group_id)?,
+                self::person_id(&person_id)?,
+            )
             .await
             .map_err(gql)?;
         Ok(true)

@@ -6,14 +6,17 @@ mod apps;
 mod attestations;
 mod audit;
 mod auth;
+mod calendars;
 mod events;
 mod extract;
 mod groups;
 mod ical;
 mod members;
+mod occurrences;
 mod openactive;
 mod people;
 mod problem;
+mod rsvps;
 mod schema;
 mod search;
 mod spec;
@@ -54,16 +57,16 @@ pub fn router(service: Service) -> Router {
         .route("/api/v1/events", get(search::search))
         .route("/api/v1/events/calendar.ics", get(search::calendar))
         .route("/api/v1/events/{event}", get(events::get).put(events::replace).delete(events::delete))
-        .route("/api/v1/events/{event}/calendar.ics", get(events::event_calendar))
-        .route("/api/v1/groups/{group}/calendar.ics", get(events::group_calendar))
-        .route("/api/v1/events/{event}/occurrences", get(events::occurrences))
+        .route("/api/v1/events/{event}/calendar.ics", get(calendars::event_calendar))
+        .route("/api/v1/groups/{group}/calendar.ics", get(calendars::group_calendar))
+        .route("/api/v1/events/{event}/occurrences", get(occurrences::occurrences))
         .route(
             "/api/v1/events/{event}/occurrences/{local_start}",
-            axum::routing::put(events::set_occurrence).delete(events::clear_occurrence),
+            axum::routing::put(occurrences::set_occurrence).delete(occurrences::clear_occurrence),
         )
-        .route("/api/v1/events/{event}/occurrences/{local_start}/rsvp", axum::routing::put(events::rsvp))
-        .route("/api/v1/events/{event}/occurrences/{local_start}/rsvps", get(events::replies))
-        .route("/api/v1/events/{event}/occurrences/{local_start}/rsvps/{person}/check-in", post(events::check_in))
+        .route("/api/v1/events/{event}/occurrences/{local_start}/rsvp", axum::routing::put(rsvps::rsvp))
+        .route("/api/v1/events/{event}/occurrences/{local_start}/rsvps", get(rsvps::replies))
+        .route("/api/v1/events/{event}/occurrences/{local_start}/rsvps/{person}/check-in", post(rsvps::check_in))
         .route("/openactive", get(openactive::dataset))
         .route("/openactive/session-series", get(openactive::series))
         .route("/openactive/scheduled-sessions", get(openactive::sessions))
@@ -252,14 +255,14 @@ impl utoipa::Modify for StandardErrors {
         events::delete,
         events::get,
         events::replace,
-        events::occurrences,
-        events::set_occurrence,
-        events::clear_occurrence,
-        events::event_calendar,
-        events::group_calendar,
-        events::rsvp,
-        events::replies,
-        events::check_in,
+        occurrences::occurrences,
+        occurrences::set_occurrence,
+        occurrences::clear_occurrence,
+        calendars::event_calendar,
+        calendars::group_calendar,
+        rsvps::rsvp,
+        rsvps::replies,
+        rsvps::check_in,
         openactive::dataset,
         openactive::series,
         openactive::sessions,

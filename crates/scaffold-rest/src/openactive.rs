@@ -329,7 +329,7 @@ pub async fn sessions(
     security(()))]
 pub async fn dataset(State(s): State<RestState>) -> Response {
     let base = base(&s);
-    let host = crate::events::ics_host(&s);
+    let host = crate::calendars::ics_host(&s);
     let feed = |kind: &str, path: &str| {
         json!({ "@type": "DataDownload", "name": kind, "identifier": kind,
             "additionalType": format!("https://openactive.io/{kind}"), "encodingFormat": RPDE,

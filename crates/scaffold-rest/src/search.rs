@@ -2,9 +2,10 @@
 //! words; and the same search as a subscribable iCalendar feed.
 
 use crate::RestState;
-use crate::events::{EventBody, OccurrenceBody, occurrence_of_listing};
+use crate::events::EventBody;
 use crate::extract::{Caller, QueryParams, given};
 use crate::groups::group_ref;
+use crate::occurrences::{OccurrenceBody, occurrence_of_listing};
 use crate::problem::{ApiResult, Problem};
 use crate::schema::{category_schema, next_link};
 use axum::Json;
@@ -197,8 +198,8 @@ pub async fn calendar(
     }
     let found = s.service.public_search(&draft, 500).await?;
     let base = s.service.identity().config().public_url.clone();
-    let body = crate::ical::occurrences_calendar("Events found", &crate::events::ics_host(&s), &found, |e| {
+    let body = crate::ical::occurrences_calendar("Events found", &crate::calendars::ics_host(&s), &found, |e| {
         format!("{base}/api/v1/events/{}", e.id)
     });
-    Ok(crate::events::ics_response(body))
+    Ok(crate::calendars::ics_response(body))
 }

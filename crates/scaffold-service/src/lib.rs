@@ -32,12 +32,18 @@ pub struct Page<T> {
 pub const DEFAULT_LIMIT: u32 = 20;
 pub const MAX_LIMIT: u32 = 100;
 
-/// Checks a page size: absent gives the default, otherwise 1 to 100.
+/// Checks a page size (REST's `limit`): absent gives the default, otherwise 1 to 100.
 pub fn page_limit(limit: Option<u32>) -> Result<u32, DomainError> {
-    match limit {
+    page_size("/limit", limit.map(i64::from))
+}
+
+/// Checks a page size given as `field` (REST's `/limit`, GraphQL's `/first`), with the same
+/// rule and the same error on every transport.
+pub fn page_size(field: &str, size: Option<i64>) -> Result<u32, DomainError> {
+    match size.map(u32::try_from) {
         None => Ok(DEFAULT_LIMIT),
-        Some(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
-        Some(_) => Err(DomainError::invalid_field("/limit", "OUT_OF_RANGE", "must be between 1 and 100")),
+        Some(Ok(n)) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
+        Some(_) => Err(DomainError::invalid_field(field, "OUT_OF_RANGE", "must be between 1 and 100")),
     }
 }
 

@@ -25,13 +25,12 @@ pub fn markdown_html(source: &str) -> String {
 }
 
 /// The URL when its scheme is allowed (or it has none); `#` otherwise. Browsers ignore ASCII
-/// whitespace and control characters inside a scheme, so they are ignored here too.
+/// whitespace and control characters inside a scheme, so they are ignored here too. Anything
+/// before a `:` that comes before the first `/`, `?` or `#` counts as a scheme, even one a browser
+/// would not take as one (`:x`, `a b:x`): such a link is refused rather than guessed at.
 fn safe_url(url: CowStr<'_>) -> CowStr<'_> {
     let squeezed: String = url.chars().filter(|c| !c.is_ascii_whitespace() && !c.is_control()).collect();
-    let scheme = squeezed
-        .split_once(':')
-        .map(|(s, _)| s.to_ascii_lowercase())
-        .filter(|s| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.')));
+    let scheme = squeezed.split_once(':').map(|(s, _)| s.to_ascii_lowercase()).filter(|s| !s.contains(['/', '?', '#']));
     match scheme.as_deref() {
         None | Some("http" | "https" | "mailto") => url,
         Some(_) => CowStr::Borrowed("#"),
@@ -76,6 +75,7 @@ mod tests {
             }
         }
         assert_eq!(markdown_html("[x](<javascript:alert(1)>)"), "<p><a href=\"#\">x</a></p>\n");
+        assert_eq!(markdown_html("[](:)"), "<p><a href=\"#\"></a></p>\n");
         assert_eq!(markdown_html("![x](<JAVA\tSCRIPT:x>)"), "<p><img src=\"#\" alt=\"x\" /></p>\n");
         let quoted = markdown_html("[x](https://example.org/\"onmouseover=\"alert(1))");
         assert!(!quoted.contains("\"onmouseover"), "{quoted}");

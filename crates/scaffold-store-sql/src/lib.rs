@@ -45,6 +45,12 @@ const UNIQUE: &[(&str, &str, &str)] = &[
     ("attestation_status", "attestation.status_list, attestation.status_idx", "attestation_status"),
 ];
 
+/// The unique rules as (PostgreSQL name, SQLite columns, port name), for tests that check them
+/// against each database's catalogue.
+pub fn unique_rules() -> &'static [(&'static str, &'static str, &'static str)] {
+    UNIQUE
+}
+
 /// The port's name for a unique violation, from PostgreSQL's constraint name or SQLite's columns.
 fn unique_rule(constraint: &str) -> &'static str {
     UNIQUE.iter().find(|(pg, lite, _)| *pg == constraint || *lite == constraint).map_or("unique", |(_, _, name)| name)

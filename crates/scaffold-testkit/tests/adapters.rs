@@ -50,6 +50,45 @@ fn both_dialects_create_the_same_tables() {
     assert_eq!(tables("sqlite"), pg);
 }
 
+/// Unique violations map by name, so every name in the table must exist: each PostgreSQL
+/// constraint or unique index, and each SQLite unique index on exactly those columns.
+#[tokio::test]
+async fn every_unique_rule_names_a_real_constraint_in_both_databases() {
+    use sqlx::Row;
+    let pg = sqlx::PgPool::connect(&scaffold_testkit::postgres_url().await).await.unwrap();
+    let dir = scaffold_testkit::temp_dir();
+    let _migrated = scaffold_testkit::sqlite_at(&dir.join("unique.db")).await;
+    let lite = sqlx::SqlitePool::connect(&format!("sqlite://{}", dir.join("unique.db").display())).await.unwrap();
+    for (pg_name, columns, rule) in scaffold_store_sql::unique_rules() {
+        let found: bool = sqlx::query_scalar(
+            "select exists (select 1 from pg_constraint where conname = $1 and contype in ('u', 'p'))
+                 or exists (select 1 from pg_indexes where indexname = $1 and indexdef like 'CREATE UNIQUE%')",
+        )
+        .bind(pg_name)
+        .fetch_one(&pg)
+        .await
+        .unwrap();
+        assert!(found, "{rule}: no PostgreSQL constraint {pg_name}");
+        let (table, _) = columns.split_once('.').unwrap();
+        let wanted: Vec<String> = columns.split(", ").map(|c| c.split_once('.').unwrap().1.to_owned()).collect();
+        let indexes =
+            sqlx::query(sqlx::AssertSqlSafe(format!("pragma index_list({table})"))).fetch_all(&lite).await.unwrap();
+        let mut matched = false;
+        for i in indexes.iter().filter(|i| i.get::<i64, _>("unique") == 1) {
+            let name: String = i.get("name");
+            let cols: Vec<String> = sqlx::query(sqlx::AssertSqlSafe(format!("pragma index_info({name})")))
+                .fetch_all(&lite)
+                .await
+                .unwrap()
+                .iter()
+                .map(|c| c.get("name"))
+                .collect();
+            matched |= cols == wanted;
+        }
+        assert!(matched, "{rule}: no SQLite unique index on {columns}");
+    }
+}
+
 /// Connection details never show up in `Debug` output (which ends up in logs and panics).
 #[tokio::test]
 async fn store_debug_output_hides_the_database_password() {
