@@ -7,20 +7,16 @@ use chrono::{DateTime, Utc};
 use scaffold_store::{StoreError, StoreResult};
 use sqlx::encode::IsNull;
 use sqlx::error::BoxDynError;
-use sqlx::postgres::{PgArgumentBuffer, PgConnectOptions, PgPoolOptions, PgTypeInfo, PgValueRef};
+use sqlx::postgres::{PgArgumentBuffer, PgConnectOptions, PgTypeInfo, PgValueRef};
 use sqlx::{Decode, Encode, Pool, QueryBuilder, Type};
 use std::str::FromStr;
-use std::time::Duration;
 use uuid::Uuid;
 
-// The shared SQL, compiled for this dialect.
-#[allow(clippy::duplicate_mod)]
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
+#[allow(clippy::duplicate_mod)] // the shared SQL, compiled for this dialect
 #[path = "sql/mod.rs"]
 mod sql;
-
 pub use sql::SqlStore as PgStore;
-
-pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
 
 type Db = sqlx::Postgres;
 type DbRow = sqlx::postgres::PgRow;
@@ -37,13 +33,7 @@ impl PgStore {
     /// may race to apply them.
     pub async fn connect(url: &str, max_connections: u32) -> StoreResult<Self> {
         let opts = PgConnectOptions::from_str(url).map_err(|e| StoreError::Other(Box::new(e)))?;
-        let pool = PgPoolOptions::new()
-            .max_connections(max_connections)
-            .acquire_timeout(Duration::from_secs(10))
-            .connect_with(opts)
-            .await
-            .map_err(to_store_error)?;
-        Ok(Self::from_pool(pool))
+        Ok(Self::from_pool(sql::pool(max_connections).connect_with(opts).await.map_err(to_store_error)?))
     }
 }
 
@@ -74,12 +64,7 @@ fn in_list(b: &mut QueryBuilder<Db>, ids: Vec<Uuid>) {
 }
 
 /// One upsert per hit into an unlogged table every replica shares.
-async fn add_rate_limit_hits(
-    store: &PgStore,
-    bucket: &str,
-    window_start: DateTime<Utc>,
-    hits: u64,
-) -> StoreResult<u64> {
+async fn add_rate_limit_hits(store: &PgStore, bucket: &str, start: DateTime<Utc>, hits: u64) -> StoreResult<u64> {
     let add = i64::try_from(hits).unwrap_or(i64::MAX);
     let total: i64 = sqlx::query_scalar(
         "insert into rate_limit (bucket, window_start, hits) values ($1, $2, $3)
@@ -87,7 +72,7 @@ async fn add_rate_limit_hits(
          returning hits",
     )
     .bind(bucket)
-    .bind(window_start)
+    .bind(start)
     .bind(add)
     .fetch_one(&store.pool)
     .await
@@ -96,7 +81,7 @@ async fn add_rate_limit_hits(
         // The first count of a bucket's window clears every earlier window (index-backed), so
         // addresses seen once do not accumulate.
         sqlx::query("delete from rate_limit where window_start < $1")
-            .bind(window_start)
+            .bind(start)
             .execute(&store.pool)
             .await
             .map_err(to_store_error)?;

@@ -10,8 +10,7 @@ use scaffold_store::{StoreError, StoreResult};
 use sqlx::encode::IsNull;
 use sqlx::error::BoxDynError;
 use sqlx::sqlite::{
-    SqliteArgumentsBuffer, SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
-    SqliteTypeInfo, SqliteValueRef,
+    SqliteArgumentsBuffer, SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous, SqliteTypeInfo, SqliteValueRef,
 };
 use sqlx::{Decode, Encode, Pool, QueryBuilder, Type};
 use std::str::FromStr;
@@ -19,14 +18,11 @@ use std::sync::Arc;
 use std::time::Duration;
 use uuid::Uuid;
 
-// The shared SQL, compiled for this dialect.
-#[allow(clippy::duplicate_mod)]
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
+#[allow(clippy::duplicate_mod)] // the shared SQL, compiled for this dialect
 #[path = "sql/mod.rs"]
 mod sql;
-
 pub use sql::SqlStore as SqliteStore;
-
-pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
 
 type Db = sqlx::Sqlite;
 type DbRow = sqlx::sqlite::SqliteRow;
@@ -60,13 +56,7 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(max_connections)
-            .acquire_timeout(Duration::from_secs(10))
-            .connect_with(opts)
-            .await
-            .map_err(to_store_error)?;
-        Ok(Self::from_pool(pool))
+        Ok(Self::from_pool(sql::pool(max_connections).connect_with(opts).await.map_err(to_store_error)?))
     }
 }
 
@@ -99,14 +89,9 @@ fn in_list(b: &mut QueryBuilder<Db>, ids: Vec<Uuid>) {
 }
 
 #[allow(clippy::unused_async)]
-async fn add_rate_limit_hits(
-    store: &SqliteStore,
-    bucket: &str,
-    window_start: DateTime<Utc>,
-    hits: u64,
-) -> StoreResult<u64> {
+async fn add_rate_limit_hits(store: &SqliteStore, bucket: &str, start: DateTime<Utc>, hits: u64) -> StoreResult<u64> {
     // A shared overflow slot over-counts (it adds every sharer's hits); never under-counts.
-    Ok(store.local.0.with(bucket, window_start.timestamp_micros(), |total, _| {
+    Ok(store.local.0.with(bucket, start.timestamp_micros(), |total, _| {
         *total += hits;
         *total
     }))

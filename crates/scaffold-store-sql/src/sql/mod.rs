@@ -35,6 +35,11 @@ pub struct SqlStore {
     pub(super) local: d::Local,
 }
 
+/// Pool settings both databases share; each dialect adds its connection options.
+pub(super) fn pool(max_connections: u32) -> sqlx::pool::PoolOptions<Db> {
+    sqlx::pool::PoolOptions::new().max_connections(max_connections).acquire_timeout(std::time::Duration::from_secs(10))
+}
+
 impl SqlStore {
     pub fn from_pool(pool: Pool<Db>) -> Self {
         Self { pool, local: <d::Local as Default>::default() }
