@@ -32,15 +32,6 @@ impl Membership {
     pub fn is_active(&self) -> bool {
         self.status == MembershipStatus::Active
     }
-
-    /// Active organisers and owners can manage the group.
-    pub fn can_manage(&self) -> bool {
-        self.is_active() && matches!(self.role, Role::Owner | Role::Organiser)
-    }
-
-    pub fn is_owner(&self) -> bool {
-        self.is_active() && self.role == Role::Owner
-    }
 }
 
 /// What joining does, given the policy and the person's current membership, if any. Returns the
@@ -61,18 +52,46 @@ pub fn join_outcome(
     }
 }
 
-/// May someone with `manager`'s membership set `target`'s role to `new_role`? Only owners change
-/// roles.
-pub fn may_change_role(manager: Option<&Membership>) -> bool {
-    manager.is_some_and(Membership::is_owner)
+/// A caller's standing in one group: the only input to the group access rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Standing {
+    /// An operator of the instance (a person with `admin`), whatever their membership.
+    Operator,
+    Owner,
+    Organiser,
+    Member,
+    /// No active membership (none, pending, invited).
+    Outsider,
 }
 
-/// May `manager` remove `target`? Owners may remove anyone; organisers may remove members.
-pub fn may_remove(manager: Option<&Membership>, target: &Membership) -> bool {
-    match manager {
-        Some(m) if m.is_owner() => true,
-        Some(m) if m.can_manage() => target.role == Role::Member,
-        _ => false,
+impl Standing {
+    pub fn of(operator: bool, membership: Option<&Membership>) -> Self {
+        if operator {
+            return Standing::Operator;
+        }
+        match membership {
+            Some(m) if m.is_active() => match m.role {
+                Role::Owner => Standing::Owner,
+                Role::Organiser => Standing::Organiser,
+                Role::Member => Standing::Member,
+            },
+            _ => Standing::Outsider,
+        }
+    }
+
+    /// Organisers, owners and operators manage a group's page, events, replies and members.
+    pub fn manages(self) -> bool {
+        matches!(self, Standing::Operator | Standing::Owner | Standing::Organiser)
+    }
+
+    /// Owners and operators change roles, archive and do what `owner_only` changes need.
+    pub fn owns(self) -> bool {
+        matches!(self, Standing::Operator | Standing::Owner)
+    }
+
+    /// Owners (and operators) remove anyone; organisers remove members.
+    pub fn may_remove(self, target: &Membership) -> bool {
+        self.owns() || (self == Standing::Organiser && target.role == Role::Member)
     }
 }
 
@@ -104,12 +123,15 @@ mod tests {
 
     #[test]
     fn organisers_remove_members_but_not_organisers() {
-        let organiser = m(Role::Organiser, MembershipStatus::Active);
-        assert!(may_remove(Some(&organiser), &m(Role::Member, MembershipStatus::Active)));
-        assert!(!may_remove(Some(&organiser), &m(Role::Organiser, MembershipStatus::Active)));
-        assert!(!may_change_role(Some(&organiser)));
-        let pending_owner = m(Role::Owner, MembershipStatus::Pending);
-        assert!(!may_change_role(Some(&pending_owner)));
-        assert!(may_change_role(Some(&m(Role::Owner, MembershipStatus::Active))));
+        let organiser = Standing::of(false, Some(&m(Role::Organiser, MembershipStatus::Active)));
+        assert!(organiser.may_remove(&m(Role::Member, MembershipStatus::Active)));
+        assert!(!organiser.may_remove(&m(Role::Organiser, MembershipStatus::Active)));
+        assert!(organiser.manages() && !organiser.owns());
+        let pending_owner = Standing::of(false, Some(&m(Role::Owner, MembershipStatus::Pending)));
+        assert_eq!(pending_owner, Standing::Outsider);
+        assert!(!pending_owner.manages());
+        assert!(Standing::of(false, Some(&m(Role::Owner, MembershipStatus::Active))).owns());
+        assert!(Standing::of(true, None).owns());
+        assert!(!Standing::of(false, Some(&m(Role::Member, MembershipStatus::Active))).manages());
     }
 }

@@ -6,8 +6,6 @@ use crate::groups::GroupRef;
 use crate::{Page, Service, store_error, version_mismatch};
 use chrono::{DateTime, Utc};
 use scaffold_domain::event::{Event, EventDraft, Occurrence, OccurrenceOverride, OverrideDraft};
-use scaffold_domain::group::GroupStatus;
-use scaffold_domain::membership::Membership;
 use scaffold_domain::{Actor, DomainError, EventId, GroupId, Scope};
 use scaffold_store::{Cursor, StoreError};
 
@@ -29,17 +27,10 @@ impl Service {
     /// Loads a visible group for an event change: `events:write`, an organiser or owner (or an
     /// operator), and the group still active.
     async fn group_for_events(&self, actor: &Actor, group: GroupId) -> Result<scaffold_domain::PersonId, DomainError> {
-        let person = actor.require(Scope::EventsWrite)?;
-        let (g, m) = self.visible_group(actor, &GroupRef::Id(group)).await?;
-        if !(actor.is_operator() || m.as_ref().is_some_and(Membership::can_manage)) {
-            return Err(DomainError::forbidden(
-                "GROUP_ROLE_REQUIRED",
-                "only the group's organisers and owners can manage its events",
-            ));
-        }
-        if g.status == GroupStatus::Archived {
-            return Err(DomainError::conflict("GROUP_ARCHIVED", "the group is archived"));
-        }
+        actor.require(Scope::EventsWrite)?; // 401/403 before anything is looked up
+        let access = self.group_access(actor, &GroupRef::Id(group)).await?;
+        let person = access.manage_events("manage its events")?;
+        access.active()?;
         Ok(person)
     }
 

@@ -5,9 +5,7 @@
 
 use crate::audit::bad_cursor;
 use crate::{Page, Service, page_limit, store_error, version_mismatch};
-use scaffold_domain::group::{
-    Category, Group, GroupDraft, GroupPatch, GroupStatus, IdentifierScheme, OrgIdentifier, Visibility,
-};
+use scaffold_domain::group::{Category, Group, GroupDraft, GroupPatch, GroupStatus, IdentifierScheme, OrgIdentifier};
 use scaffold_domain::membership::{Membership, MembershipStatus, Role};
 use scaffold_domain::{Actor, DomainError, GroupId, Outcode, PersonId, Scope};
 use scaffold_store::{Cursor, GroupQuery, IdempotencyRecord, StoreError};
@@ -76,10 +74,6 @@ pub(crate) fn group_not_found() -> DomainError {
     DomainError::not_found("GROUP_NOT_FOUND", "no such group")
 }
 
-fn archived() -> DomainError {
-    DomainError::conflict("GROUP_ARCHIVED", "the group is archived and can no longer be changed")
-}
-
 fn validate_idempotency_key(key: &str) -> Result<(), DomainError> {
     if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
         return Err(DomainError::invalid_field(
@@ -91,13 +85,6 @@ fn validate_idempotency_key(key: &str) -> Result<(), DomainError> {
     Ok(())
 }
 
-/// May this caller see this group at all?
-pub(crate) fn visible(group: &Group, actor: &Actor, membership: Option<&Membership>) -> bool {
-    group.visibility != Visibility::Private
-        || actor.is_operator()
-        || (actor.reader(Scope::GroupsRead).is_some() && membership.is_some_and(Membership::is_active))
-}
-
 impl Service {
     /// The caller's membership of the group, if the caller is a person.
     pub(crate) async fn membership_of(&self, actor: &Actor, group: GroupId) -> Result<Option<Membership>, DomainError> {
@@ -107,22 +94,14 @@ impl Service {
         }
     }
 
-    /// Loads a group the caller may see, with the caller's membership. Invited people may see the
-    /// private group they were invited to, so that they can accept.
+    /// Loads a group the caller may see, with the caller's membership (see `group_access`).
     pub(crate) async fn visible_group(
         &self,
         actor: &Actor,
         r: &GroupRef,
     ) -> Result<(Group, Option<Membership>), DomainError> {
-        let found = match r {
-            GroupRef::Id(id) => self.store.group_by_id(*id).await,
-            GroupRef::Slug(s) => self.store.group_by_slug(s).await,
-        }
-        .map_err(store_error)?
-        .ok_or_else(group_not_found)?;
-        let m = self.membership_of(actor, found.id).await?;
-        let invited = m.as_ref().is_some_and(|m| m.status == MembershipStatus::Invited);
-        if visible(&found, actor, m.as_ref()) || invited { Ok((found, m)) } else { Err(group_not_found()) }
+        let access = self.group_access(actor, r).await?;
+        Ok((access.group, access.membership))
     }
 
     async fn view(&self, group: Group, viewer_membership: Option<Membership>) -> Result<GroupView, DomainError> {
@@ -240,7 +219,10 @@ impl Service {
             Some(p) => self.store.memberships_of_person(p, ids).await.map_err(store_error)?,
             None => Vec::new(),
         };
-        Ok(groups.into_iter().filter(|g| visible(g, actor, memberships.iter().find(|m| m.group_id == g.id))).collect())
+        Ok(groups
+            .into_iter()
+            .filter(|g| crate::access::visible(g, actor, memberships.iter().find(|m| m.group_id == g.id)))
+            .collect())
     }
 
     /// The opaque cursor that points just after this group in listings.
@@ -312,21 +294,14 @@ impl Service {
         expected_version: i64,
         owner_only: bool,
     ) -> Result<(PersonId, Group, Option<Membership>), DomainError> {
-        let person = actor.require(Scope::GroupsWrite)?;
-        let (group, m) = self.visible_group(actor, &GroupRef::Id(id)).await?;
-        let allowed =
-            actor.is_operator() || m.as_ref().is_some_and(|m| if owner_only { m.is_owner() } else { m.can_manage() });
-        if !allowed {
-            let who = if owner_only { "owners" } else { "organisers and owners" };
-            return Err(DomainError::forbidden("GROUP_ROLE_REQUIRED", format!("only the group's {who} can do this")));
-        }
-        if group.status == GroupStatus::Archived {
-            return Err(archived());
-        }
-        if group.version != expected_version {
+        actor.require(Scope::GroupsWrite)?; // 401/403 before anything is looked up
+        let access = self.group_access(actor, &GroupRef::Id(id)).await?;
+        let person = access.manage_group(owner_only)?;
+        access.active()?;
+        if access.group.version != expected_version {
             return Err(version_mismatch());
         }
-        Ok((person, group, m))
+        Ok((person, access.group, access.membership))
     }
 
     pub async fn update_group(
@@ -367,18 +342,15 @@ impl Service {
         change: impl Fn(&mut Group) -> Result<(), DomainError>,
     ) -> Result<GroupView, DomainError> {
         for _ in 0..3 {
+            // 401/403 before anything is looked up.
+            actor.require(if who == Who::Owners { Scope::GroupsWrite } else { Scope::Admin })?;
+            let access = self.group_access(actor, &GroupRef::Id(id)).await?;
             let person = match who {
-                Who::Owners => actor.require(Scope::GroupsWrite)?,
-                Who::Operators => actor.require(Scope::Admin)?,
+                Who::Owners => access.manage_group(true)?,
+                Who::Operators => access.operate()?,
             };
-            let (group, m) = self.visible_group(actor, &GroupRef::Id(id)).await?;
-            let allowed = actor.is_operator() || (who == Who::Owners && m.as_ref().is_some_and(Membership::is_owner));
-            if !allowed {
-                return Err(DomainError::forbidden("GROUP_ROLE_REQUIRED", "only the group's owners can do this"));
-            }
-            if group.status == GroupStatus::Archived {
-                return Err(archived());
-            }
+            access.active()?;
+            let (group, m) = (access.group, access.membership);
             let mut changed = group.clone();
             change(&mut changed)?;
             if changed == group {

@@ -2,6 +2,7 @@
 //! line) call. Every call takes the acting `Actor` and authorises inside; validation and business
 //! rules live here and in the domain, once. It must not know about HTTP, GraphQL or SQL.
 
+mod access;
 pub mod attestations;
 pub mod audit;
 pub mod auth;

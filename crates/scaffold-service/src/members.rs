@@ -2,9 +2,9 @@
 //! and remove. Only owners change roles; organisers approve, invite and remove members. The store
 //! refuses any change that would leave a group without an active owner.
 
+use crate::access::GroupAccess;
 use crate::groups::GroupRef;
 use crate::{Page, Service, last_owner, page_limit, store_error};
-use scaffold_domain::group::{Group, GroupStatus};
 use scaffold_domain::membership::{self, Membership, MembershipStatus, Role};
 use scaffold_domain::person::Person;
 use scaffold_domain::{Actor, DomainError, GroupId, PersonId, Scope};
@@ -30,17 +30,15 @@ fn map_change_error(e: StoreError) -> DomainError {
 }
 
 impl Service {
-    async fn writable_group(
+    async fn writable_group<'a>(
         &self,
-        actor: &Actor,
+        actor: &'a Actor,
         id: GroupId,
-    ) -> Result<(PersonId, Group, Option<Membership>), DomainError> {
+    ) -> Result<(PersonId, GroupAccess<'a>), DomainError> {
         let person = actor.require(Scope::GroupsWrite)?;
-        let (group, m) = self.visible_group(actor, &GroupRef::Id(id)).await?;
-        if group.status == GroupStatus::Archived {
-            return Err(DomainError::conflict("GROUP_ARCHIVED", "the group is archived and can no longer be changed"));
-        }
-        Ok((person, group, m))
+        let access = self.group_access(actor, &GroupRef::Id(id)).await?;
+        access.active()?;
+        Ok((person, access))
     }
 
     async fn apply(
@@ -61,7 +59,7 @@ impl Service {
     /// Joins the group as the caller: open groups at once, approval groups as pending, invite-only
     /// groups only with an invitation. Joining again changes nothing.
     pub async fn join_group(&self, actor: &Actor, id: GroupId) -> Result<Membership, DomainError> {
-        let (person, group, existing) = self.writable_group(actor, id).await?;
+        let (person, GroupAccess { group, membership: existing, .. }) = self.writable_group(actor, id).await?;
         let Some(status) = membership::join_outcome(group.join_policy, existing.as_ref())? else {
             return existing.ok_or_else(|| DomainError::internal("join without change but no membership"));
         };
@@ -100,14 +98,6 @@ impl Service {
         .await
     }
 
-    fn require_manager(actor: &Actor, m: Option<&Membership>) -> Result<(), DomainError> {
-        if actor.is_operator() || m.is_some_and(Membership::can_manage) {
-            Ok(())
-        } else {
-            Err(DomainError::forbidden("GROUP_ROLE_REQUIRED", "only the group's organisers and owners can do this"))
-        }
-    }
-
     async fn target(&self, group: GroupId, person: PersonId) -> Result<Membership, DomainError> {
         self.store.membership(group, person).await.map_err(store_error)?.ok_or_else(membership_not_found)
     }
@@ -119,8 +109,9 @@ impl Service {
         id: GroupId,
         invitee: PersonId,
     ) -> Result<Membership, DomainError> {
-        let (by, group, m) = self.writable_group(actor, id).await?;
-        Self::require_manager(actor, m.as_ref())?;
+        let (by, access) = self.writable_group(actor, id).await?;
+        access.manage_members()?;
+        let group = access.group;
         if self.store.persons_by_ids(&[invitee]).await.map_err(store_error)?.is_empty() {
             return Err(DomainError::not_found("PERSON_NOT_FOUND", "no such person"));
         }
@@ -147,8 +138,9 @@ impl Service {
         id: GroupId,
         person: PersonId,
     ) -> Result<Membership, DomainError> {
-        let (by, group, m) = self.writable_group(actor, id).await?;
-        Self::require_manager(actor, m.as_ref())?;
+        let (by, access) = self.writable_group(actor, id).await?;
+        access.manage_members()?;
+        let group = access.group;
         let mut target = self.target(group.id, person).await?;
         if target.status != MembershipStatus::Pending {
             return Err(DomainError::conflict("MEMBERSHIP_NOT_PENDING", "that membership is not waiting for approval"));
@@ -167,11 +159,9 @@ impl Service {
         person: PersonId,
         role: Role,
     ) -> Result<Membership, DomainError> {
-        let (by, group, m) = self.writable_group(actor, id).await?;
-        if !(actor.is_operator() || membership::may_change_role(m.as_ref())) {
-            return Err(DomainError::forbidden("GROUP_ROLE_REQUIRED", "only the group's owners can change roles"));
-        }
-        let mut target = self.target(group.id, person).await?;
+        let (by, access) = self.writable_group(actor, id).await?;
+        access.change_roles()?;
+        let mut target = self.target(access.group.id, person).await?;
         if !target.is_active() {
             return Err(DomainError::conflict("MEMBERSHIP_NOT_ACTIVE", "only active members can be given a role"));
         }
@@ -191,17 +181,12 @@ impl Service {
     /// Removes a member (owners remove anyone, organisers remove members), or withdraws an
     /// invitation or refuses a request.
     pub async fn remove_member(&self, actor: &Actor, id: GroupId, person: PersonId) -> Result<(), DomainError> {
-        let (by, group, m) = self.writable_group(actor, id).await?;
-        let target = self.target(group.id, person).await?;
-        if !(actor.is_operator() || membership::may_remove(m.as_ref(), &target)) {
-            return Err(DomainError::forbidden(
-                "GROUP_ROLE_REQUIRED",
-                "owners can remove anyone; organisers can remove members",
-            ));
-        }
+        let (by, access) = self.writable_group(actor, id).await?;
+        let target = self.target(access.group.id, person).await?;
+        access.remove(&target)?;
         self.apply(
             by,
-            MembershipChange::Remove { group_id: group.id, person_id: person },
+            MembershipChange::Remove { group_id: access.group.id, person_id: person },
             "membership.remove",
             serde_json::json!({}),
         )
@@ -222,17 +207,9 @@ impl Service {
         limit: Option<u32>,
     ) -> Result<Page<MemberView>, DomainError> {
         let limit = page_limit(limit)?;
-        let (group, m) = self.visible_group(actor, &GroupRef::Id(id)).await?;
-        let member = actor.reader(Scope::GroupsRead).is_some() && m.as_ref().is_some_and(Membership::is_active);
-        if !(member || actor.is_operator()) {
-            if actor.person_id().is_none() {
-                return Err(DomainError::unauthenticated("the member list needs a bearer token"));
-            }
-            return Err(DomainError::forbidden(
-                "GROUP_MEMBERS_ONLY",
-                "only the group's members can see who else is in it",
-            ));
-        }
+        let access = self.group_access(actor, &GroupRef::Id(id)).await?;
+        access.see_members()?;
+        let group = access.group;
         let after = match after {
             None => None,
             Some(c) => Some(

@@ -6,7 +6,6 @@
 use crate::{Service, store_error};
 use chrono::{Duration, NaiveDateTime};
 use scaffold_domain::event::{BookingMode, Event, EventStatus, Occurrence, instant};
-use scaffold_domain::membership::Membership;
 use scaffold_domain::person::Person;
 use scaffold_domain::rsvp::{MAX_PARTY, Rsvp, RsvpResponse, RsvpState, allocate};
 use scaffold_domain::{Actor, DomainError, ErrorKind, EventId, PersonId, Scope};
@@ -124,14 +123,8 @@ impl Service {
 
     async fn managed_event(&self, actor: &Actor, id: EventId) -> Result<Event, DomainError> {
         let event = self.event(actor, id).await?;
-        let (_, m) = self.visible_group(actor, &crate::groups::GroupRef::Id(event.group_id)).await?;
-        let _ = actor.require(Scope::EventsWrite)?;
-        if !(actor.is_operator() || m.as_ref().is_some_and(Membership::can_manage)) {
-            return Err(DomainError::forbidden(
-                "GROUP_ROLE_REQUIRED",
-                "only the group's organisers and owners can see replies",
-            ));
-        }
+        let access = self.group_access(actor, &crate::groups::GroupRef::Id(event.group_id)).await?;
+        access.manage_events("see replies")?;
         Ok(event)
     }
 

@@ -78,14 +78,10 @@ impl Service {
         group: &GroupRef,
         draft: &IssueDraft,
     ) -> Result<Attestation, DomainError> {
-        let person = actor.require(Scope::AttestationsIssue)?;
-        let (g, m) = self.visible_group(actor, group).await?;
-        if !m.as_ref().is_some_and(scaffold_domain::membership::Membership::can_manage) {
-            return Err(DomainError::forbidden(
-                "GROUP_ROLE_REQUIRED",
-                "only the group's organisers and owners can issue its attestations",
-            ));
-        }
+        actor.require(Scope::AttestationsIssue)?; // 401/403 before anything is looked up
+        let access = self.group_access(actor, group).await?;
+        let person = access.issue()?;
+        let g = access.group;
         if !self.store.issuer_types(g.id).await.map_err(store_error)?.contains(&draft.attestation_type) {
             return Err(DomainError::forbidden(
                 "ISSUER_NOT_AUTHORISED",
@@ -302,11 +298,11 @@ impl Service {
         let person = actor.require(Scope::AttestationsIssue)?;
         let a = self.store.attestation_by_id(id).await.map_err(store_error)?.ok_or_else(attestation_not_found)?;
         let manages = match a.issuer_group {
-            Some(group) => match self.visible_group(actor, &GroupRef::Id(group)).await {
-                Ok((_, m)) => m.as_ref().is_some_and(scaffold_domain::membership::Membership::can_manage),
+            Some(group) => match self.group_access(actor, &GroupRef::Id(group)).await {
+                Ok(access) => access.issue().is_ok(),
                 Err(_) => false,
             },
-            // The instance's own credentials: operators revoke them.
+            // The instance's own credentials (identity attestations): operators revoke them.
             None => actor.is_operator(),
         };
         if !manages {
