@@ -7,6 +7,7 @@
 //! - [`verify()`] checks a presentation in a fixed order and says exactly why it fails;
 //! - [`StatusList`] and [`StatusToken`] make and check status list tokens.
 
+pub mod codes;
 mod jws;
 mod sdjwt;
 mod status;

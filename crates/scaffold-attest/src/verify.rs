@@ -3,6 +3,7 @@
 //! `nbf`/`exp` → disclosures (each digest in `_sd`, none twice, no clashes) → `vct` known → key
 //! binding → status → the type's freshness policy.
 
+use crate::codes;
 use crate::jws::{Parsed, PublicKey};
 use crate::sdjwt::{ALWAYS_VISIBLE, Disclosure, KB_TYP, Split, TYP, sha256_b64};
 use crate::status::{StatusToken, StatusTokenError};
@@ -89,58 +90,58 @@ fn reject<T>(code: &'static str, reason: impl Into<String>) -> Result<T, Rejecti
 /// The verification, in order.
 pub fn verify(presentation: &str, policy: &Policy<'_>, status: &dyn StatusSource) -> Result<Verified, Rejection> {
     let Ok(split) = Split::parse(presentation) else {
-        return reject("MALFORMED", "not an SD-JWT (`<jwt>~<disclosures>~[<kb-jwt>]`)");
+        return reject(codes::MALFORMED, "not an SD-JWT (`<jwt>~<disclosures>~[<kb-jwt>]`)");
     };
     let Ok(jwt) = Parsed::parse(split.jwt) else {
-        return reject("MALFORMED", "the issuer-signed JWT is not a compact JWS");
+        return reject(codes::MALFORMED, "the issuer-signed JWT is not a compact JWS");
     };
     // 1. Algorithm and type.
     if jwt.alg() != Some("ES256") {
-        return reject("ALG_NOT_ALLOWED", format!("alg {:?} is not allowed (ES256 only)", jwt.alg()));
+        return reject(codes::ALG_NOT_ALLOWED, format!("alg {:?} is not allowed (ES256 only)", jwt.alg()));
     }
     if jwt.typ() != Some(TYP) {
-        return reject("WRONG_TYP", format!("typ {:?} is not {TYP}", jwt.typ()));
+        return reject(codes::WRONG_TYP, format!("typ {:?} is not {TYP}", jwt.typ()));
     }
     // 2. The issuer's key.
     let p = &jwt.payload;
     let iss = p.get("iss").and_then(Value::as_str).unwrap_or_default();
     let Some(issuer) = policy.issuers.iter().find(|i| i.iss == iss) else {
-        return reject("UNTRUSTED_ISSUER", format!("issuer {iss:?} is not in the trust list"));
+        return reject(codes::UNTRUSTED_ISSUER, format!("issuer {iss:?} is not in the trust list"));
     };
     let Some(key) = issuer.keys.iter().find(|k| k.kid.is_some() && k.kid.as_deref() == jwt.kid()) else {
-        return reject("UNKNOWN_KID", format!("issuer {iss:?} has no key {:?}", jwt.kid()));
+        return reject(codes::UNKNOWN_KID, format!("issuer {iss:?} has no key {:?}", jwt.kid()));
     };
     // 3. Signature.
     if !jwt.verifies_with(key) {
-        return reject("BAD_SIGNATURE", "the issuer's signature does not verify");
+        return reject(codes::BAD_SIGNATURE, "the issuer's signature does not verify");
     }
     // 4. Validity period.
     let (Some(iat), Some(exp)) = (p.get("iat").and_then(Value::as_i64), p.get("exp").and_then(Value::as_i64)) else {
-        return reject("MALFORMED", "iat and exp are required");
+        return reject(codes::MALFORMED, "iat and exp are required");
     };
     let nbf = match p.get("nbf") {
         None => None,
         Some(v) => match v.as_i64() {
             Some(n) => Some(n),
-            None => return reject("MALFORMED", "nbf must be an integer"),
+            None => return reject(codes::MALFORMED, "nbf must be an integer"),
         },
     };
     let latest = policy.now.saturating_add(policy.skew_secs);
     if nbf.is_some_and(|nbf| latest < nbf) {
-        return reject("NOT_YET_VALID", "the credential is not valid yet (nbf)");
+        return reject(codes::NOT_YET_VALID, "the credential is not valid yet (nbf)");
     }
     if iat > latest {
-        return reject("NOT_YET_VALID", "the credential was issued in the future (iat)");
+        return reject(codes::NOT_YET_VALID, "the credential was issued in the future (iat)");
     }
     if policy.now.saturating_sub(policy.skew_secs) >= exp {
-        return reject("EXPIRED", "the credential has expired");
+        return reject(codes::EXPIRED, "the credential has expired");
     }
     // 5. Disclosures.
     let (claims, disclosed) = disclose(p, &split.disclosures)?;
     // 6. The type.
     let vct = p.get("vct").and_then(Value::as_str).unwrap_or_default();
     let Some(type_policy) = policy.types.iter().find(|t| t.vct == vct) else {
-        return reject("UNKNOWN_VCT", format!("type {vct:?} is not accepted"));
+        return reject(codes::UNKNOWN_VCT, format!("type {vct:?} is not accepted"));
     };
     // 7. Key binding.
     let key_bound = bind(p, &split, policy)?;
@@ -150,7 +151,7 @@ pub fn verify(presentation: &str, policy: &Policy<'_>, status: &dyn StatusSource
     if let Some(max) = type_policy.max_age_secs
         && policy.now.saturating_sub(iat) > max
     {
-        return reject("STALE", format!("issued more than {max} s ago, the most this type allows"));
+        return reject(codes::STALE, format!("issued more than {max} s ago, the most this type allows"));
     }
     Ok(Verified { iss: iss.to_owned(), vct: vct.to_owned(), iat, exp, claims, disclosed, key_bound, status_checked })
 }
@@ -160,22 +161,22 @@ fn disclose(
     disclosures: &[&str],
 ) -> Result<(Map<String, Value>, BTreeSet<String>), Rejection> {
     if payload.get("_sd_alg").is_some_and(|a| a != "sha-256") {
-        return reject("MALFORMED", "_sd_alg must be sha-256");
+        return reject(codes::MALFORMED, "_sd_alg must be sha-256");
     }
     let digests: Vec<&str> = match payload.get("_sd") {
         None => Vec::new(),
         Some(Value::Array(list)) => {
             let mut out = Vec::new();
             for d in list {
-                let Some(d) = d.as_str() else { return reject("MALFORMED", "_sd holds a non-string") };
+                let Some(d) = d.as_str() else { return reject(codes::MALFORMED, "_sd holds a non-string") };
                 out.push(d);
             }
             out
         }
-        Some(_) => return reject("MALFORMED", "_sd is not an array"),
+        Some(_) => return reject(codes::MALFORMED, "_sd is not an array"),
     };
     if digests.iter().collect::<BTreeSet<_>>().len() != digests.len() {
-        return reject("DUPLICATE_DIGEST", "a digest appears twice in _sd");
+        return reject(codes::DUPLICATE_DIGEST, "a digest appears twice in _sd");
     }
     let mut claims: Map<String, Value> = payload
         .iter()
@@ -186,20 +187,23 @@ fn disclose(
     let mut disclosed = BTreeSet::new();
     for encoded in disclosures {
         let Ok(d) = Disclosure::parse(encoded) else {
-            return reject("MALFORMED_DISCLOSURE", "a disclosure is not [salt, name, value]");
+            return reject(codes::MALFORMED_DISCLOSURE, "a disclosure is not [salt, name, value]");
         };
         let digest = d.digest();
         if !seen.insert(digest.clone()) {
-            return reject("DUPLICATE_DISCLOSURE", format!("the disclosure of {:?} is given twice", d.name));
+            return reject(codes::DUPLICATE_DISCLOSURE, format!("the disclosure of {:?} is given twice", d.name));
         }
         if !digests.contains(&digest.as_str()) {
-            return reject("DISCLOSURE_NOT_IN_CREDENTIAL", format!("the disclosure of {:?} was not issued", d.name));
+            return reject(
+                codes::DISCLOSURE_NOT_IN_CREDENTIAL,
+                format!("the disclosure of {:?} was not issued", d.name),
+            );
         }
         if matches!(d.name.as_str(), "_sd" | "...") || ALWAYS_VISIBLE.contains(&d.name.as_str()) {
-            return reject("CLAIM_CLASH", format!("a disclosure may not set {:?}", d.name));
+            return reject(codes::CLAIM_CLASH, format!("a disclosure may not set {:?}", d.name));
         }
         if claims.insert(d.name.clone(), d.value).is_some() {
-            return reject("CLAIM_CLASH", format!("{:?} is disclosed twice or is also visible", d.name));
+            return reject(codes::CLAIM_CLASH, format!("{:?} is disclosed twice or is also visible", d.name));
         }
         let _ = disclosed.insert(d.name);
     }
@@ -212,41 +216,41 @@ fn bind(payload: &Map<String, Value>, split: &Split<'_>, policy: &Policy<'_>) ->
         return Ok(false);
     };
     let Some(jwk) = holder else {
-        return reject("NOT_HOLDER_BOUND", "the credential has no holder key (cnf.jwk)");
+        return reject(codes::NOT_HOLDER_BOUND, "the credential has no holder key (cnf.jwk)");
     };
     let Ok(holder_key) = PublicKey::from_jwk(jwk) else {
-        return reject("MALFORMED", "cnf.jwk is not an EC P-256 public key");
+        return reject(codes::MALFORMED, "cnf.jwk is not an EC P-256 public key");
     };
     let Some(kb) = split.kb_jwt else {
-        return reject("KEY_BINDING_MISSING", "no key-binding JWT");
+        return reject(codes::KEY_BINDING_MISSING, "no key-binding JWT");
     };
     let Ok(kb) = Parsed::parse(kb) else {
-        return reject("MALFORMED", "the key-binding JWT is not a compact JWS");
+        return reject(codes::MALFORMED, "the key-binding JWT is not a compact JWS");
     };
     if kb.alg() != Some("ES256") {
-        return reject("ALG_NOT_ALLOWED", "the key-binding JWT's alg is not ES256");
+        return reject(codes::ALG_NOT_ALLOWED, "the key-binding JWT's alg is not ES256");
     }
     if kb.typ() != Some(KB_TYP) {
-        return reject("WRONG_TYP", format!("the key-binding JWT's typ is not {KB_TYP}"));
+        return reject(codes::WRONG_TYP, format!("the key-binding JWT's typ is not {KB_TYP}"));
     }
     if !kb.verifies_with(&holder_key) {
-        return reject("KB_BAD_SIGNATURE", "the key-binding JWT is not signed by the holder's key");
+        return reject(codes::KB_BAD_SIGNATURE, "the key-binding JWT is not signed by the holder's key");
     }
     let k = &kb.payload;
     if k.get("sd_hash").and_then(Value::as_str) != Some(sha256_b64(&split.without_kb()).as_str()) {
-        return reject("KB_SD_HASH_MISMATCH", "the key-binding JWT is for a different presentation");
+        return reject(codes::KB_SD_HASH_MISMATCH, "the key-binding JWT is for a different presentation");
     }
     if k.get("aud").and_then(Value::as_str) != Some(expected.aud) {
-        return reject("KB_WRONG_AUD", "the presentation is meant for another verifier");
+        return reject(codes::KB_WRONG_AUD, "the presentation is meant for another verifier");
     }
     if k.get("nonce").and_then(Value::as_str) != Some(expected.nonce) {
-        return reject("KB_WRONG_NONCE", "the nonce is not the one this verifier gave");
+        return reject(codes::KB_WRONG_NONCE, "the nonce is not the one this verifier gave");
     }
     let Some(iat) = k.get("iat").and_then(Value::as_i64) else {
-        return reject("MALFORMED", "the key-binding JWT has no iat");
+        return reject(codes::MALFORMED, "the key-binding JWT has no iat");
     };
     if iat > policy.now.saturating_add(policy.skew_secs) || policy.now.saturating_sub(iat) > expected.max_age_secs {
-        return reject("KB_STALE", "the key-binding JWT was not made just now");
+        return reject(codes::KB_STALE, "the key-binding JWT was not made just now");
     }
     Ok(true)
 }
@@ -262,22 +266,22 @@ fn check_status(
     };
     let (Some(uri), Some(idx)) = (entry.get("uri").and_then(Value::as_str), entry.get("idx").and_then(Value::as_u64))
     else {
-        return reject("MALFORMED", "status.status_list needs uri and idx");
+        return reject(codes::MALFORMED, "status.status_list needs uri and idx");
     };
     let Some(token) = source.token(uri) else {
-        return reject("STATUS_UNAVAILABLE", format!("the status list {uri} is not available"));
+        return reject(codes::STATUS_UNAVAILABLE, format!("the status list {uri} is not available"));
     };
     let list = match StatusToken::verify(&token, uri, keys, now) {
         Ok(t) => t.list,
-        Err(StatusTokenError::Expired) => return reject("STATUS_LIST_EXPIRED", "the status list has expired"),
+        Err(StatusTokenError::Expired) => return reject(codes::STATUS_LIST_EXPIRED, "the status list has expired"),
         Err(StatusTokenError::UnknownKey | StatusTokenError::BadSignature) => {
-            return reject("STATUS_LIST_INVALID", "the status list is not signed by the credential's issuer");
+            return reject(codes::STATUS_LIST_INVALID, "the status list is not signed by the credential's issuer");
         }
-        Err(_) => return reject("STATUS_LIST_INVALID", "the status list token is not valid"),
+        Err(_) => return reject(codes::STATUS_LIST_INVALID, "the status list token is not valid"),
     };
     match usize::try_from(idx).ok().and_then(|i| list.get(i)) {
         Some(false) => Ok(true),
-        Some(true) => reject("REVOKED", "the credential has been revoked"),
-        None => reject("STATUS_LIST_INVALID", "the status index is beyond the list"),
+        Some(true) => reject(codes::REVOKED, "the credential has been revoked"),
+        None => reject(codes::STATUS_LIST_INVALID, "the status index is beyond the list"),
     }
 }

@@ -3,6 +3,7 @@
 //! those events are published in the OpenActive feeds, whose data model requires an activity.
 
 use crate::FieldError;
+use crate::codes;
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
@@ -43,7 +44,7 @@ impl Activity {
     /// Checks a list of activity names (at most 5), reporting each unknown one.
     pub fn parse_all(pointer: &str, names: &[String]) -> Result<Vec<Self>, Vec<FieldError>> {
         if names.len() > 5 {
-            return Err(vec![FieldError::new(pointer, "TOO_MANY", "at most 5 activities")]);
+            return Err(vec![FieldError::new(pointer, codes::TOO_MANY, "at most 5 activities")]);
         }
         let mut out = Vec::new();
         let mut errors = Vec::new();
@@ -53,7 +54,7 @@ impl Activity {
                 Some(_) => {}
                 None => errors.push(FieldError::new(
                     format!("{pointer}/{i}"),
-                    "UNKNOWN_ACTIVITY",
+                    codes::UNKNOWN_ACTIVITY,
                     "is not in the OpenActive Activity List (give its identifier, id URL or preferred label)",
                 )),
             }

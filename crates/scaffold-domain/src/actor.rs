@@ -1,6 +1,7 @@
 //! `Actor`: who is calling, passed to every service call. Authorisation is decided in the service
 //! layer from the actor, never only in a handler. The OIDC layer will produce the same type.
 
+use crate::codes;
 use crate::{ApiKeyId, AppId, DomainError, PersonId, Scope, Scopes};
 
 /// What the caller presented.
@@ -102,7 +103,7 @@ impl Actor {
         match self.credential() {
             Some(c) if c.is_personal() => Ok(id),
             _ => Err(DomainError::forbidden(
-                "PERSON_CREDENTIAL_REQUIRED",
+                codes::PERSON_CREDENTIAL_REQUIRED,
                 "only the person themselves (signed in, or with one of their API keys) may do this, not an app or token acting for them",
             )),
         }

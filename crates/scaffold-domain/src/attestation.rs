@@ -4,6 +4,7 @@
 //! certificate number, its content, or whether it was blank; the Update Service status only as
 //! "no new information" (new information means revoking).
 
+use crate::codes;
 use crate::group::wire_enum;
 use crate::{AttestationId, DomainError, FieldError, GroupId, PersonId, text};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -172,7 +173,7 @@ impl DbsCheck {
         if !self.barred_lists.is_empty() && self.level != DbsLevel::Enhanced {
             errors.push(FieldError::new(
                 "/barred_lists",
-                "BARRED_LISTS_NEED_ENHANCED",
+                codes::BARRED_LISTS_NEED_ENHANCED,
                 "barred lists are checked with enhanced checks only",
             ));
         }
@@ -180,15 +181,15 @@ impl DbsCheck {
         lists.sort_unstable();
         lists.dedup();
         if self.certificate_issued_on > today {
-            errors.push(FieldError::new("/certificate_issued_on", "IN_THE_FUTURE", "must not be in the future"));
+            errors.push(FieldError::new("/certificate_issued_on", codes::IN_THE_FUTURE, "must not be in the future"));
         }
         if self.original_seen_on > today {
-            errors.push(FieldError::new("/original_seen_on", "IN_THE_FUTURE", "must not be in the future"));
+            errors.push(FieldError::new("/original_seen_on", codes::IN_THE_FUTURE, "must not be in the future"));
         }
         if self.original_seen_on < self.certificate_issued_on {
             errors.push(FieldError::new(
                 "/original_seen_on",
-                "BEFORE_ISSUE",
+                codes::BEFORE_ISSUE,
                 "the original cannot have been seen before it was issued",
             ));
         }
@@ -232,7 +233,7 @@ impl Evidence {
             }
         }
         if self.checked_on > today {
-            errors.push(FieldError::new("/evidence/checked_on", "IN_THE_FUTURE", "must not be in the future"));
+            errors.push(FieldError::new("/evidence/checked_on", codes::IN_THE_FUTURE, "must not be in the future"));
         }
         if errors.is_empty() { Ok(()) } else { Err(DomainError::invalid(errors)) }
     }
@@ -315,12 +316,13 @@ impl IssueDraft {
         if !(1..=max).contains(&valid_days) {
             errors.push(FieldError::new(
                 "/valid_days",
-                "VALIDITY_OUT_OF_RANGE",
+                codes::VALIDITY_OUT_OF_RANGE,
                 format!("a {} attestation is valid for 1 to {max} days", self.attestation_type),
             ));
         }
-        let parse_error =
-            |e: serde_json::Error| FieldError::new("/claims", "INVALID_CLAIMS", text::without_values(&e.to_string()));
+        let parse_error = |e: serde_json::Error| {
+            FieldError::new("/claims", codes::INVALID_CLAIMS, text::without_values(&e.to_string()))
+        };
         let claims = match self.attestation_type {
             AttestationType::DbsCheck => match serde_json::from_value::<DbsCheck>(self.claims.clone()) {
                 Ok(check) => check
@@ -338,7 +340,11 @@ impl IssueDraft {
                         errors.push(e);
                     }
                     if r.since > today {
-                        errors.push(FieldError::new("/claims/since", "IN_THE_FUTURE", "must not be in the future"));
+                        errors.push(FieldError::new(
+                            "/claims/since",
+                            codes::IN_THE_FUTURE,
+                            "must not be in the future",
+                        ));
                     }
                     let mut m = Map::new();
                     let _ = m.insert("role".into(), json!(r.role.trim()));
@@ -361,7 +367,7 @@ impl IssueDraft {
                     if q.awarded_on > today {
                         errors.push(FieldError::new(
                             "/claims/awarded_on",
-                            "IN_THE_FUTURE",
+                            codes::IN_THE_FUTURE,
                             "must not be in the future",
                         ));
                     }
@@ -379,7 +385,7 @@ impl IssueDraft {
             AttestationType::IdentityVerified => {
                 errors.push(FieldError::new(
                     "/type",
-                    "NOT_ISSUED_BY_ORGANISATIONS",
+                    codes::NOT_ISSUED_BY_ORGANISATIONS,
                     "identity-verified attestations come from the person's sign-in assurance, not from an organisation",
                 ));
                 None

@@ -2,6 +2,7 @@
 //! status and the GraphQL code family), a stable machine-readable `code`, a human message, field
 //! errors for validation failures, and an optional internal source that is logged, never shown.
 
+use crate::codes;
 use std::fmt;
 
 /// What went wrong, broadly. Transports map each kind to one status.
@@ -22,6 +23,23 @@ pub enum ErrorKind {
     Internal,
 }
 
+impl ErrorKind {
+    /// The HTTP status of the kind, as the code catalogue names it.
+    pub fn status(self) -> &'static str {
+        match self {
+            ErrorKind::NotFound => "404",
+            ErrorKind::Conflict => "409",
+            ErrorKind::Invalid => "422",
+            ErrorKind::PreconditionFailed => "412",
+            ErrorKind::PreconditionRequired => "428",
+            ErrorKind::Unauthenticated => "401",
+            ErrorKind::Forbidden => "403",
+            ErrorKind::RateLimited => "429",
+            ErrorKind::Unavailable | ErrorKind::Internal => "500, 503",
+        }
+    }
+}
+
 /// One invalid field: a JSON pointer into the request, a code and a message.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct FieldError {
@@ -32,6 +50,11 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(pointer: impl Into<String>, code: &'static str, message: impl Into<String>) -> Self {
+        debug_assert_eq!(
+            crate::codes::status_of(code),
+            Some("422 field"),
+            "{code} is not a field code of the catalogue"
+        );
         Self { pointer: pointer.into(), code, message: message.into() }
     }
 
@@ -65,6 +88,7 @@ pub struct DomainError {
 
 impl DomainError {
     pub fn new(kind: ErrorKind, code: &'static str, message: impl Into<String>) -> Self {
+        debug_assert!(crate::codes::allows(code, kind.status()), "{code} is not catalogued under {}", kind.status());
         Self { kind, code, message: message.into(), fields: Vec::new(), source: None, rate_limit: None }
     }
 
@@ -86,7 +110,7 @@ impl DomainError {
     }
 
     pub fn unauthenticated(message: impl Into<String>) -> Self {
-        Self::new(ErrorKind::Unauthenticated, "UNAUTHENTICATED", message)
+        Self::new(ErrorKind::Unauthenticated, codes::UNAUTHENTICATED, message)
     }
 
     /// A validation failure with one or more field errors.
@@ -95,7 +119,7 @@ impl DomainError {
             [one] => format!("{}: {}", one.pointer, one.message),
             _ => format!("{} fields are invalid", fields.len()),
         };
-        Self { fields, ..Self::new(ErrorKind::Invalid, "VALIDATION_FAILED", message) }
+        Self { fields, ..Self::new(ErrorKind::Invalid, codes::VALIDATION_FAILED, message) }
     }
 
     pub fn invalid_field(pointer: &str, code: &'static str, message: impl Into<String>) -> Self {
@@ -104,19 +128,22 @@ impl DomainError {
 
     /// An internal failure: the source goes to the log, the client sees only the code.
     pub fn internal(source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
-        Self { source: Some(source.into()), ..Self::new(ErrorKind::Internal, "INTERNAL", "an internal error occurred") }
+        Self {
+            source: Some(source.into()),
+            ..Self::new(ErrorKind::Internal, codes::INTERNAL, "an internal error occurred")
+        }
     }
 
     pub fn unavailable(source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
         Self {
             source: Some(source.into()),
-            ..Self::new(ErrorKind::Unavailable, "UNAVAILABLE", "the service is temporarily unavailable")
+            ..Self::new(ErrorKind::Unavailable, codes::UNAVAILABLE, "the service is temporarily unavailable")
         }
     }
 
     /// Error codes the scopes check produces name the missing scope.
     pub fn missing_scope(scope: crate::Scope) -> Self {
-        Self::forbidden("INSUFFICIENT_SCOPE", format!("this operation needs the `{scope}` scope"))
+        Self::forbidden(codes::INSUFFICIENT_SCOPE, format!("this operation needs the `{scope}` scope"))
     }
 }
 

@@ -5,6 +5,7 @@
 //! count, so a hostile rule cannot loop. No storage or transport here.
 
 use crate::activity::Activity;
+use crate::codes;
 use crate::group::{Category, wire_enum};
 use crate::{DomainError, EventId, FieldError, GroupId, Outcode, text};
 use chrono::{DateTime, Duration, NaiveDateTime, TimeZone, Utc};
@@ -166,7 +167,7 @@ impl OverrideDraft {
         if event.recurrence.is_none() {
             return Err(DomainError::invalid_field(
                 "/local_start",
-                "NOT_A_SERIES",
+                codes::NOT_A_SERIES,
                 "only a series has occurrences to change",
             ));
         }
@@ -175,7 +176,7 @@ impl OverrideDraft {
         if !near.iter().any(|o| o.local_start == at) {
             return Err(DomainError::invalid_field(
                 "/local_start",
-                "OCCURRENCE_NOT_IN_SERIES",
+                codes::OCCURRENCE_NOT_IN_SERIES,
                 "the series has no occurrence starting then (check the local time and any excluded dates)",
             ));
         }
@@ -186,17 +187,21 @@ impl OverrideDraft {
         let end = self.end.as_deref().map(|s| local("/end", s)).transpose().map_err(|e| errors.push(e)).ok().flatten();
         match (start, end) {
             (Some(s), Some(e)) if e <= s => {
-                errors.push(FieldError::new("/end", "END_BEFORE_START", "must be after the start"))
+                errors.push(FieldError::new("/end", codes::END_BEFORE_START, "must be after the start"))
             }
             (Some(s), Some(e)) if e - s > Duration::days(MAX_DURATION_DAYS) => {
                 errors.push(FieldError::new(
                     "/end",
-                    "TOO_LONG",
+                    codes::TOO_LONG,
                     format!("an occurrence lasts at most {MAX_DURATION_DAYS} days"),
                 ));
             }
             (Some(_), None) | (None, Some(_)) if errors.is_empty() => {
-                errors.push(FieldError::new("/end", "START_AND_END", "give both start and end to move an occurrence"));
+                errors.push(FieldError::new(
+                    "/end",
+                    codes::START_AND_END,
+                    "give both start and end to move an occurrence",
+                ));
             }
             _ => {}
         }
@@ -269,7 +274,9 @@ fn local(pointer: &str, s: &str) -> Result<NaiveDateTime, FieldError> {
                     .flatten()
             })
         })
-        .ok_or_else(|| FieldError::new(pointer, "INVALID_LOCAL_TIME", "must be a local time like 2026-04-07T10:00"))
+        .ok_or_else(|| {
+            FieldError::new(pointer, codes::INVALID_LOCAL_TIME, "must be a local time like 2026-04-07T10:00")
+        })
 }
 
 /// The instant a local time names in `tz`. In a gap (clocks going forward) the time after the gap;
@@ -291,7 +298,7 @@ fn opt_text(pointer: &str, v: &Option<String>, max: usize, errors: &mut Vec<Fiel
 /// Parses and checks a rule: FREQ daily, weekly, monthly or yearly only (no sub-daily rules);
 /// RFC 5545 syntax as the `rrule` crate validates it against the start.
 fn rule(pointer: &str, raw: &str, tz: Tz, start: NaiveDateTime) -> Result<String, FieldError> {
-    let bad = |msg: String| FieldError::new(pointer, "INVALID_RRULE", msg);
+    let bad = |msg: String| FieldError::new(pointer, codes::INVALID_RRULE, msg);
     let raw = raw.trim().trim_start_matches("RRULE:");
     if raw.len() > 500 || raw.contains(['\n', '\r']) {
         return Err(bad("must be a single RRULE value of at most 500 characters".to_owned()));
@@ -301,7 +308,7 @@ fn rule(pointer: &str, raw: &str, tz: Tz, start: NaiveDateTime) -> Result<String
         parsed.get_freq(),
         rrule::Frequency::Daily | rrule::Frequency::Weekly | rrule::Frequency::Monthly | rrule::Frequency::Yearly
     ) {
-        return Err(FieldError::new(pointer, "RRULE_FREQUENCY", "FREQ must be DAILY, WEEKLY, MONTHLY or YEARLY"));
+        return Err(FieldError::new(pointer, codes::RRULE_FREQUENCY, "FREQ must be DAILY, WEEKLY, MONTHLY or YEARLY"));
     }
     let dt_start = rrule::Tz::Tz(tz).from_utc_datetime(&instant(tz, start).naive_utc());
     let _validated = parsed.build(dt_start).map_err(|e| bad(e.to_string()))?;
@@ -322,7 +329,7 @@ impl EventDraft {
             .map_err(|_| {
                 errors.push(FieldError::new(
                     "/timezone",
-                    "INVALID_TIMEZONE",
+                    codes::INVALID_TIMEZONE,
                     "must be an IANA time zone, e.g. Europe/London",
                 ))
             })
@@ -333,17 +340,17 @@ impl EventDraft {
             (Some(s), Some(e)) if self.all_day => {
                 let (s, e) = (s.date().and_time(chrono::NaiveTime::MIN), e.date().and_time(chrono::NaiveTime::MIN));
                 if e < s {
-                    errors.push(FieldError::new("/end", "END_BEFORE_START", "must not be before the start"));
+                    errors.push(FieldError::new("/end", codes::END_BEFORE_START, "must not be before the start"));
                 }
                 (Some(s), Some(e + Duration::days(1)))
             }
             (Some(s), Some(e)) => {
                 if e <= s {
-                    errors.push(FieldError::new("/end", "END_BEFORE_START", "must be after the start"));
+                    errors.push(FieldError::new("/end", codes::END_BEFORE_START, "must be after the start"));
                 } else if e - s > Duration::days(MAX_DURATION_DAYS) {
                     errors.push(FieldError::new(
                         "/end",
-                        "TOO_LONG",
+                        codes::TOO_LONG,
                         format!("an occurrence lasts at most {MAX_DURATION_DAYS} days"),
                     ));
                 }
@@ -363,11 +370,11 @@ impl EventDraft {
             .ok()
             .flatten();
         if place.is_none() && online_url.is_none() && self.place.is_none() {
-            errors.push(FieldError::new("/place", "PLACE_OR_ONLINE", "give a place, an online_url, or both"));
+            errors.push(FieldError::new("/place", codes::PLACE_OR_ONLINE, "give a place, an online_url, or both"));
         }
         let accessibility_notes = opt_text("/accessibility_notes", &self.accessibility_notes, NOTES_MAX, &mut errors);
         if self.capacity == Some(0) {
-            errors.push(FieldError::new("/capacity", "OUT_OF_RANGE", "must be at least 1 (omit it for no limit)"));
+            errors.push(FieldError::new("/capacity", codes::OUT_OF_RANGE, "must be at least 1 (omit it for no limit)"));
         }
         let booking = self.booking.unwrap_or(BookingMode::DropIn);
         let booking_url = self
@@ -379,22 +386,22 @@ impl EventDraft {
             .ok()
             .flatten();
         if booking == BookingMode::External && self.booking_url.is_none() {
-            errors.push(FieldError::new("/booking_url", "REQUIRED", "external booking needs a booking_url"));
+            errors.push(FieldError::new("/booking_url", codes::REQUIRED, "external booking needs a booking_url"));
         }
         let concessions = opt_text("/concessions", &self.concessions, NOTES_MAX, &mut errors);
         if let (Some(min), Some(max)) = (self.min_age, self.max_age)
             && min > max
         {
-            errors.push(FieldError::new("/max_age", "OUT_OF_RANGE", "must not be below min_age"));
+            errors.push(FieldError::new("/max_age", codes::OUT_OF_RANGE, "must not be below min_age"));
         }
         if self.max_age.is_some_and(|a| a > 120) || self.min_age.is_some_and(|a| a > 120) {
-            errors.push(FieldError::new("/min_age", "OUT_OF_RANGE", "ages are 0 to 120"));
+            errors.push(FieldError::new("/min_age", codes::OUT_OF_RANGE, "ages are 0 to 120"));
         }
         if self.categories.len() > 5 {
-            errors.push(FieldError::new("/categories", "TOO_MANY", "at most 5 categories"));
+            errors.push(FieldError::new("/categories", codes::TOO_MANY, "at most 5 categories"));
         }
         if self.exdates.len() > MAX_EXDATES {
-            errors.push(FieldError::new("/exdates", "TOO_MANY", format!("at most {MAX_EXDATES} excluded dates")));
+            errors.push(FieldError::new("/exdates", codes::TOO_MANY, format!("at most {MAX_EXDATES} excluded dates")));
         }
         let recurrence = match (&self.rrule, timezone, start) {
             (Some(r), Some(tz), Some(s)) => match rule("/rrule", r, tz, s) {
@@ -416,7 +423,11 @@ impl EventDraft {
                 }
             },
             (None, _, _) if !self.exdates.is_empty() => {
-                errors.push(FieldError::new("/exdates", "NOT_A_SERIES", "only a recurring event has excluded dates"));
+                errors.push(FieldError::new(
+                    "/exdates",
+                    codes::NOT_A_SERIES,
+                    "only a recurring event has excluded dates",
+                ));
                 None
             }
             _ => None,
@@ -481,7 +492,7 @@ fn place(p: &PlaceInput, errors: &mut Vec<FieldError>) -> Option<Place> {
             match Outcode::parse("/place/postcode", out) {
                 Ok(o) if full_ok => Some(o),
                 Ok(_) => {
-                    errors.push(FieldError::new("/place/postcode", "INVALID_POSTCODE", "must be a UK postcode"));
+                    errors.push(FieldError::new("/place/postcode", codes::INVALID_POSTCODE, "must be a UK postcode"));
                     None
                 }
                 Err(e) => {
@@ -498,7 +509,7 @@ fn place(p: &PlaceInput, errors: &mut Vec<FieldError>) -> Option<Place> {
             None => (None, None),
         },
         _ => {
-            errors.push(FieldError::new("/place/latitude", "INVALID_COORDINATES", "give both, within range"));
+            errors.push(FieldError::new("/place/latitude", codes::INVALID_COORDINATES, "give both, within range"));
             (None, None)
         }
     };
@@ -619,7 +630,7 @@ impl Event {
         if to <= from || to - from > Duration::days(MAX_WINDOW_DAYS) {
             return Err(DomainError::invalid_field(
                 "/to",
-                "WINDOW_OUT_OF_RANGE",
+                codes::WINDOW_OUT_OF_RANGE,
                 format!("the window must end after it starts and span at most {MAX_WINDOW_DAYS} days"),
             ));
         }

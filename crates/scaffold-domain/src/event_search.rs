@@ -2,6 +2,7 @@
 //! arithmetic. The store filters on a latitude/longitude box through an index; the exact
 //! great-circle distance is checked here.
 
+use crate::codes;
 use crate::event::{AccessibilityFeature, LISTING_AHEAD_DAYS, LISTING_PAST_DAYS};
 use crate::group::Category;
 use crate::{DomainError, FieldError, Outcode};
@@ -58,14 +59,14 @@ impl SearchDraft {
         let mut errors = Vec::new();
         let centre = match (&self.outcode, self.lat, self.lon) {
             (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
-                errors.push(FieldError::new("/outcode", "AREA_TWICE", "give an outcode or lat and lon, not both"));
+                errors.push(FieldError::new("/outcode", codes::AREA_TWICE, "give an outcode or lat and lon, not both"));
                 None
             }
             (Some(code), None, None) => match Outcode::parse("/outcode", code) {
                 Ok(o) => match o.centroid() {
                     Some(c) => Some(c),
                     None => {
-                        errors.push(FieldError::new("/outcode", "UNKNOWN_OUTCODE", "has no known location"));
+                        errors.push(FieldError::new("/outcode", codes::UNKNOWN_OUTCODE, "has no known location"));
                         None
                     }
                 },
@@ -77,21 +78,21 @@ impl SearchDraft {
             (None, Some(lat), Some(lon)) => {
                 let mut ok = true;
                 if !(-90.0..=90.0).contains(&lat) {
-                    errors.push(FieldError::new("/lat", "OUT_OF_RANGE", "latitude is -90 to 90"));
+                    errors.push(FieldError::new("/lat", codes::OUT_OF_RANGE, "latitude is -90 to 90"));
                     ok = false;
                 }
                 if !(-180.0..=180.0).contains(&lon) {
-                    errors.push(FieldError::new("/lon", "OUT_OF_RANGE", "longitude is -180 to 180"));
+                    errors.push(FieldError::new("/lon", codes::OUT_OF_RANGE, "longitude is -180 to 180"));
                     ok = false;
                 }
                 ok.then_some((lat, lon))
             }
             (None, Some(_), None) => {
-                errors.push(FieldError::new("/lon", "REQUIRED", "give lon with lat"));
+                errors.push(FieldError::new("/lon", codes::REQUIRED, "give lon with lat"));
                 None
             }
             (None, None, Some(_)) => {
-                errors.push(FieldError::new("/lat", "REQUIRED", "give lat with lon"));
+                errors.push(FieldError::new("/lat", codes::REQUIRED, "give lat with lon"));
                 None
             }
             (None, None, None) => None,
@@ -101,13 +102,17 @@ impl SearchDraft {
             Some(r) if !r.is_finite() || r <= 0.0 || r > MAX_RADIUS_KM => {
                 errors.push(FieldError::new(
                     "/radius_km",
-                    "RADIUS_OUT_OF_RANGE",
+                    codes::RADIUS_OUT_OF_RANGE,
                     format!("must be more than 0 and at most {MAX_RADIUS_KM} km"),
                 ));
                 None
             }
             Some(_) if !area_given => {
-                errors.push(FieldError::new("/radius_km", "AREA_REQUIRED", "a radius needs an outcode or lat and lon"));
+                errors.push(FieldError::new(
+                    "/radius_km",
+                    codes::AREA_REQUIRED,
+                    "a radius needs an outcode or lat and lon",
+                ));
                 None
             }
             r => Some(r.unwrap_or(DEFAULT_RADIUS_KM)),
@@ -115,25 +120,25 @@ impl SearchDraft {
         let from = self.from.unwrap_or(now);
         let to = self.to.unwrap_or(from + Duration::days(DEFAULT_RANGE_DAYS));
         if to <= from {
-            errors.push(FieldError::new("/to", "DATE_RANGE_EMPTY", "must be after from"));
+            errors.push(FieldError::new("/to", codes::DATE_RANGE_EMPTY, "must be after from"));
         } else if to - from > Duration::days(MAX_RANGE_DAYS) {
             errors.push(FieldError::new(
                 "/to",
-                "DATE_RANGE_TOO_LONG",
+                codes::DATE_RANGE_TOO_LONG,
                 format!("a search spans at most {MAX_RANGE_DAYS} days"),
             ));
         }
         if from < now - Duration::days(LISTING_PAST_DAYS) {
             errors.push(FieldError::new(
                 "/from",
-                "DATE_RANGE_OUTSIDE_LISTINGS",
+                codes::DATE_RANGE_OUTSIDE_LISTINGS,
                 format!("search finds occurrences from {LISTING_PAST_DAYS} day ago onwards"),
             ));
         }
         if to > now + Duration::days(LISTING_AHEAD_DAYS) {
             errors.push(FieldError::new(
                 "/to",
-                "DATE_RANGE_OUTSIDE_LISTINGS",
+                codes::DATE_RANGE_OUTSIDE_LISTINGS,
                 format!("search finds occurrences up to {LISTING_AHEAD_DAYS} days ahead"),
             ));
         }
@@ -142,7 +147,7 @@ impl SearchDraft {
             Some(q) => {
                 let words: Vec<String> = q.split_whitespace().map(str::to_lowercase).collect();
                 if q.chars().count() > 200 || words.len() > 8 {
-                    errors.push(FieldError::new("/q", "TOO_LONG", "at most 8 words and 200 characters"));
+                    errors.push(FieldError::new("/q", codes::TOO_LONG, "at most 8 words and 200 characters"));
                 }
                 words
             }

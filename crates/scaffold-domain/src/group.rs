@@ -1,6 +1,7 @@
 //! `Group`: a community group's online presence — its page details, area, visibility, join policy
 //! and guidelines — and the validation of what organisers send to create or change one.
 
+use crate::codes;
 use crate::text::{self, bounded};
 use crate::{FieldError, GroupId, Outcode, Slug};
 use chrono::{DateTime, Utc};
@@ -167,14 +168,14 @@ impl Area {
                 if !(49.0..=61.0).contains(&lat) {
                     errs.push(FieldError::new(
                         format!("{pointer}/latitude"),
-                        "OUT_OF_RANGE",
+                        codes::OUT_OF_RANGE,
                         "must be within the UK (49 to 61)",
                     ));
                 }
                 if !(-9.0..=2.5).contains(&lon) {
                     errs.push(FieldError::new(
                         format!("{pointer}/longitude"),
-                        "OUT_OF_RANGE",
+                        codes::OUT_OF_RANGE,
                         "must be within the UK (-9 to 2.5)",
                     ));
                 }
@@ -184,7 +185,7 @@ impl Area {
                 (lat, lon)
             }
             None => outcode.centroid().ok_or_else(|| {
-                vec![FieldError::new(format!("{pointer}/outcode"), "UNKNOWN_OUTCODE", "has no known location")]
+                vec![FieldError::new(format!("{pointer}/outcode"), codes::UNKNOWN_OUTCODE, "has no known location")]
             })?,
         };
         Ok(Self { outcode, latitude, longitude })
@@ -264,7 +265,7 @@ impl IdentifierScheme {
                 (ok, padded, "a Companies House number: 8 digits, or 2 letters and 6 digits, e.g. 01234567 or SC123456")
             }
         };
-        if ok { Ok(value) } else { Err(FieldError::new(pointer, "INVALID_IDENTIFIER", format!("must be {hint}"))) }
+        if ok { Ok(value) } else { Err(FieldError::new(pointer, codes::INVALID_IDENTIFIER, format!("must be {hint}"))) }
     }
 }
 
@@ -362,20 +363,20 @@ impl Checks {
 
 fn categories(v: &[Category]) -> Result<Vec<Category>, FieldError> {
     if v.len() > CATEGORIES_MAX {
-        return Err(FieldError::new("/categories", "TOO_MANY", format!("at most {CATEGORIES_MAX} categories")));
+        return Err(FieldError::new("/categories", codes::TOO_MANY, format!("at most {CATEGORIES_MAX} categories")));
     }
     let mut out = v.to_vec();
     out.sort();
     out.dedup();
     if out.len() != v.len() {
-        return Err(FieldError::new("/categories", "DUPLICATE", "categories must not repeat"));
+        return Err(FieldError::new("/categories", codes::DUPLICATE, "categories must not repeat"));
     }
     Ok(out)
 }
 
 fn links(v: &[Link]) -> Result<Vec<Link>, Vec<FieldError>> {
     if v.len() > LINKS_MAX {
-        return Err(vec![FieldError::new("/links", "TOO_MANY", format!("at most {LINKS_MAX} links"))]);
+        return Err(vec![FieldError::new("/links", codes::TOO_MANY, format!("at most {LINKS_MAX} links"))]);
     }
     let mut errs = Vec::new();
     let mut out = Vec::new();
@@ -397,7 +398,7 @@ fn area(a: &AreaInput) -> Result<Area, Vec<FieldError>> {
         _ => {
             return Err(vec![FieldError::new(
                 "/area",
-                "INCOMPLETE_POINT",
+                codes::INCOMPLETE_POINT,
                 "give both latitude and longitude, or neither",
             )]);
         }

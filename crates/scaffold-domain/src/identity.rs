@@ -3,6 +3,7 @@
 //! person and call the API with the scopes an operator granted. Token and protocol handling lives
 //! in `scaffold-identity`; this module holds only the entities and their validation.
 
+use crate::codes;
 use crate::group::wire_enum;
 use crate::{AppId, DomainError, FieldError, IdentityId, PersonId, Scope, Scopes, text};
 use chrono::{DateTime, Utc};
@@ -122,7 +123,7 @@ impl AppDraft {
             Some(h) => text::http_url("/homepage", h, 500).map(Some).map_err(|e| errors.push(e)).ok(),
         };
         if self.redirect_uris.len() > REDIRECT_URIS_MAX {
-            errors.push(FieldError::new("/redirect_uris", "TOO_MANY", format!("at most {REDIRECT_URIS_MAX}")));
+            errors.push(FieldError::new("/redirect_uris", codes::TOO_MANY, format!("at most {REDIRECT_URIS_MAX}")));
         }
         let mut redirect_uris = Vec::new();
         for (i, u) in self.redirect_uris.iter().enumerate() {
@@ -137,13 +138,13 @@ impl AppDraft {
                 Some(s) => scopes.push(s),
                 None => errors.push(FieldError::new(
                     format!("/scopes/{i}"),
-                    "UNKNOWN_SCOPE",
+                    codes::UNKNOWN_SCOPE,
                     format!("`{s}` is not a scope an app can request"),
                 )),
             }
         }
         if self.scopes.is_empty() {
-            errors.push(FieldError::new("/scopes", "REQUIRED", "ask for at least one scope"));
+            errors.push(FieldError::new("/scopes", codes::REQUIRED, "ask for at least one scope"));
         }
         match (name, description, homepage) {
             (Some(name), Some(description), Some(homepage)) if errors.is_empty() => {
@@ -157,7 +158,7 @@ impl AppDraft {
 /// A redirect URI: absolute `https`, or `http` on a loopback host (RFC 8252 native apps); no
 /// fragment.
 fn redirect_uri(pointer: &str, s: &str) -> Result<String, FieldError> {
-    let bad = || FieldError::new(pointer, "INVALID_REDIRECT_URI", "must be an https URL (or http on localhost)");
+    let bad = || FieldError::new(pointer, codes::INVALID_REDIRECT_URI, "must be an https URL (or http on localhost)");
     if s.len() > 500 || s.contains('#') || s.chars().any(char::is_whitespace) {
         return Err(bad());
     }

@@ -7,6 +7,7 @@ pub mod actor;
 pub mod attestation;
 pub mod audit;
 pub mod clock;
+pub mod codes;
 pub mod error;
 pub mod event;
 pub mod event_search;

@@ -2,6 +2,7 @@
 //! and for who may manage whom. The "always an owner" invariant is enforced by the store inside
 //! the transaction that changes memberships.
 
+use crate::codes;
 use crate::group::{JoinPolicy, wire_enum};
 use crate::{DomainError, GroupId, PersonId};
 use chrono::{DateTime, Utc};
@@ -46,7 +47,7 @@ pub fn join_outcome(
         (None, JoinPolicy::Open) => Ok(Some(MembershipStatus::Active)),
         (None, JoinPolicy::Approval) => Ok(Some(MembershipStatus::Pending)),
         (None, JoinPolicy::Invite) => Err(DomainError::forbidden(
-            "GROUP_INVITE_ONLY",
+            codes::GROUP_INVITE_ONLY,
             "this group is invite-only: ask an organiser for an invitation",
         )),
     }

@@ -3,6 +3,7 @@
 //! The centroid gives an approximate location for "near me" searches.
 
 use crate::FieldError;
+use crate::codes;
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::LazyLock;
@@ -39,12 +40,12 @@ impl Outcode {
         if !well_formed(&norm) {
             return Err(FieldError::new(
                 pointer,
-                "INVALID_OUTCODE",
+                codes::INVALID_OUTCODE,
                 "must be the first half of a UK postcode, like WN1 or SW1A",
             ));
         }
         if !TABLE.contains_key(norm.as_str()) {
-            return Err(FieldError::new(pointer, "UNKNOWN_OUTCODE", "is not a known UK postcode district"));
+            return Err(FieldError::new(pointer, codes::UNKNOWN_OUTCODE, "is not a known UK postcode district"));
         }
         Ok(Self(norm))
     }

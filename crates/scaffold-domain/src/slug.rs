@@ -1,6 +1,7 @@
 //! `Slug`: the stable, lowercase, URL-safe name of a group (`wigan-techmates`).
 
 use crate::FieldError;
+use crate::codes;
 use std::fmt;
 
 /// Words that would collide with routes or mislead people.
@@ -56,19 +57,19 @@ impl Slug {
         let err = |code, msg: &str| Err(FieldError::new(pointer, code, msg));
         let len = s.chars().count();
         if !(MIN_LEN..=MAX_LEN).contains(&len) {
-            return err("INVALID_SLUG", "must be 3 to 60 characters long");
+            return err(codes::INVALID_SLUG, "must be 3 to 60 characters long");
         }
         if s.chars().any(|c| c.is_ascii_uppercase()) {
-            return err("INVALID_SLUG", "must be lowercase");
+            return err(codes::INVALID_SLUG, "must be lowercase");
         }
         if !s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
-            return err("INVALID_SLUG", "may contain only a-z, 0-9 and hyphens");
+            return err(codes::INVALID_SLUG, "may contain only a-z, 0-9 and hyphens");
         }
         if s.starts_with('-') || s.ends_with('-') || s.contains("--") {
-            return err("INVALID_SLUG", "hyphens must separate words (no leading, trailing or double hyphens)");
+            return err(codes::INVALID_SLUG, "hyphens must separate words (no leading, trailing or double hyphens)");
         }
         if RESERVED.contains(&s) {
-            return err("SLUG_RESERVED", "is a reserved word");
+            return err(codes::SLUG_RESERVED, "is a reserved word");
         }
         Ok(Self(s.to_owned()))
     }

@@ -2,6 +2,7 @@
 //! length, counted in Unicode scalar values.
 
 use crate::FieldError;
+use crate::codes;
 
 /// Trims `value` and checks its length is within `min..=max` characters, and that it holds no
 /// control characters other than newlines and tabs when `multiline` is set. The minimum counts the
@@ -12,17 +13,17 @@ pub fn bounded(pointer: &str, value: &str, min: usize, max: usize, multiline: bo
     let len = trimmed.chars().count();
     if len < min {
         return Err(if min == 1 {
-            FieldError::new(pointer, "REQUIRED", "must not be empty")
+            FieldError::new(pointer, codes::REQUIRED, "must not be empty")
         } else {
-            FieldError::new(pointer, "TOO_SHORT", format!("must be at least {min} characters"))
+            FieldError::new(pointer, codes::TOO_SHORT, format!("must be at least {min} characters"))
         });
     }
     if value.chars().count() > max {
-        return Err(FieldError::new(pointer, "TOO_LONG", format!("must be at most {max} characters")));
+        return Err(FieldError::new(pointer, codes::TOO_LONG, format!("must be at most {max} characters")));
     }
     let bad_control = trimmed.chars().any(|c| c.is_control() && !(multiline && (c == '\n' || c == '\t' || c == '\r')));
     if bad_control {
-        return Err(FieldError::new(pointer, "CONTROL_CHARACTER", "must not contain control characters"));
+        return Err(FieldError::new(pointer, codes::CONTROL_CHARACTER, "must not contain control characters"));
     }
     Ok(trimmed.to_owned())
 }
@@ -37,7 +38,7 @@ pub fn has_control(value: &str) -> bool {
 /// The field error for a control character in an input that is not a body field (a path
 /// segment, a query parameter, a GraphQL argument).
 pub fn control_character(pointer: impl Into<String>) -> FieldError {
-    FieldError::new(pointer, "CONTROL_CHARACTER", "must not contain control characters")
+    FieldError::new(pointer, codes::CONTROL_CHARACTER, "must not contain control characters")
 }
 
 /// A deserialiser's message without the value it was given: `unknown variant `0123…`, expected
@@ -71,7 +72,7 @@ pub fn http_url(pointer: &str, value: &str, max: usize) -> Result<String, FieldE
     let rest = lower.strip_prefix("https://").or_else(|| lower.strip_prefix("http://"));
     match rest {
         Some(host) if !host.is_empty() && !host.starts_with('/') && !v.contains(char::is_whitespace) => Ok(v),
-        _ => Err(FieldError::new(pointer, "INVALID_URL", "must be an absolute http or https URL")),
+        _ => Err(FieldError::new(pointer, codes::INVALID_URL, "must be an absolute http or https URL")),
     }
 }
 
@@ -89,7 +90,7 @@ pub fn email(pointer: &str, value: &str) -> Result<String, FieldError> {
         }
         None => false,
     };
-    if ok { Ok(v) } else { Err(FieldError::new(pointer, "INVALID_EMAIL", "must be an e-mail address")) }
+    if ok { Ok(v) } else { Err(FieldError::new(pointer, codes::INVALID_EMAIL, "must be an e-mail address")) }
 }
 
 #[cfg(test)]

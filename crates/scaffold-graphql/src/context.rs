@@ -4,6 +4,7 @@
 use crate::error::{GqlResult, gql};
 use crate::loaders::RequestData;
 use async_graphql::{Context, ID};
+use scaffold_domain::codes;
 use scaffold_domain::{DomainError, GroupId};
 use scaffold_service::Service;
 
@@ -16,7 +17,7 @@ pub fn request<'a>(ctx: &Context<'a>) -> GqlResult<&'a RequestData> {
 }
 
 pub fn parse_group_id(id: &ID) -> GqlResult<GroupId> {
-    GroupId::parse(id.as_str()).ok_or_else(|| gql(DomainError::not_found("GROUP_NOT_FOUND", "no such group")))
+    GroupId::parse(id.as_str()).ok_or_else(|| gql(DomainError::not_found(codes::GROUP_NOT_FOUND, "no such group")))
 }
 
 /// Checks a Relay `first` argument with REST's page-size rule: 1 to 100, default 20.

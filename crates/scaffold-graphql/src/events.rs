@@ -9,6 +9,7 @@ use crate::types::{AccessibilityFeature, BookingMode, Category, EventStatus, Rsv
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, NaiveDateTime, Utc};
+use scaffold_domain::codes;
 use scaffold_domain::event::{Event, EventDraft, PlaceInput};
 use scaffold_domain::event_search::SearchDraft;
 use scaffold_domain::{DomainError, EventId};
@@ -16,7 +17,7 @@ use scaffold_service::groups::GroupRef;
 
 fn event_id(id: &ID) -> GqlResult<EventId> {
     EventId::parse(id.as_str()).ok_or_else(|| {
-        gql(DomainError::not_found("EVENT_NOT_FOUND", "there is no event with that id that you can see"))
+        gql(DomainError::not_found(codes::EVENT_NOT_FOUND, "there is no event with that id that you can see"))
     })
 }
 
@@ -321,7 +322,7 @@ async fn visible_event(ctx: &Context<'_>, id: &ID) -> GqlResult<Option<EventObj>
     let Some(id) = EventId::parse(id.as_str()) else { return Ok(None) };
     match service(ctx)?.event(&request(ctx)?.actor, id).await {
         Ok(e) => Ok(Some(EventObj(e))),
-        Err(e) if e.code == "EVENT_NOT_FOUND" => Ok(None),
+        Err(e) if e.code == codes::EVENT_NOT_FOUND => Ok(None),
         Err(e) => Err(gql(e)),
     }
 }

@@ -11,6 +11,7 @@ use crate::types::{
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 use chrono::{DateTime, Utc};
+use scaffold_domain::codes;
 use scaffold_domain::group::{self as g, AreaInput, GroupDraft, GroupPatch, GuidelinesInput};
 use scaffold_domain::membership::Membership;
 use scaffold_domain::{DomainError, GroupId};
@@ -235,7 +236,7 @@ fn guidelines(t: Option<GuidelineTemplate>, custom: Option<String>) -> GqlResult
         (None, Some(c)) => Ok(Some(GuidelinesInput::Custom(c))),
         (Some(_), Some(_)) => Err(gql(DomainError::invalid_field(
             "/guidelines",
-            "ONE_OF",
+            codes::ONE_OF,
             "give guidelinesTemplate or customGuidelines, not both",
         ))),
     }
@@ -270,11 +271,11 @@ impl GroupQuery {
                 None => return Ok(None),
             },
             (None, Some(slug)) => GroupRef::Slug(slug),
-            _ => return Err(coded("VALIDATION_FAILED", "give exactly one of `id` or `slug`")),
+            _ => return Err(coded(codes::VALIDATION_FAILED, "give exactly one of `id` or `slug`")),
         };
         match service(ctx)?.group(&request(ctx)?.actor, &r).await {
             Ok(v) => Ok(Some(v.into())),
-            Err(e) if e.code == "GROUP_NOT_FOUND" => Ok(None),
+            Err(e) if e.code == codes::GROUP_NOT_FOUND => Ok(None),
             Err(e) => Err(gql(e)),
         }
     }
@@ -326,7 +327,7 @@ impl GroupQuery {
     async fn find_group_by_slug(&self, ctx: &Context<'_>, #[graphql(key)] slug: String) -> GqlResult<Option<GroupObj>> {
         match service(ctx)?.group(&request(ctx)?.actor, &GroupRef::Slug(slug)).await {
             Ok(v) => Ok(Some(v.into())),
-            Err(e) if e.code == "GROUP_NOT_FOUND" => Ok(None),
+            Err(e) if e.code == codes::GROUP_NOT_FOUND => Ok(None),
             Err(e) => Err(gql(e)),
         }
     }

@@ -18,6 +18,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use scaffold_domain::codes;
 use scaffold_service::Service;
 
 #[derive(Clone)]
@@ -287,13 +288,13 @@ fn shape(query: &str) -> Result<Shape, String> {
 /// The code for an error the engine raised without one (validation, limits, coercion).
 fn engine_code(message: &str) -> &'static str {
     if message == "Query is too complex." {
-        "QUERY_TOO_COMPLEX"
+        codes::QUERY_TOO_COMPLEX
     } else if message == "Query is nested too deep." || message.starts_with("The recursion depth of the query") {
-        "QUERY_TOO_DEEP"
+        codes::QUERY_TOO_DEEP
     } else if message.starts_with("Cannot spread fragment") {
-        "FRAGMENT_CYCLE"
+        codes::FRAGMENT_CYCLE
     } else {
-        "GRAPHQL_VALIDATION_FAILED"
+        codes::GRAPHQL_VALIDATION_FAILED
     }
 }
 
@@ -335,7 +336,7 @@ async fn execute(
         Err(e) => {
             return error_response(
                 StatusCode::BAD_REQUEST,
-                "BAD_REQUEST",
+                codes::BAD_REQUEST,
                 &format!(
                     "the body is not a GraphQL request: {}",
                     scaffold_domain::text::without_values(&e.to_string())
@@ -350,7 +351,7 @@ async fn execute(
     if requests.len() > s.limits.batch {
         return error_response(
             StatusCode::BAD_REQUEST,
-            "BATCH_TOO_LARGE",
+            codes::BATCH_TOO_LARGE,
             &format!("at most {} operations per batch", s.limits.batch),
         );
     }
@@ -368,7 +369,7 @@ async fn execute(
             Err(e) => {
                 return error_response(
                     StatusCode::BAD_REQUEST,
-                    "GRAPHQL_PARSE_FAILED",
+                    codes::GRAPHQL_PARSE_FAILED,
                     &format!("the query is not valid GraphQL: {e}"),
                 );
             }
@@ -377,26 +378,26 @@ async fn execute(
             return control_character_response();
         }
         if shape.fragment_cycle {
-            return error_response(StatusCode::BAD_REQUEST, "FRAGMENT_CYCLE", "a fragment spreads itself");
+            return error_response(StatusCode::BAD_REQUEST, codes::FRAGMENT_CYCLE, "a fragment spreads itself");
         }
         if shape.aliases > s.limits.aliases {
             return error_response(
                 StatusCode::BAD_REQUEST,
-                "TOO_MANY_ALIASES",
+                codes::TOO_MANY_ALIASES,
                 &format!("at most {} aliases per operation", s.limits.aliases),
             );
         }
         if shape.introspection_fans_out {
             return error_response(
                 StatusCode::BAD_REQUEST,
-                "QUERY_TOO_COMPLEX",
+                codes::QUERY_TOO_COMPLEX,
                 "introspection may expand a type reference only by kind, name and ofType",
             );
         }
         if shape.asks_introspection() && !s.limits.introspection {
             return error_response(
                 StatusCode::BAD_REQUEST,
-                "INTROSPECTION_DISABLED",
+                codes::INTROSPECTION_DISABLED,
                 "introspection is turned off on this instance",
             );
         }
@@ -447,7 +448,7 @@ async fn execute(
     if bytes.len() > s.limits.response_bytes {
         return error_response(
             StatusCode::OK,
-            "RESPONSE_TOO_LARGE",
+            codes::RESPONSE_TOO_LARGE,
             &format!("the response would be over {} bytes: ask for fewer items or fields", s.limits.response_bytes),
         );
     }

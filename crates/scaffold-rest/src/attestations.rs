@@ -13,6 +13,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, NaiveDate, Utc};
 use scaffold_domain::attestation::{Attestation, AttestationState, AttestationType, Evidence, IssueDraft};
+use scaffold_domain::codes;
 use scaffold_domain::{AttestationId, DomainError, PersonId};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -194,7 +195,7 @@ fn body(s: &RestState, a: Attestation) -> AttestationBody {
 
 fn attestation_id(s: &str) -> Result<AttestationId, DomainError> {
     AttestationId::parse(s).ok_or_else(|| {
-        DomainError::not_found("ATTESTATION_NOT_FOUND", "there is no attestation with that id that you can see")
+        DomainError::not_found(codes::ATTESTATION_NOT_FOUND, "there is no attestation with that id that you can see")
     })
 }
 
@@ -344,7 +345,8 @@ pub async fn credential(
                 .into_response())
         }
         (state, _) => {
-            Err(DomainError::conflict("ATTESTATION_STATE", format!("the attestation is {state}, not active")).into())
+            Err(DomainError::conflict(codes::ATTESTATION_STATE, format!("the attestation is {state}, not active"))
+                .into())
         }
     }
 }
@@ -380,7 +382,7 @@ pub async fn revoke(
 pub async fn status_list(State(s): State<RestState>, Path(n): Path<String>) -> ApiResult<Response> {
     let n = n
         .parse::<i64>()
-        .map_err(|_| DomainError::not_found("STATUS_LIST_NOT_FOUND", "there is no such status list"))?;
+        .map_err(|_| DomainError::not_found(codes::STATUS_LIST_NOT_FOUND, "there is no such status list"))?;
     let token = s.service.status_list_token(n).await?;
     let mut res = ([(header::CONTENT_TYPE, "application/statuslist+jwt")], token).into_response();
     let h = res.headers_mut();
@@ -527,7 +529,7 @@ pub async fn withdraw_share(
     Path((id, share)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
     let share = scaffold_domain::ShareId::parse(&share)
-        .ok_or_else(|| DomainError::not_found("SHARE_NOT_FOUND", "there is no such share"))?;
+        .ok_or_else(|| DomainError::not_found(codes::SHARE_NOT_FOUND, "there is no such share"))?;
     s.service.withdraw_share(&actor, attestation_id(&id)?, share).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -13,6 +13,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use scaffold_domain::DomainError;
+use scaffold_domain::codes;
 use scaffold_service::identity::apps::oauth_error_name;
 use scaffold_service::identity::login::{CallbackParams, FLOW_COOKIE, SESSION_COOKIE};
 use serde::{Deserialize, Serialize};
@@ -192,9 +193,9 @@ fn token_body(t: scaffold_service::identity::apps::IssuedToken) -> Response {
 /// libraries and our own clients read it alike.
 fn oauth_error(e: &DomainError) -> Response {
     let status = match e.code {
-        "INVALID_CLIENT" => StatusCode::UNAUTHORIZED,
-        "INTERNAL" => StatusCode::INTERNAL_SERVER_ERROR,
-        "UNAVAILABLE" => StatusCode::SERVICE_UNAVAILABLE,
+        codes::INVALID_CLIENT => StatusCode::UNAUTHORIZED,
+        codes::INTERNAL => StatusCode::INTERNAL_SERVER_ERROR,
+        codes::UNAVAILABLE => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::BAD_REQUEST,
     };
     let body = OAuthError {
@@ -260,13 +261,13 @@ pub async fn token(State(s): State<RestState>, headers: HeaderMap, body: axum::b
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
     if !is_form {
-        return invalid("INVALID_REQUEST", "send an application/x-www-form-urlencoded body");
+        return invalid(codes::INVALID_REQUEST, "send an application/x-www-form-urlencoded body");
     }
     let Ok(form) = serde_urlencoded::from_bytes::<TokenForm>(&body) else {
-        return invalid("INVALID_REQUEST", "the form could not be read");
+        return invalid(codes::INVALID_REQUEST, "the form could not be read");
     };
     if form.grant_type.as_deref() != Some("client_credentials") {
-        return invalid("UNSUPPORTED_GRANT_TYPE", "only grant_type=client_credentials is supported here");
+        return invalid(codes::UNSUPPORTED_GRANT_TYPE, "only grant_type=client_credentials is supported here");
     }
     let creds = match (basic_credentials(&headers), form.client_id, form.client_secret) {
         (Some(c), None, None) => c,
@@ -274,7 +275,7 @@ pub async fn token(State(s): State<RestState>, headers: HeaderMap, body: axum::b
         _ => {
             return oauth_error(&DomainError::new(
                 scaffold_domain::ErrorKind::Unauthenticated,
-                "INVALID_CLIENT",
+                codes::INVALID_CLIENT,
                 "authenticate with HTTP Basic or client_id and client_secret (one way only)",
             ));
         }

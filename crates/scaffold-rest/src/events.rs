@@ -11,6 +11,7 @@ use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use chrono::{DateTime, NaiveDateTime, Utc};
+use scaffold_domain::codes;
 use scaffold_domain::event::{AccessibilityFeature, BookingMode, Event, EventDraft, EventStatus, PlaceInput};
 use scaffold_domain::group::Category;
 use scaffold_domain::{DomainError, EventId};
@@ -254,8 +255,9 @@ pub(crate) fn with_etag(status: StatusCode, e: Event) -> impl IntoResponse {
 }
 
 pub(crate) fn event_id(s: &str) -> Result<EventId, DomainError> {
-    EventId::parse(s)
-        .ok_or_else(|| DomainError::not_found("EVENT_NOT_FOUND", "there is no event with that id that you can see"))
+    EventId::parse(s).ok_or_else(|| {
+        DomainError::not_found(codes::EVENT_NOT_FOUND, "there is no event with that id that you can see")
+    })
 }
 
 /// Create an event or series

@@ -9,6 +9,7 @@ use axum::http::HeaderName;
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use scaffold_domain::codes;
 use scaffold_domain::{Actor, DomainError, ErrorKind, FieldError};
 use scaffold_service::identity::login::{Presented, SESSION_COOKIE, cookie_value};
 use serde::de::DeserializeOwned;
@@ -36,7 +37,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
         if !is_json {
             return Err(problem_response(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "UNSUPPORTED_MEDIA_TYPE",
+                codes::UNSUPPORTED_MEDIA_TYPE,
                 "send the body as application/json",
                 &[],
             ));
@@ -45,12 +46,17 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 problem_response(
                     StatusCode::PAYLOAD_TOO_LARGE,
-                    "PAYLOAD_TOO_LARGE",
+                    codes::PAYLOAD_TOO_LARGE,
                     "the request body is too large",
                     &[],
                 )
             } else {
-                problem_response(StatusCode::BAD_REQUEST, "UNREADABLE_BODY", "the request body could not be read", &[])
+                problem_response(
+                    StatusCode::BAD_REQUEST,
+                    codes::UNREADABLE_BODY,
+                    "the request body could not be read",
+                    &[],
+                )
             }
         })?;
         refuse_control_characters(&raw)?;
@@ -123,7 +129,7 @@ pub fn parse_json<T: DeserializeOwned>(raw: &[u8]) -> Result<T, Response> {
             ) {
                 return Err(problem_response(
                     StatusCode::BAD_REQUEST,
-                    "MALFORMED_JSON",
+                    codes::MALFORMED_JSON,
                     &format!(
                         "the body is not valid JSON: {}",
                         scaffold_domain::text::without_values(&inner.to_string())
@@ -212,17 +218,17 @@ fn field_error(path: &serde_path_to_error::Path, msg: &str) -> FieldError {
         if pointer.ends_with(&seg) { pointer.clone() } else { format!("{pointer}{seg}") }
     };
     if let Some(name) = quoted("unknown field ") {
-        return FieldError::new(child(&name), "UNKNOWN_FIELD", "is not a field of this request");
+        return FieldError::new(child(&name), codes::UNKNOWN_FIELD, "is not a field of this request");
     }
     if let Some(name) = quoted("missing field ") {
-        return FieldError::new(child(&name), "REQUIRED", "is required");
+        return FieldError::new(child(&name), codes::REQUIRED, "is required");
     }
     let code = if msg.starts_with("invalid type") {
-        "INVALID_TYPE"
+        codes::INVALID_TYPE
     } else if msg.starts_with("unknown variant") {
-        "INVALID_VALUE"
+        codes::INVALID_VALUE
     } else {
-        "INVALID"
+        codes::INVALID
     };
     // Never the value given (it may be a DBS certificate number in the wrong field).
     FieldError::new(pointer, code, scaffold_domain::text::without_values(msg))
@@ -243,7 +249,8 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for QueryParams<T>
             );
             let name = detail.split(':').next().unwrap_or("").trim().to_owned();
             let pointer = if name.contains(' ') || name.is_empty() { String::new() } else { format!("/{name}") };
-            ApiError(DomainError::invalid(vec![FieldError::new(pointer, "INVALID_PARAMETER", detail)])).into_response()
+            ApiError(DomainError::invalid(vec![FieldError::new(pointer, codes::INVALID_PARAMETER, detail)]))
+                .into_response()
         })
     }
 }
@@ -324,7 +331,7 @@ impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
         match value {
             None | Some("") => Err(ApiError(DomainError::new(
                 ErrorKind::PreconditionRequired,
-                "PRECONDITION_REQUIRED",
+                codes::PRECONDITION_REQUIRED,
                 "send If-Match with the ETag you read, so that you do not overwrite someone else's change",
             ))),
             Some("*") => Ok(IfMatch(None)),
@@ -336,7 +343,7 @@ impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
                 .ok_or_else(|| {
                     ApiError(DomainError::new(
                         ErrorKind::PreconditionFailed,
-                        "VERSION_MISMATCH",
+                        codes::VERSION_MISMATCH,
                         "If-Match does not name a current version of this resource",
                     ))
                 }),

@@ -12,6 +12,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::IntoResponse;
+use scaffold_domain::codes;
 use scaffold_domain::group::{
     Category, GroupDraft, GroupKind, GroupPatch, GuidelineTemplate, IdentifierScheme, JoinPolicy, Visibility,
 };
@@ -122,7 +123,7 @@ pub(crate) fn group_ref(s: &str) -> GroupRef {
 
 /// Ids only: anything else cannot name a group.
 pub(crate) fn group_id(s: &str) -> Result<GroupId, DomainError> {
-    GroupId::parse(s).ok_or_else(|| DomainError::not_found("GROUP_NOT_FOUND", "no such group"))
+    GroupId::parse(s).ok_or_else(|| DomainError::not_found(codes::GROUP_NOT_FOUND, "no such group"))
 }
 
 /// `If-Match: *` accepts whatever version is current.
@@ -208,7 +209,7 @@ pub async fn create(
             let key = v.to_str().map_err(|_| {
                 DomainError::invalid_field(
                     "/idempotency_key",
-                    "INVALID_IDEMPOTENCY_KEY",
+                    codes::INVALID_IDEMPOTENCY_KEY,
                     "Idempotency-Key must be 1 to 255 printable ASCII characters",
                 )
             })?;
@@ -366,7 +367,7 @@ pub async fn guideline_templates() -> Json<Vec<TemplateBody>> {
 
 fn scheme(s: &str) -> Result<IdentifierScheme, DomainError> {
     IdentifierScheme::parse(s)
-        .ok_or_else(|| DomainError::not_found("IDENTIFIER_SCHEME_UNKNOWN", "use GB-CHC, GB-SC, GB-NIC or GB-COH"))
+        .ok_or_else(|| DomainError::not_found(codes::IDENTIFIER_SCHEME_UNKNOWN, "use GB-CHC, GB-SC, GB-NIC or GB-COH"))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -9,6 +9,7 @@ use crate::schema::{MembershipBody, Page, next_link, role_schema};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use scaffold_domain::codes;
 use scaffold_domain::membership::Role;
 use scaffold_domain::{DomainError, PersonId};
 use serde::Deserialize;
@@ -16,7 +17,7 @@ use utoipa::{IntoParams, ToSchema};
 
 fn person_id(s: &str) -> Result<PersonId, DomainError> {
     PersonId::parse(s)
-        .ok_or_else(|| DomainError::not_found("MEMBERSHIP_NOT_FOUND", "that person is not a member of this group"))
+        .ok_or_else(|| DomainError::not_found(codes::MEMBERSHIP_NOT_FOUND, "that person is not a member of this group"))
 }
 
 /// Join a group

@@ -9,6 +9,7 @@ use axum::extract::{RawQuery, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, NaiveDateTime, SecondsFormat, Utc};
+use scaffold_domain::codes;
 use scaffold_domain::event::{Event, EventStatus, ListedOccurrence};
 use scaffold_domain::{DomainError, EventId, FieldError};
 use scaffold_store::FeedGroup;
@@ -42,20 +43,20 @@ fn position(p: &FeedParams) -> Result<Option<(i64, String)>, DomainError> {
         (None, None) => Ok(None),
         (Some(t), Some(id)) => {
             let t = t.parse::<i64>().map_err(|_| {
-                DomainError::invalid_field("/afterTimestamp", "INVALID_FEED_POSITION", "must be an integer")
+                DomainError::invalid_field("/afterTimestamp", codes::INVALID_FEED_POSITION, "must be an integer")
             })?;
             Ok(Some((t, id.clone())))
         }
         _ => Err(DomainError::invalid(vec![FieldError::new(
             "/afterId",
-            "INVALID_FEED_POSITION",
+            codes::INVALID_FEED_POSITION,
             "give afterTimestamp and afterId together",
         )])),
     }
 }
 
 fn bad_id() -> DomainError {
-    DomainError::invalid_field("/afterId", "INVALID_FEED_POSITION", "is not an id from this feed")
+    DomainError::invalid_field("/afterId", codes::INVALID_FEED_POSITION, "is not an id from this feed")
 }
 
 /// A ScheduledSession's id: the event's id and the occurrence's series local start, which sort

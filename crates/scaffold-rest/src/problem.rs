@@ -4,6 +4,7 @@
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use scaffold_domain::codes;
 use scaffold_domain::{DomainError, ErrorKind, FieldError};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -103,7 +104,7 @@ impl IntoResponse for ApiError {
                 res.headers_mut()
                     .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(r#"Bearer realm="community-scaffold""#));
             }
-            (ErrorKind::Forbidden, "INSUFFICIENT_SCOPE") => {
+            (ErrorKind::Forbidden, codes::INSUFFICIENT_SCOPE) => {
                 res.headers_mut().insert(
                     header::WWW_AUTHENTICATE,
                     HeaderValue::from_static(r#"Bearer realm="community-scaffold", error="insufficient_scope""#),
@@ -118,7 +119,7 @@ impl IntoResponse for ApiError {
 pub type ApiResult<T> = Result<T, ApiError>;
 
 pub async fn not_found_route() -> Response {
-    problem_response(StatusCode::NOT_FOUND, "ROUTE_NOT_FOUND", "there is no such API route", &[])
+    problem_response(StatusCode::NOT_FOUND, codes::ROUTE_NOT_FOUND, "there is no such API route", &[])
 }
 
 #[cfg(test)]

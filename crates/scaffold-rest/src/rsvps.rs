@@ -11,6 +11,7 @@ use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use chrono::{DateTime, Utc};
 use scaffold_domain::DomainError;
+use scaffold_domain::codes;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -120,7 +121,7 @@ pub async fn replies(
         None | Some("json") => false,
         Some("csv") => true,
         Some(_) => {
-            return Err(DomainError::invalid_field("/format", "UNKNOWN_FORMAT", "format is json or csv").into());
+            return Err(DomainError::invalid_field("/format", codes::UNKNOWN_FORMAT, "format is json or csv").into());
         }
     };
     let lines = s.service.replies(&actor, event_id(&event)?, &local_start).await?;
@@ -157,7 +158,7 @@ pub async fn check_in(
     Path((event, local_start, person)): Path<(String, String, String)>,
 ) -> ApiResult<StatusCode> {
     let person = scaffold_domain::PersonId::parse(&person)
-        .ok_or_else(|| DomainError::not_found("RSVP_NOT_FOUND", "that person has no confirmed place"))?;
+        .ok_or_else(|| DomainError::not_found(codes::RSVP_NOT_FOUND, "that person has no confirmed place"))?;
     s.service.check_in(&actor, event_id(&event)?, &local_start, person).await?;
     Ok(StatusCode::NO_CONTENT)
 }

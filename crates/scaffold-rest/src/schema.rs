@@ -2,6 +2,7 @@
 //! enumerations (which the domain crate defines without any OpenAPI dependency).
 
 use chrono::{DateTime, Utc};
+use scaffold_domain::codes;
 use scaffold_domain::group::{
     AreaInput, Category, GroupKind, GroupStatus, GuidelineTemplate, GuidelinesInput, IdentifierScheme, JoinPolicy,
     Link, Visibility,
@@ -136,7 +137,7 @@ impl TryFrom<GuidelinesBody> for GuidelinesInput {
             (None, Some(s)) => Ok(GuidelinesInput::Custom(s)),
             _ => Err(scaffold_domain::DomainError::invalid_field(
                 "/guidelines",
-                "ONE_OF",
+                codes::ONE_OF,
                 "give exactly one of `template` or `custom`",
             )),
         }

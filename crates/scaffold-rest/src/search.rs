@@ -11,6 +11,7 @@ use crate::schema::{category_schema, next_link};
 use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, Utc};
+use scaffold_domain::codes;
 use scaffold_domain::event::AccessibilityFeature;
 use scaffold_domain::event_search::SearchDraft;
 use scaffold_domain::group::Category;
@@ -194,7 +195,7 @@ pub async fn calendar(
         q: given(p.q),
     };
     if !(1..=92).contains(&days) {
-        return Err(scaffold_domain::DomainError::invalid_field("/days", "OUT_OF_RANGE", "days is 1 to 92").into());
+        return Err(scaffold_domain::DomainError::invalid_field("/days", codes::OUT_OF_RANGE, "days is 1 to 92").into());
     }
     let found = s.service.public_search(&draft, 500).await?;
     let base = s.service.identity().config().public_url.clone();

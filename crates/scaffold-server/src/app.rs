@@ -8,6 +8,7 @@ use axum::http::{HeaderName, Request, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use scaffold_domain::codes;
 use scaffold_service::Service;
 use std::sync::Arc;
 use std::time::Duration;
@@ -198,7 +199,7 @@ async fn refuse_declared_oversize(
     if declared.is_some_and(|n| n > u64::try_from(limit).unwrap_or(u64::MAX)) {
         return scaffold_rest::problem_response(
             StatusCode::PAYLOAD_TOO_LARGE,
-            "PAYLOAD_TOO_LARGE",
+            codes::PAYLOAD_TOO_LARGE,
             &format!("the request body is too large: at most {limit} bytes"),
             &[],
         );
@@ -241,14 +242,14 @@ async fn problem_for_bare_errors(res: Response) -> Response {
         return res;
     }
     let (code, detail) = match status {
-        StatusCode::METHOD_NOT_ALLOWED => ("METHOD_NOT_ALLOWED", "this route does not accept that method"),
-        StatusCode::PAYLOAD_TOO_LARGE => ("PAYLOAD_TOO_LARGE", "the request body is too large"),
+        StatusCode::METHOD_NOT_ALLOWED => (codes::METHOD_NOT_ALLOWED, "this route does not accept that method"),
+        StatusCode::PAYLOAD_TOO_LARGE => (codes::PAYLOAD_TOO_LARGE, "the request body is too large"),
         StatusCode::SERVICE_UNAVAILABLE => {
-            ("UNAVAILABLE", "the request took too long or the service is busy; try again")
+            (codes::UNAVAILABLE, "the request took too long or the service is busy; try again")
         }
-        StatusCode::NOT_FOUND => ("ROUTE_NOT_FOUND", "there is no such route"),
-        StatusCode::BAD_REQUEST => ("BAD_REQUEST", "the request could not be understood"),
-        _ => ("HTTP_ERROR", "the request failed"),
+        StatusCode::NOT_FOUND => (codes::ROUTE_NOT_FOUND, "there is no such route"),
+        StatusCode::BAD_REQUEST => (codes::BAD_REQUEST, "the request could not be understood"),
+        _ => (codes::HTTP_ERROR, "the request failed"),
     };
     let mut out = scaffold_rest::problem_response(status, code, detail, &[]);
     if let Some(allow) = res.headers().get(axum::http::header::ALLOW) {
@@ -275,7 +276,7 @@ async fn readyz(State((service, health)): State<(Service, Option<Arc<crate::heal
             tracing::warn!(error = ?e.source.as_ref().map(ToString::to_string), "readiness check failed");
             scaffold_rest::problem_response(
                 StatusCode::SERVICE_UNAVAILABLE,
-                "NOT_READY",
+                codes::NOT_READY,
                 "the store is not reachable",
                 &[],
             )

@@ -3,6 +3,7 @@
 
 use crate::config::{self, LogFormat, Overrides};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use scaffold_domain::codes;
 use scaffold_domain::{Scope, Scopes, SystemClock};
 use scaffold_service::Service;
 use std::net::SocketAddr;
@@ -256,7 +257,7 @@ fn verify(args: &VerifyArgs) -> Result<(), String> {
         };
         if seen.lines().any(|l| l == nonce) {
             let result =
-                Err(("KB_NONCE_REUSED".to_owned(), "this nonce was used by an earlier presentation".to_owned()));
+                Err((codes::KB_NONCE_REUSED.to_owned(), "this nonce was used by an earlier presentation".to_owned()));
             print!("{}", crate::verify::report(&result));
             return Err("the presentation is not valid (KB_NONCE_REUSED)".to_owned());
         }

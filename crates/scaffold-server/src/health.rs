@@ -8,6 +8,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::Response;
+use scaffold_domain::codes;
 use scaffold_service::Service;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
@@ -65,7 +66,7 @@ pub async fn fail_fast(State(health): State<Arc<StoreHealth>>, req: Request, nex
     }
     let mut res = scaffold_rest::problem_response(
         StatusCode::SERVICE_UNAVAILABLE,
-        "STORE_UNAVAILABLE",
+        codes::STORE_UNAVAILABLE,
         "the database cannot be reached at the moment; try again shortly",
         &[],
     );

@@ -11,6 +11,7 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
+use scaffold_domain::codes;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -93,7 +94,7 @@ async fn endpoint(State((m, token)): State<(Arc<Metrics>, Option<String>)>, head
         if !scaffold_service::identity::constant_time_eq(presented.as_bytes(), expected.as_bytes()) {
             let mut res = scaffold_rest::problem_response(
                 axum::http::StatusCode::UNAUTHORIZED,
-                "UNAUTHENTICATED",
+                codes::UNAUTHENTICATED,
                 "the metrics need the configured bearer token",
                 &[],
             );

@@ -7,6 +7,7 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::Response;
+use scaffold_domain::codes;
 use scaffold_service::Service;
 use scaffold_service::identity::RateState;
 use std::net::{IpAddr, SocketAddr};
@@ -92,7 +93,7 @@ pub async fn limit(State(l): State<Limiter>, mut req: Request, next: Next) -> Re
         Some(s) if s.exceeded => {
             let mut res = scaffold_rest::problem_response(
                 StatusCode::TOO_MANY_REQUESTS,
-                "RATE_LIMITED",
+                codes::RATE_LIMITED,
                 &format!("too many requests: the limit is {} a minute; try again in {} s", s.limit, s.reset_secs),
                 &[],
             );

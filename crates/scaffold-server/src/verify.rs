@@ -3,6 +3,7 @@
 //! claims shown, or the reason it failed.
 
 use scaffold_attest::{KeyBinding, Policy, PublicKey, StatusSource, TrustedIssuer, TypePolicy, Verified, verify};
+use scaffold_domain::codes;
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -108,7 +109,7 @@ pub fn check(req: &Request<'_>) -> Result<Verified, (String, String)> {
     let v = verify(req.presentation, &policy, req.status).map_err(|r| (r.code.to_owned(), r.reason))?;
     if !v.key_bound && v.claims.contains_key("cnf") && !req.skip_holder_check {
         return Err((
-            "HOLDER_NOT_CHECKED".to_owned(),
+            codes::HOLDER_NOT_CHECKED.to_owned(),
             "the credential is bound to its holder's key: give --aud and --nonce to check that the holder presented \
              it, or --skip-holder-check to accept it from anyone"
                 .to_owned(),

@@ -6,6 +6,7 @@
 
 use crate::groups::{GroupRef, group_not_found};
 use crate::{Service, store_error};
+use scaffold_domain::codes;
 use scaffold_domain::group::{Group, GroupStatus, Visibility};
 use scaffold_domain::membership::{Membership, MembershipStatus, Standing};
 use scaffold_domain::{Actor, DomainError, PersonId, Scope};
@@ -27,7 +28,7 @@ pub(crate) fn visible(group: &Group, actor: &Actor, membership: Option<&Membersh
 }
 
 fn role_required(who: &str, what: &str) -> DomainError {
-    DomainError::forbidden("GROUP_ROLE_REQUIRED", format!("only the group's {who} can {what}"))
+    DomainError::forbidden(codes::GROUP_ROLE_REQUIRED, format!("only the group's {who} can {what}"))
 }
 
 impl<'a> GroupAccess<'a> {
@@ -46,7 +47,10 @@ impl<'a> GroupAccess<'a> {
     /// Changes need the group active.
     pub(crate) fn active(&self) -> Result<(), DomainError> {
         if self.group.status == GroupStatus::Archived {
-            return Err(DomainError::conflict("GROUP_ARCHIVED", "the group is archived and can no longer be changed"));
+            return Err(DomainError::conflict(
+                codes::GROUP_ARCHIVED,
+                "the group is archived and can no longer be changed",
+            ));
         }
         Ok(())
     }
@@ -99,7 +103,7 @@ impl<'a> GroupAccess<'a> {
     pub(crate) fn remove(&self, target: &Membership) -> Result<(), DomainError> {
         if !self.standing().may_remove(target) {
             return Err(DomainError::forbidden(
-                "GROUP_ROLE_REQUIRED",
+                codes::GROUP_ROLE_REQUIRED,
                 "owners can remove anyone; organisers can remove members",
             ));
         }
@@ -116,7 +120,7 @@ impl<'a> GroupAccess<'a> {
         if self.actor.person_id().is_none() {
             return Err(DomainError::unauthenticated("the member list needs a bearer token"));
         }
-        Err(DomainError::forbidden("GROUP_MEMBERS_ONLY", "only the group's members can see who else is in it"))
+        Err(DomainError::forbidden(codes::GROUP_MEMBERS_ONLY, "only the group's members can see who else is in it"))
     }
 
     /// Issue and revoke the group's attestations: `attestations:issue` and an organiser or owner.

@@ -2,6 +2,7 @@
 
 use crate::{Page, Service, page_limit, store_error};
 use scaffold_domain::audit::AuditEntry;
+use scaffold_domain::codes;
 use scaffold_domain::{Actor, AuditId, DomainError, Scope};
 use scaffold_store::Cursor;
 
@@ -28,5 +29,5 @@ impl Service {
 }
 
 pub(crate) fn bad_cursor() -> DomainError {
-    DomainError::invalid_field("/after", "INVALID_CURSOR", "is not a cursor this service gave out")
+    DomainError::invalid_field("/after", codes::INVALID_CURSOR, "is not a cursor this service gave out")
 }

@@ -5,6 +5,7 @@
 use crate::{Page, Service, store_error};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use scaffold_domain::codes;
 use scaffold_domain::person::{self, Person};
 use scaffold_domain::{Actor, ApiKeyId, Credential, DomainError, PersonId, Scope, Scopes, text};
 use scaffold_store::ApiKey;
@@ -68,7 +69,7 @@ fn parse_scopes(scopes: &[String]) -> Result<Scopes, DomainError> {
             None => {
                 return Err(DomainError::invalid_field(
                     &format!("/scopes/{i}"),
-                    "UNKNOWN_SCOPE",
+                    codes::UNKNOWN_SCOPE,
                     format!("`{s}` is not a scope"),
                 ));
             }
@@ -205,7 +206,7 @@ impl Service {
         let scopes = parse_scopes(scopes)?;
         if !scopes.is_subset(&actor.scopes) {
             return Err(DomainError::forbidden(
-                "SCOPE_NOT_HELD",
+                codes::SCOPE_NOT_HELD,
                 "a new key may carry only scopes that the calling key has",
             ));
         }
@@ -237,7 +238,7 @@ impl Service {
         let audit = self.audit(Some(person), "api_key.revoke", "api_key", key, serde_json::json!({}));
         self.store.revoke_api_key(person, key, &audit).await.map_err(|e| match e {
             scaffold_store::StoreError::NotFound => {
-                DomainError::not_found("API_KEY_NOT_FOUND", "you have no live key with that id")
+                DomainError::not_found(codes::API_KEY_NOT_FOUND, "you have no live key with that id")
             }
             other => store_error(other),
         })

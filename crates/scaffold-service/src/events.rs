@@ -5,6 +5,7 @@
 use crate::groups::GroupRef;
 use crate::{Page, Service, store_error, version_mismatch};
 use chrono::{DateTime, Utc};
+use scaffold_domain::codes;
 use scaffold_domain::event::{Event, EventDraft, Occurrence, OccurrenceOverride, OverrideDraft};
 use scaffold_domain::{Actor, DomainError, EventId, GroupId, Scope};
 use scaffold_store::{Cursor, StoreError};
@@ -13,14 +14,14 @@ use scaffold_store::{Cursor, StoreError};
 pub const TOMBSTONE_DAYS: i64 = 14;
 
 fn event_not_found() -> DomainError {
-    DomainError::not_found("EVENT_NOT_FOUND", "there is no event with that id that you can see")
+    DomainError::not_found(codes::EVENT_NOT_FOUND, "there is no event with that id that you can see")
 }
 
 /// Reads of a series a change to one occurrence may take while the series keeps changing.
 const OCCURRENCE_TRIES: usize = 3;
 
 fn busy() -> DomainError {
-    DomainError::conflict("EVENT_BUSY", "the event kept changing while this was saved: try again")
+    DomainError::conflict(codes::EVENT_BUSY, "the event kept changing while this was saved: try again")
 }
 
 impl Service {
@@ -160,7 +161,7 @@ impl Service {
             let seats = self.store.max_confirmed_seats(id).await.map_err(store_error)?;
             if capacity < seats {
                 return Err(DomainError::conflict(
-                    "CAPACITY_BELOW_ATTENDANCE",
+                    codes::CAPACITY_BELOW_ATTENDANCE,
                     format!("{seats} places are already confirmed for an occurrence: capacity cannot go below that"),
                 ));
             }
@@ -350,7 +351,7 @@ impl Service {
                 Err(StoreError::VersionMismatch) => {}
                 Err(StoreError::NotFound) => {
                     return Err(DomainError::not_found(
-                        "OCCURRENCE_NOT_CHANGED",
+                        codes::OCCURRENCE_NOT_CHANGED,
                         "that occurrence has no change to remove",
                     ));
                 }

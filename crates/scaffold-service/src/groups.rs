@@ -5,6 +5,7 @@
 
 use crate::audit::bad_cursor;
 use crate::{Page, Service, page_limit, store_error, version_mismatch};
+use scaffold_domain::codes;
 use scaffold_domain::group::{Category, Group, GroupDraft, GroupPatch, GroupStatus, IdentifierScheme, OrgIdentifier};
 use scaffold_domain::membership::{Membership, MembershipStatus, Role};
 use scaffold_domain::{Actor, DomainError, GroupId, Outcode, PersonId, Scope};
@@ -67,18 +68,18 @@ enum Who {
 }
 
 fn identifier_not_found() -> DomainError {
-    DomainError::not_found("IDENTIFIER_NOT_FOUND", "the group has no number on that register")
+    DomainError::not_found(codes::IDENTIFIER_NOT_FOUND, "the group has no number on that register")
 }
 
 pub(crate) fn group_not_found() -> DomainError {
-    DomainError::not_found("GROUP_NOT_FOUND", "no such group")
+    DomainError::not_found(codes::GROUP_NOT_FOUND, "no such group")
 }
 
 fn validate_idempotency_key(key: &str) -> Result<(), DomainError> {
     if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
         return Err(DomainError::invalid_field(
             "/idempotency_key",
-            "INVALID_IDEMPOTENCY_KEY",
+            codes::INVALID_IDEMPOTENCY_KEY,
             "Idempotency-Key must be 1 to 255 printable ASCII characters",
         ));
     }
@@ -175,13 +176,14 @@ impl Service {
                 },
                 replayed: false,
             }),
-            Err(StoreError::Conflict { constraint: "slug" }) => {
-                Err(DomainError::conflict("GROUP_SLUG_TAKEN", format!("the slug `{}` is already taken", group.slug)))
-            }
+            Err(StoreError::Conflict { constraint: "slug" }) => Err(DomainError::conflict(
+                codes::GROUP_SLUG_TAKEN,
+                format!("the slug `{}` is already taken", group.slug),
+            )),
             Err(StoreError::Conflict { constraint: "idempotency_key" }) => match &idempotency {
                 Some(i) => self.replay(actor, person, i).await?.ok_or_else(|| {
                     DomainError::conflict(
-                        "IDEMPOTENCY_KEY_IN_USE",
+                        codes::IDEMPOTENCY_KEY_IN_USE,
                         "a request with this Idempotency-Key is in progress",
                     )
                 }),
@@ -198,7 +200,7 @@ impl Service {
         if rec.request_hash != i.fingerprint {
             return Err(DomainError::new(
                 scaffold_domain::ErrorKind::Invalid,
-                "IDEMPOTENCY_KEY_REUSED",
+                codes::IDEMPOTENCY_KEY_REUSED,
                 "this Idempotency-Key was used with a different request",
             ));
         }
@@ -248,7 +250,7 @@ impl Service {
             .map_err(|e| DomainError::invalid(vec![e]))?;
         let text = match &f.text {
             Some(t) if t.chars().count() > TEXT_FILTER_MAX => {
-                return Err(DomainError::invalid_field("/q", "TOO_LONG", "must be at most 100 characters"));
+                return Err(DomainError::invalid_field("/q", codes::TOO_LONG, "must be at most 100 characters"));
             }
             Some(t) => t.split_whitespace().take(8).map(str::to_lowercase).collect(),
             None => Vec::new(),
@@ -365,7 +367,7 @@ impl Service {
                 Err(e) => return Err(store_error(e)),
             }
         }
-        Err(DomainError::conflict("GROUP_BUSY", "the group is being changed by others: try again"))
+        Err(DomainError::conflict(codes::GROUP_BUSY, "the group is being changed by others: try again"))
     }
 
     /// Owners record a registration number; a new or changed number is unverified.

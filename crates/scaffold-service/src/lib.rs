@@ -16,6 +16,7 @@ pub mod rsvps;
 pub mod search;
 
 use scaffold_domain::audit::AuditEntry;
+use scaffold_domain::codes;
 use scaffold_domain::{AuditId, Clock, DomainError, PersonId};
 use scaffold_store::{Store, StoreError};
 use std::sync::Arc;
@@ -44,7 +45,7 @@ pub fn page_size(field: &str, size: Option<i64>) -> Result<u32, DomainError> {
     match size.map(u32::try_from) {
         None => Ok(DEFAULT_LIMIT),
         Some(Ok(n)) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
-        Some(_) => Err(DomainError::invalid_field(field, "OUT_OF_RANGE", "must be between 1 and 100")),
+        Some(_) => Err(DomainError::invalid_field(field, codes::OUT_OF_RANGE, "must be between 1 and 100")),
     }
 }
 
@@ -124,9 +125,9 @@ fn unreachable_config(e: &str) -> ! {
 /// Maps store failures that the use case did not handle itself.
 pub(crate) fn store_error(e: StoreError) -> DomainError {
     match e {
-        StoreError::NotFound => DomainError::not_found("NOT_FOUND", "the resource does not exist"),
+        StoreError::NotFound => DomainError::not_found(codes::NOT_FOUND, "the resource does not exist"),
         StoreError::Conflict { constraint } => {
-            DomainError::conflict("CONFLICT", format!("a resource with the same {constraint} already exists"))
+            DomainError::conflict(codes::CONFLICT, format!("a resource with the same {constraint} already exists"))
         }
         StoreError::VersionMismatch => version_mismatch(),
         StoreError::LastOwner => last_owner(),
@@ -139,11 +140,14 @@ pub(crate) fn store_error(e: StoreError) -> DomainError {
 pub(crate) fn version_mismatch() -> DomainError {
     DomainError::new(
         scaffold_domain::ErrorKind::PreconditionFailed,
-        "VERSION_MISMATCH",
+        codes::VERSION_MISMATCH,
         "the resource has changed since you read it: fetch it again and retry",
     )
 }
 
 pub(crate) fn last_owner() -> DomainError {
-    DomainError::conflict("GROUP_LAST_OWNER", "a group must keep at least one owner: make someone else an owner first")
+    DomainError::conflict(
+        codes::GROUP_LAST_OWNER,
+        "a group must keep at least one owner: make someone else an owner first",
+    )
 }

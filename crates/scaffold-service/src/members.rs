@@ -5,6 +5,7 @@
 use crate::access::GroupAccess;
 use crate::groups::GroupRef;
 use crate::{Page, Service, last_owner, page_limit, store_error};
+use scaffold_domain::codes;
 use scaffold_domain::membership::{self, Membership, MembershipStatus, Role};
 use scaffold_domain::person::Person;
 use scaffold_domain::{Actor, DomainError, GroupId, PersonId, Scope};
@@ -18,7 +19,7 @@ pub struct MemberView {
 }
 
 fn membership_not_found() -> DomainError {
-    DomainError::not_found("MEMBERSHIP_NOT_FOUND", "that person is not a member of this group")
+    DomainError::not_found(codes::MEMBERSHIP_NOT_FOUND, "that person is not a member of this group")
 }
 
 fn map_change_error(e: StoreError) -> DomainError {
@@ -113,10 +114,13 @@ impl Service {
         access.manage_members()?;
         let group = access.group;
         if self.store.persons_by_ids(&[invitee]).await.map_err(store_error)?.is_empty() {
-            return Err(DomainError::not_found("PERSON_NOT_FOUND", "no such person"));
+            return Err(DomainError::not_found(codes::PERSON_NOT_FOUND, "no such person"));
         }
         if self.store.membership(group.id, invitee).await.map_err(store_error)?.is_some() {
-            return Err(DomainError::conflict("ALREADY_MEMBER", "that person already has a membership of this group"));
+            return Err(DomainError::conflict(
+                codes::ALREADY_MEMBER,
+                "that person already has a membership of this group",
+            ));
         }
         let now = self.clock.now();
         let invited = Membership {
@@ -143,7 +147,10 @@ impl Service {
         let group = access.group;
         let mut target = self.target(group.id, person).await?;
         if target.status != MembershipStatus::Pending {
-            return Err(DomainError::conflict("MEMBERSHIP_NOT_PENDING", "that membership is not waiting for approval"));
+            return Err(DomainError::conflict(
+                codes::MEMBERSHIP_NOT_PENDING,
+                "that membership is not waiting for approval",
+            ));
         }
         target.status = MembershipStatus::Active;
         target.updated_at = self.clock.now();
@@ -163,7 +170,7 @@ impl Service {
         access.change_roles()?;
         let mut target = self.target(access.group.id, person).await?;
         if !target.is_active() {
-            return Err(DomainError::conflict("MEMBERSHIP_NOT_ACTIVE", "only active members can be given a role"));
+            return Err(DomainError::conflict(codes::MEMBERSHIP_NOT_ACTIVE, "only active members can be given a role"));
         }
         let from = target.role;
         target.role = role;

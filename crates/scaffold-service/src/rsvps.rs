@@ -5,6 +5,7 @@
 
 use crate::{Service, store_error};
 use chrono::{Duration, NaiveDateTime};
+use scaffold_domain::codes;
 use scaffold_domain::event::{BookingMode, Event, EventStatus, Occurrence, instant};
 use scaffold_domain::person::Person;
 use scaffold_domain::rsvp::{MAX_PARTY, Rsvp, RsvpResponse, RsvpState, allocate};
@@ -24,7 +25,7 @@ pub(crate) fn parse_local(s: &str) -> Result<NaiveDateTime, DomainError> {
         .map_err(|_| {
             DomainError::invalid_field(
                 "/local_start",
-                "INVALID_LOCAL_TIME",
+                codes::INVALID_LOCAL_TIME,
                 "must be a local time like 2026-04-07T10:00",
             )
         })
@@ -42,7 +43,7 @@ impl Service {
             .ok_or_else(|| {
                 DomainError::invalid_field(
                     "/local_start",
-                    "OCCURRENCE_NOT_IN_SERIES",
+                    codes::OCCURRENCE_NOT_IN_SERIES,
                     "the event has no occurrence starting then (check the local time and any excluded dates)",
                 )
             })
@@ -63,25 +64,25 @@ impl Service {
         let now = self.clock.now();
         if event.booking == BookingMode::External {
             return Err(DomainError::conflict(
-                "BOOKING_EXTERNAL",
+                codes::BOOKING_EXTERNAL,
                 "this event is booked elsewhere: see its booking_url",
             ));
         }
         if occurrence.status != EventStatus::Scheduled {
             return Err(DomainError::conflict(
-                "OCCURRENCE_NOT_SCHEDULED",
+                codes::OCCURRENCE_NOT_SCHEDULED,
                 format!("that occurrence is {}", occurrence.status.as_str()),
             ));
         }
         if occurrence.start <= now {
-            return Err(DomainError::conflict("OCCURRENCE_PAST", "that occurrence has already started"));
+            return Err(DomainError::conflict(codes::OCCURRENCE_PAST, "that occurrence has already started"));
         }
         let party = party_size.unwrap_or(1);
         let limit = event.capacity.map_or(MAX_PARTY, |c| MAX_PARTY.min(u8::try_from(c).unwrap_or(MAX_PARTY)));
         if party == 0 || party > limit {
             return Err(DomainError::invalid_field(
                 "/party_size",
-                "PARTY_SIZE_OUT_OF_RANGE",
+                codes::PARTY_SIZE_OUT_OF_RANGE,
                 format!("a reply may bring 1 to {limit} people"),
             ));
         }
@@ -159,7 +160,7 @@ impl Service {
         let audit = self.audit(by, "rsvp.check_in", "event", id, serde_json::json!({ "occurrence": local_start }));
         self.store.check_in(id, occurrence.local_start, person, self.clock.now(), &audit).await.map_err(|e| match e {
             StoreError::NotFound => {
-                DomainError::new(ErrorKind::NotFound, "RSVP_NOT_FOUND", "that person has no confirmed place")
+                DomainError::new(ErrorKind::NotFound, codes::RSVP_NOT_FOUND, "that person has no confirmed place")
             }
             other => store_error(other),
         })

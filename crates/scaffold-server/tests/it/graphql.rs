@@ -314,3 +314,46 @@ async fn introspection_and_graphiql_can_be_turned_off() {
     let body = off.gql(None, "{ categories }", json!({})).await.json();
     assert!(body["data"]["categories"].is_array(), "ordinary queries still run: {body}");
 }
+
+/// The same bad request gets the same code on both transports: a page size outside 1–100 is
+/// `VALIDATION_FAILED` with the field code `OUT_OF_RANGE` (at `/limit` in REST, `/first` in
+/// GraphQL), and an unknown group is `GROUP_NOT_FOUND`.
+#[tokio::test]
+async fn the_same_failure_has_the_same_code_over_rest_and_graphql() {
+    let app = app().await;
+    let ada = app.member("Ada").await;
+    app.group(&ada.token, techmates()).await;
+    for size in [0, 101] {
+        let rest = app.http.get(&format!("/api/v1/groups?limit={size}")).send().await;
+        let rest = rest.problem(422, "VALIDATION_FAILED");
+        assert_eq!(
+            (rest["errors"][0]["pointer"].as_str(), rest["errors"][0]["code"].as_str()),
+            (Some("/limit"), Some("OUT_OF_RANGE"))
+        );
+        let gql = app
+            .gql(None, "query($n: Int) { groups(first: $n) { edges { node { id } } } }", json!({ "n": size }))
+            .await
+            .json();
+        assert_eq!(code(&gql), "VALIDATION_FAILED", "{gql}");
+        let field = &gql["errors"][0]["extensions"]["fields"][0];
+        assert_eq!(
+            (field["pointer"].as_str(), field["code"].as_str()),
+            (Some("/first"), Some("OUT_OF_RANGE")),
+            "{gql}"
+        );
+    }
+    // An unknown group: REST answers 404, GraphQL's mutation fails with the same code (a
+    // lookup such as `group(id:)` answers null, as GraphQL lookups do).
+    let missing = "00000000-0000-7000-8000-000000000000";
+    app.http
+        .post(&format!("/api/v1/groups/{missing}/join"))
+        .token(&ada.token)
+        .send()
+        .await
+        .problem(404, "GROUP_NOT_FOUND");
+    let gql = app
+        .gql(Some(&ada.token), "mutation($id: ID!) { joinGroup(groupId: $id) { status } }", json!({ "id": missing }))
+        .await
+        .json();
+    assert_eq!(code(&gql), "GROUP_NOT_FOUND", "{gql}");
+}

@@ -7,6 +7,7 @@ use chrono::{DateTime, Duration, Utc};
 use scaffold_attest::{PublicKey, SigningKey};
 use scaffold_domain::DomainError;
 use scaffold_domain::attestation::AttestationType;
+use scaffold_domain::codes;
 use scaffold_store::SigningKeyRecord;
 use serde_json::{Value, json};
 
@@ -80,9 +81,10 @@ impl Service {
     pub fn type_metadata(&self, name: &str, version: &str) -> Result<Value, DomainError> {
         match AttestationType::parse(name) {
             Some(t) if version == AttestationType::VERSION => Ok(t.metadata(&self.public_url())),
-            _ => {
-                Err(DomainError::not_found("TYPE_NOT_FOUND", "there is no credential type with that name and version"))
-            }
+            _ => Err(DomainError::not_found(
+                codes::TYPE_NOT_FOUND,
+                "there is no credential type with that name and version",
+            )),
         }
     }
 

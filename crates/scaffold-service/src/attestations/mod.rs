@@ -13,6 +13,7 @@ use crate::{Service, store_error};
 use chrono::Duration;
 use scaffold_attest::{PublicKey, StatusList, StatusRef};
 use scaffold_domain::attestation::{Attestation, AttestationState, AttestationType, IssueDraft};
+use scaffold_domain::codes;
 use scaffold_domain::{Actor, AttestationId, DomainError, Scope};
 use scaffold_store::StoreError;
 use serde_json::{Value, json};
@@ -24,11 +25,11 @@ const STATUS_LIST_TOKEN_SECS: i64 = 86_400;
 const DECOYS: usize = 3;
 
 fn attestation_not_found() -> DomainError {
-    DomainError::not_found("ATTESTATION_NOT_FOUND", "there is no attestation with that id that you can see")
+    DomainError::not_found(codes::ATTESTATION_NOT_FOUND, "there is no attestation with that id that you can see")
 }
 
 fn state_conflict(a: &Attestation, wanted: &str) -> DomainError {
-    DomainError::conflict("ATTESTATION_STATE", format!("the attestation is {}, not {wanted}", a.state))
+    DomainError::conflict(codes::ATTESTATION_STATE, format!("the attestation is {}, not {wanted}", a.state))
 }
 
 impl Service {
@@ -48,14 +49,14 @@ impl Service {
         let (g, _) = self.visible_group(actor, group).await?;
         if !g.identifiers.iter().any(|i| i.verified_at.is_some()) {
             return Err(DomainError::conflict(
-                "ISSUER_NOT_VERIFIED",
+                codes::ISSUER_NOT_VERIFIED,
                 "only a group with a verified charity or company number can issue attestations",
             ));
         }
         if kind == AttestationType::IdentityVerified {
             return Err(DomainError::invalid_field(
                 "/type",
-                "NOT_ISSUED_BY_ORGANISATIONS",
+                codes::NOT_ISSUED_BY_ORGANISATIONS,
                 "identity-verified attestations come from the person's sign-in assurance",
             ));
         }
@@ -84,15 +85,15 @@ impl Service {
         let g = access.group;
         if !self.store.issuer_types(g.id).await.map_err(store_error)?.contains(&draft.attestation_type) {
             return Err(DomainError::forbidden(
-                "ISSUER_NOT_AUTHORISED",
+                codes::ISSUER_NOT_AUTHORISED,
                 format!("this group is not authorised to issue {} attestations", draft.attestation_type),
             ));
         }
         if draft.subject == person {
-            return Err(DomainError::conflict("SELF_ISSUE", "you cannot issue an attestation to yourself"));
+            return Err(DomainError::conflict(codes::SELF_ISSUE, "you cannot issue an attestation to yourself"));
         }
         if self.store.persons_by_ids(&[draft.subject]).await.map_err(store_error)?.is_empty() {
-            return Err(DomainError::not_found("PERSON_NOT_FOUND", "there is no such person"));
+            return Err(DomainError::not_found(codes::PERSON_NOT_FOUND, "there is no such person"));
         }
         let now = self.clock.now();
         let (claims, valid_days) = draft.check(&g.name, now.date_naive())?;
@@ -134,7 +135,7 @@ impl Service {
         let assurance = self.store.assurance_of(person).await.map_err(store_error)?;
         let claims = assurance.as_ref().and_then(scaffold_domain::attestation::identity_claims).ok_or_else(|| {
             DomainError::conflict(
-                "NO_VERIFIED_IDENTITY",
+                codes::NO_VERIFIED_IDENTITY,
                 "sign in with a provider that verifies your identity (e.g. GOV.UK One Login) first",
             )
         })?;
@@ -214,7 +215,7 @@ impl Service {
                 PublicKey::from_jwk(j).map_err(|e| {
                     DomainError::invalid_field(
                         "/holder_jwk",
-                        "INVALID_HOLDER_KEY",
+                        codes::INVALID_HOLDER_KEY,
                         format!("must be an EC P-256 public JWK ({e})"),
                     )
                 })
@@ -347,7 +348,7 @@ impl Service {
             .status_list(n)
             .await
             .map_err(store_error)?
-            .ok_or_else(|| DomainError::not_found("STATUS_LIST_NOT_FOUND", "there is no such status list"))?;
+            .ok_or_else(|| DomainError::not_found(codes::STATUS_LIST_NOT_FOUND, "there is no such status list"))?;
         let list = StatusList::from_bytes(bits);
         let (key, _) = self.attestation_keys().await?;
         let now = self.clock.now().timestamp();

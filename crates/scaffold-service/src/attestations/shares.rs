@@ -6,6 +6,7 @@ use crate::{Service, store_error};
 use chrono::DurationRound;
 use chrono::{DateTime, Duration, Utc};
 use scaffold_domain::attestation::{AttestationState, AttestationType, Redemption, Share};
+use scaffold_domain::codes;
 use scaffold_domain::{Actor, AttestationId, DomainError, Scope, ShareId};
 use scaffold_store::StoreError;
 use serde_json::{Value, json};
@@ -71,13 +72,17 @@ impl Service {
         }
         let mut errors = Vec::new();
         if draft.claims.is_empty() {
-            errors.push(scaffold_domain::FieldError::new("/claims", "REQUIRED", "choose at least one claim to share"));
+            errors.push(scaffold_domain::FieldError::new(
+                "/claims",
+                codes::REQUIRED,
+                "choose at least one claim to share",
+            ));
         }
         for (i, c) in draft.claims.iter().enumerate() {
             if !a.claims.contains_key(c) {
                 errors.push(scaffold_domain::FieldError::new(
                     format!("/claims/{i}"),
-                    "UNKNOWN_CLAIM",
+                    codes::UNKNOWN_CLAIM,
                     "the attestation has no such claim",
                 ));
             }
@@ -86,7 +91,7 @@ impl Service {
         if !(1..=scaffold_domain::attestation::SHARE_MAX_DAYS).contains(&days) {
             errors.push(scaffold_domain::FieldError::new(
                 "/expires_in_days",
-                "OUT_OF_RANGE",
+                codes::OUT_OF_RANGE,
                 "a share lasts 1 to 30 days",
             ));
         }
@@ -94,7 +99,7 @@ impl Service {
         if !(1..=scaffold_domain::attestation::SHARE_MAX_USES).contains(&uses) {
             errors.push(scaffold_domain::FieldError::new(
                 "/max_uses",
-                "OUT_OF_RANGE",
+                codes::OUT_OF_RANGE,
                 "a share is used 1 to 100 times",
             ));
         }
@@ -104,7 +109,7 @@ impl Service {
         if let Some(app) = draft.verifier_app
             && self.store.app_by_id(app).await.map_err(store_error)?.is_none()
         {
-            return Err(DomainError::not_found("APP_NOT_FOUND", "there is no such verifier app"));
+            return Err(DomainError::not_found(codes::APP_NOT_FOUND, "there is no such verifier app"));
         }
         let mut claims = draft.claims.clone();
         claims.sort();
@@ -162,13 +167,13 @@ impl Service {
     /// The holder withdraws a share: it cannot be redeemed any more.
     pub async fn withdraw_share(&self, actor: &Actor, id: AttestationId, share: ShareId) -> Result<(), DomainError> {
         let a = self.my_attestation(actor, id).await?;
-        let not_found = || DomainError::not_found("SHARE_NOT_FOUND", "there is no such share");
+        let not_found = || DomainError::not_found(codes::SHARE_NOT_FOUND, "there is no such share");
         let shares = self.store.shares_of_attestation(a.id).await.map_err(store_error)?;
         let s = shares.iter().find(|s| s.id == share).ok_or_else(not_found)?;
         let audit =
             self.audit(Some(a.subject), "share.withdraw", "attestation", a.id, json!({ "share_id": s.id.to_string() }));
         self.store.withdraw_share(s.id, self.clock.now(), &audit).await.map_err(|e| match e {
-            StoreError::VersionMismatch => share_error("SHARE_WITHDRAWN", "the share was withdrawn already"),
+            StoreError::VersionMismatch => share_error(codes::SHARE_WITHDRAWN, "the share was withdrawn already"),
             other => store_error(other),
         })
     }
@@ -192,7 +197,7 @@ impl Service {
         if tries > REDEEM_PER_MINUTE {
             let reset_secs = (window + Duration::minutes(1) - now).num_seconds().max(1);
             return Err(DomainError::rate_limited(
-                "RATE_LIMITED",
+                codes::RATE_LIMITED,
                 format!(
                     "too many share codes tried: at most {REDEEM_PER_MINUTE} a minute; try again in {reset_secs} s"
                 ),
@@ -203,7 +208,7 @@ impl Service {
                 },
             ));
         }
-        let not_found = || DomainError::not_found("SHARE_NOT_FOUND", "no share has that code");
+        let not_found = || DomainError::not_found(codes::SHARE_NOT_FOUND, "no share has that code");
         let canonical = scaffold_domain::attestation::share_code::normalize(code).ok_or_else(not_found)?;
         let share =
             self.store.share_by_code_hash(&code_hash(&canonical)).await.map_err(store_error)?.ok_or_else(not_found)?;
@@ -233,7 +238,7 @@ impl Service {
                 share: share.id,
                 verifier,
                 app,
-                result: "SHARE_NOT_FOR_YOU".to_owned(),
+                result: codes::SHARE_NOT_FOR_YOU.to_owned(),
                 redeemed_at: now,
             };
             let audit = self.audit(
@@ -241,7 +246,7 @@ impl Service {
                 "share.redeem",
                 "attestation",
                 share.attestation,
-                json!({ "share_id": share.id.to_string(), "result": "SHARE_NOT_FOR_YOU" }),
+                json!({ "share_id": share.id.to_string(), "result": codes::SHARE_NOT_FOR_YOU }),
             );
             let store = self.store.clone();
             drop(tokio::spawn(async move {
@@ -252,18 +257,21 @@ impl Service {
             return Err(not_found());
         }
         if share.withdrawn_at.is_some() {
-            return refuse("SHARE_WITHDRAWN", "the holder withdrew this share".to_owned()).await;
+            return refuse(codes::SHARE_WITHDRAWN, "the holder withdrew this share".to_owned()).await;
         }
         if share.expires_at <= now {
-            return refuse("SHARE_EXPIRED", "this share has expired".to_owned()).await;
+            return refuse(codes::SHARE_EXPIRED, "this share has expired".to_owned()).await;
         }
         if share.uses >= share.max_uses {
-            return refuse("SHARE_USED_UP", "this share has been used as many times as the holder allowed".to_owned())
-                .await;
+            return refuse(
+                codes::SHARE_USED_UP,
+                "this share has been used as many times as the holder allowed".to_owned(),
+            )
+            .await;
         }
         let a = self.store.attestation_by_id(share.attestation).await.map_err(store_error)?.ok_or_else(not_found)?;
         let (Some(credential), Some((list, _))) = (&a.credential, a.status) else {
-            return refuse("ATTESTATION_INVALID", "the attestation is not active".to_owned()).await;
+            return refuse(codes::ATTESTATION_INVALID, "the attestation is not active".to_owned()).await;
         };
         let names: Vec<&str> = share.claims.iter().map(String::as_str).collect();
         let presentation = scaffold_attest::present(credential, &names, None).map_err(DomainError::internal)?;
@@ -281,20 +289,21 @@ impl Service {
         };
         let verified = match scaffold_attest::verify(&presentation, &policy, &status) {
             Ok(v) => v,
-            Err(r) if r.code == "REVOKED" => {
-                return refuse("ATTESTATION_REVOKED", "the attestation has been revoked".to_owned()).await;
+            Err(r) if r.code == scaffold_attest::codes::REVOKED => {
+                return refuse(codes::ATTESTATION_REVOKED, "the attestation has been revoked".to_owned()).await;
             }
-            Err(r) if r.code == "EXPIRED" => {
-                return refuse("ATTESTATION_EXPIRED", "the attestation has expired".to_owned()).await;
+            Err(r) if r.code == scaffold_attest::codes::EXPIRED => {
+                return refuse(codes::ATTESTATION_EXPIRED, "the attestation has expired".to_owned()).await;
             }
             Err(r) => {
-                return refuse("ATTESTATION_INVALID", format!("the attestation does not verify ({})", r.code)).await;
+                return refuse(codes::ATTESTATION_INVALID, format!("the attestation does not verify ({})", r.code))
+                    .await;
             }
         };
         let redemption = scaffold_domain::RedemptionId::new_v7(now);
         let done = record_as(redemption, "valid", true).await?;
         if !done {
-            return Err(share_error("SHARE_USED_UP", "this share is no longer usable"));
+            return Err(share_error(codes::SHARE_USED_UP, "this share is no longer usable"));
         }
         let claims: serde_json::Map<String, Value> =
             verified.claims.into_iter().filter(|(k, _)| verified.disclosed.contains(k)).collect();

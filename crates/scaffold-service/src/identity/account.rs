@@ -3,6 +3,7 @@
 //! pseudonymous id in place of the person's.
 
 use crate::{Page, Service, store_error};
+use scaffold_domain::codes;
 use scaffold_domain::identity::{App, Assurance, Identity};
 use scaffold_domain::membership::Membership;
 use scaffold_domain::person::Person;
@@ -99,7 +100,7 @@ impl Service {
         let audit = self.audit(Some(pseudonym), "person.delete", "person", pseudonym, serde_json::json!({}));
         self.store.delete_person(person, pseudonym, &audit).await.map_err(|e| match e {
             StoreError::LastOwner => DomainError::conflict(
-                "ACCOUNT_OWNS_GROUPS",
+                codes::ACCOUNT_OWNS_GROUPS,
                 "you are the only owner of a group: make someone else an owner, or archive it, first",
             ),
             other => store_error(other),

@@ -6,6 +6,7 @@
 use super::token_refused;
 use crate::auth::hash_token;
 use crate::{Page, Service, store_error};
+use scaffold_domain::codes;
 use scaffold_domain::identity::{App, AppDraft, AppStatus, initial_grant, needs_approval};
 use scaffold_domain::{Actor, AppId, Credential, DomainError, ErrorKind, Scope, Scopes};
 use scaffold_identity::{AccessTokenClaims, TokenError};
@@ -50,16 +51,16 @@ pub struct IssuedToken {
 }
 
 fn app_not_found() -> DomainError {
-    DomainError::not_found("APP_NOT_FOUND", "there is no app with that id that you can see")
+    DomainError::not_found(codes::APP_NOT_FOUND, "there is no app with that id that you can see")
 }
 
 /// The failures of the token endpoint, with their RFC 6749 `error` names.
 pub fn oauth_error_name(code: &str) -> &'static str {
     match code {
-        "INVALID_CLIENT" => "invalid_client",
-        "INVALID_SCOPE" => "invalid_scope",
-        "UNSUPPORTED_GRANT_TYPE" => "unsupported_grant_type",
-        "UNAUTHORIZED_CLIENT" => "unauthorized_client",
+        codes::INVALID_CLIENT => "invalid_client",
+        codes::INVALID_SCOPE => "invalid_scope",
+        codes::UNSUPPORTED_GRANT_TYPE => "unsupported_grant_type",
+        codes::UNAUTHORIZED_CLIENT => "unauthorized_client",
         _ => "invalid_request",
     }
 }
@@ -154,14 +155,14 @@ impl Service {
                 _ => {
                     return Err(DomainError::invalid_field(
                         &format!("/scopes/{i}"),
-                        "NOT_REQUESTED",
+                        codes::NOT_REQUESTED,
                         format!("`{s}` is not a scope this app requested that needs approval"),
                     ));
                 }
             }
         }
         if app.status != AppStatus::Active {
-            return Err(DomainError::conflict("APP_REVOKED", "the app has been revoked"));
+            return Err(DomainError::conflict(codes::APP_REVOKED, "the app has been revoked"));
         }
         app.granted_scopes = Scopes::new(app.granted_scopes.iter().chain(add.iter().copied()));
         app.updated_at = self.clock.now();
@@ -180,7 +181,7 @@ impl Service {
     pub async fn rotate_app_secret(&self, actor: &Actor, id: AppId) -> Result<AppWithSecret, DomainError> {
         let mut app = self.owned_app(actor, id).await?;
         if app.status != AppStatus::Active {
-            return Err(DomainError::conflict("APP_REVOKED", "the app has been revoked"));
+            return Err(DomainError::conflict(codes::APP_REVOKED, "the app has been revoked"));
         }
         let secret = ClientSecret::generate()?;
         let now = self.clock.now();
@@ -223,7 +224,7 @@ impl Service {
         scope: Option<&str>,
     ) -> Result<IssuedToken, DomainError> {
         let invalid_client =
-            || DomainError::new(ErrorKind::Unauthenticated, "INVALID_CLIENT", "unknown client or wrong secret");
+            || DomainError::new(ErrorKind::Unauthenticated, codes::INVALID_CLIENT, "unknown client or wrong secret");
         // No client id has a control character or is that long: unknown, without asking the store.
         if client_id.len() > 100 || scaffold_domain::text::has_control(client_id) {
             return Err(invalid_client());
@@ -237,12 +238,12 @@ impl Service {
             None => app.granted_scopes.clone(),
             Some(s) => {
                 let asked = Scopes::parse(s).map_err(|w| {
-                    DomainError::new(ErrorKind::Invalid, "INVALID_SCOPE", format!("`{w}` is not a scope"))
+                    DomainError::new(ErrorKind::Invalid, codes::INVALID_SCOPE, format!("`{w}` is not a scope"))
                 })?;
                 if let Some(missing) = asked.iter().find(|x| !app.granted_scopes.contains(*x)) {
                     return Err(DomainError::new(
                         ErrorKind::Invalid,
-                        "INVALID_SCOPE",
+                        codes::INVALID_SCOPE,
                         format!("the app has not been granted `{missing}`"),
                     ));
                 }
@@ -262,7 +263,7 @@ impl Service {
             .map_err(store_error)?
             .ok_or_else(|| token_refused(&TokenError::MissingClaim("client_id")))?;
         if app.status != AppStatus::Active {
-            return Err(DomainError::new(ErrorKind::Unauthenticated, "APP_REVOKED", "the app has been revoked"));
+            return Err(DomainError::new(ErrorKind::Unauthenticated, codes::APP_REVOKED, "the app has been revoked"));
         }
         let asked = Scopes::parse(&claims.scope).unwrap_or_default();
         let scopes = Scopes::new(asked.iter().filter(|s| app.granted_scopes.contains(*s)));

@@ -8,6 +8,7 @@ use super::person_scopes;
 use crate::auth::hash_token;
 use crate::{Service, store_error};
 use chrono::Duration;
+use scaffold_domain::codes;
 use scaffold_domain::identity::{Assurance, Identity};
 use scaffold_domain::person::{self, Person};
 use scaffold_domain::{Actor, Credential, DomainError, ErrorKind, IdentityId, PersonId};
@@ -113,7 +114,7 @@ impl Service {
             let cross_site = p.fetch_site.is_some_and(|f| !matches!(f, "same-origin" | "none"));
             if cross_origin || cross_site {
                 return Err(DomainError::forbidden(
-                    "CROSS_SITE_REQUEST",
+                    codes::CROSS_SITE_REQUEST,
                     "a cookie-authenticated change must come from this service's own pages",
                 ));
             }
@@ -123,7 +124,7 @@ impl Service {
 
     fn provider(&self, name: &str) -> Result<&scaffold_identity::Provider, DomainError> {
         self.identity.providers.get(name).ok_or_else(|| {
-            DomainError::not_found("PROVIDER_NOT_FOUND", format!("no identity provider is called `{name}`"))
+            DomainError::not_found(codes::PROVIDER_NOT_FOUND, format!("no identity provider is called `{name}`"))
         })
     }
 
@@ -164,30 +165,34 @@ impl Service {
         let p = self.provider(provider)?;
         let now = self.clock.now();
         let flow_cookie = flow_cookie.ok_or_else(|| {
-            bad_flow("LOGIN_FLOW_MISSING", "this browser did not start a sign-in (its sign-in cookie is missing)")
+            bad_flow(codes::LOGIN_FLOW_MISSING, "this browser did not start a sign-in (its sign-in cookie is missing)")
         })?;
         // Taking the flow deletes it: a replayed callback finds nothing.
         let flow = self.store.take_login_state(&hash_token(flow_cookie), now).await.map_err(store_error)?.ok_or_else(
-            || bad_flow("LOGIN_FLOW_UNKNOWN", "the sign-in has expired or was already used: start again"),
+            || bad_flow(codes::LOGIN_FLOW_UNKNOWN, "the sign-in has expired or was already used: start again"),
         )?;
         if flow.expires_at <= now {
-            return Err(bad_flow("LOGIN_FLOW_EXPIRED", "the sign-in took too long: start again"));
+            return Err(bad_flow(codes::LOGIN_FLOW_EXPIRED, "the sign-in took too long: start again"));
         }
         if flow.provider != provider {
-            return Err(bad_flow("LOGIN_FLOW_MISMATCH", "the sign-in was started with another provider"));
+            return Err(bad_flow(codes::LOGIN_FLOW_MISMATCH, "the sign-in was started with another provider"));
         }
         let state = params.state.as_deref().unwrap_or_default();
         if !super::constant_time_eq(state.as_bytes(), flow.state.as_bytes()) {
             return Err(bad_flow(
-                "LOGIN_STATE_MISMATCH",
+                codes::LOGIN_STATE_MISMATCH,
                 "the sign-in response does not belong to this browser's sign-in",
             ));
         }
         if let Some(error) = &params.error {
             let detail = params.error_description.as_deref().unwrap_or("");
-            return Err(login_error("LOGIN_DENIED", format!("the provider said `{error}` {detail}").trim().to_owned()));
+            return Err(login_error(
+                codes::LOGIN_DENIED,
+                format!("the provider said `{error}` {detail}").trim().to_owned(),
+            ));
         }
-        let code = params.code.as_deref().ok_or_else(|| bad_flow("LOGIN_CODE_MISSING", "the response has no code"))?;
+        let code =
+            params.code.as_deref().ok_or_else(|| bad_flow(codes::LOGIN_CODE_MISSING, "the response has no code"))?;
         let secrets = FlowSecrets {
             state: flow.state.clone(),
             nonce: flow.nonce.clone(),
@@ -195,7 +200,7 @@ impl Service {
         };
         let verified = p.finish(code, &secrets, params.iss.as_deref(), now).await.map_err(|e| match e {
             scaffold_identity::LoginError::ProviderUnavailable(m) => DomainError::unavailable(m),
-            other => login_error("LOGIN_FAILED", other.to_string()),
+            other => login_error(codes::LOGIN_FAILED, other.to_string()),
         })?;
         let assurance = Assurance {
             level: verified.assurance,
@@ -208,7 +213,7 @@ impl Service {
         let person_id = match (existing, flow.link_person) {
             (Some(i), Some(linker)) if i.person_id != linker => {
                 return Err(DomainError::conflict(
-                    "IDENTITY_LINKED_ELSEWHERE",
+                    codes::IDENTITY_LINKED_ELSEWHERE,
                     "that identity already belongs to another account",
                 ));
             }
@@ -250,7 +255,7 @@ impl Service {
                 );
                 self.store.create_identity(new_person.as_ref(), &identity, &audit).await.map_err(|e| match e {
                     StoreError::Conflict { .. } => DomainError::conflict(
-                        "IDENTITY_LINKED_ELSEWHERE",
+                        codes::IDENTITY_LINKED_ELSEWHERE,
                         "that identity was linked to an account a moment ago: sign in again",
                     ),
                     other => store_error(other),
@@ -285,7 +290,7 @@ impl Service {
     pub async fn actor_from_session(&self, cookie: &str) -> Result<Actor, DomainError> {
         let now = self.clock.now();
         let hash = hash_token(cookie);
-        let expired = || login_error("SESSION_EXPIRED", "your session has ended: sign in again");
+        let expired = || login_error(codes::SESSION_EXPIRED, "your session has ended: sign in again");
         let session = self.store.session_by_hash(&hash).await.map_err(store_error)?.ok_or_else(expired)?;
         if session.idle_expires_at <= now || session.absolute_expires_at <= now {
             let _ = self.store.delete_session(&hash).await.map_err(store_error)?;

@@ -11,6 +11,7 @@ pub mod ratelimit;
 
 use crate::{Service, store_error};
 use chrono::{DateTime, Duration, Utc};
+use scaffold_domain::codes;
 use scaffold_domain::{Actor, Credential, DomainError, ErrorKind, Scope, Scopes};
 use scaffold_identity::{
     AccessTokenClaims, AccessTokens, KeyMaterial, KeyRing, Provider, ProviderConfig, TokenCache, TokenError,
@@ -154,7 +155,7 @@ fn record_of(k: &KeyMaterial, now: DateTime<Utc>) -> SigningKeyRecord {
 }
 
 pub(crate) fn token_refused(e: &TokenError) -> DomainError {
-    DomainError::new(ErrorKind::Unauthenticated, "INVALID_TOKEN", e.to_string())
+    DomainError::new(ErrorKind::Unauthenticated, codes::INVALID_TOKEN, e.to_string())
 }
 
 impl Service {
@@ -214,7 +215,7 @@ impl Service {
     pub async fn rotate_access_token_key(&self) -> Result<String, DomainError> {
         if self.identity.configured_key.is_some() {
             return Err(DomainError::conflict(
-                "KEY_FROM_CONFIG",
+                codes::KEY_FROM_CONFIG,
                 "the access-token key comes from configuration: replace it there",
             ));
         }
@@ -276,7 +277,7 @@ impl Service {
             .ok_or_else(|| {
                 DomainError::new(
                     ErrorKind::Unauthenticated,
-                    "IDENTITY_NOT_LINKED",
+                    codes::IDENTITY_NOT_LINKED,
                     "the token is valid but its subject has not signed in here yet",
                 )
             })?;
@@ -292,7 +293,10 @@ impl Service {
     pub async fn person_access_token(&self, actor: &Actor) -> Result<apps::IssuedToken, DomainError> {
         let person = actor.require(Scope::Profile)?;
         if actor.credential() != Some(Credential::Session) {
-            return Err(DomainError::forbidden("SESSION_REQUIRED", "sign in with a browser session to get a token"));
+            return Err(DomainError::forbidden(
+                codes::SESSION_REQUIRED,
+                "sign in with a browser session to get a token",
+            ));
         }
         self.issue_access_token(&person.to_string(), PERSON_CLIENT_ID, &actor.scopes).await
     }
@@ -321,7 +325,7 @@ impl Service {
         if self.store.persons_by_ids(&[id]).await.map_err(store_error)?.is_empty() {
             return Err(DomainError::new(
                 ErrorKind::Unauthenticated,
-                "ACCOUNT_DELETED",
+                codes::ACCOUNT_DELETED,
                 "the account no longer exists",
             ));
         }
