@@ -538,6 +538,22 @@ pub struct ListedOccurrence {
     pub longitude: Option<f64>,
 }
 
+impl ListedOccurrence {
+    /// The occurrence as an expansion of `event` gives it: moved when it no longer starts at the
+    /// time its series gives it.
+    pub fn in_series(self, event: &Event) -> Occurrence {
+        Occurrence {
+            moved: self.start != instant(event.timezone, self.local_start),
+            start: self.start,
+            end: self.end,
+            local_start: self.local_start,
+            status: self.status,
+            reason: self.reason,
+            place: self.place,
+        }
+    }
+}
+
 /// An event's occurrences in its listing window `[from, until)`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Listing {

@@ -209,18 +209,7 @@ impl EventObj {
             Vec::new()
         };
         let list = self.0.occurrences_with(&overrides, from, to).map_err(gql)?;
-        Ok(list
-            .into_iter()
-            .map(|o| OccurrenceObj {
-                start: o.start,
-                end: o.end,
-                local_start: local(&o.local_start),
-                status: o.status.into(),
-                reason: o.reason,
-                moved: o.moved,
-                place: o.place.as_ref().map(place_obj),
-            })
-            .collect())
+        Ok(list.into_iter().map(occurrence_obj).collect())
     }
 }
 
@@ -337,14 +326,14 @@ pub struct FoundObj {
     pub distance_km: Option<f64>,
 }
 
-fn occurrence_of_listing(e: &Event, o: scaffold_domain::event::ListedOccurrence) -> OccurrenceObj {
+fn occurrence_obj(o: scaffold_domain::event::Occurrence) -> OccurrenceObj {
     OccurrenceObj {
-        moved: o.start != scaffold_domain::event::instant(e.timezone, o.local_start),
         start: o.start,
         end: o.end,
         local_start: local(&o.local_start),
         status: o.status.into(),
         reason: o.reason,
+        moved: o.moved,
         place: o.place.as_ref().map(place_obj),
     }
 }
@@ -422,7 +411,7 @@ impl EventQuery {
         let mut c = Connection::new(after.is_some(), page.next.is_some());
         c.edges.extend(page.items.into_iter().map(|f| {
             let cursor = f.cursor();
-            let occurrence = occurrence_of_listing(&f.event, f.occurrence);
+            let occurrence = occurrence_obj(f.occurrence.in_series(&f.event));
             Edge::new(cursor, FoundObj { occurrence, event: EventObj(f.event), distance_km: f.distance_km })
         }));
         Ok(c)

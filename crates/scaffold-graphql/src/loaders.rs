@@ -43,14 +43,14 @@ impl Loader<GroupId> for Groups {
 }
 
 #[derive(Debug)]
-pub struct People(pub Service);
+pub struct People(pub Service, pub Actor);
 
 impl Loader<PersonId> for People {
     type Value = Person;
     type Error = LoadError;
 
     async fn load(&self, keys: &[PersonId]) -> Result<HashMap<PersonId, Person>, LoadError> {
-        let ps = self.0.persons(keys).await.map_err(err)?;
+        let ps = self.0.persons(&self.1, keys).await.map_err(err)?;
         Ok(ps.into_iter().map(|p| (p.id, p)).collect())
     }
 }
@@ -58,16 +58,16 @@ impl Loader<PersonId> for People {
 /// How many events of each group the `Group.events` loader fetches (a default page and one more).
 pub const GROUP_EVENTS_PAGE: u32 = 20;
 
-/// The first events of groups the caller reached through visibility-checked loads.
+/// The first events of groups, those the caller may see.
 #[derive(Debug)]
-pub struct GroupEvents(pub Service);
+pub struct GroupEvents(pub Service, pub Actor);
 
 impl Loader<GroupId> for GroupEvents {
     type Value = Vec<scaffold_domain::event::Event>;
     type Error = LoadError;
 
     async fn load(&self, keys: &[GroupId]) -> Result<HashMap<GroupId, Self::Value>, LoadError> {
-        let events = self.0.first_events_of_visible_groups(keys, GROUP_EVENTS_PAGE + 1).await.map_err(err)?;
+        let events = self.0.first_events_of_groups(&self.1, keys, GROUP_EVENTS_PAGE + 1).await.map_err(err)?;
         let mut out: HashMap<GroupId, Self::Value> = HashMap::new();
         for e in events {
             out.entry(e.group_id).or_default().push(e);
@@ -77,14 +77,14 @@ impl Loader<GroupId> for GroupEvents {
 }
 
 /// The changed occurrences of series, for `Event.occurrences` over a list of events.
-pub struct EventOverrides(pub Service);
+pub struct EventOverrides(pub Service, pub Actor);
 
 impl Loader<EventId> for EventOverrides {
     type Value = Vec<scaffold_domain::event::OccurrenceOverride>;
     type Error = LoadError;
 
     async fn load(&self, keys: &[EventId]) -> Result<HashMap<EventId, Self::Value>, LoadError> {
-        self.0.overrides_of_visible_events(keys).await.map_err(err)
+        self.0.overrides_of_events(&self.1, keys).await.map_err(err)
     }
 }
 
@@ -107,9 +107,9 @@ impl RequestData {
         Self {
             viewer_memberships: DataLoader::new(ViewerMemberships(service.clone(), actor.clone()), spawn),
             groups: DataLoader::new(Groups(service.clone(), actor.clone()), spawn),
-            people: DataLoader::new(People(service.clone()), spawn),
-            group_events: DataLoader::new(GroupEvents(service.clone()), spawn),
-            event_overrides: DataLoader::new(EventOverrides(service.clone()), spawn),
+            people: DataLoader::new(People(service.clone(), actor.clone()), spawn),
+            group_events: DataLoader::new(GroupEvents(service.clone(), actor.clone()), spawn),
+            event_overrides: DataLoader::new(EventOverrides(service.clone(), actor.clone()), spawn),
             actor,
         }
     }

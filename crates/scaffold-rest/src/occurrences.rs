@@ -10,7 +10,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use scaffold_domain::DomainError;
-use scaffold_domain::event::{Event, EventStatus, PlaceInput};
+use scaffold_domain::event::{EventStatus, PlaceInput};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -40,20 +40,7 @@ pub struct OccurrenceBody {
     pub place: Option<PlaceOut>,
 }
 
-/// A listed occurrence (search) in the same shape as an expanded one.
-pub(crate) fn occurrence_of_listing(e: &Event, o: scaffold_domain::event::ListedOccurrence) -> OccurrenceBody {
-    OccurrenceBody {
-        moved: o.start != scaffold_domain::event::instant(e.timezone, o.local_start),
-        start: o.start,
-        end: o.end,
-        local_start: local(&o.local_start),
-        status: o.status.as_str().to_owned(),
-        reason: o.reason,
-        place: o.place.map(place_out),
-    }
-}
-
-fn occurrence_body(o: scaffold_domain::event::Occurrence) -> OccurrenceBody {
+pub(crate) fn occurrence_body(o: scaffold_domain::event::Occurrence) -> OccurrenceBody {
     OccurrenceBody {
         start: o.start,
         end: o.end,

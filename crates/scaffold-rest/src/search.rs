@@ -5,7 +5,7 @@ use crate::RestState;
 use crate::events::EventBody;
 use crate::extract::{Caller, QueryParams, given};
 use crate::groups::group_ref;
-use crate::occurrences::{OccurrenceBody, occurrence_of_listing};
+use crate::occurrences::{OccurrenceBody, occurrence_body};
 use crate::problem::{ApiResult, Problem};
 use crate::schema::{category_schema, next_link};
 use axum::Json;
@@ -110,7 +110,7 @@ pub struct FoundPage {
 
 fn found_body(f: Found) -> FoundBody {
     FoundBody {
-        occurrence: occurrence_of_listing(&f.event, f.occurrence),
+        occurrence: occurrence_body(f.occurrence.in_series(&f.event)),
         distance_km: f.distance_km.map(|d| (d * 100.0).round() / 100.0),
         event: EventBody::from(f.event),
     }

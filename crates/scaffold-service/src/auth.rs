@@ -244,8 +244,12 @@ impl Service {
         })
     }
 
-    /// People by id, for loaders.
-    pub async fn persons(&self, ids: &[PersonId]) -> Result<Vec<Person>, DomainError> {
+    /// People by id (their display names), for loaders: signed-in callers only, who meet people
+    /// through member lists and replies, which need a bearer token too.
+    pub async fn persons(&self, actor: &Actor, ids: &[PersonId]) -> Result<Vec<Person>, DomainError> {
+        if actor.person_id().is_none() {
+            return Err(DomainError::unauthenticated("people's names need a bearer token"));
+        }
         self.store.persons_by_ids(ids).await.map_err(store_error)
     }
 }

@@ -95,14 +95,15 @@ impl Service {
         Ok(Page { items, next })
     }
 
-    /// The first `per_group` events of groups the caller can already see (for GraphQL loaders:
-    /// the caller reached these groups through visibility-checked reads).
-    pub async fn first_events_of_visible_groups(
+    /// The first `per_group` events of each of these groups the caller may see (for loaders).
+    pub async fn first_events_of_groups(
         &self,
+        actor: &Actor,
         groups: &[GroupId],
         per_group: u32,
     ) -> Result<Vec<Event>, DomainError> {
-        self.store.first_events_of_groups(groups, per_group).await.map_err(store_error)
+        let visible: Vec<GroupId> = self.groups_by_ids(actor, groups).await?.iter().map(|g| g.id).collect();
+        self.store.first_events_of_groups(&visible, per_group).await.map_err(store_error)
     }
 
     /// An event and its changed occurrences as the public sees them (calendar feeds carry public
@@ -281,14 +282,19 @@ impl Service {
         event.occurrences_with(&overrides, from, to)
     }
 
-    /// The changed occurrences of events the caller already holds (read through a visibility
-    /// check), in one store call (for loaders).
-    pub async fn overrides_of_visible_events(
+    /// The changed occurrences of those of these events the caller may see, in one store call
+    /// for the changes (for loaders).
+    pub async fn overrides_of_events(
         &self,
+        actor: &Actor,
         ids: &[EventId],
     ) -> Result<std::collections::HashMap<EventId, Vec<OccurrenceOverride>>, DomainError> {
+        let events = self.store.events_by_ids(ids).await.map_err(store_error)?;
+        let groups: Vec<GroupId> = events.iter().map(|e| e.group_id).collect();
+        let visible: Vec<GroupId> = self.groups_by_ids(actor, &groups).await?.iter().map(|g| g.id).collect();
+        let ids: Vec<EventId> = events.iter().filter(|e| visible.contains(&e.group_id)).map(|e| e.id).collect();
         let mut out: std::collections::HashMap<EventId, Vec<OccurrenceOverride>> = std::collections::HashMap::new();
-        for (id, o) in self.store.overrides_of_events(ids).await.map_err(store_error)? {
+        for (id, o) in self.store.overrides_of_events(&ids).await.map_err(store_error)? {
             out.entry(id).or_default().push(o);
         }
         Ok(out)

@@ -783,6 +783,12 @@ pub async fn events_round_trip_page_and_check_versions(store: DynStore) {
     assert_eq!(firsts.len(), 2);
     assert!(firsts.contains(&c) && firsts.contains(&d), "the first of each group");
     assert!(store.first_events_of_groups(&[], 5).await.unwrap().is_empty());
+    let mut by_ids = store.events_by_ids(&[d.id, a.id, scaffold_domain::EventId::new_v7(at(7))]).await.unwrap();
+    by_ids.sort_by_key(|e| e.id);
+    let mut expected = vec![a.clone(), d.clone()];
+    expected.sort_by_key(|e| e.id);
+    assert_eq!(by_ids, expected, "known ids, every field, unknown ones left out");
+    assert!(store.events_by_ids(&[]).await.unwrap().is_empty());
     let changed = scaffold_domain::event::Event { title: "Tea party (new room)".to_owned(), version: 2, ..a.clone() };
     store.update_event(&changed, 1, &listing(&changed, &[]), &audit("event.update", a.id)).await.unwrap();
     let err = store.update_event(&changed, 1, &listing(&changed, &[]), &audit("event.update", a.id)).await.unwrap_err();

@@ -15,6 +15,8 @@ use scaffold_domain::{EventId, GroupId, PersonId};
 pub trait EventStore: Send + Sync {
     async fn create_event(&self, event: &Event, listing: &Listing, audit: &AuditEntry) -> StoreResult<()>;
     async fn event_by_id(&self, id: EventId) -> StoreResult<Option<Event>>;
+    /// Events by id (for loaders); unknown ids are left out.
+    async fn events_by_ids(&self, ids: &[EventId]) -> StoreResult<Vec<Event>>;
     /// A group's events by first start, then id, after the keyset cursor.
     async fn events_of_group(
         &self,

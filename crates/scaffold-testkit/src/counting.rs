@@ -284,6 +284,10 @@ impl IdentityStore for CountingStore {
 
 #[async_trait]
 impl EventStore for CountingStore {
+    async fn events_by_ids(&self, ids: &[EventId]) -> StoreResult<Vec<Event>> {
+        self.enter("events_by_ids").await;
+        self.inner.events_by_ids(ids).await
+    }
     async fn create_event(&self, e: &Event, l: &Listing, a: &AuditEntry) -> StoreResult<()> {
         self.enter("create_event").await;
         self.inner.create_event(e, l, a).await

@@ -131,6 +131,13 @@ impl EventStore for SqlStore {
         row.as_ref().map(event_from_row).transpose()
     }
 
+    async fn events_by_ids(&self, ids: &[EventId]) -> StoreResult<Vec<Event>> {
+        let mut b = QueryBuilder::<Db>::new(concat!("select ", event_columns!(), " from event where event_id"));
+        d::in_list(&mut b, ids.iter().map(|e| e.0).collect());
+        let rows = b.build().fetch_all(&self.pool).await.map_err(to_store_error)?;
+        rows.iter().map(event_from_row).collect()
+    }
+
     async fn events_of_group(
         &self,
         group: GroupId,
