@@ -1,7 +1,7 @@
 //! The attestations port: issuer authorisations, attestations, status lists and shares.
 
 use super::d::{self, At, DbRow, Tx, for_update, to_store_error};
-use super::rows::{at, at_opt, get, json};
+use super::rows::{at, at_opt, get, json, row};
 use super::run::{exec, row_opt, rows, scalar, scalars, tuple_opt, tuples};
 use super::{SqlStore, insert_audit};
 use async_trait::async_trait;
@@ -22,25 +22,11 @@ macro_rules! columns {
 }
 
 fn from_row(r: &DbRow) -> StoreResult<Attestation> {
-    AttestationRow {
-        attestation_id: get(r, "attestation_id")?,
-        attestation_type: get(r, "attestation_type")?,
-        subject_id: get(r, "subject_id")?,
-        issuer_group_id: get(r, "issuer_group_id")?,
-        issued_by: get(r, "issued_by")?,
-        state: get(r, "state")?,
-        claims: json(r, "claims")?,
-        evidence: json(r, "evidence")?,
-        valid_days: get(r, "valid_days")?,
-        credential: get(r, "credential")?,
-        status_list: get(r, "status_list")?,
-        status_idx: get(r, "status_idx")?,
-        issued_at: at_opt(r, "issued_at")?,
-        expires_at: at_opt(r, "expires_at")?,
-        reason: get(r, "reason")?,
-        created_at: at(r, "created_at")?,
-        updated_at: at(r, "updated_at")?,
-    }
+    row!(r => AttestationRow {
+        attestation_id, attestation_type, subject_id, issuer_group_id, issued_by, state, claims: json,
+        evidence: json, valid_days, credential, status_list, status_idx, issued_at: at_opt, expires_at: at_opt,
+        reason, created_at: at, updated_at: at
+    })
     .into_attestation()
 }
 
@@ -232,14 +218,11 @@ impl AttestationStore for SqlStore {
         let rows = b.build().fetch_all(&self.pool).await.map_err(to_store_error)?;
         rows.iter()
             .map(|r| {
-                Ok(Redemption {
-                    id: RedemptionId(get(r, "redemption_id")?),
-                    share: ShareId(get(r, "share_id")?),
-                    verifier: PersonId(get(r, "verifier_id")?),
-                    app: get::<Option<uuid::Uuid>>(r, "app_id")?.map(AppId),
-                    result: get(r, "result")?,
-                    redeemed_at: at(r, "redeemed_at")?,
-                })
+                Ok(row!(r => Redemption {
+                    id = RedemptionId(get(r, "redemption_id")?), share = ShareId(get(r, "share_id")?),
+                    verifier = PersonId(get(r, "verifier_id")?),
+                    app = get::<Option<uuid::Uuid>>(r, "app_id")?.map(AppId), result, redeemed_at: at
+                }))
             })
             .collect()
     }
@@ -294,18 +277,10 @@ macro_rules! share_columns {
 use share_columns;
 
 fn share_from_row(r: &DbRow) -> StoreResult<Share> {
-    ShareRow {
-        share_id: get(r, "share_id")?,
-        attestation_id: get(r, "attestation_id")?,
-        code_hash: get(r, "code_hash")?,
-        claims: json(r, "claims")?,
-        verifier_app_id: get(r, "verifier_app_id")?,
-        max_uses: get(r, "max_uses")?,
-        uses: get(r, "uses")?,
-        expires_at: at(r, "expires_at")?,
-        withdrawn_at: at_opt(r, "withdrawn_at")?,
-        created_at: at(r, "created_at")?,
-    }
+    row!(r => ShareRow {
+        share_id, attestation_id, code_hash, claims: json, verifier_app_id, max_uses, uses, expires_at: at,
+        withdrawn_at: at_opt, created_at: at
+    })
     .into_share()
 }
 

@@ -1,7 +1,7 @@
 //! The events port: events, their listed occurrences and feeds, overrides and RSVPs.
 
 use super::d::{self, At, Db, DbArgs, DbRow, Tx, for_update, to_store_error};
-use super::rows::{at, at_opt, get, json, json_opt};
+use super::rows::{at, at_opt, get, json, json_opt, row};
 use super::run::{exec, row_opt, rows, scalar, scalar_opt, scalars};
 use super::{SqlStore, insert_audit};
 use async_trait::async_trait;
@@ -27,29 +27,11 @@ macro_rules! event_columns {
 }
 
 fn event_from_row(r: &DbRow) -> StoreResult<Event> {
-    EventRow {
-        event_id: get(r, "event_id")?,
-        group_id: get(r, "group_id")?,
-        title: get(r, "title")?,
-        start_at: at(r, "start_at")?,
-        timezone: get(r, "timezone")?,
-        start_local: get(r, "start_local")?,
-        end_local: get(r, "end_local")?,
-        all_day: get(r, "all_day")?,
-        status: get(r, "status")?,
-        recurrence_rule: get(r, "recurrence_rule")?,
-        outcode: get(r, "outcode")?,
-        latitude: get(r, "latitude")?,
-        longitude: get(r, "longitude")?,
-        categories: get(r, "categories")?,
-        details: json(r, "details")?,
-        version: get(r, "version")?,
-        created_at: at(r, "created_at")?,
-        updated_at: at(r, "updated_at")?,
-        search_text: get(r, "search_text")?,
-        features: get(r, "features")?,
-        open_active: get(r, "open_active")?,
-    }
+    row!(r => EventRow {
+        event_id, group_id, title, start_at: at, timezone, start_local, end_local, all_day, status, recurrence_rule,
+        outcode, latitude, longitude, categories, details: json, version, created_at: at, updated_at: at,
+        search_text, features, open_active
+    })
     .into_event()
 }
 
@@ -85,18 +67,10 @@ fn bind_event<'q>(q: sqlx::query::Query<'q, Db, DbArgs>, row: &'q EventRow) -> s
 }
 
 fn rsvp_from_row(r: &DbRow) -> StoreResult<Rsvp> {
-    RsvpRow {
-        event_id: get(r, "event_id")?,
-        occurrence: get(r, "occurrence")?,
-        person_id: get(r, "person_id")?,
-        response: get(r, "response")?,
-        party_size: i64::from(get::<i16>(r, "party_size")?),
-        state: get(r, "state")?,
-        waitlisted_at: at_opt(r, "waitlisted_at")?,
-        created_at: at(r, "created_at")?,
-        updated_at: at(r, "updated_at")?,
-        checked_in_at: at_opt(r, "checked_in_at")?,
-    }
+    row!(r => RsvpRow {
+        event_id, occurrence, person_id, response, party_size = i64::from(get::<i16>(r, "party_size")?), state,
+        waitlisted_at: at_opt, created_at: at, updated_at: at, checked_in_at: at_opt
+    })
     .into_rsvp()
 }
 
@@ -227,14 +201,9 @@ impl EventStore for SqlStore {
         let rows = b.build().fetch_all(&self.pool).await.map_err(to_store_error)?;
         rows.iter()
             .map(|r| {
-                let o = OverrideRow {
-                    local_start: get(r, "local_start")?,
-                    status: get(r, "status")?,
-                    reason: get(r, "reason")?,
-                    start_local: get(r, "start_local")?,
-                    end_local: get(r, "end_local")?,
-                    place: json_opt(r, "place")?,
-                }
+                let o = row!(r => OverrideRow {
+                    local_start, status, reason, start_local, end_local, place: json_opt
+                })
                 .into_override()?;
                 Ok((EventId(get(r, "event_id")?), o))
             })
@@ -505,16 +474,11 @@ impl EventStore for SqlStore {
         let rows = b.build().fetch_all(&self.pool).await.map_err(to_store_error)?;
         rows.iter()
             .map(|r| {
-                let o = OccurrenceRow {
-                    local_start: get(r, "o_local_start")?,
-                    start_at: at(r, "o_start_at")?,
-                    end_at: at(r, "o_end_at")?,
-                    status: get(r, "o_status")?,
-                    reason: get(r, "o_reason")?,
-                    place: json_opt(r, "o_place")?,
-                    latitude: get(r, "o_latitude")?,
-                    longitude: get(r, "o_longitude")?,
-                }
+                let o = row!(r => OccurrenceRow {
+                    local_start as "o_local_start", start_at as "o_start_at": at, end_at as "o_end_at": at,
+                    status as "o_status", reason as "o_reason", place as "o_place": json_opt,
+                    latitude as "o_latitude", longitude as "o_longitude"
+                })
                 .into_listed()?;
                 Ok((event_from_row(r)?, o))
             })
@@ -575,23 +539,14 @@ impl EventStore for SqlStore {
         rows.iter()
             .map(|r| {
                 let published: Option<bool> = get(r, "published")?;
-                let listed = OccurrenceRow {
-                    local_start: get(r, "local_start")?,
-                    start_at: at(r, "start_at")?,
-                    end_at: at(r, "end_at")?,
-                    status: get(r, "status")?,
-                    reason: get(r, "reason")?,
-                    place: json_opt(r, "place")?,
-                    latitude: get(r, "latitude")?,
-                    longitude: get(r, "longitude")?,
-                }
-                .into_listed()?;
-                Ok(SessionFeedItem {
-                    event_id: EventId(get(r, "event_id")?),
-                    local_start: listed.local_start,
-                    modified: get(r, "modified")?,
-                    data: (published == Some(true)).then_some(listed),
+                let listed = row!(r => OccurrenceRow {
+                    local_start, start_at: at, end_at: at, status, reason, place: json_opt, latitude, longitude
                 })
+                .into_listed()?;
+                Ok(row!(r => SessionFeedItem {
+                    event_id = EventId(get(r, "event_id")?), local_start = listed.local_start, modified,
+                    data = (published == Some(true)).then_some(listed)
+                }))
             })
             .collect()
     }

@@ -2,7 +2,7 @@
 //! the dialect's (`d::add_rate_limit_hits`).
 
 use super::d::{self, At, DbRow, Tx, for_update, to_store_error};
-use super::rows::{at, at_opt, get, json, membership_from_row};
+use super::rows::{at, at_opt, get, json, membership_from_row, row};
 use super::run::{exec, row_opt, rows, scalar, scalar_opt, scalars};
 use super::{SqlStore, insert_audit, insert_person, recount_members};
 use async_trait::async_trait;
@@ -18,61 +18,31 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 fn identity_from_row(r: &DbRow) -> StoreResult<Identity> {
-    Ok(Identity {
-        id: IdentityId(get(r, "identity_id")?),
-        person_id: PersonId(get(r, "person_id")?),
-        provider: get(r, "provider")?,
-        issuer: get(r, "issuer")?,
-        subject: get(r, "subject")?,
-        created_at: at(r, "created_at")?,
-        last_login_at: at(r, "last_login_at")?,
-    })
+    Ok(row!(r => Identity {
+        id = IdentityId(get(r, "identity_id")?), person_id = PersonId(get(r, "person_id")?), provider, issuer,
+        subject, created_at: at, last_login_at: at
+    }))
 }
 
 fn app_from_row(r: &DbRow) -> StoreResult<App> {
-    AppRow {
-        app_id: get(r, "app_id")?,
-        client_id: get(r, "client_id")?,
-        owner_person_id: get(r, "owner_person_id")?,
-        name: get(r, "name")?,
-        description: get(r, "description")?,
-        homepage: get(r, "homepage")?,
-        redirect_uris: json(r, "redirect_uris")?,
-        requested_scopes: get(r, "requested_scopes")?,
-        granted_scopes: get(r, "granted_scopes")?,
-        secret_hash: get(r, "secret_hash")?,
-        secret_created_at: at(r, "secret_created_at")?,
-        status: get(r, "status")?,
-        created_at: at(r, "created_at")?,
-        updated_at: at(r, "updated_at")?,
-    }
+    row!(r => AppRow {
+        app_id, client_id, owner_person_id, name, description, homepage, redirect_uris: json, requested_scopes,
+        granted_scopes, secret_hash, secret_created_at: at, status, created_at: at, updated_at: at
+    })
     .into_app()
 }
 
 fn session_from_row(r: &DbRow) -> StoreResult<Session> {
-    Ok(Session {
-        session_hash: get(r, "session_hash")?,
-        person_id: PersonId(get(r, "person_id")?),
-        provider: get(r, "provider")?,
-        id_token: get(r, "id_token")?,
-        created_at: at(r, "created_at")?,
-        last_seen_at: at(r, "last_seen_at")?,
-        idle_expires_at: at(r, "idle_expires_at")?,
-        absolute_expires_at: at(r, "absolute_expires_at")?,
-    })
+    Ok(row!(r => Session {
+        session_hash, person_id = PersonId(get(r, "person_id")?), provider, id_token, created_at: at,
+        last_seen_at: at, idle_expires_at: at, absolute_expires_at: at
+    }))
 }
 
 fn key_from_row(r: &DbRow) -> StoreResult<SigningKeyRecord> {
-    Ok(SigningKeyRecord {
-        kid: get(r, "kid")?,
-        purpose: get(r, "purpose")?,
-        algorithm: get(r, "algorithm")?,
-        private_der: get(r, "private_der")?,
-        public_jwk: get(r, "public_jwk")?,
-        created_at: at(r, "created_at")?,
-        retired_at: at_opt(r, "retired_at")?,
-        publish_until: at_opt(r, "publish_until")?,
-    })
+    Ok(row!(r => SigningKeyRecord {
+        kid, purpose, algorithm, private_der, public_jwk, created_at: at, retired_at: at_opt, publish_until: at_opt
+    }))
 }
 
 macro_rules! app_columns {
@@ -267,17 +237,11 @@ impl IdentityStore for SqlStore {
         exec(&mut *tx, "delete from login_state where expires_at < $1", (At(now),)).await?;
         tx.commit().await.map_err(to_store_error)?;
         row.map(|r| {
-            Ok(LoginState {
-                flow_hash: get(&r, "flow_hash")?,
-                provider: get(&r, "provider")?,
-                state: get(&r, "state")?,
-                nonce: get(&r, "nonce")?,
-                pkce_verifier: get(&r, "pkce_verifier")?,
-                link_person: get::<Option<Uuid>>(&r, "link_person_id")?.map(PersonId),
-                return_to: get(&r, "return_to")?,
-                created_at: at(&r, "created_at")?,
-                expires_at: at(&r, "expires_at")?,
-            })
+            Ok(row!(&r => LoginState {
+                flow_hash, provider, state, nonce, pkce_verifier,
+                link_person = get::<Option<Uuid>>(&r, "link_person_id")?.map(PersonId), return_to, created_at: at,
+                expires_at: at
+            }))
         })
         .transpose()
     }

@@ -11,7 +11,7 @@ mod run;
 use super as d;
 use async_trait::async_trait;
 use d::{At, Db, DbArgs, Tx, for_update, to_store_error};
-use rows::{at, get, group_from_row, json, key_from_row, membership_from_row, person_from_row};
+use rows::{at, get, group_from_row, json, key_from_row, membership_from_row, person_from_row, row};
 use run::{exec, row_opt, rows, scalar, scalar_opt};
 use scaffold_domain::audit::AuditEntry;
 use scaffold_domain::group::Group;
@@ -475,13 +475,9 @@ impl Store for SqlStore {
         let row = row_opt(&self.pool, "select scope, key, request_hash, resource_id, created_at from idempotency_key where scope = $1 and key = $2", (scope, key)).await?;
         row.as_ref()
             .map(|r| {
-                Ok(IdempotencyRecord {
-                    scope: get(r, "scope")?,
-                    key: get(r, "key")?,
-                    request_hash: get(r, "request_hash")?,
-                    resource_id: get(r, "resource_id")?,
-                    created_at: at(r, "created_at")?,
-                })
+                Ok(row!(r => IdempotencyRecord {
+                    scope, key, request_hash, resource_id, created_at: at
+                }))
             })
             .transpose()
     }
@@ -496,15 +492,11 @@ impl Store for SqlStore {
         .await?;
         rows.iter()
             .map(|r| {
-                Ok(AuditEntry {
-                    id: AuditId(get(r, "audit_id")?),
-                    at: at(r, "occurred_at")?,
-                    actor: get::<Option<Uuid>>(r, "actor_person_id")?.map(PersonId),
-                    action: get(r, "action")?,
-                    target_type: get(r, "target_type")?,
-                    target_id: get(r, "target_id")?,
-                    detail: json(r, "detail")?,
-                })
+                Ok(row!(r => AuditEntry {
+                    id = AuditId(get(r, "audit_id")?), at as "occurred_at": at,
+                    actor = get::<Option<Uuid>>(r, "actor_person_id")?.map(PersonId), action, target_type, target_id,
+                    detail: json
+                }))
             })
             .collect()
     }

@@ -11,6 +11,21 @@ use scaffold_store::{ApiKey, StoreResult};
 use sqlx::Row;
 use sqlx::types::Json;
 
+/// Reads a row into a struct, field by field: `name` reads the column of that name with `get`,
+/// `name: at` through another reader (`at`, `at_opt`, `json`, `json_opt`), `name as "col"` another
+/// column, and `name = expr` takes the expression as it is.
+macro_rules! row {
+    ($r:expr => $ty:ident { $( $f:ident $(as $c:literal)? $(: $rd:ident)? $(= $e:expr)? ),* $(,)? }) => {
+        $ty { $( $f: row!(@v $r; $f; [$($c)?]; [$($rd)?]; [$($e)?]) ),* }
+    };
+    (@v $r:expr; $f:ident; []; []; []) => { get($r, stringify!($f))? };
+    (@v $r:expr; $f:ident; [$c:literal]; []; []) => { get($r, $c)? };
+    (@v $r:expr; $f:ident; []; [$rd:ident]; []) => { $rd($r, stringify!($f))? };
+    (@v $r:expr; $f:ident; [$c:literal]; [$rd:ident]; []) => { $rd($r, $c)? };
+    (@v $r:expr; $f:ident; []; []; [$e:expr]) => { $e };
+}
+pub(super) use row;
+
 /// Reads a column (not a time or JSON: see `at` and `json`).
 pub(super) fn get<'r, T: sqlx::Decode<'r, Db> + sqlx::Type<Db>>(r: &'r DbRow, c: &str) -> StoreResult<T> {
     r.try_get(c).map_err(to_store_error)
@@ -35,30 +50,11 @@ pub(super) fn json_opt<T: serde::de::DeserializeOwned>(r: &DbRow, c: &str) -> St
 }
 
 pub fn group_from_row(r: &DbRow) -> StoreResult<Group> {
-    GroupRow {
-        group_id: get(r, "group_id")?,
-        slug: get(r, "slug")?,
-        name: get(r, "name")?,
-        summary: get(r, "summary")?,
-        description: get(r, "description")?,
-        kind: get(r, "kind")?,
-        categories: get(r, "categories")?,
-        outcode: get(r, "outcode")?,
-        latitude: get(r, "latitude")?,
-        longitude: get(r, "longitude")?,
-        contact_email: get(r, "contact_email")?,
-        links: json(r, "links")?,
-        visibility: get(r, "visibility")?,
-        join_policy: get(r, "join_policy")?,
-        guidelines_template: get(r, "guidelines_template")?,
-        guidelines_text: get(r, "guidelines_text")?,
-        identifiers: json(r, "identifiers")?,
-        member_count: get(r, "member_count")?,
-        status: get(r, "status")?,
-        version: get(r, "version")?,
-        created_at: at(r, "created_at")?,
-        updated_at: at(r, "updated_at")?,
-    }
+    row!(r => GroupRow {
+        group_id, slug, name, summary, description, kind, categories, outcode, latitude, longitude, contact_email,
+        links: json, visibility, join_policy, guidelines_template, guidelines_text, identifiers: json, member_count,
+        status, version, created_at: at, updated_at: at
+    })
     .into_group()
 }
 
@@ -89,9 +85,7 @@ pub fn key_from_row(r: &DbRow) -> StoreResult<ApiKey> {
 }
 
 pub fn person_from_row(r: &DbRow) -> StoreResult<Person> {
-    Ok(Person {
-        id: PersonId(get(r, "person_id")?),
-        display_name: get(r, "display_name")?,
-        created_at: at(r, "created_at")?,
-    })
+    Ok(row!(r => Person {
+        id = PersonId(get(r, "person_id")?), display_name, created_at: at
+    }))
 }
