@@ -14,6 +14,7 @@ use scaffold_domain::event::{Event, EventDraft, PlaceInput};
 use scaffold_domain::event_search::SearchDraft;
 use scaffold_domain::{DomainError, EventId};
 use scaffold_service::groups::GroupRef;
+use scaffold_shapes::{ActivityOut, PlaceBody, PlaceOut};
 
 fn event_id(id: &ID) -> GqlResult<EventId> {
     EventId::parse(id.as_str()).ok_or_else(|| {
@@ -23,18 +24,6 @@ fn event_id(id: &ID) -> GqlResult<EventId> {
 
 fn local(t: &NaiveDateTime) -> String {
     t.format("%Y-%m-%dT%H:%M").to_string()
-}
-
-/// Where an event happens.
-#[derive(SimpleObject, Debug)]
-#[graphql(name = "Place")]
-pub struct PlaceObj {
-    pub name: String,
-    pub address: Option<String>,
-    pub postcode: Option<String>,
-    pub outcode: Option<String>,
-    pub latitude: Option<f64>,
-    pub longitude: Option<f64>,
 }
 
 /// One occurrence of an event.
@@ -50,18 +39,7 @@ pub struct OccurrenceObj {
     /// Moved from its series time.
     pub moved: bool,
     /// A place for this occurrence only.
-    pub place: Option<PlaceObj>,
-}
-
-fn place_obj(p: &scaffold_domain::event::Place) -> PlaceObj {
-    PlaceObj {
-        name: p.name.clone(),
-        address: p.address.clone(),
-        postcode: p.postcode.clone(),
-        outcode: p.outcode.as_ref().map(|o| o.as_str().to_owned()),
-        latitude: p.latitude,
-        longitude: p.longitude,
-    }
+    pub place: Option<PlaceOut>,
 }
 
 /// An event or series.
@@ -118,8 +96,8 @@ impl EventObj {
     async fn status_reason(&self) -> Option<&str> {
         self.0.status_reason.as_deref()
     }
-    async fn place(&self) -> Option<PlaceObj> {
-        self.0.place.as_ref().map(place_obj)
+    async fn place(&self) -> Option<PlaceOut> {
+        self.0.place.as_ref().map(PlaceOut::from)
     }
     async fn online_url(&self) -> Option<&str> {
         self.0.online_url.as_deref()
@@ -160,8 +138,8 @@ impl EventObj {
         self.0.recurrence.as_ref().map(|r| r.rule.as_str())
     }
     /// OpenActive activities.
-    async fn activities(&self) -> Vec<ActivityObj> {
-        self.0.activities.iter().map(|a| ActivityObj { id: a.id(), pref_label: a.pref_label.clone() }).collect()
+    async fn activities(&self) -> Vec<ActivityOut> {
+        self.0.activities.iter().map(ActivityOut::from).collect()
     }
     /// Local start times of occurrences that do not happen.
     async fn exdates(&self) -> Vec<String> {
@@ -213,26 +191,6 @@ impl EventObj {
     }
 }
 
-/// An OpenActive Activity List concept.
-#[derive(SimpleObject, Debug)]
-#[graphql(name = "Activity")]
-pub struct ActivityObj {
-    /// `https://openactive.io/activity-list#<identifier>`.
-    pub id: String,
-    pub pref_label: String,
-}
-
-/// A place, as written.
-#[derive(InputObject, Debug)]
-#[graphql(name = "PlaceInput")]
-pub struct PlaceIn {
-    pub name: String,
-    pub address: Option<String>,
-    pub postcode: Option<String>,
-    pub latitude: Option<f64>,
-    pub longitude: Option<f64>,
-}
-
 /// An event or series, as written (the same fields as REST).
 #[derive(InputObject, Debug)]
 pub struct EventInput {
@@ -248,7 +206,7 @@ pub struct EventInput {
     pub all_day: bool,
     pub status: Option<EventStatus>,
     pub status_reason: Option<String>,
-    pub place: Option<PlaceIn>,
+    pub place: Option<PlaceBody>,
     pub online_url: Option<String>,
     #[graphql(default)]
     pub accessibility: Vec<AccessibilityFeature>,
@@ -282,13 +240,7 @@ impl From<EventInput> for EventDraft {
             all_day: i.all_day,
             status: i.status.map(Into::into),
             status_reason: i.status_reason,
-            place: i.place.map(|p| PlaceInput {
-                name: p.name,
-                address: p.address,
-                postcode: p.postcode,
-                latitude: p.latitude,
-                longitude: p.longitude,
-            }),
+            place: i.place.map(PlaceInput::from),
             online_url: i.online_url,
             accessibility: i.accessibility.into_iter().map(Into::into).collect(),
             accessibility_notes: i.accessibility_notes,
@@ -334,7 +286,7 @@ fn occurrence_obj(o: scaffold_domain::event::Occurrence) -> OccurrenceObj {
         status: o.status.into(),
         reason: o.reason,
         moved: o.moved,
-        place: o.place.as_ref().map(place_obj),
+        place: o.place.as_ref().map(PlaceOut::from),
     }
 }
 
@@ -436,7 +388,7 @@ pub struct OccurrenceChange {
     pub reason: Option<String>,
     pub start: Option<String>,
     pub end: Option<String>,
-    pub place: Option<PlaceIn>,
+    pub place: Option<PlaceBody>,
 }
 
 /// Where a reply stands.
@@ -474,13 +426,7 @@ impl EventMutation {
             reason: change.reason,
             start: change.start,
             end: change.end,
-            place: change.place.map(|p| PlaceInput {
-                name: p.name,
-                address: p.address,
-                postcode: p.postcode,
-                latitude: p.latitude,
-                longitude: p.longitude,
-            }),
+            place: change.place.map(PlaceInput::from),
         };
         service(ctx)?
             .set_occurrence(&request(ctx)?.actor, self::event_id(&event_id)?, &local_start, &draft)

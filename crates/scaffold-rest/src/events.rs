@@ -15,23 +15,10 @@ use scaffold_domain::codes;
 use scaffold_domain::event::{AccessibilityFeature, BookingMode, Event, EventDraft, EventStatus, PlaceInput};
 use scaffold_domain::group::Category;
 use scaffold_domain::{DomainError, EventId};
+use scaffold_shapes::{ActivityOut, PlaceBody, PlaceOut};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
-
-#[derive(Debug, Deserialize, Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PlaceBody {
-    #[schema(max_length = 200, example = "Wigan Library")]
-    pub name: String,
-    #[schema(max_length = 500)]
-    pub address: Option<String>,
-    /// A UK postcode; its outward code gives the coordinates when they are not given.
-    #[schema(example = "WN1 1NU")]
-    pub postcode: Option<String>,
-    pub latitude: Option<f64>,
-    pub longitude: Option<f64>,
-}
 
 /// An event or series, as written.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -108,13 +95,7 @@ impl From<EventInput> for EventDraft {
             all_day: b.all_day,
             status: b.status,
             status_reason: b.status_reason,
-            place: b.place.map(|p| PlaceInput {
-                name: p.name,
-                address: p.address,
-                postcode: p.postcode,
-                latitude: p.latitude,
-                longitude: p.longitude,
-            }),
+            place: b.place.map(PlaceInput::from),
             online_url: b.online_url,
             accessibility: b.accessibility,
             accessibility_notes: b.accessibility_notes,
@@ -131,16 +112,6 @@ impl From<EventInput> for EventDraft {
             exdates: b.exdates,
         }
     }
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct PlaceOut {
-    pub name: String,
-    pub address: Option<String>,
-    pub postcode: Option<String>,
-    pub outcode: Option<String>,
-    pub latitude: Option<f64>,
-    pub longitude: Option<f64>,
 }
 
 /// An event or series.
@@ -191,14 +162,6 @@ pub struct EventBody {
     pub updated_at: DateTime<Utc>,
 }
 
-/// An OpenActive Activity List concept.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ActivityOut {
-    /// The concept's id, e.g. `https://openactive.io/activity-list#<identifier>`.
-    pub id: String,
-    pub pref_label: String,
-}
-
 const LOCAL: &str = "%Y-%m-%dT%H:%M";
 
 pub(crate) fn local(t: &NaiveDateTime) -> String {
@@ -223,7 +186,7 @@ impl From<Event> for EventBody {
             all_day: e.all_day,
             status: e.status.as_str().to_owned(),
             status_reason: e.status_reason,
-            place: e.place.map(place_out),
+            place: e.place.as_ref().map(PlaceOut::from),
             online_url: e.online_url,
             accessibility: e.accessibility.iter().map(|a| a.as_str().to_owned()).collect(),
             accessibility_notes: e.accessibility_notes,
@@ -235,11 +198,7 @@ impl From<Event> for EventBody {
             min_age: e.min_age,
             max_age: e.max_age,
             categories: e.categories.iter().map(|c| c.as_str().to_owned()).collect(),
-            activities: e
-                .activities
-                .iter()
-                .map(|a| ActivityOut { id: a.id(), pref_label: a.pref_label.clone() })
-                .collect(),
+            activities: e.activities.iter().map(ActivityOut::from).collect(),
             rrule: e.recurrence.as_ref().map(|r| r.rule.clone()),
             exdates: e.recurrence.map(|r| r.exdates.iter().map(local).collect()).unwrap_or_default(),
             version: e.version,
@@ -366,15 +325,4 @@ pub async fn delete(
 ) -> ApiResult<StatusCode> {
     s.service.delete_event(&actor, event_id(&event)?, version).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-pub(crate) fn place_out(p: scaffold_domain::event::Place) -> PlaceOut {
-    PlaceOut {
-        name: p.name,
-        address: p.address,
-        postcode: p.postcode,
-        outcode: p.outcode.map(|o| o.as_str().to_owned()),
-        latitude: p.latitude,
-        longitude: p.longitude,
-    }
 }

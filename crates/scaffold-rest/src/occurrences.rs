@@ -2,7 +2,7 @@
 //! date (cancel, move, restore).
 
 use crate::RestState;
-use crate::events::{PlaceBody, PlaceOut, event_id, local, place_out};
+use crate::events::{event_id, local};
 use crate::extract::{Caller, JsonBody, QueryParams, SignedIn};
 use crate::problem::{ApiResult, Problem};
 use axum::Json;
@@ -11,6 +11,7 @@ use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use scaffold_domain::DomainError;
 use scaffold_domain::event::{EventStatus, PlaceInput};
+use scaffold_shapes::{PlaceBody, PlaceOut};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -48,7 +49,7 @@ pub(crate) fn occurrence_body(o: scaffold_domain::event::Occurrence) -> Occurren
         status: o.status.as_str().to_owned(),
         reason: o.reason,
         moved: o.moved,
-        place: o.place.map(place_out),
+        place: o.place.as_ref().map(PlaceOut::from),
     }
 }
 
@@ -92,13 +93,7 @@ pub async fn set_occurrence(
         reason: value.reason,
         start: value.start,
         end: value.end,
-        place: value.place.map(|p| PlaceInput {
-            name: p.name,
-            address: p.address,
-            postcode: p.postcode,
-            latitude: p.latitude,
-            longitude: p.longitude,
-        }),
+        place: value.place.map(PlaceInput::from),
     };
     let change = s.service.set_occurrence(&actor, id, &local_start, &draft).await?;
     let e = s.service.event(&actor, id).await?;
