@@ -1,6 +1,7 @@
 //! Identifier newtypes. All are UUIDv7, generated in the application, so that ids sort by
 //! creation time in both stores.
 
+use crate::{DomainError, codes};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use uuid::Uuid;
@@ -17,6 +18,22 @@ fn v7(at: chrono::DateTime<chrono::Utc>) -> Uuid {
 }
 
 macro_rules! id_type {
+    ($(#[$m:meta])* $name:ident, $code:ident, $missing:literal) => {
+        id_type!($(#[$m])* $name);
+
+        impl $name {
+            /// The answer for an id that names nothing the caller may see.
+            pub fn not_found() -> DomainError {
+                DomainError::not_found(codes::$code, $missing)
+            }
+
+            /// Parses an id from a path or an argument: text that is no id is not found, like an
+            /// id that names nothing.
+            pub fn parse_or_not_found(s: &str) -> Result<Self, DomainError> {
+                Self::parse(s).ok_or_else(Self::not_found)
+            }
+        }
+    };
     ($(#[$m:meta])* $name:ident) => {
         $(#[$m])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -43,23 +60,23 @@ macro_rules! id_type {
 }
 
 id_type!(/// A community group.
-    GroupId);
+    GroupId, GROUP_NOT_FOUND, "no such group");
 id_type!(/// A person (a resident, organiser, or operator).
-    PersonId);
+    PersonId, PERSON_NOT_FOUND, "no such person");
 id_type!(/// An API key.
-    ApiKeyId);
+    ApiKeyId, API_KEY_NOT_FOUND, "you have no live key with that id");
 id_type!(/// An audit log entry.
     AuditId);
 id_type!(/// An identity at an OpenID Provider, linked to a person.
     IdentityId);
 id_type!(/// A community developer's registered app.
-    AppId);
+    AppId, APP_NOT_FOUND, "there is no app with that id that you can see");
 id_type!(/// An event (a one-off or a series) run by a group.
-    EventId);
+    EventId, EVENT_NOT_FOUND, "there is no event with that id that you can see");
 id_type!(/// An attestation (a credential offered to or held by a person).
-    AttestationId);
+    AttestationId, ATTESTATION_NOT_FOUND, "there is no attestation with that id that you can see");
 id_type!(/// A holder's share of some claims of an attestation with verifiers.
-    ShareId);
+    ShareId, SHARE_NOT_FOUND, "there is no such share");
 id_type!(/// One redemption of a share by a verifier.
     RedemptionId);
 

@@ -4,8 +4,7 @@
 use crate::error::{GqlResult, gql};
 use crate::loaders::RequestData;
 use async_graphql::{Context, ID};
-use scaffold_domain::codes;
-use scaffold_domain::{DomainError, GroupId};
+use scaffold_domain::GroupId;
 use scaffold_service::Service;
 
 pub fn service<'a>(ctx: &Context<'a>) -> GqlResult<&'a Service> {
@@ -17,7 +16,7 @@ pub fn request<'a>(ctx: &Context<'a>) -> GqlResult<&'a RequestData> {
 }
 
 pub fn parse_group_id(id: &ID) -> GqlResult<GroupId> {
-    GroupId::parse(id.as_str()).ok_or_else(|| gql(DomainError::not_found(codes::GROUP_NOT_FOUND, "no such group")))
+    GroupId::parse_or_not_found(id.as_str()).map_err(gql)
 }
 
 /// Checks a Relay `first` argument with REST's page-size rule: 1 to 100, default 20.

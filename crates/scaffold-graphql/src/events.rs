@@ -9,17 +9,15 @@ use crate::types::{AccessibilityFeature, BookingMode, Category, EventStatus, Rsv
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, NaiveDateTime, Utc};
+use scaffold_domain::EventId;
 use scaffold_domain::codes;
 use scaffold_domain::event::{Event, EventDraft, PlaceInput};
 use scaffold_domain::event_search::SearchDraft;
-use scaffold_domain::{DomainError, EventId};
 use scaffold_service::groups::GroupRef;
 use scaffold_shapes::{ActivityOut, PlaceBody, PlaceOut};
 
 fn event_id(id: &ID) -> GqlResult<EventId> {
-    EventId::parse(id.as_str()).ok_or_else(|| {
-        gql(DomainError::not_found(codes::EVENT_NOT_FOUND, "there is no event with that id that you can see"))
-    })
+    EventId::parse_or_not_found(id.as_str()).map_err(gql)
 }
 
 fn local(t: &NaiveDateTime) -> String {

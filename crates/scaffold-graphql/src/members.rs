@@ -6,12 +6,11 @@ use crate::error::{GqlResult, gql};
 use crate::types::{MembershipStatus, Role};
 use async_graphql::{Context, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
-use scaffold_domain::codes;
+use scaffold_domain::PersonId;
 use scaffold_domain::membership::Membership;
-use scaffold_domain::{DomainError, PersonId};
 
 fn person_id(id: &ID) -> GqlResult<PersonId> {
-    PersonId::parse(id.as_str()).ok_or_else(|| gql(DomainError::not_found(codes::PERSON_NOT_FOUND, "no such person")))
+    PersonId::parse_or_not_found(id.as_str()).map_err(gql)
 }
 
 /// Someone's place in a group.

@@ -9,7 +9,6 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
-use scaffold_domain::codes;
 use scaffold_domain::identity::{App, AppDraft};
 use scaffold_domain::{AppId, DomainError};
 use scaffold_service::identity::apps::AppWithSecret;
@@ -150,8 +149,7 @@ pub async fn list(
 }
 
 fn app_id(raw: &str) -> Result<AppId, DomainError> {
-    AppId::parse(raw)
-        .ok_or_else(|| DomainError::not_found(codes::APP_NOT_FOUND, "there is no app with that id that you can see"))
+    AppId::parse_or_not_found(raw)
 }
 
 /// One app

@@ -194,9 +194,7 @@ fn body(s: &RestState, a: Attestation) -> AttestationBody {
 }
 
 fn attestation_id(s: &str) -> Result<AttestationId, DomainError> {
-    AttestationId::parse(s).ok_or_else(|| {
-        DomainError::not_found(codes::ATTESTATION_NOT_FOUND, "there is no attestation with that id that you can see")
-    })
+    AttestationId::parse_or_not_found(s)
 }
 
 /// Offer an attestation to a person (the issuing group's organisers)
@@ -528,8 +526,7 @@ pub async fn withdraw_share(
     SignedIn(actor): SignedIn,
     Path((id, share)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    let share = scaffold_domain::ShareId::parse(&share)
-        .ok_or_else(|| DomainError::not_found(codes::SHARE_NOT_FOUND, "there is no such share"))?;
+    let share = scaffold_domain::ShareId::parse_or_not_found(&share)?;
     s.service.withdraw_share(&actor, attestation_id(&id)?, share).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -11,7 +11,6 @@ use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use chrono::{DateTime, NaiveDateTime, Utc};
-use scaffold_domain::codes;
 use scaffold_domain::event::{AccessibilityFeature, BookingMode, Event, EventDraft, EventStatus, PlaceInput};
 use scaffold_domain::group::Category;
 use scaffold_domain::{DomainError, EventId};
@@ -214,9 +213,7 @@ pub(crate) fn with_etag(status: StatusCode, e: Event) -> impl IntoResponse {
 }
 
 pub(crate) fn event_id(s: &str) -> Result<EventId, DomainError> {
-    EventId::parse(s).ok_or_else(|| {
-        DomainError::not_found(codes::EVENT_NOT_FOUND, "there is no event with that id that you can see")
-    })
+    EventId::parse_or_not_found(s)
 }
 
 /// Create an event or series

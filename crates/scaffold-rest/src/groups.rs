@@ -123,7 +123,7 @@ pub(crate) fn group_ref(s: &str) -> GroupRef {
 
 /// Ids only: anything else cannot name a group.
 pub(crate) fn group_id(s: &str) -> Result<GroupId, DomainError> {
-    GroupId::parse(s).ok_or_else(|| DomainError::not_found(codes::GROUP_NOT_FOUND, "no such group"))
+    GroupId::parse_or_not_found(s)
 }
 
 /// `If-Match: *` accepts whatever version is current.

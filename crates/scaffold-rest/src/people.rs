@@ -9,8 +9,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
-use scaffold_domain::codes;
-use scaffold_domain::{ApiKeyId, DomainError};
+use scaffold_domain::ApiKeyId;
 use scaffold_service::auth::IssuedKey;
 use scaffold_store::ApiKey;
 use serde::{Deserialize, Serialize};
@@ -238,8 +237,7 @@ pub async fn revoke_key(
     SignedIn(actor): SignedIn,
     Path(key): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let id = ApiKeyId::parse(&key)
-        .ok_or_else(|| DomainError::not_found(codes::API_KEY_NOT_FOUND, "you have no live key with that id"))?;
+    let id = ApiKeyId::parse_or_not_found(&key)?;
     s.service.revoke_own_key(&actor, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

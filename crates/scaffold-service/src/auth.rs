@@ -237,9 +237,7 @@ impl Service {
         };
         let audit = self.audit(Some(person), "api_key.revoke", "api_key", key, serde_json::json!({}));
         self.store.revoke_api_key(person, key, &audit).await.map_err(|e| match e {
-            scaffold_store::StoreError::NotFound => {
-                DomainError::not_found(codes::API_KEY_NOT_FOUND, "you have no live key with that id")
-            }
+            scaffold_store::StoreError::NotFound => ApiKeyId::not_found(),
             other => store_error(other),
         })
     }

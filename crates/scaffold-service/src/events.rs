@@ -14,7 +14,7 @@ use scaffold_store::{Cursor, StoreError};
 pub const TOMBSTONE_DAYS: i64 = 14;
 
 fn event_not_found() -> DomainError {
-    DomainError::not_found(codes::EVENT_NOT_FOUND, "there is no event with that id that you can see")
+    EventId::not_found()
 }
 
 /// Reads of a series a change to one occurrence may take while the series keeps changing.

@@ -72,7 +72,7 @@ fn identifier_not_found() -> DomainError {
 }
 
 pub(crate) fn group_not_found() -> DomainError {
-    DomainError::not_found(codes::GROUP_NOT_FOUND, "no such group")
+    GroupId::not_found()
 }
 
 fn validate_idempotency_key(key: &str) -> Result<(), DomainError> {

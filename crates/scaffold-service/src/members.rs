@@ -114,7 +114,7 @@ impl Service {
         access.manage_members()?;
         let group = access.group;
         if self.store.persons_by_ids(&[invitee]).await.map_err(store_error)?.is_empty() {
-            return Err(DomainError::not_found(codes::PERSON_NOT_FOUND, "no such person"));
+            return Err(PersonId::not_found());
         }
         if self.store.membership(group.id, invitee).await.map_err(store_error)?.is_some() {
             return Err(DomainError::conflict(

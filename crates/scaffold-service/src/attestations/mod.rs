@@ -25,7 +25,7 @@ const STATUS_LIST_TOKEN_SECS: i64 = 86_400;
 const DECOYS: usize = 3;
 
 fn attestation_not_found() -> DomainError {
-    DomainError::not_found(codes::ATTESTATION_NOT_FOUND, "there is no attestation with that id that you can see")
+    AttestationId::not_found()
 }
 
 fn state_conflict(a: &Attestation, wanted: &str) -> DomainError {

@@ -167,7 +167,7 @@ impl Service {
     /// The holder withdraws a share: it cannot be redeemed any more.
     pub async fn withdraw_share(&self, actor: &Actor, id: AttestationId, share: ShareId) -> Result<(), DomainError> {
         let a = self.my_attestation(actor, id).await?;
-        let not_found = || DomainError::not_found(codes::SHARE_NOT_FOUND, "there is no such share");
+        let not_found = || ShareId::not_found();
         let shares = self.store.shares_of_attestation(a.id).await.map_err(store_error)?;
         let s = shares.iter().find(|s| s.id == share).ok_or_else(not_found)?;
         let audit =

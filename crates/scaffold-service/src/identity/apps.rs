@@ -51,7 +51,7 @@ pub struct IssuedToken {
 }
 
 fn app_not_found() -> DomainError {
-    DomainError::not_found(codes::APP_NOT_FOUND, "there is no app with that id that you can see")
+    AppId::not_found()
 }
 
 /// The failures of the token endpoint, with their RFC 6749 `error` names.
