@@ -19,7 +19,7 @@ enum Who {
 const WHO: [Who; 7] =
     [Who::Anonymous, Who::Member, Who::Organiser, Who::Owner, Who::AppWithoutScope, Who::AppWithScope, Who::Operator];
 
-const PERSON: &[&str] = &["groups:read", "groups:write", "profile"];
+const PERSON: &[&str] = &["groups:read", "groups:write", "profile", "events:read", "events:write", "rsvp:write"];
 
 struct World {
     app: TestApp,
@@ -65,7 +65,9 @@ impl World {
             Who::Organiser => Some(organiser.token.clone()),
             Who::Owner => Some(owner.token.clone()),
             Who::AppWithoutScope => Some(app_token(&app, &owner.token, &["groups:read"]).await),
-            Who::AppWithScope => Some(app_token(&app, &owner.token, &["groups:read", "groups:write"]).await),
+            Who::AppWithScope => Some(
+                app_token(&app, &owner.token, &["groups:read", "groups:write", "events:write", "rsvp:write"]).await,
+            ),
             Who::Operator => Some(app.operator.clone()),
         };
         World { app, owner, organiser, member, outsider, token, n: std::cell::Cell::new(0) }
@@ -104,6 +106,36 @@ impl World {
         id
     }
 
+    /// A weekly series in a fresh group, made by the owner: (group, event).
+    async fn event(&self) -> (String, String) {
+        let g = self.group(json!({})).await;
+        let res = self
+            .app
+            .http
+            .post(&format!("/api/v1/groups/{g}/events"))
+            .token(&self.owner.token)
+            .json(&series())
+            .send()
+            .await;
+        assert_eq!(res.status, 201, "{}", res.text);
+        let id = res.json()["id"].as_str().unwrap().to_owned();
+        (g, id)
+    }
+
+    /// Runs a GraphQL mutation as the caller: 200 when it succeeds, otherwise the status its
+    /// error code is catalogued under.
+    async fn gql(&self, query: &str, variables: Value) -> u16 {
+        let res = self.app.gql(self.token.as_deref(), query, variables).await;
+        let body = res.json();
+        match body["errors"][0]["extensions"]["code"].as_str() {
+            None => 200,
+            Some(code) => scaffold_domain::codes::status_of(code)
+                .and_then(|s| s.get(..3))
+                .and_then(|s| s.parse().ok())
+                .unwrap_or_else(|| panic!("{code} is not catalogued: {body}")),
+        }
+    }
+
     async fn call(&self, method: &str, uri: &str, body: Option<Value>) -> u16 {
         let mut c = match method {
             "POST" => self.app.http.post(uri),
@@ -121,6 +153,14 @@ impl World {
         }
         c.send().await.status.as_u16()
     }
+}
+
+/// The date of the weekly series the event mutations change and reply to.
+const DATE: &str = "2026-04-14T10:00";
+
+fn series() -> Value {
+    json!({ "title": "Tea", "summary": "Weekly", "start": "2026-04-07T10:00", "end": "2026-04-07T12:00",
+        "rrule": "FREQ=WEEKLY", "online_url": "https://example.org/tea", "capacity": 20 })
 }
 
 /// Runs one mutation for one caller in a fresh group and returns the status.
@@ -223,6 +263,69 @@ async fn run(w: &World, mutation: &str) -> u16 {
             let g = w.group(json!({})).await;
             w.call("POST", &format!("/api/v1/groups/{g}/leave"), None).await
         }
+        "create event" => {
+            let g = w.group(json!({})).await;
+            w.call("POST", &format!("/api/v1/groups/{g}/events"), Some(series())).await
+        }
+        "update event" => {
+            let (_, e) = w.event().await;
+            w.call("PUT", &format!("/api/v1/events/{e}"), Some(series())).await
+        }
+        "delete event" => {
+            let (_, e) = w.event().await;
+            w.call("DELETE", &format!("/api/v1/events/{e}"), None).await
+        }
+        "cancel a date" => {
+            let (_, e) = w.event().await;
+            w.call("PUT", &format!("/api/v1/events/{e}/occurrences/{DATE}"), Some(json!({ "status": "cancelled" })))
+                .await
+        }
+        "reply" => {
+            let (_, e) = w.event().await;
+            w.call("PUT", &format!("/api/v1/events/{e}/occurrences/{DATE}/rsvp"), Some(json!({ "response": "going" })))
+                .await
+        }
+        "check in" => {
+            let (_, e) = w.event().await;
+            let res = w
+                .app
+                .http
+                .put(&format!("/api/v1/events/{e}/occurrences/{DATE}/rsvp"))
+                .token(&w.member.token)
+                .json(&json!({ "response": "going" }))
+                .send()
+                .await;
+            assert_eq!(res.status, 200, "{}", res.text);
+            w.call("POST", &format!("/api/v1/events/{e}/occurrences/{DATE}/rsvps/{}/check-in", w.member.id), None).await
+        }
+        "GraphQL: update group" => {
+            let g = w.group(json!({})).await;
+            let q = "mutation($id: ID!) { updateGroup(id: $id, expectedVersion: 1, input: { summary: \"Changed\" }) { id } }";
+            w.gql(q, json!({ "id": g })).await
+        }
+        "GraphQL: create event" => {
+            let g = w.group(json!({})).await;
+            let q = "mutation($g: ID!) { createEvent(groupId: $g, input: { title: \"Tea\", summary: \"Weekly\",
+                start: \"2026-04-07T10:00\", end: \"2026-04-07T12:00\", onlineUrl: \"https://example.org/tea\" }) { id } }";
+            w.gql(q, json!({ "g": g })).await
+        }
+        "GraphQL: cancel a date" => {
+            let (_, e) = w.event().await;
+            let q = "mutation($e: ID!) { setOccurrence(eventId: $e, localStart: \"2026-04-14T10:00\", change: { status: CANCELLED }) }";
+            w.gql(q, json!({ "e": e })).await
+        }
+        "GraphQL: reply" => {
+            let (_, e) = w.event().await;
+            let q =
+                "mutation($e: ID!) { rsvp(eventId: $e, localStart: \"2026-04-14T10:00\", response: GOING) { state } }";
+            w.gql(q, json!({ "e": e })).await
+        }
+        "GraphQL: join" => {
+            w.n.set(w.n.get() + 1);
+            let g = w.app.group(&w.outsider.token, group_named(&format!("gql-other-{}", w.n.get()), json!({}))).await;
+            let q = "mutation($g: ID!) { joinGroup(groupId: $g) { status } }";
+            w.gql(q, json!({ "g": g["id"] })).await
+        }
         "delete account" => w.call("DELETE", "/api/v1/me", None).await,
         other => panic!("unknown mutation {other}"),
     }
@@ -246,6 +349,17 @@ const MATRIX: &[(&str, [u16; 7])] = &[
     ("revoke owner's app", [401, 404, 404, 200, 403, 403, 200]),
     ("approve app scopes", [401, 403, 403, 403, 403, 403, 200]),
     ("create person", [401, 403, 403, 403, 403, 403, 201]),
+    ("create event", [401, 403, 201, 201, 403, 201, 201]),
+    ("update event", [401, 403, 200, 200, 403, 200, 200]),
+    ("delete event", [401, 403, 204, 204, 403, 204, 204]),
+    ("cancel a date", [401, 403, 200, 200, 403, 200, 200]),
+    ("reply", [401, 200, 200, 200, 403, 200, 200]),
+    ("check in", [401, 403, 204, 204, 403, 204, 204]),
+    ("GraphQL: update group", [401, 403, 200, 200, 403, 200, 200]),
+    ("GraphQL: create event", [401, 403, 200, 200, 403, 200, 200]),
+    ("GraphQL: cancel a date", [401, 403, 200, 200, 403, 200, 200]),
+    ("GraphQL: reply", [401, 200, 200, 200, 403, 200, 200]),
+    ("GraphQL: join", [401, 200, 200, 200, 403, 200, 200]),
     // The owner is a group's last owner; the operator is not a member.
     ("leave", [401, 204, 204, 409, 403, 409, 404]),
     // Last. Every person here created a group above and is its only owner, so deletion is refused
