@@ -8,6 +8,27 @@
 //! matched, how rows are locked, how a write transaction begins, pragmas and pool settings, the
 //! rate-limit counters, and how database errors are read.
 
+/// Mounts the shared SQL (`sql/`) for one dialect and names the dialect's types: invoked once
+/// at the top of `sqlite.rs` and `postgres.rs`.
+macro_rules! dialect {
+    ($kind:literal, $store:ident, $db:ty, $migrations:literal) => {
+        pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!($migrations);
+
+        #[allow(clippy::duplicate_mod)] // the shared SQL, compiled for this dialect
+        #[path = "sql/mod.rs"]
+        mod sql;
+
+        pub use sql::SqlStore as $store;
+
+        type Db = $db;
+        type DbRow = <Db as sqlx::Database>::Row;
+        type DbArgs = <Db as sqlx::Database>::Arguments;
+        type Tx<'a> = sqlx::Transaction<'a, Db>;
+
+        const KIND: &str = $kind;
+    };
+}
+
 pub mod postgres;
 pub mod sqlite;
 

@@ -12,18 +12,7 @@ use sqlx::{Decode, Encode, Pool, QueryBuilder, Type};
 use std::str::FromStr;
 use uuid::Uuid;
 
-pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
-#[allow(clippy::duplicate_mod)] // the shared SQL, compiled for this dialect
-#[path = "sql/mod.rs"]
-mod sql;
-pub use sql::SqlStore as PgStore;
-
-type Db = sqlx::Postgres;
-type DbRow = sqlx::postgres::PgRow;
-type DbArgs = sqlx::postgres::PgArguments;
-type Tx<'a> = sqlx::Transaction<'a, Db>;
-
-const KIND: &str = "postgres";
+dialect!("postgres", PgStore, sqlx::Postgres, "../../migrations/postgres");
 
 /// Nothing beside the pool: rate-limit counters live in a table every replica shares.
 type Local = ();

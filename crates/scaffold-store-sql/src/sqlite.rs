@@ -18,18 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use uuid::Uuid;
 
-pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
-#[allow(clippy::duplicate_mod)] // the shared SQL, compiled for this dialect
-#[path = "sql/mod.rs"]
-mod sql;
-pub use sql::SqlStore as SqliteStore;
-
-type Db = sqlx::Sqlite;
-type DbRow = sqlx::sqlite::SqliteRow;
-type DbArgs = sqlx::sqlite::SqliteArguments;
-type Tx<'a> = sqlx::Transaction<'a, Db>;
-
-const KIND: &str = "sqlite";
+dialect!("sqlite", SqliteStore, sqlx::Sqlite, "../../migrations/sqlite");
 
 /// Rate-limit keys held per window before keys share overflow counters.
 const RATE_KEYS: usize = 65_536;

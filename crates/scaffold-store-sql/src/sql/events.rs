@@ -672,25 +672,25 @@ pub(crate) async fn republish_group(tx: &mut Tx<'_>, group: GroupId, at: DateTim
 /// Marks the events and listed occurrences (of one event, or of one group) that the feeds now
 /// publish as published at least once: only those ever appear in the feeds.
 async fn mark_published(tx: &mut Tx<'_>, by_group: bool, id: uuid::Uuid) -> StoreResult<()> {
-    let (events, occurrences) = if by_group {
-        (
-            "update event set published_ever = true where group_id = $1 and not published_ever and open_active
-               and exists (select 1 from community_group g where g.group_id = event.group_id
-                           and g.visibility = 'public' and g.status = 'active')",
-            "update occurrence set published_ever = true where group_id = $1 and not published_ever and not deleted
-               and open_active and exists (select 1 from community_group g where g.group_id = occurrence.group_id
-                                           and g.visibility = 'public' and g.status = 'active')",
-        )
-    } else {
-        (
-            "update event set published_ever = true where event_id = $1 and not published_ever and open_active
-               and exists (select 1 from community_group g where g.group_id = event.group_id
-                           and g.visibility = 'public' and g.status = 'active')",
-            "update occurrence set published_ever = true where event_id = $1 and not published_ever and not deleted
-               and open_active and exists (select 1 from community_group g where g.group_id = occurrence.group_id
-                                           and g.visibility = 'public' and g.status = 'active')",
-        )
-    };
+    // The statements for one key column (`group_id` or `event_id`).
+    macro_rules! by {
+        ($key:literal) => {
+            (
+                concat!(
+                    "update event set published_ever = true where ", $key, " = $1 and not published_ever
+                       and open_active and exists (select 1 from community_group g where g.group_id = event.group_id
+                                                   and g.visibility = 'public' and g.status = 'active')"
+                ),
+                concat!(
+                    "update occurrence set published_ever = true where ", $key, " = $1 and not published_ever
+                       and not deleted and open_active
+                       and exists (select 1 from community_group g where g.group_id = occurrence.group_id
+                                   and g.visibility = 'public' and g.status = 'active')"
+                ),
+            )
+        };
+    }
+    let (events, occurrences) = if by_group { by!("group_id") } else { by!("event_id") };
     for sql in [events, occurrences] {
         exec(&mut **tx, sql, (id,)).await?;
     }
