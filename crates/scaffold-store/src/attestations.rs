@@ -2,7 +2,6 @@
 //! status lists their revocations are published in.
 
 use crate::{StoreError, StoreResult};
-use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use scaffold_domain::attestation::{Attestation, AttestationState, AttestationType, Evidence, Redemption, Share};
 use scaffold_domain::audit::AuditEntry;
@@ -12,8 +11,8 @@ use uuid::Uuid;
 /// Bytes in a status list (1 bit per entry: 131,072 entries).
 pub const STATUS_LIST_BYTES: usize = 16_384;
 
-#[async_trait]
-pub trait AttestationStore: Send + Sync {
+port! {
+pub trait AttestationStore: [Send + Sync] {
     /// Lets a group issue a type (again: no change).
     async fn authorise_issuer(
         &self,
@@ -67,6 +66,7 @@ pub trait AttestationStore: Send + Sync {
     async fn redeem_share(&self, redemption: &Redemption, counts: bool, audit: &AuditEntry) -> StoreResult<bool>;
     /// Withdraws a share; `VersionMismatch` when it was withdrawn already.
     async fn withdraw_share(&self, share: ShareId, at: DateTime<Utc>, audit: &AuditEntry) -> StoreResult<()>;
+}
 }
 
 /// An `attestation_share` row in plain types.

@@ -4,15 +4,14 @@
 //! that produced it.
 
 use crate::StoreResult;
-use async_trait::async_trait;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use scaffold_domain::audit::AuditEntry;
 use scaffold_domain::event::{Event, ListedOccurrence, Listing, OccurrenceOverride};
 use scaffold_domain::rsvp::Rsvp;
 use scaffold_domain::{EventId, GroupId, PersonId};
 
-#[async_trait]
-pub trait EventStore: Send + Sync {
+port! {
+pub trait EventStore: [Send + Sync] {
     async fn create_event(&self, event: &Event, listing: &Listing, audit: &AuditEntry) -> StoreResult<()>;
     async fn event_by_id(&self, id: EventId) -> StoreResult<Option<Event>>;
     /// Events by id (for loaders); unknown ids are left out.
@@ -50,9 +49,7 @@ pub trait EventStore: Send + Sync {
         audit: &AuditEntry,
     ) -> StoreResult<()>;
     /// Every change to an event's occurrences, by local start.
-    async fn overrides_of(&self, event: EventId) -> StoreResult<Vec<OccurrenceOverride>> {
-        Ok(self.overrides_of_events(&[event]).await?.into_iter().map(|(_, o)| o).collect())
-    }
+    async fn overrides_of(&self, event: EventId) -> StoreResult<Vec<OccurrenceOverride>>;
     /// The changes to the occurrences of several events (for loaders), by event then local start.
     async fn overrides_of_events(&self, events: &[EventId]) -> StoreResult<Vec<(EventId, OccurrenceOverride)>>;
     /// Runs `decide` on the occurrence's current replies inside one transaction that holds the
@@ -114,6 +111,7 @@ pub trait EventStore: Send + Sync {
         after: Option<(i64, EventId, NaiveDateTime)>,
         limit: u32,
     ) -> StoreResult<Vec<SessionFeedItem>>;
+}
 }
 
 /// A search over listed occurrences. Only occurrences that are not cancelled, of events of

@@ -4,7 +4,6 @@
 //! started, serve a session, or verify a token another signed.
 
 use crate::StoreResult;
-use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use scaffold_domain::audit::AuditEntry;
 use scaffold_domain::identity::{App, Assurance, Identity};
@@ -90,8 +89,8 @@ impl std::fmt::Debug for SigningKeyRecord {
     }
 }
 
-#[async_trait]
-pub trait IdentityStore: Send + Sync {
+port! {
+pub trait IdentityStore: [Send + Sync] {
     async fn identity_by_subject(&self, issuer: &str, subject: &str) -> StoreResult<Option<Identity>>;
     async fn identities_of_person(&self, person: PersonId) -> StoreResult<Vec<Identity>>;
     /// Inserts the identity, and first the person when one is given (a first sign-in).
@@ -165,4 +164,5 @@ pub trait IdentityStore: Send + Sync {
     /// Adds `hits` to `bucket`'s fixed window starting at `window_start` and returns the total so
     /// far in that window, across every replica. Counters of earlier windows are discarded.
     async fn add_rate_limit_hits(&self, bucket: &str, window_start: DateTime<Utc>, hits: u64) -> StoreResult<u64>;
+}
 }

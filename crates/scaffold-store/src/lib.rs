@@ -3,6 +3,8 @@
 //! conformance suite (feature `conformance`) checks that both behave the same. This crate must not
 //! know any SQL dialect, HTTP or GraphQL.
 
+#[macro_use]
+mod observed;
 pub mod attestations;
 pub mod cursor;
 pub mod decode;
@@ -20,11 +22,11 @@ pub use cursor::Cursor;
 pub use error::StoreError;
 pub use events::{EventStore, FeedGroup, OccurrenceQuery, SeriesFeedItem, SessionFeedItem};
 pub use identity::{IdentityStore, LoginState, Session, SigningKeyRecord};
+pub use observed::{Observed, Observer};
 pub use records::{
     ApiKey, GroupQuery, IdempotencyRecord, MembershipChange, lat_cell, lat_cells, like_pattern, search_text, sort_name,
 };
 
-use async_trait::async_trait;
 use scaffold_domain::audit::AuditEntry;
 use scaffold_domain::group::Group;
 use scaffold_domain::membership::Membership;
@@ -33,12 +35,14 @@ use scaffold_domain::{ApiKeyId, AuditId, GroupId, PersonId};
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+port! {
 /// Everything the service needs from storage. Every method that writes takes the audit entry for
 /// the change and writes both in one transaction.
-#[async_trait]
-pub trait Store: IdentityStore + EventStore + AttestationStore + Send + Sync + std::fmt::Debug {
-    /// Which adapter this is (`sqlite`, `postgres`), for logs and readiness output.
-    fn kind(&self) -> &'static str;
+pub trait Store: [IdentityStore + EventStore + AttestationStore + Send + Sync + std::fmt::Debug] {
+    sync {
+        /// Which adapter this is (`sqlite`, `postgres`), for logs and readiness output.
+        fn kind(&self) -> &'static str;
+    }
 
     /// A cheap round trip to the database, for readiness checks.
     async fn ping(&self) -> StoreResult<()>;
@@ -92,4 +96,5 @@ pub trait Store: IdentityStore + EventStore + AttestationStore + Send + Sync + s
     async fn idempotency_record(&self, scope: &str, key: &str) -> StoreResult<Option<IdempotencyRecord>>;
     /// Audit entries, newest first, before the cursor.
     async fn list_audit(&self, before: Option<AuditId>, limit: u32) -> StoreResult<Vec<AuditEntry>>;
+}
 }

@@ -7,7 +7,7 @@
 mod counting;
 mod http;
 
-pub use counting::CountingStore;
+pub use counting::{Counter, CountingStore, counting_store};
 pub use http::{TestClient, TestResponse};
 
 use chrono::{TimeZone, Utc};

@@ -565,7 +565,7 @@ async fn holder_sees(s: &Setup, shares: &str, result: &str) {
 #[tokio::test]
 async fn a_code_for_another_verifier_costs_the_same_as_an_unknown_code() {
     use serde_json::json;
-    let store = scaffold_testkit::CountingStore::wrap(scaffold_testkit::store().await);
+    let store = scaffold_testkit::counting_store(scaffold_testkit::store().await);
     let s = active_dbs_check_on(store.clone()).await;
     let (matcher_id, _) = verifier_app(&s, "Casserole matcher").await;
     let (_, stranger) = verifier_app(&s, "Someone else").await;

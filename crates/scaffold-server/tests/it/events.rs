@@ -213,8 +213,8 @@ async fn graphql_creates_events_and_resolves_them_as_entities_and_through_groups
 #[tokio::test]
 async fn group_events_resolve_without_a_query_per_group() {
     use scaffold_server::app::{AppOptions, router};
-    use scaffold_testkit::{CountingStore, TestClient};
-    let store = CountingStore::wrap(scaffold_testkit::store().await);
+    use scaffold_testkit::TestClient;
+    let store = scaffold_testkit::counting_store(scaffold_testkit::store().await);
     let service = scaffold_service::Service::new(store.clone(), scaffold_testkit::clock());
     let operator = service.bootstrap_operator().await.unwrap().unwrap();
     let http = TestClient::new(router(service, &AppOptions::default()));

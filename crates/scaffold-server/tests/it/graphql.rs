@@ -240,8 +240,8 @@ async fn a_response_over_the_size_limit_is_refused_with_a_code() {
 #[tokio::test]
 async fn lists_resolve_related_data_without_a_query_per_item() {
     use scaffold_server::app::{AppOptions, router};
-    use scaffold_testkit::{CountingStore, TestClient};
-    let store = CountingStore::wrap(scaffold_testkit::store().await);
+    use scaffold_testkit::TestClient;
+    let store = scaffold_testkit::counting_store(scaffold_testkit::store().await);
     let service = scaffold_service::Service::new(store.clone(), scaffold_testkit::clock());
     let operator = service.bootstrap_operator().await.unwrap().unwrap();
     let http = TestClient::new(router(service, &AppOptions::default()));

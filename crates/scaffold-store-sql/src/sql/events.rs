@@ -191,6 +191,10 @@ impl EventStore for SqlStore {
         tx.commit().await.map_err(to_store_error)
     }
 
+    async fn overrides_of(&self, event: EventId) -> StoreResult<Vec<OccurrenceOverride>> {
+        Ok(self.overrides_of_events(&[event]).await?.into_iter().map(|(_, o)| o).collect())
+    }
+
     async fn overrides_of_events(&self, events: &[EventId]) -> StoreResult<Vec<(EventId, OccurrenceOverride)>> {
         let mut b: QueryBuilder<Db> = QueryBuilder::new(
             "select event_id, local_start, status, reason, start_local, end_local, place from event_override
