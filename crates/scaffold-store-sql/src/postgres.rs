@@ -126,6 +126,9 @@ pub fn to_store_error(e: sqlx::Error) -> StoreError {
         | sqlx::Error::Tls(_)
         | sqlx::Error::Protocol(_)
         | sqlx::Error::WorkerCrashed => StoreError::Unavailable(Box::new(e)),
+        // A row that refers to one that is gone (a foreign key): what it needs was not found.
+        // SQLite does not say which key, so neither store names it.
+        sqlx::Error::Database(db) if db.is_foreign_key_violation() => StoreError::NotFound,
         sqlx::Error::RowNotFound => StoreError::NotFound,
         other => StoreError::Other(Box::new(other)),
     }

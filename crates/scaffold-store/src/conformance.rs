@@ -423,8 +423,18 @@ pub async fn api_keys_are_found_by_hash_and_revoked(store: DynStore) {
     let dup = ApiKey { id: ApiKeyId::new_v7(at(2)), ..key.clone() };
     assert!(matches!(
         store.create_api_key(&dup, &audit("api_key.create", dup.id)).await,
-        Err(StoreError::Conflict { .. })
+        Err(StoreError::Conflict { constraint: "token_hash" })
     ));
+    // A row that refers to nothing (a person deleted meanwhile) is not found, on both stores.
+    let orphan = ApiKey {
+        id: ApiKeyId::new_v7(at(3)),
+        person_id: PersonId::new_v7(at(3)),
+        token_hash: vec![9; 32],
+        ..key.clone()
+    };
+    let err = store.create_api_key(&orphan, &audit("api_key.create", orphan.id)).await.unwrap_err();
+    assert!(matches!(err, StoreError::NotFound), "{err}");
+    assert_eq!(store.api_key_by_hash(&[9; 32]).await.unwrap(), None, "and nothing was written");
     let other = person(&store, "Bea").await;
     assert!(matches!(store.revoke_api_key(other.id, key.id, &audit("r", 1)).await, Err(StoreError::NotFound)));
     store.revoke_api_key(p.id, key.id, &audit("r", 2)).await.unwrap();
