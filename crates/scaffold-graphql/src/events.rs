@@ -7,37 +7,17 @@ use crate::error::{GqlResult, gql};
 use crate::groups::GroupObj;
 use crate::types::{AccessibilityFeature, BookingMode, Category, EventStatus, RsvpResponse, RsvpState};
 use async_graphql::connection::{Connection, Edge};
-use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
-use chrono::{DateTime, NaiveDateTime, Utc};
+use async_graphql::{Context, ID, Object, SimpleObject};
+use chrono::{DateTime, Utc};
 use scaffold_domain::EventId;
 use scaffold_domain::codes;
-use scaffold_domain::event::{Event, EventDraft, PlaceInput};
+use scaffold_domain::event::Event;
 use scaffold_domain::event_search::SearchDraft;
 use scaffold_service::groups::GroupRef;
-use scaffold_shapes::{ActivityOut, PlaceBody, PlaceOut};
+use scaffold_shapes::{ActivityOut, EventInput, OccurrenceBody, OccurrenceChange, PlaceOut, local};
 
 fn event_id(id: &ID) -> GqlResult<EventId> {
     EventId::parse_or_not_found(id.as_str()).map_err(gql)
-}
-
-fn local(t: &NaiveDateTime) -> String {
-    t.format("%Y-%m-%dT%H:%M").to_string()
-}
-
-/// One occurrence of an event.
-#[derive(SimpleObject, Debug)]
-#[graphql(name = "Occurrence")]
-pub struct OccurrenceObj {
-    pub start: DateTime<Utc>,
-    pub end: DateTime<Utc>,
-    /// The series' local start in the event's zone, which names the occurrence (also when moved).
-    pub local_start: String,
-    pub status: EventStatus,
-    pub reason: Option<String>,
-    /// Moved from its series time.
-    pub moved: bool,
-    /// A place for this occurrence only.
-    pub place: Option<PlaceOut>,
 }
 
 /// An event or series.
@@ -178,82 +158,14 @@ impl EventObj {
         ctx: &Context<'_>,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
-    ) -> GqlResult<Vec<OccurrenceObj>> {
+    ) -> GqlResult<Vec<OccurrenceBody>> {
         let overrides = if self.0.recurrence.is_some() {
             request(ctx)?.event_overrides.load_one(self.0.id).await.map_err(|e| (*e).clone())?.unwrap_or_default()
         } else {
             Vec::new()
         };
         let list = self.0.occurrences_with(&overrides, from, to).map_err(gql)?;
-        Ok(list.into_iter().map(occurrence_obj).collect())
-    }
-}
-
-/// An event or series, as written (the same fields as REST).
-#[derive(InputObject, Debug)]
-pub struct EventInput {
-    pub title: String,
-    pub summary: String,
-    pub description: Option<String>,
-    /// Default Europe/London.
-    pub timezone: Option<String>,
-    /// Local start, `YYYY-MM-DDTHH:MM`.
-    pub start: String,
-    pub end: String,
-    #[graphql(default)]
-    pub all_day: bool,
-    pub status: Option<EventStatus>,
-    pub status_reason: Option<String>,
-    pub place: Option<PlaceBody>,
-    pub online_url: Option<String>,
-    #[graphql(default)]
-    pub accessibility: Vec<AccessibilityFeature>,
-    pub accessibility_notes: Option<String>,
-    pub capacity: Option<u32>,
-    pub booking: Option<BookingMode>,
-    pub booking_url: Option<String>,
-    pub price_pence: Option<u32>,
-    pub concessions: Option<String>,
-    pub min_age: Option<u8>,
-    pub max_age: Option<u8>,
-    #[graphql(default)]
-    pub categories: Vec<Category>,
-    /// OpenActive activities (at most 5) by identifier, id URL or preferred label.
-    #[graphql(default)]
-    pub activities: Vec<String>,
-    pub rrule: Option<String>,
-    #[graphql(default)]
-    pub exdates: Vec<String>,
-}
-
-impl From<EventInput> for EventDraft {
-    fn from(i: EventInput) -> Self {
-        EventDraft {
-            title: i.title,
-            summary: i.summary,
-            description: i.description,
-            timezone: i.timezone,
-            start: i.start,
-            end: i.end,
-            all_day: i.all_day,
-            status: i.status.map(Into::into),
-            status_reason: i.status_reason,
-            place: i.place.map(PlaceInput::from),
-            online_url: i.online_url,
-            accessibility: i.accessibility.into_iter().map(Into::into).collect(),
-            accessibility_notes: i.accessibility_notes,
-            capacity: i.capacity,
-            booking: i.booking.map(Into::into),
-            booking_url: i.booking_url,
-            price_pence: i.price_pence,
-            concessions: i.concessions,
-            min_age: i.min_age,
-            max_age: i.max_age,
-            categories: i.categories.into_iter().map(Into::into).collect(),
-            activities: i.activities,
-            rrule: i.rrule,
-            exdates: i.exdates,
-        }
+        Ok(list.into_iter().map(OccurrenceBody::from).collect())
     }
 }
 
@@ -270,22 +182,10 @@ async fn visible_event(ctx: &Context<'_>, id: &ID) -> GqlResult<Option<EventObj>
 #[derive(SimpleObject, Debug)]
 #[graphql(name = "FoundOccurrence")]
 pub struct FoundObj {
-    pub occurrence: OccurrenceObj,
+    pub occurrence: OccurrenceBody,
     pub event: EventObj,
     /// Great-circle distance from the search centre, for area searches.
     pub distance_km: Option<f64>,
-}
-
-fn occurrence_obj(o: scaffold_domain::event::Occurrence) -> OccurrenceObj {
-    OccurrenceObj {
-        start: o.start,
-        end: o.end,
-        local_start: local(&o.local_start),
-        status: o.status.into(),
-        reason: o.reason,
-        moved: o.moved,
-        place: o.place.as_ref().map(PlaceOut::from),
-    }
 }
 
 /// One reply to an occurrence, for its organisers.
@@ -361,7 +261,7 @@ impl EventQuery {
         let mut c = Connection::new(after.is_some(), page.next.is_some());
         c.edges.extend(page.items.into_iter().map(|f| {
             let cursor = f.cursor();
-            let occurrence = occurrence_obj(f.occurrence.in_series(&f.event));
+            let occurrence = OccurrenceBody::from(f.occurrence.in_series(&f.event));
             Edge::new(cursor, FoundObj { occurrence, event: EventObj(f.event), distance_km: f.distance_km })
         }));
         Ok(c)
@@ -376,17 +276,6 @@ impl EventQuery {
     async fn find_event_by_id(&self, ctx: &Context<'_>, #[graphql(key)] id: ID) -> GqlResult<Option<EventObj>> {
         visible_event(ctx, &id).await
     }
-}
-
-/// A change to one occurrence: a status (cancelled, postponed), a reason, new local start and
-/// end (both, to move it), a place for it alone.
-#[derive(InputObject, Debug)]
-pub struct OccurrenceChange {
-    pub status: Option<EventStatus>,
-    pub reason: Option<String>,
-    pub start: Option<String>,
-    pub end: Option<String>,
-    pub place: Option<PlaceBody>,
 }
 
 /// Where a reply stands.
@@ -419,13 +308,7 @@ impl EventMutation {
         local_start: String,
         change: OccurrenceChange,
     ) -> GqlResult<bool> {
-        let draft = scaffold_domain::event::OverrideDraft {
-            status: change.status.map(Into::into),
-            reason: change.reason,
-            start: change.start,
-            end: change.end,
-            place: change.place.map(PlaceInput::from),
-        };
+        let draft = scaffold_domain::event::OverrideDraft::from(change);
         service(ctx)?
             .set_occurrence(&request(ctx)?.actor, self::event_id(&event_id)?, &local_start, &draft)
             .await

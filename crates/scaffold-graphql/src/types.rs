@@ -4,8 +4,10 @@
 use async_graphql::{Enum, SimpleObject};
 use scaffold_domain::group as g;
 use scaffold_domain::membership as m;
+pub use scaffold_shapes::{AccessibilityFeature, BookingMode, Category, EventStatus};
 
-/// Declares a GraphQL enum mirroring a domain enum, with conversions both ways.
+/// Declares a GraphQL enum mirroring a domain enum, with conversions both ways (those REST shares
+/// are in `scaffold-shapes`).
 macro_rules! mirror_enum {
     ($(#[$meta:meta])* $gql:ident = $name:literal => $dom:path { $($v:ident),+ $(,)? }) => {
         $(#[$meta])*
@@ -33,14 +35,6 @@ mirror_enum!(
     /// What sort of organisation a group is.
     GroupKind = "GroupKind" => g::GroupKind {
         CommunityGroup, Charity, SocialEnterprise, FaithGroup, SportsClub, ResidentsAssociation, MutualAid, PublicService
-    }
-);
-mirror_enum!(
-    /// The fixed category taxonomy.
-    Category = "Category" => g::Category {
-        AdviceSupport, ArtsCulture, CommunityAction, DigitalInclusion, Disability, EducationLearning, Environment,
-        Faith, Food, HealthWellbeing, HeritageHistory, Housing, LgbtqPlus, MentalHealth, OlderPeople, ParentsFamilies,
-        SportPhysicalActivity, Volunteering, YoungPeople
     }
 );
 mirror_enum!(
@@ -105,21 +99,6 @@ pub struct GuidelineTemplateInfo {
     pub text: String,
 }
 
-mirror_enum!(
-    /// Whether an event is going ahead.
-    EventStatus = "EventStatus" => scaffold_domain::event::EventStatus { Scheduled, Cancelled, Postponed }
-);
-mirror_enum!(
-    /// How people book an event.
-    BookingMode = "BookingMode" => scaffold_domain::event::BookingMode { DropIn, Rsvp, External }
-);
-mirror_enum!(
-    /// Structured accessibility features.
-    AccessibilityFeature = "AccessibilityFeature" => scaffold_domain::event::AccessibilityFeature {
-        StepFree, AccessibleToilet, HearingLoop, AccessibleParking, QuietSpace, SignLanguage, LargePrint,
-        AssistanceDogsWelcome, Seating, ChangingPlaces
-    }
-);
 mirror_enum!(
     /// What a person said about an occurrence.
     RsvpResponse = "RsvpResponse" => scaffold_domain::rsvp::RsvpResponse { Going, Maybe, Declined }

@@ -10,108 +10,13 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
-use chrono::{DateTime, NaiveDateTime, Utc};
-use scaffold_domain::event::{AccessibilityFeature, BookingMode, Event, EventDraft, EventStatus, PlaceInput};
-use scaffold_domain::group::Category;
+use chrono::{DateTime, Utc};
+use scaffold_domain::event::Event;
 use scaffold_domain::{DomainError, EventId};
-use scaffold_shapes::{ActivityOut, PlaceBody, PlaceOut};
+use scaffold_shapes::{ActivityOut, EventInput, PlaceOut};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
-
-/// An event or series, as written.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct EventInput {
-    #[schema(max_length = 120, example = "TechMates tea party")]
-    pub title: String,
-    #[schema(max_length = 280)]
-    pub summary: String,
-    /// CommonMark.
-    #[schema(max_length = 10000)]
-    pub description: Option<String>,
-    /// An IANA time zone; default Europe/London.
-    #[schema(example = "Europe/London")]
-    pub timezone: Option<String>,
-    /// Local start, `YYYY-MM-DDTHH:MM` (the first occurrence of a series); for an all-day event
-    /// its first day, `YYYY-MM-DD` (a time, if given, is ignored).
-    #[schema(example = "2026-04-07T10:00")]
-    pub start: String,
-    /// Local end; for an all-day event its last day, inclusive (`2026-04-07` for one day).
-    #[schema(example = "2026-04-07T12:00")]
-    pub end: String,
-    #[serde(default)]
-    pub all_day: bool,
-    #[schema(schema_with = crate::schema::event_status_schema)]
-    pub status: Option<EventStatus>,
-    #[schema(max_length = 280)]
-    pub status_reason: Option<String>,
-    pub place: Option<PlaceBody>,
-    pub online_url: Option<String>,
-    #[serde(default)]
-    #[schema(schema_with = crate::schema::accessibility_schema)]
-    pub accessibility: Vec<AccessibilityFeature>,
-    #[schema(max_length = 1000)]
-    pub accessibility_notes: Option<String>,
-    #[schema(minimum = 1)]
-    pub capacity: Option<u32>,
-    #[schema(schema_with = crate::schema::booking_schema)]
-    pub booking: Option<BookingMode>,
-    pub booking_url: Option<String>,
-    /// Absent: free.
-    pub price_pence: Option<u32>,
-    pub concessions: Option<String>,
-    #[schema(maximum = 120)]
-    pub min_age: Option<u8>,
-    #[schema(maximum = 120)]
-    pub max_age: Option<u8>,
-    #[serde(default)]
-    #[schema(schema_with = crate::schema::categories_schema)]
-    pub categories: Vec<Category>,
-    /// OpenActive activities (at most 5), each by its Activity List identifier, id URL or
-    /// preferred label, e.g. `Walking`. Events with an activity are published in the OpenActive
-    /// feeds.
-    #[serde(default)]
-    #[schema(example = json!(["Walking"]))]
-    pub activities: Vec<String>,
-    /// An RFC 5545 RRULE value (FREQ DAILY, WEEKLY, MONTHLY or YEARLY), e.g. `FREQ=WEEKLY;BYDAY=TU`.
-    #[schema(example = "FREQ=WEEKLY;BYDAY=TU")]
-    pub rrule: Option<String>,
-    /// Local start times of occurrences that do not happen.
-    #[serde(default)]
-    pub exdates: Vec<String>,
-}
-
-impl From<EventInput> for EventDraft {
-    fn from(b: EventInput) -> Self {
-        EventDraft {
-            title: b.title,
-            summary: b.summary,
-            description: b.description,
-            timezone: b.timezone,
-            start: b.start,
-            end: b.end,
-            all_day: b.all_day,
-            status: b.status,
-            status_reason: b.status_reason,
-            place: b.place.map(PlaceInput::from),
-            online_url: b.online_url,
-            accessibility: b.accessibility,
-            accessibility_notes: b.accessibility_notes,
-            capacity: b.capacity,
-            booking: b.booking,
-            booking_url: b.booking_url,
-            price_pence: b.price_pence,
-            concessions: b.concessions,
-            min_age: b.min_age,
-            max_age: b.max_age,
-            categories: b.categories,
-            activities: b.activities,
-            rrule: b.rrule,
-            exdates: b.exdates,
-        }
-    }
-}
 
 /// An event or series.
 #[derive(Debug, Serialize, ToSchema)]
@@ -161,11 +66,7 @@ pub struct EventBody {
     pub updated_at: DateTime<Utc>,
 }
 
-const LOCAL: &str = "%Y-%m-%dT%H:%M";
-
-pub(crate) fn local(t: &NaiveDateTime) -> String {
-    t.format(LOCAL).to_string()
-}
+pub(crate) use scaffold_shapes::local;
 
 impl From<Event> for EventBody {
     fn from(e: Event) -> Self {

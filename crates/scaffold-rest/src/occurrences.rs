@@ -2,7 +2,7 @@
 //! date (cancel, move, restore).
 
 use crate::RestState;
-use crate::events::{event_id, local};
+use crate::events::event_id;
 use crate::extract::{Caller, JsonBody, QueryParams, SignedIn};
 use crate::problem::{ApiResult, Problem};
 use axum::Json;
@@ -10,8 +10,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use scaffold_domain::DomainError;
-use scaffold_domain::event::{EventStatus, PlaceInput};
-use scaffold_shapes::{PlaceBody, PlaceOut};
+use scaffold_shapes::{OccurrenceBody, OccurrenceChange};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -24,49 +23,6 @@ pub struct WindowParams {
     pub from: DateTime<Utc>,
     /// End of the window, at most 366 days after `from`.
     pub to: DateTime<Utc>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct OccurrenceBody {
-    pub start: DateTime<Utc>,
-    pub end: DateTime<Utc>,
-    /// The series' local start in the event's zone, which names the occurrence (also when moved).
-    pub local_start: String,
-    #[schema(schema_with = crate::schema::event_status_schema)]
-    pub status: String,
-    pub reason: Option<String>,
-    /// Moved from its series time.
-    pub moved: bool,
-    /// A place for this occurrence only.
-    pub place: Option<PlaceOut>,
-}
-
-pub(crate) fn occurrence_body(o: scaffold_domain::event::Occurrence) -> OccurrenceBody {
-    OccurrenceBody {
-        start: o.start,
-        end: o.end,
-        local_start: local(&o.local_start),
-        status: o.status.as_str().to_owned(),
-        reason: o.reason,
-        moved: o.moved,
-        place: o.place.as_ref().map(PlaceOut::from),
-    }
-}
-
-/// A change to one occurrence of a series.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct OccurrenceChange {
-    /// `cancelled` or `postponed` (or `scheduled` to keep it while moving or relocating it).
-    #[schema(schema_with = crate::schema::event_status_schema)]
-    pub status: Option<EventStatus>,
-    #[schema(max_length = 280)]
-    pub reason: Option<String>,
-    /// New local start and end (both), to move it.
-    pub start: Option<String>,
-    pub end: Option<String>,
-    /// A place for this occurrence only.
-    pub place: Option<PlaceBody>,
 }
 
 /// Change one occurrence of a series
@@ -88,13 +44,7 @@ pub async fn set_occurrence(
     JsonBody { value, .. }: JsonBody<OccurrenceChange>,
 ) -> ApiResult<Json<OccurrenceBody>> {
     let id = event_id(&event)?;
-    let draft = scaffold_domain::event::OverrideDraft {
-        status: value.status,
-        reason: value.reason,
-        start: value.start,
-        end: value.end,
-        place: value.place.map(PlaceInput::from),
-    };
+    let draft = scaffold_domain::event::OverrideDraft::from(value);
     let change = s.service.set_occurrence(&actor, id, &local_start, &draft).await?;
     let e = s.service.event(&actor, id).await?;
     let at = scaffold_domain::event::instant(e.timezone, change.local_start);
@@ -104,7 +54,7 @@ pub async fn set_occurrence(
         .into_iter()
         .find(|o| o.local_start == change.local_start)
         .ok_or_else(|| DomainError::internal("the changed occurrence vanished"))?;
-    Ok(Json(occurrence_body(o)))
+    Ok(Json(OccurrenceBody::from(o)))
 }
 
 /// Undo the change to one occurrence
@@ -146,6 +96,6 @@ pub async fn occurrences(
         event_id: e.id.0,
         timezone: e.timezone.name().to_owned(),
         status: e.status.as_str().to_owned(),
-        items: list.into_iter().map(occurrence_body).collect(),
+        items: list.into_iter().map(OccurrenceBody::from).collect(),
     }))
 }

@@ -9,34 +9,21 @@ use scaffold_domain::group::{
 };
 use scaffold_domain::membership::{Membership, MembershipStatus, Role};
 use scaffold_service::groups::GroupView;
+pub use scaffold_shapes::schema::{
+    accessibility_schema, booking_schema, categories_schema, category_schema, enum_schema, event_status_schema,
+};
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
-use utoipa::openapi::schema::{ArrayBuilder, Object, ObjectBuilder, Type};
+use utoipa::openapi::schema::{ArrayBuilder, Object};
 use uuid::Uuid;
-
-pub(crate) fn enum_schema(values: impl IntoIterator<Item = &'static str>, description: &str) -> Object {
-    ObjectBuilder::new()
-        .schema_type(Type::String)
-        .enum_values(Some(values.into_iter().collect::<Vec<_>>()))
-        .description(Some(description))
-        .build()
-}
 
 pub fn kind_schema() -> Object {
     enum_schema(GroupKind::ALL.iter().map(|v| v.as_str()), "What sort of organisation the group is")
 }
 
-pub fn category_schema() -> Object {
-    enum_schema(Category::ALL.iter().map(|v| v.as_str()), "A category from the fixed taxonomy (GET /api/v1/categories)")
-}
-
 pub fn scopes_schema() -> utoipa::openapi::schema::Array {
     let scope = enum_schema(scaffold_domain::Scope::ALL.iter().map(|s| s.as_str()), "An OAuth-style scope");
     ArrayBuilder::new().items(scope).build()
-}
-
-pub fn categories_schema() -> utoipa::openapi::schema::Array {
-    ArrayBuilder::new().items(category_schema()).max_items(Some(5)).build()
 }
 
 pub fn visibility_schema() -> Object {
@@ -324,33 +311,11 @@ fn encode(s: &str) -> String {
     out
 }
 
-pub fn event_status_schema() -> Object {
-    enum_schema(
-        scaffold_domain::event::EventStatus::ALL.iter().map(|v| v.as_str()),
-        "scheduled, cancelled or postponed",
-    )
-}
-
-pub fn booking_schema() -> Object {
-    enum_schema(
-        scaffold_domain::event::BookingMode::ALL.iter().map(|v| v.as_str()),
-        "drop-in: just turn up; rsvp: reply here; external: book at booking_url",
-    )
-}
-
 pub fn accessibility_feature_schema() -> Object {
     enum_schema(
         scaffold_domain::event::AccessibilityFeature::ALL.iter().map(|v| v.as_str()),
         "An accessibility feature",
     )
-}
-
-pub fn accessibility_schema() -> utoipa::openapi::schema::Array {
-    let feature = enum_schema(
-        scaffold_domain::event::AccessibilityFeature::ALL.iter().map(|v| v.as_str()),
-        "An accessibility feature",
-    );
-    ArrayBuilder::new().items(feature).build()
 }
 
 pub fn rsvp_response_schema() -> Object {

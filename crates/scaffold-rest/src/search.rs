@@ -5,7 +5,6 @@ use crate::RestState;
 use crate::events::EventBody;
 use crate::extract::{Caller, QueryParams, given};
 use crate::groups::group_ref;
-use crate::occurrences::{OccurrenceBody, occurrence_body};
 use crate::problem::{ApiResult, Problem};
 use crate::schema::{category_schema, next_link};
 use axum::Json;
@@ -16,6 +15,7 @@ use scaffold_domain::event::AccessibilityFeature;
 use scaffold_domain::event_search::SearchDraft;
 use scaffold_domain::group::Category;
 use scaffold_service::search::Found;
+use scaffold_shapes::OccurrenceBody;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -110,7 +110,7 @@ pub struct FoundPage {
 
 fn found_body(f: Found) -> FoundBody {
     FoundBody {
-        occurrence: occurrence_body(f.occurrence.in_series(&f.event)),
+        occurrence: OccurrenceBody::from(f.occurrence.in_series(&f.event)),
         distance_km: f.distance_km.map(|d| (d * 100.0).round() / 100.0),
         event: EventBody::from(f.event),
     }

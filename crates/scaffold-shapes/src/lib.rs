@@ -3,8 +3,15 @@
 //! drift. Shapes that differ by design (REST's status strings against GraphQL's enums, Relay
 //! connections) stay in their transport.
 
+mod enums;
+pub mod schema;
+
+pub use enums::{AccessibilityFeature, BookingMode, Category, EventStatus};
+
+use chrono::NaiveDateTime;
+use chrono::{DateTime, Utc};
 use scaffold_domain::activity::Activity;
-use scaffold_domain::event::{Place, PlaceInput};
+use scaffold_domain::event::{EventDraft, Occurrence, OverrideDraft, Place, PlaceInput};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -74,5 +81,168 @@ pub struct ActivityOut {
 impl From<&Activity> for ActivityOut {
     fn from(a: &Activity) -> Self {
         ActivityOut { id: a.id(), pref_label: a.pref_label.clone() }
+    }
+}
+
+/// A local date and time as both transports write it, `YYYY-MM-DDTHH:MM`.
+pub fn local(t: &NaiveDateTime) -> String {
+    t.format("%Y-%m-%dT%H:%M").to_string()
+}
+
+/// An event or series, as written.
+#[derive(Debug, Deserialize, ToSchema, async_graphql::InputObject)]
+#[serde(deny_unknown_fields)]
+pub struct EventInput {
+    #[schema(max_length = 120, example = "TechMates tea party")]
+    pub title: String,
+    #[schema(max_length = 280)]
+    pub summary: String,
+    /// CommonMark.
+    #[schema(max_length = 10000)]
+    pub description: Option<String>,
+    /// An IANA time zone; default Europe/London.
+    #[schema(example = "Europe/London")]
+    pub timezone: Option<String>,
+    /// Local start, `YYYY-MM-DDTHH:MM` (the first occurrence of a series); for an all-day event
+    /// its first day, `YYYY-MM-DD` (a time, if given, is ignored).
+    #[schema(example = "2026-04-07T10:00")]
+    pub start: String,
+    /// Local end; for an all-day event its last day, inclusive (`2026-04-07` for one day).
+    #[schema(example = "2026-04-07T12:00")]
+    pub end: String,
+    #[serde(default)]
+    #[graphql(default)]
+    pub all_day: bool,
+    #[schema(schema_with = crate::schema::event_status_schema)]
+    pub status: Option<EventStatus>,
+    #[schema(max_length = 280)]
+    pub status_reason: Option<String>,
+    pub place: Option<PlaceBody>,
+    pub online_url: Option<String>,
+    #[serde(default)]
+    #[graphql(default)]
+    #[schema(schema_with = crate::schema::accessibility_schema)]
+    pub accessibility: Vec<AccessibilityFeature>,
+    #[schema(max_length = 1000)]
+    pub accessibility_notes: Option<String>,
+    #[schema(minimum = 1)]
+    pub capacity: Option<u32>,
+    #[schema(schema_with = crate::schema::booking_schema)]
+    pub booking: Option<BookingMode>,
+    pub booking_url: Option<String>,
+    /// Absent: free.
+    pub price_pence: Option<u32>,
+    pub concessions: Option<String>,
+    #[schema(maximum = 120)]
+    pub min_age: Option<u8>,
+    #[schema(maximum = 120)]
+    pub max_age: Option<u8>,
+    #[serde(default)]
+    #[graphql(default)]
+    #[schema(schema_with = crate::schema::categories_schema)]
+    pub categories: Vec<Category>,
+    /// OpenActive activities (at most 5), each by its Activity List identifier, id URL or
+    /// preferred label, e.g. `Walking`. Events with an activity are published in the OpenActive
+    /// feeds.
+    #[serde(default)]
+    #[graphql(default)]
+    #[schema(example = json!(["Walking"]))]
+    pub activities: Vec<String>,
+    /// An RFC 5545 RRULE value (FREQ DAILY, WEEKLY, MONTHLY or YEARLY), e.g. `FREQ=WEEKLY;BYDAY=TU`.
+    #[schema(example = "FREQ=WEEKLY;BYDAY=TU")]
+    pub rrule: Option<String>,
+    /// Local start times of occurrences that do not happen.
+    #[serde(default)]
+    #[graphql(default)]
+    pub exdates: Vec<String>,
+}
+
+impl From<EventInput> for EventDraft {
+    fn from(b: EventInput) -> Self {
+        EventDraft {
+            title: b.title,
+            summary: b.summary,
+            description: b.description,
+            timezone: b.timezone,
+            start: b.start,
+            end: b.end,
+            all_day: b.all_day,
+            status: b.status.map(Into::into),
+            status_reason: b.status_reason,
+            place: b.place.map(PlaceInput::from),
+            online_url: b.online_url,
+            accessibility: b.accessibility.into_iter().map(Into::into).collect(),
+            accessibility_notes: b.accessibility_notes,
+            capacity: b.capacity,
+            booking: b.booking.map(Into::into),
+            booking_url: b.booking_url,
+            price_pence: b.price_pence,
+            concessions: b.concessions,
+            min_age: b.min_age,
+            max_age: b.max_age,
+            categories: b.categories.into_iter().map(Into::into).collect(),
+            activities: b.activities,
+            rrule: b.rrule,
+            exdates: b.exdates,
+        }
+    }
+}
+
+/// A change to one occurrence of a series.
+#[derive(Debug, Deserialize, ToSchema, async_graphql::InputObject)]
+#[serde(deny_unknown_fields)]
+pub struct OccurrenceChange {
+    /// Cancelled or postponed (or scheduled, to keep it while moving or relocating it).
+    #[schema(schema_with = crate::schema::event_status_schema)]
+    pub status: Option<EventStatus>,
+    #[schema(max_length = 280)]
+    pub reason: Option<String>,
+    /// New local start and end (both), to move it.
+    pub start: Option<String>,
+    pub end: Option<String>,
+    /// A place for this occurrence only.
+    pub place: Option<PlaceBody>,
+}
+
+/// One occurrence of an event.
+#[derive(Debug, Serialize, ToSchema, async_graphql::SimpleObject)]
+#[graphql(name = "Occurrence")]
+pub struct OccurrenceBody {
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    /// The series' local start in the event's zone, which names the occurrence (also when moved).
+    pub local_start: String,
+    #[schema(schema_with = crate::schema::event_status_schema)]
+    pub status: EventStatus,
+    pub reason: Option<String>,
+    /// Moved from its series time.
+    pub moved: bool,
+    /// A place for this occurrence only.
+    pub place: Option<PlaceOut>,
+}
+
+impl From<OccurrenceChange> for OverrideDraft {
+    fn from(c: OccurrenceChange) -> Self {
+        OverrideDraft {
+            status: c.status.map(Into::into),
+            reason: c.reason,
+            start: c.start,
+            end: c.end,
+            place: c.place.map(PlaceInput::from),
+        }
+    }
+}
+
+impl From<Occurrence> for OccurrenceBody {
+    fn from(o: Occurrence) -> Self {
+        OccurrenceBody {
+            start: o.start,
+            end: o.end,
+            local_start: local(&o.local_start),
+            status: o.status.into(),
+            reason: o.reason,
+            moved: o.moved,
+            place: o.place.as_ref().map(PlaceOut::from),
+        }
     }
 }
