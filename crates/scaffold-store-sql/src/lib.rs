@@ -36,6 +36,7 @@ pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
 use chrono::{DateTime, Utc};
+use scaffold_store::StoreError;
 
 /// A stored time. SQLite keeps integer microseconds since the Unix epoch, PostgreSQL
 /// `timestamptz`; each dialect implements the encoding. The shared code binds and reads every
@@ -75,4 +76,26 @@ pub fn unique_rules() -> &'static [(&'static str, &'static str, &'static str)] {
 /// The port's name for a unique violation, from PostgreSQL's constraint name or SQLite's columns.
 fn unique_rule(constraint: &str) -> &'static str {
     UNIQUE.iter().find(|(pg, lite, _)| *pg == constraint || *lite == constraint).map_or("unique", |(_, _, name)| name)
+}
+
+/// Reads what both databases report alike, after each dialect has read its own codes.
+/// `unique_key` names a unique violation as the database reports it (PostgreSQL's constraint,
+/// SQLite's columns).
+fn read_error(e: sqlx::Error, unique_key: fn(&dyn sqlx::error::DatabaseError) -> &str) -> StoreError {
+    match e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => {
+            StoreError::Conflict { constraint: unique_rule(unique_key(db.as_ref())) }
+        }
+        // A row that refers to one that is gone (a foreign key): what it needs was not found.
+        // SQLite does not say which key, so neither store names it.
+        sqlx::Error::Database(db) if db.is_foreign_key_violation() => StoreError::NotFound,
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::WorkerCrashed => StoreError::Unavailable(Box::new(e)),
+        sqlx::Error::RowNotFound => StoreError::NotFound,
+        other => StoreError::Other(Box::new(other)),
+    }
 }

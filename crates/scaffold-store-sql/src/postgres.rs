@@ -2,7 +2,7 @@
 //! membership change locks its group, so that concurrent changes cannot leave a group without an
 //! owner. Ids are `uuid`, times `timestamptz`, JSON `jsonb`.
 
-use crate::{At, Lock, unique_rule};
+use crate::{At, Lock, read_error};
 use chrono::{DateTime, Utc};
 use scaffold_store::{StoreError, StoreResult};
 use sqlx::encode::IsNull;
@@ -102,9 +102,6 @@ impl<'r> Decode<'r, Db> for At {
 
 pub fn to_store_error(e: sqlx::Error) -> StoreError {
     match e {
-        sqlx::Error::Database(db) if db.is_unique_violation() => {
-            StoreError::Conflict { constraint: unique_rule(db.constraint().unwrap_or_default()) }
-        }
         // NUL in text, or a character the encoding cannot hold (22021, 22P05): the transports
         // refuse these first; should one get through, it is the request's fault, not ours.
         sqlx::Error::Database(db) if db.code().is_some_and(|c| matches!(c.as_ref(), "22021" | "22P05")) => {
@@ -120,16 +117,7 @@ pub fn to_store_error(e: sqlx::Error) -> StoreError {
         {
             StoreError::Unavailable(Box::new(sqlx::Error::Database(db)))
         }
-        sqlx::Error::PoolTimedOut
-        | sqlx::Error::PoolClosed
-        | sqlx::Error::Io(_)
-        | sqlx::Error::Tls(_)
-        | sqlx::Error::Protocol(_)
-        | sqlx::Error::WorkerCrashed => StoreError::Unavailable(Box::new(e)),
-        // A row that refers to one that is gone (a foreign key): what it needs was not found.
-        // SQLite does not say which key, so neither store names it.
-        sqlx::Error::Database(db) if db.is_foreign_key_violation() => StoreError::NotFound,
-        sqlx::Error::RowNotFound => StoreError::NotFound,
-        other => StoreError::Other(Box::new(other)),
+        // PostgreSQL names a unique violation by its constraint (or unique index).
+        e => read_error(e, |db| db.constraint().unwrap_or_default()),
     }
 }

@@ -3,7 +3,7 @@
 //! instead of failing and membership changes cannot race. Ids are 16-byte blobs, times integer
 //! microseconds since the epoch (UTC), JSON text.
 
-use crate::{At, Lock, unique_rule};
+use crate::{At, Lock, read_error};
 use chrono::{DateTime, Utc};
 use scaffold_store::window::WindowCounts;
 use scaffold_store::{StoreError, StoreResult};
@@ -111,24 +111,13 @@ impl<'r> Decode<'r, Db> for At {
 
 pub fn to_store_error(e: sqlx::Error) -> StoreError {
     match e {
-        // SQLite reports the columns: "UNIQUE constraint failed: community_group.slug".
-        sqlx::Error::Database(db) if db.is_unique_violation() => {
-            let columns = db.message().strip_prefix("UNIQUE constraint failed: ").unwrap_or_default();
-            StoreError::Conflict { constraint: unique_rule(columns) }
-        }
         // Busy, locked, and their extended codes: the database is unavailable for now.
         sqlx::Error::Database(db)
             if db.code().is_some_and(|c| matches!(c.as_ref(), "5" | "6" | "261" | "262" | "517")) =>
         {
             StoreError::Unavailable(Box::new(sqlx::Error::Database(db)))
         }
-        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
-            StoreError::Unavailable(Box::new(e))
-        }
-        // A row that refers to one that is gone (a foreign key): what it needs was not found.
-        // SQLite does not say which key, so neither store names it.
-        sqlx::Error::Database(db) if db.is_foreign_key_violation() => StoreError::NotFound,
-        sqlx::Error::RowNotFound => StoreError::NotFound,
-        other => StoreError::Other(Box::new(other)),
+        // SQLite names a unique violation by its columns: "UNIQUE constraint failed: group.slug".
+        e => read_error(e, |db| db.message().strip_prefix("UNIQUE constraint failed: ").unwrap_or_default()),
     }
 }
