@@ -27,6 +27,12 @@ pub(crate) fn visible(group: &Group, actor: &Actor, membership: Option<&Membersh
         || (actor.reader(Scope::GroupsRead).is_some() && membership.is_some_and(Membership::is_active))
 }
 
+/// Is this caller an operator of the instance (sees every group, private ones included, and acts
+/// for the instance, as for the credentials no group issued)?
+pub(crate) fn operates_instance(actor: &Actor) -> bool {
+    Standing::of(actor.is_operator(), None) == Standing::Operator
+}
+
 fn role_required(who: &str, what: &str) -> DomainError {
     DomainError::forbidden(codes::GROUP_ROLE_REQUIRED, format!("only the group's {who} can {what}"))
 }

@@ -264,7 +264,7 @@ impl Service {
         };
         let q = GroupQuery {
             viewer: actor.reader(Scope::GroupsRead),
-            all_visibilities: actor.is_operator(),
+            all_visibilities: crate::access::operates_instance(actor),
             outcode,
             category: f.category,
             text,

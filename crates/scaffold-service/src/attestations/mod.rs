@@ -303,8 +303,9 @@ impl Service {
                 Ok(access) => access.issue().is_ok(),
                 Err(_) => false,
             },
-            // The instance's own credentials (identity attestations): operators revoke them.
-            None => actor.is_operator(),
+            // The instance's own credentials (identity attestations): no group issued them, so
+            // the instance's operators revoke them.
+            None => crate::access::operates_instance(actor),
         };
         if !manages {
             return Err(attestation_not_found());
