@@ -2,8 +2,8 @@
 
 use super::d::{self, At, DbRow, Tx, for_update, to_store_error};
 use super::rows::{at, at_opt, get, json, row};
-use super::run::{exec, row_opt, rows, scalar, scalars, tuple_opt, tuples};
-use super::{SqlStore, insert_audit};
+use super::run::{ChangedOr, exec, row_opt, rows, scalar, scalars, tuple_opt, tuples};
+use super::{SqlStore, commit, insert_audit};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use scaffold_domain::attestation::{Attestation, AttestationState, AttestationType, Redemption, Share};
@@ -47,8 +47,7 @@ impl AttestationStore for SqlStore {
             (group.0, kind.as_str(), At(at)),
         )
         .await?;
-        insert_audit(&mut tx, audit).await?;
-        tx.commit().await.map_err(to_store_error)
+        commit(tx, audit).await
     }
 
     async fn issuer_types(&self, group: GroupId) -> StoreResult<Vec<AttestationType>> {
@@ -91,8 +90,7 @@ impl AttestationStore for SqlStore {
             ),
         )
         .await?;
-        insert_audit(&mut tx, audit).await?;
-        tx.commit().await.map_err(to_store_error)
+        commit(tx, audit).await
     }
 
     async fn attestation_by_id(&self, id: AttestationId) -> StoreResult<Option<Attestation>> {
@@ -132,19 +130,15 @@ impl AttestationStore for SqlStore {
             (status.0, vec![0u8; STATUS_LIST_BYTES], At(issued_at)),
         )
         .await?;
-        let done = exec(
+        exec(
             &mut *tx,
             "update attestation set state = 'active', credential = $2, status_list = $3, status_idx = $4,
                  issued_at = $5, expires_at = $6, updated_at = $5
              where attestation_id = $1 and state = 'offered'",
             (id.0, credential, status.0, status.1, At(issued_at), At(expires_at)),
         )
-        .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::VersionMismatch);
-        }
-        insert_audit(&mut tx, audit).await?;
-        tx.commit().await.map_err(to_store_error)
+        .await?.changed_or(StoreError::VersionMismatch)?;
+        commit(tx, audit).await
     }
 
     async fn end_attestation(
@@ -168,8 +162,7 @@ impl AttestationStore for SqlStore {
         if let (Some(list), Some(idx)) = (list, idx) {
             revoke_entry(&mut tx, list, idx, at).await?;
         }
-        insert_audit(&mut tx, audit).await?;
-        tx.commit().await.map_err(to_store_error)
+        commit(tx, audit).await
     }
 
     async fn status_list(&self, list: i64) -> StoreResult<Option<(Vec<u8>, DateTime<Utc>)>> {
@@ -180,8 +173,7 @@ impl AttestationStore for SqlStore {
         let mut tx = self.begin().await?;
         exec(&mut *tx, "insert into attestation_share (share_id, attestation_id, code_hash, claims, verifier_app_id, max_uses, uses,
                  expires_at, withdrawn_at, created_at) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)", (share.id.0, share.attestation.0, &share.code_hash, Json(&share.claims), share.verifier_app.map(|a| a.0), share.max_uses, share.uses, At(share.expires_at), share.withdrawn_at.map(At), At(share.created_at))).await?;
-        insert_audit(&mut tx, audit).await?;
-        tx.commit().await.map_err(to_store_error)
+        commit(tx, audit).await
     }
 
     async fn share_by_code_hash(&self, hash: &[u8]) -> StoreResult<Option<Share>> {
@@ -255,17 +247,13 @@ impl AttestationStore for SqlStore {
 
     async fn withdraw_share(&self, share: ShareId, at: DateTime<Utc>, audit: &AuditEntry) -> StoreResult<()> {
         let mut tx = self.begin().await?;
-        let done = exec(
+        exec(
             &mut *tx,
             "update attestation_share set withdrawn_at = $2 where share_id = $1 and withdrawn_at is null",
             (share.0, At(at)),
         )
-        .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::VersionMismatch);
-        }
-        insert_audit(&mut tx, audit).await?;
-        tx.commit().await.map_err(to_store_error)
+        .await?.changed_or(StoreError::VersionMismatch)?;
+        commit(tx, audit).await
     }
 }
 

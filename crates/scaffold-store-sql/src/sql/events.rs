@@ -2,8 +2,8 @@
 
 use super::d::{self, At, Db, DbArgs, DbRow, Tx, for_update, to_store_error};
 use super::rows::{at, at_opt, get, json, json_opt, row};
-use super::run::{exec, row_opt, rows, scalar, scalar_opt, scalars};
-use super::{SqlStore, insert_audit};
+use super::run::{ChangedOr, exec, row_opt, rows, scalar, scalar_opt, scalars};
+use super::{SqlStore, commit, insert_audit};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use scaffold_domain::audit::AuditEntry;
@@ -95,8 +95,7 @@ impl EventStore for SqlStore {
         .await
         .map_err(to_store_error)?;
         write_listing(&mut tx, e.id, e.group_id, listing, change, e.updated_at).await?;
-        insert_audit(&mut tx, audit).await?;
-        tx.commit().await.map_err(to_store_error)
+        commit(tx, audit).await
     }
 
     async fn event_by_id(&self, id: EventId) -> StoreResult<Option<Event>> {
@@ -162,8 +161,7 @@ impl EventStore for SqlStore {
                  updated_at = excluded.updated_at", (event.0, local_text(&change.local_start), change.status.as_str(), &change.reason, change.start.as_ref().map(local_text), change.end.as_ref().map(local_text), change.place.as_ref().map(|p| Json(PlaceJson::from_place(p))), At(at))).await?;
         touch_event(&mut tx, event, expected_version, at).await?;
         relist(&mut tx, event, listing, at).await?;
-        insert_audit(&mut tx, audit).await?;
-        tx.commit().await.map_err(to_store_error)
+        commit(tx, audit).await
     }
 
     async fn delete_override(
@@ -176,19 +174,15 @@ impl EventStore for SqlStore {
         audit: &AuditEntry,
     ) -> StoreResult<()> {
         let mut tx = self.begin().await?;
-        let done = exec(
+        exec(
             &mut *tx,
             "delete from event_override where event_id = $1 and local_start = $2",
             (event.0, local_text(&local_start)),
         )
-        .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
+        .await?.changed_or(StoreError::NotFound)?;
         touch_event(&mut tx, event, expected_version, at).await?;
         relist(&mut tx, event, listing, at).await?;
-        insert_audit(&mut tx, audit).await?;
-        tx.commit().await.map_err(to_store_error)
+        commit(tx, audit).await
     }
 
     async fn overrides_of(&self, event: EventId) -> StoreResult<Vec<OccurrenceOverride>> {
@@ -288,18 +282,14 @@ impl EventStore for SqlStore {
         audit: &AuditEntry,
     ) -> StoreResult<()> {
         let mut tx = self.begin().await?;
-        let done = exec(
+        exec(
             &mut *tx,
             "update rsvp set checked_in_at = $4 where event_id = $1 and occurrence = $2 and person_id = $3
                and state = 'confirmed'",
             (event.0, local_text(&occurrence), person.0, At(at)),
         )
-        .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        insert_audit(&mut tx, audit).await?;
-        tx.commit().await.map_err(to_store_error)
+        .await?.changed_or(StoreError::NotFound)?;
+        commit(tx, audit).await
     }
 
     async fn occurrences_with_waitlist(&self, event: EventId) -> StoreResult<Vec<NaiveDateTime>> {
@@ -356,8 +346,7 @@ impl EventStore for SqlStore {
             return Err(if exists.is_some() { StoreError::VersionMismatch } else { StoreError::NotFound });
         }
         write_listing(&mut tx, e.id, e.group_id, listing, change, e.updated_at).await?;
-        insert_audit(&mut tx, audit).await?;
-        tx.commit().await.map_err(to_store_error)
+        commit(tx, audit).await
     }
 
     async fn delete_event(&self, event: EventId, at: DateTime<Utc>, audit: &AuditEntry) -> StoreResult<()> {
@@ -370,18 +359,14 @@ impl EventStore for SqlStore {
             (event.0, change, At(at)),
         )
         .await?;
-        let done = exec(&mut *tx, "delete from event where event_id = $1", (event.0,)).await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
+        exec(&mut *tx, "delete from event where event_id = $1", (event.0,)).await?.changed_or(StoreError::NotFound)?;
         exec(
             &mut *tx,
             "update occurrence set deleted = true, modified = $2, updated_at = $3 where event_id = $1 and not deleted",
             (event.0, change, At(at)),
         )
         .await?;
-        insert_audit(&mut tx, audit).await?;
-        tx.commit().await.map_err(to_store_error)
+        commit(tx, audit).await
     }
 
     async fn events_to_relist(&self, before: DateTime<Utc>, limit: u32) -> StoreResult<Vec<Event>> {
@@ -566,15 +551,12 @@ pub(crate) async fn next_change(tx: &mut Tx<'_>) -> StoreResult<i64> {
 /// A change to one occurrence is a change to its series: the event's version and `updated_at`
 /// move on, so that ETags and calendar `SEQUENCE` and `DTSTAMP` tell clients to refresh.
 async fn touch_event(tx: &mut Tx<'_>, event: EventId, expected_version: i64, at: DateTime<Utc>) -> StoreResult<()> {
-    let done = exec(
+    exec(
         &mut **tx,
         "update event set version = version + 1, updated_at = $2 where event_id = $1 and version = $3",
         (event.0, At(at), expected_version),
     )
-    .await?;
-    if done.rows_affected() == 0 {
-        return Err(StoreError::VersionMismatch);
-    }
+    .await?.changed_or(StoreError::VersionMismatch)?;
     Ok(())
 }
 

@@ -3,8 +3,8 @@
 
 use super::d::{self, At, DbRow, Tx, for_update, to_store_error};
 use super::rows::{at, at_opt, get, json, membership_from_row, row};
-use super::run::{exec, row_opt, rows, scalar, scalar_opt, scalars};
-use super::{SqlStore, insert_audit, insert_person, recount_members};
+use super::run::{ChangedOr, exec, row_opt, rows, scalar, scalar_opt, scalars};
+use super::{SqlStore, commit, insert_audit, insert_person, recount_members};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use scaffold_domain::audit::AuditEntry;
@@ -204,8 +204,7 @@ impl IdentityStore for SqlStore {
             (person.0.to_string(), pseudonym.0.to_string()),
         )
         .await?;
-        insert_audit(&mut tx, audit).await?;
-        tx.commit().await.map_err(to_store_error)
+        commit(tx, audit).await
     }
 
     async fn put_login_state(&self, s: &LoginState) -> StoreResult<()> {
@@ -339,8 +338,7 @@ impl IdentityStore for SqlStore {
         exec(&mut *tx, "insert into app (app_id, client_id, owner_person_id, name, description, homepage, redirect_uris,
                               requested_scopes, granted_scopes, secret_hash, secret_created_at, status, created_at, updated_at)
              values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)", (a.id.0, &a.client_id, a.owner.0, &a.name, &a.description, &a.homepage, Json(redirect_uris_json(a)), a.requested_scopes.to_string(), a.granted_scopes.to_string(), &a.secret_hash, At(a.secret_created_at), a.status.as_str(), At(a.created_at), At(a.updated_at))).await?;
-        insert_audit(&mut tx, audit).await?;
-        tx.commit().await.map_err(to_store_error)
+        commit(tx, audit).await
     }
 
     async fn app_by_id(&self, id: AppId) -> StoreResult<Option<App>> {
@@ -370,14 +368,10 @@ impl IdentityStore for SqlStore {
 
     async fn update_app(&self, a: &App, audit: &AuditEntry) -> StoreResult<()> {
         let mut tx = self.begin().await?;
-        let done = exec(&mut *tx, "update app set name = $2, description = $3, homepage = $4, redirect_uris = $5, requested_scopes = $6,
+        exec(&mut *tx, "update app set name = $2, description = $3, homepage = $4, redirect_uris = $5, requested_scopes = $6,
                             granted_scopes = $7, secret_hash = $8, secret_created_at = $9, status = $10, updated_at = $11
-             where app_id = $1", (a.id.0, &a.name, &a.description, &a.homepage, Json(redirect_uris_json(a)), a.requested_scopes.to_string(), a.granted_scopes.to_string(), &a.secret_hash, At(a.secret_created_at), a.status.as_str(), At(a.updated_at))).await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        insert_audit(&mut tx, audit).await?;
-        tx.commit().await.map_err(to_store_error)
+             where app_id = $1", (a.id.0, &a.name, &a.description, &a.homepage, Json(redirect_uris_json(a)), a.requested_scopes.to_string(), a.granted_scopes.to_string(), &a.secret_hash, At(a.secret_created_at), a.status.as_str(), At(a.updated_at))).await?.changed_or(StoreError::NotFound)?;
+        commit(tx, audit).await
     }
 
     async fn add_rate_limit_hits(&self, bucket: &str, window_start: DateTime<Utc>, hits: u64) -> StoreResult<u64> {

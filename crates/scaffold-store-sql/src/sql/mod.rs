@@ -12,7 +12,7 @@ use super as d;
 use async_trait::async_trait;
 use d::{At, Db, DbArgs, Tx, for_update, to_store_error};
 use rows::{at, get, group_from_row, json, key_from_row, membership_from_row, person_from_row, row};
-use run::{exec, row_opt, rows, scalar, scalar_opt};
+use run::{ChangedOr, exec, row_opt, rows, scalar, scalar_opt};
 use scaffold_domain::audit::AuditEntry;
 use scaffold_domain::group::Group;
 use scaffold_domain::membership::Membership;
@@ -57,6 +57,12 @@ impl SqlStore {
     pub(crate) async fn begin(&self) -> StoreResult<Tx<'static>> {
         d::begin(&self.pool).await
     }
+}
+
+/// Writes the audit entry of the change and commits it.
+pub(crate) async fn commit(mut tx: Tx<'_>, audit: &AuditEntry) -> StoreResult<()> {
+    insert_audit(&mut tx, audit).await?;
+    tx.commit().await.map_err(to_store_error)
 }
 
 pub(crate) async fn insert_audit(tx: &mut Tx<'_>, a: &AuditEntry) -> StoreResult<()> {
@@ -218,8 +224,7 @@ impl Store for SqlStore {
     async fn create_api_key(&self, key: &ApiKey, audit: &AuditEntry) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         insert_key(&mut tx, key).await?;
-        insert_audit(&mut tx, audit).await?;
-        tx.commit().await.map_err(to_store_error)
+        commit(tx, audit).await
     }
 
     async fn api_key_by_hash(&self, hash: &[u8]) -> StoreResult<Option<ApiKey>> {
@@ -246,17 +251,13 @@ impl Store for SqlStore {
 
     async fn revoke_api_key(&self, person: PersonId, key: ApiKeyId, audit: &AuditEntry) -> StoreResult<()> {
         let mut tx = self.begin().await?;
-        let done = exec(
+        exec(
             &mut *tx,
             "update api_key set revoked_at = $3 where api_key_id = $1 and person_id = $2 and revoked_at is null",
             (key.0, person.0, At(audit.at)),
         )
-        .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        insert_audit(&mut tx, audit).await?;
-        tx.commit().await.map_err(to_store_error)
+        .await?.changed_or(StoreError::NotFound)?;
+        commit(tx, audit).await
     }
 
     async fn count_operator_keys(&self) -> StoreResult<i64> {
@@ -306,8 +307,7 @@ impl Store for SqlStore {
         put_categories(&mut tx, g).await?;
         upsert_membership(&mut tx, owner).await?;
         recount_members(&mut tx, g.id).await?;
-        insert_audit(&mut tx, audit).await?;
-        tx.commit().await.map_err(to_store_error)
+        commit(tx, audit).await
     }
 
     async fn group_by_id(&self, id: GroupId) -> StoreResult<Option<Group>> {
@@ -400,8 +400,7 @@ impl Store for SqlStore {
         }
         put_categories(&mut tx, g).await?;
         events::republish_group(&mut tx, g.id, g.updated_at).await?;
-        insert_audit(&mut tx, audit).await?;
-        tx.commit().await.map_err(to_store_error)
+        commit(tx, audit).await
     }
 
     async fn membership(&self, group: GroupId, person: PersonId) -> StoreResult<Option<Membership>> {
@@ -452,23 +451,19 @@ impl Store for SqlStore {
         match change {
             MembershipChange::Put(m) => upsert_membership(&mut tx, m).await?,
             MembershipChange::Remove { group_id, person_id } => {
-                let done = exec(
+                exec(
                     &mut *tx,
                     "delete from membership where group_id = $1 and person_id = $2",
                     (group_id.0, person_id.0),
                 )
-                .await?;
-                if done.rows_affected() == 0 {
-                    return Err(StoreError::NotFound);
-                }
+                .await?.changed_or(StoreError::NotFound)?;
             }
         }
         if owner_count(&mut tx, group).await? == 0 {
             return Err(StoreError::LastOwner);
         }
         recount_members(&mut tx, group).await?;
-        insert_audit(&mut tx, audit).await?;
-        tx.commit().await.map_err(to_store_error)
+        commit(tx, audit).await
     }
 
     async fn idempotency_record(&self, scope: &str, key: &str) -> StoreResult<Option<IdempotencyRecord>> {

@@ -3,7 +3,7 @@
 //! they are.
 
 use super::d::{Db, DbRow, to_store_error};
-use scaffold_store::StoreResult;
+use scaffold_store::{StoreError, StoreResult};
 use sqlx::{Database, Decode, Encode, Executor, FromRow, Row, Type};
 
 type Query<'q> = sqlx::query::Query<'q, Db, <Db as Database>::Arguments>;
@@ -46,6 +46,17 @@ binds!(A B C D E F G H I J K L M N O P Q);
 
 fn query<'q>(sql: &'static str, args: impl Binds<'q>) -> Query<'q> {
     args.bind_to(sqlx::query(sql))
+}
+
+/// Fails with `missing` when a statement changed no row.
+pub(super) trait ChangedOr {
+    fn changed_or(self, missing: StoreError) -> StoreResult<()>;
+}
+
+impl ChangedOr for <Db as Database>::QueryResult {
+    fn changed_or(self, missing: StoreError) -> StoreResult<()> {
+        if self.rows_affected() == 0 { Err(missing) } else { Ok(()) }
+    }
 }
 
 /// Runs a statement; the result tells how many rows it changed.
