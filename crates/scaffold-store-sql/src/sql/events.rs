@@ -519,12 +519,22 @@ impl EventStore for SqlStore {
         after: Option<(i64, EventId, NaiveDateTime)>,
         limit: u32,
     ) -> StoreResult<Vec<SessionFeedItem>> {
-        let rows = rows(&self.pool, "select o.event_id, o.local_start, o.start_at, o.end_at, o.status, o.reason, o.place, o.latitude, o.longitude,
-                    o.modified,
+        let rows = rows(
+            &self.pool,
+            "select o.event_id, o.local_start, o.start_at, o.end_at, o.status, o.reason, o.place, o.latitude,
+                    o.longitude, o.modified,
                     (not o.deleted and o.open_active and g.visibility = 'public' and g.status = 'active') as published
              from occurrence o left join community_group g on g.group_id = o.group_id
              where o.published_ever and ($1 is null or (o.modified, o.event_id, o.local_start) > ($1, $2, $3))
-             order by o.modified, o.event_id, o.local_start limit $4", (after.map(|(m, _, _)| m), after.map(|(_, id, _)| id.0), after.map(|(_, _, l)| local_text(&l)), i64::from(limit))).await?;
+             order by o.modified, o.event_id, o.local_start limit $4",
+            (
+                after.map(|(m, _, _)| m),
+                after.map(|(_, id, _)| id.0),
+                after.map(|(_, _, l)| local_text(&l)),
+                i64::from(limit),
+            ),
+        )
+        .await?;
         rows.iter()
             .map(|r| {
                 let published: Option<bool> = get(r, "published")?;
@@ -588,7 +598,9 @@ async fn write_listing(
     .await?;
     let keep: std::collections::HashSet<String> = listing.items.iter().map(|o| local_text(&o.local_start)).collect();
     for gone in listed.iter().filter(|l| !keep.contains(*l)) {
-        exec(&mut **tx, "update occurrence set deleted = true, modified = $3, updated_at = $4 where event_id = $1 and local_start = $2", (event.0, gone, change, At(at))).await?;
+        let sql = "update occurrence set deleted = true, modified = $3, updated_at = $4
+                   where event_id = $1 and local_start = $2";
+        exec(&mut **tx, sql, (event.0, gone, change, At(at))).await?;
     }
     // One statement per chunk; 15 parameters a row stays far below either database's limit.
     for chunk in listing.items.chunks(500) {
