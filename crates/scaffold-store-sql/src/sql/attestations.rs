@@ -1,8 +1,8 @@
 //! The attestations port: issuer authorisations, attestations, status lists and shares.
 
-use super::d::{self, At, DbRow, Tx, for_update, to_store_error};
+use super::d::{self, At, Db, DbRow, Tx, for_update, to_store_error};
 use super::rows::{at, at_opt, get, json, row};
-use super::run::{ChangedOr, exec, row_opt, rows, scalar, scalars, tuple_opt, tuples};
+use super::run::{ChangedOr, insert, exec, row_opt, rows, scalar, scalars, tuple_opt, tuples};
 use super::{SqlStore, commit, insert_audit};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -40,13 +40,9 @@ impl AttestationStore for SqlStore {
         audit: &AuditEntry,
     ) -> StoreResult<()> {
         let mut tx = self.begin().await?;
-        exec(
-            &mut *tx,
-            "insert into issuer_authorisation (group_id, attestation_type, authorised_at) values ($1, $2, $3)
-             on conflict do nothing",
-            (group.0, kind.as_str(), At(at)),
-        )
-        .await?;
+        insert!(&mut *tx, "issuer_authorisation" {
+            group_id: group.0, attestation_type: kind.as_str(), authorised_at: At(at),
+        } "on conflict do nothing")?;
         commit(tx, audit).await
     }
 
@@ -63,33 +59,14 @@ impl AttestationStore for SqlStore {
     async fn create_attestation(&self, a: &Attestation, audit: &AuditEntry) -> StoreResult<()> {
         let r = AttestationRow::from_attestation(a)?;
         let mut tx = self.begin().await?;
-        exec(
-            &mut *tx,
-            "insert into attestation (attestation_id, attestation_type, subject_id, issuer_group_id, issued_by, state,
-                 claims, evidence, valid_days, credential, status_list, status_idx, issued_at, expires_at, reason,
-                 created_at, updated_at)
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
-            (
-                r.attestation_id,
-                &r.attestation_type,
-                r.subject_id,
-                r.issuer_group_id,
-                r.issued_by,
-                &r.state,
-                Json(&r.claims),
-                Json(&r.evidence),
-                r.valid_days,
-                &r.credential,
-                r.status_list,
-                r.status_idx,
-                r.issued_at.map(At),
-                r.expires_at.map(At),
-                &r.reason,
-                At(r.created_at),
-                At(r.updated_at),
-            ),
-        )
-        .await?;
+        insert!(&mut *tx, "attestation" {
+            attestation_id: r.attestation_id, attestation_type: &r.attestation_type, subject_id: r.subject_id,
+            issuer_group_id: r.issuer_group_id, issued_by: r.issued_by, state: &r.state, claims: Json(&r.claims),
+            evidence: Json(&r.evidence), valid_days: r.valid_days, credential: &r.credential,
+            status_list: r.status_list, status_idx: r.status_idx, issued_at: r.issued_at.map(At),
+            expires_at: r.expires_at.map(At), reason: &r.reason, created_at: At(r.created_at),
+            updated_at: At(r.updated_at),
+        })?;
         commit(tx, audit).await
     }
 
@@ -124,12 +101,9 @@ impl AttestationStore for SqlStore {
         audit: &AuditEntry,
     ) -> StoreResult<()> {
         let mut tx = self.begin().await?;
-        exec(
-            &mut *tx,
-            "insert into status_list (list_id, bits, updated_at) values ($1, $2, $3) on conflict do nothing",
-            (status.0, vec![0u8; STATUS_LIST_BYTES], At(issued_at)),
-        )
-        .await?;
+        insert!(&mut *tx, "status_list" {
+            list_id: status.0, bits: vec![0u8; STATUS_LIST_BYTES], updated_at: At(issued_at),
+        } "on conflict do nothing")?;
         exec(
             &mut *tx,
             "update attestation set state = 'active', credential = $2, status_list = $3, status_idx = $4,
@@ -171,8 +145,12 @@ impl AttestationStore for SqlStore {
     }
     async fn create_share(&self, share: &Share, audit: &AuditEntry) -> StoreResult<()> {
         let mut tx = self.begin().await?;
-        exec(&mut *tx, "insert into attestation_share (share_id, attestation_id, code_hash, claims, verifier_app_id, max_uses, uses,
-                 expires_at, withdrawn_at, created_at) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)", (share.id.0, share.attestation.0, &share.code_hash, Json(&share.claims), share.verifier_app.map(|a| a.0), share.max_uses, share.uses, At(share.expires_at), share.withdrawn_at.map(At), At(share.created_at))).await?;
+        insert!(&mut *tx, "attestation_share" {
+            share_id: share.id.0, attestation_id: share.attestation.0, code_hash: &share.code_hash,
+            claims: Json(&share.claims), verifier_app_id: share.verifier_app.map(|a| a.0),
+            max_uses: share.max_uses, uses: share.uses, expires_at: At(share.expires_at),
+            withdrawn_at: share.withdrawn_at.map(At), created_at: At(share.created_at),
+        })?;
         commit(tx, audit).await
     }
 
@@ -233,13 +211,10 @@ impl AttestationStore for SqlStore {
                 return Ok(false);
             }
         }
-        exec(
-            &mut *tx,
-            "insert into share_redemption (redemption_id, share_id, verifier_id, app_id, result, redeemed_at)
-             values ($1, $2, $3, $4, $5, $6)",
-            (r.id.0, r.share.0, r.verifier.0, r.app.map(|a| a.0), &r.result, At(r.redeemed_at)),
-        )
-        .await?;
+        insert!(&mut *tx, "share_redemption" {
+            redemption_id: r.id.0, share_id: r.share.0, verifier_id: r.verifier.0, app_id: r.app.map(|a| a.0),
+            result: &r.result, redeemed_at: At(r.redeemed_at),
+        })?;
         insert_audit(&mut tx, audit).await?;
         tx.commit().await.map_err(to_store_error)?;
         Ok(true)

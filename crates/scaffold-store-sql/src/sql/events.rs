@@ -2,7 +2,7 @@
 
 use super::d::{self, At, Db, DbArgs, DbRow, Tx, for_update, to_store_error};
 use super::rows::{at, at_opt, get, json, json_opt, row};
-use super::run::{ChangedOr, exec, row_opt, rows, scalar, scalar_opt, scalars};
+use super::run::{ChangedOr, insert, exec, row_opt, rows, scalar, scalar_opt, scalars};
 use super::{SqlStore, commit, insert_audit};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -154,11 +154,15 @@ impl EventStore for SqlStore {
         audit: &AuditEntry,
     ) -> StoreResult<()> {
         let mut tx = self.begin().await?;
-        exec(&mut *tx, "insert into event_override (event_id, local_start, status, reason, start_local, end_local, place, updated_at)
-             values ($1, $2, $3, $4, $5, $6, $7, $8)
-             on conflict (event_id, local_start) do update set status = excluded.status, reason = excluded.reason,
-                 start_local = excluded.start_local, end_local = excluded.end_local, place = excluded.place,
-                 updated_at = excluded.updated_at", (event.0, local_text(&change.local_start), change.status.as_str(), &change.reason, change.start.as_ref().map(local_text), change.end.as_ref().map(local_text), change.place.as_ref().map(|p| Json(PlaceJson::from_place(p))), At(at))).await?;
+        insert!(&mut *tx, "event_override" {
+            event_id: event.0, local_start: local_text(&change.local_start), status: change.status.as_str(),
+            reason: &change.reason, start_local: change.start.as_ref().map(local_text),
+            end_local: change.end.as_ref().map(local_text),
+            place: change.place.as_ref().map(|p| Json(PlaceJson::from_place(p))), updated_at: At(at),
+        }
+        "on conflict (event_id, local_start) do update set status = excluded.status, reason =
+             excluded.reason, start_local = excluded.start_local, end_local = excluded.end_local, place =
+             excluded.place, updated_at = excluded.updated_at")?;
         touch_event(&mut tx, event, expected_version, at).await?;
         relist(&mut tx, event, listing, at).await?;
         commit(tx, audit).await

@@ -1,9 +1,9 @@
 //! The identity port: identities, sessions, login flows, apps and signing keys. Rate limits are
 //! the dialect's (`d::add_rate_limit_hits`).
 
-use super::d::{self, At, DbRow, Tx, for_update, to_store_error};
+use super::d::{self, At, Db, DbRow, Tx, for_update, to_store_error};
 use super::rows::{at, at_opt, get, json, membership_from_row, row};
-use super::run::{ChangedOr, exec, row_opt, rows, scalar, scalar_opt, scalars};
+use super::run::{ChangedOr, insert, exec, row_opt, rows, scalar, scalar_opt, scalars};
 use super::{SqlStore, commit, insert_audit, insert_person, recount_members};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -71,8 +71,11 @@ macro_rules! key_columns {
 }
 
 async fn insert_signing_key(tx: &mut Tx<'_>, k: &SigningKeyRecord) -> StoreResult<()> {
-    exec(&mut **tx, "insert into signing_key (kid, purpose, algorithm, private_der, public_jwk, created_at, retired_at, publish_until)
-         values ($1, $2, $3, $4, $5, $6, $7, $8)", (&k.kid, &k.purpose, &k.algorithm, &k.private_der, &k.public_jwk, At(k.created_at), k.retired_at.map(At), k.publish_until.map(At))).await?;
+    insert!(&mut **tx, "signing_key" {
+        kid: &k.kid, purpose: &k.purpose, algorithm: &k.algorithm, private_der: &k.private_der,
+        public_jwk: &k.public_jwk, created_at: At(k.created_at), retired_at: k.retired_at.map(At),
+        publish_until: k.publish_until.map(At),
+    })?;
     Ok(())
 }
 
@@ -96,13 +99,10 @@ impl IdentityStore for SqlStore {
             Some(p) => insert_person(&mut tx, p, None, audit).await?,
             None => insert_audit(&mut tx, audit).await?,
         }
-        exec(
-            &mut *tx,
-            "insert into identity (identity_id, person_id, provider, issuer, subject, created_at, last_login_at)
-             values ($1, $2, $3, $4, $5, $6, $7)",
-            (i.id.0, i.person_id.0, &i.provider, &i.issuer, &i.subject, At(i.created_at), At(i.last_login_at)),
-        )
-        .await?;
+        insert!(&mut *tx, "identity" {
+            identity_id: i.id.0, person_id: i.person_id.0, provider: &i.provider, issuer: &i.issuer,
+            subject: &i.subject, created_at: At(i.created_at), last_login_at: At(i.last_login_at),
+        })?;
         tx.commit().await.map_err(to_store_error)
     }
 
@@ -116,9 +116,12 @@ impl IdentityStore for SqlStore {
         let mut tx = self.begin().await?;
         exec(&mut *tx, "update identity set last_login_at = $2 where identity_id = $1", (identity.0, At(at))).await?;
         if let Some(a) = a {
-            exec(&mut *tx, "insert into person_assurance (person_id, level, provider, source, asserted_at) values ($1, $2, $3, $4, $5)
-                 on conflict (person_id) do update set level = excluded.level, provider = excluded.provider,
-                     source = excluded.source, asserted_at = excluded.asserted_at", (person.0, a.level.as_str(), &a.provider, &a.source, At(a.asserted_at))).await?;
+            insert!(&mut *tx, "person_assurance" {
+                person_id: person.0, level: a.level.as_str(), provider: &a.provider, source: &a.source,
+                asserted_at: At(a.asserted_at),
+            }
+            "on conflict (person_id) do update set level = excluded.level, provider = excluded.provider,
+                 source = excluded.source, asserted_at = excluded.asserted_at")?;
         }
         tx.commit().await.map_err(to_store_error)
     }
@@ -208,24 +211,11 @@ impl IdentityStore for SqlStore {
     }
 
     async fn put_login_state(&self, s: &LoginState) -> StoreResult<()> {
-        exec(
-            &self.pool,
-            "insert into login_state (flow_hash, provider, state, nonce, pkce_verifier, link_person_id, return_to,
-                                      created_at, expires_at)
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            (
-                &s.flow_hash,
-                &s.provider,
-                &s.state,
-                &s.nonce,
-                &s.pkce_verifier,
-                s.link_person.map(|p| p.0),
-                &s.return_to,
-                At(s.created_at),
-                At(s.expires_at),
-            ),
-        )
-        .await?;
+        insert!(&self.pool, "login_state" {
+            flow_hash: &s.flow_hash, provider: &s.provider, state: &s.state, nonce: &s.nonce,
+            pkce_verifier: &s.pkce_verifier, link_person_id: s.link_person.map(|p| p.0), return_to: &s.return_to,
+            created_at: At(s.created_at), expires_at: At(s.expires_at),
+        })?;
         Ok(())
     }
 
@@ -248,23 +238,11 @@ impl IdentityStore for SqlStore {
     async fn create_session(&self, s: &Session) -> StoreResult<()> {
         // Sessions nobody came back to are cleared as new ones start.
         exec(&self.pool, "delete from session where idle_expires_at < $1", (At(s.created_at),)).await?;
-        exec(
-            &self.pool,
-            "insert into session (session_hash, person_id, provider, id_token, created_at, last_seen_at,
-                                  idle_expires_at, absolute_expires_at)
-             values ($1, $2, $3, $4, $5, $6, $7, $8)",
-            (
-                &s.session_hash,
-                s.person_id.0,
-                &s.provider,
-                &s.id_token,
-                At(s.created_at),
-                At(s.last_seen_at),
-                At(s.idle_expires_at),
-                At(s.absolute_expires_at),
-            ),
-        )
-        .await?;
+        insert!(&self.pool, "session" {
+            session_hash: &s.session_hash, person_id: s.person_id.0, provider: &s.provider, id_token: &s.id_token,
+            created_at: At(s.created_at), last_seen_at: At(s.last_seen_at), idle_expires_at: At(s.idle_expires_at),
+            absolute_expires_at: At(s.absolute_expires_at),
+        })?;
         Ok(())
     }
 
@@ -335,9 +313,13 @@ impl IdentityStore for SqlStore {
 
     async fn create_app(&self, a: &App, audit: &AuditEntry) -> StoreResult<()> {
         let mut tx = self.begin().await?;
-        exec(&mut *tx, "insert into app (app_id, client_id, owner_person_id, name, description, homepage, redirect_uris,
-                              requested_scopes, granted_scopes, secret_hash, secret_created_at, status, created_at, updated_at)
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)", (a.id.0, &a.client_id, a.owner.0, &a.name, &a.description, &a.homepage, Json(redirect_uris_json(a)), a.requested_scopes.to_string(), a.granted_scopes.to_string(), &a.secret_hash, At(a.secret_created_at), a.status.as_str(), At(a.created_at), At(a.updated_at))).await?;
+        insert!(&mut *tx, "app" {
+            app_id: a.id.0, client_id: &a.client_id, owner_person_id: a.owner.0, name: &a.name,
+            description: &a.description, homepage: &a.homepage, redirect_uris: Json(redirect_uris_json(a)),
+            requested_scopes: a.requested_scopes.to_string(), granted_scopes: a.granted_scopes.to_string(),
+            secret_hash: &a.secret_hash, secret_created_at: At(a.secret_created_at), status: a.status.as_str(),
+            created_at: At(a.created_at), updated_at: At(a.updated_at),
+        })?;
         commit(tx, audit).await
     }
 

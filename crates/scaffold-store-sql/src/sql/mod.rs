@@ -12,7 +12,7 @@ use super as d;
 use async_trait::async_trait;
 use d::{At, Db, DbArgs, Tx, for_update, to_store_error};
 use rows::{at, get, group_from_row, json, key_from_row, membership_from_row, person_from_row, row};
-use run::{ChangedOr, exec, row_opt, rows, scalar, scalar_opt};
+use run::{ChangedOr, insert, exec, row_opt, rows, scalar, scalar_opt};
 use scaffold_domain::audit::AuditEntry;
 use scaffold_domain::group::Group;
 use scaffold_domain::membership::Membership;
@@ -66,13 +66,10 @@ pub(crate) async fn commit(mut tx: Tx<'_>, audit: &AuditEntry) -> StoreResult<()
 }
 
 pub(crate) async fn insert_audit(tx: &mut Tx<'_>, a: &AuditEntry) -> StoreResult<()> {
-    exec(
-        &mut **tx,
-        "insert into audit_entry (audit_id, occurred_at, actor_person_id, action, target_type, target_id, detail)
-         values ($1, $2, $3, $4, $5, $6, $7)",
-        (a.id.0, At(a.at), a.actor.map(|p| p.0), &a.action, &a.target_type, &a.target_id, Json(&a.detail)),
-    )
-    .await?;
+    insert!(&mut **tx, "audit_entry" {
+        audit_id: a.id.0, occurred_at: At(a.at), actor_person_id: a.actor.map(|p| p.0), action: &a.action,
+        target_type: &a.target_type, target_id: &a.target_id, detail: Json(&a.detail),
+    })?;
     Ok(())
 }
 
@@ -86,12 +83,9 @@ pub(crate) async fn insert_person(
     key: Option<&ApiKey>,
     audit: &AuditEntry,
 ) -> StoreResult<()> {
-    exec(
-        &mut **tx,
-        "insert into person (person_id, display_name, created_at) values ($1, $2, $3)",
-        (p.id.0, &p.display_name, At(p.created_at)),
-    )
-    .await?;
+    insert!(&mut **tx, "person" {
+        person_id: p.id.0, display_name: &p.display_name, created_at: At(p.created_at),
+    })?;
     if let Some(k) = key {
         insert_key(tx, k).await?;
     }
@@ -99,21 +93,19 @@ pub(crate) async fn insert_person(
 }
 
 async fn insert_key(tx: &mut Tx<'_>, k: &ApiKey) -> StoreResult<()> {
-    exec(
-        &mut **tx,
-        "insert into api_key (api_key_id, person_id, name, token_hash, scopes, created_at, revoked_at)
-         values ($1, $2, $3, $4, $5, $6, $7)",
-        (k.id.0, k.person_id.0, &k.name, &k.token_hash, k.scopes.to_string(), At(k.created_at), k.revoked_at.map(At)),
-    )
-    .await?;
+    insert!(&mut **tx, "api_key" {
+        api_key_id: k.id.0, person_id: k.person_id.0, name: &k.name, token_hash: &k.token_hash,
+        scopes: k.scopes.to_string(), created_at: At(k.created_at), revoked_at: k.revoked_at.map(At),
+    })?;
     Ok(())
 }
 
 async fn put_categories(tx: &mut Tx<'_>, g: &Group) -> StoreResult<()> {
     exec(&mut **tx, "delete from group_category where group_id = $1", (g.id.0,)).await?;
     for c in &g.categories {
-        exec(&mut **tx, "insert into group_category (group_id, category) values ($1, $2)", (g.id.0, c.as_str()))
-            .await?;
+        insert!(&mut **tx, "group_category" {
+            group_id: g.id.0, category: c.as_str(),
+        })?;
     }
     Ok(())
 }
@@ -141,15 +133,12 @@ pub(crate) async fn recount_members(tx: &mut Tx<'_>, group: GroupId) -> StoreRes
 }
 
 async fn upsert_membership(tx: &mut Tx<'_>, m: &Membership) -> StoreResult<()> {
-    exec(
-        &mut **tx,
-        "insert into membership (group_id, person_id, role, status, created_at, updated_at)
-         values ($1, $2, $3, $4, $5, $6)
-         on conflict (group_id, person_id)
-         do update set role = excluded.role, status = excluded.status, updated_at = excluded.updated_at",
-        (m.group_id.0, m.person_id.0, m.role.as_str(), m.status.as_str(), At(m.created_at), At(m.updated_at)),
-    )
-    .await?;
+    insert!(&mut **tx, "membership" {
+        group_id: m.group_id.0, person_id: m.person_id.0, role: m.role.as_str(), status: m.status.as_str(),
+        created_at: At(m.created_at), updated_at: At(m.updated_at),
+    }
+    "on conflict (group_id, person_id) do update set role = excluded.role, status = excluded.status,
+         updated_at = excluded.updated_at")?;
     Ok(())
 }
 
@@ -285,13 +274,10 @@ impl Store for SqlStore {
     ) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         if let Some(r) = idem {
-            exec(
-                &mut *tx,
-                "insert into idempotency_key (scope, key, request_hash, resource_id, created_at)
-                 values ($1, $2, $3, $4, $5)",
-                (&r.scope, &r.key, &r.request_hash, &r.resource_id, At(r.created_at)),
-            )
-            .await?;
+            insert!(&mut *tx, "idempotency_key" {
+                scope: &r.scope, key: &r.key, request_hash: &r.request_hash, resource_id: &r.resource_id,
+                created_at: At(r.created_at),
+            })?;
         }
         bind_group(
             sqlx::query(concat!(

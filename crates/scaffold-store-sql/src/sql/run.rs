@@ -133,3 +133,24 @@ where
 {
     row_opt(e, sql, args).await?.map(|r| T::from_row(&r).map_err(to_store_error)).transpose()
 }
+
+/// Inserts one row: `insert!(executor, "table" { column: value, … } "on conflict …")`, the
+/// clause after the values being optional. Each column is named once, beside its value, so the
+/// column list, the placeholders and the values cannot fall out of step. Needs `Db` and
+/// `to_store_error` in scope; evaluates to the statement's `StoreResult`.
+macro_rules! insert {
+    ($e:expr, $table:literal { $($col:ident: $val:expr),+ $(,)? } $($tail:literal)?) => {{
+        let mut b = sqlx::QueryBuilder::<Db>::new(concat!(
+            "insert into ", $table, " (", insert!(@names $($col),+), ") values ("
+        ));
+        {
+            let mut values = b.separated(", ");
+            $( values.push_bind($val); )+
+        }
+        b.push(")");
+        $( b.push(concat!(" ", $tail)); )?
+        b.build().execute($e).await.map_err(to_store_error)
+    }};
+    (@names $first:ident $(, $rest:ident)*) => { concat!(stringify!($first) $(, ", ", stringify!($rest))*) };
+}
+pub(super) use insert;
