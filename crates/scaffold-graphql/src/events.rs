@@ -5,7 +5,7 @@
 use crate::context::{request, service};
 use crate::error::{GqlResult, gql};
 use crate::groups::GroupObj;
-use crate::types::{AccessibilityFeature, BookingMode, Category, EventStatus, RsvpResponse, RsvpState};
+use crate::types::{AccessibilityFeature, Category, RsvpResponse, RsvpState};
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
@@ -14,7 +14,7 @@ use scaffold_domain::codes;
 use scaffold_domain::event::Event;
 use scaffold_domain::event_search::SearchDraft;
 use scaffold_service::groups::GroupRef;
-use scaffold_shapes::{ActivityOut, EventInput, OccurrenceBody, OccurrenceChange, PlaceOut, local};
+use scaffold_shapes::{EventBody, EventInput, OccurrenceBody, OccurrenceChange};
 
 fn event_id(id: &ID) -> GqlResult<EventId> {
     EventId::parse_or_not_found(id.as_str()).map_err(gql)
@@ -34,97 +34,10 @@ impl EventObj {
         let g = request(ctx)?.groups.load_one(self.0.group_id).await.map_err(|e| (*e).clone())?;
         Ok(g.map(GroupObj::from_group))
     }
-    async fn title(&self) -> &str {
-        &self.0.title
-    }
-    async fn summary(&self) -> &str {
-        &self.0.summary
-    }
-    /// CommonMark.
-    async fn description(&self) -> Option<&str> {
-        self.0.description.as_deref()
-    }
-    /// The description as safe HTML (raw HTML shown as text; only http, https and mailto links).
-    async fn description_html(&self) -> Option<String> {
-        self.0.description.as_deref().map(scaffold_service::render::markdown_html)
-    }
-    /// The IANA time zone of the local times.
-    async fn timezone(&self) -> &str {
-        self.0.timezone.name()
-    }
-    /// Local start (of the first occurrence, for a series), `YYYY-MM-DDTHH:MM`; for an all-day
-    /// event its first day, `YYYY-MM-DD`.
-    async fn start(&self) -> String {
-        self.0.written_times().0
-    }
-    /// Local end, `YYYY-MM-DDTHH:MM`; for an all-day event its last day (inclusive), `YYYY-MM-DD`.
-    async fn end(&self) -> String {
-        self.0.written_times().1
-    }
-    /// The first occurrence's start as an instant.
-    async fn first_start(&self) -> DateTime<Utc> {
-        self.0.start_instant()
-    }
-    async fn all_day(&self) -> bool {
-        self.0.all_day
-    }
-    async fn status(&self) -> EventStatus {
-        self.0.status.into()
-    }
-    async fn status_reason(&self) -> Option<&str> {
-        self.0.status_reason.as_deref()
-    }
-    async fn place(&self) -> Option<PlaceOut> {
-        self.0.place.as_ref().map(PlaceOut::from)
-    }
-    async fn online_url(&self) -> Option<&str> {
-        self.0.online_url.as_deref()
-    }
-    async fn accessibility(&self) -> Vec<AccessibilityFeature> {
-        self.0.accessibility.iter().map(|a| (*a).into()).collect()
-    }
-    async fn accessibility_notes(&self) -> Option<&str> {
-        self.0.accessibility_notes.as_deref()
-    }
-    async fn capacity(&self) -> Option<u32> {
-        self.0.capacity
-    }
-    async fn booking(&self) -> BookingMode {
-        self.0.booking.into()
-    }
-    async fn booking_url(&self) -> Option<&str> {
-        self.0.booking_url.as_deref()
-    }
-    /// Absent: free.
-    async fn price_pence(&self) -> Option<u32> {
-        self.0.price_pence
-    }
-    async fn concessions(&self) -> Option<&str> {
-        self.0.concessions.as_deref()
-    }
-    async fn min_age(&self) -> Option<u8> {
-        self.0.min_age
-    }
-    async fn max_age(&self) -> Option<u8> {
-        self.0.max_age
-    }
-    async fn categories(&self) -> Vec<Category> {
-        self.0.categories.iter().map(|c| (*c).into()).collect()
-    }
-    /// The RFC 5545 RRULE of a series.
-    async fn rrule(&self) -> Option<&str> {
-        self.0.recurrence.as_ref().map(|r| r.rule.as_str())
-    }
-    /// OpenActive activities.
-    async fn activities(&self) -> Vec<ActivityOut> {
-        self.0.activities.iter().map(ActivityOut::from).collect()
-    }
-    /// Local start times of occurrences that do not happen.
-    async fn exdates(&self) -> Vec<String> {
-        self.0.recurrence.as_ref().map(|r| r.exdates.iter().map(local).collect()).unwrap_or_default()
-    }
-    async fn version(&self) -> i64 {
-        self.0.version
+    /// The fields REST's event body has too (one shape, `scaffold_shapes::EventBody`).
+    #[graphql(flatten)]
+    async fn fields(&self) -> EventBody {
+        EventBody::from(self.0.clone())
     }
     /// The replies to one occurrence (organisers and owners).
     async fn replies(&self, ctx: &Context<'_>, local_start: String) -> GqlResult<RepliesObj> {

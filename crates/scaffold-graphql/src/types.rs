@@ -4,7 +4,7 @@
 use async_graphql::{Enum, SimpleObject};
 use scaffold_domain::group as g;
 use scaffold_domain::membership as m;
-pub use scaffold_shapes::{AccessibilityFeature, BookingMode, Category, EventStatus};
+pub use scaffold_shapes::{AccessibilityFeature, Category};
 
 /// Declares a GraphQL enum mirroring a domain enum, with conversions both ways (those REST shares
 /// are in `scaffold-shapes`).

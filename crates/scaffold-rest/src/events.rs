@@ -10,103 +10,11 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
-use chrono::{DateTime, Utc};
 use scaffold_domain::event::Event;
 use scaffold_domain::{DomainError, EventId};
-use scaffold_shapes::{ActivityOut, EventInput, PlaceOut};
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
-use uuid::Uuid;
-
-/// An event or series.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct EventBody {
-    pub id: Uuid,
-    pub group_id: Uuid,
-    pub title: String,
-    pub summary: String,
-    /// CommonMark, as written.
-    pub description: Option<String>,
-    /// The description as safe HTML (raw HTML shown as text; only http, https and mailto links).
-    pub description_html: Option<String>,
-    pub timezone: String,
-    /// Local start (of the first occurrence, for a series), `YYYY-MM-DDTHH:MM`; for an all-day
-    /// event its first day, `YYYY-MM-DD`.
-    pub start: String,
-    /// Local end, `YYYY-MM-DDTHH:MM`; for an all-day event its last day (inclusive), `YYYY-MM-DD`,
-    /// as it is written.
-    pub end: String,
-    /// The first occurrence's start as an instant.
-    pub first_start: DateTime<Utc>,
-    pub all_day: bool,
-    #[schema(schema_with = crate::schema::event_status_schema)]
-    pub status: String,
-    pub status_reason: Option<String>,
-    pub place: Option<PlaceOut>,
-    pub online_url: Option<String>,
-    #[schema(schema_with = crate::schema::accessibility_schema)]
-    pub accessibility: Vec<String>,
-    pub accessibility_notes: Option<String>,
-    pub capacity: Option<u32>,
-    #[schema(schema_with = crate::schema::booking_schema)]
-    pub booking: String,
-    pub booking_url: Option<String>,
-    pub price_pence: Option<u32>,
-    pub concessions: Option<String>,
-    pub min_age: Option<u8>,
-    pub max_age: Option<u8>,
-    #[schema(schema_with = crate::schema::categories_schema)]
-    pub categories: Vec<String>,
-    pub activities: Vec<ActivityOut>,
-    pub rrule: Option<String>,
-    pub exdates: Vec<String>,
-    /// Also sent as the ETag.
-    pub version: i64,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-pub(crate) use scaffold_shapes::local;
-
-impl From<Event> for EventBody {
-    fn from(e: Event) -> Self {
-        let first_start = e.start_instant();
-        let (start, end) = e.written_times();
-        EventBody {
-            id: e.id.0,
-            group_id: e.group_id.0,
-            title: e.title,
-            summary: e.summary,
-            description_html: e.description.as_deref().map(scaffold_service::render::markdown_html),
-            description: e.description,
-            timezone: e.timezone.name().to_owned(),
-            start,
-            end,
-            first_start,
-            all_day: e.all_day,
-            status: e.status.as_str().to_owned(),
-            status_reason: e.status_reason,
-            place: e.place.as_ref().map(PlaceOut::from),
-            online_url: e.online_url,
-            accessibility: e.accessibility.iter().map(|a| a.as_str().to_owned()).collect(),
-            accessibility_notes: e.accessibility_notes,
-            capacity: e.capacity,
-            booking: e.booking.as_str().to_owned(),
-            booking_url: e.booking_url,
-            price_pence: e.price_pence,
-            concessions: e.concessions,
-            min_age: e.min_age,
-            max_age: e.max_age,
-            categories: e.categories.iter().map(|c| c.as_str().to_owned()).collect(),
-            activities: e.activities.iter().map(ActivityOut::from).collect(),
-            rrule: e.recurrence.as_ref().map(|r| r.rule.clone()),
-            exdates: e.recurrence.map(|r| r.exdates.iter().map(local).collect()).unwrap_or_default(),
-            version: e.version,
-            created_at: e.created_at,
-            updated_at: e.updated_at,
-        }
-    }
-}
+use scaffold_shapes::{EventBody, EventInput};
+use serde::Deserialize;
+use utoipa::IntoParams;
 
 pub(crate) fn with_etag(status: StatusCode, e: Event) -> impl IntoResponse {
     let tag = etag(e.version);

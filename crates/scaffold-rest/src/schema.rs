@@ -9,9 +9,7 @@ use scaffold_domain::group::{
 };
 use scaffold_domain::membership::{Membership, MembershipStatus, Role};
 use scaffold_service::groups::GroupView;
-pub use scaffold_shapes::schema::{
-    accessibility_schema, booking_schema, categories_schema, category_schema, enum_schema, event_status_schema,
-};
+pub use scaffold_shapes::schema::{categories_schema, category_schema, enum_schema, event_status_schema};
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
 use utoipa::openapi::schema::{ArrayBuilder, Object};

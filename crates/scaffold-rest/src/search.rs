@@ -2,7 +2,6 @@
 //! words; and the same search as a subscribable iCalendar feed.
 
 use crate::RestState;
-use crate::events::EventBody;
 use crate::extract::{Caller, QueryParams, given};
 use crate::groups::group_ref;
 use crate::problem::{ApiResult, Problem};
@@ -15,6 +14,7 @@ use scaffold_domain::event::AccessibilityFeature;
 use scaffold_domain::event_search::SearchDraft;
 use scaffold_domain::group::Category;
 use scaffold_service::search::Found;
+use scaffold_shapes::EventBody;
 use scaffold_shapes::OccurrenceBody;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
