@@ -1,63 +1,10 @@
-//! GraphQL mirrors of the domain's enumerations (the domain has no GraphQL dependency), and small
-//! output types.
+//! Small GraphQL output types. The mirrors of the domain's enumerations live in `scaffold-shapes`.
 
-use async_graphql::{Enum, SimpleObject};
-use scaffold_domain::group as g;
-use scaffold_domain::membership as m;
-pub use scaffold_shapes::{AccessibilityFeature, Category};
-
-/// Declares a GraphQL enum mirroring a domain enum, with conversions both ways (those REST shares
-/// are in `scaffold-shapes`).
-macro_rules! mirror_enum {
-    ($(#[$meta:meta])* $gql:ident = $name:literal => $dom:path { $($v:ident),+ $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
-        #[graphql(name = $name)]
-        pub enum $gql { $($v),+ }
-
-        impl From<$dom> for $gql {
-            fn from(v: $dom) -> Self {
-                use $dom as D;
-                match v { $(D::$v => $gql::$v),+ }
-            }
-        }
-
-        impl From<$gql> for $dom {
-            fn from(v: $gql) -> Self {
-                use $dom as D;
-                match v { $($gql::$v => D::$v),+ }
-            }
-        }
-    };
-}
-
-mirror_enum!(
-    /// What sort of organisation a group is.
-    GroupKind = "GroupKind" => g::GroupKind {
-        CommunityGroup, Charity, SocialEnterprise, FaithGroup, SportsClub, ResidentsAssociation, MutualAid, PublicService
-    }
-);
-mirror_enum!(
-    /// PUBLIC: listed, visible to all. UNLISTED: by link only. PRIVATE: members only.
-    Visibility = "Visibility" => g::Visibility { Public, Unlisted, Private }
-);
-mirror_enum!(
-    /// OPEN: join at once. APPROVAL: an organiser approves. INVITE: by invitation only.
-    JoinPolicy = "JoinPolicy" => g::JoinPolicy { Open, Approval, Invite }
-);
-mirror_enum!(GroupStatus = "GroupStatus" => g::GroupStatus { Active, Archived });
-mirror_enum!(
-    /// A shipped community guidelines template.
-    GuidelineTemplate = "GuidelineTemplate" => g::GuidelineTemplate { WelcomingSpace, SafeguardingFirst, OnlineConduct }
-);
-mirror_enum!(
-    /// CHARITY_ENGLAND_WALES (GB-CHC), CHARITY_SCOTLAND (GB-SC), CHARITY_NORTHERN_IRELAND (GB-NIC), COMPANY (GB-COH).
-    IdentifierScheme = "IdentifierScheme" => g::IdentifierScheme {
-        CharityEnglandWales, CharityScotland, CharityNorthernIreland, Company
-    }
-);
-mirror_enum!(Role = "Role" => m::Role { Owner, Organiser, Member });
-mirror_enum!(MembershipStatus = "MembershipStatus" => m::MembershipStatus { Active, Pending, Invited });
+use async_graphql::SimpleObject;
+pub use scaffold_shapes::{
+    AccessibilityFeature, Category, GroupKind, GroupStatus, GuidelineTemplate, IdentifierScheme, JoinPolicy,
+    MembershipStatus, Role, RsvpResponse, RsvpState, Visibility,
+};
 
 #[derive(SimpleObject, Debug, Clone)]
 pub struct Area {
@@ -98,12 +45,3 @@ pub struct GuidelineTemplateInfo {
     pub title: String,
     pub text: String,
 }
-
-mirror_enum!(
-    /// What a person said about an occurrence.
-    RsvpResponse = "RsvpResponse" => scaffold_domain::rsvp::RsvpResponse { Going, Maybe, Declined }
-);
-mirror_enum!(
-    /// What a reply holds.
-    RsvpState = "RsvpState" => scaffold_domain::rsvp::RsvpState { Confirmed, Waitlisted, NotAttending }
-);

@@ -61,3 +61,38 @@ shared_enum!(
         AssistanceDogsWelcome, Seating, ChangingPlaces
     }
 );
+shared_enum!(
+    /// What sort of organisation a group is.
+    GroupKind = "GroupKind" => scaffold_domain::group::GroupKind {
+        CommunityGroup, Charity, SocialEnterprise, FaithGroup, SportsClub, ResidentsAssociation, MutualAid, PublicService
+    }
+);
+shared_enum!(
+    /// PUBLIC: listed, visible to all. UNLISTED: by link only. PRIVATE: members only.
+    Visibility = "Visibility" => scaffold_domain::group::Visibility { Public, Unlisted, Private }
+);
+shared_enum!(
+    /// OPEN: join at once. APPROVAL: an organiser approves. INVITE: by invitation only.
+    JoinPolicy = "JoinPolicy" => scaffold_domain::group::JoinPolicy { Open, Approval, Invite }
+);
+shared_enum!(GroupStatus = "GroupStatus" => scaffold_domain::group::GroupStatus { Active, Archived });
+shared_enum!(
+    /// A shipped community guidelines template.
+    GuidelineTemplate = "GuidelineTemplate" => scaffold_domain::group::GuidelineTemplate { WelcomingSpace, SafeguardingFirst, OnlineConduct }
+);
+shared_enum!(
+    /// CHARITY_ENGLAND_WALES (GB-CHC), CHARITY_SCOTLAND (GB-SC), CHARITY_NORTHERN_IRELAND (GB-NIC), COMPANY (GB-COH).
+    IdentifierScheme = "IdentifierScheme" => scaffold_domain::group::IdentifierScheme {
+        CharityEnglandWales, CharityScotland, CharityNorthernIreland, Company
+    }
+);
+shared_enum!(Role = "Role" => scaffold_domain::membership::Role { Owner, Organiser, Member });
+shared_enum!(MembershipStatus = "MembershipStatus" => scaffold_domain::membership::MembershipStatus { Active, Pending, Invited });
+shared_enum!(
+    /// What a person said about an occurrence.
+    RsvpResponse = "RsvpResponse" => scaffold_domain::rsvp::RsvpResponse { Going, Maybe, Declined }
+);
+shared_enum!(
+    /// What a reply holds.
+    RsvpState = "RsvpState" => scaffold_domain::rsvp::RsvpState { Confirmed, Waitlisted, NotAttending }
+);

@@ -6,7 +6,7 @@
 mod enums;
 pub mod schema;
 
-pub use enums::{AccessibilityFeature, BookingMode, Category, EventStatus};
+pub use enums::*;
 
 use chrono::NaiveDateTime;
 use chrono::{DateTime, Utc};
