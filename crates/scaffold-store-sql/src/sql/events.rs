@@ -420,16 +420,7 @@ impl EventStore for SqlStore {
              where not o.deleted and o.status <> 'cancelled' and g.status = 'active' and o.start_at >= ",
         );
         b.push_bind(At(q.from)).push(" and o.start_at < ").push_bind(At(q.to));
-        b.push(" and (g.visibility = 'public'");
-        if let Some(viewer) = q.viewer {
-            b.push(
-                " or exists (select 1 from membership m where m.group_id = o.group_id and m.status = 'active' \
-                 and m.person_id = ",
-            )
-            .push_bind(viewer.0)
-            .push(")");
-        }
-        b.push(")");
+        super::push_visible(&mut b, "o.group_id", q.viewer);
         if let Some((south, north, west, east)) = q.bounds {
             b.push(" and o.lat_cell in (");
             let mut cells = b.separated(", ");

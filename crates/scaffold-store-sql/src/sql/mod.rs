@@ -182,6 +182,20 @@ fn bind_group<'q>(
         .bind(search_text(g)))
 }
 
+/// Appends the listing rule for groups (and their events): public, or the viewer is an active
+/// member of the group whose id is in `group_column`.
+fn push_visible(b: &mut QueryBuilder<Db>, group_column: &str, viewer: Option<PersonId>) {
+    b.push(" and (g.visibility = 'public'");
+    if let Some(viewer) = viewer {
+        b.push(" or exists (select 1 from membership m where m.group_id = ")
+            .push(group_column)
+            .push(" and m.status = 'active' and m.person_id = ")
+            .push_bind(viewer.0)
+            .push(")");
+    }
+    b.push(")");
+}
+
 fn ids<T>(v: &[T], f: impl Fn(&T) -> Uuid) -> Vec<Uuid> {
     v.iter().map(f).collect()
 }
@@ -334,16 +348,7 @@ impl Store for SqlStore {
             ", member_count from community_group g where g.status = 'active'"
         ));
         if !q.all_visibilities {
-            b.push(" and (g.visibility = 'public'");
-            if let Some(viewer) = q.viewer {
-                b.push(
-                    " or exists (select 1 from membership m where m.group_id = g.group_id and m.status = 'active' \
-                     and m.person_id = ",
-                )
-                .push_bind(viewer.0)
-                .push(")");
-            }
-            b.push(")");
+            push_visible(&mut b, "g.group_id", q.viewer);
         }
         if let Some(o) = &q.outcode {
             b.push(" and g.outcode = ").push_bind(o.clone());
