@@ -1,9 +1,9 @@
 //! The events port: events, their listed occurrences and feeds, overrides and RSVPs.
 
-use super::d::{self, At, Db, DbArgs, DbRow, Tx, for_update, to_store_error};
+use super::d::{self, At, Db, DbRow, Tx, for_update, to_store_error};
 use super::rows::{at, at_opt, get, json, json_opt, row};
-use super::run::{ChangedOr, insert, exec, row_opt, rows, scalar, scalar_opt, scalars};
-use super::{SqlStore, commit, insert_audit};
+use super::run::{ChangedOr, Read, Values, all, built, exec, opt, one, update, upsert, values};
+use super::{SqlStore, commit, insert_audit, stale_or_missing};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use scaffold_domain::audit::AuditEntry;
@@ -18,60 +18,44 @@ use scaffold_store::{
 use sqlx::QueryBuilder;
 use sqlx::types::Json;
 
-macro_rules! event_columns {
-    () => {
-        "event_id, group_id, title, start_at, timezone, start_local, end_local, all_day, status, recurrence_rule,
-         outcode, latitude, longitude, categories, details, version, created_at, updated_at, search_text, features,
-         open_active"
-    };
+impl Read for Event {
+    fn read(r: &DbRow) -> StoreResult<Self> {
+        row!(r => EventRow {
+            event_id, group_id, title, start_at: at, timezone, start_local, end_local, all_day, status,
+            recurrence_rule, outcode, latitude, longitude, categories, details: json, version, created_at: at,
+            updated_at: at, search_text, features, open_active
+        })
+        .into_event()
+    }
 }
 
-fn event_from_row(r: &DbRow) -> StoreResult<Event> {
-    row!(r => EventRow {
-        event_id, group_id, title, start_at: at, timezone, start_local, end_local, all_day, status, recurrence_rule,
-        outcode, latitude, longitude, categories, details: json, version, created_at: at, updated_at: at,
-        search_text, features, open_active
-    })
-    .into_event()
+/// An event's columns, with its feed change number and how far it is listed.
+fn event_values(row: &EventRow, change: i64, listing: &Listing) -> Values {
+    values! {
+        event_id: row.event_id, group_id: row.group_id, title: &row.title, start_at: At(row.start_at),
+        timezone: &row.timezone, start_local: &row.start_local, end_local: &row.end_local, all_day: row.all_day,
+        status: &row.status, recurrence_rule: &row.recurrence_rule, outcode: &row.outcode, latitude: row.latitude,
+        longitude: row.longitude, categories: &row.categories, details: Json(&row.details), version: row.version,
+        created_at: At(row.created_at), updated_at: At(row.updated_at), search_text: &row.search_text,
+        features: &row.features, open_active: row.open_active, modified: change, listed_until: At(listing.until),
+    }
 }
 
-macro_rules! rsvp_columns {
-    () => {
-        "event_id, occurrence, person_id, response, party_size, state, waitlisted_at, created_at, updated_at, checked_in_at"
-    };
+impl Read for Rsvp {
+    fn read(r: &DbRow) -> StoreResult<Self> {
+        row!(r => RsvpRow {
+            event_id, occurrence, person_id, response, party_size = i64::from(get::<i16>(r, "party_size")?), state,
+            waitlisted_at: at_opt, created_at: at, updated_at: at, checked_in_at: at_opt
+        })
+        .into_rsvp()
+    }
 }
 
-/// Binds an event row's columns as `$1`..`$18`, in `event_columns!()` order.
-fn bind_event<'q>(q: sqlx::query::Query<'q, Db, DbArgs>, row: &'q EventRow) -> sqlx::query::Query<'q, Db, DbArgs> {
-    q.bind(row.event_id)
-        .bind(row.group_id)
-        .bind(&row.title)
-        .bind(At(row.start_at))
-        .bind(&row.timezone)
-        .bind(&row.start_local)
-        .bind(&row.end_local)
-        .bind(row.all_day)
-        .bind(&row.status)
-        .bind(&row.recurrence_rule)
-        .bind(&row.outcode)
-        .bind(row.latitude)
-        .bind(row.longitude)
-        .bind(&row.categories)
-        .bind(Json(&row.details))
-        .bind(row.version)
-        .bind(At(row.created_at))
-        .bind(At(row.updated_at))
-        .bind(&row.search_text)
-        .bind(&row.features)
-        .bind(row.open_active)
-}
-
-fn rsvp_from_row(r: &DbRow) -> StoreResult<Rsvp> {
-    row!(r => RsvpRow {
-        event_id, occurrence, person_id, response, party_size = i64::from(get::<i16>(r, "party_size")?), state,
-        waitlisted_at: at_opt, created_at: at, updated_at: at, checked_in_at: at_opt
-    })
-    .into_rsvp()
+impl Read for (EventId, OccurrenceOverride) {
+    fn read(r: &DbRow) -> StoreResult<Self> {
+        let o = row!(r => OverrideRow { local_start, status, reason, start_local, end_local, place: json_opt });
+        Ok((EventId(get(r, "event_id")?), o.into_override()?))
+    }
 }
 
 #[async_trait]
@@ -80,35 +64,19 @@ impl EventStore for SqlStore {
         let row = EventRow::from_event(e)?;
         let mut tx = self.begin().await?;
         let change = next_change(&mut tx).await?;
-        bind_event(
-            sqlx::query(concat!(
-                "insert into event (",
-                event_columns!(),
-                ", modified, listed_until) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
-                 $16, $17, $18, $19, $20, $21, $22, $23)"
-            )),
-            &row,
-        )
-        .bind(change)
-        .bind(At(listing.until))
-        .execute(&mut *tx)
-        .await
-        .map_err(to_store_error)?;
+        super::run::insert(&mut *tx, "event", event_values(&row, change, listing)).await?;
         write_listing(&mut tx, e.id, e.group_id, listing, change, e.updated_at).await?;
         commit(tx, audit).await
     }
 
     async fn event_by_id(&self, id: EventId) -> StoreResult<Option<Event>> {
-        let row = row_opt(&self.pool, concat!("select ", event_columns!(), " from event where event_id = $1"), (id.0,))
-            .await?;
-        row.as_ref().map(event_from_row).transpose()
+        opt(&self.pool, "select * from event where event_id = $1", (id.0,)).await
     }
 
     async fn events_by_ids(&self, ids: &[EventId]) -> StoreResult<Vec<Event>> {
-        let mut b = QueryBuilder::<Db>::new(concat!("select ", event_columns!(), " from event where event_id"));
+        let mut b = QueryBuilder::<Db>::new("select * from event where event_id");
         d::in_list(&mut b, ids.iter().map(|e| e.0).collect());
-        let rows = b.build().fetch_all(&self.pool).await.map_err(to_store_error)?;
-        rows.iter().map(event_from_row).collect()
+        built(b, &self.pool).await
     }
 
     async fn events_of_group(
@@ -117,31 +85,19 @@ impl EventStore for SqlStore {
         after: Option<(DateTime<Utc>, EventId)>,
         limit: u32,
     ) -> StoreResult<Vec<Event>> {
-        let rows = rows(
-            &self.pool,
-            concat!(
-                "select ",
-                event_columns!(),
-                " from event where group_id = $1 and ($2 is null or (start_at, event_id) > ($2, $3))
-              order by start_at, event_id limit $4"
-            ),
-            (group.0, after.map(|(t, _)| At(t)), after.map(|(_, id)| id.0), i64::from(limit)),
-        )
-        .await?;
-        rows.iter().map(event_from_row).collect()
+        let sql = "select * from event where group_id = $1 and ($2 is null or (start_at, event_id) > ($2, $3))
+                   order by start_at, event_id limit $4";
+        all(&self.pool, sql, (group.0, after.map(|(t, _)| At(t)), after.map(|(_, id)| id.0), i64::from(limit))).await
     }
 
     async fn first_events_of_groups(&self, groups: &[GroupId], per_group: u32) -> StoreResult<Vec<Event>> {
-        let mut b = QueryBuilder::<Db>::new(concat!(
-            "select ",
-            event_columns!(),
-            " from (select e.*, row_number() over (partition by group_id order by start_at, event_id) as rn
-                     from event e where group_id"
-        ));
+        let mut b = QueryBuilder::<Db>::new(
+            "select * from (select e.*, row_number() over (partition by group_id order by start_at, event_id) as rn
+                            from event e where group_id",
+        );
         d::in_list(&mut b, groups.iter().map(|g| g.0).collect());
         b.push(") ranked where rn <= ").push_bind(i64::from(per_group)).push(" order by group_id, start_at, event_id");
-        let rows = b.build().fetch_all(&self.pool).await.map_err(to_store_error)?;
-        rows.iter().map(event_from_row).collect()
+        built(b, &self.pool).await
     }
 
     async fn put_override(
@@ -154,15 +110,13 @@ impl EventStore for SqlStore {
         audit: &AuditEntry,
     ) -> StoreResult<()> {
         let mut tx = self.begin().await?;
-        insert!(&mut *tx, "event_override" {
+        let v = values! {
             event_id: event.0, local_start: local_text(&change.local_start), status: change.status.as_str(),
             reason: &change.reason, start_local: change.start.as_ref().map(local_text),
             end_local: change.end.as_ref().map(local_text),
             place: change.place.as_ref().map(|p| Json(PlaceJson::from_place(p))), updated_at: At(at),
-        }
-        "on conflict (event_id, local_start) do update set status = excluded.status, reason =
-             excluded.reason, start_local = excluded.start_local, end_local = excluded.end_local, place =
-             excluded.place, updated_at = excluded.updated_at")?;
+        };
+        upsert(&mut *tx, "event_override", v, "event_id, local_start").await?;
         touch_event(&mut tx, event, expected_version, at).await?;
         relist(&mut tx, event, listing, at).await?;
         commit(tx, audit).await
@@ -178,12 +132,8 @@ impl EventStore for SqlStore {
         audit: &AuditEntry,
     ) -> StoreResult<()> {
         let mut tx = self.begin().await?;
-        exec(
-            &mut *tx,
-            "delete from event_override where event_id = $1 and local_start = $2",
-            (event.0, local_text(&local_start)),
-        )
-        .await?.changed_or(StoreError::NotFound)?;
+        let sql = "delete from event_override where event_id = $1 and local_start = $2";
+        exec(&mut *tx, sql, (event.0, local_text(&local_start))).await?.changed_or(StoreError::NotFound)?;
         touch_event(&mut tx, event, expected_version, at).await?;
         relist(&mut tx, event, listing, at).await?;
         commit(tx, audit).await
@@ -194,22 +144,10 @@ impl EventStore for SqlStore {
     }
 
     async fn overrides_of_events(&self, events: &[EventId]) -> StoreResult<Vec<(EventId, OccurrenceOverride)>> {
-        let mut b: QueryBuilder<Db> = QueryBuilder::new(
-            "select event_id, local_start, status, reason, start_local, end_local, place from event_override
-             where event_id",
-        );
+        let mut b: QueryBuilder<Db> = QueryBuilder::new("select * from event_override where event_id");
         d::in_list(&mut b, events.iter().map(|e| e.0).collect());
         b.push(" order by event_id, local_start");
-        let rows = b.build().fetch_all(&self.pool).await.map_err(to_store_error)?;
-        rows.iter()
-            .map(|r| {
-                let o = row!(r => OverrideRow {
-                    local_start, status, reason, start_local, end_local, place: json_opt
-                })
-                .into_override()?;
-                Ok((EventId(get(r, "event_id")?), o))
-            })
-            .collect()
+        built(b, &self.pool).await
     }
 
     async fn change_rsvps(
@@ -222,39 +160,17 @@ impl EventStore for SqlStore {
         let mut tx = self.begin().await?;
         // Serialise changes to an event's replies (places and the waitlist are decided from them).
         exec(&mut *tx, concat!("select 1 from event where event_id = $1", for_update!()), (event.0,)).await?;
-        let rows = rows(
-            &mut *tx,
-            concat!("select ", rsvp_columns!(), " from rsvp where event_id = $1 and occurrence = $2"),
-            (event.0, local_text(&occurrence)),
-        )
-        .await?;
-        let current = rows.iter().map(rsvp_from_row).collect::<StoreResult<Vec<_>>>()?;
+        let sql = "select * from rsvp where event_id = $1 and occurrence = $2";
+        let current: Vec<Rsvp> = all(&mut *tx, sql, (event.0, local_text(&occurrence))).await?;
         let changed = decide(&current);
         for x in &changed {
-            exec(
-                &mut *tx,
-                concat!(
-                    "insert into rsvp (",
-                    rsvp_columns!(),
-                    ") values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-                 on conflict (event_id, occurrence, person_id) do update set response = excluded.response,
-                     party_size = excluded.party_size, state = excluded.state, waitlisted_at = excluded.waitlisted_at,
-                     updated_at = excluded.updated_at, checked_in_at = excluded.checked_in_at"
-                ),
-                (
-                    x.event_id.0,
-                    local_text(&x.occurrence),
-                    x.person_id.0,
-                    x.response.as_str(),
-                    i16::from(x.party_size),
-                    x.state.as_str(),
-                    x.waitlisted_at.map(At),
-                    At(x.created_at),
-                    At(x.updated_at),
-                    x.checked_in_at.map(At),
-                ),
-            )
-            .await?;
+            let v = values! {
+                event_id: x.event_id.0, occurrence: local_text(&x.occurrence), person_id: x.person_id.0,
+                response: x.response.as_str(), party_size: i16::from(x.party_size), state: x.state.as_str(),
+                waitlisted_at: x.waitlisted_at.map(At), created_at: At(x.created_at), updated_at: At(x.updated_at),
+                checked_in_at: x.checked_in_at.map(At),
+            };
+            upsert(&mut *tx, "rsvp", v, "event_id, occurrence, person_id").await?;
         }
         insert_audit(&mut tx, audit).await?;
         tx.commit().await.map_err(to_store_error)?;
@@ -262,19 +178,10 @@ impl EventStore for SqlStore {
     }
 
     async fn rsvps_of(&self, event: EventId, occurrence: NaiveDateTime) -> StoreResult<Vec<Rsvp>> {
-        let rows = rows(
-            &self.pool,
-            concat!(
-                "select ",
-                rsvp_columns!(),
-                " from rsvp where event_id = $1 and occurrence = $2
-              order by case state when 'confirmed' then 0 when 'waitlisted' then 1 else 2 end,
-                       waitlisted_at, created_at, person_id"
-            ),
-            (event.0, local_text(&occurrence)),
-        )
-        .await?;
-        rows.iter().map(rsvp_from_row).collect()
+        let sql = "select * from rsvp where event_id = $1 and occurrence = $2
+                   order by case state when 'confirmed' then 0 when 'waitlisted' then 1 else 2 end,
+                            waitlisted_at, created_at, person_id";
+        all(&self.pool, sql, (event.0, local_text(&occurrence))).await
     }
 
     async fn check_in(
@@ -286,34 +193,22 @@ impl EventStore for SqlStore {
         audit: &AuditEntry,
     ) -> StoreResult<()> {
         let mut tx = self.begin().await?;
-        exec(
-            &mut *tx,
-            "update rsvp set checked_in_at = $4 where event_id = $1 and occurrence = $2 and person_id = $3
-               and state = 'confirmed'",
-            (event.0, local_text(&occurrence), person.0, At(at)),
-        )
-        .await?.changed_or(StoreError::NotFound)?;
+        let sql = "update rsvp set checked_in_at = $4 where event_id = $1 and occurrence = $2 and person_id = $3
+                   and state = 'confirmed'";
+        exec(&mut *tx, sql, (event.0, local_text(&occurrence), person.0, At(at))).await?.changed_or(StoreError::NotFound)?;
         commit(tx, audit).await
     }
 
     async fn occurrences_with_waitlist(&self, event: EventId) -> StoreResult<Vec<NaiveDateTime>> {
-        let rows: Vec<String> = scalars(
-            &self.pool,
-            "select distinct occurrence from rsvp where event_id = $1 and state = 'waitlisted' order by occurrence",
-            (event.0,),
-        )
-        .await?;
+        let sql = "select distinct occurrence from rsvp where event_id = $1 and state = 'waitlisted' order by occurrence";
+        let rows: Vec<String> = all(&self.pool, sql, (event.0,)).await?;
         rows.iter().map(|s| scaffold_store::decode::local_parse(s)).collect()
     }
 
     async fn max_confirmed_seats(&self, event: EventId) -> StoreResult<u32> {
-        let max: Option<i64> = scalar(
-            &self.pool,
-            "select max(seats) from (select sum(party_size) as seats from rsvp
-              where event_id = $1 and state = 'confirmed' group by occurrence) per_occurrence",
-            (event.0,),
-        )
-        .await?;
+        let sql = "select max(seats) from (select sum(party_size) as seats from rsvp
+                   where event_id = $1 and state = 'confirmed' group by occurrence) per_occurrence";
+        let max: Option<i64> = one(&self.pool, sql, (event.0,)).await?;
         Ok(u32::try_from(max.unwrap_or(0)).unwrap_or(u32::MAX))
     }
 
@@ -327,27 +222,10 @@ impl EventStore for SqlStore {
         let row = EventRow::from_event(e)?;
         let mut tx = self.begin().await?;
         let change = next_change(&mut tx).await?;
-        let done = bind_event(
-            sqlx::query(
-                "update event set title = $3, start_at = $4, timezone = $5, start_local = $6,
-                    end_local = $7, all_day = $8, status = $9, recurrence_rule = $10, outcode = $11,
-                    latitude = $12, longitude = $13, categories = $14, details = $15, version = $16,
-                    updated_at = $18, search_text = $19, features = $20, open_active = $21, modified = $23,
-                    listed_until = $24
-                 where event_id = $1 and group_id = $2 and created_at = $17 and version = $22",
-            ),
-            &row,
-        )
-        .bind(expected_version)
-        .bind(change)
-        .bind(At(listing.until))
-        .execute(&mut *tx)
-        .await
-        .map_err(to_store_error)?;
-        if done.rows_affected() == 0 {
-            let exists: Option<i64> =
-                scalar_opt(&mut *tx, "select version from event where event_id = $1", (row.event_id,)).await?;
-            return Err(if exists.is_some() { StoreError::VersionMismatch } else { StoreError::NotFound });
+        // An event stays in its group: the group is matched, never set.
+        let v = event_values(&row, change, listing).key("event_id", row.event_id).key("group_id", row.group_id);
+        if update(&mut *tx, "event", v.key("version", expected_version)).await?.rows_affected() == 0 {
+            return Err(stale_or_missing(&mut tx, "select version from event where event_id = $1", row.event_id).await);
         }
         write_listing(&mut tx, e.id, e.group_id, listing, change, e.updated_at).await?;
         commit(tx, audit).await
@@ -356,30 +234,19 @@ impl EventStore for SqlStore {
     async fn delete_event(&self, event: EventId, at: DateTime<Utc>, audit: &AuditEntry) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         let change = next_change(&mut tx).await?;
-        exec(
-            &mut *tx,
-            "insert into event_tombstone (event_id, modified, deleted_at)
-             select event_id, $2, $3 from event where event_id = $1 and published_ever",
-            (event.0, change, At(at)),
-        )
-        .await?;
+        let sql = "insert into event_tombstone (event_id, modified, deleted_at)
+                   select event_id, $2, $3 from event where event_id = $1 and published_ever";
+        exec(&mut *tx, sql, (event.0, change, At(at))).await?;
         exec(&mut *tx, "delete from event where event_id = $1", (event.0,)).await?.changed_or(StoreError::NotFound)?;
-        exec(
-            &mut *tx,
-            "update occurrence set deleted = true, modified = $2, updated_at = $3 where event_id = $1 and not deleted",
-            (event.0, change, At(at)),
-        )
-        .await?;
+        let sql = "update occurrence set deleted = true, modified = $2, updated_at = $3 where event_id = $1 and not deleted";
+        exec(&mut *tx, sql, (event.0, change, At(at))).await?;
         commit(tx, audit).await
     }
 
     async fn events_to_relist(&self, before: DateTime<Utc>, limit: u32) -> StoreResult<Vec<Event>> {
-        let rows = rows(&self.pool, concat!(
-            "select ",
-            event_columns!(),
-            " from event where recurrence_rule is not null and listed_until < $1 order by listed_until, event_id limit $2"
-        ), (At(before), i64::from(limit))).await?;
-        rows.iter().map(event_from_row).collect()
+        let sql = "select * from event where recurrence_rule is not null and listed_until < $1
+                   order by listed_until, event_id limit $2";
+        all(&self.pool, sql, (At(before), i64::from(limit))).await
     }
 
     async fn relist_event(
@@ -391,7 +258,7 @@ impl EventStore for SqlStore {
     ) -> StoreResult<bool> {
         let mut tx = self.begin().await?;
         let current: Option<i64> =
-            scalar_opt(&mut *tx, concat!("select version from event where event_id = $1", for_update!()), (event.0,))
+            opt(&mut *tx, concat!("select version from event where event_id = $1", for_update!()), (event.0,))
                 .await?;
         if current != Some(version) {
             return Ok(false);
@@ -455,58 +322,26 @@ impl EventStore for SqlStore {
                 .push(")");
         }
         b.push(" order by o.start_at, o.event_id, o.local_start limit ").push_bind(i64::from(q.limit));
-        let rows = b.build().fetch_all(&self.pool).await.map_err(to_store_error)?;
-        rows.iter()
-            .map(|r| {
-                let o = row!(r => OccurrenceRow {
-                    local_start as "o_local_start", start_at as "o_start_at": at, end_at as "o_end_at": at,
-                    status as "o_status", reason as "o_reason", place as "o_place": json_opt,
-                    latitude as "o_latitude", longitude as "o_longitude"
-                })
-                .into_listed()?;
-                Ok((event_from_row(r)?, o))
-            })
-            .collect()
+        built(b, &self.pool).await
     }
 
     async fn series_feed(&self, after: Option<(i64, EventId)>, limit: u32) -> StoreResult<Vec<SeriesFeedItem>> {
         // The published events and the deleted ones (tombstones, and events no longer published),
         // in one (modified, id) order; each branch uses its own (modified, id) index.
-        let rows = rows(
-            &self.pool,
-            "select f.feed_id, f.feed_modified,
-                    (g.visibility = 'public' and g.status = 'active' and e.open_active) as published,
-                    e.*, g.slug as group_slug, g.name as group_name
-             from (select * from (select event_id as feed_id, modified as feed_modified, true as live from event
-                                  where published_ever and ($1 is null or (modified, event_id) > ($1, $2))
-                                  order by modified, event_id limit $3) live
-                   union all
-                   select * from (select event_id, modified, false from event_tombstone
-                                  where $1 is null or (modified, event_id) > ($1, $2)
-                                  order by modified, event_id limit $3) gone) f
-             left join event e on f.live and e.event_id = f.feed_id
-             left join community_group g on g.group_id = e.group_id
-             order by f.feed_modified, f.feed_id limit $3",
-            (after.map(|(m, _)| m), after.map(|(_, id)| id.0), i64::from(limit)),
-        )
-        .await?;
-        rows.iter()
-            .map(|r| {
-                let published: Option<bool> = get(r, "published")?;
-                Ok(SeriesFeedItem {
-                    id: EventId(get(r, "feed_id")?),
-                    modified: get(r, "feed_modified")?,
-                    data: if published == Some(true) {
-                        Some((
-                            event_from_row(r)?,
-                            FeedGroup { slug: get(r, "group_slug")?, name: get(r, "group_name")? },
-                        ))
-                    } else {
-                        None
-                    },
-                })
-            })
-            .collect()
+        let sql = "select f.feed_id, f.feed_modified,
+                          (g.visibility = 'public' and g.status = 'active' and e.open_active) as published,
+                          e.*, g.slug as group_slug, g.name as group_name
+                   from (select * from (select event_id as feed_id, modified as feed_modified, true as live from event
+                                        where published_ever and ($1 is null or (modified, event_id) > ($1, $2))
+                                        order by modified, event_id limit $3) live
+                         union all
+                         select * from (select event_id, modified, false from event_tombstone
+                                        where $1 is null or (modified, event_id) > ($1, $2)
+                                        order by modified, event_id limit $3) gone) f
+                   left join event e on f.live and e.event_id = f.feed_id
+                   left join community_group g on g.group_id = e.group_id
+                   order by f.feed_modified, f.feed_id limit $3";
+        all(&self.pool, sql, (after.map(|(m, _)| m), after.map(|(_, id)| id.0), i64::from(limit))).await
     }
 
     async fn sessions_feed(
@@ -514,7 +349,7 @@ impl EventStore for SqlStore {
         after: Option<(i64, EventId, NaiveDateTime)>,
         limit: u32,
     ) -> StoreResult<Vec<SessionFeedItem>> {
-        let rows = rows(
+        all(
             &self.pool,
             "select o.event_id, o.local_start, o.start_at, o.end_at, o.status, o.reason, o.place, o.latitude,
                     o.longitude, o.modified,
@@ -529,45 +364,66 @@ impl EventStore for SqlStore {
                 i64::from(limit),
             ),
         )
-        .await?;
-        rows.iter()
-            .map(|r| {
-                let published: Option<bool> = get(r, "published")?;
-                let listed = row!(r => OccurrenceRow {
-                    local_start, start_at: at, end_at: at, status, reason, place: json_opt, latitude, longitude
-                })
-                .into_listed()?;
-                Ok(row!(r => SessionFeedItem {
-                    event_id = EventId(get(r, "event_id")?), local_start = listed.local_start, modified,
-                    data = (published == Some(true)).then_some(listed)
-                }))
-            })
-            .collect()
+        .await
+    }
+}
+
+/// A row of the area search: the event's columns, then the occurrence's (`o_…`).
+impl Read for (Event, ListedOccurrence) {
+    fn read(r: &DbRow) -> StoreResult<Self> {
+        let o = row!(r => OccurrenceRow {
+            local_start as "o_local_start", start_at as "o_start_at": at, end_at as "o_end_at": at,
+            status as "o_status", reason as "o_reason", place as "o_place": json_opt, latitude as "o_latitude",
+            longitude as "o_longitude"
+        });
+        Ok((Event::read(r)?, o.into_listed()?))
+    }
+}
+
+impl Read for SeriesFeedItem {
+    fn read(r: &DbRow) -> StoreResult<Self> {
+        let published = get::<Option<bool>>(r, "published")? == Some(true);
+        let group = || Ok::<_, StoreError>(FeedGroup { slug: get(r, "group_slug")?, name: get(r, "group_name")? });
+        Ok(SeriesFeedItem {
+            id: EventId(get(r, "feed_id")?),
+            modified: get(r, "feed_modified")?,
+            data: if published { Some((Event::read(r)?, group()?)) } else { None },
+        })
+    }
+}
+
+impl Read for SessionFeedItem {
+    fn read(r: &DbRow) -> StoreResult<Self> {
+        let published = get::<Option<bool>>(r, "published")? == Some(true);
+        let listed = row!(r => OccurrenceRow {
+            local_start, start_at: at, end_at: at, status, reason, place: json_opt, latitude, longitude
+        })
+        .into_listed()?;
+        Ok(row!(r => SessionFeedItem {
+            event_id = EventId(get(r, "event_id")?), local_start = listed.local_start, modified,
+            data = published.then_some(listed)
+        }))
     }
 }
 
 /// Takes the next feed change number. The row lock it takes is held until the transaction ends,
 /// so transactions that change feed items commit in the order of their numbers.
 pub(crate) async fn next_change(tx: &mut Tx<'_>) -> StoreResult<i64> {
-    scalar(&mut **tx, "update feed_clock set value = value + 1 where id = 1 returning value", ()).await
+    one(&mut **tx, "update feed_clock set value = value + 1 where id = 1 returning value", ()).await
 }
 
 /// Replaces the listing of an event with a fresh change number (overrides and the daily job).
 /// A change to one occurrence is a change to its series: the event's version and `updated_at`
 /// move on, so that ETags and calendar `SEQUENCE` and `DTSTAMP` tell clients to refresh.
 async fn touch_event(tx: &mut Tx<'_>, event: EventId, expected_version: i64, at: DateTime<Utc>) -> StoreResult<()> {
-    exec(
-        &mut **tx,
-        "update event set version = version + 1, updated_at = $2 where event_id = $1 and version = $3",
-        (event.0, At(at), expected_version),
-    )
-    .await?.changed_or(StoreError::VersionMismatch)?;
+    let sql = "update event set version = version + 1, updated_at = $2 where event_id = $1 and version = $3";
+    exec(&mut **tx, sql, (event.0, At(at), expected_version)).await?.changed_or(StoreError::VersionMismatch)?;
     Ok(())
 }
 
 async fn relist(tx: &mut Tx<'_>, event: EventId, listing: &Listing, at: DateTime<Utc>) -> StoreResult<()> {
     let group: Option<uuid::Uuid> =
-        scalar_opt(&mut **tx, "select group_id from event where event_id = $1", (event.0,)).await?;
+        opt(&mut **tx, "select group_id from event where event_id = $1", (event.0,)).await?;
     let group = group.ok_or(StoreError::NotFound)?;
     let change = next_change(tx).await?;
     exec(&mut **tx, "update event set listed_until = $2 where event_id = $1", (event.0, At(listing.until))).await?;
@@ -585,12 +441,8 @@ async fn write_listing(
     change: i64,
     at: DateTime<Utc>,
 ) -> StoreResult<()> {
-    let listed: Vec<String> = scalars(
-        &mut **tx,
-        "select local_start from occurrence where event_id = $1 and not deleted and start_at >= $2",
-        (event.0, At(listing.from)),
-    )
-    .await?;
+    let sql = "select local_start from occurrence where event_id = $1 and not deleted and start_at >= $2";
+    let listed: Vec<String> = all(&mut **tx, sql, (event.0, At(listing.from))).await?;
     let keep: std::collections::HashSet<String> = listing.items.iter().map(|o| local_text(&o.local_start)).collect();
     for gone in listed.iter().filter(|l| !keep.contains(*l)) {
         let sql = "update occurrence set deleted = true, modified = $3, updated_at = $4
@@ -627,16 +479,13 @@ async fn write_listing(
                  latitude = excluded.latitude, longitude = excluded.longitude, lat_cell = excluded.lat_cell,
                  open_active = excluded.open_active,
                  deleted = false, modified = excluded.modified, updated_at = excluded.updated_at
-             where occurrence.group_id is distinct from excluded.group_id
-                or occurrence.start_at is distinct from excluded.start_at
-                or occurrence.end_at is distinct from excluded.end_at
-                or occurrence.status is distinct from excluded.status
-                or occurrence.reason is distinct from excluded.reason
-                or occurrence.place is distinct from excluded.place
-                or occurrence.latitude is distinct from excluded.latitude
-                or occurrence.longitude is distinct from excluded.longitude
-                or occurrence.lat_cell is distinct from excluded.lat_cell
-                or occurrence.open_active is distinct from excluded.open_active or occurrence.deleted",
+             where occurrence.deleted
+                or (occurrence.group_id, occurrence.start_at, occurrence.end_at, occurrence.status, occurrence.reason,
+                    occurrence.place, occurrence.latitude, occurrence.longitude, occurrence.lat_cell,
+                    occurrence.open_active)
+                is distinct from (excluded.group_id, excluded.start_at, excluded.end_at, excluded.status,
+                    excluded.reason, excluded.place, excluded.latitude, excluded.longitude, excluded.lat_cell,
+                    excluded.open_active)",
         );
         b.build().execute(&mut **tx).await.map_err(to_store_error)?;
     }
@@ -647,18 +496,14 @@ async fn write_listing(
 /// change number so the feeds carry the change (or their removal).
 pub(crate) async fn republish_group(tx: &mut Tx<'_>, group: GroupId, at: DateTime<Utc>) -> StoreResult<()> {
     let has_events: bool =
-        scalar(&mut **tx, "select exists (select 1 from event where group_id = $1)", (group.0,)).await?;
+        one(&mut **tx, "select exists (select 1 from event where group_id = $1)", (group.0,)).await?;
     if !has_events {
         return Ok(());
     }
     let change = next_change(tx).await?;
     exec(&mut **tx, "update event set modified = $2 where group_id = $1", (group.0, change)).await?;
-    exec(
-        &mut **tx,
-        "update occurrence set modified = $2, updated_at = $3 where group_id = $1 and not deleted",
-        (group.0, change, At(at)),
-    )
-    .await?;
+    let sql = "update occurrence set modified = $2, updated_at = $3 where group_id = $1 and not deleted";
+    exec(&mut **tx, sql, (group.0, change, At(at))).await?;
     mark_published(tx, true, group.0).await
 }
 

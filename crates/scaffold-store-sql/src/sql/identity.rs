@@ -1,9 +1,9 @@
 //! The identity port: identities, sessions, login flows, apps and signing keys. Rate limits are
 //! the dialect's (`d::add_rate_limit_hits`).
 
-use super::d::{self, At, Db, DbRow, Tx, for_update, to_store_error};
-use super::rows::{at, at_opt, get, json, membership_from_row, row};
-use super::run::{ChangedOr, insert, exec, row_opt, rows, scalar, scalar_opt, scalars};
+use super::d::{self, At, DbRow, Tx, for_update, to_store_error};
+use super::rows::{at, at_opt, get, json, row};
+use super::run::{ChangedOr, Read, Values, all, exec, insert, opt, one, update, upsert, values};
 use super::{SqlStore, commit, insert_audit, insert_person, recount_members};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -17,80 +17,87 @@ use scaffold_store::{IdentityStore, LoginState, Session, SigningKeyRecord, Store
 use sqlx::types::Json;
 use uuid::Uuid;
 
-fn identity_from_row(r: &DbRow) -> StoreResult<Identity> {
-    Ok(row!(r => Identity {
-        id = IdentityId(get(r, "identity_id")?), person_id = PersonId(get(r, "person_id")?), provider, issuer,
-        subject, created_at: at, last_login_at: at
-    }))
+impl Read for Identity {
+    fn read(r: &DbRow) -> StoreResult<Self> {
+        Ok(row!(r => Identity {
+            id = IdentityId(get(r, "identity_id")?), person_id = PersonId(get(r, "person_id")?), provider, issuer,
+            subject, created_at: at, last_login_at: at
+        }))
+    }
 }
 
-fn app_from_row(r: &DbRow) -> StoreResult<App> {
-    row!(r => AppRow {
-        app_id, client_id, owner_person_id, name, description, homepage, redirect_uris: json, requested_scopes,
-        granted_scopes, secret_hash, secret_created_at: at, status, created_at: at, updated_at: at
-    })
-    .into_app()
+impl Read for App {
+    fn read(r: &DbRow) -> StoreResult<Self> {
+        row!(r => AppRow {
+            app_id, client_id, owner_person_id, name, description, homepage, redirect_uris: json, requested_scopes,
+            granted_scopes, secret_hash, secret_created_at: at, status, created_at: at, updated_at: at
+        })
+        .into_app()
+    }
 }
 
-fn session_from_row(r: &DbRow) -> StoreResult<Session> {
-    Ok(row!(r => Session {
-        session_hash, person_id = PersonId(get(r, "person_id")?), provider, id_token, created_at: at,
-        last_seen_at: at, idle_expires_at: at, absolute_expires_at: at
-    }))
+impl Read for Session {
+    fn read(r: &DbRow) -> StoreResult<Self> {
+        Ok(row!(r => Session {
+            session_hash, person_id = PersonId(get(r, "person_id")?), provider, id_token, created_at: at,
+            last_seen_at: at, idle_expires_at: at, absolute_expires_at: at
+        }))
+    }
 }
 
-fn key_from_row(r: &DbRow) -> StoreResult<SigningKeyRecord> {
-    Ok(row!(r => SigningKeyRecord {
-        kid, purpose, algorithm, private_der, public_jwk, created_at: at, retired_at: at_opt, publish_until: at_opt
-    }))
+impl Read for SigningKeyRecord {
+    fn read(r: &DbRow) -> StoreResult<Self> {
+        Ok(row!(r => SigningKeyRecord {
+            kid, purpose, algorithm, private_der, public_jwk, created_at: at, retired_at: at_opt, publish_until: at_opt
+        }))
+    }
 }
 
-macro_rules! app_columns {
-    () => {
-        "app_id, client_id, owner_person_id, name, description, homepage, redirect_uris,
-    requested_scopes, granted_scopes, secret_hash, secret_created_at, status, created_at, updated_at"
-    };
+impl Read for Assurance {
+    fn read(r: &DbRow) -> StoreResult<Self> {
+        let level: String = get(r, "level")?;
+        assurance(&level, get(r, "provider")?, get(r, "source")?, at(r, "asserted_at")?)
+    }
 }
 
-macro_rules! identity_columns {
-    () => {
-        "identity_id, person_id, provider, issuer, subject, created_at, last_login_at"
-    };
+impl Read for LoginState {
+    fn read(r: &DbRow) -> StoreResult<Self> {
+        Ok(row!(r => LoginState {
+            flow_hash, provider, state, nonce, pkce_verifier,
+            link_person = get::<Option<Uuid>>(r, "link_person_id")?.map(PersonId), return_to, created_at: at,
+            expires_at: at
+        }))
+    }
 }
 
-macro_rules! session_columns {
-    () => {
-        "session_hash, person_id, provider, id_token, created_at, last_seen_at, idle_expires_at, absolute_expires_at"
-    };
-}
-
-macro_rules! key_columns {
-    () => {
-        "kid, purpose, algorithm, private_der, public_jwk, created_at, retired_at, publish_until"
-    };
+/// An app's columns but its id.
+fn app_values(a: &App) -> Values {
+    values! {
+        client_id: &a.client_id, owner_person_id: a.owner.0, name: &a.name, description: &a.description,
+        homepage: &a.homepage, redirect_uris: Json(redirect_uris_json(a)), requested_scopes: a.requested_scopes.to_string(),
+        granted_scopes: a.granted_scopes.to_string(), secret_hash: &a.secret_hash,
+        secret_created_at: At(a.secret_created_at), status: a.status.as_str(), created_at: At(a.created_at),
+        updated_at: At(a.updated_at),
+    }
 }
 
 async fn insert_signing_key(tx: &mut Tx<'_>, k: &SigningKeyRecord) -> StoreResult<()> {
-    insert!(&mut **tx, "signing_key" {
+    let v = values! {
         kid: &k.kid, purpose: &k.purpose, algorithm: &k.algorithm, private_der: &k.private_der,
         public_jwk: &k.public_jwk, created_at: At(k.created_at), retired_at: k.retired_at.map(At),
         publish_until: k.publish_until.map(At),
-    })?;
-    Ok(())
+    };
+    insert(&mut **tx, "signing_key", v).await
 }
 
 #[async_trait]
 impl IdentityStore for SqlStore {
     async fn identity_by_subject(&self, issuer: &str, subject: &str) -> StoreResult<Option<Identity>> {
-        let sql = concat!("select ", identity_columns!(), " from identity where issuer = $1 and subject = $2");
-        let row = row_opt(&self.pool, sql, (issuer, subject)).await?;
-        row.as_ref().map(identity_from_row).transpose()
+        opt(&self.pool, "select * from identity where issuer = $1 and subject = $2", (issuer, subject)).await
     }
 
     async fn identities_of_person(&self, person: PersonId) -> StoreResult<Vec<Identity>> {
-        let sql = concat!("select ", identity_columns!(), " from identity where person_id = $1 order by identity_id");
-        let rows = rows(&self.pool, sql, (person.0,)).await?;
-        rows.iter().map(identity_from_row).collect()
+        all(&self.pool, "select * from identity where person_id = $1 order by identity_id", (person.0,)).await
     }
 
     async fn create_identity(&self, person: Option<&Person>, i: &Identity, audit: &AuditEntry) -> StoreResult<()> {
@@ -99,10 +106,11 @@ impl IdentityStore for SqlStore {
             Some(p) => insert_person(&mut tx, p, None, audit).await?,
             None => insert_audit(&mut tx, audit).await?,
         }
-        insert!(&mut *tx, "identity" {
+        let v = values! {
             identity_id: i.id.0, person_id: i.person_id.0, provider: &i.provider, issuer: &i.issuer,
             subject: &i.subject, created_at: At(i.created_at), last_login_at: At(i.last_login_at),
-        })?;
+        };
+        insert(&mut *tx, "identity", v).await?;
         tx.commit().await.map_err(to_store_error)
     }
 
@@ -116,28 +124,17 @@ impl IdentityStore for SqlStore {
         let mut tx = self.begin().await?;
         exec(&mut *tx, "update identity set last_login_at = $2 where identity_id = $1", (identity.0, At(at))).await?;
         if let Some(a) = a {
-            insert!(&mut *tx, "person_assurance" {
+            let v = values! {
                 person_id: person.0, level: a.level.as_str(), provider: &a.provider, source: &a.source,
                 asserted_at: At(a.asserted_at),
-            }
-            "on conflict (person_id) do update set level = excluded.level, provider = excluded.provider,
-                 source = excluded.source, asserted_at = excluded.asserted_at")?;
+            };
+            upsert(&mut *tx, "person_assurance", v, "person_id").await?;
         }
         tx.commit().await.map_err(to_store_error)
     }
 
     async fn assurance_of(&self, person: PersonId) -> StoreResult<Option<Assurance>> {
-        let row = row_opt(
-            &self.pool,
-            "select level, provider, source, asserted_at from person_assurance where person_id = $1",
-            (person.0,),
-        )
-        .await?;
-        row.map(|r| {
-            let level: String = get(&r, "level")?;
-            assurance(&level, get(&r, "provider")?, get(&r, "source")?, at(&r, "asserted_at")?)
-        })
-        .transpose()
+        opt(&self.pool, "select * from person_assurance where person_id = $1", (person.0,)).await
     }
 
     async fn memberships_page_of(
@@ -146,44 +143,31 @@ impl IdentityStore for SqlStore {
         after: Option<GroupId>,
         limit: u32,
     ) -> StoreResult<Vec<Membership>> {
-        let rows = rows(
-            &self.pool,
-            "select group_id, person_id, role, status, created_at, updated_at from membership
-             where person_id = $1 and ($2 is null or group_id > $2) order by group_id limit $3",
-            (person.0, after.map(|g| g.0), i64::from(limit)),
-        )
-        .await?;
-        rows.iter().map(membership_from_row).collect()
+        let sql = "select * from membership where person_id = $1 and ($2 is null or group_id > $2)
+                   order by group_id limit $3";
+        all(&self.pool, sql, (person.0, after.map(|g| g.0), i64::from(limit))).await
     }
 
     async fn delete_person(&self, person: PersonId, pseudonym: PersonId, audit: &AuditEntry) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         // Lock the person's groups as membership changes do, so that "always an owner" holds.
-        exec(
-            &mut *tx,
-            concat!(
-                "select group_id from community_group
+        let sql = concat!(
+            "select group_id from community_group
              where group_id in (select group_id from membership where person_id = $1) order by group_id",
-                for_update!()
-            ),
-            (person.0,),
-        )
-        .await?;
-        let sole: Option<Uuid> = scalar_opt(
-            &mut *tx,
-            "select m.group_id from membership m join community_group g on g.group_id = m.group_id
-             where m.person_id = $1 and m.role = 'owner' and m.status = 'active' and g.status = 'active'
-               and not exists (select 1 from membership o where o.group_id = m.group_id and o.person_id <> $1
-                               and o.role = 'owner' and o.status = 'active')
-             limit 1",
-            (person.0,),
-        )
-        .await?;
+            for_update!()
+        );
+        exec(&mut *tx, sql, (person.0,)).await?;
+        let sql = "select m.group_id from membership m join community_group g on g.group_id = m.group_id
+                   where m.person_id = $1 and m.role = 'owner' and m.status = 'active' and g.status = 'active'
+                     and not exists (select 1 from membership o where o.group_id = m.group_id and o.person_id <> $1
+                                     and o.role = 'owner' and o.status = 'active')
+                   limit 1";
+        let sole: Option<Uuid> = opt(&mut *tx, sql, (person.0,)).await?;
         if sole.is_some() {
             return Err(StoreError::LastOwner);
         }
         let groups: Vec<Uuid> =
-            scalars(&mut *tx, "delete from membership where person_id = $1 returning group_id", (person.0,)).await?;
+            all(&mut *tx, "delete from membership where person_id = $1 returning group_id", (person.0,)).await?;
         for g in groups {
             recount_members(&mut tx, GroupId(g)).await?;
         }
@@ -195,94 +179,64 @@ impl IdentityStore for SqlStore {
         ] {
             exec(&mut *tx, sql, (person.0,)).await?;
         }
-        exec(
-            &mut *tx,
-            "update audit_entry set actor_person_id = $2 where actor_person_id = $1",
-            (person.0, pseudonym.0),
-        )
-        .await?;
-        exec(
-            &mut *tx,
-            "update audit_entry set target_id = $2 where target_type = 'person' and target_id = $1",
-            (person.0.to_string(), pseudonym.0.to_string()),
-        )
-        .await?;
+        let sql = "update audit_entry set actor_person_id = $2 where actor_person_id = $1";
+        exec(&mut *tx, sql, (person.0, pseudonym.0)).await?;
+        let sql = "update audit_entry set target_id = $2 where target_type = 'person' and target_id = $1";
+        exec(&mut *tx, sql, (person.0.to_string(), pseudonym.0.to_string())).await?;
         commit(tx, audit).await
     }
 
     async fn put_login_state(&self, s: &LoginState) -> StoreResult<()> {
-        insert!(&self.pool, "login_state" {
+        let v = values! {
             flow_hash: &s.flow_hash, provider: &s.provider, state: &s.state, nonce: &s.nonce,
             pkce_verifier: &s.pkce_verifier, link_person_id: s.link_person.map(|p| p.0), return_to: &s.return_to,
             created_at: At(s.created_at), expires_at: At(s.expires_at),
-        })?;
-        Ok(())
+        };
+        insert(&self.pool, "login_state", v).await
     }
 
     async fn take_login_state(&self, flow_hash: &[u8], now: DateTime<Utc>) -> StoreResult<Option<LoginState>> {
         let mut tx = self.begin().await?;
-        let row = row_opt(&mut *tx, "delete from login_state where flow_hash = $1
-             returning flow_hash, provider, state, nonce, pkce_verifier, link_person_id, return_to, created_at, expires_at", (flow_hash,)).await?;
+        let state = opt(&mut *tx, "delete from login_state where flow_hash = $1 returning *", (flow_hash,)).await?;
         exec(&mut *tx, "delete from login_state where expires_at < $1", (At(now),)).await?;
         tx.commit().await.map_err(to_store_error)?;
-        row.map(|r| {
-            Ok(row!(&r => LoginState {
-                flow_hash, provider, state, nonce, pkce_verifier,
-                link_person = get::<Option<Uuid>>(&r, "link_person_id")?.map(PersonId), return_to, created_at: at,
-                expires_at: at
-            }))
-        })
-        .transpose()
+        Ok(state)
     }
 
     async fn create_session(&self, s: &Session) -> StoreResult<()> {
         // Sessions nobody came back to are cleared as new ones start.
         exec(&self.pool, "delete from session where idle_expires_at < $1", (At(s.created_at),)).await?;
-        insert!(&self.pool, "session" {
+        let v = values! {
             session_hash: &s.session_hash, person_id: s.person_id.0, provider: &s.provider, id_token: &s.id_token,
             created_at: At(s.created_at), last_seen_at: At(s.last_seen_at), idle_expires_at: At(s.idle_expires_at),
             absolute_expires_at: At(s.absolute_expires_at),
-        })?;
-        Ok(())
+        };
+        insert(&self.pool, "session", v).await
     }
 
     async fn session_by_hash(&self, h: &[u8]) -> StoreResult<Option<Session>> {
-        let sql = concat!("select ", session_columns!(), " from session where session_hash = $1");
-        let row = row_opt(&self.pool, sql, (h,)).await?;
-        row.as_ref().map(session_from_row).transpose()
+        opt(&self.pool, "select * from session where session_hash = $1", (h,)).await
     }
 
     async fn touch_session(&self, h: &[u8], last_seen: DateTime<Utc>, idle: DateTime<Utc>) -> StoreResult<()> {
-        exec(
-            &self.pool,
-            "update session set last_seen_at = $2, idle_expires_at = $3 where session_hash = $1",
-            (h, At(last_seen), At(idle)),
-        )
-        .await?;
+        let sql = "update session set last_seen_at = $2, idle_expires_at = $3 where session_hash = $1";
+        exec(&self.pool, sql, (h, At(last_seen), At(idle))).await?;
         Ok(())
     }
 
     async fn delete_session(&self, h: &[u8]) -> StoreResult<Option<Session>> {
-        let sql = concat!("delete from session where session_hash = $1 returning ", session_columns!());
-        let row = row_opt(&self.pool, sql, (h,)).await?;
-        row.as_ref().map(session_from_row).transpose()
+        opt(&self.pool, "delete from session where session_hash = $1 returning *", (h,)).await
     }
 
     async fn signing_keys(&self, purpose: &str) -> StoreResult<Vec<SigningKeyRecord>> {
-        let sql = concat!("select ", key_columns!(), " from signing_key where purpose = $1 order by created_at, kid");
-        let rows = rows(&self.pool, sql, (purpose,)).await?;
-        rows.iter().map(key_from_row).collect()
+        all(&self.pool, "select * from signing_key where purpose = $1 order by created_at, kid", (purpose,)).await
     }
 
     async fn create_first_signing_key(&self, key: &SigningKeyRecord) -> StoreResult<bool> {
         let mut tx = self.begin().await?;
         d::serialise(&mut tx, d::Lock::SigningKeys).await?;
-        let active: i64 = scalar(
-            &mut *tx,
-            "select count(*) from signing_key where purpose = $1 and retired_at is null",
-            (&key.purpose,),
-        )
-        .await?;
+        let sql = "select count(*) from signing_key where purpose = $1 and retired_at is null";
+        let active: i64 = one(&mut *tx, sql, (&key.purpose,)).await?;
         if active > 0 {
             return Ok(false);
         }
@@ -301,58 +255,38 @@ impl IdentityStore for SqlStore {
         d::serialise(&mut tx, d::Lock::SigningKeys).await?;
         exec(&mut *tx, "delete from signing_key where purpose = $1 and publish_until < $2", (&key.purpose, At(now)))
             .await?;
-        exec(
-            &mut *tx,
-            "update signing_key set retired_at = $2, publish_until = $3 where purpose = $1 and retired_at is null",
-            (&key.purpose, At(now), At(publish_until)),
-        )
-        .await?;
+        let sql = "update signing_key set retired_at = $2, publish_until = $3 where purpose = $1 and retired_at is null";
+        exec(&mut *tx, sql, (&key.purpose, At(now), At(publish_until))).await?;
         insert_signing_key(&mut tx, key).await?;
         tx.commit().await.map_err(to_store_error)
     }
 
     async fn create_app(&self, a: &App, audit: &AuditEntry) -> StoreResult<()> {
         let mut tx = self.begin().await?;
-        insert!(&mut *tx, "app" {
-            app_id: a.id.0, client_id: &a.client_id, owner_person_id: a.owner.0, name: &a.name,
-            description: &a.description, homepage: &a.homepage, redirect_uris: Json(redirect_uris_json(a)),
-            requested_scopes: a.requested_scopes.to_string(), granted_scopes: a.granted_scopes.to_string(),
-            secret_hash: &a.secret_hash, secret_created_at: At(a.secret_created_at), status: a.status.as_str(),
-            created_at: At(a.created_at), updated_at: At(a.updated_at),
-        })?;
+        insert(&mut *tx, "app", app_values(a).put("app_id", a.id.0)).await?;
         commit(tx, audit).await
     }
 
     async fn app_by_id(&self, id: AppId) -> StoreResult<Option<App>> {
-        let sql = concat!("select ", app_columns!(), " from app where app_id = $1");
-        let row = row_opt(&self.pool, sql, (id.0,)).await?;
-        row.as_ref().map(app_from_row).transpose()
+        opt(&self.pool, "select * from app where app_id = $1", (id.0,)).await
     }
 
     async fn app_by_client_id(&self, client_id: &str) -> StoreResult<Option<App>> {
-        let sql = concat!("select ", app_columns!(), " from app where client_id = $1");
-        let row = row_opt(&self.pool, sql, (client_id,)).await?;
-        row.as_ref().map(app_from_row).transpose()
+        opt(&self.pool, "select * from app where client_id = $1", (client_id,)).await
     }
 
     async fn apps_of_person(&self, person: PersonId) -> StoreResult<Vec<App>> {
-        let sql = concat!("select ", app_columns!(), " from app where owner_person_id = $1 order by app_id");
-        let rows = rows(&self.pool, sql, (person.0,)).await?;
-        rows.iter().map(app_from_row).collect()
+        all(&self.pool, "select * from app where owner_person_id = $1 order by app_id", (person.0,)).await
     }
 
     async fn list_apps(&self, after: Option<AppId>, limit: u32) -> StoreResult<Vec<App>> {
-        let sql =
-            concat!("select ", app_columns!(), " from app where ($1 is null or app_id > $1) order by app_id limit $2");
-        let rows = rows(&self.pool, sql, (after.map(|a| a.0), i64::from(limit))).await?;
-        rows.iter().map(app_from_row).collect()
+        let sql = "select * from app where ($1 is null or app_id > $1) order by app_id limit $2";
+        all(&self.pool, sql, (after.map(|a| a.0), i64::from(limit))).await
     }
 
     async fn update_app(&self, a: &App, audit: &AuditEntry) -> StoreResult<()> {
         let mut tx = self.begin().await?;
-        exec(&mut *tx, "update app set name = $2, description = $3, homepage = $4, redirect_uris = $5, requested_scopes = $6,
-                            granted_scopes = $7, secret_hash = $8, secret_created_at = $9, status = $10, updated_at = $11
-             where app_id = $1", (a.id.0, &a.name, &a.description, &a.homepage, Json(redirect_uris_json(a)), a.requested_scopes.to_string(), a.granted_scopes.to_string(), &a.secret_hash, At(a.secret_created_at), a.status.as_str(), At(a.updated_at))).await?.changed_or(StoreError::NotFound)?;
+        update(&mut *tx, "app", app_values(a).key("app_id", a.id.0)).await?.changed_or(StoreError::NotFound)?;
         commit(tx, audit).await
     }
 

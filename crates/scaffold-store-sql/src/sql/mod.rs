@@ -10,9 +10,8 @@ mod run;
 
 use super as d;
 use async_trait::async_trait;
-use d::{At, Db, DbArgs, Tx, for_update, to_store_error};
-use rows::{at, get, group_from_row, json, key_from_row, membership_from_row, person_from_row, row};
-use run::{ChangedOr, insert, exec, row_opt, rows, scalar, scalar_opt};
+use d::{At, Db, Tx, for_update, to_store_error};
+use run::{ChangedOr, Values, all, built, exec, insert, opt, one, update, upsert, values};
 use scaffold_domain::audit::AuditEntry;
 use scaffold_domain::group::Group;
 use scaffold_domain::membership::Membership;
@@ -66,11 +65,11 @@ pub(crate) async fn commit(mut tx: Tx<'_>, audit: &AuditEntry) -> StoreResult<()
 }
 
 pub(crate) async fn insert_audit(tx: &mut Tx<'_>, a: &AuditEntry) -> StoreResult<()> {
-    insert!(&mut **tx, "audit_entry" {
+    let v = values! {
         audit_id: a.id.0, occurred_at: At(a.at), actor_person_id: a.actor.map(|p| p.0), action: &a.action,
         target_type: &a.target_type, target_id: &a.target_id, detail: Json(&a.detail),
-    })?;
-    Ok(())
+    };
+    insert(&mut **tx, "audit_entry", v).await
 }
 
 /// Unrevoked keys that carry the `admin` scope.
@@ -83,9 +82,8 @@ pub(crate) async fn insert_person(
     key: Option<&ApiKey>,
     audit: &AuditEntry,
 ) -> StoreResult<()> {
-    insert!(&mut **tx, "person" {
-        person_id: p.id.0, display_name: &p.display_name, created_at: At(p.created_at),
-    })?;
+    insert(&mut **tx, "person", values! { person_id: p.id.0, display_name: &p.display_name, created_at: At(p.created_at) })
+        .await?;
     if let Some(k) = key {
         insert_key(tx, k).await?;
     }
@@ -93,93 +91,65 @@ pub(crate) async fn insert_person(
 }
 
 async fn insert_key(tx: &mut Tx<'_>, k: &ApiKey) -> StoreResult<()> {
-    insert!(&mut **tx, "api_key" {
+    let v = values! {
         api_key_id: k.id.0, person_id: k.person_id.0, name: &k.name, token_hash: &k.token_hash,
         scopes: k.scopes.to_string(), created_at: At(k.created_at), revoked_at: k.revoked_at.map(At),
-    })?;
-    Ok(())
+    };
+    insert(&mut **tx, "api_key", v).await
 }
 
 async fn put_categories(tx: &mut Tx<'_>, g: &Group) -> StoreResult<()> {
     exec(&mut **tx, "delete from group_category where group_id = $1", (g.id.0,)).await?;
     for c in &g.categories {
-        insert!(&mut **tx, "group_category" {
-            group_id: g.id.0, category: c.as_str(),
-        })?;
+        insert(&mut **tx, "group_category", values! { group_id: g.id.0, category: c.as_str() }).await?;
     }
     Ok(())
 }
 
 async fn owner_count(tx: &mut Tx<'_>, group: GroupId) -> StoreResult<i64> {
-    scalar(
-        &mut **tx,
-        "select count(*) from membership where group_id = $1 and role = 'owner' and status = 'active'",
-        (group.0,),
-    )
-    .await
+    let sql = "select count(*) from membership where group_id = $1 and role = 'owner' and status = 'active'";
+    one(&mut **tx, sql, (group.0,)).await
 }
 
 /// Recomputes the group's cached count of active members (inside the changing transaction).
 pub(crate) async fn recount_members(tx: &mut Tx<'_>, group: GroupId) -> StoreResult<()> {
-    exec(
-        &mut **tx,
-        "update community_group set member_count =
-            (select count(*) from membership where group_id = $1 and status = 'active')
-         where group_id = $1",
-        (group.0,),
-    )
-    .await?;
+    let sql = "update community_group set member_count =
+                  (select count(*) from membership where group_id = $1 and status = 'active')
+               where group_id = $1";
+    exec(&mut **tx, sql, (group.0,)).await?;
     Ok(())
 }
 
 async fn upsert_membership(tx: &mut Tx<'_>, m: &Membership) -> StoreResult<()> {
-    insert!(&mut **tx, "membership" {
+    let v = values! {
         group_id: m.group_id.0, person_id: m.person_id.0, role: m.role.as_str(), status: m.status.as_str(),
         created_at: At(m.created_at), updated_at: At(m.updated_at),
-    }
-    "on conflict (group_id, person_id) do update set role = excluded.role, status = excluded.status,
-         updated_at = excluded.updated_at")?;
-    Ok(())
-}
-
-macro_rules! group_columns {
-    () => {
-        "group_id, slug, name, summary, description, kind, categories, outcode, latitude, longitude, contact_email, \
-         links, visibility, join_policy, guidelines_template, guidelines_text, identifiers, status, version, created_at, \
-         updated_at"
     };
+    upsert(&mut **tx, "membership", v, "group_id, person_id").await
 }
 
-/// Binds a group's columns as parameters 1–23: `group_columns!()` in order (1–21), then the
-/// derived `sort_name` and `search_text` (22–23).
-fn bind_group<'q>(
-    q: sqlx::query::Query<'q, Db, DbArgs>,
-    g: &'q Group,
-) -> StoreResult<sqlx::query::Query<'q, Db, DbArgs>> {
+/// A group's columns, with the derived `sort_name` and `search_text`.
+fn group_values(g: &Group) -> Values {
     let cats: Vec<&str> = g.categories.iter().map(|c| c.as_str()).collect();
-    Ok(q.bind(g.id.0)
-        .bind(g.slug.as_str())
-        .bind(&g.name)
-        .bind(&g.summary)
-        .bind(&g.description)
-        .bind(g.kind.as_str())
-        .bind(cats.join(" "))
-        .bind(g.area.as_ref().map(|a| a.outcode.as_str()))
-        .bind(g.area.as_ref().map(|a| a.latitude))
-        .bind(g.area.as_ref().map(|a| a.longitude))
-        .bind(&g.contact_email)
-        .bind(Json(&g.links))
-        .bind(g.visibility.as_str())
-        .bind(g.join_policy.as_str())
-        .bind(g.guidelines.template.map(|t| t.as_str()))
-        .bind(&g.guidelines.text)
-        .bind(Json(&g.identifiers))
-        .bind(g.status.as_str())
-        .bind(g.version)
-        .bind(At(g.created_at))
-        .bind(At(g.updated_at))
-        .bind(sort_name(g))
-        .bind(search_text(g)))
+    let area = g.area.as_ref();
+    values! {
+        group_id: g.id.0, slug: g.slug.as_str(), name: &g.name, summary: &g.summary, description: &g.description,
+        kind: g.kind.as_str(), categories: cats.join(" "), outcode: area.map(|a| a.outcode.as_str()),
+        latitude: area.map(|a| a.latitude), longitude: area.map(|a| a.longitude), contact_email: &g.contact_email,
+        links: Json(&g.links), visibility: g.visibility.as_str(), join_policy: g.join_policy.as_str(),
+        guidelines_template: g.guidelines.template.map(|t| t.as_str()), guidelines_text: &g.guidelines.text,
+        identifiers: Json(&g.identifiers), status: g.status.as_str(), version: g.version,
+        created_at: At(g.created_at), updated_at: At(g.updated_at), sort_name: sort_name(g), search_text: search_text(g),
+    }
+}
+
+/// An update that matched no row: the row is gone, or another change came first.
+async fn stale_or_missing(tx: &mut Tx<'_>, version_of: &'static str, id: Uuid) -> StoreError {
+    match opt::<_, i64>(&mut **tx, version_of, (id,)).await {
+        Ok(Some(_)) => StoreError::VersionMismatch,
+        Ok(None) => StoreError::NotFound,
+        Err(e) => e,
+    }
 }
 
 /// Appends the listing rule for groups (and their events): public, or the viewer is an active
@@ -218,10 +188,9 @@ impl Store for SqlStore {
     }
 
     async fn persons_by_ids(&self, ids_: &[PersonId]) -> StoreResult<Vec<Person>> {
-        let mut b = QueryBuilder::new("select person_id, display_name, created_at from person where person_id");
+        let mut b = QueryBuilder::new("select * from person where person_id");
         d::in_list(&mut b, ids(ids_, |p| p.0));
-        let rows = b.build().fetch_all(&self.pool).await.map_err(to_store_error)?;
-        rows.iter().map(person_from_row).collect()
+        built(b, &self.pool).await
     }
 
     async fn create_api_key(&self, key: &ApiKey, audit: &AuditEntry) -> StoreResult<()> {
@@ -231,46 +200,28 @@ impl Store for SqlStore {
     }
 
     async fn api_key_by_hash(&self, hash: &[u8]) -> StoreResult<Option<ApiKey>> {
-        let row = row_opt(
-            &self.pool,
-            "select api_key_id, person_id, name, token_hash, scopes, created_at, revoked_at
-             from api_key where token_hash = $1",
-            (hash,),
-        )
-        .await?;
-        row.as_ref().map(key_from_row).transpose()
+        opt(&self.pool, "select * from api_key where token_hash = $1", (hash,)).await
     }
 
     async fn api_keys_of_person(&self, person: PersonId) -> StoreResult<Vec<ApiKey>> {
-        let rows = rows(
-            &self.pool,
-            "select api_key_id, person_id, name, token_hash, scopes, created_at, revoked_at
-             from api_key where person_id = $1 order by api_key_id",
-            (person.0,),
-        )
-        .await?;
-        rows.iter().map(key_from_row).collect()
+        all(&self.pool, "select * from api_key where person_id = $1 order by api_key_id", (person.0,)).await
     }
 
     async fn revoke_api_key(&self, person: PersonId, key: ApiKeyId, audit: &AuditEntry) -> StoreResult<()> {
         let mut tx = self.begin().await?;
-        exec(
-            &mut *tx,
-            "update api_key set revoked_at = $3 where api_key_id = $1 and person_id = $2 and revoked_at is null",
-            (key.0, person.0, At(audit.at)),
-        )
-        .await?.changed_or(StoreError::NotFound)?;
+        let sql = "update api_key set revoked_at = $3 where api_key_id = $1 and person_id = $2 and revoked_at is null";
+        exec(&mut *tx, sql, (key.0, person.0, At(audit.at))).await?.changed_or(StoreError::NotFound)?;
         commit(tx, audit).await
     }
 
     async fn count_operator_keys(&self) -> StoreResult<i64> {
-        scalar(&self.pool, OPERATOR_KEYS, ()).await
+        one(&self.pool, OPERATOR_KEYS, ()).await
     }
 
     async fn bootstrap_operator(&self, p: &Person, key: &ApiKey, audit: &AuditEntry) -> StoreResult<bool> {
         let mut tx = self.begin().await?;
         d::serialise(&mut tx, d::Lock::Bootstrap).await?;
-        let existing: i64 = scalar(&mut *tx, OPERATOR_KEYS, ()).await?;
+        let existing: i64 = one(&mut *tx, OPERATOR_KEYS, ()).await?;
         if existing > 0 {
             return Ok(false);
         }
@@ -288,22 +239,13 @@ impl Store for SqlStore {
     ) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         if let Some(r) = idem {
-            insert!(&mut *tx, "idempotency_key" {
+            let v = values! {
                 scope: &r.scope, key: &r.key, request_hash: &r.request_hash, resource_id: &r.resource_id,
                 created_at: At(r.created_at),
-            })?;
+            };
+            insert(&mut *tx, "idempotency_key", v).await?;
         }
-        bind_group(
-            sqlx::query(concat!(
-                "insert into community_group (",
-                group_columns!(),
-                ", sort_name, search_text) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)"
-            )),
-            g,
-        )?
-        .execute(&mut *tx)
-        .await
-        .map_err(to_store_error)?;
+        insert(&mut *tx, "community_group", group_values(g)).await?;
         put_categories(&mut tx, g).await?;
         upsert_membership(&mut tx, owner).await?;
         recount_members(&mut tx, g.id).await?;
@@ -311,42 +253,21 @@ impl Store for SqlStore {
     }
 
     async fn group_by_id(&self, id: GroupId) -> StoreResult<Option<Group>> {
-        let row = row_opt(
-            &self.pool,
-            concat!("select ", group_columns!(), ", member_count from community_group where group_id = $1"),
-            (id.0,),
-        )
-        .await?;
-        row.as_ref().map(group_from_row).transpose()
+        opt(&self.pool, "select * from community_group where group_id = $1", (id.0,)).await
     }
 
     async fn group_by_slug(&self, slug: &str) -> StoreResult<Option<Group>> {
-        let row = row_opt(
-            &self.pool,
-            concat!("select ", group_columns!(), ", member_count from community_group where slug = $1"),
-            (slug,),
-        )
-        .await?;
-        row.as_ref().map(group_from_row).transpose()
+        opt(&self.pool, "select * from community_group where slug = $1", (slug,)).await
     }
 
     async fn groups_by_ids(&self, ids_: &[GroupId]) -> StoreResult<Vec<Group>> {
-        let mut b = QueryBuilder::new(concat!(
-            "select ",
-            group_columns!(),
-            ", member_count from community_group where group_id"
-        ));
+        let mut b = QueryBuilder::new("select * from community_group where group_id");
         d::in_list(&mut b, ids(ids_, |g| g.0));
-        let rows = b.build().fetch_all(&self.pool).await.map_err(to_store_error)?;
-        rows.iter().map(group_from_row).collect()
+        built(b, &self.pool).await
     }
 
     async fn list_groups(&self, q: &GroupQuery) -> StoreResult<Vec<Group>> {
-        let mut b: QueryBuilder<Db> = QueryBuilder::new(concat!(
-            "select ",
-            group_columns!(),
-            ", member_count from community_group g where g.status = 'active'"
-        ));
+        let mut b: QueryBuilder<Db> = QueryBuilder::new("select * from community_group g where g.status = 'active'");
         if !q.all_visibilities {
             push_visible(&mut b, "g.group_id", q.viewer);
         }
@@ -365,29 +286,14 @@ impl Store for SqlStore {
             b.push(" and (g.sort_name, g.group_id) > (").push_bind(name.clone()).push(", ").push_bind(id.0).push(")");
         }
         b.push(" order by g.sort_name, g.group_id limit ").push_bind(i64::from(q.limit));
-        let rows = b.build().fetch_all(&self.pool).await.map_err(to_store_error)?;
-        rows.iter().map(group_from_row).collect()
+        built(b, &self.pool).await
     }
 
     async fn update_group(&self, g: &Group, expected_version: i64, audit: &AuditEntry) -> StoreResult<()> {
         let mut tx = self.begin().await?;
-        // Parameters 1–23 as bind_group orders them; the slug and creation time never change, so
-        // they are matched rather than set.
-        let done = bind_group(
-            sqlx::query(
-                "update community_group set name = $3, summary = $4, description = $5, kind = $6, categories = $7, outcode = $8, latitude = $9, longitude = $10, contact_email = $11, links = $12, visibility = $13, join_policy = $14, guidelines_template = $15, guidelines_text = $16, identifiers = $17, status = $18, version = $19, updated_at = $21, sort_name = $22, search_text = $23
-                 where group_id = $1 and slug = $2 and created_at = $20 and version = $24",
-            ),
-            g,
-        )?
-        .bind(expected_version)
-        .execute(&mut *tx)
-        .await
-        .map_err(to_store_error)?;
-        if done.rows_affected() == 0 {
-            let exists: Option<i64> =
-                scalar_opt(&mut *tx, "select version from community_group where group_id = $1", (g.id.0,)).await?;
-            return Err(if exists.is_some() { StoreError::VersionMismatch } else { StoreError::NotFound });
+        let v = group_values(g).key("group_id", g.id.0).key("version", expected_version);
+        if update(&mut *tx, "community_group", v).await?.rows_affected() == 0 {
+            return Err(stale_or_missing(&mut tx, "select version from community_group where group_id = $1", g.id.0).await);
         }
         put_categories(&mut tx, g).await?;
         events::republish_group(&mut tx, g.id, g.updated_at).await?;
@@ -395,59 +301,36 @@ impl Store for SqlStore {
     }
 
     async fn membership(&self, group: GroupId, person: PersonId) -> StoreResult<Option<Membership>> {
-        let row = row_opt(
-            &self.pool,
-            "select group_id, person_id, role, status, created_at, updated_at from membership
-             where group_id = $1 and person_id = $2",
-            (group.0, person.0),
-        )
-        .await?;
-        row.as_ref().map(membership_from_row).transpose()
+        opt(&self.pool, "select * from membership where group_id = $1 and person_id = $2", (group.0, person.0)).await
     }
 
     async fn memberships_of_person(&self, person: PersonId, groups: &[GroupId]) -> StoreResult<Vec<Membership>> {
-        let mut b = QueryBuilder::new(
-            "select group_id, person_id, role, status, created_at, updated_at from membership where person_id = ",
-        );
+        let mut b = QueryBuilder::new("select * from membership where person_id = ");
         b.push_bind(person.0).push(" and group_id");
         d::in_list(&mut b, ids(groups, |g| g.0));
-        let rows = b.build().fetch_all(&self.pool).await.map_err(to_store_error)?;
-        rows.iter().map(membership_from_row).collect()
+        built(b, &self.pool).await
     }
 
     async fn list_members(&self, group: GroupId, after: Option<PersonId>, limit: u32) -> StoreResult<Vec<Membership>> {
-        let rows = rows(
-            &self.pool,
-            "select group_id, person_id, role, status, created_at, updated_at from membership
-             where group_id = $1 and ($2 is null or person_id > $2) order by person_id limit $3",
-            (group.0, after.map(|p| p.0), i64::from(limit)),
-        )
-        .await?;
-        rows.iter().map(membership_from_row).collect()
+        let sql = "select * from membership where group_id = $1 and ($2 is null or person_id > $2)
+                   order by person_id limit $3";
+        all(&self.pool, sql, (group.0, after.map(|p| p.0), i64::from(limit))).await
     }
 
     async fn change_membership(&self, change: &MembershipChange, audit: &AuditEntry) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         let group = change.group_id();
         // Serialise membership changes per group.
-        let locked: Option<Uuid> = scalar_opt(
-            &mut *tx,
-            concat!("select group_id from community_group where group_id = $1", for_update!()),
-            (group.0,),
-        )
-        .await?;
+        let sql = concat!("select group_id from community_group where group_id = $1", for_update!());
+        let locked: Option<Uuid> = opt(&mut *tx, sql, (group.0,)).await?;
         if locked.is_none() {
             return Err(StoreError::NotFound);
         }
         match change {
             MembershipChange::Put(m) => upsert_membership(&mut tx, m).await?,
             MembershipChange::Remove { group_id, person_id } => {
-                exec(
-                    &mut *tx,
-                    "delete from membership where group_id = $1 and person_id = $2",
-                    (group_id.0, person_id.0),
-                )
-                .await?.changed_or(StoreError::NotFound)?;
+                let sql = "delete from membership where group_id = $1 and person_id = $2";
+                exec(&mut *tx, sql, (group_id.0, person_id.0)).await?.changed_or(StoreError::NotFound)?;
             }
         }
         if owner_count(&mut tx, group).await? == 0 {
@@ -458,32 +341,11 @@ impl Store for SqlStore {
     }
 
     async fn idempotency_record(&self, scope: &str, key: &str) -> StoreResult<Option<IdempotencyRecord>> {
-        let row = row_opt(&self.pool, "select scope, key, request_hash, resource_id, created_at from idempotency_key where scope = $1 and key = $2", (scope, key)).await?;
-        row.as_ref()
-            .map(|r| {
-                Ok(row!(r => IdempotencyRecord {
-                    scope, key, request_hash, resource_id, created_at: at
-                }))
-            })
-            .transpose()
+        opt(&self.pool, "select * from idempotency_key where scope = $1 and key = $2", (scope, key)).await
     }
 
     async fn list_audit(&self, before: Option<AuditId>, limit: u32) -> StoreResult<Vec<AuditEntry>> {
-        let rows = rows(
-            &self.pool,
-            "select audit_id, occurred_at, actor_person_id, action, target_type, target_id, detail from audit_entry
-             where ($1 is null or audit_id < $1) order by audit_id desc limit $2",
-            (before.map(|a| a.0), i64::from(limit)),
-        )
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(row!(r => AuditEntry {
-                    id = AuditId(get(r, "audit_id")?), at as "occurred_at": at,
-                    actor = get::<Option<Uuid>>(r, "actor_person_id")?.map(PersonId), action, target_type, target_id,
-                    detail: json
-                }))
-            })
-            .collect()
+        let sql = "select * from audit_entry where ($1 is null or audit_id < $1) order by audit_id desc limit $2";
+        all(&self.pool, sql, (before.map(|a| a.0), i64::from(limit))).await
     }
 }

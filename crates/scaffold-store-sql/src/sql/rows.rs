@@ -2,12 +2,15 @@
 
 use super::d::{At, Db, DbRow, to_store_error};
 use chrono::{DateTime, Utc};
-use scaffold_domain::PersonId;
+use super::run::Read;
+use scaffold_domain::audit::AuditEntry;
+use scaffold_domain::{AuditId, PersonId};
 use scaffold_domain::group::Group;
 use scaffold_domain::membership::Membership;
 use scaffold_domain::person::Person;
 use scaffold_store::decode::{self, GroupRow};
-use scaffold_store::{ApiKey, StoreResult};
+use scaffold_store::{ApiKey, IdempotencyRecord, StoreResult};
+use uuid::Uuid;
 use sqlx::Row;
 use sqlx::types::Json;
 
@@ -49,43 +52,51 @@ pub(super) fn json_opt<T: serde::de::DeserializeOwned>(r: &DbRow, c: &str) -> St
     Ok(get::<Option<Json<T>>>(r, c)?.map(|j| j.0))
 }
 
-pub fn group_from_row(r: &DbRow) -> StoreResult<Group> {
-    row!(r => GroupRow {
-        group_id, slug, name, summary, description, kind, categories, outcode, latitude, longitude, contact_email,
-        links: json, visibility, join_policy, guidelines_template, guidelines_text, identifiers: json, member_count,
-        status, version, created_at: at, updated_at: at
-    })
-    .into_group()
+impl Read for Group {
+    fn read(r: &DbRow) -> StoreResult<Self> {
+        row!(r => GroupRow {
+            group_id, slug, name, summary, description, kind, categories, outcode, latitude, longitude, contact_email,
+            links: json, visibility, join_policy, guidelines_template, guidelines_text, identifiers: json,
+            member_count, status, version, created_at: at, updated_at: at
+        })
+        .into_group()
+    }
 }
 
-pub fn membership_from_row(r: &DbRow) -> StoreResult<Membership> {
-    let role: String = get(r, "role")?;
-    let status: String = get(r, "status")?;
-    decode::membership(
-        get(r, "group_id")?,
-        get(r, "person_id")?,
-        &role,
-        &status,
-        at(r, "created_at")?,
-        at(r, "updated_at")?,
-    )
+impl Read for Membership {
+    fn read(r: &DbRow) -> StoreResult<Self> {
+        let (role, status): (String, String) = (get(r, "role")?, get(r, "status")?);
+        let (created, updated) = (at(r, "created_at")?, at(r, "updated_at")?);
+        decode::membership(get(r, "group_id")?, get(r, "person_id")?, &role, &status, created, updated)
+    }
 }
 
-pub fn key_from_row(r: &DbRow) -> StoreResult<ApiKey> {
-    let scopes: String = get(r, "scopes")?;
-    decode::api_key(
-        get(r, "api_key_id")?,
-        get(r, "person_id")?,
-        get(r, "name")?,
-        get(r, "token_hash")?,
-        &scopes,
-        at(r, "created_at")?,
-        at_opt(r, "revoked_at")?,
-    )
+impl Read for ApiKey {
+    fn read(r: &DbRow) -> StoreResult<Self> {
+        let (id, person, name, hash, scopes): (_, _, _, _, String) =
+            (get(r, "api_key_id")?, get(r, "person_id")?, get(r, "name")?, get(r, "token_hash")?, get(r, "scopes")?);
+        decode::api_key(id, person, name, hash, &scopes, at(r, "created_at")?, at_opt(r, "revoked_at")?)
+    }
 }
 
-pub fn person_from_row(r: &DbRow) -> StoreResult<Person> {
-    Ok(row!(r => Person {
-        id = PersonId(get(r, "person_id")?), display_name, created_at: at
-    }))
+impl Read for Person {
+    fn read(r: &DbRow) -> StoreResult<Self> {
+        Ok(row!(r => Person { id = PersonId(get(r, "person_id")?), display_name, created_at: at }))
+    }
+}
+
+impl Read for IdempotencyRecord {
+    fn read(r: &DbRow) -> StoreResult<Self> {
+        Ok(row!(r => IdempotencyRecord { scope, key, request_hash, resource_id, created_at: at }))
+    }
+}
+
+impl Read for AuditEntry {
+    fn read(r: &DbRow) -> StoreResult<Self> {
+        Ok(row!(r => AuditEntry {
+            id = AuditId(get(r, "audit_id")?), at as "occurred_at": at,
+            actor = get::<Option<Uuid>>(r, "actor_person_id")?.map(PersonId), action, target_type, target_id,
+            detail: json
+        }))
+    }
 }

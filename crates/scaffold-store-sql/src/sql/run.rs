@@ -2,9 +2,9 @@
 //! transaction, read the rows, and map the error. Statements built with `QueryBuilder` run as
 //! they are.
 
-use super::d::{Db, DbRow, to_store_error};
+use super::d::{Db, DbArgs, DbRow, to_store_error};
 use scaffold_store::{StoreError, StoreResult};
-use sqlx::{Database, Decode, Encode, Executor, FromRow, Row, Type};
+use sqlx::{Arguments, Database, Encode, Executor, FromRow, Row, Type};
 
 type Query<'q> = sqlx::query::Query<'q, Db, <Db as Database>::Arguments>;
 
@@ -13,8 +13,20 @@ pub(super) trait Binds<'q>: Send {
     fn bind_to(self, q: Query<'q>) -> Query<'q>;
 }
 
+/// Implements `Binds` for tuples of every length up to the number of names given.
 macro_rules! binds {
-    ($($v:ident)*) => {
+    () => {
+        impl Binds<'_> for () {
+            fn bind_to(self, q: Query<'_>) -> Query<'_> {
+                q
+            }
+        }
+    };
+    ($first:ident $($v:ident)*) => {
+        binds!($($v)*);
+        binds!(@tuple $first $($v)*);
+    };
+    (@tuple $($v:ident)*) => {
         impl<'q, $($v: 'q + Send + Encode<'q, Db> + Type<Db>),*> Binds<'q> for ($($v,)*) {
             #[allow(non_snake_case)]
             fn bind_to(self, q: Query<'q>) -> Query<'q> {
@@ -25,23 +37,6 @@ macro_rules! binds {
     };
 }
 
-binds!();
-binds!(A);
-binds!(A B);
-binds!(A B C);
-binds!(A B C D);
-binds!(A B C D E);
-binds!(A B C D E F);
-binds!(A B C D E F G);
-binds!(A B C D E F G H);
-binds!(A B C D E F G H I);
-binds!(A B C D E F G H I J);
-binds!(A B C D E F G H I J K);
-binds!(A B C D E F G H I J K L);
-binds!(A B C D E F G H I J K L M);
-binds!(A B C D E F G H I J K L M N);
-binds!(A B C D E F G H I J K L M N O);
-binds!(A B C D E F G H I J K L M N O P);
 binds!(A B C D E F G H I J K L M N O P Q);
 
 fn query<'q>(sql: &'static str, args: impl Binds<'q>) -> Query<'q> {
@@ -68,15 +63,7 @@ pub(super) async fn exec<'q, 'c, E: Executor<'c, Database = Db>>(
     query(sql, args).execute(e).await.map_err(to_store_error)
 }
 
-pub(super) async fn row<'q, 'c, E: Executor<'c, Database = Db>>(
-    e: E,
-    sql: &'static str,
-    args: impl Binds<'q>,
-) -> StoreResult<DbRow> {
-    query(sql, args).fetch_one(e).await.map_err(to_store_error)
-}
-
-pub(super) async fn row_opt<'q, 'c, E: Executor<'c, Database = Db>>(
+async fn row_opt<'q, 'c, E: Executor<'c, Database = Db>>(
     e: E,
     sql: &'static str,
     args: impl Binds<'q>,
@@ -84,7 +71,7 @@ pub(super) async fn row_opt<'q, 'c, E: Executor<'c, Database = Db>>(
     query(sql, args).fetch_optional(e).await.map_err(to_store_error)
 }
 
-pub(super) async fn rows<'q, 'c, E: Executor<'c, Database = Db>>(
+async fn rows<'q, 'c, E: Executor<'c, Database = Db>>(
     e: E,
     sql: &'static str,
     args: impl Binds<'q>,
@@ -92,65 +79,142 @@ pub(super) async fn rows<'q, 'c, E: Executor<'c, Database = Db>>(
     query(sql, args).fetch_all(e).await.map_err(to_store_error)
 }
 
-/// The first column of the only row.
-pub(super) async fn scalar<'q, 'c, E, T>(e: E, sql: &'static str, args: impl Binds<'q>) -> StoreResult<T>
-where
-    E: Executor<'c, Database = Db>,
-    T: for<'r> Decode<'r, Db> + Type<Db>,
-{
-    row(e, sql, args).await?.try_get(0).map_err(to_store_error)
+/// A row's values by column, for `insert`, `upsert` and `update`: each column is named once,
+/// beside its value, so the column list, the placeholders and the values cannot fall out of step.
+/// Written with `values! { column: value, … }` (with `Values` in scope); `key` adds a column an
+/// update must match.
+pub(super) struct Values {
+    columns: Vec<(&'static str, bool)>,
+    args: DbArgs,
+    failed: Option<sqlx::error::BoxDynError>,
 }
 
-pub(super) async fn scalar_opt<'q, 'c, E, T>(e: E, sql: &'static str, args: impl Binds<'q>) -> StoreResult<Option<T>>
-where
-    E: Executor<'c, Database = Db>,
-    T: for<'r> Decode<'r, Db> + Type<Db>,
-{
-    row_opt(e, sql, args).await?.map(|r| r.try_get(0).map_err(to_store_error)).transpose()
-}
+impl Values {
+    pub(super) fn new() -> Self {
+        Self { columns: Vec::new(), args: DbArgs::default(), failed: None }
+    }
 
-pub(super) async fn scalars<'q, 'c, E, T>(e: E, sql: &'static str, args: impl Binds<'q>) -> StoreResult<Vec<T>>
-where
-    E: Executor<'c, Database = Db>,
-    T: for<'r> Decode<'r, Db> + Type<Db>,
-{
-    rows(e, sql, args).await?.iter().map(|r| r.try_get(0).map_err(to_store_error)).collect()
-}
-
-/// Rows read as tuples.
-pub(super) async fn tuples<'q, 'c, E, T>(e: E, sql: &'static str, args: impl Binds<'q>) -> StoreResult<Vec<T>>
-where
-    E: Executor<'c, Database = Db>,
-    T: for<'r> FromRow<'r, DbRow>,
-{
-    rows(e, sql, args).await?.iter().map(|r| T::from_row(r).map_err(to_store_error)).collect()
-}
-
-pub(super) async fn tuple_opt<'q, 'c, E, T>(e: E, sql: &'static str, args: impl Binds<'q>) -> StoreResult<Option<T>>
-where
-    E: Executor<'c, Database = Db>,
-    T: for<'r> FromRow<'r, DbRow>,
-{
-    row_opt(e, sql, args).await?.map(|r| T::from_row(&r).map_err(to_store_error)).transpose()
-}
-
-/// Inserts one row: `insert!(executor, "table" { column: value, … } "on conflict …")`, the
-/// clause after the values being optional. Each column is named once, beside its value, so the
-/// column list, the placeholders and the values cannot fall out of step. Needs `Db` and
-/// `to_store_error` in scope; evaluates to the statement's `StoreResult`.
-macro_rules! insert {
-    ($e:expr, $table:literal { $($col:ident: $val:expr),+ $(,)? } $($tail:literal)?) => {{
-        let mut b = sqlx::QueryBuilder::<Db>::new(concat!(
-            "insert into ", $table, " (", insert!(@names $($col),+), ") values ("
-        ));
-        {
-            let mut values = b.separated(", ");
-            $( values.push_bind($val); )+
+    fn add<'t, T: Encode<'t, Db> + Type<Db>>(mut self, column: &'static str, key: bool, value: T) -> Self {
+        if let Err(e) = self.args.add(value) {
+            self.failed.get_or_insert(e);
         }
-        b.push(")");
-        $( b.push(concat!(" ", $tail)); )?
-        b.build().execute($e).await.map_err(to_store_error)
-    }};
-    (@names $first:ident $(, $rest:ident)*) => { concat!(stringify!($first) $(, ", ", stringify!($rest))*) };
+        self.columns.push((column, key));
+        self
+    }
+
+    pub(super) fn put<'t, T: Encode<'t, Db> + Type<Db>>(self, column: &'static str, value: T) -> Self {
+        self.add(column, false, value)
+    }
+
+    /// A column the updated row must have this value in (`where column = value`).
+    pub(super) fn key<'t, T: Encode<'t, Db> + Type<Db>>(self, column: &'static str, value: T) -> Self {
+        self.add(column, true, value)
+    }
+
+    /// `column = $n` for each column of one kind (values or keys), joined by `sep`.
+    fn assign(&self, keys: bool, sep: &str) -> String {
+        let each = self.columns.iter().enumerate().filter(|(_, (_, k))| *k == keys);
+        each.map(|(i, (c, _))| format!("{c} = ${}", i + 1)).collect::<Vec<_>>().join(sep)
+    }
+
+    async fn run<'c, E: Executor<'c, Database = Db>>(self, e: E, sql: String) -> StoreResult<<Db as Database>::QueryResult> {
+        if let Some(failed) = self.failed {
+            return Err(to_store_error(sqlx::Error::Encode(failed)));
+        }
+        sqlx::query_with(sqlx::AssertSqlSafe(sql), self.args).execute(e).await.map_err(to_store_error)
+    }
 }
-pub(super) use insert;
+
+macro_rules! values {
+    ($($column:ident: $value:expr),+ $(,)?) => { Values::new()$(.put(stringify!($column), $value))+ };
+}
+pub(super) use values;
+
+/// Inserts one row; `tail` follows the values.
+async fn insert_then<'c, E: Executor<'c, Database = Db>>(e: E, table: &str, v: Values, tail: &str) -> StoreResult<()> {
+    let names = v.columns.iter().map(|(c, _)| *c).collect::<Vec<_>>().join(", ");
+    let marks = (1..=v.columns.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
+    v.run(e, format!("insert into {table} ({names}) values ({marks}) {tail}")).await.map(drop)
+}
+
+pub(super) async fn insert<'c, E: Executor<'c, Database = Db>>(e: E, table: &str, v: Values) -> StoreResult<()> {
+    insert_then(e, table, v, "").await
+}
+
+/// Inserts one row unless it is there already (by any unique rule).
+pub(super) async fn insert_new<'c, E: Executor<'c, Database = Db>>(e: E, table: &str, v: Values) -> StoreResult<()> {
+    insert_then(e, table, v, "on conflict do nothing").await
+}
+
+/// Inserts one row, or where a row has the same `target` columns (listed as SQL lists them)
+/// updates that row's other columns, all but `created_at`.
+pub(super) async fn upsert<'c, E>(e: E, table: &str, v: Values, target: &str) -> StoreResult<()>
+where
+    E: Executor<'c, Database = Db>,
+{
+    let kept = |c: &&str| *c == "created_at" || target.split(", ").any(|t| t == *c);
+    let set = v.columns.iter().map(|(c, _)| *c).filter(|c| !kept(c)).map(|c| format!("{c} = excluded.{c}"));
+    let tail = format!("on conflict ({target}) do update set {}", set.collect::<Vec<_>>().join(", "));
+    insert_then(e, table, v, &tail).await
+}
+
+/// Updates the rows that match the keys; the result tells how many.
+pub(super) async fn update<'c, E: Executor<'c, Database = Db>>(
+    e: E,
+    table: &str,
+    v: Values,
+) -> StoreResult<<Db as Database>::QueryResult> {
+    debug_assert!(v.columns.iter().any(|(_, key)| *key), "an update of {table} names no key");
+    let sql = format!("update {table} set {} where {}", v.assign(false, ", "), v.assign(true, " and "));
+    v.run(e, sql).await
+}
+
+/// Reads one row into a value.
+pub(super) trait Read: Sized {
+    fn read(r: &DbRow) -> StoreResult<Self>;
+}
+
+pub(super) async fn opt<'q, 'c, E: Executor<'c, Database = Db>, T: Read>(
+    e: E,
+    sql: &'static str,
+    args: impl Binds<'q>,
+) -> StoreResult<Option<T>> {
+    row_opt(e, sql, args).await?.as_ref().map(T::read).transpose()
+}
+
+pub(super) async fn all<'q, 'c, E: Executor<'c, Database = Db>, T: Read>(
+    e: E,
+    sql: &'static str,
+    args: impl Binds<'q>,
+) -> StoreResult<Vec<T>> {
+    rows(e, sql, args).await?.iter().map(T::read).collect()
+}
+
+/// Runs a statement built with `QueryBuilder` and reads its rows.
+pub(super) async fn built<'c, E: Executor<'c, Database = Db>, T: Read>(
+    mut b: sqlx::QueryBuilder<Db>,
+    e: E,
+) -> StoreResult<Vec<T>> {
+    b.build().fetch_all(e).await.map_err(to_store_error)?.iter().map(T::read).collect()
+}
+
+/// The only row.
+pub(super) async fn one<'q, 'c, E: Executor<'c, Database = Db>, T: Read>(
+    e: E,
+    sql: &'static str,
+    args: impl Binds<'q>,
+) -> StoreResult<T> {
+    T::read(&query(sql, args).fetch_one(e).await.map_err(to_store_error)?)
+}
+
+/// Rows of one column, and of a few read as a tuple.
+macro_rules! read_as {
+    (column: $($t:ty),*) => {
+        $(impl Read for $t { fn read(r: &DbRow) -> StoreResult<Self> { r.try_get(0).map_err(to_store_error) } })*
+    };
+    (tuple: $($t:ty),*) => {
+        $(impl Read for $t { fn read(r: &DbRow) -> StoreResult<Self> { FromRow::from_row(r).map_err(to_store_error) } })*
+    };
+}
+read_as!(column: i64, Option<i64>, bool, String, uuid::Uuid, Vec<u8>);
+read_as!(tuple: (i64, i64), (Option<i64>, Option<i64>), (Vec<u8>, super::d::At));
