@@ -79,6 +79,7 @@ pub fn router(service: Service, options: &AppOptions) -> Router {
 pub fn router_with_metrics(service: Service, options: &AppOptions, metrics: Arc<Metrics>) -> Router {
     let schema = scaffold_graphql::schema(service.clone(), options.graphql);
     let service_for_limits = service.clone();
+    let service_for_pages = service.clone();
     let mut ops = Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
@@ -94,6 +95,7 @@ pub fn router_with_metrics(service: Service, options: &AppOptions, metrics: Arc<
         .merge(scaffold_rest::router(service.clone()))
         .merge(scaffold_graphql::router(schema, service, options.graphql))
         .layer(cors())
+        .merge(scaffold_web::router(service_for_pages))
         .merge(ops)
         .layer(axum::middleware::from_fn_with_state(
             crate::ratelimit::Limiter { service: service_for_limits, trust_forwarded_for: options.trust_forwarded_for },
@@ -107,6 +109,7 @@ pub fn router_with_metrics(service: Service, options: &AppOptions, metrics: Arc<
         .layer(axum::middleware::from_fn_with_state(options.body_limit_bytes, refuse_declared_oversize))
         .layer(axum::middleware::from_fn(refuse_control_characters))
         .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, options.request_timeout))
+        .layer(axum::middleware::from_fn(pages_for_browsers))
         .layer(axum::middleware::map_response(problem_for_bare_errors))
         .layer(axum::middleware::map_response_with_state(options.hsts_max_age_secs, security_headers))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
@@ -231,14 +234,44 @@ async fn refuse_control_characters(req: Request<axum::body::Body>, next: axum::m
 
 /// Error responses made below the handlers (method not allowed, timeouts, body limits outside the
 /// REST extractors) come without a JSON body; give them a problem document like every other error.
-async fn problem_for_bare_errors(res: Response) -> Response {
+/// Is the response's content already meant for its reader (problem+json, or a page)?
+fn has_body_type(res: &Response) -> bool {
+    res.headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("json") || v.starts_with("text/html"))
+}
+
+/// A browser that asks for a page outside the API (an unknown address, a failure without a page
+/// of its own) gets an HTML error page in place of the problem; API clients, and everyone under
+/// the API's paths, keep problem+json.
+async fn pages_for_browsers(req: Request<axum::body::Body>, next: axum::middleware::Next) -> Response {
+    let path = req.uri().path();
+    let api = ["/api/", "/graphql", "/oauth/", "/auth/", "/.well-known/", "/openactive/", "/status-lists/", "/vct/"]
+        .iter()
+        .any(|p| path.starts_with(p));
+    let wants_page = !api
+        && req
+            .headers()
+            .get(axum::http::header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("text/html"));
+    let res = next.run(req).await;
     let status = res.status();
-    let is_json = res
+    let is_page = res
         .headers()
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("json"));
-    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        .is_some_and(|v| v.starts_with("text/html"));
+    if wants_page && (status.is_client_error() || status.is_server_error()) && !is_page {
+        return scaffold_web::error_page(status);
+    }
+    res
+}
+
+async fn problem_for_bare_errors(res: Response) -> Response {
+    let status = res.status();
+    if !(status.is_client_error() || status.is_server_error()) || has_body_type(&res) {
         return res;
     }
     let (code, detail) = match status {

@@ -47,6 +47,7 @@ pub async fn serve(cfg: Config, migrate: bool) -> Result<(), String> {
         .map_err(|e| format!("cannot listen on {}: {e}", cfg.server.listen))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     println!("Community Scaffold is listening on http://{addr}");
+    println!("  Pages:     http://{addr}/");
     println!("  REST API:  http://{addr}/api/v1   (OpenAPI: http://{addr}/api/v1/openapi.json)");
     println!("  GraphQL:   http://{addr}/graphql");
     for p in service_providers(&cfg) {

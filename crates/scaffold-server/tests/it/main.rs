@@ -17,6 +17,7 @@ mod identity;
 mod members;
 mod openactive;
 mod ops;
+mod pages;
 mod robustness;
 mod search;
 mod verify;

@@ -1,0 +1,270 @@
+//! The public pages, read as a browser and a search engine would: content, JSON-LD, headers,
+//! ETags, error pages, the home search with its errors, directory pages and the sitemap.
+
+use crate::common::{TestApp, app, techmates};
+use scaffold_testkit::TestResponse;
+use serde_json::{Value, json};
+
+const ORGANISER: &[&str] = &["groups:read", "groups:write", "events:read", "events:write"];
+const HTML: &str = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8";
+
+async fn page(app: &TestApp, path: &str) -> TestResponse {
+    app.http.get(path).header("accept", HTML).send().await
+}
+
+/// The page's JSON-LD, parsed.
+fn json_ld(html: &str) -> Value {
+    let start = html.find("<script type=\"application/ld+json\">").expect("a JSON-LD block") + 35;
+    let end = start + html[start..].find("</script>").expect("the block ends");
+    serde_json::from_str(&html[start..end]).expect("JSON-LD parses")
+}
+
+/// A group with a verified charity number and a weekly series with one date cancelled.
+async fn techmates_with_series(app: &TestApp) -> (String, String) {
+    let owner = app.person("Ada", ORGANISER).await;
+    let g = app.group(&owner.token, techmates()).await;
+    let gid = g["id"].as_str().unwrap().to_owned();
+    let ids = format!("/api/v1/groups/{gid}/identifiers/GB-CHC");
+    let res = app.http.put(&ids).token(&owner.token).json(&json!({ "value": "1123456" })).send().await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    let res = app.http.post(&format!("{ids}/verify")).token(&app.operator).send().await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    let event = json!({
+        "title": "TechMates tea party",
+        "summary": "Tea, cake & help with phones </script><script>alert(1)</script>",
+        "description": "Bring your **own** device.",
+        "start": "2026-03-03T10:00",
+        "end": "2026-03-03T12:00",
+        "place": { "name": "Wigan Library", "address": "The Wiend", "postcode": "WN1 1NU" },
+        "accessibility": ["step-free", "hearing-loop"],
+        "booking": "drop-in",
+        "categories": ["digital-inclusion"],
+        "rrule": "FREQ=WEEKLY;BYDAY=TU"
+    });
+    let res = app.http.post("/api/v1/groups/wigan-techmates/events").token(&owner.token).json(&event).send().await;
+    assert_eq!(res.status, 201, "{}", res.text);
+    let eid = res.json()["id"].as_str().unwrap().to_owned();
+    let res = app
+        .http
+        .put(&format!("/api/v1/events/{eid}/occurrences/2026-04-07T10:00"))
+        .token(&owner.token)
+        .json(&json!({ "status": "cancelled", "reason": "Library closed for Easter" }))
+        .send()
+        .await;
+    assert!(res.status.is_success(), "{}", res.text);
+    (owner.token, eid)
+}
+
+#[tokio::test]
+async fn a_group_page_shows_the_group_its_dates_and_its_organization_json_ld() {
+    let app = app().await;
+    let (_, eid) = techmates_with_series(&app).await;
+    let res = page(&app, "/groups/wigan-techmates").await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    assert_eq!(res.header("content-type"), Some("text/html; charset=utf-8"));
+    let html = &res.text;
+    for text in [
+        "<html lang=\"en-GB\">",
+        "<h1>Wigan TechMates</h1>",
+        "Tea, cake and friendly help with phones and tablets",
+        "We meet <strong>every Tuesday</strong> at Wigan Library.",
+        "Verified: Registered charity (England and Wales) 1123456",
+        "Digital skills",
+        "Older people",
+        "href=\"/places/WN1\"",
+        "Tuesday 31 March 2026, 10:00 to 12:00 BST",
+        "mailto:techmates@example.org",
+        "Anyone can join: sign in and choose Join.",
+        "href=\"/api/v1/groups/wigan-techmates/calendar.ics\"",
+        "<a class=\"skip-link\" href=\"#main\">",
+        "<link rel=\"canonical\" href=\"http://127.0.0.1:8080/groups/wigan-techmates\">",
+        "<meta property=\"og:title\" content=\"Wigan TechMates – Community Scaffold\">",
+    ] {
+        assert!(html.contains(text), "the group page shows {text:?}:\n{html}");
+    }
+    assert!(!html.contains("<script>alert"), "text is escaped");
+    let ld = json_ld(html);
+    assert_eq!((ld["@context"].clone(), ld["@type"].clone()), (json!("https://schema.org"), json!("Organization")));
+    assert_eq!(ld["name"], "Wigan TechMates");
+    assert_eq!(ld["url"], "http://127.0.0.1:8080/groups/wigan-techmates");
+    assert_eq!(ld["identifier"][0], json!({ "@type": "PropertyValue", "propertyID": "GB-CHC", "value": "1123456" }));
+    let first = &ld["event"][0];
+    assert_eq!(first["url"], format!("http://127.0.0.1:8080/events/{eid}"));
+    assert_eq!(first["startDate"], "2026-03-31T10:00:00+01:00", "local time with its offset");
+
+    // The calendar link works.
+    let ics = app.http.get("/api/v1/groups/wigan-techmates/calendar.ics").send().await;
+    assert_eq!(ics.status, 200, "{}", ics.text);
+}
+
+#[tokio::test]
+async fn an_event_page_says_the_series_in_words_and_lists_dates_with_changes() {
+    let app = app().await;
+    let (_, eid) = techmates_with_series(&app).await;
+    let res = page(&app, &format!("/events/{eid}")).await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    let html = &res.text;
+    for text in [
+        "<h1>TechMates tea party</h1>",
+        "Run by <a href=\"/groups/wigan-techmates\">Wigan TechMates</a>",
+        "Every Tuesday, 10:00 to 12:00",
+        "Times are local to Europe/London.",
+        "Tuesday 31 March 2026, 10:00 to 12:00 BST",
+        "Tuesday 7 April 2026, 10:00 to 12:00 BST</span> <strong class=\"status\">Cancelled: Library closed for Easter",
+        "Wigan Library<br>The Wiend<br>WN1 1NU",
+        "https://www.openstreetmap.org/search?query=WN1%201NU",
+        "Step-free access",
+        "Hearing loop",
+        "Drop in: no need to book.",
+        "Cost: Free",
+        "Bring your <strong>own</strong> device.",
+        &format!("href=\"/api/v1/events/{eid}/calendar.ics\""),
+    ] {
+        assert!(html.contains(text), "the event page shows {text:?}:\n{html}");
+    }
+    assert!(!html.contains("</script><script>alert"), "the summary is escaped in the page and the JSON-LD");
+    let ld = json_ld(html);
+    assert_eq!(ld["@type"], "Event");
+    assert_eq!(ld["description"], "Tea, cake & help with phones </script><script>alert(1)</script>");
+    assert_eq!(
+        (ld["startDate"].clone(), ld["endDate"].clone()),
+        (json!("2026-03-31T10:00:00+01:00"), json!("2026-03-31T12:00:00+01:00"))
+    );
+    assert_eq!(ld["eventStatus"], "https://schema.org/EventScheduled");
+    assert_eq!(ld["eventAttendanceMode"], "https://schema.org/OfflineEventAttendanceMode");
+    assert_eq!(ld["location"]["@type"], "Place");
+    assert_eq!(ld["location"]["address"]["postalCode"], "WN1 1NU");
+    assert_eq!(
+        ld["organizer"],
+        json!({ "@type": "Organization", "name": "Wigan TechMates", "url": "http://127.0.0.1:8080/groups/wigan-techmates" })
+    );
+    assert_eq!(ld["isAccessibleForFree"], true);
+}
+
+#[tokio::test]
+async fn pages_carry_a_strict_policy_and_an_etag_answered_with_not_modified() {
+    let app = app().await;
+    let (owner, _) = techmates_with_series(&app).await;
+    let res = page(&app, "/groups/wigan-techmates").await;
+    let csp = res.header("content-security-policy").unwrap().to_owned();
+    assert!(csp.contains("default-src 'none'") && csp.contains("style-src 'self'"), "{csp}");
+    assert!(!csp.contains("unsafe-inline") && !csp.contains("script-src"), "no script may run: {csp}");
+    assert_eq!(res.header("x-content-type-options"), Some("nosniff"));
+    assert_eq!(res.header("referrer-policy"), Some("no-referrer"));
+    assert_eq!(res.header("cache-control"), Some("no-cache"));
+    let etag = res.header("etag").unwrap().to_owned();
+    let again = app.http.get("/groups/wigan-techmates").header("if-none-match", &etag).send().await;
+    assert_eq!(again.status, 304);
+    assert!(again.text.is_empty());
+
+    // A change to the group is on the next read.
+    let api = app.http.get("/api/v1/groups/wigan-techmates").send().await;
+    let path = format!("/api/v1/groups/{}", api.json()["id"].as_str().unwrap());
+    let version = api.header("etag").unwrap().to_owned();
+    let owner_changes = app
+        .http
+        .patch(&path)
+        .token(&owner)
+        .header("if-match", &version)
+        .json(&json!({ "summary": "Now with biscuits" }))
+        .send()
+        .await;
+    assert!(owner_changes.status.is_success(), "{}", owner_changes.text);
+    let changed = app.http.get("/groups/wigan-techmates").header("if-none-match", &etag).send().await;
+    assert_eq!(changed.status, 200);
+    assert!(changed.text.contains("Now with biscuits"));
+
+    // The stylesheet the pages link to is served, cacheable for a year.
+    let start = res.text.find("<link rel=\"stylesheet\" href=\"").unwrap() + 29;
+    let href = &res.text[start..start + res.text[start..].find('"').unwrap()];
+    let css = app.http.get(href).send().await;
+    assert_eq!(css.status, 200, "{href}");
+    assert_eq!(css.header("content-type"), Some("text/css; charset=utf-8"));
+    assert_eq!(css.header("cache-control"), Some("public, max-age=31536000, immutable"));
+}
+
+#[tokio::test]
+async fn browsers_get_html_error_pages_and_api_clients_keep_problems() {
+    let app = app().await;
+    let owner = app.person("Ada", ORGANISER).await;
+    app.group(
+        &owner.token,
+        json!({ "slug": "secret-club", "name": "Secret club", "summary": "Hidden", "visibility": "private" }),
+    )
+    .await;
+    for path in [
+        "/groups/no-such-group",
+        "/groups/secret-club",
+        "/events/not-an-id",
+        "/events/01890000-0000-7000-8000-000000000000",
+        "/places/ZZ99",
+        "/nowhere",
+    ] {
+        let res = page(&app, path).await;
+        assert_eq!(res.status, 404, "{path}: {}", res.text);
+        assert_eq!(res.header("content-type"), Some("text/html; charset=utf-8"), "{path}");
+        assert!(res.text.contains("<h1>Page not found</h1>"), "{path}");
+        assert!(!res.text.contains("Secret club"), "a private group is not shown");
+    }
+    // The API and unknown routes asked for without HTML stay problem+json.
+    app.http.get("/api/v1/groups/no-such-group").header("accept", HTML).send().await.problem(404, "GROUP_NOT_FOUND");
+    app.http.get("/nowhere").send().await.problem(404, "ROUTE_NOT_FOUND");
+}
+
+#[tokio::test]
+async fn the_home_search_finds_dates_by_place_and_keeps_what_was_typed_beside_its_error() {
+    let app = app().await;
+    techmates_with_series(&app).await;
+    let res = page(&app, "/").await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    assert!(res.text.contains("<label for=\"place\">Postcode or area</label>"));
+    assert!(res.text.contains("TechMates tea party"), "upcoming dates without a search");
+
+    let res = page(&app, "/?place=wn1+1nu&category=digital-inclusion&accessibility=step-free&date=2026-03-31").await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    assert!(res.text.contains("Tuesday 31 March 2026, 10:00 to 12:00 BST"), "{}", res.text);
+    assert!(res.text.contains("<option value=\"digital-inclusion\" selected>Digital skills</option>"));
+    let res = page(&app, "/?place=wn1+1nu&accessibility=sign-language").await;
+    assert!(res.text.contains("No events found"), "filtered by access needs");
+
+    let res = page(&app, "/?place=ZZ99&q=tea+%3Cb%3E&date=31%2F03%2F2026").await;
+    assert_eq!(res.status, 200);
+    let html = &res.text;
+    assert!(html.contains("<title>Error: find groups and events – Community Scaffold</title>"));
+    assert!(html.contains("<h2 id=\"error-summary-title\">There is a problem</h2>"));
+    assert!(html.contains("<a href=\"#date\">Enter a date as year-month-day"), "{html}");
+    assert!(html.contains("value=\"ZZ99\""), "the place typed is kept");
+    assert!(html.contains("value=\"tea &#60;b&#62;\"") || html.contains("value=\"tea &lt;b&gt;\""), "{html}");
+    assert!(html.contains("value=\"31/03/2026\""), "the date typed is kept");
+    assert!(html.contains("aria-invalid=\"true\""));
+    let res = page(&app, "/?place=ZZ99").await;
+    assert!(res.text.contains("<a href=\"#place\">Enter a UK postcode"), "{}", res.text);
+}
+
+#[tokio::test]
+async fn a_place_page_lists_the_groups_there_and_the_sitemap_lists_public_pages() {
+    let app = app().await;
+    let (_, eid) = techmates_with_series(&app).await;
+    let owner = app.person("Bea", ORGANISER).await;
+    app.group(&owner.token, json!({ "slug": "secret-club", "name": "Secret club", "summary": "Hidden", "visibility": "private", "area": { "outcode": "WN1" } }))
+        .await;
+    let res = page(&app, "/places/wn1").await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    assert!(res.text.contains("<h1>Groups and events in WN1</h1>"));
+    assert!(res.text.contains("<a href=\"/groups/wigan-techmates\">Wigan TechMates</a>"));
+    assert!(res.text.contains("TechMates tea party"));
+    assert!(!res.text.contains("Secret club"));
+
+    let res = app.http.get("/sitemap.xml").send().await;
+    assert_eq!(res.status, 200);
+    assert_eq!(res.header("content-type"), Some("application/xml; charset=utf-8"));
+    for url in
+        ["http://127.0.0.1:8080/", "http://127.0.0.1:8080/groups/wigan-techmates", "http://127.0.0.1:8080/places/WN1"]
+    {
+        assert!(res.text.contains(&format!("<loc>{url}</loc>")), "{url} in\n{}", res.text);
+    }
+    assert!(res.text.contains(&format!("<loc>http://127.0.0.1:8080/events/{eid}</loc>")));
+    assert!(!res.text.contains("secret-club"));
+    let robots = app.http.get("/robots.txt").send().await;
+    assert!(robots.text.contains("Sitemap: http://127.0.0.1:8080/sitemap.xml"), "{}", robots.text);
+}

@@ -1,0 +1,392 @@
+//! The pages' templates (askama, checked when the crate compiles) and what they show, worked
+//! out here so that templates only lay it out.
+
+use crate::{jsonld, words};
+use askama::Template;
+use scaffold_domain::event::{AccessibilityFeature, Event, EventStatus, Occurrence, Place};
+use scaffold_domain::group::{Category, Group};
+use scaffold_service::groups::GroupView;
+use scaffold_service::render::markdown_html;
+use scaffold_service::search::Found;
+
+const SITE: &str = "Community Scaffold";
+
+/// A template rendered to a string. Rendering writes into a `String`, which cannot fail; a
+/// template that did would show as an empty page rather than half of one.
+pub fn render(t: &impl Template) -> String {
+    t.render().unwrap_or_default()
+}
+
+/// Text safe inside XML (the sitemap).
+pub fn xml_escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&apos;")
+}
+
+/// What every page has in its head: title, description, canonical address, OpenGraph and
+/// JSON-LD.
+#[derive(Debug)]
+pub struct Layout {
+    pub title: String,
+    pub description: String,
+    pub canonical: Option<String>,
+    pub og_type: &'static str,
+    pub jsonld: Option<String>,
+    pub css: String,
+}
+
+impl Layout {
+    pub fn plain(title: &str, css: &str) -> Self {
+        Layout {
+            title: format!("{title} – {SITE}"),
+            description: String::new(),
+            canonical: None,
+            og_type: "website",
+            jsonld: None,
+            css: css.to_owned(),
+        }
+    }
+
+    fn page(title: &str, description: &str, canonical: String, og_type: &'static str, css: &str) -> Self {
+        Layout {
+            title: format!("{title} – {SITE}"),
+            description: description.to_owned(),
+            canonical: Some(canonical),
+            og_type,
+            jsonld: None,
+            css: css.to_owned(),
+        }
+    }
+}
+
+#[derive(Debug, Template)]
+#[template(path = "error.html")]
+pub struct ErrorPage {
+    pub layout: Layout,
+    pub title: &'static str,
+    pub detail: &'static str,
+}
+
+/// One date in a list: an occurrence of an event, with its group.
+#[derive(Debug)]
+pub struct DateLine {
+    pub title: String,
+    pub url: String,
+    pub when: String,
+    pub place: Option<String>,
+    /// "Cancelled" or "Postponed", with the reason when given.
+    pub off: Option<String>,
+}
+
+/// The found occurrences as date lines.
+pub fn dates(found: &[Found]) -> Vec<DateLine> {
+    found
+        .iter()
+        .map(|f| {
+            let o = &f.occurrence;
+            let place = o.place.as_ref().or(f.event.place.as_ref());
+            DateLine {
+                title: f.event.title.clone(),
+                url: format!("/events/{}", f.event.id),
+                when: words::local_range(o.start, o.end, f.event.timezone, f.event.all_day),
+                place: place.map(|p| p.name.clone()),
+                off: off(o.status, o.reason.as_deref()),
+            }
+        })
+        .collect()
+}
+
+fn off(status: EventStatus, reason: Option<&str>) -> Option<String> {
+    let word = match status {
+        EventStatus::Scheduled => return None,
+        EventStatus::Cancelled => "Cancelled",
+        EventStatus::Postponed => "Postponed",
+    };
+    Some(match reason {
+        Some(r) => format!("{word}: {r}"),
+        None => word.to_owned(),
+    })
+}
+
+/// A choice in a `<select>`.
+#[derive(Debug)]
+pub struct Choice {
+    pub value: &'static str,
+    pub label: &'static str,
+    pub selected: bool,
+}
+
+fn choices<T: Copy>(
+    all: &[T],
+    value: impl Fn(T) -> &'static str,
+    label: impl Fn(T) -> &'static str,
+    chosen: &str,
+) -> Vec<Choice> {
+    all.iter().map(|t| Choice { value: value(*t), label: label(*t), selected: value(*t) == chosen }).collect()
+}
+
+/// The search form's fields as typed.
+#[derive(Debug, Default)]
+pub struct SearchValues {
+    pub place: String,
+    pub category: String,
+    pub accessibility: String,
+    pub date: String,
+    pub q: String,
+}
+
+/// An error in a form: the field it belongs to and what to do.
+#[derive(Debug)]
+pub struct FieldProblem {
+    pub field: &'static str,
+    pub message: String,
+}
+
+#[derive(Debug, Template)]
+#[template(path = "home.html")]
+pub struct Home {
+    pub layout: Layout,
+    pub values: SearchValues,
+    pub categories: Vec<Choice>,
+    pub features: Vec<Choice>,
+    pub searched: bool,
+    pub results: Vec<DateLine>,
+    pub errors: Vec<FieldProblem>,
+}
+
+impl Home {
+    pub fn new(
+        base: &str,
+        css: &str,
+        values: SearchValues,
+        searched: bool,
+        results: Vec<DateLine>,
+        errors: Vec<(&'static str, String)>,
+    ) -> Self {
+        let title = if errors.is_empty() { "Find groups and events near you" } else { "Error: find groups and events" };
+        Home {
+            layout: Layout::page(
+                title,
+                "Community groups, clubs and events near you: search by place, interest, date and access needs.",
+                format!("{base}/"),
+                "website",
+                css,
+            ),
+            categories: choices(Category::ALL, Category::as_str, words::category, &values.category),
+            features: choices(
+                AccessibilityFeature::ALL,
+                AccessibilityFeature::as_str,
+                words::feature,
+                &values.accessibility,
+            ),
+            values,
+            searched,
+            results,
+            errors: errors.into_iter().map(|(field, message)| FieldProblem { field, message }).collect(),
+        }
+    }
+
+    /// The error for a field, if any (shown next to it).
+    pub fn error_for(&self, field: &str) -> Option<&str> {
+        self.errors.iter().find(|e| e.field == field).map(|e| e.message.as_str())
+    }
+}
+
+#[derive(Debug, Template)]
+#[template(path = "group.html")]
+pub struct GroupPage {
+    pub layout: Layout,
+    pub name: String,
+    pub summary: String,
+    pub kind: &'static str,
+    pub description_html: Option<String>,
+    pub categories: Vec<&'static str>,
+    pub outcode: Option<String>,
+    pub contact_email: Option<String>,
+    pub links: Vec<(String, String)>,
+    pub join: &'static str,
+    pub guidelines_html: String,
+    /// "Registered charity (England and Wales) 1123456", for numbers an operator verified.
+    pub verified: Vec<String>,
+    pub members: i64,
+    pub dates: Vec<DateLine>,
+    pub calendar_url: String,
+}
+
+impl GroupPage {
+    pub fn new(base: &str, css: &str, view: &GroupView, found: &[Found]) -> Self {
+        let g = &view.group;
+        let url = format!("{base}/groups/{}", g.slug);
+        let mut layout = Layout::page(&g.name, &g.summary, url.clone(), "website", css);
+        layout.jsonld = Some(jsonld::organization(g, &url, base, found));
+        GroupPage {
+            layout,
+            name: g.name.clone(),
+            summary: g.summary.clone(),
+            kind: words::kind(g.kind),
+            description_html: g.description.as_deref().map(markdown_html),
+            categories: g.categories.iter().map(|c| words::category(*c)).collect(),
+            outcode: g.area.as_ref().map(|a| a.outcode.as_str().to_owned()),
+            contact_email: g.contact_email.clone(),
+            links: g.links.iter().map(|l| (l.label.clone(), l.url.clone())).collect(),
+            join: words::how_to_join(g.join_policy),
+            guidelines_html: markdown_html(&g.guidelines.text),
+            verified: verified(g),
+            members: view.member_count,
+            dates: dates(found),
+            calendar_url: format!("/api/v1/groups/{}/calendar.ics", g.slug),
+        }
+    }
+}
+
+fn verified(g: &Group) -> Vec<String> {
+    g.identifiers
+        .iter()
+        .filter(|i| i.verified_at.is_some())
+        .map(|i| format!("{} {}", words::register(i.scheme), i.value))
+        .collect()
+}
+
+/// A place as the pages show it, with a map link.
+#[derive(Debug)]
+pub struct PlaceLines {
+    pub name: String,
+    pub address: Option<String>,
+    pub postcode: Option<String>,
+    pub map_url: Option<String>,
+}
+
+fn place_lines(p: &Place) -> PlaceLines {
+    let map_url = match (p.latitude, p.longitude, &p.postcode) {
+        (_, _, Some(pc)) => Some(format!("https://www.openstreetmap.org/search?query={}", pc.replace(' ', "%20"))),
+        (Some(lat), Some(lon), None) => {
+            Some(format!("https://www.openstreetmap.org/?mlat={lat:.5}&mlon={lon:.5}#map=16/{lat:.5}/{lon:.5}"))
+        }
+        _ => None,
+    };
+    PlaceLines { name: p.name.clone(), address: p.address.clone(), postcode: p.postcode.clone(), map_url }
+}
+
+/// One date on an event page.
+#[derive(Debug)]
+pub struct OccurrenceLine {
+    pub when: String,
+    /// Cancelled, postponed or moved, in words.
+    pub note: Option<String>,
+    pub off: bool,
+    /// Held somewhere else than the event's usual place.
+    pub elsewhere: Option<String>,
+}
+
+#[derive(Debug, Template)]
+#[template(path = "event.html")]
+pub struct EventPage {
+    pub layout: Layout,
+    pub title: String,
+    pub summary: String,
+    pub description_html: Option<String>,
+    pub group_name: String,
+    pub group_url: String,
+    /// The whole event is cancelled or postponed.
+    pub status_note: Option<String>,
+    /// "Every Tuesday, 10:00 to 12:00", or the one date.
+    pub when: String,
+    pub zone: String,
+    pub dates: Vec<OccurrenceLine>,
+    pub place: Option<PlaceLines>,
+    pub online_url: Option<String>,
+    pub accessibility: Vec<&'static str>,
+    pub accessibility_notes: Option<String>,
+    pub booking: &'static str,
+    pub booking_url: Option<String>,
+    pub cost: String,
+    pub ages: Option<String>,
+    pub calendar_url: String,
+}
+
+impl EventPage {
+    pub fn new(base: &str, css: &str, e: &Event, group: &Group, dates: &[Occurrence]) -> Self {
+        let url = format!("{base}/events/{}", e.id);
+        let mut layout = Layout::page(&e.title, &e.summary, url.clone(), "article", css);
+        let group_url = format!("/groups/{}", group.slug);
+        layout.jsonld = Some(jsonld::event(e, group, &url, &format!("{base}{group_url}"), dates.first()));
+        let when = match &e.recurrence {
+            Some(r) => words::series(&r.rule, e.start, e.end, e.all_day),
+            None => match dates.first() {
+                Some(o) => words::local_range(o.start, o.end, e.timezone, e.all_day),
+                None => "No upcoming dates".to_owned(),
+            },
+        };
+        EventPage {
+            layout,
+            title: e.title.clone(),
+            summary: e.summary.clone(),
+            description_html: e.description.as_deref().map(markdown_html),
+            group_name: group.name.clone(),
+            group_url,
+            status_note: off(e.status, e.status_reason.as_deref()),
+            when,
+            zone: format!("Times are local to {}.", e.timezone.name().replace('_', " ")),
+            dates: dates
+                .iter()
+                .map(|o| OccurrenceLine {
+                    when: words::local_range(o.start, o.end, e.timezone, e.all_day),
+                    note: off(o.status, o.reason.as_deref())
+                        .or_else(|| o.moved.then(|| "Moved from its usual time".to_owned())),
+                    off: o.status != EventStatus::Scheduled,
+                    elsewhere: o.place.as_ref().map(|p| format!("At {}", p.name)),
+                })
+                .collect(),
+            place: e.place.as_ref().map(place_lines),
+            online_url: e.online_url.clone(),
+            accessibility: e.accessibility.iter().map(|f| words::feature(*f)).collect(),
+            accessibility_notes: e.accessibility_notes.clone(),
+            booking: words::booking(e.booking),
+            booking_url: e.booking_url.clone(),
+            cost: words::cost(e),
+            ages: match (e.min_age, e.max_age) {
+                (Some(a), Some(b)) => Some(format!("Ages {a} to {b}")),
+                (Some(a), None) => Some(format!("Ages {a} and over")),
+                (None, Some(b)) => Some(format!("Ages up to {b}")),
+                (None, None) => None,
+            },
+            calendar_url: format!("/api/v1/events/{}/calendar.ics", e.id),
+        }
+    }
+}
+
+/// A group in a directory list.
+#[derive(Debug)]
+pub struct GroupLine {
+    pub name: String,
+    pub url: String,
+    pub summary: String,
+}
+
+#[derive(Debug, Template)]
+#[template(path = "place.html")]
+pub struct PlacePage {
+    pub layout: Layout,
+    pub outcode: String,
+    pub groups: Vec<GroupLine>,
+    pub dates: Vec<DateLine>,
+}
+
+impl PlacePage {
+    pub fn new(base: &str, css: &str, outcode: &str, groups: &[GroupView], dates: Vec<DateLine>) -> Self {
+        let title = format!("Groups and events in {outcode}");
+        let description = format!("Community groups based in the {outcode} postcode district and events near it.");
+        PlacePage {
+            layout: Layout::page(&title, &description, format!("{base}/places/{outcode}"), "website", css),
+            outcode: outcode.to_owned(),
+            groups: groups
+                .iter()
+                .map(|v| GroupLine {
+                    name: v.group.name.clone(),
+                    url: format!("/groups/{}", v.group.slug),
+                    summary: v.group.summary.clone(),
+                })
+                .collect(),
+            dates,
+        }
+    }
+}
