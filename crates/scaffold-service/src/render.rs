@@ -2,10 +2,17 @@
 //! in the source is shown as text, and links and images keep only `http`, `https` and `mailto`
 //! destinations (or relative ones); `pulldown-cmark` escapes every text and attribute.
 
-use pulldown_cmark::{CowStr, Event, Options, Parser, Tag, html};
+use pulldown_cmark::{CowStr, Event, HeadingLevel, Options, Parser, Tag, TagEnd, html};
 
 /// CommonMark to HTML that is safe to put in a page.
 pub fn markdown_html(source: &str) -> String {
+    markdown_html_under(source, 0)
+}
+
+/// The same, for a section of a page under a heading of level `level`: the text's headings start
+/// one level below it (`#` becomes `<h3>` under an `<h2>`), so the page's outline stays whole.
+pub fn markdown_html_under(source: &str, level: usize) -> String {
+    let nested = |l: HeadingLevel| HeadingLevel::try_from((l as usize + level).min(6)).unwrap_or(HeadingLevel::H6);
     let mut options = Options::empty();
     options.insert(Options::ENABLE_STRIKETHROUGH);
     options.insert(Options::ENABLE_TABLES);
@@ -17,6 +24,10 @@ pub fn markdown_html(source: &str) -> String {
         Event::Start(Tag::Image { link_type, dest_url, title, id }) => {
             Event::Start(Tag::Image { link_type, dest_url: safe_url(dest_url), title, id })
         }
+        Event::Start(Tag::Heading { level: l, id, classes, attrs }) => {
+            Event::Start(Tag::Heading { level: nested(l), id, classes, attrs })
+        }
+        Event::End(TagEnd::Heading(l)) => Event::End(TagEnd::Heading(nested(l))),
         other => other,
     });
     let mut out = String::with_capacity(source.len() * 3 / 2);
@@ -50,6 +61,13 @@ mod tests {
         );
         assert!(markdown_html("[Rules](/groups/x/rules)").contains("href=\"/groups/x/rules\""));
         assert!(markdown_html("[Mail](mailto:hello@example.org)").contains("href=\"mailto:hello@example.org\""));
+    }
+
+    #[test]
+    fn headings_nest_under_the_section_they_are_shown_in() {
+        assert_eq!(super::markdown_html_under("# Rules\n\n## Kindness", 2), "<h3>Rules</h3>\n<h4>Kindness</h4>\n");
+        assert_eq!(super::markdown_html_under("##### Deep", 2), "<h6>Deep</h6>\n");
+        assert_eq!(markdown_html("# Top"), "<h1>Top</h1>\n");
     }
 
     #[test]

@@ -130,8 +130,8 @@ impl SearchForm {
         [&self.place, &self.category, &self.accessibility, &self.date, &self.q].iter().all(|v| v.trim().is_empty())
     }
 
-    /// The search it asks for, or the errors by form field.
-    fn draft(&self) -> Result<SearchDraft, Vec<(&'static str, String)>> {
+    /// The search it asks for, and the errors by form field of what could not be read.
+    fn draft(&self) -> (SearchDraft, Vec<(&'static str, String)>) {
         let mut errors = Vec::new();
         let mut draft = SearchDraft::default();
         let place = self.place.trim();
@@ -172,7 +172,7 @@ impl SearchForm {
         if !q.is_empty() {
             draft.q = Some(q.to_owned());
         }
-        if errors.is_empty() { Ok(draft) } else { Err(errors) }
+        (draft, errors)
     }
 }
 
@@ -212,8 +212,19 @@ async fn home(State(service): State<Service>, headers: HeaderMap, Query(form): Q
     let actor = Actor::anonymous();
     let searched = !form.is_empty();
     let found = match form.draft() {
-        Ok(draft) => service.search_events(&actor, &draft, None, None, RESULTS).await.map_err(|e| service_errors(&e)),
-        Err(errors) => Err(errors),
+        (draft, errors) if errors.is_empty() => {
+            service.search_events(&actor, &draft, None, None, RESULTS).await.map_err(|e| service_errors(&e))
+        }
+        // Every mistake at once: what the form could not read, and what the search's own checks
+        // find in the rest.
+        (draft, mut errors) => {
+            if let Err(e) = draft.validate(service.now()) {
+                let read: Vec<&str> = errors.iter().map(|(f, _)| *f).collect();
+                let more: Vec<_> = service_errors(&e).into_iter().filter(|(f, _)| !read.contains(f)).collect();
+                errors.extend(more);
+            }
+            Err(errors)
+        }
     };
     let (results, errors) = match found {
         Ok(page) => (page.items, Vec::new()),

@@ -6,10 +6,12 @@ use askama::Template;
 use scaffold_domain::event::{AccessibilityFeature, Event, EventStatus, Occurrence, Place};
 use scaffold_domain::group::{Category, Group};
 use scaffold_service::groups::GroupView;
-use scaffold_service::render::markdown_html;
+use scaffold_service::render::markdown_html_under;
 use scaffold_service::search::Found;
 
 const SITE: &str = "Community Scaffold";
+/// Dates an event page lists.
+const NEXT_DATES: usize = 10;
 
 /// A template rendered to a string. Rendering writes into a `String`, which cannot fail; a
 /// template that did would show as an empty page rather than half of one.
@@ -208,8 +210,44 @@ pub struct GroupPage {
     /// "Registered charity (England and Wales) 1123456", for numbers an operator verified.
     pub verified: Vec<String>,
     pub members: i64,
-    pub dates: Vec<DateLine>,
+    pub events: Vec<EventLine>,
     pub calendar_url: String,
+}
+
+/// One event in a group's list: a series once, with its next date.
+#[derive(Debug)]
+pub struct EventLine {
+    pub title: String,
+    pub url: String,
+    /// "Every Tuesday, 10:00 to 12:00", or the one date.
+    pub when: String,
+    /// The next date of a series.
+    pub next: Option<String>,
+    pub place: Option<String>,
+}
+
+/// The found occurrences as one line per event, in the order of their next dates.
+fn events(found: &[Found]) -> Vec<EventLine> {
+    let mut seen = std::collections::HashSet::new();
+    found
+        .iter()
+        .filter(|f| seen.insert(f.event.id))
+        .map(|f| {
+            let (e, o) = (&f.event, &f.occurrence);
+            let date = words::local_range(o.start, o.end, e.timezone, e.all_day);
+            let (when, next) = match &e.recurrence {
+                Some(r) => (words::series(&r.rule, e.start, e.end, e.all_day), Some(date)),
+                None => (date, None),
+            };
+            EventLine {
+                title: e.title.clone(),
+                url: format!("/events/{}", e.id),
+                when,
+                next,
+                place: o.place.as_ref().or(e.place.as_ref()).map(|p| p.name.clone()),
+            }
+        })
+        .collect()
 }
 
 impl GroupPage {
@@ -223,16 +261,16 @@ impl GroupPage {
             name: g.name.clone(),
             summary: g.summary.clone(),
             kind: words::kind(g.kind),
-            description_html: g.description.as_deref().map(markdown_html),
+            description_html: g.description.as_deref().map(|d| markdown_html_under(d, 2)),
             categories: g.categories.iter().map(|c| words::category(*c)).collect(),
             outcode: g.area.as_ref().map(|a| a.outcode.as_str().to_owned()),
             contact_email: g.contact_email.clone(),
             links: g.links.iter().map(|l| (l.label.clone(), l.url.clone())).collect(),
             join: words::how_to_join(g.join_policy),
-            guidelines_html: markdown_html(&g.guidelines.text),
+            guidelines_html: markdown_html_under(&g.guidelines.text, 2),
             verified: verified(g),
             members: view.member_count,
-            dates: dates(found),
+            events: events(found),
             calendar_url: format!("/api/v1/groups/{}/calendar.ics", g.slug),
         }
     }
@@ -320,7 +358,7 @@ impl EventPage {
             layout,
             title: e.title.clone(),
             summary: e.summary.clone(),
-            description_html: e.description.as_deref().map(markdown_html),
+            description_html: e.description.as_deref().map(|d| markdown_html_under(d, 2)),
             group_name: group.name.clone(),
             group_url,
             status_note: off(e.status, e.status_reason.as_deref()),
@@ -328,6 +366,7 @@ impl EventPage {
             zone: format!("Times are local to {}.", e.timezone.name().replace('_', " ")),
             dates: dates
                 .iter()
+                .take(NEXT_DATES)
                 .map(|o| OccurrenceLine {
                     when: words::local_range(o.start, o.end, e.timezone, e.all_day),
                     note: off(o.status, o.reason.as_deref())

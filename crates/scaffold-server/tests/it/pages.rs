@@ -72,7 +72,8 @@ async fn a_group_page_shows_the_group_its_dates_and_its_organization_json_ld() {
         "Digital skills",
         "Older people",
         "href=\"/places/WN1\"",
-        "Tuesday 31 March 2026, 10:00 to 12:00 BST",
+        "Every Tuesday, 10:00 to 12:00",
+        "Next: Tuesday 31 March 2026, 10:00 to 12:00 BST",
         "mailto:techmates@example.org",
         "Anyone can join: sign in and choose Join.",
         "href=\"/api/v1/groups/wigan-techmates/calendar.ics\"",
@@ -233,6 +234,7 @@ async fn the_home_search_finds_dates_by_place_and_keeps_what_was_typed_beside_it
     assert!(html.contains("<title>Error: find groups and events – Community Scaffold</title>"));
     assert!(html.contains("<h2 id=\"error-summary-title\">There is a problem</h2>"));
     assert!(html.contains("<a href=\"#date\">Enter a date as year-month-day"), "{html}");
+    assert!(html.contains("<a href=\"#place\">Enter a UK postcode"), "every mistake at once: {html}");
     assert!(html.contains("value=\"ZZ99\""), "the place typed is kept");
     assert!(html.contains("value=\"tea &#60;b&#62;\"") || html.contains("value=\"tea &lt;b&gt;\""), "{html}");
     assert!(html.contains("value=\"31/03/2026\""), "the date typed is kept");

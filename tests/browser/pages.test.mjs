@@ -1,0 +1,216 @@
+// The public pages in a real browser (Debian's Chromium, driven by playwright-core): every page
+// type is checked by axe-core for WCAG 2.2 A and AA, laid out at 320, 640 (a 1280 px window at
+// 200 % zoom) and 1280 px wide without sideways scrolling, reached by keyboard from the skip
+// link, and screenshot at 320 and 1280 px into SCAFFOLD_TEST_ARTEFACTS.
+//
+// Needs SCAFFOLD_TEST_BIN (the built `scaffold` binary); SCAFFOLD_TEST_DATABASE_URL runs it on
+// PostgreSQL instead of a fresh SQLite file; SCAFFOLD_TEST_CHROMIUM overrides /usr/bin/chromium.
+// scripts/test runs this file on both stores.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { chromium } from 'playwright-core';
+
+const require = createRequire(import.meta.url);
+const axePath = require.resolve('axe-core/axe.min.js');
+const bin = process.env.SCAFFOLD_TEST_BIN;
+const database = process.env.SCAFFOLD_TEST_DATABASE_URL;
+const store = database ? 'postgres' : 'sqlite';
+const artefacts = resolve(process.env.SCAFFOLD_TEST_ARTEFACTS ?? '../../target/browser-artefacts');
+const WCAG = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22a', 'wcag22aa'];
+
+let server;
+let base;
+let token;
+let browser;
+let eventId;
+
+async function api(method, path, body, extra = {}) {
+  const res = await fetch(`${base}/api/v1${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...extra },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  assert.ok(res.ok, `${method} ${path}: ${res.status} ${text}`);
+  return text ? JSON.parse(text) : null;
+}
+
+/** A local date-time `days` from now at 10:00, as the API takes it (YYYY-MM-DDTHH:MM). */
+function localAt(days, hour) {
+  const d = new Date(Date.now() + days * 86_400_000);
+  const day = d.toLocaleDateString('en-CA', { timeZone: 'Europe/London' });
+  return `${day}T${String(hour).padStart(2, '0')}:00`;
+}
+
+before(async () => {
+  assert.ok(bin, 'set SCAFFOLD_TEST_BIN to the scaffold binary');
+  mkdirSync(artefacts, { recursive: true });
+  const dir = mkdtempSync(join(tmpdir(), 'scaffold-browser-'));
+  const env = { ...process.env, SCAFFOLD_RATE_LIMITS__PER_IP_PER_MINUTE: '0' };
+  if (database) env.DATABASE_URL = database;
+  server = spawn(bin, ['serve', '--migrate', '--listen', '127.0.0.1:0'], { cwd: dir, env, stdio: ['ignore', 'pipe', 'ignore'] });
+  for await (const line of createInterface({ input: server.stdout })) {
+    const addr = line.match(/listening on (http:\/\/[\d.:]+)/);
+    if (addr) base = addr[1];
+    const t = line.trim().match(/^(scf_\S+)$/);
+    if (t) {
+      token = t[1];
+      break;
+    }
+  }
+  assert.ok(base && token, 'the server started and printed its operator token');
+
+  const group = await api('POST', '/groups', {
+    slug: 'wigan-techmates',
+    name: 'Wigan TechMates',
+    summary: 'Tea, cake and friendly help with phones and tablets',
+    description: 'We meet **every week** at Wigan Library. Bring your phone, tablet or laptop.',
+    categories: ['digital-inclusion', 'older-people'],
+    area: { outcode: 'WN1' },
+    contact_email: 'techmates@example.org',
+    links: [{ label: 'Wigan Library', url: 'https://example.org/library' }],
+    join_policy: 'approval',
+    guidelines: { template: 'welcoming-space' },
+  });
+  await api('PUT', `/groups/${group.id}/identifiers/GB-CHC`, { value: '1123456' });
+  await api('POST', `/groups/${group.id}/identifiers/GB-CHC/verify`);
+  const event = await api('POST', '/groups/wigan-techmates/events', {
+    title: 'TechMates tea party',
+    summary: 'Help with phones and tablets, with tea and cake',
+    description: 'No question is too small.',
+    start: localAt(1, 10),
+    end: localAt(1, 12),
+    rrule: 'FREQ=WEEKLY',
+    place: { name: 'Wigan Library', address: 'The Wiend', postcode: 'WN1 1NU' },
+    accessibility: ['step-free', 'hearing-loop', 'accessible-toilet'],
+    categories: ['digital-inclusion'],
+    booking: 'drop-in',
+  });
+  eventId = event.id;
+  await api('PUT', `/events/${eventId}/occurrences/${localAt(8, 10)}`, { status: 'cancelled', reason: 'Library closed' });
+
+  browser = await chromium.launch({
+    executablePath: process.env.SCAFFOLD_TEST_CHROMIUM ?? '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  server?.kill('SIGTERM');
+});
+
+function pages() {
+  return [
+    ['home', '/'],
+    ['search-results', '/?place=WN1+1NU&accessibility=step-free'],
+    ['search-errors', '/?place=ZZ99&date=31%2F03%2F2026'],
+    ['group', '/groups/wigan-techmates'],
+    ['event', `/events/${eventId}`],
+    ['place', '/places/WN1'],
+    ['not-found', '/groups/no-such-group'],
+  ];
+}
+
+/** A page in a fresh context (axe is injected, so the page's own policy is bypassed). */
+async function open(path, width) {
+  const context = await browser.newContext({ viewport: { width, height: 900 }, bypassCSP: true });
+  const page = await context.newPage();
+  const res = await page.goto(`${base}${path}`);
+  return { context, page, res };
+}
+
+async function axe(page) {
+  await page.addScriptTag({ path: axePath });
+  return page.evaluate(async (tags) => {
+    const r = await window.axe.run(document, { runOnly: { type: 'tag', values: tags }, resultTypes: ['violations'] });
+    return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => n.target.join(' ')) }));
+  }, WCAG);
+}
+
+test('axe-core is active: it finds the faults of a page that has them', async () => {
+  const { context, page } = await open('/', 320);
+  await page.setContent('<html><body><img src="/x.png"><input type="text"><a href="/"></a></body></html>');
+  const ids = (await axe(page)).map((v) => v.id).sort();
+  assert.deepEqual(ids, ['document-title', 'html-has-lang', 'image-alt', 'label', 'link-name']);
+  await context.close();
+});
+
+test('every page type passes axe-core for WCAG 2.2 A and AA, at 320 and 1280 px', async () => {
+  for (const [name, path] of pages()) {
+    for (const width of [320, 1280]) {
+      const { context, page, res } = await open(path, width);
+      assert.equal(res.status(), name === 'not-found' ? 404 : 200, `${name}: status`);
+      await page.screenshot({ path: join(artefacts, `${store}-${name}-${width}.png`), fullPage: true });
+      const violations = await axe(page);
+      assert.deepEqual(violations, [], `${name} at ${width} px: ${JSON.stringify(violations, null, 2)}`);
+      await context.close();
+    }
+  }
+});
+
+test('pages reflow without sideways scrolling at 320 px and at 200 % zoom', async () => {
+  for (const [name, path] of pages()) {
+    for (const width of [320, 640]) {
+      const { context, page } = await open(path, width);
+      const scroll = await page.evaluate(() => document.documentElement.scrollWidth);
+      assert.ok(scroll <= width, `${name} at ${width} px scrolls sideways (${scroll} px wide)`);
+      await context.close();
+    }
+  }
+});
+
+test('the skip link is the first stop, visibly focused, and leads to the main content', async () => {
+  const { context, page } = await open('/groups/wigan-techmates', 1280);
+  await page.keyboard.press('Tab');
+  const focused = await page.evaluate(() => {
+    const el = document.activeElement;
+    const style = getComputedStyle(el);
+    return { text: el.textContent, outline: style.outlineStyle, left: el.getBoundingClientRect().left };
+  });
+  assert.equal(focused.text, 'Skip to main content');
+  assert.notEqual(focused.outline, 'none', 'focus is visible');
+  assert.ok(focused.left >= 0, 'the focused skip link is on screen');
+  await page.keyboard.press('Enter');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'main');
+  await context.close();
+});
+
+test('the search form keeps what was typed and links its errors to the fields', async () => {
+  const { context, page } = await open('/', 1280);
+  await page.fill('#place', 'ZZ99');
+  await page.fill('#q', 'tea & cake');
+  await page.selectOption('#category', 'older-people');
+  await page.click('button[type=submit]');
+  await page.waitForSelector('.error-summary');
+  assert.equal(await page.inputValue('#place'), 'ZZ99');
+  assert.equal(await page.inputValue('#q'), 'tea & cake');
+  assert.equal(await page.inputValue('#category'), 'older-people');
+  assert.equal(await page.getAttribute('#place', 'aria-invalid'), 'true');
+  await page.click('.error-summary a[href="#place"]');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'place');
+  await context.close();
+});
+
+test('group and event pages carry schema.org JSON-LD the browser can read', async () => {
+  const { context, page } = await open('/groups/wigan-techmates', 1280);
+  const org = JSON.parse(await page.textContent('script[type="application/ld+json"]'));
+  assert.equal(org['@type'], 'Organization');
+  assert.equal(org.name, 'Wigan TechMates');
+  assert.ok(org.event.length >= 1);
+  await page.click(`a[href="/events/${eventId}"] >> nth=0`);
+  const ev = JSON.parse(await page.textContent('script[type="application/ld+json"]'));
+  assert.equal(ev['@type'], 'Event');
+  assert.match(ev.startDate, /^\d{4}-\d\d-\d\dT10:00:00[+-]\d\d:\d\d$/);
+  assert.equal(ev.location.address.postalCode, 'WN1 1NU');
+  assert.equal(ev.organizer.name, 'Wigan TechMates');
+  assert.match(await page.textContent('main'), /Cancelled: Library closed/);
+  await context.close();
+});
