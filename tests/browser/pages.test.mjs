@@ -1,7 +1,8 @@
 // The public pages in a real browser (Debian's Chromium, driven by playwright-core): every page
 // type is checked by axe-core for WCAG 2.2 A and AA, laid out at 320, 640 (a 1280 px window at
 // 200 % zoom) and 1280 px wide without sideways scrolling, reached by keyboard from the skip
-// link, and screenshot at 320 and 1280 px into SCAFFOLD_TEST_ARTEFACTS.
+// link, and screenshot at 320 and 1280 px into SCAFFOLD_TEST_ARTEFACTS. Posters print on one A4
+// page and their QR codes decode (npm jsqr) to the page they advertise.
 //
 // Needs SCAFFOLD_TEST_BIN (the built `scaffold` binary); SCAFFOLD_TEST_DATABASE_URL runs it on
 // PostgreSQL instead of a fresh SQLite file; SCAFFOLD_TEST_CHROMIUM overrides /usr/bin/chromium.
@@ -13,8 +14,11 @@ import { mkdirSync, mkdtempSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { chromium } from 'playwright-core';
+import jsQR from 'jsqr';
+import { PNG } from 'pngjs';
 
 const require = createRequire(import.meta.url);
 const axePath = require.resolve('axe-core/axe.min.js');
@@ -52,9 +56,19 @@ before(async () => {
   assert.ok(bin, 'set SCAFFOLD_TEST_BIN to the scaffold binary');
   mkdirSync(artefacts, { recursive: true });
   const dir = mkdtempSync(join(tmpdir(), 'scaffold-browser-'));
-  const env = { ...process.env, SCAFFOLD_RATE_LIMITS__PER_IP_PER_MINUTE: '0' };
+  // A free port, so that the instance's public address (in canonical links and QR codes) is
+  // the one it listens on.
+  const probe = createServer();
+  await new Promise((r) => probe.listen(0, '127.0.0.1', r));
+  const port = probe.address().port;
+  await new Promise((r) => probe.close(r));
+  const env = {
+    ...process.env,
+    SCAFFOLD_RATE_LIMITS__PER_IP_PER_MINUTE: '0',
+    SCAFFOLD_IDENTITY__PUBLIC_URL: `http://127.0.0.1:${port}`,
+  };
   if (database) env.DATABASE_URL = database;
-  server = spawn(bin, ['serve', '--migrate', '--listen', '127.0.0.1:0'], { cwd: dir, env, stdio: ['ignore', 'pipe', 'ignore'] });
+  server = spawn(bin, ['serve', '--migrate', '--listen', `127.0.0.1:${port}`], { cwd: dir, env, stdio: ['ignore', 'pipe', 'ignore'] });
   for await (const line of createInterface({ input: server.stdout })) {
     const addr = line.match(/listening on (http:\/\/[\d.:]+)/);
     if (addr) base = addr[1];
@@ -115,6 +129,9 @@ function pages() {
     ['group', '/groups/wigan-techmates'],
     ['event', `/events/${eventId}`],
     ['place', '/places/WN1'],
+    ['group-poster', '/groups/wigan-techmates/poster'],
+    ['event-poster', `/events/${eventId}/poster`],
+    ['embed', '/embed/groups/wigan-techmates'],
     ['not-found', '/groups/no-such-group'],
   ];
 }
@@ -160,8 +177,11 @@ test('pages reflow without sideways scrolling at 320 px and at 200 % zoom', asyn
   for (const [name, path] of pages()) {
     for (const width of [320, 640]) {
       const { context, page } = await open(path, width);
-      const scroll = await page.evaluate(() => document.documentElement.scrollWidth);
-      assert.ok(scroll <= width, `${name} at ${width} px scrolls sideways (${scroll} px wide)`);
+      const scroll = await page.evaluate(() => {
+        const widest = [...document.querySelectorAll('body *')].sort((a, b) => b.getBoundingClientRect().right - a.getBoundingClientRect().right)[0];
+        return { width: document.documentElement.scrollWidth, widest: widest?.outerHTML.slice(0, 120) };
+      });
+      assert.ok(scroll.width <= width, `${name} at ${width} px scrolls sideways (${scroll.width} px wide: ${scroll.widest})`);
       await context.close();
     }
   }
@@ -213,4 +233,22 @@ test('group and event pages carry schema.org JSON-LD the browser can read', asyn
   assert.equal(ev.organizer.name, 'Wigan TechMates');
   assert.match(await page.textContent('main'), /Cancelled: Library closed/);
   await context.close();
+});
+
+test('posters print on one A4 page with a QR code that leads to the page', async () => {
+  for (const [path, target] of [['/groups/wigan-techmates/poster', '/groups/wigan-techmates'], [`/events/${eventId}/poster`, `/events/${eventId}`]]) {
+    const { context, page } = await open(path, 1280);
+    const shot = await page.locator('svg.qr').screenshot();
+    const png = PNG.sync.read(shot);
+    const code = jsQR(new Uint8ClampedArray(png.data), png.width, png.height);
+    assert.ok(code, `${path}: the QR code decodes`);
+    assert.equal(code.data, `${base}${target}`);
+    await page.emulateMedia({ media: 'print' });
+    const pdf = await page.pdf({ format: 'A4', printBackground: true });
+    const name = path.includes('/events/') ? 'event' : 'group';
+    await import('node:fs').then((fs) => fs.writeFileSync(join(artefacts, `${store}-${name}-poster.pdf`), pdf));
+    const pages = pdf.toString('latin1').match(/\/Type\s*\/Page[^s]/g) ?? [];
+    assert.equal(pages.length, 1, `${path} prints on one page`);
+    await context.close();
+  }
 });

@@ -160,11 +160,17 @@ fn cors() -> tower_http::cors::CorsLayer {
 }
 
 /// Headers on every response: no MIME sniffing, no framing, no referrer, a policy that lets a
-/// response load and run nothing (pages that need more, like the GraphQL explorer, set their
-/// own), and HSTS when the instance is served over TLS.
+/// response load and run nothing (pages that need more, like the GraphQL explorer and the public
+/// pages, set their own), and HSTS when the instance is served over TLS.
 async fn security_headers(State(hsts_max_age_secs): State<u64>, mut res: Response) -> Response {
     use axum::http::{HeaderValue, header};
     let h = res.headers_mut();
+    // A response that allows framing in its own policy (the embeddable events list) is not
+    // denied it by the older header; browsers that know CSP follow `frame-ancestors` anyway.
+    let framable = h
+        .get(header::CONTENT_SECURITY_POLICY)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|csp| csp.contains("frame-ancestors") && !csp.contains("frame-ancestors 'none'"));
     for (name, value) in [
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::X_FRAME_OPTIONS, "DENY"),
@@ -175,7 +181,8 @@ async fn security_headers(State(hsts_max_age_secs): State<u64>, mut res: Respons
         ),
         (HeaderName::from_static("cross-origin-opener-policy"), "same-origin"),
     ] {
-        if !h.contains_key(&name) {
+        let allowed_framing = framable && name == header::X_FRAME_OPTIONS;
+        if !h.contains_key(&name) && !allowed_framing {
             let _ = h.insert(name, HeaderValue::from_static(value));
         }
     }

@@ -1,8 +1,9 @@
 //! The service's public pages: server-rendered, accessible HTML over the same service layer as
 //! the APIs (no business rules here: what a page may show is what the service returns to an
 //! anonymous caller). Home with a search by place, category, date and accessibility; a page per
-//! group, per event and per outward code; `sitemap.xml` and `robots.txt`; the stylesheet; and HTML
-//! error pages for browsers. Pages need no JavaScript; every page carries a strict CSP, an ETag
+//! group, per event and per outward code; printable A4 posters with a QR code; a group's events to
+//! embed in its own website; `sitemap.xml` and `robots.txt`; the stylesheet; and HTML error pages
+//! for browsers. Pages need no JavaScript; every page carries a strict CSP, an ETag
 //! (answered with 304) and, for groups and events, schema.org JSON-LD and OpenGraph tags.
 
 mod jsonld;
@@ -16,18 +17,22 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use base64::Engine;
 use chrono::{Duration, NaiveDate, TimeZone};
-use scaffold_domain::event::AccessibilityFeature;
+use scaffold_domain::event::{AccessibilityFeature, Event, Occurrence};
 use scaffold_domain::event_search::SearchDraft;
 use scaffold_domain::group::Category;
+use scaffold_domain::group::Group;
 use scaffold_domain::{Actor, DomainError, ErrorKind, EventId, codes};
 use scaffold_service::Service;
-use scaffold_service::groups::{GroupFilter, GroupRef};
+use scaffold_service::groups::{GroupFilter, GroupRef, GroupView};
+use scaffold_service::search::Found;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use std::sync::LazyLock;
 
 /// What a page may load: its own stylesheet and nothing else (JSON-LD is data, not script).
 const PAGE_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+/// The embeddable list of a group's events may be framed by any site, and nothing else may.
+const EMBED_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'none'; frame-ancestors *; base-uri 'none'";
 const CSS: &str = include_str!("../assets/site.css");
 
 /// The stylesheet's path carries a hash of its content, so it can be cached for a year.
@@ -41,7 +46,10 @@ pub fn router(service: Service) -> Router {
     Router::new()
         .route("/", get(home))
         .route("/groups/{slug}", get(group))
+        .route("/groups/{slug}/poster", get(group_poster))
+        .route("/embed/groups/{slug}", get(embed))
         .route("/events/{id}", get(event))
+        .route("/events/{id}/poster", get(event_poster))
         .route("/places/{outcode}", get(place))
         .route("/sitemap.xml", get(sitemap))
         .route("/robots.txt", get(robots))
@@ -245,39 +253,74 @@ fn form_values(f: &SearchForm) -> pages::SearchValues {
     }
 }
 
-async fn group(State(service): State<Service>, headers: HeaderMap, Path(slug): Path<String>) -> Response {
+/// A group as an anonymous caller sees it, with its occurrences in the next days.
+async fn load_group(service: &Service, slug: String) -> Result<(GroupView, Vec<Found>), Response> {
     let actor = Actor::anonymous();
-    let view = match service.group(&actor, &GroupRef::Slug(slug.clone())).await {
-        Ok(v) => v,
-        Err(e) => return failed(&e),
-    };
+    let view = service.group(&actor, &GroupRef::Slug(slug)).await.map_err(|e| failed(&e))?;
     let upcoming = SearchDraft { to: Some(service.now() + Duration::days(UPCOMING_DAYS)), ..SearchDraft::default() };
-    let found = match service.search_events(&actor, &upcoming, Some(&GroupRef::Id(view.group.id)), None, RESULTS).await
-    {
-        Ok(page) => page.items,
-        Err(e) => return failed(&e),
-    };
-    let page = pages::GroupPage::new(&base(&service), &CSS_PATH, &view, &found);
-    html(&headers, pages::render(&page))
+    let group = GroupRef::Id(view.group.id);
+    let found = service.search_events(&actor, &upcoming, Some(&group), None, RESULTS).await.map_err(|e| failed(&e))?;
+    Ok((view, found.items))
+}
+
+/// An event as an anonymous caller sees it, with its group and its dates in the next days.
+async fn load_event(service: &Service, id: &str) -> Result<(Event, Group, Vec<Occurrence>), Response> {
+    let actor = Actor::anonymous();
+    let id = EventId::parse(id).ok_or_else(|| error_page(StatusCode::NOT_FOUND))?;
+    let event = service.event(&actor, id).await.map_err(|e| failed(&e))?;
+    let group = service.group(&actor, &GroupRef::Id(event.group_id)).await.map_err(|e| failed(&e))?.group;
+    let now = service.now();
+    let dates =
+        service.occurrences_of(&event, now, now + Duration::days(UPCOMING_DAYS)).await.map_err(|e| failed(&e))?;
+    Ok((event, group, dates))
+}
+
+async fn group(State(service): State<Service>, headers: HeaderMap, Path(slug): Path<String>) -> Response {
+    match load_group(&service, slug).await {
+        Ok((view, found)) => {
+            html(&headers, pages::render(&pages::GroupPage::new(&base(&service), &CSS_PATH, &view, &found)))
+        }
+        Err(res) => res,
+    }
+}
+
+async fn group_poster(State(service): State<Service>, headers: HeaderMap, Path(slug): Path<String>) -> Response {
+    match load_group(&service, slug).await {
+        Ok((view, found)) => {
+            html(&headers, pages::render(&pages::Poster::for_group(&base(&service), &CSS_PATH, &view, &found)))
+        }
+        Err(res) => res,
+    }
+}
+
+/// A group's upcoming events for its own website, in an iframe: the only page that may be framed.
+async fn embed(State(service): State<Service>, headers: HeaderMap, Path(slug): Path<String>) -> Response {
+    match load_group(&service, slug).await {
+        Ok((view, found)) => {
+            let mut res = html(&headers, pages::render(&pages::Embed::new(&base(&service), &CSS_PATH, &view, &found)));
+            res.headers_mut().insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(EMBED_POLICY));
+            res
+        }
+        Err(res) => res,
+    }
 }
 
 async fn event(State(service): State<Service>, headers: HeaderMap, Path(id): Path<String>) -> Response {
-    let actor = Actor::anonymous();
-    let Some(id) = EventId::parse(&id) else { return error_page(StatusCode::NOT_FOUND) };
-    let (event, group) = match service.event(&actor, id).await {
-        Ok(e) => match service.group(&actor, &GroupRef::Id(e.group_id)).await {
-            Ok(g) => (e, g.group),
-            Err(err) => return failed(&err),
-        },
-        Err(e) => return failed(&e),
-    };
-    let now = service.now();
-    let dates = match service.occurrences_of(&event, now, now + Duration::days(UPCOMING_DAYS)).await {
-        Ok(d) => d,
-        Err(e) => return failed(&e),
-    };
-    let page = pages::EventPage::new(&base(&service), &CSS_PATH, &event, &group, &dates);
-    html(&headers, pages::render(&page))
+    match load_event(&service, &id).await {
+        Ok((e, g, dates)) => {
+            html(&headers, pages::render(&pages::EventPage::new(&base(&service), &CSS_PATH, &e, &g, &dates)))
+        }
+        Err(res) => res,
+    }
+}
+
+async fn event_poster(State(service): State<Service>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    match load_event(&service, &id).await {
+        Ok((e, g, dates)) => {
+            html(&headers, pages::render(&pages::Poster::for_event(&base(&service), &CSS_PATH, &e, &g, &dates)))
+        }
+        Err(res) => res,
+    }
 }
 
 async fn place(State(service): State<Service>, headers: HeaderMap, Path(outcode): Path<String>) -> Response {

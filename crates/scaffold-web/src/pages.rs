@@ -48,6 +48,16 @@ impl Layout {
         }
     }
 
+    /// A poster: not for search engines (the page it points to is).
+    fn poster(title: &str, url: &str, css: &str) -> Self {
+        Layout::plain(&format!("Poster: {title}"), css).with_canonical(url)
+    }
+
+    fn with_canonical(mut self, url: &str) -> Self {
+        self.canonical = Some(url.to_owned());
+        self
+    }
+
     fn page(title: &str, description: &str, canonical: String, og_type: &'static str, css: &str) -> Self {
         Layout {
             title: format!("{title} – {SITE}"),
@@ -212,6 +222,9 @@ pub struct GroupPage {
     pub members: i64,
     pub events: Vec<EventLine>,
     pub calendar_url: String,
+    pub poster_url: String,
+    /// The iframe to paste into the group's own website.
+    pub embed_snippet: String,
 }
 
 /// One event in a group's list: a series once, with its next date.
@@ -272,6 +285,12 @@ impl GroupPage {
             members: view.member_count,
             events: events(found),
             calendar_url: format!("/api/v1/groups/{}/calendar.ics", g.slug),
+            poster_url: format!("/groups/{}/poster", g.slug),
+            embed_snippet: format!(
+                "<iframe src=\"{base}/embed/groups/{}\" title=\"Events of {}\" width=\"100%\" height=\"420\" style=\"border:0\"></iframe>",
+                g.slug,
+                g.name.replace('&', "&amp;").replace('"', "&quot;").replace('<', "&lt;")
+            ),
         }
     }
 }
@@ -339,6 +358,7 @@ pub struct EventPage {
     pub cost: String,
     pub ages: Option<String>,
     pub calendar_url: String,
+    pub poster_url: String,
 }
 
 impl EventPage {
@@ -389,6 +409,7 @@ impl EventPage {
                 (None, None) => None,
             },
             calendar_url: format!("/api/v1/events/{}/calendar.ics", e.id),
+            poster_url: format!("/events/{}/poster", e.id),
         }
     }
 }
@@ -426,6 +447,109 @@ impl PlacePage {
                 })
                 .collect(),
             dates,
+        }
+    }
+}
+
+/// A QR code for `url`, as inline SVG that says what it is to screen readers.
+fn qr_svg(url: &str, label: &str) -> String {
+    let Ok(code) = qrcode::QrCode::new(url.as_bytes()) else { return String::new() };
+    let svg = code.render::<qrcode::render::svg::Color<'_>>().min_dimensions(240, 240).quiet_zone(true).build();
+    let svg = svg.split_once("?>").map_or(svg.as_str(), |(_, rest)| rest);
+    let label = askama::filters::escape(label, askama::filters::Html).map(|l| l.to_string()).unwrap_or_default();
+    svg.replacen("<svg ", &format!("<svg role=\"img\" aria-label=\"{label}\" class=\"qr\" "), 1)
+}
+
+/// A printable A4 poster for a noticeboard: what, when, where, the next dates and a QR code to
+/// the page.
+#[derive(Debug, Template)]
+#[template(path = "poster.html")]
+pub struct Poster {
+    pub layout: Layout,
+    pub title: String,
+    pub summary: String,
+    pub run_by: Option<String>,
+    pub lines: Vec<String>,
+    pub dates: Vec<String>,
+    pub qr_svg: String,
+    pub url: String,
+}
+
+/// Dates a poster lists.
+const POSTER_DATES: usize = 6;
+
+impl Poster {
+    pub fn for_group(base: &str, css: &str, view: &GroupView, found: &[Found]) -> Self {
+        let g = &view.group;
+        let url = format!("{base}/groups/{}", g.slug);
+        let mut lines: Vec<String> =
+            events(found).into_iter().take(3).map(|e| format!("{}: {}", e.title, e.when)).collect();
+        if let Some(email) = &g.contact_email {
+            lines.push(format!("Contact: {email}"));
+        }
+        Poster {
+            layout: Layout::poster(&g.name, &url, css),
+            title: g.name.clone(),
+            summary: g.summary.clone(),
+            run_by: None,
+            lines,
+            dates: dates(found).into_iter().filter(|d| d.off.is_none()).take(POSTER_DATES).map(|d| d.when).collect(),
+            qr_svg: qr_svg(&url, &format!("QR code for {url}")),
+            url,
+        }
+    }
+
+    pub fn for_event(base: &str, css: &str, e: &Event, group: &Group, dates: &[Occurrence]) -> Self {
+        let page = EventPage::new(base, css, e, group, dates);
+        let url = format!("{base}/events/{}", e.id);
+        let mut lines = vec![page.when];
+        if let Some(p) = &page.place {
+            let mut at = p.name.clone();
+            for part in [&p.address, &p.postcode].into_iter().flatten() {
+                at.push_str(", ");
+                at.push_str(part);
+            }
+            lines.push(at);
+        }
+        if !page.accessibility.is_empty() {
+            lines.push(page.accessibility.join(" · "));
+        }
+        lines.push(format!("{}. {}", page.cost, page.booking));
+        Poster {
+            layout: Layout::poster(&e.title, &url, css),
+            title: e.title.clone(),
+            summary: e.summary.clone(),
+            run_by: Some(group.name.clone()),
+            lines,
+            dates: page.dates.into_iter().filter(|d| !d.off).take(POSTER_DATES).map(|d| d.when).collect(),
+            qr_svg: qr_svg(&url, &format!("QR code for {url}")),
+            url,
+        }
+    }
+}
+
+/// A group's upcoming events, to show in an iframe on the group's own website.
+#[derive(Debug, Template)]
+#[template(path = "embed.html")]
+pub struct Embed {
+    pub layout: Layout,
+    pub name: String,
+    pub group_url: String,
+    pub events: Vec<EventLine>,
+}
+
+impl Embed {
+    pub fn new(base: &str, css: &str, view: &GroupView, found: &[Found]) -> Self {
+        let g = &view.group;
+        let mut events = events(found);
+        for e in &mut events {
+            e.url = format!("{base}{}", e.url);
+        }
+        Embed {
+            layout: Layout::plain(&format!("Events of {}", g.name), css),
+            name: g.name.clone(),
+            group_url: format!("{base}/groups/{}", g.slug),
+            events,
         }
     }
 }

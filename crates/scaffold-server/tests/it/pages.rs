@@ -270,3 +270,63 @@ async fn a_place_page_lists_the_groups_there_and_the_sitemap_lists_public_pages(
     let robots = app.http.get("/robots.txt").send().await;
     assert!(robots.text.contains("Sitemap: http://127.0.0.1:8080/sitemap.xml"), "{}", robots.text);
 }
+
+#[tokio::test]
+async fn posters_carry_a_qr_code_and_only_the_embed_may_be_framed() {
+    let app = app().await;
+    let (_, eid) = techmates_with_series(&app).await;
+    let res = page(&app, "/groups/wigan-techmates").await;
+    assert!(res.text.contains("href=\"/groups/wigan-techmates/poster\""));
+    assert!(
+        res.text.contains("&#60;iframe src=&#34;http://127.0.0.1:8080/embed/groups/wigan-techmates&#34; title=&#34;Events of Wigan TechMates&#34;"),
+        "the snippet to paste, escaped: {}",
+        res.text
+    );
+
+    let poster = page(&app, "/groups/wigan-techmates/poster").await;
+    assert_eq!(poster.status, 200, "{}", poster.text);
+    assert!(
+        poster
+            .text
+            .contains("<svg role=\"img\" aria-label=\"QR code for http://127.0.0.1:8080/groups/wigan-techmates\"")
+    );
+    assert!(poster.text.contains("Tea, cake and friendly help with phones and tablets"));
+    assert!(poster.text.contains("TechMates tea party: Every Tuesday, 10:00 to 12:00"));
+    assert_eq!(poster.header("x-frame-options"), Some("DENY"));
+    let poster = page(&app, &format!("/events/{eid}/poster")).await;
+    assert_eq!(poster.status, 200, "{}", poster.text);
+    for text in [
+        "Every Tuesday, 10:00 to 12:00",
+        "Wigan Library, The Wiend, WN1 1NU",
+        "Free. Drop in",
+        "Tuesday 31 March 2026, 10:00 to 12:00 BST",
+    ] {
+        assert!(poster.text.contains(text), "{text}: {}", poster.text);
+    }
+    assert!(!poster.text.contains("Tuesday 7 April 2026"), "a cancelled date is not advertised");
+    assert!(poster.text.contains(&format!("aria-label=\"QR code for http://127.0.0.1:8080/events/{eid}\"")));
+
+    let embed = page(&app, "/embed/groups/wigan-techmates").await;
+    assert_eq!(embed.status, 200, "{}", embed.text);
+    let csp = embed.header("content-security-policy").unwrap();
+    assert!(csp.contains("frame-ancestors *") && !csp.contains("script-src"), "{csp}");
+    assert_eq!(embed.header("x-frame-options"), None, "the embed may be framed");
+    assert!(
+        embed.text.contains(&format!("href=\"http://127.0.0.1:8080/events/{eid}\" target=\"_blank\" rel=\"noopener\""))
+    );
+    for other in ["/groups/wigan-techmates", "/"] {
+        let res = page(&app, other).await;
+        assert!(res.header("content-security-policy").unwrap().contains("frame-ancestors 'none'"), "{other}");
+        assert_eq!(res.header("x-frame-options"), Some("DENY"), "{other}");
+    }
+
+    let owner = app.person("Bea", ORGANISER).await;
+    app.group(
+        &owner.token,
+        json!({ "slug": "secret-club", "name": "Secret club", "summary": "Hidden", "visibility": "private" }),
+    )
+    .await;
+    for path in ["/embed/groups/secret-club", "/groups/secret-club/poster"] {
+        assert_eq!(page(&app, path).await.status, 404, "{path}");
+    }
+}
