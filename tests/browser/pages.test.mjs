@@ -132,6 +132,8 @@ function pages() {
     ['group-poster', '/groups/wigan-techmates/poster'],
     ['event-poster', `/events/${eventId}/poster`],
     ['embed', '/embed/groups/wigan-techmates'],
+    ['sign-in', '/sign-in'],
+    ['sign-in-link', '/sign-in/not-a-real-token'],
     ['not-found', '/groups/no-such-group'],
   ];
 }
@@ -251,4 +253,26 @@ test('posters print on one A4 page with a QR code that leads to the page', async
     assert.equal(pages.length, 1, `${path} prints on one page`);
     await context.close();
   }
+});
+
+test('an invited person signs in with their link, once, and sees their account', async () => {
+  const { url } = await api('POST', '/sign-in-links', { display_name: 'Ada Organiser' });
+  const { context, page } = await open(new URL(url).pathname, 1280);
+  await page.click('button[type=submit]');
+  await page.waitForURL(`${base}/me`);
+  assert.match(await page.textContent('main'), /Signed in as Ada Organiser/);
+  await page.screenshot({ path: join(artefacts, `${store}-me-1280.png`), fullPage: true });
+  assert.deepEqual(await axe(page), [], 'the account page passes axe-core');
+  // The same link again, in another browser: refused.
+  const other = await browser.newContext();
+  const again = await other.newPage();
+  await again.goto(url);
+  const res = await Promise.all([again.waitForNavigation(), again.click('button[type=submit]')]);
+  assert.equal(res[0].status(), 410);
+  await other.close();
+  // Signing out ends the session.
+  await page.click('text=Sign out');
+  await page.goto(`${base}/me`);
+  assert.equal(new URL(page.url()).pathname, '/sign-in');
+  await context.close();
 });

@@ -134,6 +134,7 @@ catalogue! {
         LOGIN_FLOW_MISMATCH: "the sign-in came back from another provider",
         LOGIN_STATE_MISMATCH: "the sign-in's state does not match",
         LOGIN_CODE_MISSING: "the provider sent no code",
+        SIGN_IN_LINK_UNUSABLE: "the sign-in link is unknown, was used or has expired",
     }
     "422 field" "Field codes, in `errors[]` of `VALIDATION_FAILED`" {
         REQUIRED: "missing",

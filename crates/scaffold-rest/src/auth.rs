@@ -15,12 +15,11 @@ use base64::Engine;
 use scaffold_domain::DomainError;
 use scaffold_domain::codes;
 use scaffold_service::identity::apps::oauth_error_name;
-use scaffold_service::identity::login::{CallbackParams, FLOW_COOKIE, SESSION_COOKIE};
+use scaffold_service::identity::login::{CallbackParams, FLOW_COOKIE, SESSION_COOKIE, cookie_header};
 use serde::{Deserialize, Serialize};
 
 fn set_cookie(name: &str, value: &str, max_age: i64) -> HeaderValue {
-    let v = format!("{name}={value}; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age={max_age}");
-    HeaderValue::from_str(&v).unwrap_or_else(|_| HeaderValue::from_static(""))
+    HeaderValue::from_str(&cookie_header(name, value, max_age)).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
 fn redirect(to: &str, cookies: &[HeaderValue]) -> Response {

@@ -105,6 +105,7 @@ pub fn router(service: Service) -> Router {
         .route("/api/v1/me/api-keys", get(people::list_keys).post(people::create_key))
         .route("/api/v1/me/api-keys/{key}", axum::routing::delete(people::revoke_key))
         .route("/api/v1/people", post(people::create_person))
+        .route("/api/v1/sign-in-links", post(people::create_sign_in_link))
         .route("/api/v1/audit", get(audit::list))
         .fallback(problem::not_found_route)
         .with_state(RestState { service })
@@ -297,6 +298,7 @@ impl utoipa::Modify for StandardErrors {
         people::create_key,
         people::revoke_key,
         people::create_person,
+        people::create_sign_in_link,
         audit::list,
     ),
     modifiers(&Security, &StandardErrors),

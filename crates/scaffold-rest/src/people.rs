@@ -9,8 +9,9 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
-use scaffold_domain::ApiKeyId;
+use scaffold_domain::{ApiKeyId, DomainError, FieldError, PersonId, codes};
 use scaffold_service::auth::IssuedKey;
+use scaffold_service::identity::links::Invitee;
 use scaffold_store::ApiKey;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -288,5 +289,65 @@ pub async fn create_person(
             display_name: created.person.display_name,
             api_key: created.issued.into(),
         }),
+    ))
+}
+
+/// Who a sign-in link is for: an existing person, or a new one by name.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewSignInLinkBody {
+    /// An existing person. Give this or `display_name`.
+    pub person_id: Option<Uuid>,
+    /// A new person's name. Give this or `person_id`.
+    #[schema(example = "Ada", min_length = 1, max_length = 100)]
+    pub display_name: Option<String>,
+    /// How long the link works (default 60, at most 10,080: a week).
+    #[schema(minimum = 1, maximum = 10080, example = 60)]
+    pub expires_in_minutes: Option<i64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SignInLinkBody {
+    /// The link to send the person: opened in a browser, it signs them in once. Shown once.
+    pub url: String,
+    pub person_id: Uuid,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Create a one-time sign-in link
+///
+/// Operators only (`admin`). For an instance without an OpenID Provider, or a person without an
+/// account there: the link starts one browser session, once, before it expires. Only its hash is
+/// stored.
+#[utoipa::path(post, path = "/api/v1/sign-in-links", tag = "operators", request_body = NewSignInLinkBody,
+    responses(
+        (status = 201, description = "The link (shown once)", body = SignInLinkBody),
+        (status = 403, description = "INSUFFICIENT_SCOPE", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "PERSON_NOT_FOUND", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "VALIDATION_FAILED", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["admin"])))]
+pub async fn create_sign_in_link(
+    State(s): State<RestState>,
+    SignedIn(actor): SignedIn,
+    body: JsonBody<NewSignInLinkBody>,
+) -> ApiResult<(StatusCode, Json<SignInLinkBody>)> {
+    let b = body.value;
+    let who = match (b.person_id, b.display_name) {
+        (Some(id), None) => Invitee::Person(PersonId(id)),
+        (None, Some(name)) => Invitee::New(name),
+        _ => {
+            return Err(DomainError::invalid(vec![FieldError::new(
+                "/person_id",
+                codes::REQUIRED,
+                "give person_id or display_name, not both",
+            )])
+            .into());
+        }
+    };
+    let link = s.service.invite_sign_in(Some(&actor), &who, b.expires_in_minutes).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(SignInLinkBody { url: link.url, person_id: link.person_id.0, expires_at: link.expires_at }),
     ))
 }

@@ -4,7 +4,7 @@
 use crate::config::{self, LogFormat, Overrides};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use scaffold_domain::codes;
-use scaffold_domain::{Scope, Scopes, SystemClock};
+use scaffold_domain::{PersonId, Scope, Scopes, SystemClock};
 use scaffold_service::Service;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -40,6 +40,24 @@ pub enum Command {
     Keys(KeysCommand),
     /// Verify an SD-JWT VC presentation offline (exit status 0 only when it is valid).
     Verify(VerifyArgs),
+    /// Print a one-time sign-in link for a person (new, by name, or existing, by id): opened in
+    /// a browser, it signs them in once, before it expires.
+    Invite(InviteArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InviteArgs {
+    /// A new person's display name.
+    #[arg(long, conflicts_with = "person", required_unless_present = "person")]
+    pub name: Option<String>,
+    /// An existing person's id.
+    #[arg(long)]
+    pub person: Option<String>,
+    /// How long the link works, in minutes (at most a week).
+    #[arg(long, default_value_t = scaffold_service::identity::links::DEFAULT_MINUTES)]
+    pub minutes: i64,
+    #[command(flatten)]
+    pub db: DbArgs,
 }
 
 #[derive(Debug, Args)]
@@ -197,6 +215,26 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Verify(args) => verify(&args),
+        Command::Invite(args) => {
+            use scaffold_service::identity::links::Invitee;
+            let overrides = Overrides { database_url: args.db.database_url, ..Overrides::default() };
+            let cfg = load(cli.config.as_ref(), &overrides)?;
+            let who = match (args.name, args.person) {
+                (Some(name), _) => Invitee::New(name),
+                (None, Some(id)) => {
+                    Invitee::Person(PersonId::parse(&id).ok_or_else(|| format!("`{id}` is not a person id"))?)
+                }
+                (None, None) => return Err("give --name or --person".to_owned()),
+            };
+            let store = crate::app::open_store(cfg.database.url.expose(), 2, false).await?;
+            let service = Service::with_identity(store, Arc::new(SystemClock), cfg.identity()?)?;
+            let link = service.invite_sign_in(None, &who, Some(args.minutes)).await.map_err(|e| e.to_string())?;
+            println!("person:   {}", link.person_id);
+            println!("expires:  {}", link.expires_at.to_rfc3339());
+            println!("link:     {}", link.url);
+            println!("Send the link to the person: it works once, and it is not shown again.");
+            Ok(())
+        }
         Command::Keys(KeysCommand::Rotate(args)) => {
             let overrides = Overrides { database_url: args.db.database_url, ..Overrides::default() };
             let cfg = load(cli.config.as_ref(), &overrides)?;

@@ -557,8 +557,8 @@ fn login_state(hash: u8, expires: i64) -> LoginState {
 }
 
 pub async fn login_states_are_taken_once(store: DynStore) {
-    store.put_login_state(&login_state(1, 600)).await.unwrap();
-    store.put_login_state(&login_state(2, 5)).await.unwrap();
+    store.put_login_state(&login_state(1, 600), None).await.unwrap();
+    store.put_login_state(&login_state(2, 5), None).await.unwrap();
     let taken = store.take_login_state(&[1; 32], at(10)).await.unwrap();
     assert_eq!(taken, Some(login_state(1, 600)));
     assert_eq!(store.take_login_state(&[1; 32], at(10)).await.unwrap(), None, "a flow is used at most once");

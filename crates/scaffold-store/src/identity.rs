@@ -122,7 +122,8 @@ pub trait IdentityStore: [Send + Sync] {
     /// `LastOwner` when the person is the only owner of an active group.
     async fn delete_person(&self, person: PersonId, pseudonym: PersonId, audit: &AuditEntry) -> StoreResult<()>;
 
-    async fn put_login_state(&self, state: &LoginState) -> StoreResult<()>;
+    /// Stores a sign-in in progress, with the audit entry of an operator's sign-in link.
+    async fn put_login_state(&self, state: &LoginState, audit: Option<&AuditEntry>) -> StoreResult<()>;
     /// Reads and deletes a sign-in in progress, so that it is used at most once. Expired flows are
     /// deleted as a side effect.
     async fn take_login_state(&self, flow_hash: &[u8], now: DateTime<Utc>) -> StoreResult<Option<LoginState>>;

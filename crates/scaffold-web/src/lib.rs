@@ -6,6 +6,7 @@
 //! for browsers. Pages need no JavaScript; every page carries a strict CSP, an ETag
 //! (answered with 304) and, for groups and events, schema.org JSON-LD and OpenGraph tags.
 
+mod account;
 mod jsonld;
 mod pages;
 mod words;
@@ -51,6 +52,9 @@ pub fn router(service: Service) -> Router {
         .route("/events/{id}", get(event))
         .route("/events/{id}/poster", get(event_poster))
         .route("/places/{outcode}", get(place))
+        .route("/sign-in", get(account::sign_in))
+        .route("/sign-in/{token}", get(account::link_page).post(account::use_link))
+        .route("/me", get(account::me))
         .route("/sitemap.xml", get(sitemap))
         .route("/robots.txt", get(robots))
         .route(&CSS_PATH, get(stylesheet))
@@ -66,6 +70,14 @@ fn base(service: &Service) -> String {
     service.identity().config().public_url.trim_end_matches('/').to_owned()
 }
 
+/// What every page may do: load its stylesheet, post forms to this site, and send its address
+/// as the referrer to this site only. (Under `no-referrer`, browsers send `Origin: null` with a
+/// form, and a form could not be told from another site's.)
+fn page_policy(h: &mut HeaderMap) {
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(PAGE_POLICY));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+}
+
 /// A response with a strong ETag over its body, answered with 304 when the client has it.
 fn cached(headers: &HeaderMap, content_type: &'static str, body: String, cache: &'static str) -> Response {
     let etag = format!("\"{}\"", digest(body.as_bytes()));
@@ -77,7 +89,7 @@ fn cached(headers: &HeaderMap, content_type: &'static str, body: String, cache: 
     let h = res.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
-    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(PAGE_POLICY));
+    crate::page_policy(h);
     if let Ok(v) = HeaderValue::from_str(&etag) {
         h.insert(header::ETAG, v);
     }
@@ -91,7 +103,7 @@ fn html(headers: &HeaderMap, body: String) -> Response {
 
 /// An HTML error page with its status, for browsers (the API answers problem+json).
 pub fn error_page(status: StatusCode) -> Response {
-    let (title, detail) = match status {
+    let (title, detail): (&str, &str) = match status {
         StatusCode::NOT_FOUND => {
             ("Page not found", "There is no page at this address. It may have moved or been removed.")
         }
@@ -99,11 +111,20 @@ pub fn error_page(status: StatusCode) -> Response {
         s if s.is_server_error() => ("Something went wrong", "The page could not be shown. Please try again shortly."),
         _ => ("This page could not be shown", "Please check the address and try again."),
     };
-    let body = pages::render(&pages::ErrorPage { layout: pages::Layout::plain(title, &CSS_PATH), title, detail });
-    let mut res = (status, body).into_response();
+    message_page(status, title, detail)
+}
+
+/// A page that only says what happened, with its status.
+fn message_page(status: StatusCode, title: &str, detail: &str) -> Response {
+    let page = pages::ErrorPage {
+        layout: pages::Layout::plain(title, &CSS_PATH),
+        title: title.to_owned(),
+        detail: detail.to_owned(),
+    };
+    let mut res = (status, pages::render(&page)).into_response();
     let h = res.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
-    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(PAGE_POLICY));
+    crate::page_policy(h);
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     res
 }

@@ -74,8 +74,8 @@ impl Layout {
 #[template(path = "error.html")]
 pub struct ErrorPage {
     pub layout: Layout,
-    pub title: &'static str,
-    pub detail: &'static str,
+    pub title: String,
+    pub detail: String,
 }
 
 /// One date in a list: an occurrence of an event, with its group.
@@ -551,5 +551,76 @@ impl Embed {
             group_url: format!("{base}/groups/{}", g.slug),
             events,
         }
+    }
+}
+
+/// The page a sign-in link opens: one button, so that a link preview cannot use the link.
+#[derive(Debug, Template)]
+#[template(path = "sign_in_link.html")]
+pub struct SignInLinkPage {
+    pub layout: Layout,
+    pub action: String,
+}
+
+impl SignInLinkPage {
+    pub fn new(css: &str, token: &str) -> Self {
+        // The token goes back in the form's address only if it could be one (URL-safe base64).
+        let safe: String = token.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_')).collect();
+        SignInLinkPage { layout: Layout::plain("Sign in", css), action: format!("/sign-in/{safe}") }
+    }
+}
+
+#[derive(Debug, Template)]
+#[template(path = "sign_in.html")]
+pub struct SignInPage {
+    pub layout: Layout,
+    /// (name, where to start) of each configured OpenID Provider.
+    pub providers: Vec<(String, String)>,
+}
+
+impl SignInPage {
+    pub fn new(css: &str, providers: Vec<(String, String)>) -> Self {
+        SignInPage { layout: Layout::plain("Sign in", css), providers }
+    }
+}
+
+/// A group the signed-in person belongs to.
+#[derive(Debug)]
+pub struct MyGroup {
+    pub name: String,
+    pub url: String,
+    pub role: &'static str,
+    pub pending: bool,
+}
+
+#[derive(Debug, Template)]
+#[template(path = "me.html")]
+pub struct MePage {
+    pub layout: Layout,
+    pub name: String,
+    pub groups: Vec<MyGroup>,
+}
+
+impl MePage {
+    pub fn new(css: &str, me: &scaffold_service::identity::account::Me, groups: &[Group]) -> Self {
+        use scaffold_domain::membership::{MembershipStatus, Role};
+        let groups = me
+            .memberships
+            .iter()
+            .filter_map(|m| {
+                let g = groups.iter().find(|g| g.id == m.group_id)?;
+                Some(MyGroup {
+                    name: g.name.clone(),
+                    url: format!("/groups/{}", g.slug),
+                    role: match m.role {
+                        Role::Owner => "Owner",
+                        Role::Organiser => "Organiser",
+                        Role::Member => "Member",
+                    },
+                    pending: m.status != MembershipStatus::Active,
+                })
+            })
+            .collect();
+        MePage { layout: Layout::plain("Your account", css), name: me.person.display_name.clone(), groups }
     }
 }

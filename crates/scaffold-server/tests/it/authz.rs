@@ -259,6 +259,7 @@ async fn run(w: &World, mutation: &str) -> u16 {
         "create person" => {
             w.call("POST", "/api/v1/people", Some(json!({ "display_name": "New", "scopes": ["groups:read"] }))).await
         }
+        "create sign-in link" => w.call("POST", "/api/v1/sign-in-links", Some(json!({ "display_name": "New" }))).await,
         "leave" => {
             let g = w.group(json!({})).await;
             w.call("POST", &format!("/api/v1/groups/{g}/leave"), None).await
@@ -349,6 +350,7 @@ const MATRIX: &[(&str, [u16; 7])] = &[
     ("revoke owner's app", [401, 404, 404, 200, 403, 403, 200]),
     ("approve app scopes", [401, 403, 403, 403, 403, 403, 200]),
     ("create person", [401, 403, 403, 403, 403, 403, 201]),
+    ("create sign-in link", [401, 403, 403, 403, 403, 403, 201]),
     ("create event", [401, 403, 201, 201, 403, 201, 201]),
     ("update event", [401, 403, 200, 200, 403, 200, 200]),
     ("delete event", [401, 403, 204, 204, 403, 204, 204]),

@@ -229,11 +229,21 @@ async fn token_create_makes_a_working_scoped_key() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown scope `groups:raed`"));
 
+    let invited = output(&dir, &["invite", "--name", "Bea", "--minutes", "30", "--database-url", &url], &[]).await;
+    assert!(invited.status.success(), "{}", String::from_utf8_lossy(&invited.stderr));
+    let text = String::from_utf8(invited.stdout).unwrap();
+    let link = text.lines().find_map(|l| l.strip_prefix("link:").map(|t| t.trim().to_owned())).unwrap();
+    let link = link.strip_prefix("http://127.0.0.1:8080").expect("on the configured public address").to_owned();
+
     let server = start(&dir, Some(&url)).await;
     let (status, me) = http(&server.addr, "GET", "/api/v1/me", Some(&token), None).await.unwrap();
     assert_eq!(status, 200);
     assert_eq!(me["display_name"], "Ada");
     assert_eq!(me["scopes"], json!(["groups:read", "groups:write"]));
+    let (status, _) = http(&server.addr, "POST", &link, None, None).await.unwrap();
+    assert_eq!(status, 303, "the link printed by `invite` signs Bea in");
+    let (status, _) = http(&server.addr, "POST", &link, None, None).await.unwrap();
+    assert_eq!(status, 410, "once");
     assert!(server.stop().await.success());
 }
 

@@ -151,7 +151,7 @@ async fn pages_carry_a_strict_policy_and_an_etag_answered_with_not_modified() {
     assert!(csp.contains("default-src 'none'") && csp.contains("style-src 'self'"), "{csp}");
     assert!(!csp.contains("unsafe-inline") && !csp.contains("script-src"), "no script may run: {csp}");
     assert_eq!(res.header("x-content-type-options"), Some("nosniff"));
-    assert_eq!(res.header("referrer-policy"), Some("no-referrer"));
+    assert_eq!(res.header("referrer-policy"), Some("same-origin"), "pages send their address to this site only");
     assert_eq!(res.header("cache-control"), Some("no-cache"));
     let etag = res.header("etag").unwrap().to_owned();
     let again = app.http.get("/groups/wigan-techmates").header("if-none-match", &etag).send().await;
@@ -329,4 +329,96 @@ async fn posters_carry_a_qr_code_and_only_the_embed_may_be_framed() {
     for path in ["/embed/groups/secret-club", "/groups/secret-club/poster"] {
         assert_eq!(page(&app, path).await.status, 404, "{path}");
     }
+}
+
+#[tokio::test]
+async fn a_sign_in_link_signs_a_person_in_once_and_only_from_these_pages() {
+    let (app, clock) = crate::common::app_with_clock(Default::default()).await;
+    let member = app.member("Mo").await;
+    let links = "/api/v1/sign-in-links";
+    app.http
+        .post(links)
+        .token(&member.token)
+        .json(&json!({ "display_name": "Ada" }))
+        .send()
+        .await
+        .problem(403, "INSUFFICIENT_SCOPE");
+    let before = app.state().await;
+    for bad in [
+        json!({}),
+        json!({ "display_name": "Ada", "person_id": member.id }),
+        json!({ "display_name": "Ada", "expires_in_minutes": 0 }),
+    ] {
+        app.http.post(links).token(&app.operator).json(&bad).send().await.problem(422, "VALIDATION_FAILED");
+    }
+    app.http
+        .post(links)
+        .token(&app.operator)
+        .json(&json!({ "person_id": "01890000-0000-7000-8000-000000000000" }))
+        .send()
+        .await
+        .problem(404, "PERSON_NOT_FOUND");
+    assert_eq!(app.state().await, before, "refused requests change nothing");
+
+    let res = app.http.post(links).token(&app.operator).json(&json!({ "display_name": "Ada" })).send().await;
+    assert_eq!(res.status, 201, "{}", res.text);
+    let url = res.json()["url"].as_str().unwrap().to_owned();
+    let path = url.strip_prefix("http://127.0.0.1:8080").expect("an address on this instance").to_owned();
+    assert!(path.starts_with("/sign-in/"), "{path}");
+    let token = path.trim_start_matches("/sign-in/");
+    let audit = app.http.get("/api/v1/audit?limit=5").token(&app.operator).send().await;
+    assert!(audit.text.contains("person.sign_in_link"));
+    assert!(!audit.text.contains(token), "the token is not kept in the audit log");
+
+    // Opening the link shows a button; it does not sign in (a link preview must not spend it).
+    let page_res = page(&app, &path).await;
+    assert_eq!(page_res.status, 200);
+    assert!(page_res.text.contains(&format!("<form method=\"post\" action=\"{path}\">")), "{}", page_res.text);
+    assert_eq!(page_res.header("cache-control"), Some("no-store"));
+    // A form on another site cannot use it.
+    let res = app.http.post(&path).header("accept", HTML).header("origin", "https://evil.example").send().await;
+    assert_eq!(res.status, 403);
+    assert!(res.header("set-cookie").is_none());
+
+    let res = app.http.post(&path).header("accept", HTML).header("origin", "http://127.0.0.1:8080").send().await;
+    assert_eq!(res.status, 303, "{}", res.text);
+    assert_eq!(res.header("location"), Some("/me"));
+    let cookie = res.header("set-cookie").unwrap().to_owned();
+    assert!(
+        cookie.starts_with("__Host-scaffold-session=") && cookie.contains("HttpOnly") && cookie.contains("Secure"),
+        "{cookie}"
+    );
+    let session = cookie.split(';').next().unwrap().to_owned();
+    let me = app.http.get("/me").header("cookie", &session).send().await;
+    assert_eq!(me.status, 200, "{}", me.text);
+    assert!(me.text.contains("Signed in as <strong>Ada</strong>"));
+    assert_eq!(me.header("cache-control"), Some("no-store"));
+    let api = app.http.get("/api/v1/me").header("cookie", &session).send().await;
+    assert_eq!(api.json()["display_name"], "Ada", "an ordinary session");
+
+    // Once only.
+    let again = app.http.post(&path).header("accept", HTML).send().await;
+    assert_eq!(again.status, 410);
+    assert!(again.text.contains("This sign-in link cannot be used"));
+
+    // A link for an existing person, used after it expired.
+    let ada = api.json()["id"].as_str().unwrap().to_owned();
+    let res = app
+        .http
+        .post(links)
+        .token(&app.operator)
+        .json(&json!({ "person_id": ada, "expires_in_minutes": 5 }))
+        .send()
+        .await;
+    assert_eq!(res.status, 201, "{}", res.text);
+    let late = res.json()["url"].as_str().unwrap().trim_start_matches("http://127.0.0.1:8080").to_owned();
+    clock.advance(chrono::Duration::minutes(6));
+    assert_eq!(app.http.post(&late).header("accept", HTML).send().await.status, 410);
+
+    // Signed out, `/me` sends the browser to sign in; with no provider configured it explains
+    // how to get a link.
+    let res = app.http.get("/me").send().await;
+    assert_eq!((res.status.as_u16(), res.header("location")), (303, Some("/sign-in")));
+    let res = page(&app, "/sign-in").await;
+    assert!(res.text.contains("Ask them for one"), "{}", res.text);
 }

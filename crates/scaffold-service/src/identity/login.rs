@@ -20,6 +20,12 @@ pub const FLOW_COOKIE: &str = "__Host-scaffold-flow";
 /// The session cookie.
 pub const SESSION_COOKIE: &str = "__Host-scaffold-session";
 
+/// A `Set-Cookie` value for the sign-in cookies: `__Host-` names, so Secure, `Path=/` and no
+/// Domain; never readable by scripts; sent on top-level navigation from other sites (`Lax`).
+pub fn cookie_header(name: &str, value: &str, max_age: i64) -> String {
+    format!("{name}={value}; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age={max_age}")
+}
+
 /// Where to send the browser to sign in, and the cookie value that binds the flow to it.
 #[derive(Debug)]
 pub struct LoginRedirect {
@@ -151,7 +157,7 @@ impl Service {
             created_at: now,
             expires_at: now + Duration::seconds(lifetime),
         };
-        self.store.put_login_state(&state).await.map_err(store_error)?;
+        self.store.put_login_state(&state, None).await.map_err(store_error)?;
         Ok(LoginRedirect { url: start.url, flow_cookie, max_age_secs: lifetime })
     }
 
@@ -264,25 +270,33 @@ impl Service {
                 person_id
             }
         };
+        let return_to = flow.return_to.unwrap_or_else(|| "/api/v1/me".to_owned());
+        self.start_session(person_id, provider, Some(verified.id_token), return_to).await
+    }
+
+    /// Starts a browser session for a person who has just signed in.
+    pub(crate) async fn start_session(
+        &self,
+        person_id: PersonId,
+        provider: &str,
+        id_token: Option<String>,
+        return_to: String,
+    ) -> Result<SignedIn, DomainError> {
+        let now = self.clock.now();
         let session_cookie = scaffold_identity::random_token(32).map_err(DomainError::internal)?;
         let absolute = Duration::seconds(self.identity.config.session_absolute_secs);
         let session = Session {
             session_hash: hash_token(&session_cookie),
             person_id,
             provider: provider.to_owned(),
-            id_token: Some(verified.id_token),
+            id_token,
             created_at: now,
             last_seen_at: now,
             idle_expires_at: now + Duration::seconds(self.identity.config.session_idle_secs),
             absolute_expires_at: now + absolute,
         };
         self.store.create_session(&session).await.map_err(store_error)?;
-        Ok(SignedIn {
-            person_id,
-            session_cookie,
-            max_age_secs: absolute.num_seconds(),
-            return_to: flow.return_to.unwrap_or_else(|| "/api/v1/me".to_owned()),
-        })
+        Ok(SignedIn { person_id, session_cookie, max_age_secs: absolute.num_seconds(), return_to })
     }
 
     /// The person behind a session cookie. Expired sessions are deleted and refused; a session in

@@ -6,6 +6,7 @@
 
 pub mod account;
 pub mod apps;
+pub mod links;
 pub mod login;
 pub mod ratelimit;
 

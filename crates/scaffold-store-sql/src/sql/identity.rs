@@ -186,13 +186,16 @@ impl IdentityStore for SqlStore {
         commit(tx, audit).await
     }
 
-    async fn put_login_state(&self, s: &LoginState) -> StoreResult<()> {
+    async fn put_login_state(&self, s: &LoginState, audit: Option<&AuditEntry>) -> StoreResult<()> {
         let v = values! {
             flow_hash: &s.flow_hash, provider: &s.provider, state: &s.state, nonce: &s.nonce,
             pkce_verifier: &s.pkce_verifier, link_person_id: s.link_person.map(|p| p.0), return_to: &s.return_to,
             created_at: At(s.created_at), expires_at: At(s.expires_at),
         };
-        insert(&self.pool, "login_state", v).await
+        let Some(audit) = audit else { return insert(&self.pool, "login_state", v).await };
+        let mut tx = self.begin().await?;
+        insert(&mut *tx, "login_state", v).await?;
+        commit(tx, audit).await
     }
 
     async fn take_login_state(&self, flow_hash: &[u8], now: DateTime<Utc>) -> StoreResult<Option<LoginState>> {
