@@ -276,3 +276,46 @@ test('an invited person signs in with their link, once, and sees their account',
   assert.equal(new URL(page.url()).pathname, '/sign-in');
   await context.close();
 });
+
+test('a new organiser creates a group and a weekly event through the forms on a phone', async () => {
+  const { url } = await api('POST', '/sign-in-links', { display_name: 'Olu Organiser' });
+  const { context, page } = await open(new URL(url).pathname, 320);
+  await page.click('button[type=submit]');
+  await page.waitForURL(`${base}/me`);
+  await page.click('text=Create a group');
+  await page.fill('#name', 'Ty');
+  await page.fill('#summary', 'Knit and natter on Thursdays');
+  await page.fill('#outcode', 'WN5');
+  await page.check('#categories-arts-culture');
+  await page.click('button[type=submit]');
+  await page.waitForSelector('.error-summary');
+  assert.equal(await page.inputValue('#name'), 'Ty', 'what was typed is kept');
+  assert.equal(await page.inputValue('#summary'), 'Knit and natter on Thursdays');
+  assert.ok(await page.isChecked('#categories-arts-culture'));
+  await page.screenshot({ path: join(artefacts, `${store}-group-form-errors-320.png`), fullPage: true });
+  assert.deepEqual(await axe(page), [], 'the form with its errors passes axe-core');
+  await page.click('.error-summary a[href="#name"]');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'name');
+  await page.fill('#name', 'Pemberton Knitters');
+  await page.click('button[type=submit]');
+  await page.waitForURL(`${base}/groups/pemberton-knitters`);
+  assert.match(await page.textContent('h1'), /Pemberton Knitters/);
+
+  await page.goto(`${base}/me`);
+  await page.click('text=Add an event to Pemberton Knitters');
+  assert.deepEqual(await axe(page), [], 'the event form passes axe-core');
+  await page.fill('#title', 'Knit and natter');
+  await page.fill('#summary', 'Bring your needles');
+  await page.fill('#date', localAt(2, 14).slice(0, 10));
+  await page.fill('#start_time', '14:00');
+  await page.fill('#end_time', '16:00');
+  await page.check('#repeats-weekly');
+  await page.fill('#place_name', 'Pemberton Library');
+  await page.fill('#postcode', 'WN5 8AA');
+  await page.click('button[type=submit]');
+  await page.waitForURL(/\/events\//);
+  assert.match(await page.textContent('main'), /Every \w+day, 14:00 to 16:00/);
+  await page.goto(`${base}/groups/pemberton-knitters`);
+  assert.match(await page.textContent('main'), /Knit and natter/);
+  await context.close();
+});

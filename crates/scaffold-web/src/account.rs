@@ -12,8 +12,12 @@ use scaffold_service::Service;
 use scaffold_service::identity::login::{SESSION_COOKIE, cookie_header, cookie_value};
 
 /// A personal page: never stored by caches.
-fn private_page(body: String) -> Response {
-    let mut res = body.into_response();
+pub(crate) fn private_page(body: String) -> Response {
+    private_status(StatusCode::OK, body)
+}
+
+pub(crate) fn private_status(status: StatusCode, body: String) -> Response {
+    let mut res = (status, body).into_response();
     let h = res.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -21,7 +25,7 @@ fn private_page(body: String) -> Response {
     res
 }
 
-fn see_other(to: &str) -> Response {
+pub(crate) fn see_other(to: &str) -> Response {
     let mut res = StatusCode::SEE_OTHER.into_response();
     if let Ok(v) = HeaderValue::from_str(to) {
         res.headers_mut().insert(header::LOCATION, v);
@@ -39,7 +43,7 @@ async fn signed_in(service: &Service, headers: &HeaderMap) -> Option<Actor> {
 
 /// Did this form come from one of our own pages? Browsers send `Origin` with every POST, and
 /// `Sec-Fetch-Site` when they know it; a form on another site must not sign anyone in here.
-fn same_origin(service: &Service, headers: &HeaderMap) -> bool {
+pub(crate) fn same_origin(service: &Service, headers: &HeaderMap) -> bool {
     let own = service.identity().config().public_url.trim_end_matches('/').to_owned();
     let value = |name| headers.get(name).and_then(|v: &HeaderValue| v.to_str().ok());
     let origin_ok = value(header::ORIGIN).is_none_or(|o| o == own);

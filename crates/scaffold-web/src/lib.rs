@@ -7,6 +7,7 @@
 //! (answered with 304) and, for groups and events, schema.org JSON-LD and OpenGraph tags.
 
 mod account;
+mod forms;
 mod jsonld;
 mod pages;
 mod words;
@@ -47,6 +48,8 @@ pub fn router(service: Service) -> Router {
     Router::new()
         .route("/", get(home))
         .route("/groups/{slug}", get(group))
+        .route("/groups/new", get(forms::new_group).post(forms::create_group))
+        .route("/groups/{slug}/events/new", get(forms::new_event).post(forms::create_event))
         .route("/groups/{slug}/poster", get(group_poster))
         .route("/embed/groups/{slug}", get(embed))
         .route("/events/{id}", get(event))

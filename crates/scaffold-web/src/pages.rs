@@ -591,6 +591,8 @@ pub struct MyGroup {
     pub url: String,
     pub role: &'static str,
     pub pending: bool,
+    /// Where an organiser adds an event, for owners and organisers.
+    pub add_event_url: Option<String>,
 }
 
 #[derive(Debug, Template)]
@@ -618,9 +620,122 @@ impl MePage {
                         Role::Member => "Member",
                     },
                     pending: m.status != MembershipStatus::Active,
+                    add_event_url: (m.status == MembershipStatus::Active && m.role != Role::Member)
+                        .then(|| format!("/groups/{}/events/new", g.slug)),
                 })
             })
             .collect();
         MePage { layout: Layout::plain("Your account", css), name: me.person.display_name.clone(), groups }
+    }
+}
+
+/// One field of a form, with what was typed and its error.
+#[derive(Debug)]
+pub struct Field {
+    pub id: &'static str,
+    pub label: &'static str,
+    pub hint: &'static str,
+    /// `text`, `email`, `date`, `time`, `textarea`, `checkboxes` or `radios`.
+    pub kind: &'static str,
+    pub value: String,
+    pub options: Vec<Choice>,
+    pub error: Option<String>,
+}
+
+impl Field {
+    fn input(kind: &'static str, id: &'static str, label: &'static str, hint: &'static str, value: &str) -> Self {
+        Field { id, label, hint, kind, value: value.to_owned(), options: Vec::new(), error: None }
+    }
+
+    pub fn text(id: &'static str, label: &'static str, hint: &'static str, value: &str) -> Self {
+        Self::input("text", id, label, hint, value)
+    }
+
+    pub fn email(id: &'static str, label: &'static str, hint: &'static str, value: &str) -> Self {
+        Self::input("email", id, label, hint, value)
+    }
+
+    pub fn textarea(id: &'static str, label: &'static str, hint: &'static str, value: &str) -> Self {
+        Self::input("textarea", id, label, hint, value)
+    }
+
+    pub fn date(id: &'static str, label: &'static str, value: &str) -> Self {
+        Self::input("date", id, label, "", value)
+    }
+
+    pub fn time(id: &'static str, label: &'static str, value: &str) -> Self {
+        Self::input("time", id, label, "", value)
+    }
+
+    pub fn checkboxes<T: Copy>(
+        id: &'static str,
+        label: &'static str,
+        all: &[T],
+        value: impl Fn(T) -> &'static str,
+        name: impl Fn(T) -> &'static str,
+        chosen: &[String],
+    ) -> Self {
+        let options = all
+            .iter()
+            .map(|t| Choice { value: value(*t), label: name(*t), selected: chosen.iter().any(|c| c == value(*t)) })
+            .collect();
+        Field { options, ..Self::input("checkboxes", id, label, "", "") }
+    }
+
+    pub fn radios(id: &'static str, label: &'static str, all: &[(&'static str, &'static str)], chosen: &str) -> Self {
+        let options = all.iter().map(|(v, l)| Choice { value: v, label: l, selected: *v == chosen }).collect();
+        Field { options, ..Self::input("radios", id, label, "", "") }
+    }
+}
+
+/// A form page: its fields, with an error summary linking to the fields that need attention.
+#[derive(Debug, Template)]
+#[template(path = "form.html")]
+pub struct FormPage {
+    pub layout: Layout,
+    pub heading: &'static str,
+    pub action: String,
+    pub submit: &'static str,
+    pub form_token: String,
+    pub fields: Vec<Field>,
+    /// Errors that belong to no field (or to the form as a whole), and every field's, in order.
+    pub summary: Vec<FieldProblem>,
+}
+
+impl FormPage {
+    pub fn new(
+        css: &str,
+        heading: &'static str,
+        action: &str,
+        submit: &'static str,
+        form_token: String,
+        mut fields: Vec<Field>,
+        errors: Vec<(&'static str, String)>,
+    ) -> Self {
+        let mut summary = Vec::new();
+        // In the order of the form, so the summary reads like the page.
+        let mut errors = errors;
+        errors.sort_by_key(|(field, _)| fields.iter().position(|f| f.id == *field).unwrap_or(usize::MAX));
+        for (field, message) in errors {
+            match fields.iter_mut().find(|f| f.id == field) {
+                Some(f) => {
+                    if f.error.is_none() {
+                        f.error = Some(message.clone());
+                    }
+                    summary.push(FieldProblem { field: f.id, message: format!("{}: {message}", f.label) });
+                }
+                None => summary.push(FieldProblem { field: "main", message }),
+            }
+        }
+        let title = if summary.is_empty() { heading.to_owned() } else { format!("Error: {heading}") };
+        FormPage {
+            layout: Layout::plain(&title, css),
+            heading,
+            action: action.to_owned(),
+            submit,
+            form_token,
+            fields,
+            summary,
+        }
     }
 }

@@ -422,3 +422,160 @@ async fn a_sign_in_link_signs_a_person_in_once_and_only_from_these_pages() {
     let res = page(&app, "/sign-in").await;
     assert!(res.text.contains("Ask them for one"), "{}", res.text);
 }
+
+/// Signs a new person in with a sign-in link and returns their session cookie (`name=value`).
+async fn signed_in(app: &TestApp, name: &str) -> String {
+    let res =
+        app.http.post("/api/v1/sign-in-links").token(&app.operator).json(&json!({ "display_name": name })).send().await;
+    let path = res.json()["url"].as_str().unwrap().trim_start_matches("http://127.0.0.1:8080").to_owned();
+    let res = app.http.post(&path).header("origin", "http://127.0.0.1:8080").send().await;
+    assert_eq!(res.status, 303, "{}", res.text);
+    res.header("set-cookie").unwrap().split(';').next().unwrap().to_owned()
+}
+
+fn form_token(html: &str) -> String {
+    let start = html.find("name=\"form_token\" value=\"").expect("a form token") + 25;
+    html[start..start + html[start..].find('"').unwrap()].to_owned()
+}
+
+async fn post_form(app: &TestApp, path: &str, cookie: &str, form: &[(&str, &str)]) -> TestResponse {
+    let body: String = form
+        .iter()
+        .map(|(k, v)| {
+            format!("{k}={}", v.replace('%', "%25").replace('&', "%26").replace('+', "%2B").replace(' ', "+"))
+        })
+        .collect::<Vec<_>>()
+        .join("&");
+    app.http
+        .post(path)
+        .header("cookie", cookie)
+        .header("origin", "http://127.0.0.1:8080")
+        .header("accept", HTML)
+        .body("application/x-www-form-urlencoded", body.into_bytes())
+        .send()
+        .await
+}
+
+#[tokio::test]
+async fn an_organiser_creates_a_group_and_a_weekly_event_through_the_forms() {
+    let app = app().await;
+    assert_eq!(app.http.get("/groups/new").send().await.header("location"), Some("/sign-in"), "signed out");
+    let ada = signed_in(&app, "Ada").await;
+    let me = app.http.get("/me").header("cookie", &ada).send().await;
+    assert!(me.text.contains("<a href=\"/groups/new\">Create a group</a>"));
+    let form = app.http.get("/groups/new").header("cookie", &ada).send().await;
+    assert_eq!(form.status, 200, "{}", form.text);
+    assert!(form.text.contains("<label for=\"name\">Name of the group</label>"));
+    let token = form_token(&form.text);
+
+    // Not from our page: refused, nothing made.
+    let good = [
+        ("form_token", token.as_str()),
+        ("name", "Tea and Cake Club"),
+        ("summary", "Tea, cake and a chat"),
+        ("outcode", "WN1"),
+        ("categories", "food"),
+        ("categories", "older-people"),
+        ("join_policy", "open"),
+        ("guidelines", "welcoming-space"),
+    ];
+    let mut forged = good.to_vec();
+    forged[0] = ("form_token", "forged");
+    assert_eq!(post_form(&app, "/groups/new", &ada, &forged).await.status, 403);
+    let other_site = app
+        .http
+        .post("/groups/new")
+        .header("cookie", &ada)
+        .header("origin", "https://evil.example")
+        .body("application/x-www-form-urlencoded", format!("form_token={token}&name=Evil+club&summary=x").into_bytes())
+        .send()
+        .await;
+    assert_eq!(other_site.status, 403);
+
+    // Mistakes are shown beside their fields, and everything typed is kept.
+    let bad = [
+        ("form_token", token.as_str()),
+        ("name", "Te"),
+        ("summary", ""),
+        ("outcode", "ZZ99"),
+        ("categories", "food"),
+        ("join_policy", "approval"),
+        ("description", "Our <b>club</b>"),
+    ];
+    let res = post_form(&app, "/groups/new", &ada, &bad).await;
+    assert_eq!(res.status, 422, "{}", res.text);
+    let html = &res.text;
+    assert!(html.contains("<title>Error: Create a group – Community Scaffold</title>"));
+    for text in [
+        "<a href=\"#name\">Name of the group:",
+        "<a href=\"#summary\">In one line, what the group does:",
+        "<a href=\"#outcode\">Area:",
+        "id=\"name\" name=\"name\" type=\"text\" value=\"Te\"",
+        "value=\"ZZ99\"",
+        "id=\"categories-food\" name=\"categories\" value=\"food\" checked",
+        "id=\"join_policy-approval\" name=\"join_policy\" value=\"approval\" checked",
+        "&#60;b&#62;club&#60;/b&#62;</textarea>",
+        "(TOO_SHORT)",
+    ] {
+        assert!(html.contains(text), "{text}: {html}");
+    }
+    assert_eq!(app.http.get("/api/v1/groups/tea-and-cake-club").send().await.status, 404, "nothing was made");
+
+    let res = post_form(&app, "/groups/new", &ada, &good).await;
+    assert_eq!((res.status.as_u16(), res.header("location")), (303, Some("/groups/tea-and-cake-club")), "{}", res.text);
+    let group = page(&app, "/groups/tea-and-cake-club").await;
+    assert!(
+        group.text.contains("<h1>Tea and Cake Club</h1>")
+            && group.text.contains("We want everyone who comes along to feel welcome")
+    );
+    let again = post_form(&app, "/groups/new", &ada, &good).await;
+    assert_eq!(again.status, 422, "the same address twice is refused: {}", again.text);
+    assert!(again.text.contains("<a href=\"#slug\">"), "{}", again.text);
+
+    // An event: a weekly series.
+    let me = app.http.get("/me").header("cookie", &ada).send().await;
+    assert!(me.text.contains("href=\"/groups/tea-and-cake-club/events/new\""), "{}", me.text);
+    let form = app.http.get("/groups/tea-and-cake-club/events/new").header("cookie", &ada).send().await;
+    assert_eq!(form.status, 200);
+    let token = form_token(&form.text);
+    let mut event = vec![
+        ("form_token", token.as_str()),
+        ("title", "Tuesday tea"),
+        ("summary", "Tea and cake every week"),
+        ("date", "2026-03-31"),
+        ("start_time", "10:00"),
+        ("end_time", ""),
+        ("repeats", "weekly"),
+        ("place_name", "Wigan Library"),
+        ("postcode", "WN1 1NU"),
+        ("accessibility", "step-free"),
+        ("booking", "drop-in"),
+        ("price", "two pounds"),
+    ];
+    let res = post_form(&app, "/groups/tea-and-cake-club/events/new", &ada, &event).await;
+    assert_eq!(res.status, 422, "{}", res.text);
+    assert!(res.text.contains("<a href=\"#end_time\">Ends at: Enter the end time"), "{}", res.text);
+    assert!(res.text.contains("<a href=\"#price\">Price in pounds:"));
+    assert!(res.text.contains("value=\"Tuesday tea\"") && res.text.contains("value=\"two pounds\""));
+    assert!(res.text.contains("id=\"accessibility-step-free\" name=\"accessibility\" value=\"step-free\" checked"));
+    event[5] = ("end_time", "12:00");
+    event[11] = ("price", "");
+    let res = post_form(&app, "/groups/tea-and-cake-club/events/new", &ada, &event).await;
+    assert_eq!(res.status, 303, "{}", res.text);
+    let location = res.header("location").unwrap().to_owned();
+    let event_page = page(&app, &location).await;
+    assert!(event_page.text.contains("Every Tuesday, 10:00 to 12:00"), "{}", event_page.text);
+    assert!(event_page.text.contains("Tuesday 31 March 2026, 10:00 to 12:00 BST"));
+    assert!(event_page.text.contains("Step-free access") && event_page.text.contains("Cost: Free"));
+
+    // Someone who is not an organiser of the group cannot add events to it.
+    let bea = signed_in(&app, "Bea").await;
+    let form = app.http.get("/me").header("cookie", &bea).send().await;
+    assert!(!form.text.contains("events/new"));
+    let token = form_token(&app.http.get("/groups/new").header("cookie", &bea).send().await.text);
+    let mut theirs = event.clone();
+    theirs[0] = ("form_token", token.as_str());
+    let res = post_form(&app, "/groups/tea-and-cake-club/events/new", &bea, &theirs).await;
+    assert_eq!(res.status, 403, "{}", res.text);
+    assert_eq!(res.header("content-type"), Some("text/html; charset=utf-8"));
+}

@@ -1,0 +1,424 @@
+//! Organiser forms after sign-in: create a group, and add an event (one-off, weekly, fortnightly
+//! or monthly) to a group. Each form is a list of fields rendered by one template; a POST is
+//! checked (same origin, and a form token derived from the session) and handed to the same
+//! service calls as the API, whose field errors are shown next to the fields with everything
+//! typed kept; success redirects (post/redirect/get), so the back button never re-sends a form.
+
+use crate::{CSS_PATH, pages};
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use base64::Engine;
+use chrono::{Datelike, NaiveDate};
+use scaffold_domain::event::{AccessibilityFeature, BookingMode, EventDraft, PlaceInput};
+use scaffold_domain::group::{
+    AreaInput, Category, GroupDraft, GroupKind, GuidelineTemplate, GuidelinesInput, JoinPolicy, Visibility,
+};
+use scaffold_domain::{Actor, DomainError, ErrorKind};
+use scaffold_service::Service;
+use scaffold_service::groups::GroupRef;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+
+/// A form as posted: every value of every name, in order.
+#[derive(Debug, Default)]
+pub struct Posted(HashMap<String, Vec<String>>);
+
+impl Posted {
+    fn parse(body: &[u8]) -> Self {
+        let mut map: HashMap<String, Vec<String>> = HashMap::new();
+        for (k, v) in form_urlencoded::parse(body) {
+            map.entry(k.into_owned()).or_default().push(v.into_owned());
+        }
+        Posted(map)
+    }
+
+    /// The field's value, trimmed ("" when absent).
+    fn one(&self, name: &str) -> String {
+        self.0.get(name).and_then(|v| v.first()).map(|v| v.trim().to_owned()).unwrap_or_default()
+    }
+
+    fn all(&self, name: &str) -> Vec<String> {
+        self.0.get(name).cloned().unwrap_or_default()
+    }
+
+    fn optional(&self, name: &str) -> Option<String> {
+        Some(self.one(name)).filter(|v| !v.is_empty())
+    }
+}
+
+/// The form token for a session: a hash of the session's secret cookie, so only a page served to
+/// this browser can carry it.
+fn form_token(session_cookie: &str) -> String {
+    let digest = Sha256::digest(format!("scaffold-form:{session_cookie}").as_bytes());
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest)
+}
+
+/// The signed-in person of this request, with their session cookie.
+async fn session(service: &Service, headers: &HeaderMap) -> Option<(Actor, String)> {
+    let cookies = headers.get_all(axum::http::header::COOKIE).iter().filter_map(|v| v.to_str().ok());
+    let cookie =
+        scaffold_service::identity::login::cookie_value(cookies, scaffold_service::identity::login::SESSION_COOKIE)?;
+    let actor = service.actor_from_session(&cookie).await.ok()?;
+    Some((actor, cookie))
+}
+
+/// A posted form may act only when it came from our own page in this session.
+fn trusted(service: &Service, headers: &HeaderMap, posted: &Posted, cookie: &str) -> bool {
+    let token = posted.one("form_token");
+    crate::account::same_origin(service, headers)
+        && scaffold_service::identity::constant_time_eq(token.as_bytes(), form_token(cookie).as_bytes())
+}
+
+fn refused() -> Response {
+    crate::message_page(
+        StatusCode::FORBIDDEN,
+        "This form could not be sent",
+        "It did not come from this site's own page, or your session changed. Go back, reload the page and try again.",
+    )
+}
+
+/// The form's field for an error at a JSON pointer of the API's input.
+fn field_of(pointer: &str, map: &[(&str, &'static str)]) -> &'static str {
+    map.iter().find(|(prefix, _)| pointer.starts_with(prefix)).map_or("form", |(_, f)| f)
+}
+
+/// The service's errors by form field, or the error when it is not about the input.
+fn field_errors(e: DomainError, map: &[(&str, &'static str)]) -> Result<Vec<(&'static str, String)>, DomainError> {
+    if e.kind != ErrorKind::Invalid && e.kind != ErrorKind::Conflict {
+        return Err(e);
+    }
+    if e.fields.is_empty() {
+        let field = if e.code == scaffold_domain::codes::GROUP_SLUG_TAKEN { "slug" } else { "form" };
+        return Ok(vec![(field, e.message)]);
+    }
+    Ok(e.fields.iter().map(|f| (field_of(&f.pointer, map), format!("{} ({})", f.message, f.code))).collect())
+}
+
+/// A web address's part made from a name: "Wigan TechMates!" → "wigan-techmates".
+fn slug_from(name: &str) -> String {
+    let mut out = String::new();
+    for c in name.to_lowercase().chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c);
+        } else if !out.ends_with('-') && !out.is_empty() {
+            out.push('-');
+        }
+    }
+    out.trim_end_matches('-').chars().take(60).collect::<String>().trim_end_matches('-').to_owned()
+}
+
+const GROUP_FIELDS: &[(&str, &str)] = &[
+    ("/name", "name"),
+    ("/slug", "slug"),
+    ("/summary", "summary"),
+    ("/description", "description"),
+    ("/categories", "categories"),
+    ("/area", "outcode"),
+    ("/contact_email", "contact_email"),
+    ("/join_policy", "join_policy"),
+    ("/guidelines", "guidelines"),
+];
+
+fn group_form(p: &Posted, token: String, errors: Vec<(&'static str, String)>) -> pages::FormPage {
+    use pages::Field;
+    let template = if p.0.contains_key("guidelines") { p.one("guidelines") } else { "welcoming-space".to_owned() };
+    let join = if p.0.contains_key("join_policy") { p.one("join_policy") } else { "open".to_owned() };
+    let fields = vec![
+        Field::text("name", "Name of the group", "For example Wigan TechMates", &p.one("name")),
+        Field::text(
+            "slug",
+            "Web address",
+            "Letters, numbers and hyphens, for the page's address (/groups/…). Leave empty to make one from the name.",
+            &p.one("slug"),
+        ),
+        Field::text("summary", "In one line, what the group does", "Shown in search results", &p.one("summary")),
+        Field::textarea(
+            "description",
+            "About the group",
+            "Who it is for, what happens, how to find you. You can use *emphasis* and [links](https://example.org).",
+            &p.one("description"),
+        ),
+        Field::checkboxes(
+            "categories",
+            "Interests (up to 5)",
+            Category::ALL,
+            Category::as_str,
+            crate::words::category,
+            &p.all("categories"),
+        ),
+        Field::text("outcode", "Area", "The first part of your postcode, for example WN1", &p.one("outcode")),
+        Field::email("contact_email", "Contact email (shown on the page)", "Optional", &p.one("contact_email")),
+        Field::radios(
+            "join_policy",
+            "Who can join",
+            &[
+                ("open", "Anyone"),
+                ("approval", "Anyone, once an organiser approves"),
+                ("invite", "Only people you invite"),
+            ],
+            &join,
+        ),
+        Field::radios(
+            "guidelines",
+            "Community guidelines",
+            &[
+                ("welcoming-space", "A welcoming space"),
+                ("safeguarding-first", "Safeguarding first"),
+                ("online-conduct", "Online conduct"),
+                ("none", "None for now"),
+            ],
+            &template,
+        ),
+    ];
+    pages::FormPage::new(&CSS_PATH, "Create a group", "/groups/new", "Create the group", token, fields, errors)
+}
+
+fn group_draft(p: &Posted) -> GroupDraft {
+    let slug = p.optional("slug").unwrap_or_else(|| slug_from(&p.one("name")));
+    GroupDraft {
+        slug,
+        name: p.one("name"),
+        summary: p.one("summary"),
+        description: p.optional("description"),
+        kind: GroupKind::CommunityGroup,
+        categories: p.all("categories").iter().filter_map(|c| Category::parse(c)).collect(),
+        area: p.optional("outcode").map(|o| AreaInput { outcode: o, latitude: None, longitude: None }),
+        contact_email: p.optional("contact_email"),
+        links: Vec::new(),
+        visibility: Visibility::Public,
+        join_policy: JoinPolicy::parse(&p.one("join_policy")).unwrap_or(JoinPolicy::Open),
+        guidelines: GuidelineTemplate::parse(&p.one("guidelines")).map(GuidelinesInput::Template),
+    }
+}
+
+pub async fn new_group(State(service): State<Service>, headers: HeaderMap) -> Response {
+    let Some((_, cookie)) = session(&service, &headers).await else { return crate::account::see_other("/sign-in") };
+    crate::account::private_page(pages::render(&group_form(&Posted::default(), form_token(&cookie), Vec::new())))
+}
+
+pub async fn create_group(State(service): State<Service>, headers: HeaderMap, body: Bytes) -> Response {
+    let Some((actor, cookie)) = session(&service, &headers).await else { return crate::account::see_other("/sign-in") };
+    let posted = Posted::parse(&body);
+    if !trusted(&service, &headers, &posted, &cookie) {
+        return refused();
+    }
+    match service.create_group(&actor, &group_draft(&posted), None).await {
+        Ok(created) => crate::account::see_other(&format!("/groups/{}", created.view.group.slug)),
+        Err(e) => match field_errors(e, GROUP_FIELDS) {
+            Ok(mut errors) => {
+                // A web address made from a name that is itself wrong is not a second mistake.
+                if posted.one("slug").is_empty() && errors.iter().any(|(f, _)| *f == "name") {
+                    errors.retain(|(f, _)| *f != "slug");
+                }
+                let page = group_form(&posted, form_token(&cookie), errors);
+                crate::account::private_status(StatusCode::UNPROCESSABLE_ENTITY, pages::render(&page))
+            }
+            Err(e) => crate::failed(&e),
+        },
+    }
+}
+
+const EVENT_FIELDS: &[(&str, &str)] = &[
+    ("/title", "title"),
+    ("/summary", "summary"),
+    ("/description", "description"),
+    ("/start", "date"),
+    ("/end", "end_time"),
+    ("/rrule", "repeats"),
+    ("/place/postcode", "postcode"),
+    ("/place/address", "address"),
+    ("/place", "place_name"),
+    ("/accessibility", "accessibility"),
+    ("/booking_url", "booking_url"),
+    ("/booking", "booking"),
+    ("/price_pence", "price"),
+];
+
+fn event_form(slug: &str, p: &Posted, token: String, errors: Vec<(&'static str, String)>) -> pages::FormPage {
+    use pages::Field;
+    let repeats = if p.0.contains_key("repeats") { p.one("repeats") } else { "weekly".to_owned() };
+    let booking = if p.0.contains_key("booking") { p.one("booking") } else { "drop-in".to_owned() };
+    let fields = vec![
+        Field::text("title", "What is it called?", "For example TechMates tea party", &p.one("title")),
+        Field::text("summary", "In one line, what happens", "Shown in search results", &p.one("summary")),
+        Field::date("date", "Date (of the first one, for a series)", &p.one("date")),
+        Field::time("start_time", "Starts at", &p.one("start_time")),
+        Field::time("end_time", "Ends at", &p.one("end_time")),
+        Field::radios(
+            "repeats",
+            "How often",
+            &[
+                ("never", "Once"),
+                ("weekly", "Every week"),
+                ("fortnightly", "Every two weeks"),
+                ("monthly", "Every month, on the same weekday"),
+            ],
+            &repeats,
+        ),
+        Field::text("place_name", "Where", "The name of the place, for example Wigan Library", &p.one("place_name")),
+        Field::text("address", "Street address", "Optional", &p.one("address")),
+        Field::text("postcode", "Postcode", "For example WN1 1NU", &p.one("postcode")),
+        Field::checkboxes(
+            "accessibility",
+            "Accessibility",
+            AccessibilityFeature::ALL,
+            AccessibilityFeature::as_str,
+            crate::words::feature,
+            &p.all("accessibility"),
+        ),
+        Field::radios(
+            "booking",
+            "Booking",
+            &[
+                ("drop-in", "Just turn up"),
+                ("rsvp", "People reply so you know numbers"),
+                ("external", "Book on another website"),
+            ],
+            &booking,
+        ),
+        Field::text("booking_url", "Booking website", "Only when booking is on another website", &p.one("booking_url")),
+        Field::text("price", "Price in pounds", "Leave empty if it is free, for example 2.50", &p.one("price")),
+        Field::textarea("description", "More about it", "Optional", &p.one("description")),
+    ];
+    let action = format!("/groups/{slug}/events/new");
+    pages::FormPage::new(&CSS_PATH, "Add an event", &action, "Add the event", token, fields, errors)
+}
+
+/// The RRULE for the form's "how often", from the first date.
+fn rule(repeats: &str, date: Option<NaiveDate>) -> Option<String> {
+    match repeats {
+        "weekly" => Some("FREQ=WEEKLY".to_owned()),
+        "fortnightly" => Some("FREQ=WEEKLY;INTERVAL=2".to_owned()),
+        "monthly" => {
+            let d = date?;
+            let nth = (d.day() - 1) / 7 + 1;
+            let day = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"][d.weekday().num_days_from_monday() as usize];
+            Some(if nth >= 5 {
+                format!("FREQ=MONTHLY;BYDAY=-1{day}")
+            } else {
+                format!("FREQ=MONTHLY;BYDAY={nth}{day}")
+            })
+        }
+        _ => None,
+    }
+}
+
+/// The price in pence from "2.50", "£2", "2.5"; `Err` when it is not a price.
+fn pence(text: &str) -> Result<Option<u32>, ()> {
+    let t = text.trim().trim_start_matches('£');
+    if t.is_empty() {
+        return Ok(None);
+    }
+    let (pounds, pennies) = t.split_once('.').unwrap_or((t, "0"));
+    let pennies = match pennies.len() {
+        1 => pennies.parse::<u32>().map(|p| p * 10),
+        2 => pennies.parse::<u32>(),
+        _ => return Err(()),
+    };
+    match (pounds.parse::<u32>(), pennies) {
+        (Ok(l), Ok(p)) => l.checked_mul(100).and_then(|l| l.checked_add(p)).map(Some).ok_or(()),
+        _ => Err(()),
+    }
+}
+
+fn event_draft(p: &Posted) -> Result<EventDraft, Vec<(&'static str, String)>> {
+    let mut errors = Vec::new();
+    let date = p.one("date");
+    let first = NaiveDate::parse_from_str(&date, "%Y-%m-%d").ok();
+    if first.is_none() {
+        errors.push(("date", "Enter the date as year-month-day, for example 2026-03-03".to_owned()));
+    }
+    for (field, label) in [("start_time", "start"), ("end_time", "end")] {
+        if chrono::NaiveTime::parse_from_str(&p.one(field), "%H:%M").is_err() {
+            errors.push((field, format!("Enter the {label} time as hours:minutes, for example 10:00")));
+        }
+    }
+    let price = pence(&p.one("price")).unwrap_or_else(|()| {
+        errors.push(("price", "Enter a price in pounds and pence, for example 2.50, or leave it empty".to_owned()));
+        None
+    });
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let place = p.optional("place_name").map(|name| PlaceInput {
+        name,
+        address: p.optional("address"),
+        postcode: p.optional("postcode"),
+        latitude: None,
+        longitude: None,
+    });
+    Ok(EventDraft {
+        title: p.one("title"),
+        summary: p.one("summary"),
+        description: p.optional("description"),
+        start: format!("{date}T{}", p.one("start_time")),
+        end: format!("{date}T{}", p.one("end_time")),
+        place,
+        accessibility: p.all("accessibility").iter().filter_map(|a| AccessibilityFeature::parse(a)).collect(),
+        booking: BookingMode::parse(&p.one("booking")),
+        booking_url: p.optional("booking_url"),
+        price_pence: price,
+        rrule: rule(&p.one("repeats"), first),
+        ..EventDraft::default()
+    })
+}
+
+pub async fn new_event(State(service): State<Service>, headers: HeaderMap, Path(slug): Path<String>) -> Response {
+    let Some((actor, cookie)) = session(&service, &headers).await else { return crate::account::see_other("/sign-in") };
+    if let Err(e) = service.group(&actor, &GroupRef::Slug(slug.clone())).await {
+        return crate::failed(&e);
+    }
+    crate::account::private_page(pages::render(&event_form(&slug, &Posted::default(), form_token(&cookie), Vec::new())))
+}
+
+pub async fn create_event(
+    State(service): State<Service>,
+    headers: HeaderMap,
+    Path(slug): Path<String>,
+    body: Bytes,
+) -> Response {
+    let Some((actor, cookie)) = session(&service, &headers).await else { return crate::account::see_other("/sign-in") };
+    let posted = Posted::parse(&body);
+    if !trusted(&service, &headers, &posted, &cookie) {
+        return refused();
+    }
+    let invalid = |errors| {
+        let page = event_form(&slug, &posted, form_token(&cookie), errors);
+        crate::account::private_status(StatusCode::UNPROCESSABLE_ENTITY, pages::render(&page))
+    };
+    let draft = match event_draft(&posted) {
+        Ok(d) => d,
+        Err(errors) => return invalid(errors),
+    };
+    match service.create_event(&actor, &GroupRef::Slug(slug.clone()), &draft).await {
+        Ok(event) => crate::account::see_other(&format!("/events/{}", event.id)),
+        Err(e) => match field_errors(e, EVENT_FIELDS) {
+            Ok(errors) => invalid(errors),
+            Err(e) => crate::failed(&e),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_prices_and_rules_from_what_people_type() {
+        assert_eq!(slug_from("Wigan TechMates!"), "wigan-techmates");
+        assert_eq!(slug_from("  Tea & Cake -- Club "), "tea-cake-club");
+        assert_eq!(pence(""), Ok(None));
+        assert_eq!(pence("£2.50"), Ok(Some(250)));
+        assert_eq!(pence("2.5"), Ok(Some(250)));
+        assert_eq!(pence("3"), Ok(Some(300)));
+        assert_eq!(pence("two"), Err(()));
+        assert_eq!(pence("1.234"), Err(()));
+        let d = |s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok();
+        assert_eq!(rule("monthly", d("2026-03-03")).as_deref(), Some("FREQ=MONTHLY;BYDAY=1TU"));
+        assert_eq!(rule("monthly", d("2026-03-31")).as_deref(), Some("FREQ=MONTHLY;BYDAY=-1TU"));
+        assert_eq!(rule("fortnightly", d("2026-03-31")).as_deref(), Some("FREQ=WEEKLY;INTERVAL=2"));
+        assert_eq!(rule("never", d("2026-03-31")), None);
+    }
+}
