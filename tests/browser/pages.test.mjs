@@ -263,6 +263,13 @@ test('an invited person signs in with their link, once, and sees their account',
   assert.match(await page.textContent('main'), /Signed in as Ada Organiser/);
   await page.screenshot({ path: join(artefacts, `${store}-me-1280.png`), fullPage: true });
   assert.deepEqual(await axe(page), [], 'the account page passes axe-core');
+  // Joining a group from its page (this one asks an organiser to approve).
+  await page.goto(`${base}/groups/wigan-techmates`);
+  await page.click('text=Join Wigan TechMates');
+  assert.deepEqual(await axe(page), [], 'the join page passes axe-core');
+  await page.click('button[type=submit]');
+  await page.waitForURL(`${base}/me`);
+  assert.match(await page.textContent('main'), /Wigan TechMates\s*Member \(waiting for approval\)/);
   // The same link again, in another browser: refused.
   const other = await browser.newContext();
   const again = await other.newPage();

@@ -401,6 +401,37 @@ pub async fn create_event(
     }
 }
 
+/// The page that asks a signed-in person to confirm joining (or asking to join) a group.
+pub async fn join_page(State(service): State<Service>, headers: HeaderMap, Path(slug): Path<String>) -> Response {
+    let Some((actor, cookie)) = session(&service, &headers).await else { return crate::account::see_other("/sign-in") };
+    match service.group(&actor, &GroupRef::Slug(slug)).await {
+        Ok(view) => {
+            crate::account::private_page(pages::render(&pages::JoinPage::new(&CSS_PATH, &view, form_token(&cookie))))
+        }
+        Err(e) => crate::failed(&e),
+    }
+}
+
+pub async fn join(
+    State(service): State<Service>,
+    headers: HeaderMap,
+    Path(slug): Path<String>,
+    body: Bytes,
+) -> Response {
+    let Some((actor, cookie)) = session(&service, &headers).await else { return crate::account::see_other("/sign-in") };
+    if !trusted(&service, &headers, &Posted::parse(&body), &cookie) {
+        return refused();
+    }
+    let group = match service.group(&actor, &GroupRef::Slug(slug)).await {
+        Ok(view) => view.group,
+        Err(e) => return crate::failed(&e),
+    };
+    match service.join_group(&actor, group.id).await {
+        Ok(_) => crate::account::see_other("/me"),
+        Err(e) => crate::failed(&e),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

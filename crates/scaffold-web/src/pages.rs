@@ -216,6 +216,9 @@ pub struct GroupPage {
     pub contact_email: Option<String>,
     pub links: Vec<(String, String)>,
     pub join: &'static str,
+    /// Whether people can ask to join from the page (not by invitation only).
+    pub join_open: bool,
+    pub join_url: String,
     pub guidelines_html: String,
     /// "Registered charity (England and Wales) 1123456", for numbers an operator verified.
     pub verified: Vec<String>,
@@ -280,6 +283,8 @@ impl GroupPage {
             contact_email: g.contact_email.clone(),
             links: g.links.iter().map(|l| (l.label.clone(), l.url.clone())).collect(),
             join: words::how_to_join(g.join_policy),
+            join_open: g.join_policy != scaffold_domain::group::JoinPolicy::Invite,
+            join_url: format!("/groups/{}/join", g.slug),
             guidelines_html: markdown_html_under(&g.guidelines.text, 2),
             verified: verified(g),
             members: view.member_count,
@@ -736,6 +741,51 @@ impl FormPage {
             form_token,
             fields,
             summary,
+        }
+    }
+}
+
+/// Joining a group: what it means, its guidelines, and one button.
+#[derive(Debug, Template)]
+#[template(path = "join.html")]
+pub struct JoinPage {
+    pub layout: Layout,
+    pub name: String,
+    pub group_url: String,
+    pub action: String,
+    pub form_token: String,
+    /// `None` when the group takes members by invitation only.
+    pub button: Option<&'static str>,
+    pub how: &'static str,
+    /// Already a member (or waiting for approval).
+    pub already: Option<&'static str>,
+    pub guidelines_html: String,
+}
+
+impl JoinPage {
+    pub fn new(css: &str, view: &GroupView, form_token: String) -> Self {
+        use scaffold_domain::group::JoinPolicy;
+        use scaffold_domain::membership::MembershipStatus;
+        let g = &view.group;
+        let already = view.viewer_membership.as_ref().and_then(|m| match m.status {
+            MembershipStatus::Active => Some("You are a member of this group."),
+            MembershipStatus::Pending => Some("You have asked to join: an organiser will approve your request."),
+            _ => None,
+        });
+        JoinPage {
+            layout: Layout::plain(&format!("Join {}", g.name), css),
+            name: g.name.clone(),
+            group_url: format!("/groups/{}", g.slug),
+            action: format!("/groups/{}/join", g.slug),
+            form_token,
+            button: match g.join_policy {
+                JoinPolicy::Open => Some("Join the group"),
+                JoinPolicy::Approval => Some("Ask to join"),
+                JoinPolicy::Invite => None,
+            },
+            how: words::how_to_join(g.join_policy),
+            already,
+            guidelines_html: markdown_html_under(&g.guidelines.text, 2),
         }
     }
 }

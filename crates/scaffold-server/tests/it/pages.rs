@@ -579,3 +579,47 @@ async fn an_organiser_creates_a_group_and_a_weekly_event_through_the_forms() {
     assert_eq!(res.status, 403, "{}", res.text);
     assert_eq!(res.header("content-type"), Some("text/html; charset=utf-8"));
 }
+
+#[tokio::test]
+async fn a_resident_joins_a_group_from_its_page() {
+    let app = app().await;
+    let owner = app.person("Ada", ORGANISER).await;
+    app.group(&owner.token, techmates()).await;
+    app.group(
+        &owner.token,
+        json!({ "slug": "book-club", "name": "Book club", "summary": "Books", "join_policy": "approval" }),
+    )
+    .await;
+    app.group(&owner.token, json!({ "slug": "choir", "name": "Choir", "summary": "Singing", "join_policy": "invite" }))
+        .await;
+    let group = page(&app, "/groups/wigan-techmates").await;
+    assert!(group.text.contains("<a href=\"/groups/wigan-techmates/join\">Join Wigan TechMates</a>"), "{}", group.text);
+    assert!(!page(&app, "/groups/choir").await.text.contains("/groups/choir/join"), "invitation only");
+    assert_eq!(app.http.get("/groups/wigan-techmates/join").send().await.header("location"), Some("/sign-in"));
+
+    let bea = signed_in(&app, "Bea").await;
+    let form = app.http.get("/groups/wigan-techmates/join").header("cookie", &bea).send().await;
+    assert_eq!(form.status, 200, "{}", form.text);
+    assert!(form.text.contains("<button type=\"submit\">Join the group</button>"));
+    let token = form_token(&form.text);
+    assert_eq!(post_form(&app, "/groups/wigan-techmates/join", &bea, &[("form_token", "forged")]).await.status, 403);
+    let res = post_form(&app, "/groups/wigan-techmates/join", &bea, &[("form_token", &token)]).await;
+    assert_eq!((res.status.as_u16(), res.header("location")), (303, Some("/me")), "{}", res.text);
+    let res = post_form(&app, "/groups/book-club/join", &bea, &[("form_token", &token)]).await;
+    assert_eq!(res.status, 303, "{}", res.text);
+    let me = app.http.get("/me").header("cookie", &bea).send().await;
+    assert!(
+        me.text.contains("<a href=\"/groups/wigan-techmates\">Wigan TechMates</a> <span>Member</span>"),
+        "{}",
+        me.text
+    );
+    assert!(me.text.contains("<a href=\"/groups/book-club\">Book club</a> <span>Member (waiting for approval)</span>"));
+    let again = app.http.get("/groups/wigan-techmates/join").header("cookie", &bea).send().await;
+    assert!(again.text.contains("You are a member of this group."));
+    let choir = app.http.get("/groups/choir/join").header("cookie", &bea).send().await;
+    assert!(!choir.text.contains("<button"), "no button for an invitation-only group");
+    assert_eq!(post_form(&app, "/groups/choir/join", &bea, &[("form_token", &token)]).await.status, 403);
+    let id = app.http.get("/api/v1/groups/wigan-techmates").send().await.json()["id"].as_str().unwrap().to_owned();
+    let members = app.http.get(&format!("/api/v1/groups/{id}/members")).token(&owner.token).send().await;
+    assert_eq!(members.json()["items"].as_array().unwrap().len(), 2, "{}", members.text);
+}
