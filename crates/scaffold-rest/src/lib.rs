@@ -27,6 +27,7 @@ use scaffold_service::Service;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
+pub use openactive::dataset_document;
 pub use problem::{ApiError, Problem, problem_response};
 
 /// What every handler gets: the service.

@@ -329,14 +329,37 @@ pub async fn sessions(
     responses((status = 200, description = "The dataset description", body = Object, content_type = "application/ld+json")),
     security(()))]
 pub async fn dataset(State(s): State<RestState>) -> Response {
-    let base = base(&s);
-    let host = crate::calendars::ics_host(&s);
+    let body = dataset_document(&s.service);
+    ([(header::CONTENT_TYPE, "application/ld+json"), (header::CACHE_CONTROL, "public, max-age=3600")], body.to_string())
+        .into_response()
+}
+
+/// OpenActive's own page of guidance for data users, the default `documentation`.
+const DOCUMENTATION: &str = "https://permalink.openactive.io/dataset-site/open-data-documentation";
+
+/// The dataset description (schema.org `Dataset`, OpenActive dataset site profile): served as
+/// JSON-LD here, and inside the HTML dataset site for browsers and the OpenActive validator.
+pub fn dataset_document(service: &scaffold_service::Service) -> Value {
+    let base = service.identity().config().public_url.trim_end_matches('/').to_owned();
+    let host = base.split_once("://").map_or(base.as_str(), |(_, h)| h).to_owned();
+    let p = &service.identity().config().publisher;
+    let name = p.name.clone().unwrap_or_else(|| format!("Community Scaffold ({host})"));
+    let mut publisher = json!({
+        "@type": "Organization",
+        "name": name,
+        "legalName": p.legal_name.clone().unwrap_or_else(|| name.clone()),
+        "url": base,
+        "logo": { "@type": "ImageObject", "url": p.logo_url.clone().unwrap_or_else(|| format!("{base}/assets/logo.svg")) },
+    });
+    if let Some(email) = &p.email {
+        publisher["email"] = json!(email);
+    }
     let feed = |kind: &str, path: &str| {
         json!({ "@type": "DataDownload", "name": kind, "identifier": kind,
             "additionalType": format!("https://openactive.io/{kind}"), "encodingFormat": RPDE,
             "contentUrl": format!("{base}{path}") })
     };
-    let body = json!({
+    json!({
         "@context": ["https://schema.org/", "https://openactive.io/"],
         "@type": "Dataset",
         "@id": format!("{base}/openactive"),
@@ -348,12 +371,11 @@ pub async fn dataset(State(s): State<RestState>) -> Response {
         "license": LICENSE,
         "inLanguage": ["en-GB"],
         "schemaVersion": "https://openactive.io/modelling-opportunity-data/2.0/",
-        "publisher": { "@type": "Organization", "name": format!("Community Scaffold ({host})"), "url": base },
+        "publisher": publisher,
+        "discussionUrl": p.discussion_url.clone().unwrap_or_else(|| format!("{base}/openactive#questions")),
+        "documentation": p.documentation_url.clone().unwrap_or_else(|| DOCUMENTATION.to_owned()),
         "distribution": [feed("SessionSeries", SERIES_PATH), feed("ScheduledSession", SESSIONS_PATH)],
-        "citation": scaffold_domain::activity::ATTRIBUTION,
-    });
-    ([(header::CONTENT_TYPE, "application/ld+json"), (header::CACHE_CONTROL, "public, max-age=3600")], body.to_string())
-        .into_response()
+    })
 }
 
 #[cfg(test)]

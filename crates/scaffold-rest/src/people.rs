@@ -9,7 +9,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
-use scaffold_domain::{ApiKeyId, DomainError, FieldError, PersonId, codes};
+use scaffold_domain::{ApiKeyId, PersonId};
 use scaffold_service::auth::IssuedKey;
 use scaffold_service::identity::links::Invitee;
 use scaffold_store::ApiKey;
@@ -292,18 +292,33 @@ pub async fn create_person(
     ))
 }
 
-/// Who a sign-in link is for: an existing person, or a new one by name.
+/// A sign-in link for an existing person.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct NewSignInLinkBody {
-    /// An existing person. Give this or `display_name`.
-    pub person_id: Option<Uuid>,
-    /// A new person's name. Give this or `person_id`.
-    #[schema(example = "Ada", min_length = 1, max_length = 100)]
-    pub display_name: Option<String>,
+pub struct InviteExisting {
+    pub person_id: Uuid,
     /// How long the link works (default 60, at most 10,080: a week).
     #[schema(minimum = 1, maximum = 10080, example = 60)]
     pub expires_in_minutes: Option<i64>,
+}
+
+/// A sign-in link for a new person, made with this name.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InviteNew {
+    #[schema(example = "Ada", min_length = 1, max_length = 100)]
+    pub display_name: String,
+    /// How long the link works (default 60, at most 10,080: a week).
+    #[schema(minimum = 1, maximum = 10080, example = 60)]
+    pub expires_in_minutes: Option<i64>,
+}
+
+/// Who a sign-in link is for: an existing person (`person_id`) or a new one (`display_name`).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum NewSignInLinkBody {
+    Existing(InviteExisting),
+    New(InviteNew),
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -332,20 +347,11 @@ pub async fn create_sign_in_link(
     SignedIn(actor): SignedIn,
     body: JsonBody<NewSignInLinkBody>,
 ) -> ApiResult<(StatusCode, Json<SignInLinkBody>)> {
-    let b = body.value;
-    let who = match (b.person_id, b.display_name) {
-        (Some(id), None) => Invitee::Person(PersonId(id)),
-        (None, Some(name)) => Invitee::New(name),
-        _ => {
-            return Err(DomainError::invalid(vec![FieldError::new(
-                "/person_id",
-                codes::REQUIRED,
-                "give person_id or display_name, not both",
-            )])
-            .into());
-        }
+    let (who, minutes) = match body.value {
+        NewSignInLinkBody::Existing(e) => (Invitee::Person(PersonId(e.person_id)), e.expires_in_minutes),
+        NewSignInLinkBody::New(n) => (Invitee::New(n.display_name), n.expires_in_minutes),
     };
-    let link = s.service.invite_sign_in(Some(&actor), &who, b.expires_in_minutes).await?;
+    let link = s.service.invite_sign_in(Some(&actor), &who, minutes).await?;
     Ok((
         StatusCode::CREATED,
         Json(SignInLinkBody { url: link.url, person_id: link.person_id.0, expires_at: link.expires_at }),

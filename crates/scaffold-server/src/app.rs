@@ -95,8 +95,9 @@ pub fn router_with_metrics(service: Service, options: &AppOptions, metrics: Arc<
         .merge(scaffold_rest::router(service.clone()))
         .merge(scaffold_graphql::router(schema, service, options.graphql))
         .layer(cors())
-        .merge(scaffold_web::router(service_for_pages))
+        .merge(scaffold_web::router(service_for_pages.clone()))
         .merge(ops)
+        .layer(axum::middleware::from_fn_with_state(service_for_pages, openactive_site))
         .layer(axum::middleware::from_fn_with_state(
             crate::ratelimit::Limiter { service: service_for_limits, trust_forwarded_for: options.trust_forwarded_for },
             crate::ratelimit::limit,
@@ -274,6 +275,26 @@ async fn pages_for_browsers(req: Request<axum::body::Body>, next: axum::middlewa
         return scaffold_web::error_page(status);
     }
     res
+}
+
+/// `/openactive` is the OpenActive dataset site: the dataset description as JSON-LD (the API),
+/// or, for a browser (and the OpenActive validator), a page that carries the same JSON-LD.
+async fn openactive_site(
+    State(service): State<Service>,
+    req: Request<axum::body::Body>,
+    next: axum::middleware::Next,
+) -> Response {
+    let wants_page = req.method() == axum::http::Method::GET
+        && req.uri().path() == "/openactive"
+        && req
+            .headers()
+            .get(axum::http::header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("text/html"));
+    if wants_page {
+        return scaffold_web::dataset_site(req.headers(), &scaffold_rest::dataset_document(&service));
+    }
+    next.run(req).await
 }
 
 async fn problem_for_bare_errors(res: Response) -> Response {

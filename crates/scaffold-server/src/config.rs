@@ -51,6 +51,23 @@ pub struct Config {
     pub graphql: GraphqlConfig,
     pub identity: IdentitySection,
     pub rate_limits: RateLimitConfig,
+    pub site: SiteConfig,
+}
+
+/// Who publishes this instance's open data, for the OpenActive dataset site. Empty values take
+/// defaults from the public address (see `docs/api.md`, "Open data: OpenActive").
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SiteConfig {
+    pub publisher_name: String,
+    /// The organisation's registered name.
+    pub publisher_legal_name: String,
+    pub publisher_logo_url: String,
+    pub publisher_email: String,
+    /// Where users of the data ask questions and report problems.
+    pub discussion_url: String,
+    /// Documentation for users of the data.
+    pub documentation_url: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -233,6 +250,17 @@ impl Config {
             rate_limits: scaffold_service::identity::RateLimits {
                 per_ip_per_minute: self.rate_limits.per_ip_per_minute,
                 per_app_per_minute: self.rate_limits.per_app_per_minute,
+            },
+            publisher: {
+                let given = |s: &String| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
+                scaffold_service::identity::Publisher {
+                    name: given(&self.site.publisher_name),
+                    legal_name: given(&self.site.publisher_legal_name),
+                    logo_url: given(&self.site.publisher_logo_url),
+                    email: given(&self.site.publisher_email),
+                    discussion_url: given(&self.site.discussion_url),
+                    documentation_url: given(&self.site.documentation_url),
+                }
             },
         })
     }

@@ -10,7 +10,7 @@ use serde_json::{Map, Value, json};
 
 /// JSON that is safe inside `<script type="application/ld+json">`: no `<`, `>` or `&` can close
 /// the element or start markup.
-fn script_json(v: &Value) -> String {
+pub fn script_json(v: &Value) -> String {
     v.to_string().replace('<', "\\u003c").replace('>', "\\u003e").replace('&', "\\u0026")
 }
 

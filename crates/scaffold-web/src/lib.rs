@@ -62,6 +62,7 @@ pub fn router(service: Service) -> Router {
         .route("/sitemap.xml", get(sitemap))
         .route("/robots.txt", get(robots))
         .route(&CSS_PATH, get(stylesheet))
+        .route("/assets/logo.svg", get(logo))
         .with_state(service)
 }
 
@@ -137,6 +138,20 @@ fn message_page(status: StatusCode, title: &str, detail: &str) -> Response {
 fn failed(e: &DomainError) -> Response {
     let status = e.kind.status().parse().ok().and_then(|s| StatusCode::from_u16(s).ok());
     error_page(status.unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
+}
+
+/// The dataset site for the OpenActive feeds, from their dataset description (JSON-LD).
+pub fn dataset_site(headers: &HeaderMap, doc: &serde_json::Value) -> Response {
+    html(headers, pages::render(&pages::DatasetPage::new(&CSS_PATH, doc)))
+}
+
+/// The default publisher logo of the open data.
+async fn logo() -> Response {
+    let mut res = include_str!("../assets/logo.svg").into_response();
+    let h = res.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("image/svg+xml"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=86400"));
+    res
 }
 
 async fn stylesheet() -> Response {

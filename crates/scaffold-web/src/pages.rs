@@ -789,3 +789,45 @@ impl JoinPage {
         }
     }
 }
+
+/// The OpenActive dataset site: the dataset described for people, and in JSON-LD for machines.
+#[derive(Debug, Template)]
+#[template(path = "dataset.html")]
+pub struct DatasetPage {
+    pub layout: Layout,
+    pub name: String,
+    pub description: String,
+    pub publisher: String,
+    pub licence: String,
+    pub feeds: Vec<(String, String)>,
+    pub documentation: String,
+    pub discussion: String,
+    pub email: Option<String>,
+    pub citation: String,
+}
+
+impl DatasetPage {
+    pub fn new(css: &str, doc: &serde_json::Value) -> Self {
+        let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_owned();
+        let name = text(&doc["name"]);
+        let mut layout = Layout::page(&name, &text(&doc["description"]), text(&doc["url"]), "website", css);
+        layout.jsonld = Some(jsonld::script_json(doc));
+        DatasetPage {
+            layout,
+            description: text(&doc["description"]),
+            publisher: text(&doc["publisher"]["name"]),
+            licence: text(&doc["license"]),
+            feeds: doc["distribution"]
+                .as_array()
+                .map(|d| d.iter().map(|f| (text(&f["name"]), text(&f["contentUrl"]))).collect())
+                .unwrap_or_default(),
+            documentation: text(&doc["documentation"]),
+            discussion: text(&doc["discussionUrl"]),
+            email: doc["publisher"]["email"].as_str().map(str::to_owned),
+            // The activity list's licence asks for this; the dataset site shows it (schema.org's
+            // `citation` is not part of OpenActive's dataset model, and its validator refuses it).
+            citation: scaffold_domain::activity::ATTRIBUTION.to_owned(),
+            name,
+        }
+    }
+}

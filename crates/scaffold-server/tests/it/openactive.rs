@@ -235,3 +235,57 @@ async fn the_feeds_follow_rpde_and_pass_the_openactive_validators() {
     let items: u64 = report["feeds"].as_array().unwrap().iter().map(|f| f["items"].as_u64().unwrap()).sum();
     assert_eq!(items, u64::try_from(series.len() + sessions.len()).unwrap(), "{report}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dataset_site_is_a_page_that_passes_the_openactive_validator() {
+    assert!(
+        harness_dir().join("node_modules/@openactive/data-model-validator").exists(),
+        "run `npm ci` in tests/openactive first (scripts/test does)"
+    );
+    let (base, http, _) = served().await;
+    let page = http.get("/openactive").header("accept", "text/html").send().await;
+    assert_eq!(page.status, 200, "{}", page.text);
+    assert_eq!(page.header("content-type"), Some("text/html; charset=utf-8"));
+    assert!(page.text.contains(&format!("<a href=\"{base}/openactive/session-series\">")), "{}", page.text);
+    let api = http.get("/openactive").send().await;
+    assert_eq!(api.header("content-type"), Some("application/ld+json"), "API clients keep JSON-LD");
+    let doc = api.json();
+    assert_eq!(doc["publisher"]["legalName"], doc["publisher"]["name"], "defaults from the public address");
+    assert_eq!(doc["publisher"]["logo"]["url"], format!("{base}/assets/logo.svg"));
+    assert_eq!(doc["discussionUrl"], format!("{base}/openactive#questions"));
+    let logo = http.get("/assets/logo.svg").send().await;
+    assert_eq!((logo.status.as_u16(), logo.header("content-type")), (200, Some("image/svg+xml")));
+
+    // The official validator, on the page as served.
+    let out = tokio::process::Command::new("node")
+        .arg(harness_dir().join("dataset.mjs"))
+        .arg(format!("{base}/openactive"))
+        .output()
+        .await
+        .unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| {
+        panic!("validator output: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    });
+    assert!(out.status.success() && report["ok"] == true, "dataset site: {report:#}");
+    // The check can fail: the same document without its discussion page and publisher logo does not pass.
+    let mut broken = doc.clone();
+    broken.as_object_mut().unwrap().remove("discussionUrl");
+    broken["publisher"].as_object_mut().unwrap().remove("logo");
+    let mut child = tokio::process::Command::new("node")
+        .arg(harness_dir().join("dataset.mjs"))
+        .arg("-")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use tokio::io::AsyncWriteExt;
+    child.stdin.take().unwrap().write_all(broken.to_string().as_bytes()).await.unwrap();
+    let out = child.wait_with_output().await.unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(!out.status.success(), "{report:#}");
+    let rules: Vec<&str> = report["errors"].as_array().unwrap().iter().filter_map(|e| e["path"].as_str()).collect();
+    assert!(
+        rules.iter().any(|p| p.contains("discussionUrl")) && rules.iter().any(|p| p.contains("logo")),
+        "{report:#}"
+    );
+}

@@ -61,6 +61,19 @@ pub struct IdentityConfig {
     /// How long a sign-in may take (at most ten minutes).
     pub login_flow_secs: i64,
     pub rate_limits: RateLimits,
+    /// Who publishes the instance's open data (the OpenActive dataset site).
+    pub publisher: Publisher,
+}
+
+/// Who publishes the instance's open data; `None` takes a default from the public address.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Publisher {
+    pub name: Option<String>,
+    pub legal_name: Option<String>,
+    pub logo_url: Option<String>,
+    pub email: Option<String>,
+    pub discussion_url: Option<String>,
+    pub documentation_url: Option<String>,
 }
 
 impl Default for IdentityConfig {
@@ -74,6 +87,7 @@ impl Default for IdentityConfig {
             session_absolute_secs: 12 * 60 * 60,
             login_flow_secs: 600,
             rate_limits: RateLimits::default(),
+            publisher: Publisher::default(),
         }
     }
 }
