@@ -13,7 +13,7 @@ use base64::Engine;
 use chrono::{Datelike, NaiveDate};
 use scaffold_domain::event::{AccessibilityFeature, BookingMode, EventDraft, PlaceInput};
 use scaffold_domain::group::{
-    AreaInput, Category, GroupDraft, GroupKind, GuidelineTemplate, GuidelinesInput, JoinPolicy, Visibility,
+    AreaInput, Category, GroupDraft, GroupKind, GroupPatch, GuidelineTemplate, GuidelinesInput, JoinPolicy, Visibility,
 };
 use scaffold_domain::{Actor, DomainError, ErrorKind};
 use scaffold_service::Service;
@@ -399,6 +399,97 @@ pub async fn create_event(
             Err(e) => crate::failed(&e),
         },
     }
+}
+
+/// The group's fields as the edit form shows them first: what the group has now.
+fn group_as_posted(g: &scaffold_domain::group::Group) -> Posted {
+    let mut map: HashMap<String, Vec<String>> = HashMap::new();
+    let mut put = |k: &str, v: String| map.entry(k.to_owned()).or_default().push(v);
+    put("name", g.name.clone());
+    put("summary", g.summary.clone());
+    put("description", g.description.clone().unwrap_or_default());
+    for c in &g.categories {
+        put("categories", c.as_str().to_owned());
+    }
+    put("outcode", g.area.as_ref().map(|a| a.outcode.as_str().to_owned()).unwrap_or_default());
+    put("contact_email", g.contact_email.clone().unwrap_or_default());
+    put("join_policy", g.join_policy.as_str().to_owned());
+    put("guidelines", g.guidelines.template.map_or("none", |t| t.as_str()).to_owned());
+    put("version", g.version.to_string());
+    Posted(map)
+}
+
+fn edit_form(slug: &str, p: &Posted, token: String, errors: Vec<(&'static str, String)>) -> pages::FormPage {
+    let mut page = group_form(p, token, errors);
+    // The address stays: links and posters point to it.
+    page.fields.retain(|f| f.id != "slug");
+    page.heading = "Edit the group's page";
+    page.layout.title = page.layout.title.replace("Create a group", page.heading);
+    page.submit = "Save the changes";
+    page.action = format!("/groups/{slug}/edit");
+    page.hidden = vec![("version", p.one("version"))];
+    page
+}
+
+/// The change the edit form asks for: every field it shows, as typed.
+fn group_patch(p: &Posted) -> GroupPatch {
+    let draft = group_draft(p);
+    GroupPatch {
+        name: Some(draft.name),
+        summary: Some(draft.summary),
+        description: Some(draft.description),
+        categories: Some(draft.categories),
+        area: Some(draft.area),
+        contact_email: Some(draft.contact_email),
+        join_policy: Some(draft.join_policy),
+        // "None for now" leaves the guidelines as they are.
+        guidelines: draft.guidelines,
+        ..GroupPatch::default()
+    }
+}
+
+pub async fn edit_group_page(State(service): State<Service>, headers: HeaderMap, Path(slug): Path<String>) -> Response {
+    let Some((actor, cookie)) = session(&service, &headers).await else { return crate::account::see_other("/sign-in") };
+    match service.group(&actor, &GroupRef::Slug(slug.clone())).await {
+        Ok(view) => {
+            let page = edit_form(&slug, &group_as_posted(&view.group), form_token(&cookie), Vec::new());
+            crate::account::private_page(pages::render(&page))
+        }
+        Err(e) => crate::failed(&e),
+    }
+}
+
+pub async fn edit_group(
+    State(service): State<Service>,
+    headers: HeaderMap,
+    Path(slug): Path<String>,
+    body: Bytes,
+) -> Response {
+    let Some((actor, cookie)) = session(&service, &headers).await else { return crate::account::see_other("/sign-in") };
+    let mut posted = Posted::parse(&body);
+    if !trusted(&service, &headers, &posted, &cookie) {
+        return refused();
+    }
+    let group = match service.group(&actor, &GroupRef::Slug(slug.clone())).await {
+        Ok(view) => view.group,
+        Err(e) => return crate::failed(&e),
+    };
+    let version = posted.one("version").parse::<i64>().unwrap_or(-1);
+    let errors = match service.update_group(&actor, group.id, &group_patch(&posted), version).await {
+        Ok(_) => return crate::account::see_other(&format!("/groups/{slug}")),
+        Err(e) if e.kind == ErrorKind::PreconditionFailed => {
+            // Someone saved first: keep what this person typed, and let them send it again
+            // against the version now current, knowing that it replaces the other change.
+            posted.0.insert("version".to_owned(), vec![group.version.to_string()]);
+            vec![("form", "Someone else changed this group's page after you opened it. Your changes are below: check the group's page, then save again to replace theirs.".to_owned())]
+        }
+        Err(e) => match field_errors(e, GROUP_FIELDS) {
+            Ok(errors) => errors,
+            Err(e) => return crate::failed(&e),
+        },
+    };
+    let page = edit_form(&slug, &posted, form_token(&cookie), errors);
+    crate::account::private_status(StatusCode::UNPROCESSABLE_ENTITY, pages::render(&page))
 }
 
 /// The page that asks a signed-in person to confirm joining (or asking to join) a group.

@@ -598,6 +598,8 @@ pub struct MyGroup {
     pub pending: bool,
     /// Where an organiser adds an event, for owners and organisers.
     pub add_event_url: Option<String>,
+    /// Where they edit the group's page.
+    pub edit_url: Option<String>,
 }
 
 #[derive(Debug, Template)]
@@ -627,6 +629,8 @@ impl MePage {
                     pending: m.status != MembershipStatus::Active,
                     add_event_url: (m.status == MembershipStatus::Active && m.role != Role::Member)
                         .then(|| format!("/groups/{}/events/new", g.slug)),
+                    edit_url: (m.status == MembershipStatus::Active && m.role != Role::Member)
+                        .then(|| format!("/groups/{}/edit", g.slug)),
                 })
             })
             .collect();
@@ -702,6 +706,8 @@ pub struct FormPage {
     pub action: String,
     pub submit: &'static str,
     pub form_token: String,
+    /// Hidden values sent back with the form (name, value).
+    pub hidden: Vec<(&'static str, String)>,
     pub fields: Vec<Field>,
     /// Errors that belong to no field (or to the form as a whole), and every field's, in order.
     pub summary: Vec<FieldProblem>,
@@ -739,6 +745,7 @@ impl FormPage {
             action: action.to_owned(),
             submit,
             form_token,
+            hidden: Vec::new(),
             fields,
             summary,
         }

@@ -623,3 +623,104 @@ async fn a_resident_joins_a_group_from_its_page() {
     let members = app.http.get(&format!("/api/v1/groups/{id}/members")).token(&owner.token).send().await;
     assert_eq!(members.json()["items"].as_array().unwrap().len(), 2, "{}", members.text);
 }
+
+fn as_refs<'a>(v: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    v.iter().map(|(k, v)| (*k, v.as_str())).collect()
+}
+
+fn hidden(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker).unwrap_or_else(|| panic!("no {name} in {html}")) + marker.len();
+    html[start..start + html[start..].find('"').unwrap()].to_owned()
+}
+
+#[tokio::test]
+async fn an_organiser_edits_the_group_page_and_a_stale_form_loses_nothing() {
+    let app = app().await;
+    let ada = signed_in(&app, "Ada").await;
+    let token = form_token(&app.http.get("/groups/new").header("cookie", &ada).send().await.text);
+    let created = post_form(
+        &app,
+        "/groups/new",
+        &ada,
+        &[
+            ("form_token", &token),
+            ("name", "Tea and Cake Club"),
+            ("summary", "Tea"),
+            ("outcode", "WN1"),
+            ("categories", "food"),
+            ("join_policy", "open"),
+            ("guidelines", "welcoming-space"),
+        ],
+    )
+    .await;
+    assert_eq!(created.status, 303, "{}", created.text);
+    let me = app.http.get("/me").header("cookie", &ada).send().await;
+    assert!(me.text.contains("href=\"/groups/tea-and-cake-club/edit\""));
+
+    let form = app.http.get("/groups/tea-and-cake-club/edit").header("cookie", &ada).send().await;
+    assert_eq!(form.status, 200, "{}", form.text);
+    assert!(
+        form.text.contains("value=\"Tea and Cake Club\"") && form.text.contains("value=\"food\" checked"),
+        "the form shows the group as it is"
+    );
+    assert!(!form.text.contains("name=\"slug\""), "the address stays");
+    let version = hidden(&form.text, "version");
+    let edit = |summary: &'static str, version: String| {
+        vec![
+            ("form_token", token.clone()),
+            ("version", version),
+            ("name", "Tea and Cake Club".to_owned()),
+            ("summary", summary.to_owned()),
+            ("outcode", "WN1".to_owned()),
+            ("categories", "food".to_owned()),
+            ("categories", "older-people".to_owned()),
+            ("join_policy", "approval".to_owned()),
+            ("guidelines", "none".to_owned()),
+        ]
+    };
+
+    let first = edit("Tea, cake and a chat", version.clone());
+    let res = post_form(&app, "/groups/tea-and-cake-club/edit", &ada, &as_refs(&first)).await;
+    assert_eq!((res.status.as_u16(), res.header("location")), (303, Some("/groups/tea-and-cake-club")), "{}", res.text);
+    let group = page(&app, "/groups/tea-and-cake-club").await;
+    assert!(
+        group.text.contains("Tea, cake and a chat")
+            && group.text.contains("Older people")
+            && group.text.contains("Ask to join")
+    );
+    assert!(group.text.contains("We want everyone who comes along to feel welcome"), "guidelines kept");
+
+    // A form opened before that change: nothing typed is lost, and it can be sent again.
+    let stale = edit("Now on Thursdays", version);
+    let res = post_form(&app, "/groups/tea-and-cake-club/edit", &ada, &as_refs(&stale)).await;
+    assert_eq!(res.status, 422, "{}", res.text);
+    assert!(
+        res.text.contains("Someone else changed this group") && res.text.contains("value=\"Now on Thursdays\""),
+        "{}",
+        res.text
+    );
+    let current = hidden(&res.text, "version");
+    let res =
+        post_form(&app, "/groups/tea-and-cake-club/edit", &ada, &as_refs(&edit("Now on Thursdays", current))).await;
+    assert_eq!(res.status, 303, "{}", res.text);
+    assert!(page(&app, "/groups/tea-and-cake-club").await.text.contains("Now on Thursdays"));
+
+    // Mistakes beside their fields; someone who does not run the group cannot edit it.
+    let form = app.http.get("/groups/tea-and-cake-club/edit").header("cookie", &ada).send().await;
+    let mut bad = edit("", hidden(&form.text, "version"));
+    bad[2].1 = "X".to_owned();
+    let res = post_form(&app, "/groups/tea-and-cake-club/edit", &ada, &as_refs(&bad)).await;
+    assert_eq!(res.status, 422);
+    assert!(
+        res.text.contains("<a href=\"#name\">Name of the group:") && res.text.contains("value=\"X\""),
+        "{}",
+        res.text
+    );
+    let bea = signed_in(&app, "Bea").await;
+    let theirs = form_token(&app.http.get("/groups/new").header("cookie", &bea).send().await.text);
+    let mut forged = edit("Hijacked", hidden(&form.text, "version"));
+    forged[0].1 = theirs;
+    assert_eq!(post_form(&app, "/groups/tea-and-cake-club/edit", &bea, &as_refs(&forged)).await.status, 403);
+    assert!(!page(&app, "/groups/tea-and-cake-club").await.text.contains("Hijacked"));
+}
