@@ -71,6 +71,17 @@ fn trusted(service: &Service, headers: &HeaderMap, posted: &Posted, cookie: &str
         && scaffold_service::identity::constant_time_eq(token.as_bytes(), form_token(cookie).as_bytes())
 }
 
+/// A form posted by a signed-in person from our own page: who, their session, and what they
+/// sent; otherwise the answer (to sign in, or refused).
+async fn signed_post(service: &Service, headers: &HeaderMap, body: &[u8]) -> Result<(Actor, String, Posted), Response> {
+    let (actor, cookie) = session(service, headers).await.ok_or_else(|| crate::account::see_other("/sign-in"))?;
+    let posted = Posted::parse(body);
+    if !trusted(service, headers, &posted, &cookie) {
+        return Err(refused());
+    }
+    Ok((actor, cookie, posted))
+}
+
 fn refused() -> Response {
     crate::message_page(
         StatusCode::FORBIDDEN,
@@ -199,11 +210,10 @@ pub async fn new_group(State(service): State<Service>, headers: HeaderMap) -> Re
 }
 
 pub async fn create_group(State(service): State<Service>, headers: HeaderMap, body: Bytes) -> Response {
-    let Some((actor, cookie)) = session(&service, &headers).await else { return crate::account::see_other("/sign-in") };
-    let posted = Posted::parse(&body);
-    if !trusted(&service, &headers, &posted, &cookie) {
-        return refused();
-    }
+    let (actor, cookie, posted) = match signed_post(&service, &headers, &body).await {
+        Ok(signed) => signed,
+        Err(res) => return res,
+    };
     match service.create_group(&actor, &group_draft(&posted), None).await {
         Ok(created) => crate::account::see_other(&format!("/groups/{}", created.view.group.slug)),
         Err(e) => match field_errors(e, GROUP_FIELDS) {
@@ -379,11 +389,10 @@ pub async fn create_event(
     Path(slug): Path<String>,
     body: Bytes,
 ) -> Response {
-    let Some((actor, cookie)) = session(&service, &headers).await else { return crate::account::see_other("/sign-in") };
-    let posted = Posted::parse(&body);
-    if !trusted(&service, &headers, &posted, &cookie) {
-        return refused();
-    }
+    let (actor, cookie, posted) = match signed_post(&service, &headers, &body).await {
+        Ok(signed) => signed,
+        Err(res) => return res,
+    };
     let invalid = |errors| {
         let page = event_form(&slug, &posted, form_token(&cookie), errors);
         crate::account::private_status(StatusCode::UNPROCESSABLE_ENTITY, pages::render(&page))
@@ -465,11 +474,10 @@ pub async fn edit_group(
     Path(slug): Path<String>,
     body: Bytes,
 ) -> Response {
-    let Some((actor, cookie)) = session(&service, &headers).await else { return crate::account::see_other("/sign-in") };
-    let mut posted = Posted::parse(&body);
-    if !trusted(&service, &headers, &posted, &cookie) {
-        return refused();
-    }
+    let (actor, cookie, mut posted) = match signed_post(&service, &headers, &body).await {
+        Ok(signed) => signed,
+        Err(res) => return res,
+    };
     let group = match service.group(&actor, &GroupRef::Slug(slug.clone())).await {
         Ok(view) => view.group,
         Err(e) => return crate::failed(&e),
@@ -509,10 +517,10 @@ pub async fn join(
     Path(slug): Path<String>,
     body: Bytes,
 ) -> Response {
-    let Some((actor, cookie)) = session(&service, &headers).await else { return crate::account::see_other("/sign-in") };
-    if !trusted(&service, &headers, &Posted::parse(&body), &cookie) {
-        return refused();
-    }
+    let actor = match signed_post(&service, &headers, &body).await {
+        Ok((actor, ..)) => actor,
+        Err(res) => return res,
+    };
     let group = match service.group(&actor, &GroupRef::Slug(slug)).await {
         Ok(view) => view.group,
         Err(e) => return crate::failed(&e),
