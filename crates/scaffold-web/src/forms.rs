@@ -11,7 +11,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use base64::Engine;
 use chrono::{Datelike, NaiveDate};
-use scaffold_domain::event::{AccessibilityFeature, BookingMode, EventDraft, PlaceInput};
+use scaffold_domain::event::{AccessibilityFeature, BookingMode, EventDraft, OverrideDraft, PlaceInput};
 use scaffold_domain::group::{
     AreaInput, Category, GroupDraft, GroupKind, GroupPatch, GuidelineTemplate, GuidelinesInput, JoinPolicy, Visibility,
 };
@@ -498,6 +498,129 @@ pub async fn edit_group(
     };
     let page = edit_form(&slug, &posted, form_token(&cookie), errors);
     crate::account::private_status(StatusCode::UNPROCESSABLE_ENTITY, pages::render(&page))
+}
+
+/// A series' next dates, each with a link to change it (for the group's organisers).
+pub async fn dates_page(State(service): State<Service>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    let Some((actor, _)) = session(&service, &headers).await else { return crate::account::see_other("/sign-in") };
+    let Some(id) = scaffold_domain::EventId::parse(&id) else { return crate::error_page(StatusCode::NOT_FOUND) };
+    let now = service.now();
+    match service.occurrences(&actor, id, now, now + chrono::Duration::days(crate::UPCOMING_DAYS)).await {
+        Ok((event, dates)) => {
+            crate::account::private_page(pages::render(&pages::DatesPage::new(&CSS_PATH, &event, &dates)))
+        }
+        Err(e) => crate::failed(&e),
+    }
+}
+
+const DATE_FIELDS: &[(&str, &str)] = &[
+    ("/reason", "reason"),
+    ("/start", "new_date"),
+    ("/end", "new_end"),
+    ("/status", "what"),
+    ("/local_start", "form"),
+];
+
+fn date_form(id: &str, local: &str, p: &Posted, token: String, errors: Vec<(&'static str, String)>) -> pages::FormPage {
+    use pages::Field;
+    let what = if p.0.contains_key("what") { p.one("what") } else { "cancelled".to_owned() };
+    let fields = vec![
+        Field::radios(
+            "what",
+            "What happens on this date",
+            &[
+                ("cancelled", "It is cancelled"),
+                ("postponed", "It is postponed (a new date to follow)"),
+                ("moved", "It moves to another time"),
+                ("usual", "It goes ahead as usual"),
+            ],
+            &what,
+        ),
+        Field::text(
+            "reason",
+            "Why (shown on the page)",
+            "Optional, for example: the library is closed",
+            &p.one("reason"),
+        ),
+        Field::date("new_date", "New date (when it moves)", &p.one("new_date")),
+        Field::time("new_start", "New start time (when it moves)", &p.one("new_start")),
+        Field::time("new_end", "New end time (when it moves)", &p.one("new_end")),
+    ];
+    pages::FormPage::new(
+        &CSS_PATH,
+        "Change a date",
+        &format!("/events/{id}/dates/{local}"),
+        "Save the change",
+        token,
+        fields,
+        errors,
+    )
+}
+
+pub async fn date_page(
+    State(service): State<Service>,
+    headers: HeaderMap,
+    Path((id, local)): Path<(String, String)>,
+) -> Response {
+    let Some((actor, cookie)) = session(&service, &headers).await else { return crate::account::see_other("/sign-in") };
+    let Some(event_id) = scaffold_domain::EventId::parse(&id) else { return crate::error_page(StatusCode::NOT_FOUND) };
+    if let Err(e) = service.event(&actor, event_id).await {
+        return crate::failed(&e);
+    }
+    crate::account::private_page(pages::render(&date_form(
+        &id,
+        &local,
+        &Posted::default(),
+        form_token(&cookie),
+        Vec::new(),
+    )))
+}
+
+pub async fn change_date(
+    State(service): State<Service>,
+    headers: HeaderMap,
+    Path((id, local)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    let (actor, cookie, posted) = match signed_post(&service, &headers, &body).await {
+        Ok(signed) => signed,
+        Err(res) => return res,
+    };
+    let Some(event_id) = scaffold_domain::EventId::parse(&id) else { return crate::error_page(StatusCode::NOT_FOUND) };
+    let reason = posted.optional("reason");
+    let done = match posted.one("what").as_str() {
+        "usual" => service.clear_occurrence(&actor, event_id, &local).await,
+        what => {
+            let moved = what == "moved";
+            let at = |time: &str| moved.then(|| format!("{}T{}", posted.one("new_date"), posted.one(time)));
+            let draft = OverrideDraft {
+                status: Some(match what {
+                    "postponed" => scaffold_domain::event::EventStatus::Postponed,
+                    "moved" => scaffold_domain::event::EventStatus::Scheduled,
+                    _ => scaffold_domain::event::EventStatus::Cancelled,
+                }),
+                reason,
+                start: at("new_start"),
+                end: at("new_end"),
+                place: None,
+            };
+            service.set_occurrence(&actor, event_id, &local, &draft).await.map(drop)
+        }
+    };
+    match done {
+        Ok(()) => crate::account::see_other(&format!("/events/{id}/dates")),
+        // Clearing a date that was never changed changes nothing: it already goes ahead.
+        Err(e) if e.kind == ErrorKind::NotFound && posted.one("what") == "usual" => {
+            crate::account::see_other(&format!("/events/{id}/dates"))
+        }
+        Err(e) => match field_errors(e, DATE_FIELDS) {
+            Ok(errors) => {
+                let page = date_form(&id, &local, &posted, form_token(&cookie), errors);
+                crate::account::private_status(StatusCode::UNPROCESSABLE_ENTITY, pages::render(&page))
+            }
+            Err(e) => crate::failed(&e),
+        },
+    }
 }
 
 /// The page that asks a signed-in person to confirm joining (or asking to join) a group.

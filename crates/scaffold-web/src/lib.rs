@@ -41,7 +41,7 @@ const CSS: &str = include_str!("../assets/site.css");
 static CSS_PATH: LazyLock<String> = LazyLock::new(|| format!("/assets/site.{}.css", &digest(CSS.as_bytes())[..12]));
 
 /// Dates a page lists ahead.
-const UPCOMING_DAYS: i64 = 90;
+pub(crate) const UPCOMING_DAYS: i64 = 90;
 const RESULTS: u32 = 20;
 
 pub fn router(service: Service) -> Router {
@@ -56,6 +56,8 @@ pub fn router(service: Service) -> Router {
         .route("/embed/groups/{slug}", get(embed))
         .route("/events/{id}", get(event))
         .route("/events/{id}/poster", get(event_poster))
+        .route("/events/{id}/dates", get(forms::dates_page))
+        .route("/events/{id}/dates/{local}", get(forms::date_page).post(forms::change_date))
         .route("/places/{outcode}", get(place))
         .route("/sign-in", get(account::sign_in))
         .route("/sign-in/{token}", get(account::link_page).post(account::use_link))

@@ -364,6 +364,8 @@ pub struct EventPage {
     pub ages: Option<String>,
     pub calendar_url: String,
     pub poster_url: String,
+    pub series: bool,
+    pub dates_url: String,
 }
 
 impl EventPage {
@@ -415,6 +417,8 @@ impl EventPage {
             },
             calendar_url: format!("/api/v1/events/{}/calendar.ics", e.id),
             poster_url: format!("/events/{}/poster", e.id),
+            series: e.recurrence.is_some(),
+            dates_url: format!("/events/{}/dates", e.id),
         }
     }
 }
@@ -835,6 +839,42 @@ impl DatasetPage {
             // `citation` is not part of OpenActive's dataset model, and its validator refuses it).
             citation: scaffold_domain::activity::ATTRIBUTION.to_owned(),
             name,
+        }
+    }
+}
+
+/// A date of a series, for its organisers: how it stands, and where to change it.
+#[derive(Debug)]
+pub struct DateChoice {
+    pub when: String,
+    pub note: Option<String>,
+    pub change_url: String,
+}
+
+#[derive(Debug, Template)]
+#[template(path = "event_dates.html")]
+pub struct DatesPage {
+    pub layout: Layout,
+    pub title: String,
+    pub event_url: String,
+    pub dates: Vec<DateChoice>,
+}
+
+impl DatesPage {
+    pub fn new(css: &str, e: &Event, dates: &[Occurrence]) -> Self {
+        DatesPage {
+            layout: Layout::plain(&format!("Dates of {}", e.title), css),
+            title: e.title.clone(),
+            event_url: format!("/events/{}", e.id),
+            dates: dates
+                .iter()
+                .map(|o| DateChoice {
+                    when: words::local_range(o.start, o.end, e.timezone, e.all_day),
+                    note: off(o.status, o.reason.as_deref())
+                        .or_else(|| o.moved.then(|| "Moved from its usual time".to_owned())),
+                    change_url: format!("/events/{}/dates/{}", e.id, o.local_start.format("%Y-%m-%dT%H:%M")),
+                })
+                .collect(),
         }
     }
 }

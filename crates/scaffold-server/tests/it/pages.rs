@@ -724,3 +724,111 @@ async fn an_organiser_edits_the_group_page_and_a_stale_form_loses_nothing() {
     assert_eq!(post_form(&app, "/groups/tea-and-cake-club/edit", &bea, &as_refs(&forged)).await.status, 403);
     assert!(!page(&app, "/groups/tea-and-cake-club").await.text.contains("Hijacked"));
 }
+
+#[tokio::test]
+async fn an_organiser_cancels_moves_and_restores_one_date_of_a_series() {
+    let app = app().await;
+    let ada = signed_in(&app, "Ada").await;
+    let token = form_token(&app.http.get("/groups/new").header("cookie", &ada).send().await.text);
+    let group = [
+        ("form_token", token.as_str()),
+        ("name", "Tea and Cake Club"),
+        ("summary", "Tea"),
+        ("outcode", "WN1"),
+        ("join_policy", "open"),
+        ("guidelines", "welcoming-space"),
+    ];
+    assert_eq!(post_form(&app, "/groups/new", &ada, &group).await.status, 303);
+    let event = [
+        ("form_token", token.as_str()),
+        ("title", "Tuesday tea"),
+        ("summary", "Tea every week"),
+        ("date", "2026-03-31"),
+        ("start_time", "10:00"),
+        ("end_time", "12:00"),
+        ("repeats", "weekly"),
+        ("place_name", "Wigan Library"),
+        ("postcode", "WN1 1NU"),
+        ("booking", "drop-in"),
+    ];
+    let res = post_form(&app, "/groups/tea-and-cake-club/events/new", &ada, &event).await;
+    let event_path = res.header("location").unwrap().to_owned();
+    assert!(page(&app, &event_path).await.text.contains(&format!("href=\"{event_path}/dates\"")));
+
+    let dates = app.http.get(&format!("{event_path}/dates")).header("cookie", &ada).send().await;
+    assert_eq!(dates.status, 200, "{}", dates.text);
+    let change = format!("{event_path}/dates/2026-04-07T10:00");
+    assert!(dates.text.contains(&format!("href=\"{change}\"")), "{}", dates.text);
+    let form = app.http.get(&change).header("cookie", &ada).send().await;
+    assert!(form.text.contains("It is cancelled"));
+
+    let res = post_form(
+        &app,
+        &change,
+        &ada,
+        &[("form_token", &token), ("what", "cancelled"), ("reason", "Library closed for Easter")],
+    )
+    .await;
+    assert_eq!(
+        (res.status.as_u16(), res.header("location")),
+        (303, Some(format!("{event_path}/dates").as_str())),
+        "{}",
+        res.text
+    );
+    assert!(page(&app, &event_path).await.text.contains("Cancelled: Library closed for Easter"));
+
+    let res = post_form(
+        &app,
+        &change,
+        &ada,
+        &[
+            ("form_token", &token),
+            ("what", "moved"),
+            ("new_date", "2026-04-08"),
+            ("new_start", "14:00"),
+            ("new_end", "13:00"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status, 422, "{}", res.text);
+    assert!(
+        res.text.contains("<a href=\"#new_end\">New end time (when it moves):")
+            && res.text.contains("value=\"2026-04-08\""),
+        "{}",
+        res.text
+    );
+    let res = post_form(
+        &app,
+        &change,
+        &ada,
+        &[
+            ("form_token", &token),
+            ("what", "moved"),
+            ("new_date", "2026-04-08"),
+            ("new_start", "14:00"),
+            ("new_end", "16:00"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status, 303, "{}", res.text);
+    let moved = page(&app, &event_path).await.text;
+    assert!(
+        moved.contains(
+            "Wednesday 8 April 2026, 14:00 to 16:00 BST</span> <strong class=\"status\">Moved from its usual time"
+        ),
+        "{moved}"
+    );
+
+    let res = post_form(&app, &change, &ada, &[("form_token", &token), ("what", "usual")]).await;
+    assert_eq!(res.status, 303, "{}", res.text);
+    let restored = page(&app, &event_path).await.text;
+    assert!(
+        restored.contains("Tuesday 7 April 2026, 10:00 to 12:00 BST</span></li>"),
+        "back to the series: {restored}"
+    );
+
+    let bea = signed_in(&app, "Bea").await;
+    let theirs = form_token(&app.http.get("/groups/new").header("cookie", &bea).send().await.text);
+    let res = post_form(&app, &change, &bea, &[("form_token", &theirs), ("what", "cancelled")]).await;
+    assert_eq!(res.status, 403, "{}", res.text);
+}
