@@ -322,6 +322,18 @@ test('a new organiser creates a group and a weekly event through the forms on a 
   await page.click('button[type=submit]');
   await page.waitForURL(/\/events\//);
   assert.match(await page.textContent('main'), /Every \w+day, 14:00 to 16:00/);
+  // Cancel the second date.
+  const eventUrl = page.url();
+  await page.click('text=cancel, postpone or move a date');
+  assert.deepEqual(await axe(page), [], 'the dates page passes axe-core');
+  await page.click('.dates li:nth-child(2) a');
+  assert.deepEqual(await axe(page), [], 'the date form passes axe-core');
+  await page.check('#what-cancelled');
+  await page.fill('#reason', 'Hall booked for a wedding');
+  await page.click('button[type=submit]');
+  await page.waitForURL(/\/dates$/);
+  await page.goto(eventUrl);
+  assert.match(await page.textContent('main'), /Cancelled: Hall booked for a wedding/);
   await page.goto(`${base}/groups/pemberton-knitters`);
   assert.match(await page.textContent('main'), /Knit and natter/);
   await context.close();
