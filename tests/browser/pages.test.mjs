@@ -309,6 +309,13 @@ test('a new organiser creates a group and a weekly event through the forms on a 
   assert.match(await page.textContent('h1'), /Pemberton Knitters/);
 
   await page.goto(`${base}/me`);
+  await page.click('text=Members of Pemberton Knitters');
+  assert.match(await page.textContent('main'), /Olu Organiser\s*Owner/);
+  assert.deepEqual(await axe(page), [], 'the members page passes axe-core');
+  await page.goto(`${base}/me`);
+  await page.click('text=Edit the page of Pemberton Knitters');
+  assert.deepEqual(await axe(page), [], 'the edit form passes axe-core');
+  await page.goto(`${base}/me`);
   await page.click('text=Add an event to Pemberton Knitters');
   assert.deepEqual(await axe(page), [], 'the event form passes axe-core');
   await page.fill('#title', 'Knit and natter');

@@ -623,6 +623,46 @@ pub async fn change_date(
     }
 }
 
+/// A group's members and join requests, for its organisers (the service decides who may see them).
+pub async fn members_page(State(service): State<Service>, headers: HeaderMap, Path(slug): Path<String>) -> Response {
+    let Some((actor, cookie)) = session(&service, &headers).await else { return crate::account::see_other("/sign-in") };
+    let group = match service.group(&actor, &GroupRef::Slug(slug)).await {
+        Ok(view) => view.group,
+        Err(e) => return crate::failed(&e),
+    };
+    match service.list_members(&actor, group.id, None, Some(100)).await {
+        Ok(page) => {
+            let body = pages::render(&pages::MembersPage::new(&CSS_PATH, &group, &page.items, form_token(&cookie)));
+            crate::account::private_page(body)
+        }
+        Err(e) => crate::failed(&e),
+    }
+}
+
+/// Approves a join request.
+pub async fn approve(
+    State(service): State<Service>,
+    headers: HeaderMap,
+    Path((slug, person)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    let actor = match signed_post(&service, &headers, &body).await {
+        Ok((actor, ..)) => actor,
+        Err(res) => return res,
+    };
+    let Some(person) = scaffold_domain::PersonId::parse(&person) else {
+        return crate::error_page(StatusCode::NOT_FOUND);
+    };
+    let group = match service.group(&actor, &GroupRef::Slug(slug.clone())).await {
+        Ok(view) => view.group,
+        Err(e) => return crate::failed(&e),
+    };
+    match service.approve_member(&actor, group.id, person).await {
+        Ok(_) => crate::account::see_other(&format!("/groups/{slug}/members")),
+        Err(e) => crate::failed(&e),
+    }
+}
+
 /// The page that asks a signed-in person to confirm joining (or asking to join) a group.
 pub async fn join_page(State(service): State<Service>, headers: HeaderMap, Path(slug): Path<String>) -> Response {
     let Some((actor, cookie)) = session(&service, &headers).await else { return crate::account::see_other("/sign-in") };

@@ -52,6 +52,8 @@ pub fn router(service: Service) -> Router {
         .route("/groups/{slug}/events/new", get(forms::new_event).post(forms::create_event))
         .route("/groups/{slug}/join", get(forms::join_page).post(forms::join))
         .route("/groups/{slug}/edit", get(forms::edit_group_page).post(forms::edit_group))
+        .route("/groups/{slug}/members", get(forms::members_page))
+        .route("/groups/{slug}/members/{person}/approve", axum::routing::post(forms::approve))
         .route("/groups/{slug}/poster", get(group_poster))
         .route("/embed/groups/{slug}", get(embed))
         .route("/events/{id}", get(event))

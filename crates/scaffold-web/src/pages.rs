@@ -604,6 +604,8 @@ pub struct MyGroup {
     pub add_event_url: Option<String>,
     /// Where they edit the group's page.
     pub edit_url: Option<String>,
+    /// Where they see members and approve requests.
+    pub members_url: Option<String>,
 }
 
 #[derive(Debug, Template)]
@@ -635,6 +637,8 @@ impl MePage {
                         .then(|| format!("/groups/{}/events/new", g.slug)),
                     edit_url: (m.status == MembershipStatus::Active && m.role != Role::Member)
                         .then(|| format!("/groups/{}/edit", g.slug)),
+                    members_url: (m.status == MembershipStatus::Active && m.role != Role::Member)
+                        .then(|| format!("/groups/{}/members", g.slug)),
                 })
             })
             .collect();
@@ -875,6 +879,52 @@ impl DatesPage {
                     change_url: format!("/events/{}/dates/{}", e.id, o.local_start.format("%Y-%m-%dT%H:%M")),
                 })
                 .collect(),
+        }
+    }
+}
+
+/// A member as organisers see them.
+#[derive(Debug)]
+pub struct MemberLine {
+    pub name: String,
+    pub role: &'static str,
+    /// Where to approve a join request.
+    pub approve_url: Option<String>,
+    pub invited: bool,
+}
+
+#[derive(Debug, Template)]
+#[template(path = "members.html")]
+pub struct MembersPage {
+    pub layout: Layout,
+    pub name: String,
+    pub group_url: String,
+    pub form_token: String,
+    pub requests: Vec<MemberLine>,
+    pub members: Vec<MemberLine>,
+}
+
+impl MembersPage {
+    pub fn new(css: &str, g: &Group, list: &[scaffold_service::members::MemberView], form_token: String) -> Self {
+        use scaffold_domain::membership::{MembershipStatus, Role};
+        let line = |v: &scaffold_service::members::MemberView| MemberLine {
+            name: v.display_name.clone(),
+            role: match v.membership.role {
+                Role::Owner => "Owner",
+                Role::Organiser => "Organiser",
+                Role::Member => "Member",
+            },
+            approve_url: (v.membership.status == MembershipStatus::Pending)
+                .then(|| format!("/groups/{}/members/{}/approve", g.slug, v.membership.person_id)),
+            invited: v.membership.status == MembershipStatus::Invited,
+        };
+        MembersPage {
+            layout: Layout::plain(&format!("Members of {}", g.name), css),
+            name: g.name.clone(),
+            group_url: format!("/groups/{}", g.slug),
+            form_token,
+            requests: list.iter().filter(|v| v.membership.status == MembershipStatus::Pending).map(line).collect(),
+            members: list.iter().filter(|v| v.membership.status != MembershipStatus::Pending).map(line).collect(),
         }
     }
 }

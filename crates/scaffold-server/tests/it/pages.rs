@@ -832,3 +832,52 @@ async fn an_organiser_cancels_moves_and_restores_one_date_of_a_series() {
     let res = post_form(&app, &change, &bea, &[("form_token", &theirs), ("what", "cancelled")]).await;
     assert_eq!(res.status, 403, "{}", res.text);
 }
+
+#[tokio::test]
+async fn an_organiser_approves_a_join_request_from_the_members_page() {
+    let app = app().await;
+    let ada = signed_in(&app, "Ada").await;
+    let token = form_token(&app.http.get("/groups/new").header("cookie", &ada).send().await.text);
+    let group = [
+        ("form_token", token.as_str()),
+        ("name", "Book Club"),
+        ("summary", "Books"),
+        ("join_policy", "approval"),
+        ("guidelines", "welcoming-space"),
+    ];
+    assert_eq!(post_form(&app, "/groups/new", &ada, &group).await.status, 303);
+    let bea = signed_in(&app, "Bea").await;
+    let theirs = form_token(&app.http.get("/groups/new").header("cookie", &bea).send().await.text);
+    assert_eq!(post_form(&app, "/groups/book-club/join", &bea, &[("form_token", &theirs)]).await.status, 303);
+    assert_eq!(
+        app.http.get("/groups/book-club/members").header("cookie", &bea).send().await.status,
+        403,
+        "not a member yet"
+    );
+
+    let me = app.http.get("/me").header("cookie", &ada).send().await;
+    assert!(me.text.contains("href=\"/groups/book-club/members\""));
+    let members = app.http.get("/groups/book-club/members").header("cookie", &ada).send().await;
+    assert_eq!(members.status, 200, "{}", members.text);
+    let requests =
+        &members.text[members.text.find("Asking to join").unwrap()..members.text.find("id=\"members-title\"").unwrap()];
+    assert!(requests.contains("Bea"), "{}", members.text);
+    let start = members.text.find("action=\"/groups/book-club/members/").unwrap() + 8;
+    let approve = members.text[start..start + members.text[start..].find('"').unwrap()].to_owned();
+    assert_eq!(post_form(&app, &approve, &ada, &[("form_token", "forged")]).await.status, 403);
+    assert_eq!(
+        post_form(&app, &approve, &bea, &[("form_token", &theirs)]).await.status,
+        403,
+        "not by the person asking"
+    );
+    let res = post_form(&app, &approve, &ada, &[("form_token", &token)]).await;
+    assert_eq!((res.status.as_u16(), res.header("location")), (303, Some("/groups/book-club/members")), "{}", res.text);
+    let members = app.http.get("/groups/book-club/members").header("cookie", &ada).send().await;
+    assert!(
+        members.text.contains("Nobody is waiting.") && members.text.contains("Bea <span>Member</span>"),
+        "{}",
+        members.text
+    );
+    let me = app.http.get("/me").header("cookie", &bea).send().await;
+    assert!(me.text.contains("<a href=\"/groups/book-club\">Book Club</a> <span>Member</span>"), "{}", me.text);
+}
