@@ -270,6 +270,13 @@ test('an invited person signs in with their link, once, and sees their account',
   await page.click('button[type=submit]');
   await page.waitForURL(`${base}/me`);
   assert.match(await page.textContent('main'), /Wigan TechMates\s*Member \(waiting for approval\)/);
+  // Replying to the next date of the series.
+  await page.goto(`${base}/events/${eventId}`);
+  await page.click('text=Say whether you are coming');
+  assert.deepEqual(await axe(page), [], 'the reply page passes axe-core');
+  await page.click('.dates li:first-child button[value=going]');
+  await page.waitForSelector('.notice-ok');
+  assert.match(await page.textContent('.notice-ok'), /You are coming on/);
   // The same link again, in another browser: refused.
   const other = await browser.newContext();
   const again = await other.newPage();
@@ -278,6 +285,7 @@ test('an invited person signs in with their link, once, and sees their account',
   assert.equal(res[0].status(), 410);
   await other.close();
   // Signing out ends the session.
+  await page.goto(`${base}/me`);
   await page.click('text=Sign out');
   await page.goto(`${base}/me`);
   assert.equal(new URL(page.url()).pathname, '/sign-in');

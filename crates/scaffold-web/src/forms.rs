@@ -15,6 +15,7 @@ use scaffold_domain::event::{AccessibilityFeature, BookingMode, EventDraft, Over
 use scaffold_domain::group::{
     AreaInput, Category, GroupDraft, GroupKind, GroupPatch, GuidelineTemplate, GuidelinesInput, JoinPolicy, Visibility,
 };
+use scaffold_domain::rsvp::RsvpResponse;
 use scaffold_domain::{Actor, DomainError, ErrorKind};
 use scaffold_service::Service;
 use scaffold_service::groups::GroupRef;
@@ -659,6 +660,70 @@ pub async fn approve(
     };
     match service.approve_member(&actor, group.id, person).await {
         Ok(_) => crate::account::see_other(&format!("/groups/{slug}/members")),
+        Err(e) => crate::failed(&e),
+    }
+}
+
+/// What the reply page says after a reply (from the redirect's query).
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct Replied {
+    date: String,
+    state: String,
+}
+
+/// Replying to an event's dates, one at a time: "I'm coming" or "I can't come" for each.
+pub async fn reply_page(
+    State(service): State<Service>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    axum::extract::Query(replied): axum::extract::Query<Replied>,
+) -> Response {
+    let Some((actor, cookie)) = session(&service, &headers).await else { return crate::account::see_other("/sign-in") };
+    let Some(event_id) = scaffold_domain::EventId::parse(&id) else { return crate::error_page(StatusCode::NOT_FOUND) };
+    let now = service.now();
+    match service.occurrences(&actor, event_id, now, now + chrono::Duration::days(crate::UPCOMING_DAYS)).await {
+        Ok((event, dates)) => {
+            let said = match replied.state.as_str() {
+                "confirmed" => Some(format!("You are coming on {}.", replied.date)),
+                "waitlisted" => Some(format!(
+                    "{} is full: you are on the waiting list, and will get a place if one comes free.",
+                    replied.date
+                )),
+                "not-attending" => Some(format!("You are not coming on {}.", replied.date)),
+                _ => None,
+            };
+            let page = pages::ReplyPage::new(&CSS_PATH, &event, &dates, form_token(&cookie), said);
+            crate::account::private_page(pages::render(&page))
+        }
+        Err(e) => crate::failed(&e),
+    }
+}
+
+pub async fn reply(
+    State(service): State<Service>,
+    headers: HeaderMap,
+    Path((id, local)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    let (actor, _, posted) = match signed_post(&service, &headers, &body).await {
+        Ok(signed) => signed,
+        Err(res) => return res,
+    };
+    let Some(event_id) = scaffold_domain::EventId::parse(&id) else { return crate::error_page(StatusCode::NOT_FOUND) };
+    let response = match posted.one("response").as_str() {
+        "declined" => RsvpResponse::Declined,
+        _ => RsvpResponse::Going,
+    };
+    match service.rsvp(&actor, event_id, &local, response, None).await {
+        Ok(r) => {
+            let date = posted.one("date");
+            let query = form_urlencoded::Serializer::new(String::new())
+                .append_pair("date", &date)
+                .append_pair("state", r.state.as_str())
+                .finish();
+            crate::account::see_other(&format!("/events/{id}/reply?{query}"))
+        }
         Err(e) => crate::failed(&e),
     }
 }

@@ -59,6 +59,8 @@ pub fn router(service: Service) -> Router {
         .route("/events/{id}", get(event))
         .route("/events/{id}/poster", get(event_poster))
         .route("/events/{id}/dates", get(forms::dates_page))
+        .route("/events/{id}/reply", get(forms::reply_page))
+        .route("/events/{id}/reply/{local}", axum::routing::post(forms::reply))
         .route("/events/{id}/dates/{local}", get(forms::date_page).post(forms::change_date))
         .route("/places/{outcode}", get(place))
         .route("/sign-in", get(account::sign_in))

@@ -366,6 +366,9 @@ pub struct EventPage {
     pub poster_url: String,
     pub series: bool,
     pub dates_url: String,
+    /// People reply here (not for events booked elsewhere).
+    pub replies: bool,
+    pub reply_url: String,
 }
 
 impl EventPage {
@@ -419,6 +422,8 @@ impl EventPage {
             poster_url: format!("/events/{}/poster", e.id),
             series: e.recurrence.is_some(),
             dates_url: format!("/events/{}/dates", e.id),
+            replies: e.booking != scaffold_domain::event::BookingMode::External,
+            reply_url: format!("/events/{}/reply", e.id),
         }
     }
 }
@@ -925,6 +930,45 @@ impl MembersPage {
             form_token,
             requests: list.iter().filter(|v| v.membership.status == MembershipStatus::Pending).map(line).collect(),
             members: list.iter().filter(|v| v.membership.status != MembershipStatus::Pending).map(line).collect(),
+        }
+    }
+}
+
+/// A date a person can reply to.
+#[derive(Debug)]
+pub struct ReplyDate {
+    pub when: String,
+    pub action: String,
+}
+
+#[derive(Debug, Template)]
+#[template(path = "reply.html")]
+pub struct ReplyPage {
+    pub layout: Layout,
+    pub title: String,
+    pub event_url: String,
+    pub form_token: String,
+    pub said: Option<String>,
+    pub dates: Vec<ReplyDate>,
+}
+
+impl ReplyPage {
+    pub fn new(css: &str, e: &Event, dates: &[Occurrence], form_token: String, said: Option<String>) -> Self {
+        ReplyPage {
+            layout: Layout::plain(&format!("Reply: {}", e.title), css),
+            title: e.title.clone(),
+            event_url: format!("/events/{}", e.id),
+            form_token,
+            said,
+            dates: dates
+                .iter()
+                .filter(|o| o.status == EventStatus::Scheduled)
+                .take(NEXT_DATES)
+                .map(|o| ReplyDate {
+                    when: words::local_range(o.start, o.end, e.timezone, e.all_day),
+                    action: format!("/events/{}/reply/{}", e.id, o.local_start.format("%Y-%m-%dT%H:%M")),
+                })
+                .collect(),
         }
     }
 }

@@ -881,3 +881,54 @@ async fn an_organiser_approves_a_join_request_from_the_members_page() {
     let me = app.http.get("/me").header("cookie", &bea).send().await;
     assert!(me.text.contains("<a href=\"/groups/book-club\">Book Club</a> <span>Member</span>"), "{}", me.text);
 }
+
+#[tokio::test]
+async fn residents_reply_to_a_date_from_the_pages_with_places_and_a_waiting_list() {
+    let app = app().await;
+    let owner = app.person("Ada", ORGANISER).await;
+    app.group(&owner.token, techmates()).await;
+    let mut event = json!({
+        "title": "Coding club", "summary": "Learn to code", "start": "2026-03-31T10:00", "end": "2026-03-31T12:00",
+        "rrule": "FREQ=WEEKLY", "place": { "name": "Wigan Library", "postcode": "WN1 1NU" }, "booking": "rsvp", "capacity": 1
+    });
+    let res = app.http.post("/api/v1/groups/wigan-techmates/events").token(&owner.token).json(&event).send().await;
+    assert_eq!(res.status, 201, "{}", res.text);
+    let id = res.json()["id"].as_str().unwrap().to_owned();
+    assert!(page(&app, &format!("/events/{id}")).await.text.contains(&format!("href=\"/events/{id}/reply\"")));
+
+    let bea = signed_in(&app, "Bea").await;
+    let form = app.http.get(&format!("/events/{id}/reply")).header("cookie", &bea).send().await;
+    assert_eq!(form.status, 200, "{}", form.text);
+    let action = format!("/events/{id}/reply/2026-03-31T10:00");
+    assert!(form.text.contains(&format!("action=\"{action}\"")), "{}", form.text);
+    let token = form_token(&form.text);
+    assert_eq!(post_form(&app, &action, &bea, &[("form_token", "forged"), ("response", "going")]).await.status, 403);
+    let date = "Tuesday 31 March 2026, 10:00 to 12:00 BST";
+    let res = post_form(&app, &action, &bea, &[("form_token", &token), ("response", "going"), ("date", date)]).await;
+    assert_eq!(res.status, 303, "{}", res.text);
+    let after = app.http.get(res.header("location").unwrap()).header("cookie", &bea).send().await;
+    assert!(after.text.contains(&format!("You are coming on {date}.")), "{}", after.text);
+
+    let cat = signed_in(&app, "Cat").await;
+    let theirs = form_token(&app.http.get(&format!("/events/{id}/reply")).header("cookie", &cat).send().await.text);
+    let res = post_form(&app, &action, &cat, &[("form_token", &theirs), ("response", "going"), ("date", date)]).await;
+    let after = app.http.get(res.header("location").unwrap()).header("cookie", &cat).send().await;
+    assert!(after.text.contains("is full: you are on the waiting list"), "{}", after.text);
+
+    let replies = app
+        .http
+        .get(&format!("/api/v1/events/{id}/occurrences/2026-03-31T10:00/rsvps"))
+        .token(&owner.token)
+        .send()
+        .await;
+    assert_eq!(replies.status, 200, "{}", replies.text);
+    assert!(replies.text.contains("Bea") && replies.text.contains("Cat"), "{}", replies.text);
+
+    // An event booked elsewhere has no replies here.
+    event["title"] = json!("Booked elsewhere");
+    event["booking"] = json!("external");
+    event["booking_url"] = json!("https://example.org/book");
+    let res = app.http.post("/api/v1/groups/wigan-techmates/events").token(&owner.token).json(&event).send().await;
+    let other = res.json()["id"].as_str().unwrap().to_owned();
+    assert!(!page(&app, &format!("/events/{other}")).await.text.contains("/reply\""));
+}
