@@ -64,6 +64,20 @@ impl Service {
         self.find(&search, group, viewer, after.map(decode).transpose()?, limit).await
     }
 
+    /// Upcoming occurrences of a group the caller has just read with [`Service::group`] (which
+    /// decided they may see it), without reading the group again: a group page's dates.
+    pub async fn dates_of_group(
+        &self,
+        actor: &Actor,
+        view: &crate::groups::GroupView,
+        draft: &SearchDraft,
+        limit: u32,
+    ) -> Result<Vec<Found>, DomainError> {
+        let search = draft.validate(self.clock.now())?;
+        let viewer = actor.reader(Scope::EventsRead);
+        Ok(self.find(&search, Some(view.group.id), viewer, None, limit).await?.items)
+    }
+
     /// Public occurrences only (calendar feeds of a search), at most `limit`.
     pub async fn public_search(&self, draft: &SearchDraft, limit: u32) -> Result<Vec<Found>, DomainError> {
         let search = draft.validate(self.clock.now())?;

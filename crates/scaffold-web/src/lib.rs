@@ -305,9 +305,8 @@ async fn load_group(service: &Service, slug: String) -> Result<(GroupView, Vec<F
     let actor = Actor::anonymous();
     let view = service.group(&actor, &GroupRef::Slug(slug)).await.map_err(|e| failed(&e))?;
     let upcoming = SearchDraft { to: Some(service.now() + Duration::days(UPCOMING_DAYS)), ..SearchDraft::default() };
-    let group = GroupRef::Id(view.group.id);
-    let found = service.search_events(&actor, &upcoming, Some(&group), None, RESULTS).await.map_err(|e| failed(&e))?;
-    Ok((view, found.items))
+    let found = service.dates_of_group(&actor, &view, &upcoming, RESULTS).await.map_err(|e| failed(&e))?;
+    Ok((view, found))
 }
 
 /// An event as an anonymous caller sees it, with its group and its dates in the next days.

@@ -932,3 +932,21 @@ async fn residents_reply_to_a_date_from_the_pages_with_places_and_a_waiting_list
     let other = res.json()["id"].as_str().unwrap().to_owned();
     assert!(!page(&app, &format!("/events/{other}")).await.text.contains("/reply\""));
 }
+
+#[tokio::test]
+async fn a_group_page_reads_the_group_once_and_its_dates_once() {
+    use scaffold_server::app::{AppOptions, router};
+    let store = scaffold_testkit::counting_store(scaffold_testkit::store().await);
+    let service = scaffold_service::Service::new(store.clone(), scaffold_testkit::clock());
+    let operator = service.bootstrap_operator().await.unwrap().unwrap().expose().to_owned();
+    let http = scaffold_testkit::TestClient::new(router(service, &AppOptions::default()));
+    let res = http.post("/api/v1/groups").token(&operator).json(&techmates()).send().await;
+    assert_eq!(res.status, 201, "{}", res.text);
+    store.reset();
+    let res = http.get("/groups/wigan-techmates").header("accept", HTML).send().await;
+    assert_eq!(res.status, 200);
+    let calls = store.calls();
+    assert_eq!(calls.get("group_by_slug"), Some(&1), "{calls:?}");
+    assert_eq!(calls.get("group_by_id"), None, "the group is not read again for its dates: {calls:?}");
+    assert_eq!(calls.get("search_occurrences"), Some(&1), "{calls:?}");
+}
