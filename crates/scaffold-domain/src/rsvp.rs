@@ -45,6 +45,22 @@ pub struct Rsvp {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub checked_in_at: Option<DateTime<Utc>>,
+    /// Set by the person's reply to the whole series (and withdrawn when they undo it), not by a
+    /// reply to this date.
+    pub from_series: bool,
+}
+
+/// A person's standing reply to every upcoming date of an event. It is applied as an ordinary
+/// reply to each date (places and the waiting list are per date), including dates that come into
+/// the listing later.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeriesRsvp {
+    pub event_id: EventId,
+    pub person_id: PersonId,
+    pub response: RsvpResponse,
+    pub party_size: u8,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
 }
 
 fn seats(rs: &[Rsvp]) -> u32 {
@@ -131,6 +147,7 @@ mod tests {
             created_at: t(at),
             updated_at: t(at),
             checked_in_at: None,
+            from_series: false,
         }
     }
 

@@ -185,6 +185,8 @@ impl Service {
         if raised {
             self.promote_waitlists(person, &event).await?;
         }
+        // New dates of a changed schedule take the standing replies to the series.
+        self.apply_series_rsvps(&event).await?;
         Ok(event)
     }
 
@@ -226,6 +228,7 @@ impl Service {
             let listing = event.listing(&overrides, now)?;
             if self.store.relist_event(event.id, event.version, &listing, now).await.map_err(store_error)? {
                 relisted += 1;
+                self.apply_series_rsvps(&event).await?;
             }
         }
         let purged =
@@ -238,8 +241,9 @@ impl Service {
         let now = self.clock.now();
         for occurrence in self.store.occurrences_with_waitlist(event.id).await.map_err(store_error)? {
             let capacity = event.capacity;
-            let decide =
-                move |current: &[scaffold_domain::rsvp::Rsvp]| scaffold_domain::rsvp::promote(capacity, current, now);
+            let decide = move |_: chrono::NaiveDateTime, current: &[scaffold_domain::rsvp::Rsvp]| {
+                scaffold_domain::rsvp::promote(capacity, current, now)
+            };
             let audit = self.audit(
                 Some(by),
                 "rsvp.promote",
@@ -247,7 +251,8 @@ impl Service {
                 event.id,
                 serde_json::json!({ "occurrence": occurrence.format("%Y-%m-%dT%H:%M").to_string() }),
             );
-            let _ = self.store.change_rsvps(event.id, occurrence, &decide, &audit).await.map_err(store_error)?;
+            let keep = scaffold_store::SeriesChange::Keep;
+            let _ = self.store.change_rsvps(event.id, &[occurrence], keep, &decide, &audit).await.map_err(store_error)?;
         }
         Ok(())
     }
@@ -353,7 +358,8 @@ impl Service {
             overrides.retain(|o| o.local_start != at);
             let listing = event.listing(&overrides, now)?;
             match self.store.delete_override(id, event.version, at, now, &listing, &audit).await {
-                Ok(()) => return Ok(()),
+                // A date put back takes the standing replies to the series.
+                Ok(()) => return self.apply_series_rsvps(&event).await,
                 Err(StoreError::VersionMismatch) => {}
                 Err(StoreError::NotFound) => {
                     return Err(DomainError::not_found(

@@ -11,6 +11,7 @@ pub mod feeds;
 pub mod groups;
 pub mod identity;
 pub mod members;
+pub mod my_dates;
 pub mod render;
 pub mod rsvps;
 pub mod search;

@@ -49,6 +49,7 @@ macro_rules! conformance_suite {
             deleting_a_person_pseudonymises_the_audit_and_keeps_an_owner,
             events_round_trip_page_and_check_versions,
             concurrent_replies_never_overbook_and_the_waitlist_is_promoted,
+            series_replies_are_written_with_their_dates_and_undone,
             listings_drive_search_and_the_feeds,
             a_series_that_moves_is_found_in_its_new_area_only,
             attestations_are_offered_activated_and_revoked_with_their_status_bit,
@@ -971,6 +972,7 @@ pub async fn concurrent_replies_never_overbook_and_the_waitlist_is_promoted(stor
         created_at: at(n),
         updated_at: at(n),
         checked_in_at: None,
+        from_series: false,
     };
     let tasks: Vec<_> = people
         .iter()
@@ -980,8 +982,9 @@ pub async fn concurrent_replies_never_overbook_and_the_waitlist_is_promoted(stor
             let r = reply(p.id, RsvpResponse::Going, i64::try_from(i).unwrap());
             tokio::spawn(async move {
                 let (event_id, occurrence) = (r.event_id, r.occurrence);
-                let decide = move |current: &[Rsvp]| allocate(Some(3), current, r.clone(), at(100));
-                store.change_rsvps(event_id, occurrence, &decide, &audit("rsvp.set", 1)).await.unwrap()
+                let decide = move |_, current: &[Rsvp]| allocate(Some(3), current, r.clone(), at(100));
+                let keep = crate::SeriesChange::Keep;
+                store.change_rsvps(event_id, &[occurrence], keep, &decide, &audit("rsvp.set", 1)).await.unwrap()
             })
         })
         .collect();
@@ -998,8 +1001,9 @@ pub async fn concurrent_replies_never_overbook_and_the_waitlist_is_promoted(stor
     let head = all[3].person_id;
     // A confirmed guest declines: the head of the queue is promoted in the same transaction.
     let leaving = reply(all[0].person_id, RsvpResponse::Declined, 50);
-    let decide = move |current: &[Rsvp]| allocate(Some(3), current, leaving.clone(), at(200));
-    let changed = store.change_rsvps(e.id, occurrence, &decide, &audit("rsvp.set", 2)).await.unwrap();
+    let decide = move |_, current: &[Rsvp]| allocate(Some(3), current, leaving.clone(), at(200));
+    let keep = crate::SeriesChange::Keep;
+    let changed = store.change_rsvps(e.id, &[occurrence], keep, &decide, &audit("rsvp.set", 2)).await.unwrap();
     assert_eq!(changed.len(), 2);
     assert_eq!((changed[1].person_id, changed[1].state), (head, RsvpState::Confirmed));
     let all = store.rsvps_of(e.id, occurrence).await.unwrap();
@@ -1010,6 +1014,74 @@ pub async fn concurrent_replies_never_overbook_and_the_waitlist_is_promoted(stor
     assert!(matches!(err, StoreError::NotFound), "only confirmed replies check in");
     let all = store.rsvps_of(e.id, occurrence).await.unwrap();
     assert_eq!(all.iter().find(|r| r.person_id == head).unwrap().checked_in_at, Some(at(300)));
+}
+
+pub async fn series_replies_are_written_with_their_dates_and_undone(store: DynStore) {
+    use crate::SeriesChange;
+    use scaffold_domain::rsvp::{Rsvp, RsvpResponse, RsvpState, SeriesRsvp, allocate};
+    let owner = person(&store, "Ada").await;
+    let guest = person(&store, "Bea").await;
+    let g = group("series-group", "Series");
+    create(&store, &g, &owner).await;
+    let e = event(g.id, "Weekly tea", "2026-04-07T10:00");
+    store.create_event(&e, &listing(&e, &[]), &audit("event.create", e.id)).await.unwrap();
+    let dates: Vec<chrono::NaiveDateTime> = (0..3).map(|w| e.start + Duration::weeks(w)).collect();
+    let standing = SeriesRsvp {
+        event_id: e.id,
+        person_id: guest.id,
+        response: RsvpResponse::Going,
+        party_size: 2,
+        created_at: at(1),
+        updated_at: at(1),
+    };
+    let reply = move |occurrence, response| Rsvp {
+        event_id: e.id,
+        occurrence,
+        person_id: guest.id,
+        response,
+        party_size: 2,
+        state: RsvpState::NotAttending,
+        waitlisted_at: None,
+        created_at: at(1),
+        updated_at: at(1),
+        checked_in_at: None,
+        from_series: true,
+    };
+    let decide = move |o, current: &[Rsvp]| allocate(Some(3), current, reply(o, RsvpResponse::Going), at(1));
+    let put = SeriesChange::Put(&standing);
+    let written = store.change_rsvps(e.id, &dates, put, &decide, &audit("rsvp.series_set", 1)).await.unwrap();
+    assert_eq!(written.len(), 3);
+    assert!(written.iter().all(|r| r.from_series && r.state == RsvpState::Confirmed), "{written:?}");
+    assert_eq!(store.series_rsvps_of(e.id).await.unwrap(), vec![standing.clone()]);
+    assert_eq!(store.series_rsvps_of_person(guest.id).await.unwrap(), vec![standing.clone()]);
+    let mine = store.rsvps_of_person(guest.id, dates[1], 10).await.unwrap();
+    assert_eq!(mine.iter().map(|r| r.occurrence).collect::<Vec<_>>(), dates[1..].to_vec(), "from the given date on");
+    assert!(mine.iter().all(|r| r.from_series && r.party_size == 2));
+    // Setting it again replaces it and keeps one row per date.
+    let again = SeriesRsvp { party_size: 1, updated_at: at(2), ..standing.clone() };
+    let put = SeriesChange::Put(&again);
+    store.change_rsvps(e.id, &dates, put, &decide, &audit("rsvp.series_set", 2)).await.unwrap();
+    assert_eq!(store.series_rsvps_of(e.id).await.unwrap(), vec![again]);
+    assert_eq!(store.rsvps_of_person(guest.id, dates[0], 10).await.unwrap().len(), 3);
+    // Removing it: the rows written with it go in the same transaction.
+    let decline = move |o, current: &[Rsvp]| allocate(Some(3), current, reply(o, RsvpResponse::Declined), at(3));
+    let remove = SeriesChange::Remove(guest.id);
+    store.change_rsvps(e.id, &dates, remove, &decline, &audit("rsvp.series_undo", 3)).await.unwrap();
+    assert!(store.series_rsvps_of(e.id).await.unwrap().is_empty());
+    let mine = store.rsvps_of_person(guest.id, dates[0], 10).await.unwrap();
+    assert!(mine.iter().all(|r| r.state == RsvpState::NotAttending), "{mine:?}");
+    let remove = SeriesChange::Remove(guest.id);
+    let err = store.change_rsvps(e.id, &dates, remove, &decline, &audit("rsvp.series_undo", 4)).await.unwrap_err();
+    assert!(matches!(err, StoreError::NotFound), "nothing to remove: {err:?}");
+    // Calendar feeds: one secret per person, found by its hash, replaced, then removed.
+    assert_eq!(store.calendar_feed_made(guest.id).await.unwrap(), None);
+    assert!(!store.set_calendar_feed(guest.id, Some(b"first"), at(5), &audit("feed", 5)).await.unwrap());
+    assert_eq!(store.calendar_feed_owner(b"first").await.unwrap(), Some(guest.id));
+    assert!(store.set_calendar_feed(guest.id, Some(b"second"), at(6), &audit("feed", 6)).await.unwrap());
+    assert_eq!(store.calendar_feed_owner(b"first").await.unwrap(), None, "the old secret stops working");
+    assert_eq!(store.calendar_feed_made(guest.id).await.unwrap(), Some(at(6)));
+    assert!(store.set_calendar_feed(guest.id, None, at(7), &audit("feed", 7)).await.unwrap());
+    assert_eq!(store.calendar_feed_owner(b"second").await.unwrap(), None);
 }
 
 pub async fn listings_drive_search_and_the_feeds(store: DynStore) {

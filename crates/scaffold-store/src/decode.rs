@@ -11,7 +11,7 @@ use scaffold_domain::membership::{Membership, MembershipStatus, Role};
 use scaffold_domain::{ApiKeyId, GroupId, Outcode, PersonId, Scopes, Slug};
 use uuid::Uuid;
 
-fn corrupt(what: &str, value: &str) -> StoreError {
+pub fn corrupt(what: &str, value: &str) -> StoreError {
     StoreError::Other(format!("stored {what} `{value}` is not valid").into())
 }
 
@@ -300,6 +300,7 @@ pub struct RsvpRow {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub checked_in_at: Option<DateTime<Utc>>,
+    pub from_series: bool,
 }
 
 impl RsvpRow {
@@ -317,6 +318,7 @@ impl RsvpRow {
             created_at: self.created_at,
             updated_at: self.updated_at,
             checked_in_at: self.checked_in_at,
+            from_series: self.from_series,
         })
     }
 }

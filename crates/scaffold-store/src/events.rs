@@ -7,7 +7,7 @@ use crate::StoreResult;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use scaffold_domain::audit::AuditEntry;
 use scaffold_domain::event::{Event, ListedOccurrence, Listing, OccurrenceOverride};
-use scaffold_domain::rsvp::Rsvp;
+use scaffold_domain::rsvp::{Rsvp, SeriesRsvp};
 use scaffold_domain::{EventId, GroupId, PersonId};
 
 port! {
@@ -52,16 +52,38 @@ pub trait EventStore: [Send + Sync] {
     async fn overrides_of(&self, event: EventId) -> StoreResult<Vec<OccurrenceOverride>>;
     /// The changes to the occurrences of several events (for loaders), by event then local start.
     async fn overrides_of_events(&self, events: &[EventId]) -> StoreResult<Vec<(EventId, OccurrenceOverride)>>;
-    /// Runs `decide` on the occurrence's current replies inside one transaction that holds the
-    /// event's lock (so concurrent replies are serialised), writes the rows it returns, and
-    /// returns them.
+    /// Runs `decide` on the current replies of each of `occurrences` inside one transaction that
+    /// holds the event's lock (so concurrent replies are serialised), writes the rows it returns,
+    /// applies `series` to the person's standing reply, and returns the rows written. `Remove`
+    /// of a standing reply that does not exist is `NotFound`.
     async fn change_rsvps(
         &self,
         event: EventId,
-        occurrence: NaiveDateTime,
-        decide: &(dyn for<'r> Fn(&'r [Rsvp]) -> Vec<Rsvp> + Send + Sync),
+        occurrences: &[NaiveDateTime],
+        series: SeriesChange<'_>,
+        decide: &(dyn for<'r> Fn(NaiveDateTime, &'r [Rsvp]) -> Vec<Rsvp> + Send + Sync),
         audit: &AuditEntry,
     ) -> StoreResult<Vec<Rsvp>>;
+    /// The standing replies to an event's whole series, oldest first.
+    async fn series_rsvps_of(&self, event: EventId) -> StoreResult<Vec<SeriesRsvp>>;
+    /// A person's standing replies, oldest first.
+    async fn series_rsvps_of_person(&self, person: PersonId) -> StoreResult<Vec<SeriesRsvp>>;
+    /// A person's replies to occurrences whose series local start is on or after `from` (local
+    /// times of each event's own zone), by local start, at most `limit`.
+    async fn rsvps_of_person(&self, person: PersonId, from: NaiveDateTime, limit: u32) -> StoreResult<Vec<Rsvp>>;
+    /// Sets the hash of the person's calendar feed secret (replacing any earlier one), or removes
+    /// it with `None`; returns whether the person had one.
+    async fn set_calendar_feed(
+        &self,
+        person: PersonId,
+        token_hash: Option<&[u8]>,
+        at: DateTime<Utc>,
+        audit: &AuditEntry,
+    ) -> StoreResult<bool>;
+    /// The person whose calendar feed secret has this hash.
+    async fn calendar_feed_owner(&self, token_hash: &[u8]) -> StoreResult<Option<PersonId>>;
+    /// When the person's current calendar feed secret was made, if they have one.
+    async fn calendar_feed_made(&self, person: PersonId) -> StoreResult<Option<DateTime<Utc>>>;
     /// The replies to one occurrence: confirmed, then waitlisted in queue order, then the rest.
     async fn rsvps_of(&self, event: EventId, occurrence: NaiveDateTime) -> StoreResult<Vec<Rsvp>>;
     /// Marks a confirmed reply as attended; `NotFound` when there is no confirmed reply.
@@ -112,6 +134,16 @@ pub trait EventStore: [Send + Sync] {
         limit: u32,
     ) -> StoreResult<Vec<SessionFeedItem>>;
 }
+}
+
+/// What a change to replies does to the person's standing reply to the whole series.
+#[derive(Debug, Clone, Copy)]
+pub enum SeriesChange<'a> {
+    Keep,
+    /// Sets (inserts or replaces) it.
+    Put(&'a SeriesRsvp),
+    /// Removes the person's standing reply.
+    Remove(PersonId),
 }
 
 /// A search over listed occurrences. Only occurrences that are not cancelled, of events of

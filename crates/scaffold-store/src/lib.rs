@@ -20,7 +20,7 @@ pub mod conformance;
 pub use attestations::{AttestationRow, AttestationStore, STATUS_LIST_BYTES, ShareRow, set_status_bit};
 pub use cursor::Cursor;
 pub use error::StoreError;
-pub use events::{EventStore, FeedGroup, OccurrenceQuery, SeriesFeedItem, SessionFeedItem};
+pub use events::{EventStore, FeedGroup, OccurrenceQuery, SeriesChange, SeriesFeedItem, SessionFeedItem};
 pub use identity::{IdentityStore, LoginState, Session, SigningKeyRecord};
 pub use observed::{Observed, Observer};
 pub use records::{

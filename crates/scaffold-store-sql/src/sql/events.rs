@@ -3,16 +3,16 @@
 use super::d::{self, At, Db, DbRow, Tx, for_update, to_store_error};
 use super::rows::{at, at_opt, get, json, json_opt, row};
 use super::run::{ChangedOr, Read, Values, all, built, exec, opt, one, update, upsert, values};
-use super::{SqlStore, commit, insert_audit, stale_or_missing};
+use super::{SqlStore, commit, stale_or_missing};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use scaffold_domain::audit::AuditEntry;
 use scaffold_domain::event::{Event, ListedOccurrence, Listing, OccurrenceOverride};
-use scaffold_domain::rsvp::Rsvp;
+use scaffold_domain::rsvp::{Rsvp, RsvpResponse, SeriesRsvp};
 use scaffold_domain::{EventId, GroupId, PersonId};
-use scaffold_store::decode::{EventRow, OccurrenceRow, OverrideRow, PlaceJson, RsvpRow, local_text};
+use scaffold_store::decode::{EventRow, OccurrenceRow, OverrideRow, PlaceJson, RsvpRow, corrupt, local_text};
 use scaffold_store::{
-    EventStore, FeedGroup, OccurrenceQuery, SeriesFeedItem, SessionFeedItem, StoreError, StoreResult, lat_cell,
+    EventStore, FeedGroup, OccurrenceQuery, SeriesChange, SeriesFeedItem, SessionFeedItem, StoreError, StoreResult, lat_cell,
     lat_cells, like_pattern,
 };
 use sqlx::QueryBuilder;
@@ -45,9 +45,24 @@ impl Read for Rsvp {
     fn read(r: &DbRow) -> StoreResult<Self> {
         row!(r => RsvpRow {
             event_id, occurrence, person_id, response, party_size = i64::from(get::<i16>(r, "party_size")?), state,
-            waitlisted_at: at_opt, created_at: at, updated_at: at, checked_in_at: at_opt
+            waitlisted_at: at_opt, created_at: at, updated_at: at, checked_in_at: at_opt, from_series
         })
         .into_rsvp()
+    }
+}
+
+impl Read for SeriesRsvp {
+    fn read(r: &DbRow) -> StoreResult<Self> {
+        let response: String = get(r, "response")?;
+        let party: i16 = get(r, "party_size")?;
+        Ok(SeriesRsvp {
+            event_id: EventId(get(r, "event_id")?),
+            person_id: PersonId(get(r, "person_id")?),
+            response: RsvpResponse::parse(&response).ok_or_else(|| corrupt("rsvp response", &response))?,
+            party_size: u8::try_from(party).map_err(|_| corrupt("party size", &party.to_string()))?,
+            created_at: at(r, "created_at")?,
+            updated_at: at(r, "updated_at")?,
+        })
     }
 }
 
@@ -153,28 +168,90 @@ impl EventStore for SqlStore {
     async fn change_rsvps(
         &self,
         event: EventId,
-        occurrence: NaiveDateTime,
-        decide: &(dyn for<'r> Fn(&'r [Rsvp]) -> Vec<Rsvp> + Send + Sync),
+        occurrences: &[NaiveDateTime],
+        series: SeriesChange<'_>,
+        decide: &(dyn for<'r> Fn(NaiveDateTime, &'r [Rsvp]) -> Vec<Rsvp> + Send + Sync),
         audit: &AuditEntry,
     ) -> StoreResult<Vec<Rsvp>> {
         let mut tx = self.begin().await?;
         // Serialise changes to an event's replies (places and the waitlist are decided from them).
         exec(&mut *tx, concat!("select 1 from event where event_id = $1", for_update!()), (event.0,)).await?;
-        let sql = "select * from rsvp where event_id = $1 and occurrence = $2";
-        let current: Vec<Rsvp> = all(&mut *tx, sql, (event.0, local_text(&occurrence))).await?;
-        let changed = decide(&current);
-        for x in &changed {
-            let v = values! {
-                event_id: x.event_id.0, occurrence: local_text(&x.occurrence), person_id: x.person_id.0,
-                response: x.response.as_str(), party_size: i16::from(x.party_size), state: x.state.as_str(),
-                waitlisted_at: x.waitlisted_at.map(At), created_at: At(x.created_at), updated_at: At(x.updated_at),
-                checked_in_at: x.checked_in_at.map(At),
-            };
-            upsert(&mut *tx, "rsvp", v, "event_id, occurrence, person_id").await?;
+        match series {
+            SeriesChange::Keep => {}
+            SeriesChange::Put(x) => {
+                let v = values! {
+                    event_id: x.event_id.0, person_id: x.person_id.0, response: x.response.as_str(),
+                    party_size: i16::from(x.party_size), created_at: At(x.created_at), updated_at: At(x.updated_at),
+                };
+                upsert(&mut *tx, "series_rsvp", v, "event_id, person_id").await?;
+            }
+            SeriesChange::Remove(person) => {
+                let sql = "delete from series_rsvp where event_id = $1 and person_id = $2";
+                exec(&mut *tx, sql, (event.0, person.0)).await?.changed_or(StoreError::NotFound)?;
+            }
         }
-        insert_audit(&mut tx, audit).await?;
-        tx.commit().await.map_err(to_store_error)?;
-        Ok(changed)
+        let mut written = Vec::new();
+        for occurrence in occurrences {
+            let sql = "select * from rsvp where event_id = $1 and occurrence = $2";
+            let current: Vec<Rsvp> = all(&mut *tx, sql, (event.0, local_text(occurrence))).await?;
+            for x in decide(*occurrence, &current) {
+                let v = values! {
+                    event_id: x.event_id.0, occurrence: local_text(&x.occurrence), person_id: x.person_id.0,
+                    response: x.response.as_str(), party_size: i16::from(x.party_size), state: x.state.as_str(),
+                    waitlisted_at: x.waitlisted_at.map(At), created_at: At(x.created_at),
+                    updated_at: At(x.updated_at), checked_in_at: x.checked_in_at.map(At), from_series: x.from_series,
+                };
+                upsert(&mut *tx, "rsvp", v, "event_id, occurrence, person_id").await?;
+                written.push(x);
+            }
+        }
+        commit(tx, audit).await?;
+        Ok(written)
+    }
+
+    async fn series_rsvps_of(&self, event: EventId) -> StoreResult<Vec<SeriesRsvp>> {
+        let sql = "select * from series_rsvp where event_id = $1 order by created_at, person_id";
+        all(&self.pool, sql, (event.0,)).await
+    }
+
+    async fn series_rsvps_of_person(&self, person: PersonId) -> StoreResult<Vec<SeriesRsvp>> {
+        let sql = "select * from series_rsvp where person_id = $1 order by created_at, event_id";
+        all(&self.pool, sql, (person.0,)).await
+    }
+
+    async fn rsvps_of_person(&self, person: PersonId, from: NaiveDateTime, limit: u32) -> StoreResult<Vec<Rsvp>> {
+        let sql = "select * from rsvp where person_id = $1 and occurrence >= $2
+                   order by occurrence, event_id limit $3";
+        all(&self.pool, sql, (person.0, local_text(&from), i64::from(limit))).await
+    }
+
+    async fn set_calendar_feed(
+        &self,
+        person: PersonId,
+        token_hash: Option<&[u8]>,
+        at: DateTime<Utc>,
+        audit: &AuditEntry,
+    ) -> StoreResult<bool> {
+        let mut tx = self.begin().await?;
+        let had = exec(&mut *tx, "delete from calendar_feed where person_id = $1", (person.0,)).await?.rows_affected() > 0;
+        if let Some(hash) = token_hash {
+            let v = values! { person_id: person.0, token_hash: hash, created_at: At(at) };
+            super::run::insert(&mut *tx, "calendar_feed", v).await?;
+        }
+        commit(tx, audit).await?;
+        Ok(had)
+    }
+
+    async fn calendar_feed_owner(&self, token_hash: &[u8]) -> StoreResult<Option<PersonId>> {
+        let id: Option<uuid::Uuid> =
+            opt(&self.pool, "select person_id from calendar_feed where token_hash = $1", (token_hash,)).await?;
+        Ok(id.map(PersonId))
+    }
+
+    async fn calendar_feed_made(&self, person: PersonId) -> StoreResult<Option<DateTime<Utc>>> {
+        let made: Option<At> =
+            opt(&self.pool, "select created_at from calendar_feed where person_id = $1", (person.0,)).await?;
+        Ok(made.map(|t| t.0))
     }
 
     async fn rsvps_of(&self, event: EventId, occurrence: NaiveDateTime) -> StoreResult<Vec<Rsvp>> {

@@ -216,5 +216,5 @@ macro_rules! read_as {
         $(impl Read for $t { fn read(r: &DbRow) -> StoreResult<Self> { FromRow::from_row(r).map_err(to_store_error) } })*
     };
 }
-read_as!(column: i64, Option<i64>, bool, String, uuid::Uuid, Vec<u8>);
+read_as!(column: i64, Option<i64>, bool, String, uuid::Uuid, Vec<u8>, super::d::At);
 read_as!(tuple: (i64, i64), (Option<i64>, Option<i64>), (Vec<u8>, super::d::At));
