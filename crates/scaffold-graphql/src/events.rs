@@ -201,6 +201,25 @@ pub struct RsvpObj {
     pub updated_at: DateTime<Utc>,
 }
 
+/// Where a reply to every upcoming date stands on one date.
+#[derive(SimpleObject, Debug)]
+pub struct SeriesRsvpDate {
+    /// The date's series local start.
+    pub local_start: String,
+    pub start: DateTime<Utc>,
+    pub state: RsvpState,
+}
+
+/// A reply to every upcoming date of an event.
+#[derive(SimpleObject, Debug)]
+pub struct SeriesRsvp {
+    pub response: RsvpResponse,
+    pub party_size: u8,
+    pub updated_at: DateTime<Utc>,
+    /// Each upcoming date it was applied to; places and the waiting list are per date.
+    pub dates: Vec<SeriesRsvpDate>,
+}
+
 #[derive(Default, Debug)]
 pub struct EventMutation;
 
@@ -258,6 +277,42 @@ impl EventMutation {
             state: r.state.into(),
             updated_at: r.updated_at,
         })
+    }
+
+    /// Replies to every upcoming date of the event at once (and to dates that come into its
+    /// listing later). A later reply to one date changes that date only.
+    async fn rsvp_series(
+        &self,
+        ctx: &Context<'_>,
+        event_id: ID,
+        response: RsvpResponse,
+        party_size: Option<u8>,
+    ) -> GqlResult<SeriesRsvp> {
+        let r = service(ctx)?
+            .rsvp_series(&request(ctx)?.actor, self::event_id(&event_id)?, response.into(), party_size)
+            .await
+            .map_err(gql)?;
+        Ok(SeriesRsvp {
+            response: r.series.response.into(),
+            party_size: r.series.party_size,
+            updated_at: r.series.updated_at,
+            dates: r
+                .dates
+                .into_iter()
+                .map(|(o, rsvp)| SeriesRsvpDate {
+                    local_start: o.local_start.format("%Y-%m-%dT%H:%M").to_string(),
+                    start: o.start,
+                    state: rsvp.state.into(),
+                })
+                .collect(),
+        })
+    }
+
+    /// Undoes the caller's reply to every upcoming date: the dates it replied to are declined
+    /// (their places go to the waiting list); replies to single dates given since are kept.
+    async fn undo_series_rsvp(&self, ctx: &Context<'_>, event_id: ID) -> GqlResult<bool> {
+        service(ctx)?.undo_series_rsvp(&request(ctx)?.actor, self::event_id(&event_id)?).await.map_err(gql)?;
+        Ok(true)
     }
 
     /// Deletes an event or series with its replies; `version` is the one you read.

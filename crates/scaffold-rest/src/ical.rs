@@ -247,14 +247,23 @@ pub fn calendar(
     out
 }
 
-/// A calendar of single occurrences (a search): each is its own VEVENT, its UID made of the
-/// event's id and the occurrence's series local start, so it stays the same across refreshes.
-pub fn occurrences_calendar(
-    name: &str,
-    host: &str,
-    found: &[scaffold_service::search::Found],
-    url: impl Fn(&Event) -> String,
-) -> String {
+/// One date of an event as its own VEVENT.
+struct Dated<'a> {
+    event: &'a Event,
+    local_start: NaiveDateTime,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    /// The date's place when it is held elsewhere than the series.
+    place: Option<&'a Place>,
+    /// `STATUS`: the date's own, or the person's reply's.
+    status: &'static str,
+    /// Said before the summary in `DESCRIPTION`.
+    note: Option<&'static str>,
+}
+
+/// A calendar of single dates: each is its own VEVENT, its UID made of the event's id and the
+/// date's series local start, so it stays the same across refreshes.
+fn dates_calendar(name: &str, host: &str, dates: &[Dated<'_>], url: impl Fn(&Event) -> String) -> String {
     let mut out = String::new();
     line(&mut out, "BEGIN:VCALENDAR");
     line(&mut out, "VERSION:2.0");
@@ -262,33 +271,37 @@ pub fn occurrences_calendar(
     line(&mut out, "CALSCALE:GREGORIAN");
     line(&mut out, "METHOD:PUBLISH");
     line(&mut out, &format!("X-WR-CALNAME:{}", text(name)));
-    let zones: BTreeSet<&str> = found.iter().filter(|f| !f.event.all_day).map(|f| f.event.timezone.name()).collect();
+    let zones: BTreeSet<&str> = dates.iter().filter(|d| !d.event.all_day).map(|d| d.event.timezone.name()).collect();
     for z in zones {
         if let Ok(tz) = z.parse::<Tz>() {
-            let first = found
+            let first = dates
                 .iter()
-                .filter(|f| f.event.timezone == tz)
-                .map(|f| f.occurrence.start.with_timezone(&tz).year())
+                .filter(|d| d.event.timezone == tz)
+                .map(|d| d.start.with_timezone(&tz).year())
                 .min()
                 .unwrap_or(1970);
             vtimezone(&mut out, tz, first);
         }
     }
-    for f in found {
-        let (e, o) = (&f.event, &f.occurrence);
+    for d in dates {
+        let e = d.event;
         line(&mut out, "BEGIN:VEVENT");
-        line(&mut out, &format!("UID:{}-{}@{host}", e.id, o.local_start.format("%Y%m%dT%H%M%S")));
+        line(&mut out, &format!("UID:{}-{}@{host}", e.id, d.local_start.format("%Y%m%dT%H%M%S")));
         line(&mut out, &format!("DTSTAMP:{}", utc(&e.updated_at)));
         line(&mut out, &format!("LAST-MODIFIED:{}", utc(&e.updated_at)));
         line(&mut out, &format!("SEQUENCE:{}", e.version.saturating_sub(1)));
         let (start, end) =
-            (o.start.with_timezone(&e.timezone).naive_local(), o.end.with_timezone(&e.timezone).naive_local());
+            (d.start.with_timezone(&e.timezone).naive_local(), d.end.with_timezone(&e.timezone).naive_local());
         times(&mut out, e, start, end);
         line(&mut out, &format!("SUMMARY:{}", text(&e.title)));
-        line(&mut out, &format!("DESCRIPTION:{}", text(&e.summary)));
-        location(&mut out, o.place.as_ref().or(e.place.as_ref()), e.online_url.as_deref());
+        let description = match d.note {
+            Some(note) => format!("{note}\n\n{}", e.summary),
+            None => e.summary.clone(),
+        };
+        line(&mut out, &format!("DESCRIPTION:{}", text(&description)));
+        location(&mut out, d.place.or(e.place.as_ref()), e.online_url.as_deref());
         line(&mut out, &format!("URL:{}", url(e)));
-        line(&mut out, &format!("STATUS:{}", status(o.status)));
+        line(&mut out, &format!("STATUS:{}", d.status));
         if !e.categories.is_empty() {
             let cats: Vec<String> = e.categories.iter().map(|c| text(c.as_str())).collect();
             line(&mut out, &format!("CATEGORIES:{}", cats.join(",")));
@@ -297,6 +310,60 @@ pub fn occurrences_calendar(
     }
     line(&mut out, "END:VCALENDAR");
     out
+}
+
+/// A calendar of single occurrences (a search).
+pub fn occurrences_calendar(
+    name: &str,
+    host: &str,
+    found: &[scaffold_service::search::Found],
+    url: impl Fn(&Event) -> String,
+) -> String {
+    let dates: Vec<Dated<'_>> = found
+        .iter()
+        .map(|f| Dated {
+            event: &f.event,
+            local_start: f.occurrence.local_start,
+            start: f.occurrence.start,
+            end: f.occurrence.end,
+            place: f.occurrence.place.as_ref(),
+            status: status(f.occurrence.status),
+            note: None,
+        })
+        .collect();
+    dates_calendar(name, host, &dates, url)
+}
+
+/// A person's calendar: the dates they replied going or maybe to. A date where they wait for a
+/// place, or said maybe, is `TENTATIVE` and says so; a cancelled date is `CANCELLED`.
+pub fn personal_calendar(
+    name: &str,
+    host: &str,
+    dates: &[scaffold_service::my_dates::MyDate],
+    url: impl Fn(&Event) -> String,
+) -> String {
+    use scaffold_domain::rsvp::RsvpState;
+    let dates: Vec<Dated<'_>> = dates
+        .iter()
+        .map(|d| {
+            let (state, note) = match (d.occurrence.status, d.rsvp.state) {
+                (EventStatus::Scheduled, RsvpState::Confirmed) => ("CONFIRMED", Some("You have a place.")),
+                (EventStatus::Scheduled, RsvpState::Waitlisted) => ("TENTATIVE", Some("You are on the waiting list.")),
+                (EventStatus::Scheduled, RsvpState::NotAttending) => ("TENTATIVE", Some("You said maybe.")),
+                (s, _) => (status(s), None),
+            };
+            Dated {
+                event: &d.event,
+                local_start: d.occurrence.local_start,
+                start: d.occurrence.start,
+                end: d.occurrence.end,
+                place: d.occurrence.place.as_ref(),
+                status: state,
+                note,
+            }
+        })
+        .collect();
+    dates_calendar(name, host, &dates, url)
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ mod extract;
 mod groups;
 mod ical;
 mod members;
+mod my_dates;
 mod occurrences;
 mod openactive;
 mod people;
@@ -68,6 +69,16 @@ pub fn router(service: Service) -> Router {
         .route("/api/v1/events/{event}/occurrences/{local_start}/rsvp", axum::routing::put(rsvps::rsvp))
         .route("/api/v1/events/{event}/occurrences/{local_start}/rsvps", get(rsvps::replies))
         .route("/api/v1/events/{event}/occurrences/{local_start}/rsvps/{person}/check-in", post(rsvps::check_in))
+        .route(
+            "/api/v1/events/{event}/series-rsvp",
+            get(rsvps::get_series).put(rsvps::put_series).delete(rsvps::delete_series),
+        )
+        .route("/api/v1/me/dates", get(my_dates::dates))
+        .route(
+            "/api/v1/me/calendar-feed",
+            get(my_dates::get_feed).post(my_dates::create_feed).delete(my_dates::delete_feed),
+        )
+        .route("/calendars/{file}", get(my_dates::feed))
         .route("/openactive", get(openactive::dataset))
         .route("/openactive/session-series", get(openactive::series))
         .route("/openactive/scheduled-sessions", get(openactive::sessions))
@@ -265,6 +276,14 @@ impl utoipa::Modify for StandardErrors {
         rsvps::rsvp,
         rsvps::replies,
         rsvps::check_in,
+        rsvps::put_series,
+        rsvps::get_series,
+        rsvps::delete_series,
+        my_dates::dates,
+        my_dates::create_feed,
+        my_dates::get_feed,
+        my_dates::delete_feed,
+        my_dates::feed,
         openactive::dataset,
         openactive::series,
         openactive::sessions,

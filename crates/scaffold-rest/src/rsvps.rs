@@ -162,3 +162,114 @@ pub async fn check_in(
     s.service.check_in(&actor, event_id(&event)?, &local_start, person).await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// Where a reply to the whole series left one date.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SeriesDateBody {
+    /// The date's series local start (its key in `/occurrences/{local_start}`).
+    pub local_start: String,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    /// `confirmed` (has places), `waitlisted` or `not-attending` (maybe or declined).
+    #[schema(schema_with = crate::schema::rsvp_state_schema)]
+    pub state: String,
+}
+
+/// A reply to every upcoming date of an event.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SeriesRsvpBody {
+    pub event_id: Uuid,
+    #[schema(schema_with = crate::schema::rsvp_response_schema)]
+    pub response: String,
+    pub party_size: u8,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// Each upcoming date the reply was applied to (present when it was just set).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dates: Option<Vec<SeriesDateBody>>,
+}
+
+fn series_body(s: scaffold_domain::rsvp::SeriesRsvp, dates: Option<Vec<SeriesDateBody>>) -> SeriesRsvpBody {
+    SeriesRsvpBody {
+        event_id: s.event_id.0,
+        response: s.response.as_str().to_owned(),
+        party_size: s.party_size,
+        created_at: s.created_at,
+        updated_at: s.updated_at,
+        dates,
+    }
+}
+
+fn no_series_reply() -> DomainError {
+    DomainError::not_found(codes::SERIES_RSVP_NOT_FOUND, "you have no reply to the whole series of this event")
+}
+
+/// Reply to every upcoming date
+///
+/// One reply for all the event's upcoming dates (a year ahead, and dates that come into the
+/// listing later). Places and the waiting list are per date, so you may have a place on some
+/// dates and wait on others: `dates` says where you stand on each. A later reply to one date
+/// changes that date only. Setting it again replaces it.
+#[utoipa::path(put, path = "/api/v1/events/{event}/series-rsvp", tag = "events", request_body = RsvpInput,
+    params(("event" = uuid::Uuid, Path, description = "The event's id")),
+    responses(
+        (status = 200, description = "Your reply and where it stands on each date", body = SeriesRsvpBody),
+        (status = 409, description = "No upcoming dates, or booked elsewhere", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["rsvp:write"])))]
+pub async fn put_series(
+    State(s): State<RestState>,
+    SignedIn(actor): SignedIn,
+    Path(event): Path<String>,
+    JsonBody { value, .. }: JsonBody<RsvpInput>,
+) -> ApiResult<Json<SeriesRsvpBody>> {
+    let r = s.service.rsvp_series(&actor, event_id(&event)?, value.response, value.party_size).await?;
+    let dates = r
+        .dates
+        .into_iter()
+        .map(|(o, rsvp)| SeriesDateBody {
+            local_start: o.local_start.format("%Y-%m-%dT%H:%M").to_string(),
+            start: o.start,
+            end: o.end,
+            state: rsvp.state.as_str().to_owned(),
+        })
+        .collect();
+    Ok(Json(series_body(r.series, Some(dates))))
+}
+
+/// Your reply to every upcoming date
+#[utoipa::path(get, path = "/api/v1/events/{event}/series-rsvp", tag = "events",
+    params(("event" = uuid::Uuid, Path, description = "The event's id")),
+    responses(
+        (status = 200, description = "Your reply to the whole series", body = SeriesRsvpBody),
+        (status = 404, description = "SERIES_RSVP_NOT_FOUND", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["rsvp:write"])))]
+pub async fn get_series(
+    State(s): State<RestState>,
+    SignedIn(actor): SignedIn,
+    Path(event): Path<String>,
+) -> ApiResult<Json<SeriesRsvpBody>> {
+    let r = s.service.series_rsvp(&actor, event_id(&event)?).await?.ok_or_else(no_series_reply)?;
+    Ok(Json(series_body(r, None)))
+}
+
+/// Undo your reply to every upcoming date
+///
+/// The upcoming dates it replied to are declined (their places go to the waiting list); replies
+/// you gave to single dates since are kept.
+#[utoipa::path(delete, path = "/api/v1/events/{event}/series-rsvp", tag = "events",
+    params(("event" = uuid::Uuid, Path, description = "The event's id")),
+    responses(
+        (status = 204, description = "Undone"),
+        (status = 404, description = "SERIES_RSVP_NOT_FOUND", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["rsvp:write"])))]
+pub async fn delete_series(
+    State(s): State<RestState>,
+    SignedIn(actor): SignedIn,
+    Path(event): Path<String>,
+) -> ApiResult<StatusCode> {
+    s.service.undo_series_rsvp(&actor, event_id(&event)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -118,13 +118,24 @@ pub fn router_with_metrics(service: Service, options: &AppOptions, metrics: Arc<
             TraceLayer::new_for_http()
                 .make_span_with(|req: &Request<_>| {
                     let id = req.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
-                    // The path only: query strings may carry search text.
-                    tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+                    // The path only (query strings may carry search text), without secrets.
+                    let path = loggable_path(req.uri().path());
+                    tracing::info_span!("request", method = %req.method(), path = %path, request_id = %id)
                 })
                 .on_request(())
                 .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
         )
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}
+
+/// The path as logged: the secret in a sign-in link or a personal calendar feed's URL is left out.
+fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
+    for prefix in ["/sign-in/", "/calendars/"] {
+        if path.len() > prefix.len() && path.starts_with(prefix) {
+            return format!("{prefix}[redacted]").into();
+        }
+    }
+    path.into()
 }
 
 /// The API's cross-origin policy: any origin may read and call it with a bearer token (public
@@ -377,6 +388,14 @@ pub async fn open_store(
 mod tests {
     use super::*;
     use axum::body::Body;
+
+    #[test]
+    fn secrets_in_paths_are_not_logged() {
+        assert_eq!(loggable_path("/sign-in/abc123"), "/sign-in/[redacted]");
+        assert_eq!(loggable_path("/calendars/scal_abc.ics"), "/calendars/[redacted]");
+        assert_eq!(loggable_path("/sign-in"), "/sign-in");
+        assert_eq!(loggable_path("/groups/tea"), "/groups/tea");
+    }
 
     #[tokio::test]
     async fn bare_error_responses_become_problems() {

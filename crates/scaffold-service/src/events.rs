@@ -252,7 +252,8 @@ impl Service {
                 serde_json::json!({ "occurrence": occurrence.format("%Y-%m-%dT%H:%M").to_string() }),
             );
             let keep = scaffold_store::SeriesChange::Keep;
-            let _ = self.store.change_rsvps(event.id, &[occurrence], keep, &decide, &audit).await.map_err(store_error)?;
+            let _ =
+                self.store.change_rsvps(event.id, &[occurrence], keep, &decide, &audit).await.map_err(store_error)?;
         }
         Ok(())
     }

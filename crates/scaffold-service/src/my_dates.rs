@@ -70,7 +70,8 @@ impl Service {
         let mut replies = self.store.rsvps_of_person(person, from, MY_DATES_LIMIT).await.map_err(store_error)?;
         replies.retain(|r| r.response != RsvpResponse::Declined);
         let standing = self.store.series_rsvps_of_person(person).await.map_err(store_error)?;
-        let mut ids: Vec<EventId> = replies.iter().map(|r| r.event_id).chain(standing.iter().map(|s| s.event_id)).collect();
+        let mut ids: Vec<EventId> =
+            replies.iter().map(|r| r.event_id).chain(standing.iter().map(|s| s.event_id)).collect();
         ids.sort_unstable_by_key(|id| id.0);
         ids.dedup();
         let events = self.store.events_by_ids(&ids).await.map_err(store_error)?;
@@ -88,7 +89,11 @@ impl Service {
             let Some(event) = events.get(&rsvp.event_id) else { continue };
             let at = instant(event.timezone, rsvp.occurrence);
             let found = event
-                .occurrences_with(overrides.get(&event.id).map_or(&[][..], Vec::as_slice), at - Duration::seconds(1), at + Duration::seconds(1))?
+                .occurrences_with(
+                    overrides.get(&event.id).map_or(&[][..], Vec::as_slice),
+                    at - Duration::seconds(1),
+                    at + Duration::seconds(1),
+                )?
                 .into_iter()
                 .find(|o| o.local_start == rsvp.occurrence);
             if let Some(occurrence) = found.filter(|o| o.end > since) {
@@ -101,15 +106,16 @@ impl Service {
     }
 
     /// Makes the caller's calendar feed secret, replacing (and so turning off) any earlier one.
-    /// Only the person themselves may, not an app acting for them.
-    pub async fn new_calendar_feed(&self, actor: &Actor) -> Result<FeedSecret, DomainError> {
+    /// Only the person themselves may, not an app acting for them. Returns the secret and when
+    /// it was made.
+    pub async fn new_calendar_feed(&self, actor: &Actor) -> Result<(FeedSecret, DateTime<Utc>), DomainError> {
         let person = actor.require_person()?;
         let token = scaffold_identity::random_token(32).map_err(DomainError::internal)?;
         let secret = FeedSecret(format!("{FEED_SECRET_PREFIX}{token}"));
         let audit = self.audit(Some(person), "calendar_feed.create", "person", person, serde_json::json!({}));
-        let hash = hash_token(secret.expose());
-        self.store.set_calendar_feed(person, Some(&hash), self.clock.now(), &audit).await.map_err(store_error)?;
-        Ok(secret)
+        let (hash, now) = (hash_token(secret.expose()), self.clock.now());
+        self.store.set_calendar_feed(person, Some(&hash), now, &audit).await.map_err(store_error)?;
+        Ok((secret, now))
     }
 
     /// Turns the caller's calendar feed off; `CALENDAR_FEED_NOT_FOUND` when there is none.
@@ -141,7 +147,8 @@ impl Service {
             .await
             .map_err(store_error)?
             .ok_or_else(feed_not_found)?;
-        let reader = Actor::person(person, Credential::PersonToken, Scopes::new([Scope::GroupsRead, Scope::EventsRead]));
+        let reader =
+            Actor::person(person, Credential::PersonToken, Scopes::new([Scope::GroupsRead, Scope::EventsRead]));
         self.dates_of(&reader, person, self.clock.now() - Duration::days(FEED_PAST_DAYS)).await
     }
 }

@@ -28,7 +28,10 @@ pub struct SeriesReply {
 
 fn bookable(event: &Event) -> Result<(), DomainError> {
     if event.booking == BookingMode::External {
-        return Err(DomainError::conflict(codes::BOOKING_EXTERNAL, "this event is booked elsewhere: see its booking_url"));
+        return Err(DomainError::conflict(
+            codes::BOOKING_EXTERNAL,
+            "this event is booked elsewhere: see its booking_url",
+        ));
     }
     Ok(())
 }
@@ -231,20 +234,23 @@ impl Service {
             .find(|r| r.person_id == person && r.from_series)
         {
             Some(r) => {
-                let withdrawn = Rsvp { response: RsvpResponse::Declined, from_series: false, updated_at: now, ..r.clone() };
+                let withdrawn =
+                    Rsvp { response: RsvpResponse::Declined, from_series: false, updated_at: now, ..r.clone() };
                 allocate(capacity, current, withdrawn, now)
             }
             None => Vec::new(),
         };
         let audit = self.audit(Some(person), "rsvp.series_undo", "event", id, serde_json::json!({}));
-        self.store.change_rsvps(id, &keys, SeriesChange::Remove(person), &decide, &audit).await.map_err(|e| match e {
-            StoreError::NotFound => DomainError::new(
-                ErrorKind::NotFound,
-                codes::SERIES_RSVP_NOT_FOUND,
-                "you have no reply to the whole series of this event",
-            ),
-            other => store_error(other),
-        })?;
+        self.store.change_rsvps(id, &keys, SeriesChange::Remove(person), &decide, &audit).await.map_err(
+            |e| match e {
+                StoreError::NotFound => DomainError::new(
+                    ErrorKind::NotFound,
+                    codes::SERIES_RSVP_NOT_FOUND,
+                    "you have no reply to the whole series of this event",
+                ),
+                other => store_error(other),
+            },
+        )?;
         Ok(())
     }
 

@@ -93,17 +93,3 @@ pub async fn sign_in(State(service): State<Service>, headers: HeaderMap) -> Resp
         .collect();
     private_page(pages::render(&pages::SignInPage::new(&CSS_PATH, providers)))
 }
-
-pub async fn me(State(service): State<Service>, headers: HeaderMap) -> Response {
-    let Some(actor) = signed_in(&service, &headers).await else { return see_other("/sign-in") };
-    let me = match service.me(&actor).await {
-        Ok(me) => me,
-        Err(e) => return crate::failed(&e),
-    };
-    let ids: Vec<_> = me.memberships.iter().map(|m| m.group_id).collect();
-    let groups = match service.groups_by_ids(&actor, &ids).await {
-        Ok(g) => g,
-        Err(e) => return crate::failed(&e),
-    };
-    private_page(pages::render(&pages::MePage::new(&CSS_PATH, &me, &groups)))
-}

@@ -670,6 +670,8 @@ pub async fn approve(
 pub struct Replied {
     date: String,
     state: String,
+    places: usize,
+    waiting: usize,
 }
 
 /// Replying to an event's dates, one at a time: "I'm coming" or "I can't come" for each.
@@ -691,9 +693,19 @@ pub async fn reply_page(
                     replied.date
                 )),
                 "not-attending" => Some(format!("You are not coming on {}.", replied.date)),
+                "every" => Some(match (replied.places, replied.waiting) {
+                    (p, 0) => format!("You are coming to every date: you have a place on {}.", count(p, "date")),
+                    (p, w) => format!(
+                        "You are coming to every date: you have a place on {}, and are on the waiting list for {} (you will get a place if one comes free).",
+                        count(p, "date"),
+                        count(w, "date")
+                    ),
+                }),
+                "every-undone" => Some("You are no longer coming to every date.".to_owned()),
                 _ => None,
             };
-            let page = pages::ReplyPage::new(&CSS_PATH, &event, &dates, form_token(&cookie), said);
+            let mine = service.my_dates(&actor).await.unwrap_or_default();
+            let page = pages::ReplyPage::new(&CSS_PATH, &event, &dates, &mine, form_token(&cookie), said);
             crate::account::private_page(pages::render(&page))
         }
         Err(e) => crate::failed(&e),
@@ -726,6 +738,82 @@ pub async fn reply(
         }
         Err(e) => crate::failed(&e),
     }
+}
+
+/// The account page: groups, dates and the calendar feed.
+pub async fn me(State(service): State<Service>, headers: HeaderMap) -> Response {
+    let Some((actor, cookie)) = session(&service, &headers).await else { return crate::account::see_other("/sign-in") };
+    let me = match service.me(&actor).await {
+        Ok(me) => me,
+        Err(e) => return crate::failed(&e),
+    };
+    let ids: Vec<_> = me.memberships.iter().map(|m| m.group_id).collect();
+    let (groups, dates, feed) = match (
+        service.groups_by_ids(&actor, &ids).await,
+        service.my_dates(&actor).await,
+        service.calendar_feed_made(&actor).await,
+    ) {
+        (Ok(g), Ok(d), Ok(f)) => (g, d, f),
+        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return crate::failed(&e),
+    };
+    let page = pages::MePage::new(&CSS_PATH, &me, &groups, &dates, feed, form_token(&cookie));
+    crate::account::private_page(pages::render(&page))
+}
+
+/// Makes a new calendar feed link (shown once, on the page this answers with, never in an
+/// address) or turns the feed off.
+pub async fn calendar_feed(State(service): State<Service>, headers: HeaderMap, body: Bytes) -> Response {
+    let (actor, _, posted) = match signed_post(&service, &headers, &body).await {
+        Ok(signed) => signed,
+        Err(res) => return res,
+    };
+    if posted.one("action") == "off" {
+        return match service.end_calendar_feed(&actor).await {
+            Ok(()) => crate::account::see_other("/me"),
+            Err(e) => crate::failed(&e),
+        };
+    }
+    match service.new_calendar_feed(&actor).await {
+        Ok((secret, _)) => {
+            let url = format!("{}/calendars/{}.ics", crate::base(&service), secret.expose());
+            crate::account::private_page(pages::render(&pages::CalendarLinkPage::new(&CSS_PATH, url)))
+        }
+        Err(e) => crate::failed(&e),
+    }
+}
+
+fn count(n: usize, thing: &str) -> String {
+    if n == 1 { format!("1 {thing}") } else { format!("{n} {thing}s") }
+}
+
+/// "I'm coming to every date" (or undoing it) from the reply page.
+pub async fn reply_series(
+    State(service): State<Service>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let (actor, _, posted) = match signed_post(&service, &headers, &body).await {
+        Ok(signed) => signed,
+        Err(res) => return res,
+    };
+    let Some(event_id) = scaffold_domain::EventId::parse(&id) else { return crate::error_page(StatusCode::NOT_FOUND) };
+    let query = if posted.one("response") == "undo" {
+        match service.undo_series_rsvp(&actor, event_id).await {
+            Ok(()) => "state=every-undone".to_owned(),
+            Err(e) => return crate::failed(&e),
+        }
+    } else {
+        match service.rsvp_series(&actor, event_id, RsvpResponse::Going, None).await {
+            Ok(r) => {
+                use scaffold_domain::rsvp::RsvpState;
+                let n = |s: RsvpState| r.dates.iter().filter(|(_, rsvp)| rsvp.state == s).count();
+                format!("state=every&places={}&waiting={}", n(RsvpState::Confirmed), n(RsvpState::Waitlisted))
+            }
+            Err(e) => return crate::failed(&e),
+        }
+    };
+    crate::account::see_other(&format!("/events/{id}/reply?{query}"))
 }
 
 /// The page that asks a signed-in person to confirm joining (or asking to join) a group.

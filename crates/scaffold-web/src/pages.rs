@@ -613,17 +613,43 @@ pub struct MyGroup {
     pub members_url: Option<String>,
 }
 
+/// A date the signed-in person replied to.
+#[derive(Debug)]
+pub struct MyDateLine {
+    pub title: String,
+    pub url: String,
+    pub when: String,
+    pub state: &'static str,
+}
+
 #[derive(Debug, Template)]
 #[template(path = "me.html")]
 pub struct MePage {
     pub layout: Layout,
     pub name: String,
     pub groups: Vec<MyGroup>,
+    pub dates: Vec<MyDateLine>,
+    /// Events the person comes to every date of.
+    pub every: Vec<(String, String)>,
+    /// When the calendar feed link was made, if there is one.
+    pub feed_made: Option<String>,
+    pub form_token: String,
 }
 
+/// The dates the account page lists.
+const MY_DATES_SHOWN: usize = 12;
+
 impl MePage {
-    pub fn new(css: &str, me: &scaffold_service::identity::account::Me, groups: &[Group]) -> Self {
+    pub fn new(
+        css: &str,
+        me: &scaffold_service::identity::account::Me,
+        groups: &[Group],
+        mine: &scaffold_service::my_dates::MyDates,
+        feed: Option<chrono::DateTime<chrono::Utc>>,
+        form_token: String,
+    ) -> Self {
         use scaffold_domain::membership::{MembershipStatus, Role};
+        use scaffold_domain::rsvp::RsvpState;
         let groups = me
             .memberships
             .iter()
@@ -647,7 +673,50 @@ impl MePage {
                 })
             })
             .collect();
-        MePage { layout: Layout::plain("Your account", css), name: me.person.display_name.clone(), groups }
+        let dates = mine
+            .dates
+            .iter()
+            .take(MY_DATES_SHOWN)
+            .map(|d| MyDateLine {
+                title: d.event.title.clone(),
+                url: format!("/events/{}", d.event.id),
+                when: words::local_range(d.occurrence.start, d.occurrence.end, d.event.timezone, d.event.all_day),
+                state: match (d.occurrence.status, d.rsvp.state) {
+                    (EventStatus::Cancelled, _) => "Cancelled",
+                    (EventStatus::Postponed, _) => "Postponed",
+                    (_, RsvpState::Confirmed) => "You have a place",
+                    (_, RsvpState::Waitlisted) => "On the waiting list",
+                    (_, RsvpState::NotAttending) => "You said maybe",
+                },
+            })
+            .collect();
+        let every = mine.series.iter().map(|(e, _)| (e.title.clone(), format!("/events/{}/reply", e.id))).collect();
+        let feed_made = feed.map(|t| t.with_timezone(&chrono_tz::Europe::London).format("%-d %B %Y").to_string());
+        MePage {
+            layout: Layout::plain("Your account", css),
+            name: me.person.display_name.clone(),
+            groups,
+            dates,
+            every,
+            feed_made,
+            form_token,
+        }
+    }
+}
+
+/// The calendar feed link, shown once just after it is made.
+#[derive(Debug, Template)]
+#[template(path = "calendar_link.html")]
+pub struct CalendarLinkPage {
+    pub layout: Layout,
+    pub url: String,
+    pub webcal: String,
+}
+
+impl CalendarLinkPage {
+    pub fn new(css: &str, url: String) -> Self {
+        let webcal = format!("webcal://{}", url.split_once("://").map_or(url.as_str(), |(_, rest)| rest));
+        CalendarLinkPage { layout: Layout::plain("Your calendar link", css), url, webcal }
     }
 }
 
@@ -934,11 +1003,20 @@ impl MembersPage {
     }
 }
 
-/// A date a person can reply to.
+/// A date a person can reply to, with their reply so far.
 #[derive(Debug)]
 pub struct ReplyDate {
     pub when: String,
     pub action: String,
+    pub mine: Option<&'static str>,
+}
+
+/// Replying to every date of a series at once.
+#[derive(Debug)]
+pub struct SeriesChoice {
+    pub action: String,
+    /// The person has replied to every date already (and can undo it).
+    pub standing: bool,
 }
 
 #[derive(Debug, Template)]
@@ -949,17 +1027,39 @@ pub struct ReplyPage {
     pub event_url: String,
     pub form_token: String,
     pub said: Option<String>,
+    pub series: Option<SeriesChoice>,
     pub dates: Vec<ReplyDate>,
 }
 
 impl ReplyPage {
-    pub fn new(css: &str, e: &Event, dates: &[Occurrence], form_token: String, said: Option<String>) -> Self {
+    pub fn new(
+        css: &str,
+        e: &Event,
+        dates: &[Occurrence],
+        mine: &scaffold_service::my_dates::MyDates,
+        form_token: String,
+        said: Option<String>,
+    ) -> Self {
+        use scaffold_domain::rsvp::{RsvpResponse, RsvpState};
+        let reply_to = |o: &Occurrence| {
+            let r = mine.dates.iter().find(|d| d.event.id == e.id && d.occurrence.local_start == o.local_start)?;
+            Some(match (r.rsvp.response, r.rsvp.state) {
+                (_, RsvpState::Confirmed) => "You have a place",
+                (_, RsvpState::Waitlisted) => "You are on the waiting list",
+                (RsvpResponse::Maybe, _) => "You said maybe",
+                _ => return None,
+            })
+        };
         ReplyPage {
             layout: Layout::plain(&format!("Reply: {}", e.title), css),
             title: e.title.clone(),
             event_url: format!("/events/{}", e.id),
             form_token,
             said,
+            series: e.recurrence.is_some().then(|| SeriesChoice {
+                action: format!("/events/{}/reply-series", e.id),
+                standing: mine.series.iter().any(|(s, _)| s.id == e.id),
+            }),
             dates: dates
                 .iter()
                 .filter(|o| o.status == EventStatus::Scheduled)
@@ -967,6 +1067,7 @@ impl ReplyPage {
                 .map(|o| ReplyDate {
                     when: words::local_range(o.start, o.end, e.timezone, e.all_day),
                     action: format!("/events/{}/reply/{}", e.id, o.local_start.format("%Y-%m-%dT%H:%M")),
+                    mine: reply_to(o),
                 })
                 .collect(),
         }

@@ -286,6 +286,11 @@ async fn run(w: &World, mutation: &str) -> u16 {
             w.call("PUT", &format!("/api/v1/events/{e}/occurrences/{DATE}/rsvp"), Some(json!({ "response": "going" })))
                 .await
         }
+        "reply to the series" => {
+            let (_, e) = w.event().await;
+            w.call("PUT", &format!("/api/v1/events/{e}/series-rsvp"), Some(json!({ "response": "going" }))).await
+        }
+        "make calendar feed" => w.call("POST", "/api/v1/me/calendar-feed", None).await,
         "check in" => {
             let (_, e) = w.event().await;
             let res = w
@@ -356,6 +361,8 @@ const MATRIX: &[(&str, [u16; 7])] = &[
     ("delete event", [401, 403, 204, 204, 403, 204, 204]),
     ("cancel a date", [401, 403, 200, 200, 403, 200, 200]),
     ("reply", [401, 200, 200, 200, 403, 200, 200]),
+    ("reply to the series", [401, 200, 200, 200, 403, 200, 200]),
+    ("make calendar feed", [401, 201, 201, 201, 403, 403, 201]),
     ("check in", [401, 403, 204, 204, 403, 204, 204]),
     ("GraphQL: update group", [401, 403, 200, 200, 403, 200, 200]),
     ("GraphQL: create event", [401, 403, 200, 200, 403, 200, 200]),

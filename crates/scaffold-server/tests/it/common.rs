@@ -20,10 +20,16 @@ pub async fn app_with(options: AppOptions) -> TestApp {
 
 /// The test app and its fixed clock, for tests that move time on.
 pub async fn app_with_clock(options: AppOptions) -> (TestApp, std::sync::Arc<scaffold_domain::FixedClock>) {
+    let (app, _, clock) = app_parts(options).await;
+    (app, clock)
+}
+
+/// The test app, its service (for the background jobs) and its fixed clock.
+pub async fn app_parts(options: AppOptions) -> (TestApp, Service, std::sync::Arc<scaffold_domain::FixedClock>) {
     let clock = scaffold_testkit::clock();
     let service = Service::new(scaffold_testkit::store().await, clock.clone());
     let operator = service.bootstrap_operator().await.unwrap().unwrap().expose().to_owned();
-    (TestApp { http: TestClient::new(router(service, &options)), operator }, clock)
+    (TestApp { http: TestClient::new(router(service.clone(), &options)), operator }, service, clock)
 }
 
 /// A person created by the operator, with a key carrying `scopes`.

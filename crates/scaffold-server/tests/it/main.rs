@@ -20,4 +20,5 @@ mod ops;
 mod pages;
 mod robustness;
 mod search;
+mod series;
 mod verify;

@@ -934,6 +934,75 @@ async fn residents_reply_to_a_date_from_the_pages_with_places_and_a_waiting_list
 }
 
 #[tokio::test]
+async fn a_resident_comes_to_every_date_finds_them_on_their_account_and_subscribes_to_them() {
+    let app = app().await;
+    let owner = app.person("Ada", ORGANISER).await;
+    app.group(&owner.token, techmates()).await;
+    let event = json!({
+        "title": "Coding club", "summary": "Learn to code", "start": "2026-03-31T10:00", "end": "2026-03-31T12:00",
+        "rrule": "FREQ=WEEKLY;COUNT=4", "place": { "name": "Wigan Library", "postcode": "WN1 1NU" },
+        "booking": "rsvp", "capacity": 1
+    });
+    let res = app.http.post("/api/v1/groups/wigan-techmates/events").token(&owner.token).json(&event).send().await;
+    let id = res.json()["id"].as_str().unwrap().to_owned();
+    let bea = signed_in(&app, "Bea").await;
+    // Bea takes the only place on the second date first.
+    let form = app.http.get(&format!("/events/{id}/reply")).header("cookie", &bea).send().await.text;
+    let token = form_token(&form);
+    post_form(
+        &app,
+        &format!("/events/{id}/reply/2026-04-07T10:00"),
+        &bea,
+        &[("form_token", &token), ("response", "going")],
+    )
+    .await;
+
+    let cat = signed_in(&app, "Cat").await;
+    let form = app.http.get(&format!("/events/{id}/reply")).header("cookie", &cat).send().await.text;
+    let series = format!("/events/{id}/reply-series");
+    assert!(form.contains(&format!("action=\"{series}\"")) && form.contains("I'm coming to every date"), "{form}");
+    let token = form_token(&form);
+    assert_eq!(post_form(&app, &series, &cat, &[("form_token", "forged"), ("response", "going")]).await.status, 403);
+    let res = post_form(&app, &series, &cat, &[("form_token", &token), ("response", "going")]).await;
+    assert_eq!(res.status, 303, "{}", res.text);
+    let after = app.http.get(res.header("location").unwrap()).header("cookie", &cat).send().await.text;
+    assert!(
+        after.contains(
+            "You are coming to every date: you have a place on 3 dates, and are on the waiting list for 1 date"
+        ),
+        "{after}"
+    );
+    assert!(after.contains("Stop coming to every date") && after.contains("You are on the waiting list"), "{after}");
+
+    // The account page lists the dates and the series, and makes a calendar link shown once.
+    let me = app.http.get("/me").header("cookie", &cat).send().await.text;
+    assert!(me.contains("You have a place") && me.contains("On the waiting list"), "{me}");
+    assert!(me.contains("You are coming to every date of:") && me.contains("Make my calendar link"), "{me}");
+    let token = form_token(&me);
+    let res = post_form(&app, "/me/calendar", &cat, &[("form_token", &token), ("action", "new")]).await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    assert_eq!(res.header("cache-control"), Some("no-store"));
+    let start = res.text.find("value=\"http://127.0.0.1:8080/calendars/").expect("the link") + 7;
+    let url = &res.text[start..start + res.text[start..].find('"').unwrap()];
+    assert!(res.text.contains("href=\"webcal://127.0.0.1:8080/calendars/"), "{}", res.text);
+    let feed = app.http.get(url.trim_start_matches("http://127.0.0.1:8080")).send().await;
+    assert_eq!(feed.status, 200);
+    assert_eq!(feed.text.matches("BEGIN:VEVENT").count(), 4, "{}", feed.text);
+    let me = app.http.get("/me").header("cookie", &cat).send().await.text;
+    assert!(me.contains("You made your calendar link on") && !me.contains("/calendars/"), "never shown again: {me}");
+    let res = post_form(&app, "/me/calendar", &cat, &[("form_token", &token), ("action", "off")]).await;
+    assert_eq!(res.status, 303);
+    assert_eq!(app.http.get(url.trim_start_matches("http://127.0.0.1:8080")).send().await.status, 404);
+
+    // Undo: the dates replied to with the series are given up.
+    let res = post_form(&app, &series, &cat, &[("form_token", &token), ("response", "undo")]).await;
+    let after = app.http.get(res.header("location").unwrap()).header("cookie", &cat).send().await.text;
+    assert!(after.contains("You are no longer coming to every date."), "{after}");
+    let me = app.http.get("/me").header("cookie", &cat).send().await.text;
+    assert!(me.contains("You have not said you are coming to anything yet."), "{me}");
+}
+
+#[tokio::test]
 async fn a_group_page_reads_the_group_once_and_its_dates_once() {
     use scaffold_server::app::{AppOptions, router};
     let store = scaffold_testkit::counting_store(scaffold_testkit::store().await);
