@@ -39,7 +39,8 @@ catalogue! {
     "400, 401 token" "The token endpoint (`POST /oauth/token`), as RFC 6749 errors with a problem document's members" {
         INVALID_REQUEST: "a malformed request (`invalid_request`, 400)",
         INVALID_SCOPE: "a scope the app was not granted (`invalid_scope`, 400)",
-        UNSUPPORTED_GRANT_TYPE: "only `client_credentials` (`unsupported_grant_type`, 400)",
+        UNSUPPORTED_GRANT_TYPE: "`client_credentials`, `authorization_code` and `refresh_token` only (`unsupported_grant_type`, 400)",
+        INVALID_GRANT: "a code or refresh token that is unknown, used, expired, revoked, for another app or redirect URI, or whose PKCE verifier does not match (`invalid_grant`, 400)",
         UNAUTHORIZED_CLIENT: "the app may not use this grant (`unauthorized_client`, 400)",
         INVALID_CLIENT: "unknown app or wrong secret (`invalid_client`, 401)",
     }
@@ -75,6 +76,7 @@ catalogue! {
         IDENTIFIER_SCHEME_UNKNOWN: "no such register",
         EVENT_NOT_FOUND: "no such event",
         RSVP_NOT_FOUND: "no such reply",
+        GRANT_NOT_FOUND: "no app acts for you under that grant",
         SERIES_RSVP_NOT_FOUND: "you have no reply to the whole series of this event",
         CALENDAR_FEED_NOT_FOUND: "no such calendar feed (its link was replaced or turned off)",
         OCCURRENCE_NOT_CHANGED: "that date of the series has no change to undo",

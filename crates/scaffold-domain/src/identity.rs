@@ -71,6 +71,18 @@ pub struct App {
     pub updated_at: DateTime<Utc>,
 }
 
+/// A person's consent to an app acting for them with `scopes` (one per app and person; asking
+/// again replaces the scopes). Deleting it ends the app's tokens for the person at once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppGrant {
+    pub id: crate::GrantId,
+    pub app_id: AppId,
+    pub person_id: PersonId,
+    pub scopes: Scopes,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
 pub const APP_NAME_MAX: usize = 100;
 pub const APP_DESCRIPTION_MAX: usize = 2000;
 pub const REDIRECT_URIS_MAX: usize = 10;

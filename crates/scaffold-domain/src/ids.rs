@@ -79,6 +79,8 @@ id_type!(/// A holder's share of some claims of an attestation with verifiers.
     ShareId, SHARE_NOT_FOUND, "there is no such share");
 id_type!(/// One redemption of a share by a verifier.
     RedemptionId);
+id_type!(/// A person's consent to an app acting for them with some scopes.
+    GrantId, GRANT_NOT_FOUND, "you have given no app access with that id");
 
 #[cfg(test)]
 mod tests {

@@ -25,7 +25,9 @@ pub mod text;
 pub use actor::{Actor, Credential, Principal};
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use error::{DomainError, ErrorKind, FieldError, RateLimitInfo};
-pub use ids::{ApiKeyId, AppId, AttestationId, AuditId, EventId, GroupId, IdentityId, PersonId, RedemptionId, ShareId};
+pub use ids::{
+    ApiKeyId, AppId, AttestationId, AuditId, EventId, GrantId, GroupId, IdentityId, PersonId, RedemptionId, ShareId,
+};
 pub use outcode::Outcode;
 pub use scope::{Scope, Scopes};
 pub use slug::Slug;

@@ -45,6 +45,7 @@ macro_rules! conformance_suite {
             sessions_are_touched_and_deleted,
             one_first_signing_key_and_rotation_keeps_the_old_one_published,
             apps_round_trip_and_update,
+            grants_keep_one_per_app_and_person_and_tokens_are_used_once,
             rate_limit_counts_per_bucket_and_window,
             deleting_a_person_pseudonymises_the_audit_and_keeps_an_owner,
             events_round_trip_page_and_check_versions,
@@ -677,6 +678,75 @@ pub async fn apps_round_trip_and_update(store: DynStore) {
     assert_eq!(store.list_apps(Some(a.id), 10).await.unwrap(), vec![b]);
     let ghost = App { id: AppId::new_v7(at(6)), ..changed };
     assert!(matches!(store.update_app(&ghost, &audit("x", 1)).await.unwrap_err(), StoreError::NotFound));
+}
+
+pub async fn grants_keep_one_per_app_and_person_and_tokens_are_used_once(store: DynStore) {
+    use crate::{AppToken, AppTokenKind, TokenUse};
+    use scaffold_domain::identity::AppGrant;
+    use scaffold_domain::{GrantId, Scope, Scopes};
+    let owner = person(&store, "Ada").await;
+    let bea = person(&store, "Bea").await;
+    let a = app(owner.id, "app_grants");
+    store.create_app(&a, &audit("app.create", a.id)).await.unwrap();
+    let grant = AppGrant {
+        id: GrantId::new_v7(at(1)),
+        app_id: a.id,
+        person_id: bea.id,
+        scopes: Scopes::new([Scope::Profile]),
+        created_at: at(1),
+        updated_at: at(1),
+    };
+    let token = |hash: &[u8], kind, expires| AppToken {
+        token_hash: hash.to_vec(),
+        grant_id: grant.id,
+        kind,
+        scopes: Scopes::new([Scope::Profile]),
+        redirect_uri: Some("https://app.example/cb".into()),
+        code_challenge: Some("challenge".into()),
+        expires_at: at(expires),
+    };
+    let stored = store.put_grant(&grant, &token(b"code-1", AppTokenKind::Code, 60), &audit("grant", 1)).await.unwrap();
+    assert_eq!(stored, grant);
+    // Asking again replaces the scopes and keeps the grant's id.
+    let wider = AppGrant {
+        id: GrantId::new_v7(at(2)),
+        scopes: Scopes::new([Scope::Profile, Scope::AttestationsHold]),
+        updated_at: at(2),
+        ..grant.clone()
+    };
+    let stored = store.put_grant(&wider, &token(b"code-2", AppTokenKind::Code, 60), &audit("grant", 2)).await.unwrap();
+    assert_eq!((stored.id, stored.created_at, stored.scopes.clone()), (grant.id, at(1), wider.scopes.clone()));
+    assert_eq!(store.grants_of_person(bea.id).await.unwrap(), vec![stored.clone()]);
+    assert_eq!(store.grant_by_id(grant.id).await.unwrap(), Some(stored));
+
+    // A code is used once; its refresh token is stored in the same step; an expired one is not used.
+    let refresh = token(b"refresh-1", AppTokenKind::Refresh, 1000);
+    let then = move |_: &AppToken, _: &AppGrant| Some(refresh.clone());
+    match store.use_app_token(b"code-2", at(10), &then).await.unwrap() {
+        TokenUse::Used(t, g) => {
+            assert_eq!((t.kind, t.redirect_uri.as_deref()), (AppTokenKind::Code, Some("https://app.example/cb")));
+            assert_eq!(g.id, grant.id);
+        }
+        other => panic!("{other:?}"),
+    }
+    let nothing = |_: &AppToken, _: &AppGrant| None;
+    assert_eq!(store.use_app_token(b"nothing", at(10), &nothing).await.unwrap(), TokenUse::Unknown);
+    assert_eq!(store.use_app_token(b"code-1", at(100), &nothing).await.unwrap(), TokenUse::Expired);
+    let next = token(b"refresh-2", AppTokenKind::Refresh, 2000);
+    let then = move |_: &AppToken, _: &AppGrant| Some(next.clone());
+    assert!(matches!(store.use_app_token(b"refresh-1", at(20), &then).await.unwrap(), TokenUse::Used(..)));
+    // A rotated refresh token used again: the grant goes, with every token under it.
+    assert_eq!(store.use_app_token(b"refresh-1", at(30), &nothing).await.unwrap(), TokenUse::Reused);
+    assert_eq!(store.grant_by_id(grant.id).await.unwrap(), None);
+    assert_eq!(store.use_app_token(b"refresh-2", at(30), &nothing).await.unwrap(), TokenUse::Unknown);
+
+    // Deleting: only the person's own grant.
+    let again = store.put_grant(&grant, &token(b"code-3", AppTokenKind::Code, 60), &audit("grant", 3)).await.unwrap();
+    let err = store.delete_grant(again.id, owner.id, &audit("grant.revoke", 4)).await.unwrap_err();
+    assert!(matches!(err, StoreError::NotFound), "{err:?}");
+    store.delete_grant(again.id, bea.id, &audit("grant.revoke", 5)).await.unwrap();
+    assert!(store.grants_of_person(bea.id).await.unwrap().is_empty());
+    assert_eq!(store.use_app_token(b"code-3", at(10), &nothing).await.unwrap(), TokenUse::Unknown);
 }
 
 pub async fn rate_limit_counts_per_bucket_and_window(store: DynStore) {

@@ -6,10 +6,60 @@
 use crate::StoreResult;
 use chrono::{DateTime, Utc};
 use scaffold_domain::audit::AuditEntry;
-use scaffold_domain::identity::{App, Assurance, Identity};
+use scaffold_domain::identity::{App, AppGrant, Assurance, Identity};
 use scaffold_domain::membership::Membership;
 use scaffold_domain::person::Person;
-use scaffold_domain::{AppId, GroupId, IdentityId, PersonId};
+use scaffold_domain::{AppId, GrantId, GroupId, IdentityId, PersonId};
+
+/// An authorization code or a refresh token of a grant, stored under the SHA-256 of its value.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AppToken {
+    pub token_hash: Vec<u8>,
+    pub grant_id: GrantId,
+    pub kind: AppTokenKind,
+    /// What the token may carry (at most the grant's scopes).
+    pub scopes: scaffold_domain::Scopes,
+    /// A code's redirect URI and PKCE S256 challenge.
+    pub redirect_uri: Option<String>,
+    pub code_challenge: Option<String>,
+    pub expires_at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for AppToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppToken")
+            .field("grant_id", &self.grant_id)
+            .field("kind", &self.kind)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppTokenKind {
+    Code,
+    Refresh,
+}
+
+impl AppTokenKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AppTokenKind::Code => "code",
+            AppTokenKind::Refresh => "refresh",
+        }
+    }
+}
+
+/// What using a code or refresh token found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenUse {
+    /// Unused and unexpired: now used. With its grant.
+    Used(AppToken, AppGrant),
+    /// Used before: its grant is deleted.
+    Reused,
+    Expired,
+    Unknown,
+}
 
 /// A sign-in in progress, stored under the SHA-256 of the value of the browser's `__Host-` cookie.
 /// Taken (read and deleted) exactly once by the callback.
@@ -161,6 +211,25 @@ pub trait IdentityStore: [Send + Sync] {
     async fn list_apps(&self, after: Option<AppId>, limit: u32) -> StoreResult<Vec<App>>;
     /// Writes the app's mutable fields (scopes, secret, status, description…). `NotFound` when absent.
     async fn update_app(&self, app: &App, audit: &AuditEntry) -> StoreResult<()>;
+
+    /// Sets the person's grant to the app (keeping the id and creation time of one that exists,
+    /// replacing its scopes) and stores `code` under it; returns the grant as stored.
+    async fn put_grant(&self, grant: &AppGrant, code: &AppToken, audit: &AuditEntry) -> StoreResult<AppGrant>;
+    async fn grant_by_id(&self, id: GrantId) -> StoreResult<Option<AppGrant>>;
+    async fn grants_of_person(&self, person: PersonId) -> StoreResult<Vec<AppGrant>>;
+    /// Deletes the person's grant with its codes and refresh tokens; `NotFound` when they have
+    /// no such grant.
+    async fn delete_grant(&self, id: GrantId, person: PersonId, audit: &AuditEntry) -> StoreResult<()>;
+    /// Uses a code or refresh token once: marks it used and stores what `next` makes of it and
+    /// its grant (the refresh token that follows, if the use is valid) in the same transaction.
+    /// A token used before deletes its grant (a replayed code or a stolen refresh token) and
+    /// answers `Reused`.
+    async fn use_app_token(
+        &self,
+        token_hash: &[u8],
+        now: DateTime<Utc>,
+        next: &(dyn for<'t> Fn(&'t AppToken, &'t AppGrant) -> Option<AppToken> + Send + Sync),
+    ) -> StoreResult<TokenUse>;
 
     /// Adds `hits` to `bucket`'s fixed window starting at `window_start` and returns the total so
     /// far in that window, across every replica. Counters of earlier windows are discarded.

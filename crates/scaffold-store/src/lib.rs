@@ -21,7 +21,7 @@ pub use attestations::{AttestationRow, AttestationStore, STATUS_LIST_BYTES, Shar
 pub use cursor::Cursor;
 pub use error::StoreError;
 pub use events::{EventStore, FeedGroup, OccurrenceQuery, SeriesChange, SeriesFeedItem, SessionFeedItem};
-pub use identity::{IdentityStore, LoginState, Session, SigningKeyRecord};
+pub use identity::{AppToken, AppTokenKind, IdentityStore, LoginState, Session, SigningKeyRecord, TokenUse};
 pub use observed::{Observed, Observer};
 pub use records::{
     ApiKey, GroupQuery, IdempotencyRecord, MembershipChange, lat_cell, lat_cells, like_pattern, search_text, sort_name,

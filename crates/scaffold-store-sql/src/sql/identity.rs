@@ -8,12 +8,14 @@ use super::{SqlStore, commit, insert_audit, insert_person, recount_members};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use scaffold_domain::audit::AuditEntry;
-use scaffold_domain::identity::{App, Assurance, Identity};
+use scaffold_domain::identity::{App, AppGrant, Assurance, Identity};
 use scaffold_domain::membership::Membership;
 use scaffold_domain::person::Person;
-use scaffold_domain::{AppId, GroupId, IdentityId, PersonId};
+use scaffold_domain::{AppId, GrantId, GroupId, IdentityId, PersonId, Scopes};
 use scaffold_store::decode::{AppRow, assurance, redirect_uris_json};
-use scaffold_store::{IdentityStore, LoginState, Session, SigningKeyRecord, StoreError, StoreResult};
+use scaffold_store::{
+    AppToken, AppTokenKind, IdentityStore, LoginState, Session, SigningKeyRecord, StoreError, StoreResult, TokenUse,
+};
 use sqlx::types::Json;
 use uuid::Uuid;
 
@@ -33,6 +35,47 @@ impl Read for App {
             granted_scopes, secret_hash, secret_created_at: at, status, created_at: at, updated_at: at
         })
         .into_app()
+    }
+}
+
+fn scopes(r: &DbRow) -> StoreResult<Scopes> {
+    let text: String = get(r, "scopes")?;
+    Scopes::parse(&text).map_err(|w| scaffold_store::decode::corrupt("scope", &w))
+}
+
+impl Read for AppGrant {
+    fn read(r: &DbRow) -> StoreResult<Self> {
+        Ok(AppGrant {
+            id: GrantId(get(r, "grant_id")?),
+            app_id: AppId(get(r, "app_id")?),
+            person_id: PersonId(get(r, "person_id")?),
+            scopes: scopes(r)?,
+            created_at: at(r, "created_at")?,
+            updated_at: at(r, "updated_at")?,
+        })
+    }
+}
+
+impl Read for (AppToken, Option<At>) {
+    fn read(r: &DbRow) -> StoreResult<Self> {
+        let kind: String = get(r, "kind")?;
+        let token = AppToken {
+            token_hash: get(r, "token_hash")?,
+            grant_id: GrantId(get(r, "grant_id")?),
+            kind: if kind == "code" { AppTokenKind::Code } else { AppTokenKind::Refresh },
+            scopes: scopes(r)?,
+            redirect_uri: get(r, "redirect_uri")?,
+            code_challenge: get(r, "code_challenge")?,
+            expires_at: at(r, "expires_at")?,
+        };
+        Ok((token, get(r, "used_at")?))
+    }
+}
+
+fn token_values(t: &AppToken) -> Values {
+    values! {
+        token_hash: &t.token_hash, grant_id: t.grant_id.0, kind: t.kind.as_str(), scopes: t.scopes.to_string(),
+        redirect_uri: &t.redirect_uri, code_challenge: &t.code_challenge, expires_at: At(t.expires_at),
     }
 }
 
@@ -291,6 +334,69 @@ impl IdentityStore for SqlStore {
         let mut tx = self.begin().await?;
         update(&mut *tx, "app", app_values(a).key("app_id", a.id.0)).await?.changed_or(StoreError::NotFound)?;
         commit(tx, audit).await
+    }
+
+    async fn put_grant(&self, g: &AppGrant, code: &AppToken, audit: &AuditEntry) -> StoreResult<AppGrant> {
+        let mut tx = self.begin().await?;
+        let v = values! {
+            grant_id: g.id.0, app_id: g.app_id.0, person_id: g.person_id.0, scopes: g.scopes.to_string(),
+            created_at: At(g.created_at), updated_at: At(g.updated_at),
+        };
+        super::run::insert_new(&mut *tx, "app_grant", v).await?;
+        let v = values! { scopes: g.scopes.to_string(), updated_at: At(g.updated_at) };
+        update(&mut *tx, "app_grant", v.key("app_id", g.app_id.0).key("person_id", g.person_id.0)).await?;
+        let sql = "select * from app_grant where app_id = $1 and person_id = $2";
+        let stored: AppGrant = one(&mut *tx, sql, (g.app_id.0, g.person_id.0)).await?;
+        insert(&mut *tx, "app_token", token_values(&AppToken { grant_id: stored.id, ..code.clone() })).await?;
+        commit(tx, audit).await?;
+        Ok(stored)
+    }
+
+    async fn grant_by_id(&self, id: GrantId) -> StoreResult<Option<AppGrant>> {
+        opt(&self.pool, "select * from app_grant where grant_id = $1", (id.0,)).await
+    }
+
+    async fn grants_of_person(&self, person: PersonId) -> StoreResult<Vec<AppGrant>> {
+        all(&self.pool, "select * from app_grant where person_id = $1 order by created_at, grant_id", (person.0,)).await
+    }
+
+    async fn delete_grant(&self, id: GrantId, person: PersonId, audit: &AuditEntry) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        // Codes and refresh tokens go with it (`on delete cascade`).
+        let sql = "delete from app_grant where grant_id = $1 and person_id = $2";
+        exec(&mut *tx, sql, (id.0, person.0)).await?.changed_or(StoreError::NotFound)?;
+        commit(tx, audit).await
+    }
+
+    async fn use_app_token(
+        &self,
+        token_hash: &[u8],
+        now: DateTime<Utc>,
+        next: &(dyn for<'t> Fn(&'t AppToken, &'t AppGrant) -> Option<AppToken> + Send + Sync),
+    ) -> StoreResult<TokenUse> {
+        let mut tx = self.begin().await?;
+        let sql = concat!("select * from app_token where token_hash = $1", for_update!());
+        let found: Option<(AppToken, Option<At>)> = opt(&mut *tx, sql, (token_hash,)).await?;
+        let outcome = match found {
+            None => TokenUse::Unknown,
+            Some((t, Some(_))) => {
+                exec(&mut *tx, "delete from app_grant where grant_id = $1", (t.grant_id.0,)).await?;
+                TokenUse::Reused
+            }
+            Some((t, None)) if t.expires_at <= now => TokenUse::Expired,
+            Some((t, None)) => {
+                let sql = "update app_token set used_at = $2 where token_hash = $1";
+                exec(&mut *tx, sql, (token_hash, At(now))).await?;
+                let grant: AppGrant =
+                    one(&mut *tx, "select * from app_grant where grant_id = $1", (t.grant_id.0,)).await?;
+                if let Some(n) = next(&t, &grant) {
+                    insert(&mut *tx, "app_token", token_values(&AppToken { grant_id: t.grant_id, ..n })).await?;
+                }
+                TokenUse::Used(t, grant)
+            }
+        };
+        tx.commit().await.map_err(to_store_error)?;
+        Ok(outcome)
     }
 
     async fn add_rate_limit_hits(&self, bucket: &str, window_start: DateTime<Utc>, hits: u64) -> StoreResult<u64> {
