@@ -28,6 +28,10 @@ pub struct AccessTokenClaims {
     pub jti: String,
     pub client_id: String,
     pub scope: String,
+    /// The person's grant the app acts under (authorization code tokens only): the token stops
+    /// working when the grant is revoked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gid: Option<String>,
 }
 
 /// The active signing key and the published verification keys.
@@ -113,13 +117,16 @@ impl AccessTokens {
         self.lifetime.num_seconds()
     }
 
-    /// A signed token for `sub` acting through `client_id` with `scope`.
+    /// A signed token for `sub` acting through `client_id` with `scope`, under the person's
+    /// grant `gid` when a person let the app act for them.
+    #[allow(clippy::too_many_arguments)]
     pub fn issue(
         &self,
         ring: &KeyRing,
         sub: &str,
         client_id: &str,
         scope: &str,
+        gid: Option<String>,
         jti: String,
         now: DateTime<Utc>,
     ) -> Result<(String, AccessTokenClaims), String> {
@@ -132,6 +139,7 @@ impl AccessTokens {
             jti,
             client_id: client_id.to_owned(),
             scope: scope.to_owned(),
+            gid,
         };
         let mut header = Header::new(Algorithm::ES256);
         header.typ = Some(TYP.to_owned());
@@ -236,7 +244,7 @@ mod tests {
     }
 
     fn issue(t: &AccessTokens, ring: &KeyRing) -> String {
-        t.issue(ring, "person", "app_1", "groups:read", "jti-1".into(), now()).unwrap().0
+        t.issue(ring, "person", "app_1", "groups:read", None, "jti-1".into(), now()).unwrap().0
     }
 
     /// Re-signs arbitrary header and claims with `k` (for negative cases).

@@ -204,3 +204,62 @@ pub async fn revoke(
 ) -> ApiResult<Json<AppBody>> {
     Ok(Json(s.service.revoke_app(&actor, app_id(&app)?).await?.into()))
 }
+
+/// An app you let act for you.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct GrantBody {
+    pub id: Uuid,
+    pub app_id: Uuid,
+    pub app_name: String,
+    pub app_homepage: Option<String>,
+    /// What you let it do.
+    #[schema(schema_with = crate::schema::scopes_schema)]
+    pub scopes: Vec<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Apps acting for you
+///
+/// The apps you have let act for you (through the consent page), with what each may do.
+#[utoipa::path(get, path = "/api/v1/me/grants", tag = "apps",
+    responses((status = 200, description = "Your grants", body = Page<GrantBody>)),
+    security(("bearer" = ["profile"]), ("session" = [])))]
+pub async fn grants(State(s): State<RestState>, SignedIn(actor): SignedIn) -> ApiResult<Json<Page<GrantBody>>> {
+    let items = s
+        .service
+        .grants(&actor)
+        .await?
+        .into_iter()
+        .map(|(g, a)| GrantBody {
+            id: g.id.0,
+            app_id: a.id.0,
+            app_name: a.name,
+            app_homepage: a.homepage,
+            scopes: g.scopes.iter().map(|x| x.as_str().to_owned()).collect(),
+            created_at: g.created_at,
+            updated_at: g.updated_at,
+        })
+        .collect();
+    Ok(Json(Page { items, next: None }))
+}
+
+/// Stop an app acting for you
+///
+/// Its access and refresh tokens for you stop working at once.
+#[utoipa::path(delete, path = "/api/v1/me/grants/{grant}", tag = "apps",
+    params(("grant" = uuid::Uuid, Path, description = "The grant's id")),
+    responses(
+        (status = 204, description = "Withdrawn"),
+        (status = 404, description = "GRANT_NOT_FOUND", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["profile"]), ("session" = [])))]
+pub async fn revoke_grant(
+    State(s): State<RestState>,
+    SignedIn(actor): SignedIn,
+    Path(grant): Path<String>,
+) -> ApiResult<StatusCode> {
+    let id = scaffold_domain::GrantId::parse(&grant).ok_or_else(scaffold_domain::GrantId::not_found)?;
+    s.service.revoke_grant(&actor, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

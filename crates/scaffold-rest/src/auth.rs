@@ -134,15 +134,25 @@ pub async fn jwks(State(s): State<RestState>) -> ApiResult<Response> {
     Ok(res)
 }
 
-/// A token request (RFC 6749 §4.4).
+/// A token request (RFC 6749 §4.1.3, §4.4, §6).
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct TokenForm {
-    /// Only `client_credentials`.
+    /// `client_credentials` (the app for its owner), `authorization_code` (for a person who
+    /// agreed) or `refresh_token`.
     #[schema(example = "client_credentials")]
     grant_type: Option<String>,
-    /// Space-separated; a subset of the app's granted scopes (all of them when absent).
+    /// Space-separated; a subset of the app's granted scopes (all of them when absent); with
+    /// `refresh_token`, a subset of the refresh token's.
     #[schema(example = "groups:read")]
     scope: Option<String>,
+    /// `authorization_code`: the code from the redirect.
+    code: Option<String>,
+    /// `authorization_code`: the redirect URI the authorization request named (if it named one).
+    redirect_uri: Option<String>,
+    /// `authorization_code`: the PKCE verifier whose S256 hash was the `code_challenge`.
+    code_verifier: Option<String>,
+    /// `refresh_token`: the latest refresh token (each use returns the next one).
+    refresh_token: Option<String>,
     /// With `client_secret`, instead of HTTP Basic.
     client_id: Option<String>,
     client_secret: Option<String>,
@@ -160,6 +170,10 @@ pub struct TokenResponse {
     expires_in: i64,
     /// The scopes it carries, space-separated.
     scope: String,
+    /// With `authorization_code` and `refresh_token`: the next refresh token (the one used stops
+    /// working; using it again withdraws the person's grant).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refresh_token: Option<String>,
 }
 
 /// An RFC 6749 error that is also a problem document.
@@ -176,12 +190,13 @@ pub struct OAuthError {
     code: String,
 }
 
-fn token_body(t: scaffold_service::identity::apps::IssuedToken) -> Response {
+fn token_body(t: scaffold_service::identity::apps::IssuedToken, refresh_token: Option<String>) -> Response {
     let mut res = Json(TokenResponse {
         access_token: t.access_token,
         token_type: "Bearer".to_owned(),
         expires_in: t.expires_in,
         scope: t.scope,
+        refresh_token,
     })
     .into_response();
     res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -265,8 +280,12 @@ pub async fn token(State(s): State<RestState>, headers: HeaderMap, body: axum::b
     let Ok(form) = serde_urlencoded::from_bytes::<TokenForm>(&body) else {
         return invalid(codes::INVALID_REQUEST, "the form could not be read");
     };
-    if form.grant_type.as_deref() != Some("client_credentials") {
-        return invalid(codes::UNSUPPORTED_GRANT_TYPE, "only grant_type=client_credentials is supported here");
+    let grant = form.grant_type.as_deref().unwrap_or_default();
+    if !matches!(grant, "client_credentials" | "authorization_code" | "refresh_token") {
+        return invalid(
+            codes::UNSUPPORTED_GRANT_TYPE,
+            "grant_type is client_credentials, authorization_code or refresh_token",
+        );
     }
     let creds = match (basic_credentials(&headers), form.client_id, form.client_secret) {
         (Some(c), None, None) => c,
@@ -279,10 +298,54 @@ pub async fn token(State(s): State<RestState>, headers: HeaderMap, body: axum::b
             ));
         }
     };
-    match s.service.client_credentials(&creds.0, &creds.1, form.scope.as_deref()).await {
-        Ok(t) => token_body(t),
-        Err(e) => oauth_error(&e),
-    }
+    let (id, secret) = (&creds.0, &creds.1);
+    let result = match (grant, form.code, form.code_verifier, form.refresh_token) {
+        ("client_credentials", ..) => {
+            s.service.client_credentials(id, secret, form.scope.as_deref()).await.map(|t| token_body(t, None))
+        }
+        ("authorization_code", Some(code), Some(verifier), _) => s
+            .service
+            .exchange_code(id, secret, &code, form.redirect_uri.as_deref(), &verifier)
+            .await
+            .map(|t| token_body(t.access, Some(t.refresh_token))),
+        ("authorization_code", ..) => {
+            return invalid(codes::INVALID_REQUEST, "authorization_code needs code and code_verifier");
+        }
+        (_, _, _, Some(refresh)) => s
+            .service
+            .refresh_grant(id, secret, &refresh, form.scope.as_deref())
+            .await
+            .map(|t| token_body(t.access, Some(t.refresh_token))),
+        _ => return invalid(codes::INVALID_REQUEST, "refresh_token needs refresh_token"),
+    };
+    result.unwrap_or_else(|e| oauth_error(&e))
+}
+
+/// The authorization server's metadata (RFC 8414), for OAuth client libraries.
+#[utoipa::path(get, path = "/.well-known/oauth-authorization-server", tag = "apps",
+    responses((status = 200, description = "RFC 8414 metadata", body = Object)),
+    security(()))]
+pub async fn metadata(State(s): State<RestState>) -> Response {
+    let base = s.service.identity().config().public_url.trim_end_matches('/').to_owned();
+    let scopes: Vec<&str> = scaffold_service::identity::person_scopes().iter().map(|x| x.as_str()).collect();
+    let doc = serde_json::json!({
+        "issuer": base,
+        "authorization_endpoint": format!("{base}/oauth/authorize"),
+        "token_endpoint": format!("{base}/oauth/token"),
+        "jwks_uri": format!("{base}/.well-known/jwks.json"),
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        "code_challenge_methods_supported": ["S256"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "scopes_supported": scopes,
+        "authorization_response_iss_parameter_supported": true,
+        "service_documentation": format!("{base}/api/v1/openapi.json"),
+    });
+    let mut res = Json(doc).into_response();
+    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
+    res.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    res
 }
 
 /// Get an access token for yourself
@@ -297,5 +360,5 @@ pub async fn token(State(s): State<RestState>, headers: HeaderMap, body: axum::b
     ),
     security(("session" = [])))]
 pub async fn person_token(State(s): State<RestState>, SignedIn(actor): SignedIn) -> ApiResult<Response> {
-    Ok(token_body(s.service.person_access_token(&actor).await?))
+    Ok(token_body(s.service.person_access_token(&actor).await?, None))
 }

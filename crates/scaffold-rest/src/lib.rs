@@ -96,6 +96,9 @@ pub fn router(service: Service) -> Router {
         .route("/auth/logout", post(auth::logout))
         .route("/auth/token", post(auth::person_token))
         .route("/oauth/token", post(auth::token))
+        .route("/.well-known/oauth-authorization-server", get(auth::metadata))
+        .route("/api/v1/me/grants", get(apps::grants))
+        .route("/api/v1/me/grants/{grant}", axum::routing::delete(apps::revoke_grant))
         .route("/.well-known/jwks.json", get(auth::jwks))
         .route("/.well-known/jwt-vc-issuer", get(attestations::issuer_metadata))
         .route("/vct/{type}/{version}", get(attestations::type_metadata))
@@ -294,6 +297,9 @@ impl utoipa::Modify for StandardErrors {
         apps::rotate_secret,
         apps::revoke,
         auth::token,
+        auth::metadata,
+        apps::grants,
+        apps::revoke_grant,
         auth::person_token,
         auth::jwks,
         attestations::issuer_metadata,

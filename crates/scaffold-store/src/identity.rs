@@ -54,7 +54,7 @@ impl AppTokenKind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TokenUse {
     /// Unused and unexpired: now used. With its grant.
-    Used(AppToken, AppGrant),
+    Used(Box<AppToken>, Box<AppGrant>),
     /// Used before: its grant is deleted.
     Reused,
     Expired,

@@ -82,14 +82,28 @@ pub async fn use_link(State(service): State<Service>, headers: HeaderMap, Path(t
     }
 }
 
-pub async fn sign_in(State(service): State<Service>, headers: HeaderMap) -> Response {
+/// Where to go after signing in: a path on this site (the page that asked), `/me` otherwise.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct ReturnTo {
+    return_to: Option<String>,
+}
+
+pub async fn sign_in(
+    State(service): State<Service>,
+    headers: HeaderMap,
+    axum::extract::Query(q): axum::extract::Query<ReturnTo>,
+) -> Response {
+    let back =
+        scaffold_service::identity::login::safe_return_to(q.return_to.as_deref()).unwrap_or_else(|| "/me".into());
     if signed_in(&service, &headers).await.is_some() {
-        return see_other("/me");
+        return see_other(&back);
     }
+    let encoded: String = form_urlencoded::byte_serialize(back.as_bytes()).collect();
     let providers: Vec<(String, String)> = service
         .identity()
         .providers()
-        .map(|p| (p.display_name.clone(), format!("/auth/login/{}?return_to=/me", p.name)))
+        .map(|p| (p.display_name.clone(), format!("/auth/login/{}?return_to={encoded}", p.name)))
         .collect();
     private_page(pages::render(&pages::SignInPage::new(&CSS_PATH, providers)))
 }

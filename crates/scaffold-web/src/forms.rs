@@ -35,8 +35,13 @@ impl Posted {
         Posted(map)
     }
 
+    /// The field's value as sent, if it was.
+    pub(crate) fn raw(&self, name: &str) -> Option<String> {
+        self.0.get(name).and_then(|v| v.first()).cloned()
+    }
+
     /// The field's value, trimmed ("" when absent).
-    fn one(&self, name: &str) -> String {
+    pub(crate) fn one(&self, name: &str) -> String {
         self.0.get(name).and_then(|v| v.first()).map(|v| v.trim().to_owned()).unwrap_or_default()
     }
 
@@ -51,13 +56,13 @@ impl Posted {
 
 /// The form token for a session: a hash of the session's secret cookie, so only a page served to
 /// this browser can carry it.
-fn form_token(session_cookie: &str) -> String {
+pub(crate) fn form_token(session_cookie: &str) -> String {
     let digest = Sha256::digest(format!("scaffold-form:{session_cookie}").as_bytes());
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest)
 }
 
 /// The signed-in person of this request, with their session cookie.
-async fn session(service: &Service, headers: &HeaderMap) -> Option<(Actor, String)> {
+pub(crate) async fn session(service: &Service, headers: &HeaderMap) -> Option<(Actor, String)> {
     let cookies = headers.get_all(axum::http::header::COOKIE).iter().filter_map(|v| v.to_str().ok());
     let cookie =
         scaffold_service::identity::login::cookie_value(cookies, scaffold_service::identity::login::SESSION_COOKIE)?;
@@ -74,7 +79,11 @@ fn trusted(service: &Service, headers: &HeaderMap, posted: &Posted, cookie: &str
 
 /// A form posted by a signed-in person from our own page: who, their session, and what they
 /// sent; otherwise the answer (to sign in, or refused).
-async fn signed_post(service: &Service, headers: &HeaderMap, body: &[u8]) -> Result<(Actor, String, Posted), Response> {
+pub(crate) async fn signed_post(
+    service: &Service,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(Actor, String, Posted), Response> {
     let (actor, cookie) = session(service, headers).await.ok_or_else(|| crate::account::see_other("/sign-in"))?;
     let posted = Posted::parse(body);
     if !trusted(service, headers, &posted, &cookie) {
@@ -748,15 +757,17 @@ pub async fn me(State(service): State<Service>, headers: HeaderMap) -> Response 
         Err(e) => return crate::failed(&e),
     };
     let ids: Vec<_> = me.memberships.iter().map(|m| m.group_id).collect();
-    let (groups, dates, feed) = match (
+    let (groups, dates, feed, grants) = match (
         service.groups_by_ids(&actor, &ids).await,
         service.my_dates(&actor).await,
         service.calendar_feed_made(&actor).await,
+        service.grants(&actor).await,
     ) {
-        (Ok(g), Ok(d), Ok(f)) => (g, d, f),
-        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return crate::failed(&e),
+        (Ok(g), Ok(d), Ok(f), Ok(a)) => (g, d, f, a),
+        (Err(e), ..) | (_, Err(e), ..) | (_, _, Err(e), _) | (.., Err(e)) => return crate::failed(&e),
     };
-    let page = pages::MePage::new(&CSS_PATH, &me, &groups, &dates, feed, form_token(&cookie));
+    let mut page = pages::MePage::new(&CSS_PATH, &me, &groups, &dates, feed, form_token(&cookie));
+    page.apps = grants.iter().map(|(g, a)| pages::MyApp::new(g, a)).collect();
     crate::account::private_page(pages::render(&page))
 }
 

@@ -7,6 +7,7 @@
 //! (answered with 304) and, for groups and events, schema.org JSON-LD and OpenGraph tags.
 
 mod account;
+mod consent;
 mod forms;
 mod jsonld;
 mod pages;
@@ -32,7 +33,7 @@ use sha2::{Digest, Sha256};
 use std::sync::LazyLock;
 
 /// What a page may load: its own stylesheet and nothing else (JSON-LD is data, not script).
-const PAGE_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+pub(crate) const PAGE_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 /// The embeddable list of a group's events may be framed by any site, and nothing else may.
 const EMBED_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'none'; frame-ancestors *; base-uri 'none'";
 const CSS: &str = include_str!("../assets/site.css");
@@ -68,6 +69,8 @@ pub fn router(service: Service) -> Router {
         .route("/sign-in/{token}", get(account::link_page).post(account::use_link))
         .route("/me", get(forms::me))
         .route("/me/calendar", axum::routing::post(forms::calendar_feed))
+        .route("/me/grants/{id}/revoke", axum::routing::post(consent::revoke))
+        .route("/oauth/authorize", get(consent::authorize_page).post(consent::authorize))
         .route("/sitemap.xml", get(sitemap))
         .route("/robots.txt", get(robots))
         .route(&CSS_PATH, get(stylesheet))
@@ -80,7 +83,7 @@ fn digest(bytes: &[u8]) -> String {
 }
 
 /// The instance's public address, without a trailing slash.
-fn base(service: &Service) -> String {
+pub(crate) fn base(service: &Service) -> String {
     service.identity().config().public_url.trim_end_matches('/').to_owned()
 }
 

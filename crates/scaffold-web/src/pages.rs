@@ -633,7 +633,66 @@ pub struct MePage {
     pub every: Vec<(String, String)>,
     /// When the calendar feed link was made, if there is one.
     pub feed_made: Option<String>,
+    /// Apps the person lets act for them.
+    pub apps: Vec<MyApp>,
     pub form_token: String,
+}
+
+/// An app the signed-in person lets act for them.
+#[derive(Debug)]
+pub struct MyApp {
+    pub name: String,
+    pub can: Vec<&'static str>,
+    pub since: String,
+    pub revoke: String,
+}
+
+impl MyApp {
+    pub fn new(g: &scaffold_domain::identity::AppGrant, a: &scaffold_domain::identity::App) -> Self {
+        MyApp {
+            name: a.name.clone(),
+            can: g.scopes.iter().map(scaffold_service::identity::grants::scope_words).collect(),
+            since: g.created_at.with_timezone(&chrono_tz::Europe::London).format("%-d %B %Y").to_string(),
+            revoke: format!("/me/grants/{}/revoke", g.id),
+        }
+    }
+}
+
+/// The consent page: what an app asks to do for the person, in plain words.
+#[derive(Debug, Template)]
+#[template(path = "consent.html")]
+pub struct ConsentPage {
+    pub layout: Layout,
+    pub app: String,
+    pub homepage: Option<String>,
+    pub redirect_host: String,
+    pub can: Vec<&'static str>,
+    pub hidden: Vec<(&'static str, String)>,
+    pub form_token: String,
+}
+
+impl ConsentPage {
+    pub fn new(
+        css: &str,
+        req: &scaffold_service::identity::grants::AuthorizeRequest,
+        hidden: Vec<(&'static str, String)>,
+        form_token: String,
+    ) -> Self {
+        let redirect_host = req
+            .redirect_uri
+            .split_once("://")
+            .map_or(req.redirect_uri.as_str(), |(_, rest)| rest.split(['/', '?', '#']).next().unwrap_or(rest))
+            .to_owned();
+        ConsentPage {
+            layout: Layout::plain(&format!("Let {} act for you?", req.app.name), css),
+            app: req.app.name.clone(),
+            homepage: req.app.homepage.clone(),
+            redirect_host,
+            can: req.scopes.iter().map(scaffold_service::identity::grants::scope_words).collect(),
+            hidden,
+            form_token,
+        }
+    }
 }
 
 /// The dates the account page lists.
@@ -699,6 +758,7 @@ impl MePage {
             dates,
             every,
             feed_made,
+            apps: Vec::new(),
             form_token,
         }
     }

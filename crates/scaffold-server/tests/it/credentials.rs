@@ -173,12 +173,22 @@ async fn only_the_person_manages_the_account_and_only_holders_hold() {
             scopes: scopes.to_vec(),
             header: bearer(key["token"].as_str().unwrap()),
         });
-        let body = json!({ "name": format!("app {scopes:?}"), "scopes": scopes });
+        let body = json!({ "name": format!("app {scopes:?}"), "scopes": scopes,
+            "redirect_uris": [crate::oauth::TEST_REDIRECT] });
         let (status, registered) = call(&app, &session, "POST", "/api/v1/apps", Some(&body)).await;
         assert_eq!(status, 201, "{registered}");
         let (client_id, secret) =
             (registered["app"]["client_id"].as_str().unwrap(), registered["client_secret"].as_str().unwrap());
-        let token = client_credentials(&app, client_id, secret, Some(&scopes.join(" "))).await;
+        // Holding attestations is given only by the person's consent, never to the app itself.
+        let token = if scopes.contains(&"attestations:hold") {
+            let client = (client_id.to_owned(), secret.to_owned());
+            let origin = "http://127.0.0.1:18080";
+            let tokens =
+                crate::oauth::consented_tokens(&app.http, origin, &browser.session(), &client, &scopes.join(" ")).await;
+            tokens["access_token"].as_str().unwrap().to_owned()
+        } else {
+            client_credentials(&app, client_id, secret, Some(&scopes.join(" "))).await
+        };
         credentials.push(Credential { kind: Kind::App, scopes: scopes.to_vec(), header: bearer(&token) });
         let token = provider_token(&app, scopes).await;
         credentials.push(Credential { kind: Kind::ProviderToken, scopes: scopes.to_vec(), header: bearer(&token) });

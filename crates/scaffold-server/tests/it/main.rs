@@ -15,6 +15,7 @@ mod graphql;
 mod groups;
 mod identity;
 mod members;
+mod oauth;
 mod openactive;
 mod ops;
 mod pages;

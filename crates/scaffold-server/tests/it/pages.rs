@@ -424,7 +424,7 @@ async fn a_sign_in_link_signs_a_person_in_once_and_only_from_these_pages() {
 }
 
 /// Signs a new person in with a sign-in link and returns their session cookie (`name=value`).
-async fn signed_in(app: &TestApp, name: &str) -> String {
+pub async fn signed_in(app: &TestApp, name: &str) -> String {
     let res =
         app.http.post("/api/v1/sign-in-links").token(&app.operator).json(&json!({ "display_name": name })).send().await;
     let path = res.json()["url"].as_str().unwrap().trim_start_matches("http://127.0.0.1:8080").to_owned();
@@ -433,12 +433,12 @@ async fn signed_in(app: &TestApp, name: &str) -> String {
     res.header("set-cookie").unwrap().split(';').next().unwrap().to_owned()
 }
 
-fn form_token(html: &str) -> String {
+pub fn form_token(html: &str) -> String {
     let start = html.find("name=\"form_token\" value=\"").expect("a form token") + 25;
     html[start..start + html[start..].find('"').unwrap()].to_owned()
 }
 
-async fn post_form(app: &TestApp, path: &str, cookie: &str, form: &[(&str, &str)]) -> TestResponse {
+pub async fn post_form(app: &TestApp, path: &str, cookie: &str, form: &[(&str, &str)]) -> TestResponse {
     let body: String = form
         .iter()
         .map(|(k, v)| {

@@ -61,6 +61,7 @@ pub fn oauth_error_name(code: &str) -> &'static str {
         codes::INVALID_SCOPE => "invalid_scope",
         codes::UNSUPPORTED_GRANT_TYPE => "unsupported_grant_type",
         codes::UNAUTHORIZED_CLIENT => "unauthorized_client",
+        codes::INVALID_GRANT => "invalid_grant",
         _ => "invalid_request",
     }
 }
@@ -215,14 +216,9 @@ impl Service {
         Ok(app)
     }
 
-    /// The client credentials grant (RFC 6749 §4.4): an access token for the app, acting for its
-    /// owner, with the requested scopes (all granted ones when none are named).
-    pub async fn client_credentials(
-        &self,
-        client_id: &str,
-        client_secret: &str,
-        scope: Option<&str>,
-    ) -> Result<IssuedToken, DomainError> {
+    /// The app behind a client id and secret (`INVALID_CLIENT` otherwise, the same answer for
+    /// an unknown app, a wrong secret and a revoked app).
+    pub(crate) async fn authenticate_client(&self, client_id: &str, client_secret: &str) -> Result<App, DomainError> {
         let invalid_client =
             || DomainError::new(ErrorKind::Unauthenticated, codes::INVALID_CLIENT, "unknown client or wrong secret");
         // No client id has a control character or is that long: unknown, without asking the store.
@@ -234,27 +230,45 @@ impl Service {
         if !super::constant_time_eq(&presented, &app.secret_hash) || app.status != AppStatus::Active {
             return Err(invalid_client());
         }
+        Ok(app)
+    }
+
+    /// The client credentials grant (RFC 6749 §4.4): an access token for the app, acting for its
+    /// owner, with the requested scopes (all granted ones when none are named). Holding the
+    /// owner's attestations is never among them: a person grants that only through consent (the
+    /// authorization code grant).
+    pub async fn client_credentials(
+        &self,
+        client_id: &str,
+        client_secret: &str,
+        scope: Option<&str>,
+    ) -> Result<IssuedToken, DomainError> {
+        let app = self.authenticate_client(client_id, client_secret).await?;
+        let own = own_scopes(&app);
         let scopes = match scope {
-            None => app.granted_scopes.clone(),
+            None => own,
             Some(s) => {
                 let asked = Scopes::parse(s).map_err(|w| {
                     DomainError::new(ErrorKind::Invalid, codes::INVALID_SCOPE, format!("`{w}` is not a scope"))
                 })?;
-                if let Some(missing) = asked.iter().find(|x| !app.granted_scopes.contains(*x)) {
-                    return Err(DomainError::new(
-                        ErrorKind::Invalid,
-                        codes::INVALID_SCOPE,
-                        format!("the app has not been granted `{missing}`"),
-                    ));
+                if let Some(missing) = asked.iter().find(|x| !own.contains(*x)) {
+                    let why = if missing == Scope::AttestationsHold {
+                        "`attestations:hold` is given by a person through consent (the authorization code grant), not to the app itself".to_owned()
+                    } else {
+                        format!("the app has not been granted `{missing}`")
+                    };
+                    return Err(DomainError::new(ErrorKind::Invalid, codes::INVALID_SCOPE, why));
                 }
                 asked
             }
         };
-        self.issue_access_token(&app.owner.to_string(), &app.client_id, &scopes).await
+        self.issue_access_token(&app.owner.to_string(), &app.client_id, &scopes, None).await
     }
 
-    /// The caller behind one of our access tokens: the app's owner, through the app, with the
-    /// token's scopes that the app still holds. Refused once the app is revoked.
+    /// The caller behind one of our access tokens: under a person's grant, that person with the
+    /// token's scopes that the grant and the app still hold (refused once the grant is revoked);
+    /// otherwise the app's owner with the token's scopes the app still holds for itself. Refused
+    /// once the app is revoked.
     pub(crate) async fn app_actor(&self, claims: &AccessTokenClaims) -> Result<Actor, DomainError> {
         let app = self
             .store
@@ -266,7 +280,28 @@ impl Service {
             return Err(DomainError::new(ErrorKind::Unauthenticated, codes::APP_REVOKED, "the app has been revoked"));
         }
         let asked = Scopes::parse(&claims.scope).unwrap_or_default();
-        let scopes = Scopes::new(asked.iter().filter(|s| app.granted_scopes.contains(*s)));
-        Ok(Actor::person(app.owner, Credential::App(app.id), scopes))
+        let Some(gid) = &claims.gid else {
+            let own = own_scopes(&app);
+            let scopes = Scopes::new(asked.iter().filter(|s| own.contains(*s)));
+            return Ok(Actor::person(app.owner, Credential::App(app.id), scopes));
+        };
+        let grant = match scaffold_domain::GrantId::parse(gid) {
+            Some(id) => self.store.grant_by_id(id).await.map_err(store_error)?,
+            None => None,
+        };
+        let Some(grant) = grant.filter(|g| g.app_id == app.id) else {
+            return Err(DomainError::new(
+                ErrorKind::Unauthenticated,
+                codes::INVALID_TOKEN,
+                "the person has withdrawn the app's access",
+            ));
+        };
+        let scopes = Scopes::new(asked.iter().filter(|s| grant.scopes.contains(*s) && app.granted_scopes.contains(*s)));
+        Ok(Actor::person(grant.person_id, Credential::App(app.id), scopes))
     }
+}
+
+/// What an app may do for its owner by itself: its granted scopes but holding attestations.
+fn own_scopes(app: &App) -> Scopes {
+    Scopes::new(app.granted_scopes.iter().filter(|s| *s != Scope::AttestationsHold))
 }

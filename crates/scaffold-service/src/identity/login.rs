@@ -66,9 +66,9 @@ fn bad_flow(code: &'static str, message: &str) -> DomainError {
 /// newlines, reads `\` as `/`, and removes dot segments) against a placeholder origin, and kept
 /// only when it stays on that origin and its normalised path cannot be read as scheme-relative.
 /// Control characters, spaces and backslashes are refused outright.
-fn safe_return_to(r: Option<&str>) -> Option<String> {
+pub fn safe_return_to(r: Option<&str>) -> Option<String> {
     let r = r?;
-    if r.len() > 500 || !r.starts_with('/') || r.chars().any(|c| c.is_control() || c.is_whitespace() || c == '\\') {
+    if r.len() > 2000 || !r.starts_with('/') || r.chars().any(|c| c.is_control() || c.is_whitespace() || c == '\\') {
         return None;
     }
     let base = url::Url::parse("https://return-to.invalid/").ok()?;

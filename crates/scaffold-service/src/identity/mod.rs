@@ -6,6 +6,7 @@
 
 pub mod account;
 pub mod apps;
+pub mod grants;
 pub mod links;
 pub mod login;
 pub mod ratelimit;
@@ -313,15 +314,17 @@ impl Service {
                 "sign in with a browser session to get a token",
             ));
         }
-        self.issue_access_token(&person.to_string(), PERSON_CLIENT_ID, &actor.scopes).await
+        self.issue_access_token(&person.to_string(), PERSON_CLIENT_ID, &actor.scopes, None).await
     }
 
-    /// Signs an access token for `sub` through `client_id` with `scopes`.
+    /// Signs an access token for `sub` through `client_id` with `scopes` (under `grant` when a
+    /// person let the app act for them).
     pub(crate) async fn issue_access_token(
         &self,
         sub: &str,
         client_id: &str,
         scopes: &Scopes,
+        grant: Option<scaffold_domain::GrantId>,
     ) -> Result<apps::IssuedToken, DomainError> {
         let now = self.clock.now();
         let ring = self.key_ring(false).await?;
@@ -329,7 +332,7 @@ impl Service {
         let (access_token, claims) = self
             .identity
             .tokens
-            .issue(&ring, sub, client_id, &scopes.to_string(), jti, now)
+            .issue(&ring, sub, client_id, &scopes.to_string(), grant.map(|g| g.to_string()), jti, now)
             .map_err(DomainError::internal)?;
         Ok(apps::IssuedToken { access_token, expires_in: claims.exp - claims.iat, scope: claims.scope })
     }

@@ -392,7 +392,7 @@ impl IdentityStore for SqlStore {
                 if let Some(n) = next(&t, &grant) {
                     insert(&mut *tx, "app_token", token_values(&AppToken { grant_id: t.grant_id, ..n })).await?;
                 }
-                TokenUse::Used(t, grant)
+                TokenUse::Used(Box::new(t), Box::new(grant))
             }
         };
         tx.commit().await.map_err(to_store_error)?;
