@@ -4,13 +4,18 @@
 // link, and screenshot at 320 and 1280 px into SCAFFOLD_TEST_ARTEFACTS. Posters print on one A4
 // page and their QR codes decode (npm jsqr) to the page they advertise.
 //
-// Needs SCAFFOLD_TEST_BIN (the built `scaffold` binary); SCAFFOLD_TEST_DATABASE_URL runs it on
-// PostgreSQL instead of a fresh SQLite file; SCAFFOLD_TEST_CHROMIUM overrides /usr/bin/chromium.
-// scripts/test runs this file on both stores.
+// An organiser signs in through a real OpenID Provider (tests/oidc, npm oidc-provider), a resident
+// replies to every date of a series and subscribes to their calendar, and an independent OAuth
+// client library (npm openid-client) acts as a community developer's app that the resident lets
+// act for them on the consent page, then stops from their account page.
+//
+// Needs SCAFFOLD_TEST_BIN (the built `scaffold` binary) and tests/oidc's packages (`npm ci`);
+// SCAFFOLD_TEST_DATABASE_URL runs it on PostgreSQL instead of a fresh SQLite file;
+// SCAFFOLD_TEST_CHROMIUM overrides /usr/bin/chromium. scripts/test runs this file on both stores.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -19,6 +24,7 @@ import { createInterface } from 'node:readline';
 import { chromium } from 'playwright-core';
 import jsQR from 'jsqr';
 import { PNG } from 'pngjs';
+import * as oauth from 'openid-client';
 
 const require = createRequire(import.meta.url);
 const axePath = require.resolve('axe-core/axe.min.js');
@@ -29,6 +35,7 @@ const artefacts = resolve(process.env.SCAFFOLD_TEST_ARTEFACTS ?? '../../target/b
 const WCAG = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22a', 'wcag22aa'];
 
 let server;
+let op;
 let base;
 let token;
 let browser;
@@ -62,13 +69,40 @@ before(async () => {
   await new Promise((r) => probe.listen(0, '127.0.0.1', r));
   const port = probe.address().port;
   await new Promise((r) => probe.close(r));
+  // The OpenID Provider the organiser signs in with (every login is its one account).
+  const opConfig = join(dir, 'op.json');
+  writeFileSync(opConfig, JSON.stringify({
+    port: 0,
+    clients: [{
+      client_id: 'scaffold', client_secret: 'op-secret-for-tests-only', token_endpoint_auth_method: 'client_secret_basic',
+      redirect_uris: [`http://127.0.0.1:${port}/auth/callback/test`], post_logout_redirect_uris: [`http://127.0.0.1:${port}/`],
+    }],
+    account: { sub: 'organiser-1' },
+  }));
+  op = spawn('node', [resolve('../oidc/provider.mjs'), opConfig], { stdio: ['ignore', 'pipe', 'ignore'] });
+  let issuer;
+  for await (const line of createInterface({ input: op.stdout })) {
+    issuer = line.match(/^ready (\S+)/)?.[1];
+    if (issuer) break;
+  }
+  assert.ok(issuer, 'the OpenID Provider started');
+  op.stdout.resume();
+  const config = join(dir, 'scaffold.toml');
+  writeFileSync(config, `[[identity.providers]]
+name = "test"
+display_name = "the council's sign-in"
+issuer = "${issuer}"
+client_id = "scaffold"
+client_secret = "op-secret-for-tests-only"
+`);
   const env = {
     ...process.env,
     SCAFFOLD_RATE_LIMITS__PER_IP_PER_MINUTE: '0',
     SCAFFOLD_IDENTITY__PUBLIC_URL: `http://127.0.0.1:${port}`,
   };
   if (database) env.DATABASE_URL = database;
-  server = spawn(bin, ['serve', '--migrate', '--listen', `127.0.0.1:${port}`], { cwd: dir, env, stdio: ['ignore', 'pipe', 'ignore'] });
+  server = spawn(bin, ['--config', config, 'serve', '--migrate', '--listen', `127.0.0.1:${port}`],
+    { cwd: dir, env, stdio: ['ignore', 'pipe', 'ignore'] });
   for await (const line of createInterface({ input: server.stdout })) {
     const addr = line.match(/listening on (http:\/\/[\d.:]+)/);
     if (addr) base = addr[1];
@@ -119,6 +153,7 @@ before(async () => {
 after(async () => {
   await browser?.close();
   server?.kill('SIGTERM');
+  op?.kill('SIGTERM');
 });
 
 function pages() {
@@ -292,10 +327,9 @@ test('an invited person signs in with their link, once, and sees their account',
   await context.close();
 });
 
-test('a new organiser creates a group and a weekly event through the forms on a phone', async () => {
-  const { url } = await api('POST', '/sign-in-links', { display_name: 'Olu Organiser' });
-  const { context, page } = await open(new URL(url).pathname, 320);
-  await page.click('button[type=submit]');
+test('a new organiser signs in through the OpenID Provider and creates a group and a weekly event on a phone', async () => {
+  const { context, page } = await open('/sign-in', 320);
+  await page.click("text=Sign in with the council's sign-in");
   await page.waitForURL(`${base}/me`);
   await page.click('text=Create a group');
   await page.fill('#name', 'Ty');
@@ -318,7 +352,7 @@ test('a new organiser creates a group and a weekly event through the forms on a 
 
   await page.goto(`${base}/me`);
   await page.click('text=Members of Pemberton Knitters');
-  assert.match(await page.textContent('main'), /Olu Organiser\s*Owner/);
+  assert.match(await page.textContent('main'), /Owner/);
   assert.deepEqual(await axe(page), [], 'the members page passes axe-core');
   await page.goto(`${base}/me`);
   await page.click('text=Edit the page of Pemberton Knitters');
@@ -351,5 +385,105 @@ test('a new organiser creates a group and a weekly event through the forms on a 
   assert.match(await page.textContent('main'), /Cancelled: Hall booked for a wedding/);
   await page.goto(`${base}/groups/pemberton-knitters`);
   assert.match(await page.textContent('main'), /Knit and natter/);
+  await context.close();
+});
+
+/** Signs a new resident in with a sign-in link, in a fresh context at `width`. */
+async function resident(name, width, options = {}) {
+  const { url } = await api('POST', '/sign-in-links', { display_name: name });
+  const context = await browser.newContext({ viewport: { width, height: 900 }, bypassCSP: true, ...options });
+  const page = await context.newPage();
+  await page.goto(url);
+  await page.click('button[type=submit]');
+  await page.waitForURL(`${base}/me`);
+  return { context, page };
+}
+
+test('a resident comes to every date of a series and finds the dates in their calendar feed', async () => {
+  const { context, page } = await resident('Rita Resident', 320);
+  await page.goto(`${base}/events/${eventId}`);
+  await page.click('text=Say whether you are coming');
+  await page.click("text=I'm coming to every date");
+  await page.waitForSelector('.notice-ok');
+  assert.match(await page.textContent('.notice-ok'), /You are coming to every date: you have a place on \d+ dates/);
+  assert.deepEqual(await axe(page), [], 'the reply page with the series choice passes axe-core');
+  await page.goto(`${base}/me`);
+  assert.match(await page.textContent('main'), /You are coming to every date of:\s*TechMates tea party/);
+  await page.click('text=Make my calendar link');
+  await page.waitForSelector('#feed-url');
+  await page.screenshot({ path: join(artefacts, `${store}-calendar-link-320.png`), fullPage: true });
+  assert.deepEqual(await axe(page), [], 'the calendar link page passes axe-core');
+  const feed = await page.inputValue('#feed-url');
+  assert.match(feed, /\/calendars\/scal_[\w-]+\.ics$/);
+  assert.match(await page.getAttribute('a[href^="webcal:"]', 'href'), /^webcal:\/\/127\.0\.0\.1:\d+\/calendars\//);
+  // The feed as a calendar app fetches it: every date replied to, the cancelled one marked.
+  const res = await fetch(feed);
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get('content-type'), 'text/calendar; charset=utf-8');
+  const ics = await res.text();
+  assert.ok(ics.startsWith('BEGIN:VCALENDAR\r\n') && ics.endsWith('END:VCALENDAR\r\n'));
+  assert.ok(ics.split('BEGIN:VEVENT').length - 1 >= 10, 'the weeks ahead are in the feed');
+  assert.match(ics, /SUMMARY:TechMates tea party/);
+  // Turning it off stops the link.
+  await page.goto(`${base}/me`);
+  await page.click('text=Turn my calendar link off');
+  await page.waitForURL(`${base}/me`);
+  assert.equal((await fetch(feed)).status, 404);
+  await context.close();
+});
+
+test('a developer\'s app (openid-client) acts for a resident who agrees, until they stop it', async () => {
+  const redirect = 'http://127.0.0.1:9/callback';
+  const registered = await api('POST', '/apps', {
+    name: 'Casserole matchmaker', homepage: 'https://matchmaker.example', redirect_uris: [redirect],
+    scopes: ['profile', 'rsvp:write', 'attestations:hold'],
+  });
+  const { client_id: clientId } = registered.app;
+  const config = await oauth.discovery(new URL(base), clientId, registered.client_secret, undefined,
+    { execute: [oauth.allowInsecureRequests], algorithm: 'oauth2' });
+  const verifier = oauth.randomPKCECodeVerifier();
+  const state = oauth.randomState();
+  const authorize = oauth.buildAuthorizationUrl(config, {
+    redirect_uri: redirect, scope: 'profile rsvp:write', state,
+    code_challenge: await oauth.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
+  });
+
+  // The consent page, checked by axe-core (in a context that may inject it).
+  const checked = await resident('Cara Checker', 1280);
+  await checked.page.goto(authorize.href);
+  assert.match(await checked.page.textContent('h1'), /Let Casserole matchmaker act for you\?/);
+  assert.deepEqual(await axe(checked.page), [], 'the consent page passes axe-core');
+  await checked.page.screenshot({ path: join(artefacts, `${store}-consent-1280.png`), fullPage: true });
+  await checked.context.close();
+
+  // The resident agrees in a browser that enforces the page's policy; the app's callback is caught.
+  const { context, page } = await resident('Sam Resident', 320, { bypassCSP: false });
+  let callback;
+  await page.route(`${redirect}**`, (route) => {
+    callback = route.request().url();
+    return route.fulfill({ status: 200, contentType: 'text/plain', body: 'back at the app' });
+  });
+  await page.goto(authorize.href);
+  assert.match(await page.textContent('main'), /Say whether you are coming to events/);
+  await page.click('button[value=allow]');
+  await page.waitForURL(`${redirect}**`);
+  assert.ok(callback, 'the browser came back to the app');
+  const tokens = await oauth.authorizationCodeGrant(config, new URL(callback), { pkceCodeVerifier: verifier, expectedState: state });
+  assert.equal(tokens.token_type.toLowerCase(), 'bearer');
+  assert.ok(tokens.refresh_token);
+  const me = await oauth.fetchProtectedResource(config, tokens.access_token, new URL(`${base}/api/v1/me`), 'GET');
+  assert.equal((await me.json()).display_name, 'Sam Resident', 'the app acts for the resident, not its owner');
+  const refreshed = await oauth.refreshTokenGrant(config, tokens.refresh_token);
+  assert.notEqual(refreshed.refresh_token, tokens.refresh_token, 'refresh tokens rotate');
+
+  // The resident stops it from their account page: its tokens stop at once.
+  await page.goto(`${base}/me`);
+  assert.match(await page.textContent('main'), /Casserole matchmaker \(since .+\) can:/);
+  await page.click('text=Stop Casserole matchmaker acting for me');
+  await page.waitForURL(`${base}/me`);
+  assert.match(await page.textContent('main'), /You have not let any app act for you/);
+  const after = await fetch(`${base}/api/v1/me`, { headers: { authorization: `Bearer ${refreshed.access_token}` } });
+  assert.equal(after.status, 401);
+  await assert.rejects(oauth.refreshTokenGrant(config, refreshed.refresh_token), (e) => e.error === 'invalid_grant');
   await context.close();
 });
