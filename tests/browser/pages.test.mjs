@@ -371,8 +371,16 @@ test('a new organiser signs in through the OpenID Provider and creates a group a
   await page.click('button[type=submit]');
   await page.waitForURL(/\/events\//);
   assert.match(await page.textContent('main'), /Every \w+day, 14:00 to 16:00/);
-  // Cancel the second date.
   const eventUrl = page.url();
+  // The whole event can be changed, from a form filled with what it has now.
+  await page.click('text=change this event');
+  assert.equal(await page.inputValue('#title'), 'Knit and natter');
+  assert.deepEqual(await axe(page), [], 'the event edit form passes axe-core');
+  await page.fill('#title', 'Knit, natter and tea');
+  await page.click('button[type=submit]');
+  await page.waitForURL(eventUrl);
+  assert.match(await page.textContent('h1'), /Knit, natter and tea/);
+  // Cancel the second date.
   await page.click('text=cancel, postpone or move a date');
   assert.deepEqual(await axe(page), [], 'the dates page passes axe-core');
   await page.click('.dates li:nth-child(2) a');
@@ -384,7 +392,7 @@ test('a new organiser signs in through the OpenID Provider and creates a group a
   await page.goto(eventUrl);
   assert.match(await page.textContent('main'), /Cancelled: Hall booked for a wedding/);
   await page.goto(`${base}/groups/pemberton-knitters`);
-  assert.match(await page.textContent('main'), /Knit and natter/);
+  assert.match(await page.textContent('main'), /Knit, natter and tea/);
   await context.close();
 });
 

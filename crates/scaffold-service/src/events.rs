@@ -35,6 +35,12 @@ impl Service {
         Ok(person)
     }
 
+    /// Whether the caller may change the group's events (for forms that offer it): `Ok` or the
+    /// refusal a change would get.
+    pub async fn can_manage_events(&self, actor: &Actor, group: GroupId) -> Result<(), DomainError> {
+        self.group_for_events(actor, group).await.map(|_| ())
+    }
+
     pub async fn create_event(
         &self,
         actor: &Actor,

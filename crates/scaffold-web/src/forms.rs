@@ -256,7 +256,13 @@ const EVENT_FIELDS: &[(&str, &str)] = &[
     ("/price_pence", "price"),
 ];
 
-fn event_form(slug: &str, p: &Posted, token: String, errors: Vec<(&'static str, String)>) -> pages::FormPage {
+/// Where an event form goes: adding one to a group, or changing one (with the version read).
+enum EventFormFor<'a> {
+    New(&'a str),
+    Edit(&'a str),
+}
+
+fn event_form(to: EventFormFor<'_>, p: &Posted, token: String, errors: Vec<(&'static str, String)>) -> pages::FormPage {
     use pages::Field;
     let repeats = if p.0.contains_key("repeats") { p.one("repeats") } else { "weekly".to_owned() };
     let booking = if p.0.contains_key("booking") { p.one("booking") } else { "drop-in".to_owned() };
@@ -302,8 +308,116 @@ fn event_form(slug: &str, p: &Posted, token: String, errors: Vec<(&'static str, 
         Field::text("price", "Price in pounds", "Leave empty if it is free, for example 2.50", &p.one("price")),
         Field::textarea("description", "More about it", "Optional", &p.one("description")),
     ];
-    let action = format!("/groups/{slug}/events/new");
-    pages::FormPage::new(&CSS_PATH, "Add an event", &action, "Add the event", token, fields, errors)
+    match to {
+        EventFormFor::New(slug) => {
+            let action = format!("/groups/{slug}/events/new");
+            pages::FormPage::new(&CSS_PATH, "Add an event", &action, "Add the event", token, fields, errors)
+        }
+        EventFormFor::Edit(id) => {
+            let action = format!("/events/{id}/edit");
+            let mut page = pages::FormPage::new(&CSS_PATH, "Change the event", &action, "Save", token, fields, errors);
+            page.hidden = vec![("version", p.one("version"))];
+            page
+        }
+    }
+}
+
+/// The event's fields as the edit form shows them first. A series whose rule the form cannot
+/// say ("every week", "every two weeks", "every month") is refused by the caller.
+fn event_as_posted(e: &scaffold_domain::event::Event) -> Option<Posted> {
+    let mut map: HashMap<String, Vec<String>> = HashMap::new();
+    let mut put = |k: &str, v: String| map.entry(k.to_owned()).or_default().push(v);
+    let repeats = match e.recurrence.as_ref().map(|r| r.rule.split(";UNTIL=").next().unwrap_or(&r.rule).to_owned()) {
+        None => "never",
+        Some(r) if r == "FREQ=WEEKLY" => "weekly",
+        Some(r) if r == "FREQ=WEEKLY;INTERVAL=2" => "fortnightly",
+        Some(r) if rule("monthly", Some(e.start.date())).is_some_and(|m| m == r) => "monthly",
+        Some(_) => return None,
+    };
+    put("title", e.title.clone());
+    put("summary", e.summary.clone());
+    put("date", e.start.format("%Y-%m-%d").to_string());
+    put("start_time", e.start.format("%H:%M").to_string());
+    put("end_time", e.end.format("%H:%M").to_string());
+    put("repeats", repeats.to_owned());
+    if let Some(place) = &e.place {
+        put("place_name", place.name.clone());
+        put("address", place.address.clone().unwrap_or_default());
+        put("postcode", place.postcode.as_ref().map(ToString::to_string).unwrap_or_default());
+    }
+    for f in &e.accessibility {
+        put("accessibility", f.as_str().to_owned());
+    }
+    put("booking", e.booking.as_str().to_owned());
+    put("booking_url", e.booking_url.clone().unwrap_or_default());
+    put("price", e.price_pence.map(|p| format!("{}.{:02}", p / 100, p % 100)).unwrap_or_default());
+    put("description", e.description.clone().unwrap_or_default());
+    put("version", e.version.to_string());
+    Some(Posted(map))
+}
+
+/// The form to change a whole event (organisers), filled with what it has now.
+pub async fn edit_event_page(State(service): State<Service>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    let Some((actor, cookie)) = session(&service, &headers).await else { return crate::account::see_other("/sign-in") };
+    let Some(event_id) = scaffold_domain::EventId::parse(&id) else { return crate::error_page(StatusCode::NOT_FOUND) };
+    let event = match service.event(&actor, event_id).await {
+        Ok(e) => e,
+        Err(e) => return crate::failed(&e),
+    };
+    if let Err(e) = service.can_manage_events(&actor, event.group_id).await {
+        return crate::failed(&e);
+    }
+    match event_as_posted(&event) {
+        Some(p) => crate::account::private_page(pages::render(&event_form(
+            EventFormFor::Edit(&id),
+            &p,
+            form_token(&cookie),
+            Vec::new(),
+        ))),
+        None => crate::message_page(
+            StatusCode::CONFLICT,
+            "This event cannot be changed here",
+            "It repeats in a way this form cannot show. Change it through the API, or ask the people who run this site.",
+        ),
+    }
+}
+
+pub async fn edit_event(
+    State(service): State<Service>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let (actor, cookie, mut posted) = match signed_post(&service, &headers, &body).await {
+        Ok(signed) => signed,
+        Err(res) => return res,
+    };
+    let Some(event_id) = scaffold_domain::EventId::parse(&id) else { return crate::error_page(StatusCode::NOT_FOUND) };
+    let invalid = |posted: &Posted, errors| {
+        let page = event_form(EventFormFor::Edit(&id), posted, form_token(&cookie), errors);
+        crate::account::private_status(StatusCode::UNPROCESSABLE_ENTITY, pages::render(&page))
+    };
+    let draft = match event_draft(&posted) {
+        Ok(d) => d,
+        Err(errors) => return invalid(&posted, errors),
+    };
+    let version = posted.one("version").parse::<i64>().unwrap_or(-1);
+    let errors = match service.replace_event(&actor, event_id, Some(version), &draft).await {
+        Ok(event) => return crate::account::see_other(&format!("/events/{}", event.id)),
+        Err(e) if e.kind == ErrorKind::PreconditionFailed => {
+            // Someone saved first: keep what this person typed; sending it again replaces theirs.
+            match service.event(&actor, event_id).await {
+                Ok(now) => posted.0.insert("version".to_owned(), vec![now.version.to_string()]),
+                Err(e) => return crate::failed(&e),
+            };
+            vec![("form", "Someone else changed this event after you opened it. Your changes are below: check the event's page, then save again to replace theirs.".to_owned())]
+        }
+        Err(e) => match field_errors(e, EVENT_FIELDS) {
+            Ok(errors) => errors,
+            Err(e) => return crate::failed(&e),
+        },
+    };
+    invalid(&posted, errors)
 }
 
 /// The RRULE for the form's "how often", from the first date.
@@ -390,7 +504,8 @@ pub async fn new_event(State(service): State<Service>, headers: HeaderMap, Path(
     if let Err(e) = service.group(&actor, &GroupRef::Slug(slug.clone())).await {
         return crate::failed(&e);
     }
-    crate::account::private_page(pages::render(&event_form(&slug, &Posted::default(), form_token(&cookie), Vec::new())))
+    let page = event_form(EventFormFor::New(&slug), &Posted::default(), form_token(&cookie), Vec::new());
+    crate::account::private_page(pages::render(&page))
 }
 
 pub async fn create_event(
@@ -404,7 +519,7 @@ pub async fn create_event(
         Err(res) => return res,
     };
     let invalid = |errors| {
-        let page = event_form(&slug, &posted, form_token(&cookie), errors);
+        let page = event_form(EventFormFor::New(&slug), &posted, form_token(&cookie), errors);
         crate::account::private_status(StatusCode::UNPROCESSABLE_ENTITY, pages::render(&page))
     };
     let draft = match event_draft(&posted) {
@@ -669,6 +784,63 @@ pub async fn approve(
     };
     match service.approve_member(&actor, group.id, person).await {
         Ok(_) => crate::account::see_other(&format!("/groups/{slug}/members")),
+        Err(e) => crate::failed(&e),
+    }
+}
+
+/// An owner changes a member's role from the members page.
+pub async fn change_role(
+    State(service): State<Service>,
+    headers: HeaderMap,
+    Path((slug, person)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    member_action(service, headers, slug, person, body, true).await
+}
+
+/// An organiser or owner removes someone from the group (or withdraws an invitation).
+pub async fn remove_member(
+    State(service): State<Service>,
+    headers: HeaderMap,
+    Path((slug, person)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    member_action(service, headers, slug, person, body, false).await
+}
+
+async fn member_action(
+    service: Service,
+    headers: HeaderMap,
+    slug: String,
+    person: String,
+    body: Bytes,
+    role: bool,
+) -> Response {
+    let (actor, _, posted) = match signed_post(&service, &headers, &body).await {
+        Ok(signed) => signed,
+        Err(res) => return res,
+    };
+    let Some(person) = scaffold_domain::PersonId::parse(&person) else {
+        return crate::error_page(StatusCode::NOT_FOUND);
+    };
+    let group = match service.group(&actor, &GroupRef::Slug(slug.clone())).await {
+        Ok(view) => view.group,
+        Err(e) => return crate::failed(&e),
+    };
+    let done = if role {
+        let Some(role) = scaffold_domain::membership::Role::parse(&posted.one("role")) else {
+            return crate::message_page(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Choose a role",
+                "Go back and choose member, organiser or owner.",
+            );
+        };
+        service.change_role(&actor, group.id, person, role).await.map(|_| ())
+    } else {
+        service.remove_member(&actor, group.id, person).await
+    };
+    match done {
+        Ok(()) => crate::account::see_other(&format!("/groups/{slug}/members")),
         Err(e) => crate::failed(&e),
     }
 }

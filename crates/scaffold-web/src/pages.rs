@@ -366,6 +366,7 @@ pub struct EventPage {
     pub poster_url: String,
     pub series: bool,
     pub dates_url: String,
+    pub edit_url: String,
     /// People reply here (not for events booked elsewhere).
     pub replies: bool,
     pub reply_url: String,
@@ -422,6 +423,7 @@ impl EventPage {
             poster_url: format!("/events/{}/poster", e.id),
             series: e.recurrence.is_some(),
             dates_url: format!("/events/{}/dates", e.id),
+            edit_url: format!("/events/{}/edit", e.id),
             replies: e.booking != scaffold_domain::event::BookingMode::External,
             reply_url: format!("/events/{}/reply", e.id),
         }
@@ -1025,6 +1027,13 @@ pub struct MemberLine {
     /// Where to approve a join request.
     pub approve_url: Option<String>,
     pub invited: bool,
+    /// The person's id in form field ids.
+    pub key: String,
+    /// Where to change their role and where to remove them.
+    pub role_url: String,
+    pub remove_url: String,
+    /// `owner`, `organiser` or `member`.
+    pub role_value: &'static str,
 }
 
 #[derive(Debug, Template)]
@@ -1051,6 +1060,10 @@ impl MembersPage {
             approve_url: (v.membership.status == MembershipStatus::Pending)
                 .then(|| format!("/groups/{}/members/{}/approve", g.slug, v.membership.person_id)),
             invited: v.membership.status == MembershipStatus::Invited,
+            key: v.membership.person_id.to_string(),
+            role_url: format!("/groups/{}/members/{}/role", g.slug, v.membership.person_id),
+            remove_url: format!("/groups/{}/members/{}/remove", g.slug, v.membership.person_id),
+            role_value: v.membership.role.as_str(),
         };
         MembersPage {
             layout: Layout::plain(&format!("Members of {}", g.name), css),

@@ -880,6 +880,119 @@ async fn an_organiser_approves_a_join_request_from_the_members_page() {
     );
     let me = app.http.get("/me").header("cookie", &bea).send().await;
     assert!(me.text.contains("<a href=\"/groups/book-club\">Book Club</a> <span>Member</span>"), "{}", me.text);
+
+    // Roles: Bea becomes an organiser; the last owner cannot step down; then Bea is removed.
+    let bea_id = approve.trim_end_matches("/approve").rsplit('/').next().unwrap().to_owned();
+    let role = format!("/groups/book-club/members/{bea_id}/role");
+    assert_eq!(post_form(&app, &role, &bea, &[("form_token", &theirs), ("role", "owner")]).await.status, 403);
+    let res = post_form(&app, &role, &ada, &[("form_token", &token), ("role", "organiser")]).await;
+    assert_eq!(res.status, 303, "{}", res.text);
+    let members = app.http.get("/groups/book-club/members").header("cookie", &ada).send().await.text;
+    assert!(members.contains("Bea <span>Organiser</span>"), "{members}");
+    assert!(members.contains(&format!("<label for=\"role-{bea_id}\">Role of Bea</label>")), "{members}");
+    let ada_id = members
+        .split("action=\"/groups/book-club/members/")
+        .skip(1)
+        .filter_map(|p| p.split('/').next())
+        .find(|id| *id != bea_id)
+        .unwrap()
+        .to_owned();
+    let res = post_form(
+        &app,
+        &format!("/groups/book-club/members/{ada_id}/role"),
+        &ada,
+        &[("form_token", &token), ("role", "member")],
+    )
+    .await;
+    assert_eq!(res.status, 409, "the group keeps an owner: {}", res.text);
+    let res = post_form(&app, &role, &ada, &[("form_token", &token), ("role", "emperor")]).await;
+    assert_eq!(res.status, 422);
+    let res =
+        post_form(&app, &format!("/groups/book-club/members/{bea_id}/remove"), &ada, &[("form_token", &token)]).await;
+    assert_eq!(res.status, 303, "{}", res.text);
+    let members = app.http.get("/groups/book-club/members").header("cookie", &ada).send().await.text;
+    assert!(!members.contains("Bea"), "{members}");
+}
+
+#[tokio::test]
+async fn an_organiser_changes_a_whole_event_and_a_stale_form_loses_nothing() {
+    let app = app().await;
+    let ada = signed_in(&app, "Ada").await;
+    let token = form_token(&app.http.get("/groups/new").header("cookie", &ada).send().await.text);
+    let group = [
+        ("form_token", token.as_str()),
+        ("name", "Walking Group"),
+        ("summary", "Walks"),
+        ("join_policy", "open"),
+        ("guidelines", "welcoming-space"),
+    ];
+    assert_eq!(post_form(&app, "/groups/new", &ada, &group).await.status, 303);
+    let event = [
+        ("form_token", token.as_str()),
+        ("title", "Saturday walk"),
+        ("summary", "A gentle walk"),
+        ("date", "2026-04-04"),
+        ("start_time", "10:00"),
+        ("end_time", "11:30"),
+        ("repeats", "fortnightly"),
+        ("place_name", "Haigh Hall"),
+        ("postcode", "WN2 1PE"),
+        ("accessibility", "step-free"),
+        ("booking", "drop-in"),
+        ("price", "1.50"),
+    ];
+    let res = post_form(&app, "/groups/walking-group/events/new", &ada, &event).await;
+    let event_path = res.header("location").unwrap().to_owned();
+    assert!(page(&app, &event_path).await.text.contains(&format!("href=\"{event_path}/edit\"")));
+    let form = app.http.get(&format!("{event_path}/edit")).header("cookie", &ada).send().await;
+    assert_eq!(form.status, 200, "{}", form.text);
+    for filled in
+        ["value=\"Saturday walk\"", "value=\"2026-04-04\"", "value=\"11:30\"", "value=\"1.50\"", "value=\"WN2 1PE\""]
+    {
+        assert!(form.text.contains(filled), "{filled}: {}", form.text);
+    }
+    assert!(
+        form.text.contains("id=\"repeats-fortnightly\" name=\"repeats\" value=\"fortnightly\" checked"),
+        "{}",
+        form.text
+    );
+    let version = hidden(&form.text, "version");
+    // Someone else cannot; a stranger gets a refusal, not the form.
+    let bea = signed_in(&app, "Bea").await;
+    assert_eq!(app.http.get(&format!("{event_path}/edit")).header("cookie", &bea).send().await.status, 403);
+
+    let mut changed: Vec<(&str, String)> = event.iter().map(|(k, v)| (*k, (*v).to_owned())).collect();
+    changed.retain(|(k, _)| *k != "title" && *k != "start_time");
+    changed.push(("title", "Saturday stroll".to_owned()));
+    changed.push(("start_time", "10:30".to_owned()));
+    changed.push(("version", "0".to_owned()));
+    let res = post_form(&app, &format!("{event_path}/edit"), &ada, &as_refs(&changed)).await;
+    assert_eq!(res.status, 422, "a stale version");
+    assert!(
+        res.text.contains("Someone else changed this event") && res.text.contains("value=\"Saturday stroll\""),
+        "{}",
+        res.text
+    );
+    assert_eq!(hidden(&res.text, "version"), version, "sending it again replaces the other change");
+    changed.retain(|(k, _)| *k != "version");
+    changed.push(("version", version));
+    let res = post_form(&app, &format!("{event_path}/edit"), &ada, &as_refs(&changed)).await;
+    assert_eq!((res.status.as_u16(), res.header("location")), (303, Some(event_path.as_str())), "{}", res.text);
+    let shown = page(&app, &event_path).await.text;
+    assert!(shown.contains("Saturday stroll") && shown.contains("10:30"), "{shown}");
+    // A validation error keeps what was typed beside the field.
+    changed.retain(|(k, _)| *k != "end_time" && *k != "version");
+    changed.push(("end_time", "9 o'clock".to_owned()));
+    let version =
+        hidden(&app.http.get(&format!("{event_path}/edit")).header("cookie", &ada).send().await.text, "version");
+    changed.push(("version", version));
+    let res = post_form(&app, &format!("{event_path}/edit"), &ada, &as_refs(&changed)).await;
+    assert_eq!(res.status, 422);
+    assert!(
+        res.text.contains("Enter the end time as hours:minutes") && res.text.contains("value=\"9 o&#39;clock\""),
+        "{}",
+        res.text
+    );
 }
 
 #[tokio::test]
