@@ -39,6 +39,10 @@ fn authorize_url(client_id: &str, scope: &str, state: &str) -> String {
     format!("/oauth/authorize?{q}")
 }
 
+fn urlenc(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
 fn query_of(location: &str) -> Vec<(String, String)> {
     let q = location.split_once('?').map(|(_, q)| q).unwrap_or_default();
     form_urlencoded::parse(q.as_bytes()).into_owned().collect()
@@ -247,6 +251,56 @@ async fn bad_authorization_requests_are_shown_or_sent_back_and_grant_nothing() {
     let wrong = (client.0.clone(), "scs_wrong".to_owned());
     let (status, body) = token(&app, &wrong, &[("grant_type", "refresh_token"), ("refresh_token", "nope")]).await;
     assert_eq!((status, body["error"].as_str()), (401, Some("invalid_client")));
+    // An app with one redirect URI may leave it out of the request, and then out of the exchange.
+    let url = authorize_url(&client.0, "profile", "s").replace(&format!("&redirect_uri={}", urlenc(REDIRECT)), "");
+    assert!(!url.contains("redirect_uri"));
+    let page = get(url).await;
+    let form = consent_form(&page.text, "allow");
+    let refs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let res = post_form(&app, "/oauth/authorize", &bea, &refs).await;
+    let location = res.header("location").unwrap_or_default().to_owned();
+    assert!(location.starts_with(REDIRECT), "{location}");
+    let code = param(&query_of(&location), "code").unwrap();
+    let with_uri = [
+        ("grant_type", "authorization_code"),
+        ("code", &code),
+        ("redirect_uri", REDIRECT),
+        ("code_verifier", VERIFIER),
+    ];
+    let (status, _) = token(&app, &client, &with_uri).await;
+    assert_eq!(status, 400, "the exchange names what the request named");
+    let code = param(
+        &query_of(
+            get(authorize_url(&client.0, "profile", "t").replace(&format!("&redirect_uri={}", urlenc(REDIRECT)), ""))
+                .await
+                .header("location")
+                .unwrap_or("?"),
+        ),
+        "code",
+    );
+    assert_eq!(code, None, "no code without the person's answer");
+    let page =
+        get(authorize_url(&client.0, "profile", "u").replace(&format!("&redirect_uri={}", urlenc(REDIRECT)), "")).await;
+    let form = consent_form(&page.text, "allow");
+    let refs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let res = post_form(&app, "/oauth/authorize", &bea, &refs).await;
+    let code = param(&query_of(res.header("location").unwrap()), "code").unwrap();
+    let without = [("grant_type", "authorization_code"), ("code", &code), ("code_verifier", VERIFIER)];
+    let (status, body) = token(&app, &client, &without).await;
+    assert_eq!(status, 200, "{body}");
+    let grant = app.http.get("/api/v1/me/grants").header("cookie", &bea).send().await.json();
+    let id = grant["items"][0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        app.http
+            .delete(&format!("/api/v1/me/grants/{id}"))
+            .header("cookie", &bea)
+            .header("origin", "http://127.0.0.1:8080")
+            .send()
+            .await
+            .status,
+        204
+    );
+
     let grants = app.http.get("/api/v1/me/grants").header("cookie", &bea).send().await;
     assert_eq!(grants.status, 200, "{}", grants.text);
     assert_eq!(grants.json()["items"], json!([]));

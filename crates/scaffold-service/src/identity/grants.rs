@@ -37,7 +37,11 @@ pub struct AuthorizeParams {
 #[derive(Debug, Clone)]
 pub struct AuthorizeRequest {
     pub app: App,
+    /// Where the answer goes.
     pub redirect_uri: String,
+    /// The redirect URI as the request named it (the token request must name the same, or
+    /// none when the request named none: RFC 6749 §4.1.3).
+    pub named_redirect_uri: Option<String>,
     pub scopes: Scopes,
     pub state: Option<String>,
     pub code_challenge: String,
@@ -151,7 +155,14 @@ impl Service {
         if scopes.iter().next().is_none() {
             return Err(back("invalid_scope", "the app may not ask people for any scope"));
         }
-        Ok(AuthorizeRequest { app, redirect_uri, scopes, state: p.state.clone(), code_challenge: challenge })
+        Ok(AuthorizeRequest {
+            app,
+            redirect_uri,
+            named_redirect_uri: p.redirect_uri.clone(),
+            scopes,
+            state: p.state.clone(),
+            code_challenge: challenge,
+        })
     }
 
     /// The signed-in person agrees: their grant to the app is set to the request's scopes and a
@@ -179,7 +190,7 @@ impl Service {
             grant_id: grant.id,
             kind: AppTokenKind::Code,
             scopes: req.scopes.clone(),
-            redirect_uri: Some(req.redirect_uri.clone()),
+            redirect_uri: req.named_redirect_uri.clone(),
             code_challenge: Some(req.code_challenge.clone()),
             expires_at: now + Duration::seconds(CODE_LIFETIME_SECS),
         };
