@@ -420,6 +420,9 @@ test('a resident comes to every date of a series and finds the dates in their ca
   await page.click('text=Make my calendar link');
   await page.waitForSelector('#feed-url');
   await page.screenshot({ path: join(artefacts, `${store}-calendar-link-320.png`), fullPage: true });
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await page.screenshot({ path: join(artefacts, `${store}-calendar-link-1280.png`), fullPage: true });
+  await page.setViewportSize({ width: 320, height: 900 });
   assert.deepEqual(await axe(page), [], 'the calendar link page passes axe-core');
   const feed = await page.inputValue('#feed-url');
   assert.match(feed, /\/calendars\/scal_[\w-]+\.ics$/);
@@ -462,6 +465,9 @@ test('a developer\'s app (openid-client) acts for a resident who agrees, until t
   assert.match(await checked.page.textContent('h1'), /Let Casserole matchmaker act for you\?/);
   assert.deepEqual(await axe(checked.page), [], 'the consent page passes axe-core');
   await checked.page.screenshot({ path: join(artefacts, `${store}-consent-1280.png`), fullPage: true });
+  await checked.page.setViewportSize({ width: 320, height: 900 });
+  assert.equal(await checked.page.evaluate(() => document.documentElement.scrollWidth), 320, 'no sideways scrolling');
+  await checked.page.screenshot({ path: join(artefacts, `${store}-consent-320.png`), fullPage: true });
   await checked.context.close();
 
   // The resident agrees in a browser that enforces the page's policy; the app's callback is caught.
