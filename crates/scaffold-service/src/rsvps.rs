@@ -197,7 +197,11 @@ impl Service {
             updated_at: now,
         };
         let capacity = event.capacity;
+        // Dates the person replied to one by one keep that reply.
         let decide = move |at: NaiveDateTime, current: &[Rsvp]| {
+            if current.iter().any(|r| r.person_id == person && !r.from_series) {
+                return Vec::new();
+            }
             reply_to(capacity, current, new_reply(id, at, person, response, party, now, true), now)
         };
         let audit = self.audit(
@@ -229,13 +233,14 @@ impl Service {
         let event = self.event(actor, id).await?;
         let keys: Vec<NaiveDateTime> = self.upcoming_dates(&event).await?.iter().map(|o| o.local_start).collect();
         let (capacity, now) = (event.capacity, self.clock.now());
+        // The withdrawn replies stay the series' (declined), so that replying to every date again
+        // sets them, while dates the person replied to one by one are left alone.
         let decide = move |_: NaiveDateTime, current: &[Rsvp]| match current
             .iter()
-            .find(|r| r.person_id == person && r.from_series)
+            .find(|r| r.person_id == person && r.from_series && r.response != RsvpResponse::Declined)
         {
             Some(r) => {
-                let withdrawn =
-                    Rsvp { response: RsvpResponse::Declined, from_series: false, updated_at: now, ..r.clone() };
+                let withdrawn = Rsvp { response: RsvpResponse::Declined, updated_at: now, ..r.clone() };
                 allocate(capacity, current, withdrawn, now)
             }
             None => Vec::new(),
@@ -265,9 +270,24 @@ impl Service {
     /// Applies standing replies to the event's upcoming dates that have no reply from their
     /// person yet (dates that came into the listing, or were restored, after the reply).
     pub(crate) async fn apply_series_rsvps(&self, event: &Event) -> Result<(), DomainError> {
-        let standing = self.store.series_rsvps_of(event.id).await.map_err(store_error)?;
+        let mut standing = self.store.series_rsvps_of(event.id).await.map_err(store_error)?;
         if standing.is_empty() || event.booking == BookingMode::External {
             return Ok(());
+        }
+        // Only people who may still see the event: a private group's active members.
+        let group = self.store.group_by_id(event.group_id).await.map_err(store_error)?;
+        if group.as_ref().is_none_or(|g| g.visibility == scaffold_domain::group::Visibility::Private) {
+            let mut members = Vec::new();
+            for s in &standing {
+                let m = self.store.memberships_of_person(s.person_id, &[event.group_id]).await.map_err(store_error)?;
+                if group.is_some() && m.iter().any(scaffold_domain::membership::Membership::is_active) {
+                    members.push(s.person_id);
+                }
+            }
+            standing.retain(|s| members.contains(&s.person_id));
+            if standing.is_empty() {
+                return Ok(());
+            }
         }
         let keys: Vec<NaiveDateTime> = self.upcoming_dates(event).await?.iter().map(|o| o.local_start).collect();
         let (capacity, now, id) = (event.capacity, self.clock.now(), event.id);

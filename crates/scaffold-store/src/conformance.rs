@@ -721,6 +721,9 @@ pub async fn grants_keep_one_per_app_and_person_and_tokens_are_used_once(store: 
 
     // A code is used once; its refresh token is stored in the same step; an expired one is not used.
     let refresh = token(b"refresh-1", AppTokenKind::Refresh, 1000);
+    // A use the caller refuses changes nothing: the code stays usable.
+    let refuse = |_: &AppToken, _: &AppGrant| None;
+    assert_eq!(store.use_app_token(b"code-2", at(10), &refuse).await.unwrap(), TokenUse::Refused);
     let then = move |_: &AppToken, _: &AppGrant| Some(refresh.clone());
     match store.use_app_token(b"code-2", at(10), &then).await.unwrap() {
         TokenUse::Used(t, g) => {

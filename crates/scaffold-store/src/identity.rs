@@ -57,6 +57,8 @@ pub enum TokenUse {
     Used(Box<AppToken>, Box<AppGrant>),
     /// Used before: its grant is deleted.
     Reused,
+    /// Refused by the caller's check; nothing changed.
+    Refused,
     Expired,
     Unknown,
 }
@@ -220,10 +222,10 @@ pub trait IdentityStore: [Send + Sync] {
     /// Deletes the person's grant with its codes and refresh tokens; `NotFound` when they have
     /// no such grant.
     async fn delete_grant(&self, id: GrantId, person: PersonId, audit: &AuditEntry) -> StoreResult<()>;
-    /// Uses a code or refresh token once: marks it used and stores what `next` makes of it and
-    /// its grant (the refresh token that follows, if the use is valid) in the same transaction.
-    /// A token used before deletes its grant (a replayed code or a stolen refresh token) and
-    /// answers `Reused`.
+    /// Uses a code or refresh token once: when `next` accepts it (giving the refresh token that
+    /// follows), marks it used and stores that in the same transaction; when `next` refuses it
+    /// (`None`: another app, a wrong verifier), changes nothing and answers `Refused`. A token
+    /// used before deletes its grant (a replayed code or a stolen refresh token): `Reused`.
     async fn use_app_token(
         &self,
         token_hash: &[u8],

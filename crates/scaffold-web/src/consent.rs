@@ -30,7 +30,7 @@ fn params_from(pairs: &[(String, String)]) -> AuthorizeParams {
 }
 
 /// The redirect URI with the answer's parameters (RFC 6749 §4.1.2, RFC 9207 `iss`).
-fn back_to(service: &Service, redirect_uri: &str, answer: &[(&str, &str)], state: Option<&str>) -> Response {
+fn answer_url(service: &Service, redirect_uri: &str, answer: &[(&str, &str)], state: Option<&str>) -> String {
     let mut query = form_urlencoded::Serializer::new(String::new());
     for (k, v) in answer {
         query.append_pair(k, v);
@@ -40,7 +40,12 @@ fn back_to(service: &Service, redirect_uri: &str, answer: &[(&str, &str)], state
     }
     query.append_pair("iss", &crate::base(service));
     let sep = if redirect_uri.contains('?') { '&' } else { '?' };
-    crate::account::see_other(&format!("{redirect_uri}{sep}{}", query.finish()))
+    format!("{redirect_uri}{sep}{}", query.finish())
+}
+
+/// Sends the person back to the app with its answer, after they chose.
+fn back_to(service: &Service, redirect_uri: &str, answer: &[(&str, &str)], state: Option<&str>) -> Response {
+    crate::account::see_other(&answer_url(service, redirect_uri, answer, state))
 }
 
 fn refused(service: &Service, e: AuthorizeError) -> Response {
@@ -50,8 +55,21 @@ fn refused(service: &Service, e: AuthorizeError) -> Response {
             "This app's request cannot be used",
             &format!("{} Go back to the app and try again, or tell the people who made it.", e.message),
         ),
-        AuthorizeError::Redirect { redirect_uri, error, description, state } => {
-            back_to(service, &redirect_uri, &[("error", error), ("error_description", &description)], state.as_deref())
+        // Not sent on by itself (RFC 9700 §4.11.2: any signed-in person can register an app, so
+        // an automatic redirect would make this an open redirector); the person may follow it.
+        AuthorizeError::Redirect { redirect_uri, error, description, state, app } => {
+            let back = answer_url(
+                service,
+                &redirect_uri,
+                &[("error", error), ("error_description", &description)],
+                state.as_deref(),
+            );
+            crate::message_page_onward(
+                StatusCode::BAD_REQUEST,
+                "This app's request cannot be used",
+                &format!("{description} ({error}). Tell the people who made {app}."),
+                Some((format!("Go back to {app}"), back)),
+            )
         }
     }
 }

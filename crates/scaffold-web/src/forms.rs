@@ -322,17 +322,37 @@ fn event_form(to: EventFormFor<'_>, p: &Posted, token: String, errors: Vec<(&'st
     }
 }
 
-/// The event's fields as the edit form shows them first. A series whose rule the form cannot
-/// say ("every week", "every two weeks", "every month") is refused by the caller.
+/// A rule's parts but `UNTIL`, sorted (so that `INTERVAL=2;FREQ=WEEKLY` reads as the form's
+/// "every two weeks"), and its `UNTIL`.
+fn rule_parts(rule: &str) -> (Vec<String>, Option<String>) {
+    let mut parts: Vec<String> = Vec::new();
+    let mut until = None;
+    for p in rule.split(';').filter(|p| !p.is_empty()) {
+        match p.strip_prefix("UNTIL=") {
+            Some(u) => until = Some(u.to_owned()),
+            None => parts.push(p.to_owned()),
+        }
+    }
+    parts.sort();
+    (parts, until)
+}
+
+/// The event's fields as the edit form shows them first; `None` for an event the form cannot
+/// show whole (all day, or a rule other than its "how often").
 fn event_as_posted(e: &scaffold_domain::event::Event) -> Option<Posted> {
     let mut map: HashMap<String, Vec<String>> = HashMap::new();
     let mut put = |k: &str, v: String| map.entry(k.to_owned()).or_default().push(v);
-    let repeats = match e.recurrence.as_ref().map(|r| r.rule.split(";UNTIL=").next().unwrap_or(&r.rule).to_owned()) {
+    if e.all_day {
+        return None;
+    }
+    let repeats = match &e.recurrence {
         None => "never",
-        Some(r) if r == "FREQ=WEEKLY" => "weekly",
-        Some(r) if r == "FREQ=WEEKLY;INTERVAL=2" => "fortnightly",
-        Some(r) if rule("monthly", Some(e.start.date())).is_some_and(|m| m == r) => "monthly",
-        Some(_) => return None,
+        Some(r) => {
+            let (parts, _) = rule_parts(&r.rule);
+            ["weekly", "fortnightly", "monthly"]
+                .into_iter()
+                .find(|how| rule(how, Some(e.start.date())).is_some_and(|base| rule_parts(&base).0 == parts))?
+        }
     };
     put("title", e.title.clone());
     put("summary", e.summary.clone());
@@ -356,6 +376,29 @@ fn event_as_posted(e: &scaffold_domain::event::Event) -> Option<Posted> {
     Some(Posted(map))
 }
 
+/// What the edit form does not show is kept as the event has it: its zone, status, capacity,
+/// online link, access notes, concessions, ages, interests, activities, and a series' end
+/// (`UNTIL`) and taken-out dates.
+fn keep_unshown(d: &mut EventDraft, e: &scaffold_domain::event::Event) {
+    d.timezone = Some(e.timezone.name().to_owned());
+    d.status = Some(e.status);
+    d.status_reason.clone_from(&e.status_reason);
+    d.online_url.clone_from(&e.online_url);
+    d.accessibility_notes.clone_from(&e.accessibility_notes);
+    d.capacity = e.capacity;
+    d.concessions.clone_from(&e.concessions);
+    (d.min_age, d.max_age) = (e.min_age, e.max_age);
+    d.categories.clone_from(&e.categories);
+    d.activities = e.activities.iter().map(|a| a.identifier.clone()).collect();
+    if let (Some(rule), Some(r)) = (d.rrule.as_mut(), &e.recurrence) {
+        if let (_, Some(until)) = rule_parts(&r.rule) {
+            rule.push_str(";UNTIL=");
+            rule.push_str(&until);
+        }
+        d.exdates = r.exdates.iter().map(|x| x.format("%Y-%m-%dT%H:%M:%S").to_string()).collect();
+    }
+}
+
 /// The form to change a whole event (organisers), filled with what it has now.
 pub async fn edit_event_page(State(service): State<Service>, headers: HeaderMap, Path(id): Path<String>) -> Response {
     let Some((actor, cookie)) = session(&service, &headers).await else { return crate::account::see_other("/sign-in") };
@@ -377,7 +420,7 @@ pub async fn edit_event_page(State(service): State<Service>, headers: HeaderMap,
         None => crate::message_page(
             StatusCode::CONFLICT,
             "This event cannot be changed here",
-            "It repeats in a way this form cannot show. Change it through the API, or ask the people who run this site.",
+            "It lasts all day or repeats in a way this form cannot show. Change it through the API, or ask the people who run this site.",
         ),
     }
 }
@@ -397,10 +440,14 @@ pub async fn edit_event(
         let page = event_form(EventFormFor::Edit(&id), posted, form_token(&cookie), errors);
         crate::account::private_status(StatusCode::UNPROCESSABLE_ENTITY, pages::render(&page))
     };
-    let draft = match event_draft(&posted) {
+    let mut draft = match event_draft(&posted) {
         Ok(d) => d,
         Err(errors) => return invalid(&posted, errors),
     };
+    match service.event(&actor, event_id).await {
+        Ok(current) => keep_unshown(&mut draft, &current),
+        Err(e) => return crate::failed(&e),
+    }
     let version = posted.one("version").parse::<i64>().unwrap_or(-1);
     let errors = match service.replace_event(&actor, event_id, Some(version), &draft).await {
         Ok(event) => return crate::account::see_other(&format!("/events/{}", event.id)),

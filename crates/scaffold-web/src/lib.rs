@@ -136,10 +136,16 @@ pub fn error_page(status: StatusCode) -> Response {
 
 /// A page that only says what happened, with its status.
 fn message_page(status: StatusCode, title: &str, detail: &str) -> Response {
+    message_page_onward(status, title, detail, None)
+}
+
+/// A message page whose link goes on to `onward` (words, address).
+fn message_page_onward(status: StatusCode, title: &str, detail: &str, onward: Option<(String, String)>) -> Response {
     let page = pages::ErrorPage {
         layout: pages::Layout::plain(title, &CSS_PATH),
         title: title.to_owned(),
         detail: detail.to_owned(),
+        onward,
     };
     let mut res = (status, pages::render(&page)).into_response();
     let h = res.headers_mut();

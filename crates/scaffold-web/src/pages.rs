@@ -76,6 +76,8 @@ pub struct ErrorPage {
     pub layout: Layout,
     pub title: String,
     pub detail: String,
+    /// A way on: (words, address), instead of the link to the home page.
+    pub onward: Option<(String, String)>,
 }
 
 /// One date in a list: an occurrence of an event, with its group.

@@ -133,7 +133,7 @@ async fn a_person_lets_an_app_act_for_them_with_pkce_and_takes_it_back() {
     assert_eq!(param(&answer, "iss").as_deref(), Some("http://127.0.0.1:8080"));
     let code = param(&answer, "code").unwrap();
 
-    // The wrong verifier: refused, and the code is spent.
+    // A wrong verifier, or another app holding the code: refused, and the code is not spent.
     let exchange = |code: String, verifier: &'static str| {
         vec![
             ("grant_type", "authorization_code".to_owned()),
@@ -146,14 +146,26 @@ async fn a_person_lets_an_app_act_for_them_with_pkce_and_takes_it_back() {
     let refs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let (status, body) = token(&app, &client, &refs).await;
     assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "{body}");
-    let form = exchange(code, VERIFIER);
+    let thief = matchmaker(&app, &["profile"]).await;
+    let form = exchange(code.clone(), VERIFIER);
     let refs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (status, body) = token(&app, &thief, &refs).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "{body}");
+
+    // The right verifier: tokens that act for Bea, not for the app's owner.
+    let (status, tokens) = token(&app, &client, &refs).await;
+    assert_eq!(status, 200, "{tokens}");
     let (status, body) = token(&app, &client, &refs).await;
     assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "a code is used once: {body}");
-
-    // A fresh code with the right verifier: tokens that act for Bea, not for the app's owner.
+    let (status, _) = token(
+        &app,
+        &client,
+        &[("grant_type", "refresh_token"), ("refresh_token", tokens["refresh_token"].as_str().unwrap())],
+    )
+    .await;
+    assert_eq!(status, 400, "a replayed code withdraws what it gave");
     let code = param(&agree(&app, &bea, &url, "allow").await, "code").unwrap();
-    let form = exchange(code.clone(), VERIFIER);
+    let form = exchange(code, VERIFIER);
     let refs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let (status, tokens) = token(&app, &client, &refs).await;
     assert_eq!(status, 200, "{tokens}");
@@ -169,17 +181,29 @@ async fn a_person_lets_an_app_act_for_them_with_pkce_and_takes_it_back() {
     app.http.get("/api/v1/me/dates").token(&access).send().await.problem(403, "INSUFFICIENT_SCOPE");
     app.http.get("/api/v1/me/api-keys").token(&access).send().await.problem(403, "PERSON_CREDENTIAL_REQUIRED");
 
-    // Refresh tokens rotate; the old one used again withdraws the grant.
+    // Refresh tokens rotate; the old one used again withdraws the grant. A refresh that asks for
+    // more is refused and spends nothing.
     let first = tokens["refresh_token"].as_str().unwrap().to_owned();
+    let (status, body) =
+        token(&app, &client, &[("grant_type", "refresh_token"), ("refresh_token", &first), ("scope", "rsvp:write")])
+            .await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_scope")), "{body}");
     let (status, next) =
         token(&app, &client, &[("grant_type", "refresh_token"), ("refresh_token", &first), ("scope", "profile")]).await;
     assert_eq!((status, next["scope"].as_str()), (200, Some("profile")), "{next}");
     let second = next["refresh_token"].as_str().unwrap().to_owned();
     assert_ne!(first, second);
+    let (status, wide) = token(&app, &client, &[("grant_type", "refresh_token"), ("refresh_token", &second)]).await;
+    assert_eq!(
+        (status, wide["scope"].as_str()),
+        (200, Some("attestations:hold profile")),
+        "the grant's scopes stay: {wide}"
+    );
+    let third = wide["refresh_token"].as_str().unwrap().to_owned();
     let (status, body) = token(&app, &client, &[("grant_type", "refresh_token"), ("refresh_token", &first)]).await;
     assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "{body}");
     app.http.get("/api/v1/me").token(&access).send().await.problem(401, "INVALID_TOKEN");
-    let (status, _) = token(&app, &client, &[("grant_type", "refresh_token"), ("refresh_token", &second)]).await;
+    let (status, _) = token(&app, &client, &[("grant_type", "refresh_token"), ("refresh_token", &third)]).await;
     assert_eq!(status, 400, "the whole grant went");
 
     // Agree again, then take it back from the account page: the token stops at once.
@@ -227,7 +251,17 @@ async fn bad_authorization_requests_are_shown_or_sent_back_and_grant_nothing() {
     let res = get(evil).await;
     assert_eq!((res.status.as_u16(), res.header("location")), (400, None));
     // Everything else goes back to the app with an error.
-    let back = |res: &scaffold_testkit::TestResponse| query_of(res.header("location").unwrap_or_default());
+    // Every other fault is shown too (no automatic redirect: anyone can register an app), with a
+    // link back to the app that carries the error.
+    let back = |res: &scaffold_testkit::TestResponse| {
+        assert_eq!((res.status.as_u16(), res.header("location")), (400, None), "{}", res.text);
+        let at = res.text.find("Go back to Casserole matchmaker").expect("a link back");
+        let start = res.text[..at].rfind("href=\"").unwrap() + 6;
+        let href =
+            res.text[start..start + res.text[start..].find('"').unwrap()].replace("&amp;", "&").replace("&#38;", "&");
+        assert!(href.starts_with(REDIRECT) && href.contains("state="), "{href}");
+        query_of(&href)
+    };
     let res =
         get(authorize_url(&client.0, "profile", "s")
             .replace("code_challenge_method=S256", "code_challenge_method=plain"))
@@ -261,14 +295,22 @@ async fn bad_authorization_requests_are_shown_or_sent_back_and_grant_nothing() {
     let location = res.header("location").unwrap_or_default().to_owned();
     assert!(location.starts_with(REDIRECT), "{location}");
     let code = param(&query_of(&location), "code").unwrap();
+    let other_uri = [
+        ("grant_type", "authorization_code"),
+        ("code", &code),
+        ("redirect_uri", "https://matchmaker.example/other"),
+        ("code_verifier", VERIFIER),
+    ];
+    let (status, _) = token(&app, &client, &other_uri).await;
+    assert_eq!(status, 400, "only the app's one redirect URI may be named");
     let with_uri = [
         ("grant_type", "authorization_code"),
         ("code", &code),
         ("redirect_uri", REDIRECT),
         ("code_verifier", VERIFIER),
     ];
-    let (status, _) = token(&app, &client, &with_uri).await;
-    assert_eq!(status, 400, "the exchange names what the request named");
+    let (status, body) = token(&app, &client, &with_uri).await;
+    assert_eq!(status, 200, "the app's one redirect URI may be named: {body}");
     let code = param(
         &query_of(
             get(authorize_url(&client.0, "profile", "t").replace(&format!("&redirect_uri={}", urlenc(REDIRECT)), ""))

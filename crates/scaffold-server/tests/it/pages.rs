@@ -915,6 +915,75 @@ async fn an_organiser_approves_a_join_request_from_the_members_page() {
 }
 
 #[tokio::test]
+async fn the_event_form_keeps_what_it_does_not_show() {
+    let app = app().await;
+    let ada = signed_in(&app, "Ada").await;
+    let token = form_token(&app.http.get("/groups/new").header("cookie", &ada).send().await.text);
+    let group = [
+        ("form_token", token.as_str()),
+        ("name", "Swim Club"),
+        ("summary", "Swims"),
+        ("join_policy", "open"),
+        ("guidelines", "welcoming-space"),
+    ];
+    assert_eq!(post_form(&app, "/groups/new", &ada, &group).await.status, 303);
+    let body = json!({
+        "title": "Lane swim", "summary": "Lengths", "start": "2026-04-07T10:00", "end": "2026-04-07T11:00",
+        "rrule": "INTERVAL=2;FREQ=WEEKLY;UNTIL=20261229T100000Z", "exdates": ["2026-04-21T10:00"],
+        "place": { "name": "Robin Park", "postcode": "WN5 0UH" }, "booking": "rsvp", "capacity": 12,
+        "online_url": "https://example.org/live", "categories": ["sport-physical-activity"], "min_age": 16,
+        "accessibility_notes": "Hoist at the shallow end", "status": "postponed", "status_reason": "Pool repairs"
+    });
+    let res = app
+        .http
+        .post("/api/v1/groups/swim-club/events")
+        .header("cookie", &ada)
+        .header("origin", "http://127.0.0.1:8080")
+        .json(&body)
+        .send()
+        .await;
+    assert_eq!(res.status, 201, "{}", res.text);
+    let before = res.json();
+    let id = before["id"].as_str().unwrap().to_owned();
+    let form = app.http.get(&format!("/events/{id}/edit")).header("cookie", &ada).send().await;
+    assert!(form.text.contains("value=\"fortnightly\" checked"), "{}", form.text);
+    let mut fields: Vec<(&str, String)> = Vec::new();
+    let value = |name: &str| {
+        let at = form.text.find(&format!("name=\"{name}\"")).unwrap_or_else(|| panic!("{name}"));
+        let start = at + form.text[at..].find("value=\"").unwrap() + 7;
+        form.text[start..start + form.text[start..].find('"').unwrap()].to_owned()
+    };
+    for name in ["title", "summary", "date", "start_time", "end_time", "place_name", "postcode", "version"] {
+        fields.push((name, value(name)));
+    }
+    fields.retain(|(k, _)| *k != "title");
+    fields.push(("title", "Lane swimming".to_owned()));
+    fields.extend([
+        ("repeats", "fortnightly".to_owned()),
+        ("booking", "rsvp".to_owned()),
+        ("form_token", token.clone()),
+    ]);
+    let res = post_form(&app, &format!("/events/{id}/edit"), &ada, &as_refs(&fields)).await;
+    assert_eq!(res.status, 303, "{}", res.text);
+    let after = app.http.get(&format!("/api/v1/events/{id}")).send().await.json();
+    assert_eq!(after["title"], "Lane swimming");
+    for kept in [
+        "capacity",
+        "online_url",
+        "categories",
+        "min_age",
+        "accessibility_notes",
+        "status",
+        "status_reason",
+        "exdates",
+        "timezone",
+    ] {
+        assert_eq!(after[kept], before[kept], "{kept} is kept: {after}");
+    }
+    assert!(after["rrule"].as_str().unwrap().contains("UNTIL=20261229T100000Z"), "{after}");
+}
+
+#[tokio::test]
 async fn an_organiser_changes_a_whole_event_and_a_stale_form_loses_nothing() {
     let app = app().await;
     let ada = signed_in(&app, "Ada").await;

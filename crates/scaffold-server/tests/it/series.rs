@@ -44,6 +44,15 @@ async fn a_reply_to_the_whole_series_takes_places_per_date_and_can_be_undone() {
         .await;
     assert_eq!(res.status, 200, "{}", res.text);
 
+    // Cal cannot come on 12 May, and says so first: replying to every date keeps that.
+    let res = app
+        .http
+        .put(&date("2026-05-12T10:00"))
+        .token(&guest.token)
+        .json(&json!({ "response": "declined" }))
+        .send()
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text);
     let series = format!("/api/v1/events/{id}/series-rsvp");
     app.http.get(&series).token(&guest.token).send().await.problem(404, "SERIES_RSVP_NOT_FOUND");
     let res = app.http.put(&series).token(&guest.token).json(&json!({ "response": "going" })).send().await;
@@ -61,7 +70,7 @@ async fn a_reply_to_the_whole_series_takes_places_per_date_and_can_be_undone() {
         // 21 April is cancelled: no reply.
         ("2026-04-28T10:00", "confirmed"),
         ("2026-05-05T10:00", "confirmed"),
-        ("2026-05-12T10:00", "confirmed"),
+        // 12 May keeps the reply given to it alone.
     ];
     let expected: Vec<(String, String)> = expected.iter().map(|(a, b)| ((*a).to_owned(), (*b).to_owned())).collect();
     assert_eq!(states, expected, "places and the waiting list are per date");
@@ -85,9 +94,9 @@ async fn a_reply_to_the_whole_series_takes_places_per_date_and_can_be_undone() {
     assert_eq!(res.json()["state"], "not-attending");
     let mine = app.http.get("/api/v1/me/dates").token(&guest.token).send().await.json();
     let items = mine["items"].as_array().unwrap();
-    assert_eq!(items.len(), 5, "{mine}");
+    assert_eq!(items.len(), 4, "declined dates are not listed: {mine}");
     assert_eq!(items[0]["title"], "TechMates tea party");
-    assert_eq!(items.iter().filter(|d| d["from_series"] == true).count(), 4);
+    assert_eq!(items.iter().filter(|d| d["from_series"] == true).count(), 3);
     assert_eq!(mine["series"][0]["event_id"], id.as_str());
 
     // Bea gives her place up: Cal is promoted on that date.
@@ -121,7 +130,7 @@ async fn a_reply_to_the_whole_series_takes_places_per_date_and_can_be_undone() {
     // GraphQL: the same capability.
     let m = "mutation($e: ID!) { rsvpSeries(eventId: $e, response: GOING, partySize: 1) { response dates { localStart state } } }";
     let res = app.gql(Some(&guest.token), m, json!({ "e": id })).await.json();
-    assert_eq!(res["data"]["rsvpSeries"]["dates"].as_array().map(Vec::len), Some(5), "{res}");
+    assert_eq!(res["data"]["rsvpSeries"]["dates"].as_array().map(Vec::len), Some(3), "hand-set dates are kept: {res}");
     let m = "mutation($e: ID!) { undoSeriesRsvp(eventId: $e) }";
     assert_eq!(app.gql(Some(&guest.token), m, json!({ "e": id })).await.json()["data"]["undoSeriesRsvp"], true);
     let res = app.gql(Some(&guest.token), m, json!({ "e": id })).await.json();
@@ -280,4 +289,56 @@ async fn a_standing_reply_reaches_dates_that_come_into_the_listing_later() {
     let mine = app.http.get("/api/v1/me/dates").token(&guest.token).send().await.json();
     let last = mine["items"].as_array().unwrap().last().unwrap()["local_start"].as_str().unwrap().to_owned();
     assert!(last.as_str() > "2027-04-06", "the newly listed dates have the reply: {last}");
+}
+
+#[tokio::test]
+async fn a_standing_reply_stops_reaching_new_dates_when_its_person_leaves_a_private_group() {
+    let (app, service, clock) = app_parts(Default::default()).await;
+    let owner = app.person("Ada", ORGANISER).await;
+    let guest = app.person("Cal", &["groups:read", "groups:write", "events:read", "rsvp:write"]).await;
+    let g = app.group(&owner.token, group_named("quiet-club", json!({ "visibility": "private" }))).await;
+    let gid = g["id"].as_str().unwrap();
+    let res = app
+        .http
+        .post(&format!("/api/v1/groups/{gid}/invitations"))
+        .token(&owner.token)
+        .json(&json!({ "person_id": guest.id }))
+        .send()
+        .await;
+    assert_eq!(res.status, 201, "{}", res.text);
+    let res = app.http.post(&format!("/api/v1/groups/{gid}/join")).token(&guest.token).send().await;
+    assert_eq!(res.status, 200, "an invitation is accepted by joining: {}", res.text);
+    let mut open_ended = weekly(5);
+    open_ended["rrule"] = json!("FREQ=WEEKLY;BYDAY=TU");
+    let e = app.http.post("/api/v1/groups/quiet-club/events").token(&owner.token).json(&open_ended).send().await.json();
+    let id = e["id"].as_str().unwrap().to_owned();
+    let res = app
+        .http
+        .put(&format!("/api/v1/events/{id}/series-rsvp"))
+        .token(&guest.token)
+        .json(&json!({ "response": "going" }))
+        .send()
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    let res = app.http.delete(&format!("/api/v1/groups/{gid}/members/{}", guest.id)).token(&owner.token).send().await;
+    assert_eq!(res.status, 204, "{}", res.text);
+    clock.advance(chrono::Duration::days(30));
+    assert_eq!(service.maintain_listings(10).await.unwrap().0, 1);
+    // A Tuesday that came into the listing with the job: no reply from someone who left.
+    let replies = app
+        .http
+        .get(&format!("/api/v1/events/{id}/occurrences/2027-04-27T10:00/rsvps"))
+        .token(&owner.token)
+        .send()
+        .await;
+    assert_eq!(replies.status, 200, "{}", replies.text);
+    assert_eq!(replies.json()["items"], json!([]), "{}", replies.text);
+    let earlier = app
+        .http
+        .get(&format!("/api/v1/events/{id}/occurrences/2027-03-23T10:00/rsvps"))
+        .token(&owner.token)
+        .send()
+        .await
+        .json();
+    assert_eq!(earlier["items"].as_array().map(Vec::len), Some(1), "dates listed before still have it: {earlier}");
 }

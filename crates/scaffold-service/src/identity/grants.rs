@@ -52,8 +52,8 @@ pub struct AuthorizeRequest {
 pub enum AuthorizeError {
     /// Shown to the person and never sent on: the app or its redirect URI cannot be trusted.
     Page(DomainError),
-    /// Sent back to the app at its redirect URI (RFC 6749 §4.1.2.1).
-    Redirect { redirect_uri: String, error: &'static str, description: String, state: Option<String> },
+    /// For the app at its redirect URI (RFC 6749 §4.1.2.1), named `app`.
+    Redirect { redirect_uri: String, error: &'static str, description: String, state: Option<String>, app: String },
 }
 
 /// Tokens from the authorization code or refresh token grant.
@@ -128,6 +128,7 @@ impl Service {
             error,
             description: description.to_owned(),
             state: p.state.clone(),
+            app: app.name.clone(),
         };
         if p.response_type != "code" {
             return Err(back("unsupported_response_type", "only response_type=code is supported"));
@@ -231,24 +232,30 @@ impl Service {
     ) -> Result<GrantTokens, DomainError> {
         let app = self.authenticate_client(client_id, client_secret).await?;
         let (refresh, next) = self.refresh_token(&Scopes::default())?;
-        let (app_id, redirect) = (app.id, redirect_uri.map(str::to_owned));
-        let verifier = verifier.to_owned();
-        let valid = move |t: &AppToken, g: &AppGrant| {
-            t.kind == AppTokenKind::Code
-                && g.app_id == app_id
-                && t.redirect_uri == redirect
-                && t.code_challenge.as_deref().is_some_and(|c| pkce_matches(&verifier, c))
-        };
+        let (app_id, registered) = (app.id, app.redirect_uris.clone());
+        let (named, verifier) = (redirect_uri.map(str::to_owned), verifier.to_owned());
         let next = move |t: &AppToken, g: &AppGrant| {
-            valid(t, g).then(|| AppToken { scopes: t.scopes.clone(), ..next.clone() })
+            // The token request names the redirect URI the authorization request named; when that
+            // named none (the app has one), it may name none or that one.
+            let redirect_ok = match (&t.redirect_uri, &named) {
+                (Some(a), Some(b)) => a == b,
+                (None, None) => true,
+                (None, Some(b)) => registered.len() == 1 && registered[0] == *b,
+                (Some(_), None) => false,
+            };
+            let valid = t.kind == AppTokenKind::Code
+                && g.app_id == app_id
+                && redirect_ok
+                && t.code_challenge.as_deref().is_some_and(|c| pkce_matches(&verifier, c));
+            valid.then(|| AppToken { scopes: t.scopes.clone(), ..next.clone() })
         };
         match self.store.use_app_token(&hash_token(code), self.clock.now(), &next).await.map_err(store_error)? {
-            TokenUse::Used(t, g) if next(&t, &g).is_some() => {
+            TokenUse::Used(t, g) => {
                 let access =
                     self.issue_access_token(&g.person_id.to_string(), &app.client_id, &t.scopes, Some(g.id)).await?;
                 Ok(GrantTokens { access, refresh_token: refresh })
             }
-            TokenUse::Used(..) => Err(invalid_grant(
+            TokenUse::Refused => Err(invalid_grant(
                 "the code is for another app or redirect URI, or the code_verifier does not match its challenge",
             )),
             TokenUse::Reused => Err(invalid_grant("the code was used before: the access it gave is withdrawn")),
@@ -274,11 +281,13 @@ impl Service {
         };
         let (value, next) = self.refresh_token(&Scopes::default())?;
         let app_id = app.id;
-        let keep = narrowed.clone();
+        let asked = narrowed.clone();
+        // The next refresh token keeps the grant's scopes (RFC 6749 §6): only this access token
+        // is narrowed.
         let next = move |t: &AppToken, g: &AppGrant| {
-            let scopes = keep.clone().unwrap_or_else(|| t.scopes.clone());
-            (t.kind == AppTokenKind::Refresh && g.app_id == app_id && scopes.is_subset(&t.scopes))
-                .then(|| AppToken { scopes, ..next.clone() })
+            let fits = asked.as_ref().is_none_or(|a| a.is_subset(&t.scopes));
+            (t.kind == AppTokenKind::Refresh && g.app_id == app_id && fits)
+                .then(|| AppToken { scopes: t.scopes.clone(), ..next.clone() })
         };
         match self
             .store
@@ -286,18 +295,19 @@ impl Service {
             .await
             .map_err(store_error)?
         {
-            TokenUse::Used(t, g) => match next(&t, &g) {
-                Some(n) => {
-                    let scopes = Scopes::new(n.scopes.iter().filter(|s| g.scopes.contains(*s)));
-                    let access =
-                        self.issue_access_token(&g.person_id.to_string(), &app.client_id, &scopes, Some(g.id)).await?;
-                    Ok(GrantTokens { access, refresh_token: value })
-                }
-                None if narrowed.is_some() && t.kind == AppTokenKind::Refresh && g.app_id == app_id => Err(
-                    DomainError::new(ErrorKind::Invalid, codes::INVALID_SCOPE, "a refresh can only narrow the scopes"),
-                ),
-                None => Err(invalid_grant("the refresh token is for another app")),
-            },
+            TokenUse::Used(t, g) => {
+                let carried = narrowed.unwrap_or_else(|| t.scopes.clone());
+                let scopes = Scopes::new(carried.iter().filter(|s| g.scopes.contains(*s)));
+                let access =
+                    self.issue_access_token(&g.person_id.to_string(), &app.client_id, &scopes, Some(g.id)).await?;
+                Ok(GrantTokens { access, refresh_token: value })
+            }
+            TokenUse::Refused if narrowed.is_some() => Err(DomainError::new(
+                ErrorKind::Invalid,
+                codes::INVALID_SCOPE,
+                "a refresh can only narrow the scopes, or the refresh token is for another app",
+            )),
+            TokenUse::Refused => Err(invalid_grant("the refresh token is for another app")),
             TokenUse::Reused => {
                 Err(invalid_grant("the refresh token was used before: the person's grant to the app is withdrawn"))
             }

@@ -220,7 +220,7 @@ impl EventStore for SqlStore {
     }
 
     async fn rsvps_of_person(&self, person: PersonId, from: NaiveDateTime, limit: u32) -> StoreResult<Vec<Rsvp>> {
-        let sql = "select * from rsvp where person_id = $1 and occurrence >= $2
+        let sql = "select * from rsvp where person_id = $1 and occurrence >= $2 and response <> 'declined'
                    order by occurrence, event_id limit $3";
         all(&self.pool, sql, (person.0, local_text(&from), i64::from(limit))).await
     }
@@ -233,10 +233,19 @@ impl EventStore for SqlStore {
         audit: &AuditEntry,
     ) -> StoreResult<bool> {
         let mut tx = self.begin().await?;
-        let had = exec(&mut *tx, "delete from calendar_feed where person_id = $1", (person.0,)).await?.rows_affected() > 0;
-        if let Some(hash) = token_hash {
-            let v = values! { person_id: person.0, token_hash: hash, created_at: At(at) };
-            super::run::insert(&mut *tx, "calendar_feed", v).await?;
+        let sql = "select count(*) from calendar_feed where person_id = $1";
+        let had = one::<_, i64>(&mut *tx, sql, (person.0,)).await? > 0;
+        match token_hash {
+            // One statement, so that two at once (a double click) both succeed, the later winning.
+            Some(hash) => {
+                let sql = "insert into calendar_feed (person_id, token_hash, created_at) values ($1, $2, $3)
+                           on conflict (person_id) do update set token_hash = excluded.token_hash,
+                           created_at = excluded.created_at";
+                exec(&mut *tx, sql, (person.0, hash, At(at))).await?;
+            }
+            None => {
+                exec(&mut *tx, "delete from calendar_feed where person_id = $1", (person.0,)).await?;
+            }
         }
         commit(tx, audit).await?;
         Ok(had)

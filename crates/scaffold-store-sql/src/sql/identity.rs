@@ -375,25 +375,33 @@ impl IdentityStore for SqlStore {
         next: &(dyn for<'t> Fn(&'t AppToken, &'t AppGrant) -> Option<AppToken> + Send + Sync),
     ) -> StoreResult<TokenUse> {
         let mut tx = self.begin().await?;
+        // Lock the grant before its token (as deleting a grant does, through its cascade), so
+        // that a refresh and a revocation at once cannot deadlock.
+        let sql = "select grant_id from app_token where token_hash = $1";
+        let Some(grant_id) = opt::<_, Uuid>(&mut *tx, sql, (token_hash,)).await? else {
+            return Ok(TokenUse::Unknown);
+        };
+        let sql = concat!("select * from app_grant where grant_id = $1", for_update!());
+        let grant: Option<AppGrant> = opt(&mut *tx, sql, (grant_id,)).await?;
         let sql = concat!("select * from app_token where token_hash = $1", for_update!());
         let found: Option<(AppToken, Option<At>)> = opt(&mut *tx, sql, (token_hash,)).await?;
-        let outcome = match found {
-            None => TokenUse::Unknown,
-            Some((t, Some(_))) => {
+        let outcome = match (found, grant) {
+            (None, _) | (_, None) => TokenUse::Unknown,
+            (Some((t, Some(_))), _) => {
                 exec(&mut *tx, "delete from app_grant where grant_id = $1", (t.grant_id.0,)).await?;
                 TokenUse::Reused
             }
-            Some((t, None)) if t.expires_at <= now => TokenUse::Expired,
-            Some((t, None)) => {
-                let sql = "update app_token set used_at = $2 where token_hash = $1";
-                exec(&mut *tx, sql, (token_hash, At(now))).await?;
-                let grant: AppGrant =
-                    one(&mut *tx, "select * from app_grant where grant_id = $1", (t.grant_id.0,)).await?;
-                if let Some(n) = next(&t, &grant) {
+            (Some((t, None)), _) if t.expires_at <= now => TokenUse::Expired,
+            (Some((t, None)), Some(grant)) => match next(&t, &grant) {
+                // A use that is refused (another app, a wrong verifier…) changes nothing.
+                None => TokenUse::Refused,
+                Some(n) => {
+                    let sql = "update app_token set used_at = $2 where token_hash = $1";
+                    exec(&mut *tx, sql, (token_hash, At(now))).await?;
                     insert(&mut *tx, "app_token", token_values(&AppToken { grant_id: t.grant_id, ..n })).await?;
+                    TokenUse::Used(Box::new(t), Box::new(grant))
                 }
-                TokenUse::Used(Box::new(t), Box::new(grant))
-            }
+            },
         };
         tx.commit().await.map_err(to_store_error)?;
         Ok(outcome)
