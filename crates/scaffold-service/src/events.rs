@@ -247,7 +247,9 @@ impl Service {
         let now = self.clock.now();
         for occurrence in self.store.occurrences_with_waitlist(event.id).await.map_err(store_error)? {
             let capacity = event.capacity;
-            let decide = move |_: chrono::NaiveDateTime, current: &[scaffold_domain::rsvp::Rsvp]| {
+            let decide = move |_: chrono::NaiveDateTime,
+                               current: &[scaffold_domain::rsvp::Rsvp],
+                               _: &[scaffold_domain::rsvp::SeriesRsvp]| {
                 scaffold_domain::rsvp::promote(capacity, current, now)
             };
             let audit = self.audit(

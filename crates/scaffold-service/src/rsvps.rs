@@ -141,7 +141,8 @@ impl Service {
         let party = party(&event, party_size)?;
         let reply = new_reply(id, occurrence.local_start, person, response, party, now, false);
         let capacity = event.capacity;
-        let decide = move |_: NaiveDateTime, current: &[Rsvp]| reply_to(capacity, current, reply.clone(), now);
+        let decide =
+            move |_: NaiveDateTime, current: &[Rsvp], _: &[SeriesRsvp]| reply_to(capacity, current, reply.clone(), now);
         let audit = self.audit(
             Some(person),
             "rsvp.set",
@@ -198,7 +199,7 @@ impl Service {
         };
         let capacity = event.capacity;
         // Dates the person replied to one by one keep that reply.
-        let decide = move |at: NaiveDateTime, current: &[Rsvp]| {
+        let decide = move |at: NaiveDateTime, current: &[Rsvp], _: &[SeriesRsvp]| {
             if current.iter().any(|r| r.person_id == person && !r.from_series) {
                 return Vec::new();
             }
@@ -235,7 +236,7 @@ impl Service {
         let (capacity, now) = (event.capacity, self.clock.now());
         // The withdrawn replies stay the series' (declined), so that replying to every date again
         // sets them, while dates the person replied to one by one are left alone.
-        let decide = move |_: NaiveDateTime, current: &[Rsvp]| match current
+        let decide = move |_: NaiveDateTime, current: &[Rsvp], _: &[SeriesRsvp]| match current
             .iter()
             .find(|r| r.person_id == person && r.from_series && r.response != RsvpResponse::Declined)
         {
@@ -291,10 +292,14 @@ impl Service {
         }
         let keys: Vec<NaiveDateTime> = self.upcoming_dates(event).await?.iter().map(|o| o.local_start).collect();
         let (capacity, now, id) = (event.capacity, self.clock.now(), event.id);
-        let decide = move |at: NaiveDateTime, current: &[Rsvp]| {
+        // The standing replies as they are under the lock (one undone meanwhile is not applied),
+        // of the people who may see the event (checked above, from a read before the lock).
+        let allowed: Vec<PersonId> = standing.iter().map(|s| s.person_id).collect();
+        let decide = move |at: NaiveDateTime, current: &[Rsvp], locked: &[SeriesRsvp]| {
             let mut working = current.to_vec();
             let mut written: Vec<Rsvp> = Vec::new();
-            for s in standing.iter().filter(|s| !current.iter().any(|r| r.person_id == s.person_id)) {
+            let due = locked.iter().filter(|s| allowed.contains(&s.person_id));
+            for s in due.filter(|s| !current.iter().any(|r| r.person_id == s.person_id)) {
                 let reply = new_reply(id, at, s.person_id, s.response, s.party_size, now, true);
                 for r in allocate(capacity, &working, reply, now) {
                     for list in [&mut working, &mut written] {

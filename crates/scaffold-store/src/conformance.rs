@@ -723,9 +723,12 @@ pub async fn grants_keep_one_per_app_and_person_and_tokens_are_used_once(store: 
     let refresh = token(b"refresh-1", AppTokenKind::Refresh, 1000);
     // A use the caller refuses changes nothing: the code stays usable.
     let refuse = |_: &AppToken, _: &AppGrant| None;
-    assert_eq!(store.use_app_token(b"code-2", at(10), &refuse).await.unwrap(), TokenUse::Refused);
+    assert_eq!(
+        store.use_app_token(b"code-2", at(10), &audit("grant.reuse", 9), &refuse).await.unwrap(),
+        TokenUse::Refused
+    );
     let then = move |_: &AppToken, _: &AppGrant| Some(refresh.clone());
-    match store.use_app_token(b"code-2", at(10), &then).await.unwrap() {
+    match store.use_app_token(b"code-2", at(10), &audit("grant.reuse", 9), &then).await.unwrap() {
         TokenUse::Used(t, g) => {
             assert_eq!((t.kind, t.redirect_uri.as_deref()), (AppTokenKind::Code, Some("https://app.example/cb")));
             assert_eq!(g.id, grant.id);
@@ -733,15 +736,30 @@ pub async fn grants_keep_one_per_app_and_person_and_tokens_are_used_once(store: 
         other => panic!("{other:?}"),
     }
     let nothing = |_: &AppToken, _: &AppGrant| None;
-    assert_eq!(store.use_app_token(b"nothing", at(10), &nothing).await.unwrap(), TokenUse::Unknown);
-    assert_eq!(store.use_app_token(b"code-1", at(100), &nothing).await.unwrap(), TokenUse::Expired);
+    assert_eq!(
+        store.use_app_token(b"nothing", at(10), &audit("grant.reuse", 9), &nothing).await.unwrap(),
+        TokenUse::Unknown
+    );
+    assert_eq!(
+        store.use_app_token(b"code-1", at(100), &audit("grant.reuse", 9), &nothing).await.unwrap(),
+        TokenUse::Expired
+    );
     let next = token(b"refresh-2", AppTokenKind::Refresh, 2000);
     let then = move |_: &AppToken, _: &AppGrant| Some(next.clone());
-    assert!(matches!(store.use_app_token(b"refresh-1", at(20), &then).await.unwrap(), TokenUse::Used(..)));
+    assert!(matches!(
+        store.use_app_token(b"refresh-1", at(20), &audit("grant.reuse", 9), &then).await.unwrap(),
+        TokenUse::Used(..)
+    ));
     // A rotated refresh token used again: the grant goes, with every token under it.
-    assert_eq!(store.use_app_token(b"refresh-1", at(30), &nothing).await.unwrap(), TokenUse::Reused);
+    assert_eq!(
+        store.use_app_token(b"refresh-1", at(30), &audit("grant.reuse", 9), &nothing).await.unwrap(),
+        TokenUse::Reused
+    );
     assert_eq!(store.grant_by_id(grant.id).await.unwrap(), None);
-    assert_eq!(store.use_app_token(b"refresh-2", at(30), &nothing).await.unwrap(), TokenUse::Unknown);
+    assert_eq!(
+        store.use_app_token(b"refresh-2", at(30), &audit("grant.reuse", 9), &nothing).await.unwrap(),
+        TokenUse::Unknown
+    );
 
     // Deleting: only the person's own grant.
     let again = store.put_grant(&grant, &token(b"code-3", AppTokenKind::Code, 60), &audit("grant", 3)).await.unwrap();
@@ -749,7 +767,10 @@ pub async fn grants_keep_one_per_app_and_person_and_tokens_are_used_once(store: 
     assert!(matches!(err, StoreError::NotFound), "{err:?}");
     store.delete_grant(again.id, bea.id, &audit("grant.revoke", 5)).await.unwrap();
     assert!(store.grants_of_person(bea.id).await.unwrap().is_empty());
-    assert_eq!(store.use_app_token(b"code-3", at(10), &nothing).await.unwrap(), TokenUse::Unknown);
+    assert_eq!(
+        store.use_app_token(b"code-3", at(10), &audit("grant.reuse", 9), &nothing).await.unwrap(),
+        TokenUse::Unknown
+    );
 }
 
 pub async fn rate_limit_counts_per_bucket_and_window(store: DynStore) {
@@ -1055,7 +1076,7 @@ pub async fn concurrent_replies_never_overbook_and_the_waitlist_is_promoted(stor
             let r = reply(p.id, RsvpResponse::Going, i64::try_from(i).unwrap());
             tokio::spawn(async move {
                 let (event_id, occurrence) = (r.event_id, r.occurrence);
-                let decide = move |_, current: &[Rsvp]| allocate(Some(3), current, r.clone(), at(100));
+                let decide = move |_, current: &[Rsvp], _: &[_]| allocate(Some(3), current, r.clone(), at(100));
                 let keep = crate::SeriesChange::Keep;
                 store.change_rsvps(event_id, &[occurrence], keep, &decide, &audit("rsvp.set", 1)).await.unwrap()
             })
@@ -1074,7 +1095,7 @@ pub async fn concurrent_replies_never_overbook_and_the_waitlist_is_promoted(stor
     let head = all[3].person_id;
     // A confirmed guest declines: the head of the queue is promoted in the same transaction.
     let leaving = reply(all[0].person_id, RsvpResponse::Declined, 50);
-    let decide = move |_, current: &[Rsvp]| allocate(Some(3), current, leaving.clone(), at(200));
+    let decide = move |_, current: &[Rsvp], _: &[_]| allocate(Some(3), current, leaving.clone(), at(200));
     let keep = crate::SeriesChange::Keep;
     let changed = store.change_rsvps(e.id, &[occurrence], keep, &decide, &audit("rsvp.set", 2)).await.unwrap();
     assert_eq!(changed.len(), 2);
@@ -1120,7 +1141,10 @@ pub async fn series_replies_are_written_with_their_dates_and_undone(store: DynSt
         checked_in_at: None,
         from_series: true,
     };
-    let decide = move |o, current: &[Rsvp]| allocate(Some(3), current, reply(o, RsvpResponse::Going), at(1));
+    let decide = move |o, current: &[Rsvp], standing: &[SeriesRsvp]| {
+        assert_eq!(standing.len(), 1, "the standing reply, as just set, under the lock");
+        allocate(Some(3), current, reply(o, RsvpResponse::Going), at(1))
+    };
     let put = SeriesChange::Put(&standing);
     let written = store.change_rsvps(e.id, &dates, put, &decide, &audit("rsvp.series_set", 1)).await.unwrap();
     assert_eq!(written.len(), 3);
@@ -1137,7 +1161,9 @@ pub async fn series_replies_are_written_with_their_dates_and_undone(store: DynSt
     assert_eq!(store.series_rsvps_of(e.id).await.unwrap(), vec![again]);
     assert_eq!(store.rsvps_of_person(guest.id, dates[0], 10).await.unwrap().len(), 3);
     // Removing it: the rows written with it go in the same transaction.
-    let decline = move |o, current: &[Rsvp]| allocate(Some(3), current, reply(o, RsvpResponse::Declined), at(3));
+    let decline = move |o, current: &[Rsvp], _: &[SeriesRsvp]| {
+        allocate(Some(3), current, reply(o, RsvpResponse::Declined), at(3))
+    };
     let remove = SeriesChange::Remove(guest.id);
     store.change_rsvps(e.id, &dates, remove, &decline, &audit("rsvp.series_undo", 3)).await.unwrap();
     assert!(store.series_rsvps_of(e.id).await.unwrap().is_empty());

@@ -52,16 +52,17 @@ pub trait EventStore: [Send + Sync] {
     async fn overrides_of(&self, event: EventId) -> StoreResult<Vec<OccurrenceOverride>>;
     /// The changes to the occurrences of several events (for loaders), by event then local start.
     async fn overrides_of_events(&self, events: &[EventId]) -> StoreResult<Vec<(EventId, OccurrenceOverride)>>;
-    /// Runs `decide` on the current replies of each of `occurrences` inside one transaction that
-    /// holds the event's lock (so concurrent replies are serialised), writes the rows it returns,
-    /// applies `series` to the person's standing reply, and returns the rows written. `Remove`
-    /// of a standing reply that does not exist is `NotFound`.
+    /// Applies `series` to the person's standing reply, then runs `decide` on the current replies
+    /// of each of `occurrences` and the event's standing replies (both read inside one
+    /// transaction that holds the event's lock, so concurrent replies are serialised), writes the
+    /// rows it returns, and returns them. `Remove` of a standing reply that does not exist is
+    /// `NotFound`.
     async fn change_rsvps(
         &self,
         event: EventId,
         occurrences: &[NaiveDateTime],
         series: SeriesChange<'_>,
-        decide: &(dyn for<'r> Fn(NaiveDateTime, &'r [Rsvp]) -> Vec<Rsvp> + Send + Sync),
+        decide: &(dyn for<'r> Fn(NaiveDateTime, &'r [Rsvp], &'r [SeriesRsvp]) -> Vec<Rsvp> + Send + Sync),
         audit: &AuditEntry,
     ) -> StoreResult<Vec<Rsvp>>;
     /// The standing replies to an event's whole series, oldest first.

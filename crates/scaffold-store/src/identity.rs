@@ -225,11 +225,13 @@ pub trait IdentityStore: [Send + Sync] {
     /// Uses a code or refresh token once: when `next` accepts it (giving the refresh token that
     /// follows), marks it used and stores that in the same transaction; when `next` refuses it
     /// (`None`: another app, a wrong verifier), changes nothing and answers `Refused`. A token
-    /// used before deletes its grant (a replayed code or a stolen refresh token): `Reused`.
+    /// used before deletes its grant (a replayed code or a stolen refresh token), recording
+    /// `on_reuse`: `Reused`.
     async fn use_app_token(
         &self,
         token_hash: &[u8],
         now: DateTime<Utc>,
+        on_reuse: &AuditEntry,
         next: &(dyn for<'t> Fn(&'t AppToken, &'t AppGrant) -> Option<AppToken> + Send + Sync),
     ) -> StoreResult<TokenUse>;
 

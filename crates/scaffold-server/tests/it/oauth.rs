@@ -203,6 +203,8 @@ async fn a_person_lets_an_app_act_for_them_with_pkce_and_takes_it_back() {
     let (status, body) = token(&app, &client, &[("grant_type", "refresh_token"), ("refresh_token", &first)]).await;
     assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "{body}");
     app.http.get("/api/v1/me").token(&access).send().await.problem(401, "INVALID_TOKEN");
+    let audit = app.http.get("/api/v1/audit?limit=100").token(&app.operator).send().await.text;
+    assert!(audit.contains("grant.token_reused"), "a reuse is audited: {audit}");
     let (status, _) = token(&app, &client, &[("grant_type", "refresh_token"), ("refresh_token", &third)]).await;
     assert_eq!(status, 400, "the whole grant went");
 

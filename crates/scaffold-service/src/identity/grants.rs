@@ -206,6 +206,12 @@ impl Service {
         Ok(code)
     }
 
+    /// The audit entry written when a used code or refresh token comes back (its grant is
+    /// withdrawn: a sign that it was stolen).
+    fn reuse_audit(&self, app: &App) -> scaffold_domain::audit::AuditEntry {
+        self.audit(None, "grant.token_reused", "app", app.id, serde_json::json!({ "withdrawn": true }))
+    }
+
     fn refresh_token(&self, scopes: &Scopes) -> Result<(String, AppToken), DomainError> {
         let value = scaffold_identity::random_token(32).map_err(DomainError::internal)?;
         let token = AppToken {
@@ -249,7 +255,8 @@ impl Service {
                 && t.code_challenge.as_deref().is_some_and(|c| pkce_matches(&verifier, c));
             valid.then(|| AppToken { scopes: t.scopes.clone(), ..next.clone() })
         };
-        match self.store.use_app_token(&hash_token(code), self.clock.now(), &next).await.map_err(store_error)? {
+        let reuse = self.reuse_audit(&app);
+        match self.store.use_app_token(&hash_token(code), self.clock.now(), &reuse, &next).await.map_err(store_error)? {
             TokenUse::Used(t, g) => {
                 let access =
                     self.issue_access_token(&g.person_id.to_string(), &app.client_id, &t.scopes, Some(g.id)).await?;
@@ -289,9 +296,10 @@ impl Service {
             (t.kind == AppTokenKind::Refresh && g.app_id == app_id && fits)
                 .then(|| AppToken { scopes: t.scopes.clone(), ..next.clone() })
         };
+        let reuse = self.reuse_audit(&app);
         match self
             .store
-            .use_app_token(&hash_token(refresh_token), self.clock.now(), &next)
+            .use_app_token(&hash_token(refresh_token), self.clock.now(), &reuse, &next)
             .await
             .map_err(store_error)?
         {

@@ -170,7 +170,7 @@ impl EventStore for SqlStore {
         event: EventId,
         occurrences: &[NaiveDateTime],
         series: SeriesChange<'_>,
-        decide: &(dyn for<'r> Fn(NaiveDateTime, &'r [Rsvp]) -> Vec<Rsvp> + Send + Sync),
+        decide: &(dyn for<'r> Fn(NaiveDateTime, &'r [Rsvp], &'r [SeriesRsvp]) -> Vec<Rsvp> + Send + Sync),
         audit: &AuditEntry,
     ) -> StoreResult<Vec<Rsvp>> {
         let mut tx = self.begin().await?;
@@ -190,11 +190,13 @@ impl EventStore for SqlStore {
                 exec(&mut *tx, sql, (event.0, person.0)).await?.changed_or(StoreError::NotFound)?;
             }
         }
+        let sql = "select * from series_rsvp where event_id = $1 order by created_at, person_id";
+        let standing: Vec<SeriesRsvp> = all(&mut *tx, sql, (event.0,)).await?;
         let mut written = Vec::new();
         for occurrence in occurrences {
             let sql = "select * from rsvp where event_id = $1 and occurrence = $2";
             let current: Vec<Rsvp> = all(&mut *tx, sql, (event.0, local_text(occurrence))).await?;
-            for x in decide(*occurrence, &current) {
+            for x in decide(*occurrence, &current, &standing) {
                 let v = values! {
                     event_id: x.event_id.0, occurrence: local_text(&x.occurrence), person_id: x.person_id.0,
                     response: x.response.as_str(), party_size: i16::from(x.party_size), state: x.state.as_str(),

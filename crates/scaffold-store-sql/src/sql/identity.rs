@@ -372,6 +372,7 @@ impl IdentityStore for SqlStore {
         &self,
         token_hash: &[u8],
         now: DateTime<Utc>,
+        on_reuse: &AuditEntry,
         next: &(dyn for<'t> Fn(&'t AppToken, &'t AppGrant) -> Option<AppToken> + Send + Sync),
     ) -> StoreResult<TokenUse> {
         let mut tx = self.begin().await?;
@@ -389,6 +390,7 @@ impl IdentityStore for SqlStore {
             (None, _) | (_, None) => TokenUse::Unknown,
             (Some((t, Some(_))), _) => {
                 exec(&mut *tx, "delete from app_grant where grant_id = $1", (t.grant_id.0,)).await?;
+                insert_audit(&mut tx, on_reuse).await?;
                 TokenUse::Reused
             }
             (Some((t, None)), _) if t.expires_at <= now => TokenUse::Expired,
