@@ -89,6 +89,22 @@ fn grant_not_found() -> DomainError {
     GrantId::not_found()
 }
 
+/// A requested redirect URI against a registered one: the same text, except that a loopback IP
+/// address (`http://127.0.0.1`, `http://[::1]`) may come with any port (RFC 8252 §7.3: a native
+/// app listens on whatever port is free).
+fn redirect_matches(registered: &str, requested: &str) -> bool {
+    fn loopback(u: &str) -> Option<(&str, &str)> {
+        let rest = u.strip_prefix("http://")?;
+        let (authority, path) = rest.find(['/', '?']).map_or((rest, ""), |i| rest.split_at(i));
+        let host = match authority.rsplit_once(':') {
+            Some((h, port)) if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) && !h.is_empty() => h,
+            _ => authority,
+        };
+        matches!(host, "127.0.0.1" | "[::1]").then_some((host, path))
+    }
+    registered == requested || loopback(registered).is_some_and(|r| loopback(requested) == Some(r))
+}
+
 /// The PKCE S256 check: the verifier (43 to 128 unreserved characters) hashes to the challenge.
 fn pkce_matches(verifier: &str, challenge: &str) -> bool {
     let well_formed = (43..=128).contains(&verifier.len())
@@ -114,7 +130,7 @@ impl Service {
             .filter(|a| a.status == AppStatus::Active)
             .ok_or_else(|| page(codes::INVALID_CLIENT, "the app that sent you here is not known"))?;
         let redirect_uri = match (&p.redirect_uri, app.redirect_uris.as_slice()) {
-            (Some(r), registered) if registered.iter().any(|x| x == r) => r.clone(),
+            (Some(r), registered) if registered.iter().any(|x| redirect_matches(x, r)) => r.clone(),
             (None, [only]) => only.clone(),
             _ => {
                 return Err(page(
@@ -350,6 +366,21 @@ impl Service {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn loopback_redirects_may_use_any_port_and_nothing_else_changes() {
+        assert!(redirect_matches("https://app.example/cb", "https://app.example/cb"));
+        assert!(!redirect_matches("https://app.example/cb", "https://app.example/cb/"));
+        assert!(!redirect_matches("https://app.example:8443/cb", "https://app.example:9443/cb"));
+        assert!(redirect_matches("http://127.0.0.1/cb", "http://127.0.0.1:53124/cb"));
+        assert!(redirect_matches("http://127.0.0.1:8080/cb", "http://127.0.0.1:53124/cb"));
+        assert!(redirect_matches("http://[::1]/cb", "http://[::1]:6000/cb"));
+        assert!(!redirect_matches("http://127.0.0.1/cb", "http://127.0.0.1:53124/other"));
+        assert!(!redirect_matches("http://127.0.0.1/cb", "http://127.0.0.2:53124/cb"));
+        assert!(!redirect_matches("http://localhost/cb", "http://localhost:53124/cb"), "a name, not a loopback IP");
+        assert!(!redirect_matches("http://127.0.0.1/cb", "http://127.0.0.1@evil.example/cb"));
+        assert!(!redirect_matches("http://127.0.0.1/cb", "http://127.0.0.1:80@evil.example/cb"));
+    }
 
     #[test]
     fn pkce_s256_matches_the_rfc_7636_example() {
