@@ -269,6 +269,7 @@ impl Service {
             category: f.category,
             text,
             after,
+            offset: 0,
             limit,
         };
         let groups = self.store.list_groups(&q).await.map_err(store_error)?;

@@ -313,6 +313,15 @@ pub async fn listing_pages_by_name_then_id(store: DynStore) {
         }
     }
     assert_eq!(seen, ["Apple growers", "apple growers", "banana growers", "cherry growers"]);
+    // Numbered pages: an offset, and the count of all that the filters find.
+    let page = store.list_groups(&GroupQuery { offset: 1, limit: 2, ..query() }).await.unwrap();
+    let names: Vec<&str> = page.iter().map(|g| g.name.as_str()).collect();
+    assert_eq!(names, ["apple growers", "banana growers"]);
+    assert_eq!(store.count_groups(&GroupQuery { offset: 1, limit: 2, ..query() }).await.unwrap(), 4);
+    let words = GroupQuery { text: vec!["apple".to_owned()], ..query() };
+    assert_eq!(store.count_groups(&words).await.unwrap(), 2);
+    let past_the_end = store.list_groups(&GroupQuery { offset: 10, ..query() }).await.unwrap();
+    assert!(past_the_end.is_empty());
 }
 
 pub async fn last_owner_cannot_be_removed_or_demoted(store: DynStore) {

@@ -77,6 +77,8 @@ pub trait Store: [IdentityStore + EventStore + AttestationStore + Send + Sync + 
     async fn groups_by_ids(&self, ids: &[GroupId]) -> StoreResult<Vec<Group>>;
     /// Groups visible in listings, ordered by name then id, at most `limit`.
     async fn list_groups(&self, query: &GroupQuery) -> StoreResult<Vec<Group>>;
+    /// How many groups `query` finds in all (its cursor, offset and limit aside).
+    async fn count_groups(&self, query: &GroupQuery) -> StoreResult<u64>;
     /// Replaces the stored group when its version is still `expected_version`
     /// (`group.version` is the new one); `VersionMismatch` otherwise.
     async fn update_group(&self, group: &Group, expected_version: i64, audit: &AuditEntry) -> StoreResult<()>;

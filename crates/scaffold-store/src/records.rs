@@ -39,6 +39,8 @@ pub struct GroupQuery {
     pub text: Vec<String>,
     /// Keyset cursor: (sort name, id) of the last group of the previous page.
     pub after: Option<(String, GroupId)>,
+    /// Groups skipped before the page (for numbered pages; the keyset cursor is cheaper).
+    pub offset: u32,
     pub limit: u32,
 }
 

@@ -166,6 +166,25 @@ fn push_visible(b: &mut QueryBuilder<Db>, group_column: &str, viewer: Option<Per
     b.push(")");
 }
 
+/// The `where` of a group listing: active groups the viewer may see, matching the filters.
+fn group_filter(b: &mut QueryBuilder<Db>, q: &GroupQuery) {
+    b.push(" where g.status = 'active'");
+    if !q.all_visibilities {
+        push_visible(b, "g.group_id", q.viewer);
+    }
+    if let Some(o) = &q.outcode {
+        b.push(" and g.outcode = ").push_bind(o.clone());
+    }
+    if let Some(c) = q.category {
+        b.push(" and exists (select 1 from group_category c where c.group_id = g.group_id and c.category = ")
+            .push_bind(c.as_str())
+            .push(")");
+    }
+    for w in &q.text {
+        b.push(" and g.search_text like ").push_bind(like_pattern(w)).push(" escape '\\'");
+    }
+}
+
 fn ids<T>(v: &[T], f: impl Fn(&T) -> Uuid) -> Vec<Uuid> {
     v.iter().map(f).collect()
 }
@@ -267,26 +286,21 @@ impl Store for SqlStore {
     }
 
     async fn list_groups(&self, q: &GroupQuery) -> StoreResult<Vec<Group>> {
-        let mut b: QueryBuilder<Db> = QueryBuilder::new("select * from community_group g where g.status = 'active'");
-        if !q.all_visibilities {
-            push_visible(&mut b, "g.group_id", q.viewer);
-        }
-        if let Some(o) = &q.outcode {
-            b.push(" and g.outcode = ").push_bind(o.clone());
-        }
-        if let Some(c) = q.category {
-            b.push(" and exists (select 1 from group_category c where c.group_id = g.group_id and c.category = ")
-                .push_bind(c.as_str())
-                .push(")");
-        }
-        for w in &q.text {
-            b.push(" and g.search_text like ").push_bind(like_pattern(w)).push(" escape '\\'");
-        }
+        let mut b: QueryBuilder<Db> = QueryBuilder::new("select * from community_group g");
+        group_filter(&mut b, q);
         if let Some((name, id)) = &q.after {
             b.push(" and (g.sort_name, g.group_id) > (").push_bind(name.clone()).push(", ").push_bind(id.0).push(")");
         }
         b.push(" order by g.sort_name, g.group_id limit ").push_bind(i64::from(q.limit));
+        b.push(" offset ").push_bind(i64::from(q.offset));
         built(b, &self.pool).await
+    }
+
+    async fn count_groups(&self, q: &GroupQuery) -> StoreResult<u64> {
+        let mut b: QueryBuilder<Db> = QueryBuilder::new("select count(*) from community_group g");
+        group_filter(&mut b, q);
+        let n: i64 = b.build_query_scalar().fetch_one(&self.pool).await.map_err(to_store_error)?;
+        Ok(u64::try_from(n).unwrap_or(0))
     }
 
     async fn update_group(&self, g: &Group, expected_version: i64, audit: &AuditEntry) -> StoreResult<()> {
