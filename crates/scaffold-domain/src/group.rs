@@ -83,6 +83,33 @@ wire_enum!(
     }
 );
 
+impl Category {
+    /// The category in words, for people (pages, directories).
+    pub fn label(self) -> &'static str {
+        match self {
+            Category::AdviceSupport => "Advice and support",
+            Category::ArtsCulture => "Arts and culture",
+            Category::CommunityAction => "Community action",
+            Category::DigitalInclusion => "Digital skills",
+            Category::Disability => "Disability",
+            Category::EducationLearning => "Education and learning",
+            Category::Environment => "Environment",
+            Category::Faith => "Faith",
+            Category::Food => "Food",
+            Category::HealthWellbeing => "Health and wellbeing",
+            Category::HeritageHistory => "Heritage and history",
+            Category::Housing => "Housing",
+            Category::LgbtqPlus => "LGBTQ+",
+            Category::MentalHealth => "Mental health",
+            Category::OlderPeople => "Older people",
+            Category::ParentsFamilies => "Parents and families",
+            Category::SportPhysicalActivity => "Sport and physical activity",
+            Category::Volunteering => "Volunteering",
+            Category::YoungPeople => "Young people",
+        }
+    }
+}
+
 wire_enum!(
     /// Who can see the group: everyone and in listings; anyone with the link; members only.
     Visibility { Public = "public", Unlisted = "unlisted", Private = "private" }

@@ -15,6 +15,7 @@ mod members;
 mod my_dates;
 mod occurrences;
 mod openactive;
+mod oruk;
 mod people;
 mod problem;
 mod rsvps;
@@ -79,6 +80,14 @@ pub fn router(service: Service) -> Router {
             get(my_dates::get_feed).post(my_dates::create_feed).delete(my_dates::delete_feed),
         )
         .route("/calendars/{file}", get(my_dates::feed))
+        .route("/oruk", get(oruk::about))
+        .route("/oruk/", get(oruk::about))
+        .route("/oruk/organizations", get(oruk::organizations))
+        .route("/oruk/organizations/{id}", get(oruk::organization_one))
+        .route("/oruk/services", get(oruk::services))
+        .route("/oruk/services/{id}", get(oruk::service_one))
+        .route("/oruk/taxonomies", get(oruk::taxonomies))
+        .route("/oruk/taxonomy_terms", get(oruk::taxonomy_terms))
         .route("/openactive", get(openactive::dataset))
         .route("/openactive/session-series", get(openactive::series))
         .route("/openactive/scheduled-sessions", get(openactive::sessions))

@@ -266,9 +266,10 @@ fn has_body_type(res: &Response) -> bool {
 /// the API's paths, keep problem+json.
 async fn pages_for_browsers(req: Request<axum::body::Body>, next: axum::middleware::Next) -> Response {
     let path = req.uri().path();
-    let api = ["/api/", "/graphql", "/oauth/", "/auth/", "/.well-known/", "/openactive/", "/status-lists/", "/vct/"]
-        .iter()
-        .any(|p| path.starts_with(p));
+    let api =
+        ["/api/", "/graphql", "/oauth/", "/auth/", "/.well-known/", "/openactive/", "/status-lists/", "/vct/", "/oruk"]
+            .iter()
+            .any(|p| path.starts_with(p));
     let wants_page = !api
         && req
             .headers()

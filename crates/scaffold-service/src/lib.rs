@@ -12,6 +12,7 @@ pub mod groups;
 pub mod identity;
 pub mod members;
 pub mod my_dates;
+pub mod oruk;
 pub mod render;
 pub mod rsvps;
 pub mod search;

@@ -7,27 +7,7 @@ use scaffold_domain::event::{AccessibilityFeature, BookingMode, Event};
 use scaffold_domain::group::{Category, GroupKind, IdentifierScheme, JoinPolicy};
 
 pub fn category(c: Category) -> &'static str {
-    match c {
-        Category::AdviceSupport => "Advice and support",
-        Category::ArtsCulture => "Arts and culture",
-        Category::CommunityAction => "Community action",
-        Category::DigitalInclusion => "Digital skills",
-        Category::Disability => "Disability",
-        Category::EducationLearning => "Education and learning",
-        Category::Environment => "Environment",
-        Category::Faith => "Faith",
-        Category::Food => "Food",
-        Category::HealthWellbeing => "Health and wellbeing",
-        Category::HeritageHistory => "Heritage and history",
-        Category::Housing => "Housing",
-        Category::LgbtqPlus => "LGBTQ+",
-        Category::MentalHealth => "Mental health",
-        Category::OlderPeople => "Older people",
-        Category::ParentsFamilies => "Parents and families",
-        Category::SportPhysicalActivity => "Sport and physical activity",
-        Category::Volunteering => "Volunteering",
-        Category::YoungPeople => "Young people",
-    }
+    c.label()
 }
 
 pub fn feature(f: AccessibilityFeature) -> &'static str {

@@ -18,6 +18,7 @@ mod members;
 mod oauth;
 mod openactive;
 mod ops;
+mod oruk;
 mod pages;
 mod robustness;
 mod search;
