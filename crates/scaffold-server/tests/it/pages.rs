@@ -438,6 +438,17 @@ pub fn form_token(html: &str) -> String {
     html[start..start + html[start..].find('"').unwrap()].to_owned()
 }
 
+/// Creates a group through the form as the person signed in with `cookie` (its owner), with the
+/// welcoming-space guidelines and `fields` besides; returns the session's form token.
+async fn group_through_form(app: &TestApp, cookie: &str, fields: &[(&str, &str)]) -> String {
+    let token = form_token(&app.http.get("/groups/new").header("cookie", cookie).send().await.text);
+    let mut form = vec![("form_token", token.as_str()), ("guidelines", "welcoming-space")];
+    form.extend_from_slice(fields);
+    let res = post_form(app, "/groups/new", cookie, &form).await;
+    assert_eq!(res.status, 303, "{}", res.text);
+    token
+}
+
 pub async fn post_form(app: &TestApp, path: &str, cookie: &str, form: &[(&str, &str)]) -> TestResponse {
     let body: String = form
         .iter()
@@ -729,16 +740,12 @@ async fn an_organiser_edits_the_group_page_and_a_stale_form_loses_nothing() {
 async fn an_organiser_cancels_moves_and_restores_one_date_of_a_series() {
     let app = app().await;
     let ada = signed_in(&app, "Ada").await;
-    let token = form_token(&app.http.get("/groups/new").header("cookie", &ada).send().await.text);
-    let group = [
-        ("form_token", token.as_str()),
-        ("name", "Tea and Cake Club"),
-        ("summary", "Tea"),
-        ("outcode", "WN1"),
-        ("join_policy", "open"),
-        ("guidelines", "welcoming-space"),
-    ];
-    assert_eq!(post_form(&app, "/groups/new", &ada, &group).await.status, 303);
+    let token = group_through_form(
+        &app,
+        &ada,
+        &[("name", "Tea and Cake Club"), ("summary", "Tea"), ("outcode", "WN1"), ("join_policy", "open")],
+    )
+    .await;
     let event = [
         ("form_token", token.as_str()),
         ("title", "Tuesday tea"),
@@ -837,15 +844,9 @@ async fn an_organiser_cancels_moves_and_restores_one_date_of_a_series() {
 async fn an_organiser_approves_a_join_request_from_the_members_page() {
     let app = app().await;
     let ada = signed_in(&app, "Ada").await;
-    let token = form_token(&app.http.get("/groups/new").header("cookie", &ada).send().await.text);
-    let group = [
-        ("form_token", token.as_str()),
-        ("name", "Book Club"),
-        ("summary", "Books"),
-        ("join_policy", "approval"),
-        ("guidelines", "welcoming-space"),
-    ];
-    assert_eq!(post_form(&app, "/groups/new", &ada, &group).await.status, 303);
+    let token =
+        group_through_form(&app, &ada, &[("name", "Book Club"), ("summary", "Books"), ("join_policy", "approval")])
+            .await;
     let bea = signed_in(&app, "Bea").await;
     let theirs = form_token(&app.http.get("/groups/new").header("cookie", &bea).send().await.text);
     assert_eq!(post_form(&app, "/groups/book-club/join", &bea, &[("form_token", &theirs)]).await.status, 303);
@@ -918,15 +919,8 @@ async fn an_organiser_approves_a_join_request_from_the_members_page() {
 async fn the_event_form_keeps_what_it_does_not_show() {
     let app = app().await;
     let ada = signed_in(&app, "Ada").await;
-    let token = form_token(&app.http.get("/groups/new").header("cookie", &ada).send().await.text);
-    let group = [
-        ("form_token", token.as_str()),
-        ("name", "Swim Club"),
-        ("summary", "Swims"),
-        ("join_policy", "open"),
-        ("guidelines", "welcoming-space"),
-    ];
-    assert_eq!(post_form(&app, "/groups/new", &ada, &group).await.status, 303);
+    let token =
+        group_through_form(&app, &ada, &[("name", "Swim Club"), ("summary", "Swims"), ("join_policy", "open")]).await;
     let body = json!({
         "title": "Lane swim", "summary": "Lengths", "start": "2026-04-07T10:00", "end": "2026-04-07T11:00",
         "rrule": "INTERVAL=2;FREQ=WEEKLY;UNTIL=20261229T100000Z", "exdates": ["2026-04-21T10:00"],
@@ -987,15 +981,9 @@ async fn the_event_form_keeps_what_it_does_not_show() {
 async fn an_organiser_changes_a_whole_event_and_a_stale_form_loses_nothing() {
     let app = app().await;
     let ada = signed_in(&app, "Ada").await;
-    let token = form_token(&app.http.get("/groups/new").header("cookie", &ada).send().await.text);
-    let group = [
-        ("form_token", token.as_str()),
-        ("name", "Walking Group"),
-        ("summary", "Walks"),
-        ("join_policy", "open"),
-        ("guidelines", "welcoming-space"),
-    ];
-    assert_eq!(post_form(&app, "/groups/new", &ada, &group).await.status, 303);
+    let token =
+        group_through_form(&app, &ada, &[("name", "Walking Group"), ("summary", "Walks"), ("join_policy", "open")])
+            .await;
     let event = [
         ("form_token", token.as_str()),
         ("title", "Saturday walk"),
