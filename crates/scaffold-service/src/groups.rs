@@ -86,6 +86,17 @@ fn validate_idempotency_key(key: &str) -> Result<(), DomainError> {
     Ok(())
 }
 
+/// A text filter's words (at most 8, lower-cased); over 100 characters is `TOO_LONG` at `pointer`.
+pub(crate) fn text_words(pointer: &str, text: Option<&str>) -> Result<Vec<String>, DomainError> {
+    match text {
+        Some(t) if t.chars().count() > TEXT_FILTER_MAX => {
+            Err(DomainError::invalid_field(pointer, codes::TOO_LONG, "must be at most 100 characters"))
+        }
+        Some(t) => Ok(t.split_whitespace().take(8).map(str::to_lowercase).collect()),
+        None => Ok(Vec::new()),
+    }
+}
+
 impl Service {
     /// The caller's membership of the group, if the caller is a person.
     pub(crate) async fn membership_of(&self, actor: &Actor, group: GroupId) -> Result<Option<Membership>, DomainError> {
@@ -248,13 +259,7 @@ impl Service {
             .map(|o| Outcode::parse("/outcode", o).map(|o| o.as_str().to_owned()))
             .transpose()
             .map_err(|e| DomainError::invalid(vec![e]))?;
-        let text = match &f.text {
-            Some(t) if t.chars().count() > TEXT_FILTER_MAX => {
-                return Err(DomainError::invalid_field("/q", codes::TOO_LONG, "must be at most 100 characters"));
-            }
-            Some(t) => t.split_whitespace().take(8).map(str::to_lowercase).collect(),
-            None => Vec::new(),
-        };
+        let text = text_words("/q", f.text.as_deref())?;
         let after = match &f.after {
             None => None,
             Some(c) => {

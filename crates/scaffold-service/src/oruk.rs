@@ -44,7 +44,7 @@ impl Service {
             return Err(page_error("/per_page", "per_page is 1 to 100"));
         }
         let offset = (page - 1).checked_mul(per_page).ok_or_else(|| page_error("/page", "that page is too far"))?;
-        let words = text.map(|t| t.split_whitespace().map(str::to_lowercase).collect()).unwrap_or_default();
+        let words = crate::groups::text_words("/search", text)?;
         let q = GroupQuery { text: words, category, offset, limit: per_page, ..GroupQuery::default() };
         let items = self.store.list_groups(&q).await.map_err(store_error)?;
         let total = self.store.count_groups(&q).await.map_err(store_error)?;

@@ -141,4 +141,7 @@ async fn the_directory_speaks_open_referral_uk_and_passes_its_schemas() {
     app.http.get("/oruk/services?per_page=500").send().await.problem(422, "VALIDATION_FAILED");
     app.http.get("/oruk/services?page=0").send().await.problem(422, "VALIDATION_FAILED");
     app.http.get("/oruk/services?colour=red").send().await.problem(422, "VALIDATION_FAILED");
+    let long = format!("/oruk/services?search={}", "tea+".repeat(40));
+    let p = app.http.get(&long).send().await.problem(422, "VALIDATION_FAILED");
+    assert_eq!(p["errors"][0]["code"], "TOO_LONG", "{p}");
 }
