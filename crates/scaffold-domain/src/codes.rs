@@ -85,6 +85,7 @@ catalogue! {
         SHARE_NOT_FOUND: "no such share",
         STATUS_LIST_NOT_FOUND: "no such status list",
         TYPE_NOT_FOUND: "no such attestation type",
+        SOURCE_NOT_FOUND: "no such source",
     }
     "405" "Method not allowed (with `Allow`)" {
         METHOD_NOT_ALLOWED: "the route does not take this method",
@@ -120,6 +121,8 @@ catalogue! {
         ATTESTATION_REVOKED: "the attestation behind the share was revoked",
         ATTESTATION_EXPIRED: "the attestation behind the share has expired",
         ATTESTATION_INVALID: "the attestation behind the share no longer verifies",
+        IMPORTED_READ_ONLY: "the group or event is imported from a source: change it where it comes from",
+        SOURCE_EXISTS: "a source of this kind and URL is already added",
     }
     "412" "Precondition failed" {
         VERSION_MISMATCH: "`If-Match` names a version that is no longer current",

@@ -116,6 +116,8 @@ pub struct Event {
     /// OpenActive feeds).
     pub activities: Vec<Activity>,
     pub recurrence: Option<Recurrence>,
+    /// Where the event comes from, when it is imported (read-only here).
+    pub origin: Option<crate::source::Origin>,
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -469,6 +471,7 @@ impl EventDraft {
                     categories,
                     activities,
                     recurrence,
+                    origin: None,
                     version: 1,
                     created_at: now,
                     updated_at: now,

@@ -246,6 +246,8 @@ pub struct Group {
     /// never written through `update_group`.
     pub member_count: i64,
     pub status: GroupStatus,
+    /// Where the group comes from, when it is imported (read-only here).
+    pub origin: Option<crate::source::Origin>,
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -637,6 +639,7 @@ mod tests {
             guidelines: g0.guidelines,
             identifiers: vec![],
             member_count: 1,
+            origin: None,
             status: GroupStatus::Active,
             version: 1,
             created_at: chrono::DateTime::UNIX_EPOCH,

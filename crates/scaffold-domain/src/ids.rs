@@ -81,6 +81,10 @@ id_type!(/// One redemption of a share by a verifier.
     RedemptionId);
 id_type!(/// A person's consent to an app acting for them with some scopes.
     GrantId, GRANT_NOT_FOUND, "you have given no app access with that id");
+id_type!(/// A place listings are imported from (an iCalendar URL, an RPDE feed, an ORUK API).
+    SourceId, SOURCE_NOT_FOUND, "there is no source with that id");
+id_type!(/// Another instance this one mirrors and may trust.
+    PeerId);
 
 #[cfg(test)]
 mod tests {

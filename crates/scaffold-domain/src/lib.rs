@@ -20,13 +20,15 @@ pub mod person;
 pub mod rsvp;
 pub mod scope;
 pub mod slug;
+pub mod source;
 pub mod text;
 
 pub use actor::{Actor, Credential, Principal};
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use error::{DomainError, ErrorKind, FieldError, RateLimitInfo};
 pub use ids::{
-    ApiKeyId, AppId, AttestationId, AuditId, EventId, GrantId, GroupId, IdentityId, PersonId, RedemptionId, ShareId,
+    ApiKeyId, AppId, AttestationId, AuditId, EventId, GrantId, GroupId, IdentityId, PeerId, PersonId, RedemptionId,
+    ShareId, SourceId,
 };
 pub use outcode::Outcode;
 pub use scope::{Scope, Scopes};

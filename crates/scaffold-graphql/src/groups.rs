@@ -150,6 +150,10 @@ impl GroupObj {
     async fn member_count(&self) -> i64 {
         self.0.member_count
     }
+    /// Where the group comes from, when it is imported (then it is read-only here).
+    async fn origin(&self) -> Option<scaffold_shapes::OriginOut> {
+        self.0.origin.as_ref().map(scaffold_shapes::OriginOut::from)
+    }
     /// The caller's membership, if any.
     async fn viewer_membership(&self, ctx: &Context<'_>) -> GqlResult<Option<MembershipObj>> {
         if let Some(m) = &self.1 {

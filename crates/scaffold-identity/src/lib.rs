@@ -14,7 +14,7 @@ mod oidc;
 pub use access::{AccessTokenClaims, AccessTokens, KeyRing, MAX_ACCESS_TOKEN_LIFETIME_SECS};
 pub use cache::TokenCache;
 pub use error::{LoginError, TokenError};
-pub use http::http_client;
+pub use http::{fetch_client, http_client};
 pub use keys::{KeyMaterial, generate_es256, key_from_pkcs8_pem, random_token};
 pub use oidc::{
     AssuranceRule, ClientAuth, FlowSecrets, IdTokenFacts, LoginStart, Provider, ProviderConfig, ResourceServer,

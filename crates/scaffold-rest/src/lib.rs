@@ -21,6 +21,7 @@ mod problem;
 mod rsvps;
 mod schema;
 mod search;
+mod sources;
 mod spec;
 
 use axum::Router;
@@ -94,6 +95,9 @@ pub fn router(service: Service) -> Router {
         .route("/api/v1/categories", get(groups::categories))
         .route("/api/v1/guideline-templates", get(groups::guideline_templates))
         .route("/api/v1/me", get(people::me).delete(people::delete_me))
+        .route("/api/v1/sources", get(sources::list).post(sources::create))
+        .route("/api/v1/sources/{source}", get(sources::get).delete(sources::delete))
+        .route("/api/v1/sources/{source}/sync", post(sources::sync))
         .route("/api/v1/apps", get(apps::list).post(apps::register))
         .route("/api/v1/apps/{app}", get(apps::get).delete(apps::revoke))
         .route("/api/v1/apps/{app}/approve", post(apps::approve))
@@ -335,6 +339,11 @@ impl utoipa::Modify for StandardErrors {
         people::create_person,
         people::create_sign_in_link,
         audit::list,
+        sources::create,
+        sources::list,
+        sources::get,
+        sources::sync,
+        sources::delete,
     ),
     modifiers(&Security, &StandardErrors),
     tags(

@@ -204,6 +204,8 @@ pub struct GroupBody {
     pub member_count: i64,
     /// The caller's membership, when they have one.
     pub viewer_membership: Option<ViewerMembership>,
+    /// Where the group comes from, when it is imported (then it is read-only here).
+    pub origin: Option<scaffold_shapes::OriginOut>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -244,6 +246,7 @@ impl From<GroupView> for GroupBody {
             version: g.version,
             member_count: v.member_count,
             viewer_membership: v.viewer_membership.map(|m| ViewerMembership { role: m.role, status: m.status }),
+            origin: g.origin.as_ref().map(scaffold_shapes::OriginOut::from),
             created_at: g.created_at,
             updated_at: g.updated_at,
         }

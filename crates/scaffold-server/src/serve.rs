@@ -34,6 +34,7 @@ pub async fn serve(cfg: Config, migrate: bool) -> Result<(), String> {
         },
     };
     tokio::spawn(maintain_listings(service.clone()));
+    tokio::spawn(read_sources(service.clone()));
     let metrics = Metrics::new();
     let app = router_with_metrics(service, &options, metrics.clone());
     let metrics_listener = match cfg.server.metrics_listen.as_str() {
@@ -109,6 +110,20 @@ async fn maintain_listings(service: Service) {
                     break;
                 }
             }
+        }
+    }
+}
+
+/// The sources job: every 30 seconds, reads the sources that are due (a database lease lets one
+/// replica read each).
+async fn read_sources(service: Service) {
+    let mut tick = tokio::time::interval(Duration::from_secs(30));
+    loop {
+        tick.tick().await;
+        match service.sync_due_sources(20).await {
+            Ok(0) => {}
+            Ok(read) => tracing::info!(read, "sources read"),
+            Err(e) => tracing::warn!(error = %e, "reading sources failed; retrying shortly"),
         }
     }
 }

@@ -50,8 +50,14 @@ impl<'a> GroupAccess<'a> {
         self.standing().owns()
     }
 
-    /// Changes need the group active.
+    /// Changes need the group active, and its own (an imported group changes where it comes from).
     pub(crate) fn active(&self) -> Result<(), DomainError> {
+        if let Some(o) = &self.group.origin {
+            return Err(DomainError::conflict(
+                codes::IMPORTED_READ_ONLY,
+                format!("the group is imported from {}: change it where it comes from", o.source_name),
+            ));
+        }
         if self.group.status == GroupStatus::Archived {
             return Err(DomainError::conflict(
                 codes::GROUP_ARCHIVED,

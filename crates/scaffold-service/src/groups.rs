@@ -151,6 +151,7 @@ impl Service {
             guidelines: valid.guidelines,
             identifiers: Vec::new(),
             member_count: 0,
+            origin: None,
             status: GroupStatus::Active,
             version: 1,
             created_at: now,

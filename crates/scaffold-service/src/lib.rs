@@ -16,6 +16,7 @@ pub mod oruk;
 pub mod render;
 pub mod rsvps;
 pub mod search;
+pub mod sources;
 
 use scaffold_domain::audit::AuditEntry;
 use scaffold_domain::codes;

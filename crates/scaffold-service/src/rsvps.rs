@@ -27,6 +27,12 @@ pub struct SeriesReply {
 }
 
 fn bookable(event: &Event) -> Result<(), DomainError> {
+    if let Some(o) = &event.origin {
+        return Err(DomainError::conflict(
+            codes::IMPORTED_READ_ONLY,
+            format!("this event is imported from {}: reply where it comes from", o.source_name),
+        ));
+    }
     if event.booking == BookingMode::External {
         return Err(DomainError::conflict(
             codes::BOOKING_EXTERNAL,

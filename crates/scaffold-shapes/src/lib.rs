@@ -248,6 +248,35 @@ impl From<Occurrence> for OccurrenceBody {
     }
 }
 
+/// Where an imported group or event comes from. Imported items are read-only here.
+#[derive(Debug, Clone, Serialize, ToSchema, async_graphql::SimpleObject)]
+#[graphql(name = "Origin")]
+pub struct OriginOut {
+    /// The source (an id of `/api/v1/sources`).
+    #[schema(format = Uuid)]
+    pub source_id: String,
+    /// The source's name, e.g. the council whose calendar it is.
+    pub source_name: String,
+    /// The item's id where it comes from (an iCalendar UID, a feed item id).
+    pub original_id: String,
+    /// The item's own page where it comes from.
+    pub url: Option<String>,
+    /// When the source last listed it.
+    pub last_seen: DateTime<Utc>,
+}
+
+impl From<&scaffold_domain::source::Origin> for OriginOut {
+    fn from(o: &scaffold_domain::source::Origin) -> Self {
+        OriginOut {
+            source_id: o.source.to_string(),
+            source_name: o.source_name.clone(),
+            original_id: o.key.clone(),
+            url: o.url.clone(),
+            last_seen: o.seen_at,
+        }
+    }
+}
+
 /// An event or series.
 #[derive(Debug, Serialize, ToSchema, async_graphql::SimpleObject)]
 #[graphql(name = "EventFields")]
@@ -298,6 +327,8 @@ pub struct EventBody {
     pub rrule: Option<String>,
     /// Local start times of occurrences that do not happen.
     pub exdates: Vec<String>,
+    /// Where the event comes from, when it is imported (then it is read-only here).
+    pub origin: Option<OriginOut>,
     /// Also sent as the ETag.
     pub version: i64,
     #[graphql(skip)]
@@ -338,6 +369,7 @@ impl From<Event> for EventBody {
             categories: e.categories.iter().map(|c| (*c).into()).collect(),
             activities: e.activities.iter().map(ActivityOut::from).collect(),
             rrule: e.recurrence.as_ref().map(|r| r.rule.clone()),
+            origin: e.origin.as_ref().map(OriginOut::from),
             exdates: e.recurrence.map(|r| r.exdates.iter().map(local).collect()).unwrap_or_default(),
             version: e.version,
             created_at: e.created_at,

@@ -65,6 +65,8 @@ const UNIQUE: &[(&str, &str, &str)] = &[
     ("app_client_id_key", "app.client_id", "client_id"),
     ("signing_key_active", "signing_key.purpose", "signing_key"),
     ("attestation_status", "attestation.status_list, attestation.status_idx", "attestation_status"),
+    ("source_kind_url_key", "source.kind, source.url", "source"),
+    ("peer_base_url_key", "peer.base_url", "peer"),
 ];
 
 /// The unique rules as (PostgreSQL name, SQLite columns, port name), for tests that check them

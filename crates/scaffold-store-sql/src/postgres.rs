@@ -44,6 +44,9 @@ macro_rules! for_update {
     () => {
         " for update"
     };
+    (skip_locked) => {
+        " for update skip locked"
+    };
 }
 use for_update;
 

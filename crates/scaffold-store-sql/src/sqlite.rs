@@ -64,6 +64,9 @@ macro_rules! for_update {
     () => {
         ""
     };
+    (skip_locked) => {
+        ""
+    };
 }
 use for_update;
 

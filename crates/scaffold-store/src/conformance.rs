@@ -54,6 +54,7 @@ macro_rules! conformance_suite {
             listings_drive_search_and_the_feeds,
             a_series_that_moves_is_found_in_its_new_area_only,
             attestations_are_offered_activated_and_revoked_with_their_status_bit,
+            sources_import_replace_and_remove_what_they_bring,
         );
     };
     (@cases $make:expr; $($case:ident),+ $(,)?) => {
@@ -115,6 +116,7 @@ pub fn group(slug: &str, name: &str) -> Group {
         join_policy: JoinPolicy::Open,
         guidelines: Guidelines::from_template(GuidelineTemplate::SafeguardingFirst),
         member_count: 1,
+        origin: None,
         identifiers: vec![
             OrgIdentifier {
                 scheme: IdentifierScheme::CharityEnglandWales,
@@ -1456,4 +1458,100 @@ pub async fn attestations_are_offered_activated_and_revoked_with_their_status_bi
     let (bits, _) = store.status_list(1).await.unwrap().unwrap();
     assert_eq!(bits[999 / 8] & (1 << (999 % 8)), 1 << (999 % 8), "the deleted person's credential is revoked");
     assert_eq!(store.attestation_by_id(c.id).await.unwrap(), None, "and their attestations are gone");
+}
+
+pub async fn sources_import_replace_and_remove_what_they_bring(store: DynStore) {
+    use crate::{ImportRun, ImportedEvent};
+    use scaffold_domain::SourceId;
+    use scaffold_domain::event::{EventStatus, OverrideDraft};
+    use scaffold_domain::source::{RunOutcome, Source, SourceHealth, SourceKind, SourceState};
+    let source = Source {
+        id: SourceId::new_v7(at(0)),
+        kind: SourceKind::Ical,
+        url: "https://council.example/events.ics".to_owned(),
+        name: "Council events".to_owned(),
+        peer_id: None,
+        state: SourceState::default(),
+        health: SourceHealth::default(),
+        next_run_at: at(0),
+        created_at: at(0),
+        version: 1,
+    };
+    let mut holder = group("imported-council", "Council events");
+    holder.origin = Some(source.origin("", Some(source.url.clone()), at(0)));
+    holder.member_count = 0;
+    store.create_source(&source, std::slice::from_ref(&holder), &audit("source.create", source.id)).await.unwrap();
+    let again = Source { id: SourceId::new_v7(at(1)), ..source.clone() };
+    let dup = store.create_source(&again, &[], &audit("source.create", again.id)).await;
+    assert!(matches!(dup, Err(StoreError::Conflict { constraint: "source" })), "{dup:?}");
+    assert_eq!(store.sources().await.unwrap(), vec![source.clone()]);
+    assert_eq!(store.imported_groups(source.id).await.unwrap(), vec![holder.clone()], "the group and its origin");
+
+    // Due now: one claim takes it, the next finds nothing due.
+    let claimed = store.claim_due_source(at(5), at(600)).await.unwrap().unwrap();
+    assert_eq!(claimed.next_run_at, at(600));
+    assert!(store.claim_due_source(at(5), at(600)).await.unwrap().is_none());
+
+    let mut series = event(holder.id, "Tea party", "2026-04-07T10:00");
+    series.origin = Some(source.origin("uid-1@council", Some("https://council.example/e/1".to_owned()), at(10)));
+    let cancel = OverrideDraft { status: Some(EventStatus::Cancelled), ..OverrideDraft::default() }
+        .validate(&series, "2026-04-21T10:00")
+        .unwrap();
+    let mut one_off = event(holder.id, "Fair", "2026-04-09T10:00");
+    one_off.recurrence = None;
+    one_off.origin = Some(source.origin("uid-2@council", None, at(10)));
+    let imported = |e: &scaffold_domain::event::Event, o: Vec<scaffold_domain::event::OccurrenceOverride>| {
+        ImportedEvent { listing: listing(e, &o), event: e.clone(), overrides: o }
+    };
+    let health = SourceHealth { outcome: RunOutcome::Ok, added: 2, ..SourceHealth::default() };
+    let run = ImportRun {
+        source: source.id,
+        expected_version: 1,
+        state: SourceState { etag: Some("\"v1\"".to_owned()), ..SourceState::default() },
+        health: health.clone(),
+        next_run_at: at(3600),
+        groups: Vec::new(),
+        removed_groups: Vec::new(),
+        events: vec![imported(&series, vec![cancel.clone()]), imported(&one_off, Vec::new())],
+        removed_events: Vec::new(),
+        all_seen_at: Some(at(10)),
+        at: at(10),
+    };
+    store.apply_import(&run, None).await.unwrap();
+    let mut got = store.imported_events(source.id).await.unwrap();
+    got.sort_by_key(|e| e.start);
+    assert_eq!(got, vec![series.clone(), one_off.clone()], "every field and the origin round-trip");
+    assert_eq!(store.overrides_of(series.id).await.unwrap(), vec![cancel]);
+    let after = store.source_by_id(source.id).await.unwrap().unwrap();
+    assert_eq!((after.version, after.health, after.state.etag.as_deref()), (2, health, Some("\"v1\"")));
+    let stale = store.apply_import(&run, None).await;
+    assert!(matches!(stale, Err(StoreError::VersionMismatch)), "a run that started before another writes nothing");
+
+    // The next run changes the series (its changed date goes), removes the one-off, sees the rest.
+    let mut renamed = series.clone();
+    renamed.title = "Tea party (new room)".to_owned();
+    renamed.version = 2;
+    let run2 = ImportRun {
+        expected_version: 2,
+        events: vec![imported(&renamed, Vec::new())],
+        removed_events: vec![one_off.id],
+        all_seen_at: Some(at(20)),
+        at: at(20),
+        ..run.clone()
+    };
+    store.apply_import(&run2, Some(&audit("source.sync", source.id))).await.unwrap();
+    let got = store.imported_events(source.id).await.unwrap();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].title, "Tea party (new room)");
+    assert_eq!(got[0].origin.as_ref().map(|o| o.seen_at), Some(at(20)), "marked seen by the run");
+    assert!(store.overrides_of(series.id).await.unwrap().is_empty());
+    assert_eq!(store.event_by_id(one_off.id).await.unwrap(), None);
+
+    // Removing the source removes its group and events; an unknown one is not found.
+    store.delete_source(source.id, at(30), &audit("source.delete", source.id)).await.unwrap();
+    assert_eq!(store.event_by_id(series.id).await.unwrap(), None);
+    assert_eq!(store.group_by_id(holder.id).await.unwrap(), None);
+    assert!(store.sources().await.unwrap().is_empty());
+    let gone = store.delete_source(source.id, at(31), &audit("source.delete", source.id)).await;
+    assert!(matches!(gone, Err(StoreError::NotFound)));
 }

@@ -84,6 +84,7 @@ impl GroupRow {
             },
             identifiers,
             member_count: self.member_count,
+            origin: None,
             status: parse("status", &self.status, GroupStatus::parse)?,
             version: self.version,
             created_at: self.created_at,
@@ -501,6 +502,7 @@ impl EventRow {
                 .map(|a| scaffold_domain::activity::Activity::find(a).ok_or_else(|| corrupt("activity", a)))
                 .collect::<StoreResult<Vec<_>>>()?,
             recurrence,
+            origin: None,
             version: self.version,
             created_at: self.created_at,
             updated_at: self.updated_at,

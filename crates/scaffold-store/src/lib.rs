@@ -12,6 +12,7 @@ mod error;
 mod events;
 mod identity;
 mod records;
+mod sources;
 pub mod window;
 
 #[cfg(feature = "conformance")]
@@ -26,6 +27,7 @@ pub use observed::{Observed, Observer};
 pub use records::{
     ApiKey, GroupQuery, IdempotencyRecord, MembershipChange, lat_cell, lat_cells, like_pattern, search_text, sort_name,
 };
+pub use sources::{ImportRun, ImportedEvent, SourceStore};
 
 use scaffold_domain::audit::AuditEntry;
 use scaffold_domain::group::Group;
@@ -38,7 +40,7 @@ pub type StoreResult<T> = Result<T, StoreError>;
 port! {
 /// Everything the service needs from storage. Every method that writes takes the audit entry for
 /// the change and writes both in one transaction.
-pub trait Store: [IdentityStore + EventStore + AttestationStore + Send + Sync + std::fmt::Debug] {
+pub trait Store: [IdentityStore + EventStore + AttestationStore + SourceStore + Send + Sync + std::fmt::Debug] {
     sync {
         /// Which adapter this is (`sqlite`, `postgres`), for logs and readiness output.
         fn kind(&self) -> &'static str;

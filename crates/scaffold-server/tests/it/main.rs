@@ -23,4 +23,5 @@ mod pages;
 mod robustness;
 mod search;
 mod series;
+mod sources;
 mod verify;

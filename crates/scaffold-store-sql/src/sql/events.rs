@@ -26,11 +26,13 @@ impl Read for Event {
             updated_at: at, search_text, features, open_active
         })
         .into_event()
+        .and_then(|e| Ok(Event { origin: super::rows::origin(r)?, ..e }))
     }
 }
 
 /// An event's columns, with its feed change number and how far it is listed.
-fn event_values(row: &EventRow, change: i64, listing: &Listing) -> Values {
+fn event_values(e: &Event, row: &EventRow, change: i64, listing: &Listing) -> Values {
+    let (source_id, origin, origin_seen_at) = super::rows::origin_columns(e.origin.as_ref());
     values! {
         event_id: row.event_id, group_id: row.group_id, title: &row.title, start_at: At(row.start_at),
         timezone: &row.timezone, start_local: &row.start_local, end_local: &row.end_local, all_day: row.all_day,
@@ -38,6 +40,7 @@ fn event_values(row: &EventRow, change: i64, listing: &Listing) -> Values {
         longitude: row.longitude, categories: &row.categories, details: Json(&row.details), version: row.version,
         created_at: At(row.created_at), updated_at: At(row.updated_at), search_text: &row.search_text,
         features: &row.features, open_active: row.open_active, modified: change, listed_until: At(listing.until),
+        source_id: source_id, origin: origin, origin_seen_at: origin_seen_at,
     }
 }
 
@@ -79,7 +82,7 @@ impl EventStore for SqlStore {
         let row = EventRow::from_event(e)?;
         let mut tx = self.begin().await?;
         let change = next_change(&mut tx).await?;
-        super::run::insert(&mut *tx, "event", event_values(&row, change, listing)).await?;
+        super::run::insert(&mut *tx, "event", event_values(e, &row, change, listing)).await?;
         write_listing(&mut tx, e.id, e.group_id, listing, change, e.updated_at).await?;
         commit(tx, audit).await
     }
@@ -311,7 +314,7 @@ impl EventStore for SqlStore {
         let mut tx = self.begin().await?;
         let change = next_change(&mut tx).await?;
         // An event stays in its group: the group is matched, never set.
-        let v = event_values(&row, change, listing).key("event_id", row.event_id).key("group_id", row.group_id);
+        let v = event_values(e, &row, change, listing).key("event_id", row.event_id).key("group_id", row.group_id);
         if update(&mut *tx, "event", v.key("version", expected_version)).await?.rows_affected() == 0 {
             return Err(stale_or_missing(&mut tx, "select version from event where event_id = $1", row.event_id).await);
         }
@@ -322,12 +325,7 @@ impl EventStore for SqlStore {
     async fn delete_event(&self, event: EventId, at: DateTime<Utc>, audit: &AuditEntry) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         let change = next_change(&mut tx).await?;
-        let sql = "insert into event_tombstone (event_id, modified, deleted_at)
-                   select event_id, $2, $3 from event where event_id = $1 and published_ever";
-        exec(&mut *tx, sql, (event.0, change, At(at))).await?;
-        exec(&mut *tx, "delete from event where event_id = $1", (event.0,)).await?.changed_or(StoreError::NotFound)?;
-        let sql = "update occurrence set deleted = true, modified = $2, updated_at = $3 where event_id = $1 and not deleted";
-        exec(&mut *tx, sql, (event.0, change, At(at))).await?;
+        remove_event(&mut tx, event, change, at).await?;
         commit(tx, audit).await
     }
 
@@ -492,6 +490,47 @@ impl Read for SessionFeedItem {
             data = published.then_some(listed)
         }))
     }
+}
+
+/// Deletes an event with its replies and changes, leaving tombstones for the feeds (under the
+/// transaction's change number); `NotFound` when absent.
+pub(crate) async fn remove_event(tx: &mut Tx<'_>, event: EventId, change: i64, at: DateTime<Utc>) -> StoreResult<()> {
+    let sql = "insert into event_tombstone (event_id, modified, deleted_at)
+               select event_id, $2, $3 from event where event_id = $1 and published_ever";
+    exec(&mut **tx, sql, (event.0, change, At(at))).await?;
+    exec(&mut **tx, "delete from event where event_id = $1", (event.0,)).await?.changed_or(StoreError::NotFound)?;
+    let sql = "update occurrence set deleted = true, modified = $2, updated_at = $3 where event_id = $1 and not deleted";
+    exec(&mut **tx, sql, (event.0, change, At(at))).await?;
+    Ok(())
+}
+
+/// Writes an imported event whole: inserted, or replaced whatever its stored version (the source
+/// is its only writer), with its changed dates replaced and its listing rewritten.
+pub(crate) async fn put_imported_event(
+    tx: &mut Tx<'_>,
+    ie: &scaffold_store::ImportedEvent,
+    change: i64,
+) -> StoreResult<()> {
+    let e = &ie.event;
+    let row = EventRow::from_event(e)?;
+    let exists: Option<i64> =
+        opt(&mut **tx, concat!("select version from event where event_id = $1", for_update!()), (e.id.0,)).await?;
+    let v = event_values(e, &row, change, &ie.listing);
+    if exists.is_some() {
+        update(&mut **tx, "event", v.key("event_id", row.event_id)).await?;
+    } else {
+        super::run::insert(&mut **tx, "event", v).await?;
+    }
+    exec(&mut **tx, "delete from event_override where event_id = $1", (e.id.0,)).await?;
+    for o in &ie.overrides {
+        let v = values! {
+            event_id: e.id.0, local_start: local_text(&o.local_start), status: o.status.as_str(),
+            reason: &o.reason, start_local: o.start.as_ref().map(local_text), end_local: o.end.as_ref().map(local_text),
+            place: o.place.as_ref().map(|p| Json(PlaceJson::from_place(p))), updated_at: At(e.updated_at),
+        };
+        super::run::insert(&mut **tx, "event_override", v).await?;
+    }
+    write_listing(tx, e.id, e.group_id, &ie.listing, change, e.updated_at).await
 }
 
 /// Takes the next feed change number. The row lock it takes is held until the transaction ends,

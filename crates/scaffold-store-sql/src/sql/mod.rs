@@ -7,6 +7,7 @@ mod events;
 mod identity;
 mod rows;
 mod run;
+mod sources;
 
 use super as d;
 use async_trait::async_trait;
@@ -132,6 +133,7 @@ async fn upsert_membership(tx: &mut Tx<'_>, m: &Membership) -> StoreResult<()> {
 fn group_values(g: &Group) -> Values {
     let cats: Vec<&str> = g.categories.iter().map(|c| c.as_str()).collect();
     let area = g.area.as_ref();
+    let (source_id, origin, origin_seen_at) = rows::origin_columns(g.origin.as_ref());
     values! {
         group_id: g.id.0, slug: g.slug.as_str(), name: &g.name, summary: &g.summary, description: &g.description,
         kind: g.kind.as_str(), categories: cats.join(" "), outcode: area.map(|a| a.outcode.as_str()),
@@ -140,6 +142,7 @@ fn group_values(g: &Group) -> Values {
         guidelines_template: g.guidelines.template.map(|t| t.as_str()), guidelines_text: &g.guidelines.text,
         identifiers: Json(&g.identifiers), status: g.status.as_str(), version: g.version,
         created_at: At(g.created_at), updated_at: At(g.updated_at), sort_name: sort_name(g), search_text: search_text(g),
+        source_id: source_id, origin: origin, origin_seen_at: origin_seen_at,
     }
 }
 

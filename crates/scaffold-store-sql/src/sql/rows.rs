@@ -4,7 +4,8 @@ use super::d::{At, Db, DbRow, to_store_error};
 use chrono::{DateTime, Utc};
 use super::run::Read;
 use scaffold_domain::audit::AuditEntry;
-use scaffold_domain::{AuditId, PersonId};
+use scaffold_domain::source::Origin;
+use scaffold_domain::{AuditId, PersonId, SourceId};
 use scaffold_domain::group::Group;
 use scaffold_domain::membership::Membership;
 use scaffold_domain::person::Person;
@@ -60,6 +61,40 @@ impl Read for Group {
             member_count, status, version, created_at: at, updated_at: at
         })
         .into_group()
+        .and_then(|g| Ok(Group { origin: origin(r)?, ..g }))
+    }
+}
+
+/// What the origin columns keep besides the source and the time: the source's name, the item's id
+/// there and its page there.
+#[derive(serde::Serialize, serde::Deserialize)]
+pub(super) struct OriginJson {
+    name: String,
+    key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    url: Option<String>,
+}
+
+/// Reads an imported item's origin (`source_id`, `origin`, `origin_seen_at`); `None` for local ones.
+pub(super) fn origin(r: &DbRow) -> StoreResult<Option<Origin>> {
+    let source: Option<Uuid> = get(r, "source_id")?;
+    let (Some(source), Some(o), Some(seen_at)) =
+        (source, json_opt::<OriginJson>(r, "origin")?, at_opt(r, "origin_seen_at")?)
+    else {
+        return Ok(None);
+    };
+    Ok(Some(Origin { source: SourceId(source), source_name: o.name, key: o.key, url: o.url, seen_at }))
+}
+
+/// The origin columns of a group or event, for `values!`.
+pub(super) fn origin_columns(o: Option<&Origin>) -> (Option<Uuid>, Option<Json<OriginJson>>, Option<At>) {
+    match o {
+        None => (None, None, None),
+        Some(o) => (
+            Some(o.source.0),
+            Some(Json(OriginJson { name: o.source_name.clone(), key: o.key.clone(), url: o.url.clone() })),
+            Some(At(o.seen_at)),
+        ),
     }
 }
 

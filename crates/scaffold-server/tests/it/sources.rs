@@ -1,0 +1,287 @@
+//! Sources: an operator points the instance at a council's iCalendar URL and its events appear,
+//! read-only and with their origin, in search, on the API, in GraphQL and in calendars; edits and
+//! deletions at the source follow after a run; hostile sources are bounded and reported. The
+//! calendars are written by PyPI `icalendar` (tests/ical/make_source.py, an independent generator;
+//! `scripts/test` sets `SCAFFOLD_TEST_ICAL_PYTHON`) and served by a small HTTP server on loopback.
+
+use crate::common::{TestApp, app};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde_json::{Value, json};
+use std::sync::{Arc, Mutex};
+
+/// A calendar written by the independent generator.
+fn generated(version: &str) -> String {
+    let python = std::env::var("SCAFFOLD_TEST_ICAL_PYTHON").expect(
+        "SCAFFOLD_TEST_ICAL_PYTHON must name a Python with tests/ical/requirements.txt installed (scripts/test sets it)",
+    );
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/ical/make_source.py");
+    let out = std::process::Command::new(python).arg(script).arg(version).output().unwrap();
+    assert!(out.status.success(), "the generator failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// What the fixture server serves at `/calendar.ics`, and what it was asked.
+#[derive(Debug, Default)]
+struct Served {
+    calendar: String,
+    version: u32,
+    hits: u32,
+    conditional: u32,
+}
+
+type Shared = Arc<Mutex<Served>>;
+
+async fn calendar(axum::extract::State(s): axum::extract::State<Shared>, headers: HeaderMap) -> Response {
+    let mut s = s.lock().unwrap();
+    s.hits += 1;
+    let etag = format!("\"v{}\"", s.version);
+    if headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) == Some(etag.as_str()) {
+        s.conditional += 1;
+        return StatusCode::NOT_MODIFIED.into_response();
+    }
+    ([(header::CONTENT_TYPE, "text/calendar; charset=utf-8".to_owned()), (header::ETAG, etag)], s.calendar.clone())
+        .into_response()
+}
+
+/// Starts the fixture server; its base URL.
+async fn serve(state: Shared) -> String {
+    use axum::routing::get;
+    let many = generated("many");
+    let router = axum::Router::new()
+        .route("/calendar.ics", get(calendar))
+        .route("/loop", get(|| async { Redirect::temporary("/loop") }))
+        .route("/missing.ics", get(|| async { StatusCode::NOT_FOUND }))
+        .route("/huge.ics", get(|| async { "BEGIN:VCALENDAR\r\n".repeat(400_000) }))
+        .route("/latin1.ics", get(|| async { b"BEGIN:VCALENDAR\r\nX-NAME:Caf\xe9\r\nEND:VCALENDAR\r\n".to_vec() }))
+        .route("/page.ics", get(|| async { "<html><body>Our events</body></html>" }))
+        .route("/many.ics", get(move || async move { many }))
+        .with_state(state);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    format!("http://{addr}")
+}
+
+async fn add(app: &TestApp, url: &str, name: &str) -> Value {
+    let res = app
+        .http
+        .post("/api/v1/sources")
+        .token(&app.operator)
+        .json(&json!({ "kind": "ical", "url": url, "name": name }))
+        .send()
+        .await;
+    assert_eq!(res.status, 201, "{}", res.text);
+    res.json()
+}
+
+async fn sync(app: &TestApp, id: &str) -> Value {
+    let res = app.http.post(&format!("/api/v1/sources/{id}/sync")).token(&app.operator).send().await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    res.json()
+}
+
+async fn events_of(app: &TestApp, group: &str) -> Vec<Value> {
+    let res = app.http.get(&format!("/api/v1/groups/{group}/events")).send().await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    res.json()["items"].as_array().unwrap().clone()
+}
+
+fn titled<'a>(events: &'a [Value], title: &str) -> &'a Value {
+    events.iter().find(|e| e["title"] == title).unwrap_or_else(|| panic!("no {title:?} in {events:?}"))
+}
+
+#[tokio::test]
+async fn a_council_calendar_is_imported_read_only_with_its_origin_and_follows_its_changes() {
+    let app = app().await;
+    let served: Shared = Arc::new(Mutex::new(Served { calendar: generated("v1"), version: 1, ..Served::default() }));
+    let base = serve(served.clone()).await;
+    let source = add(&app, &format!("{base}/calendar.ics"), "Wigan Council events").await;
+    let id = source["id"].as_str().unwrap().to_owned();
+    let group = source["group_id"].as_str().unwrap().to_owned();
+    assert_eq!(source["health"]["outcome"], "never");
+
+    // One run: three events, the broken one skipped and reported with its UID.
+    let after = sync(&app, &id).await;
+    let h = &after["health"];
+    assert_eq!(
+        (h["outcome"].as_str(), h["added"].as_u64(), h["skipped"].as_u64()),
+        (Some("ok"), Some(3), Some(1)),
+        "{h}"
+    );
+    assert_eq!(h["problems"][0]["item"], "broken@council.example", "{h}");
+    assert!(h["message"].as_str().unwrap().contains("3 added"), "{h}");
+
+    let events = events_of(&app, &group).await;
+    assert_eq!(events.len(), 3, "{events:?}");
+    let series = titled(&events, "TechMates tea party");
+    assert_eq!(series["origin"]["source_name"], "Wigan Council events");
+    assert_eq!(series["origin"]["original_id"], "tea-party@council.example");
+    assert_eq!(series["origin"]["source_id"], id.as_str());
+    assert_eq!(series["rrule"], "FREQ=WEEKLY;COUNT=20;BYDAY=TU", "the rule is kept, not expanded");
+    assert_eq!(series["exdates"], json!(["2027-01-12T10:00"]));
+    assert_eq!(series["timezone"], "Europe/London");
+    assert_eq!(series["place"]["postcode"], "WN1 1NS");
+    let drop_in = titled(&events, "Digital skills drop-in");
+    assert_eq!(drop_in["start"], "2027-01-07T09:00", "a UTC time shown in London time (GMT in January)");
+    assert_eq!(drop_in["origin"]["url"], "https://council.example/events/drop-in");
+    assert_eq!(drop_in["booking"], "external");
+    let fair = titled(&events, "Community fair");
+    assert_eq!(
+        (fair["all_day"].as_bool(), fair["start"].as_str(), fair["end"].as_str()),
+        (Some(true), Some("2027-03-06"), Some("2027-03-07"))
+    );
+
+    // The changed dates: 19 January cancelled, 26 January moved to the afternoon, 12 January gone.
+    let sid = series["id"].as_str().unwrap();
+    let res = app
+        .http
+        .get(&format!("/api/v1/events/{sid}/occurrences?from=2027-01-01T00:00:00Z&to=2027-02-01T00:00:00Z"))
+        .send()
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    let dates: Vec<(String, String)> = res.json()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| (o["start"].as_str().unwrap().to_owned(), o["status"].as_str().unwrap().to_owned()))
+        .collect();
+    assert_eq!(
+        dates,
+        [
+            ("2027-01-05T10:00:00Z", "scheduled"),
+            ("2027-01-19T10:00:00Z", "cancelled"),
+            ("2027-01-26T14:00:00Z", "scheduled"),
+        ]
+        .map(|(a, b)| (a.to_owned(), b.to_owned())),
+        "{}",
+        res.text
+    );
+
+    // Search near Leigh finds the drop-in, with its origin.
+    let res = app
+        .http
+        .get("/api/v1/events?outcode=WN7&radius_km=3&from=2027-01-01T00:00:00Z&to=2027-01-14T00:00:00Z")
+        .send()
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    assert!(res.text.contains("Digital skills drop-in") && res.text.contains("Wigan Council events"), "{}", res.text);
+
+    // GraphQL and the group's page carry the origin too; the calendar serves the series.
+    let q =
+        json!({ "query": format!("{{ event(id: \"{sid}\") {{ title origin {{ sourceName originalId url }} }} }}") });
+    let res = app.http.post("/graphql").json(&q).send().await;
+    assert_eq!(res.json()["data"]["event"]["origin"]["originalId"], "tea-party@council.example", "{}", res.text);
+    let res = app.http.get(&format!("/api/v1/groups/{group}")).send().await;
+    assert_eq!(res.json()["origin"]["source_name"], "Wigan Council events", "{}", res.text);
+    let res = app.http.get(&format!("/api/v1/events/{sid}/calendar.ics")).send().await;
+    assert!(res.text.contains("RRULE:FREQ=WEEKLY;COUNT=20;BYDAY=TU"), "{}", res.text);
+
+    // Imported items are read-only here, even for operators; residents cannot reply or join.
+    let resident = app.person("Rita", &["groups:read", "groups:write", "events:read", "rsvp:write"]).await;
+    let did = drop_in["id"].as_str().unwrap();
+    for (call, who) in [
+        (app.http.delete(&format!("/api/v1/events/{did}")).header("if-match", "\"1\""), app.operator.clone()),
+        (app.http.post(&format!("/api/v1/groups/{group}/join")), resident.token.clone()),
+        (
+            app.http.put(&format!("/api/v1/events/{sid}/series-rsvp")).json(&json!({ "response": "going" })),
+            resident.token.clone(),
+        ),
+    ] {
+        let res = call.token(&who).send().await;
+        assert_eq!(
+            (res.status.as_u16(), res.json()["code"].as_str().map(str::to_owned)),
+            (409, Some("IMPORTED_READ_ONLY".to_owned())),
+            "{}",
+            res.text
+        );
+    }
+
+    // Unchanged: a conditional GET, nothing written.
+    let after = sync(&app, &id).await;
+    assert_eq!(after["health"]["outcome"], "unchanged", "{after}");
+    assert_eq!(served.lock().unwrap().conditional, 1);
+    assert_eq!(events_of(&app, &group).await, events, "nothing changed");
+
+    // Edited at the source: the drop-in renamed, the fair removed.
+    {
+        let mut s = served.lock().unwrap();
+        s.calendar = generated("v2");
+        s.version = 2;
+    }
+    let after = sync(&app, &id).await;
+    let h = &after["health"];
+    assert_eq!((h["added"].as_u64(), h["changed"].as_u64(), h["removed"].as_u64()), (Some(0), Some(1), Some(1)), "{h}");
+    let events = events_of(&app, &group).await;
+    assert_eq!(events.len(), 2);
+    assert_eq!(titled(&events, "Digital skills drop-in (now upstairs)")["id"], did, "the same event, changed");
+    let res = app.http.get(&format!("/api/v1/events/{}", fair["id"].as_str().unwrap())).send().await;
+    assert_eq!(res.status, 404);
+
+    // Removing the source removes what it brought.
+    let res = app.http.delete(&format!("/api/v1/sources/{id}")).token(&app.operator).send().await;
+    assert_eq!(res.status, 204, "{}", res.text);
+    assert_eq!(app.http.get(&format!("/api/v1/events/{sid}")).send().await.status, 404);
+    assert_eq!(app.http.get(&format!("/api/v1/groups/{group}")).send().await.status, 404);
+    let res = app.http.get(&format!("/api/v1/sources/{id}")).token(&app.operator).send().await;
+    assert_eq!(res.json()["code"], "SOURCE_NOT_FOUND");
+}
+
+#[tokio::test]
+async fn hostile_sources_are_bounded_and_reported_in_words() {
+    let app = app().await;
+    let base = serve(Arc::new(Mutex::new(Served::default()))).await;
+    for (path, says) in [
+        ("/loop", "redirects too many times"),
+        ("/missing.ics", "404 Not Found"),
+        ("/huge.ics", "larger than 5 MB"),
+        ("/latin1.ics", "not UTF-8"),
+        ("/page.ics", "not an iCalendar file"),
+        ("http://127.0.0.1:9/closed.ics", "could not connect"),
+    ] {
+        let url = if path.starts_with("http") { path.to_owned() } else { format!("{base}{path}") };
+        let source = add(&app, &url, path).await;
+        let after = sync(&app, source["id"].as_str().unwrap()).await;
+        let h = &after["health"];
+        assert_eq!(h["outcome"], "failed", "{path}: {h}");
+        assert!(h["message"].as_str().unwrap().contains(says), "{path}: {h}");
+        assert_eq!(h["consecutive_failures"], 1);
+        // The next try waits (doubling with each failure).
+        let again = sync(&app, source["id"].as_str().unwrap()).await;
+        assert_eq!(again["health"]["consecutive_failures"], 2, "{path}");
+    }
+
+    // 10,000 events: the first 5,000 are read, the rest reported; nothing is lost.
+    let source = add(&app, &format!("{base}/many.ics"), "Many").await;
+    let after = sync(&app, source["id"].as_str().unwrap()).await;
+    let h = &after["health"];
+    assert_eq!((h["added"].as_u64(), h["outcome"].as_str()), (Some(5000), Some("ok")), "{h}");
+    assert!(h["problems"][0]["message"].as_str().unwrap().contains("more than 5000"), "{h}");
+
+    // Bad requests change nothing.
+    let listed =
+        app.http.get("/api/v1/sources").token(&app.operator).send().await.json()["items"].as_array().unwrap().len();
+    for body in [
+        json!({ "kind": "rss", "url": "https://x.example/feed", "name": "X" }),
+        json!({ "kind": "ical", "url": "javascript:alert(1)", "name": "X" }),
+        json!({ "kind": "ical", "url": "https://x.example/c.ics", "name": "" }),
+        json!({ "kind": "ical", "url": "https://x.example/c.ics", "name": "X", "extra": 1 }),
+    ] {
+        let res = app.http.post("/api/v1/sources").token(&app.operator).json(&body).send().await;
+        assert_eq!(res.status, 422, "{body}: {}", res.text);
+    }
+    let dup = app
+        .http
+        .post("/api/v1/sources")
+        .token(&app.operator)
+        .json(&json!({ "kind": "ical", "url": format!("{base}/many.ics"), "name": "Again" }))
+        .send()
+        .await;
+    assert_eq!((dup.status.as_u16(), dup.json()["code"].clone()), (409, json!("SOURCE_EXISTS")));
+    let resident = app.person("Rita", &["groups:read"]).await;
+    let res = app.http.get("/api/v1/sources").token(&resident.token).send().await;
+    assert_eq!(res.status, 403);
+    let after =
+        app.http.get("/api/v1/sources").token(&app.operator).send().await.json()["items"].as_array().unwrap().len();
+    assert_eq!(after, listed);
+}

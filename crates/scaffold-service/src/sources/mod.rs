@@ -1,0 +1,436 @@
+//! Sources: listings an operator imports from elsewhere. A source is read on a schedule (hourly,
+//! backing off after failures) and on demand, within bounds (size, time, redirects, items), with
+//! conditional GETs. What it lists becomes read-only groups and events marked with their origin;
+//! what it stops listing is removed. A malformed item is skipped and reported in the source's
+//! health record; it never stops the run or changes what was imported before.
+
+mod ics;
+
+use crate::{Service, store_error};
+use chrono::{DateTime, Duration, Utc};
+use scaffold_domain::event::{Event, EventDraft, OccurrenceOverride, OverrideDraft};
+use scaffold_domain::group::{Group, GroupKind, GroupStatus, Guidelines, JoinPolicy, Visibility};
+use scaffold_domain::source::{
+    ItemProblem, PROBLEMS_KEPT, RunOutcome, Source, SourceDraft, SourceHealth, SourceKind, SourceState,
+};
+use scaffold_domain::{Actor, DomainError, EventId, GroupId, Scope, Slug, SourceId, codes};
+use scaffold_store::{ImportRun, ImportedEvent, StoreError};
+use std::collections::HashMap;
+
+/// The most a source's answer may be.
+pub const MAX_BYTES: usize = 5 * 1024 * 1024;
+/// The most items read from one source.
+pub const MAX_ITEMS: usize = 5_000;
+/// The longest a read may take, answer included.
+pub const FETCH_SECS: u64 = 30;
+/// Redirects followed before giving up.
+pub const MAX_REDIRECTS: usize = 5;
+/// How long a replica holds a source it is reading before another may take it.
+const LEASE_MINUTES: i64 = 10;
+
+/// One item a source lists, as a draft.
+#[derive(Debug, Clone)]
+pub(crate) struct Item {
+    pub key: String,
+    pub url: Option<String>,
+    pub draft: EventDraft,
+    pub changes: Vec<ItemChange>,
+}
+
+/// A changed date of an item's series.
+#[derive(Debug, Clone)]
+pub(crate) struct ItemChange {
+    pub local_start: String,
+    pub draft: OverrideDraft,
+}
+
+/// At most `max` characters, ending with an ellipsis when cut.
+pub(crate) fn clip(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_owned();
+    }
+    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
+    out = out.trim_end().to_owned();
+    out.push('…');
+    out
+}
+
+/// What reading a source's URL gave.
+#[derive(Debug)]
+enum Fetched {
+    NotModified,
+    Body { text: String, etag: Option<String>, last_modified: Option<String> },
+}
+
+fn source_not_found() -> DomainError {
+    SourceId::not_found()
+}
+
+/// The error in words an operator understands.
+fn fetch_error(e: &reqwest::Error, url: &str) -> String {
+    let host = url::Url::parse(url).ok().and_then(|u| u.host_str().map(str::to_owned)).unwrap_or_default();
+    if e.is_timeout() {
+        format!("{host} did not answer within {FETCH_SECS} seconds")
+    } else if e.is_redirect() {
+        format!("the address redirects too many times (more than {MAX_REDIRECTS}) or in a loop")
+    } else if e.is_connect() {
+        format!("could not connect to {host}")
+    } else {
+        format!("could not read from {host}: the connection failed")
+    }
+}
+
+async fn fetch(client: &reqwest::Client, url: &str, state: &SourceState) -> Result<Fetched, String> {
+    let mut req = client.get(url).header("accept", "text/calendar, application/json;q=0.9, */*;q=0.1");
+    if let Some(e) = &state.etag {
+        req = req.header("if-none-match", e);
+    }
+    if let Some(m) = &state.last_modified {
+        req = req.header("if-modified-since", m);
+    }
+    let mut resp = req.send().await.map_err(|e| fetch_error(&e, url))?;
+    let status = resp.status();
+    if status == reqwest::StatusCode::NOT_MODIFIED {
+        return Ok(Fetched::NotModified);
+    }
+    if !status.is_success() {
+        return Err(format!("the server answered {status}"));
+    }
+    if resp.content_length().is_some_and(|n| n > MAX_BYTES as u64) {
+        return Err(format!("the answer is larger than {} MB", MAX_BYTES / (1024 * 1024)));
+    }
+    let header = |name: &str| resp.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let (etag, last_modified) = (header("etag"), header("last-modified"));
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(|e| fetch_error(&e, url))? {
+        if body.len() + chunk.len() > MAX_BYTES {
+            return Err(format!("the answer is larger than {} MB", MAX_BYTES / (1024 * 1024)));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    let text = String::from_utf8(body).map_err(|_| "the answer is not UTF-8 text".to_owned())?;
+    Ok(Fetched::Body { text, etag, last_modified })
+}
+
+/// The group an iCalendar source's events are listed under, named after the source.
+fn holder_group(source: &Source, now: DateTime<Utc>) -> Group {
+    let id = GroupId::new_v7(now);
+    Group {
+        id,
+        slug: Slug::from_trusted(format!("imported-{}", id.0.simple())),
+        name: clip(&source.name, scaffold_domain::group::NAME_MAX),
+        summary: clip(&format!("Listings imported from {}", source.url), scaffold_domain::group::SUMMARY_MAX),
+        description: None,
+        kind: GroupKind::CommunityGroup,
+        categories: Vec::new(),
+        area: None,
+        contact_email: None,
+        links: Vec::new(),
+        visibility: Visibility::Public,
+        join_policy: JoinPolicy::Invite,
+        guidelines: Guidelines { template: None, text: String::new() },
+        identifiers: Vec::new(),
+        member_count: 0,
+        status: GroupStatus::Active,
+        origin: Some(source.origin("", Some(source.url.clone()), now)),
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+/// A domain error in words, for a health record.
+fn in_words(e: &DomainError) -> String {
+    if e.fields.is_empty() {
+        return e.message.clone();
+    }
+    e.fields
+        .iter()
+        .map(|f| format!("{}: {}", f.pointer.trim_start_matches('/'), f.message))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// What a run found, before it is written.
+#[derive(Debug, Default)]
+struct Outcome {
+    events: Vec<ImportedEvent>,
+    removed: Vec<EventId>,
+    added: u32,
+    changed: u32,
+    problems: Vec<ItemProblem>,
+    skipped: u32,
+}
+
+impl Service {
+    fn client(&self) -> Result<reqwest::Client, DomainError> {
+        scaffold_identity::fetch_client(MAX_REDIRECTS, std::time::Duration::from_secs(FETCH_SECS))
+            .map_err(|e| DomainError::internal(Box::<dyn std::error::Error + Send + Sync>::from(e)))
+    }
+
+    /// Adds a source (operators): it is read at once in the background, then hourly.
+    pub async fn add_source(&self, actor: &Actor, draft: &SourceDraft) -> Result<Source, DomainError> {
+        let person = actor.require(Scope::Admin)?;
+        let (kind, url, name) = draft.validate()?;
+        if kind != SourceKind::Ical {
+            return Err(DomainError::invalid_field(
+                "/kind",
+                codes::INVALID_VALUE,
+                "this instance reads iCalendar sources (kind ical) so far",
+            ));
+        }
+        let now = self.clock.now();
+        let source = Source {
+            id: SourceId::new_v7(now),
+            kind,
+            url,
+            name,
+            peer_id: None,
+            state: SourceState::default(),
+            health: SourceHealth::default(),
+            next_run_at: now,
+            created_at: now,
+            version: 1,
+        };
+        let holder = holder_group(&source, now);
+        let audit = self.audit(
+            Some(person),
+            "source.create",
+            "source",
+            source.id,
+            serde_json::json!({ "kind": source.kind.as_str(), "url": source.url }),
+        );
+        self.store.create_source(&source, &[holder], &audit).await.map_err(|e| match e {
+            StoreError::Conflict { constraint: "source" } => {
+                DomainError::conflict(codes::SOURCE_EXISTS, "a source of this kind with this URL is already added")
+            }
+            e => store_error(e),
+        })?;
+        Ok(source)
+    }
+
+    /// Every source with its health (operators).
+    pub async fn sources(&self, actor: &Actor) -> Result<Vec<Source>, DomainError> {
+        actor.require(Scope::Admin)?;
+        self.store.sources().await.map_err(store_error)
+    }
+
+    pub async fn source(&self, actor: &Actor, id: SourceId) -> Result<Source, DomainError> {
+        actor.require(Scope::Admin)?;
+        self.store.source_by_id(id).await.map_err(store_error)?.ok_or_else(source_not_found)
+    }
+
+    /// The group a source's events are listed under.
+    pub async fn source_group(&self, id: SourceId) -> Result<Option<Group>, DomainError> {
+        Ok(self.store.imported_groups(id).await.map_err(store_error)?.into_iter().next())
+    }
+
+    /// Removes a source and everything it brought (operators).
+    pub async fn delete_source(&self, actor: &Actor, id: SourceId) -> Result<(), DomainError> {
+        let person = actor.require(Scope::Admin)?;
+        let audit = self.audit(Some(person), "source.delete", "source", id, serde_json::json!({}));
+        self.store.delete_source(id, self.clock.now(), &audit).await.map_err(|e| match e {
+            StoreError::NotFound => source_not_found(),
+            e => store_error(e),
+        })
+    }
+
+    /// Reads a source now (operators) and answers with its new health.
+    pub async fn sync_source(&self, actor: &Actor, id: SourceId) -> Result<Source, DomainError> {
+        let person = actor.require(Scope::Admin)?;
+        let source = self.source(actor, id).await?;
+        let audit = self.audit(Some(person), "source.sync", "source", id, serde_json::json!({}));
+        self.run_source(source, Some(&audit)).await?;
+        self.source(actor, id).await
+    }
+
+    /// Reads the sources that are due, one at a time (the background job); how many it read.
+    pub async fn sync_due_sources(&self, max: u32) -> Result<u32, DomainError> {
+        let mut done = 0;
+        while done < max {
+            let now = self.clock.now();
+            let claimed =
+                self.store.claim_due_source(now, now + Duration::minutes(LEASE_MINUTES)).await.map_err(store_error)?;
+            let Some(source) = claimed else { break };
+            let id = source.id;
+            if let Err(e) = self.run_source(source, None).await {
+                tracing::warn!(source = %id, error = %e, "a source run could not be saved");
+            }
+            done += 1;
+        }
+        Ok(done)
+    }
+
+    /// One run: read, compare with what the source brought before, write the difference and the
+    /// health record in one transaction.
+    async fn run_source(
+        &self,
+        source: Source,
+        audit: Option<&scaffold_domain::audit::AuditEntry>,
+    ) -> Result<(), DomainError> {
+        let started = self.clock.now();
+        let fetched = fetch(&self.client()?, &source.url, &source.state).await;
+        let mut health = SourceHealth {
+            last_run_at: Some(started),
+            last_success_at: source.health.last_success_at,
+            ..SourceHealth::default()
+        };
+        let mut run = ImportRun {
+            source: source.id,
+            expected_version: source.version,
+            state: source.state.clone(),
+            health: health.clone(),
+            next_run_at: Source::next_run(started, 0),
+            groups: Vec::new(),
+            removed_groups: Vec::new(),
+            events: Vec::new(),
+            removed_events: Vec::new(),
+            all_seen_at: None,
+            at: started,
+        };
+        let parsed = match fetched {
+            Err(message) => Err(message),
+            Ok(Fetched::NotModified) => {
+                health.outcome = RunOutcome::Unchanged;
+                health.message = "the calendar has not changed since the last run".to_owned();
+                health.last_success_at = Some(started);
+                run.all_seen_at = Some(started);
+                Ok(None)
+            }
+            Ok(Fetched::Body { text, etag, last_modified }) => match ics::parse(&text, MAX_ITEMS) {
+                Err(message) => Err(message),
+                Ok(parsed) => {
+                    run.state = SourceState { etag, last_modified, next: None };
+                    Ok(Some(parsed))
+                }
+            },
+        };
+        match parsed {
+            Err(message) => {
+                let failures = source.health.consecutive_failures.saturating_add(1);
+                health.outcome = RunOutcome::Failed;
+                health.consecutive_failures = failures;
+                run.next_run_at = Source::next_run(started, failures);
+                health.message = format!(
+                    "Could not read the source: {message}. What it brought before is kept. The next try is at {} UTC.",
+                    run.next_run_at.format("%Y-%m-%d %H:%M")
+                );
+            }
+            Ok(None) => {}
+            Ok(Some((items, problems))) => {
+                let truncated = problems.iter().any(|p| p.message.contains("the rest were not read"));
+                let outcome = self.reconcile(&source, items, problems, truncated, started).await?;
+                health.outcome = RunOutcome::Ok;
+                health.last_success_at = Some(started);
+                health.added = outcome.added;
+                health.changed = outcome.changed;
+                health.removed = u32::try_from(outcome.removed.len()).unwrap_or(u32::MAX);
+                health.skipped = outcome.skipped;
+                health.message = format!(
+                    "Read the calendar: {} added, {} changed, {} removed, {} skipped{}.",
+                    health.added,
+                    health.changed,
+                    health.removed,
+                    health.skipped,
+                    if outcome.skipped > 0 { " (see the problems for why)" } else { "" }
+                );
+                health.problems = outcome.problems;
+                run.events = outcome.events;
+                run.removed_events = outcome.removed;
+                run.all_seen_at = Some(started);
+            }
+        }
+        run.health = health;
+        match self.store.apply_import(&run, audit).await {
+            Ok(()) => Ok(()),
+            // Removed meanwhile, or read by another run at the same time: that run's result stands.
+            Err(StoreError::NotFound) => Err(source_not_found()),
+            Err(StoreError::VersionMismatch) => Ok(()),
+            Err(e) => Err(store_error(e)),
+        }
+    }
+
+    /// Compares what the source lists with what it brought before.
+    async fn reconcile(
+        &self,
+        source: &Source,
+        items: Vec<Item>,
+        problems: Vec<ItemProblem>,
+        truncated: bool,
+        now: DateTime<Utc>,
+    ) -> Result<Outcome, DomainError> {
+        let holder = self.source_group(source.id).await?.ok_or_else(|| {
+            DomainError::conflict(
+                codes::SOURCE_NOT_FOUND,
+                "the source's group is gone: remove the source and add it again",
+            )
+        })?;
+        let before = self.store.imported_events(source.id).await.map_err(store_error)?;
+        let ids: Vec<EventId> = before.iter().map(|e| e.id).collect();
+        let mut old_overrides: HashMap<EventId, Vec<OccurrenceOverride>> = HashMap::new();
+        for (id, o) in self.store.overrides_of_events(&ids).await.map_err(store_error)? {
+            old_overrides.entry(id).or_default().push(o);
+        }
+        let mut by_key: HashMap<String, Event> =
+            before.into_iter().filter_map(|e| e.origin.clone().map(|o| (o.key, e))).collect();
+        let mut out = Outcome { skipped: u32::try_from(problems.len()).unwrap_or(u32::MAX), ..Outcome::default() };
+        let mut keep: std::collections::HashSet<String> = problems.iter().map(|p| p.item.clone()).collect();
+        out.problems = problems;
+        for item in items {
+            keep.insert(item.key.clone());
+            let old = by_key.remove(&item.key);
+            let id = old.as_ref().map_or_else(|| EventId::new_v7(now), |e| e.id);
+            let mut event = match item.draft.validate(id, holder.id, now) {
+                Ok(e) => e,
+                Err(e) => {
+                    out.skipped += 1;
+                    out.problems.push(ItemProblem { item: item.key.clone(), message: in_words(&e) });
+                    continue;
+                }
+            };
+            event.origin = Some(source.origin(item.key.clone(), item.url.clone(), now));
+            let mut overrides = Vec::new();
+            for c in &item.changes {
+                match c.draft.validate(&event, &c.local_start) {
+                    Ok(o) => overrides.push(o),
+                    Err(e) => out.problems.push(ItemProblem {
+                        item: format!("{} on {}", item.key, c.local_start),
+                        message: in_words(&e),
+                    }),
+                }
+            }
+            if let Some(old) = &old {
+                let mut same = event.clone();
+                same.version = old.version;
+                same.created_at = old.created_at;
+                same.updated_at = old.updated_at;
+                same.origin = old.origin.clone();
+                let mut before = old_overrides.remove(&old.id).unwrap_or_default();
+                before.sort_by_key(|o| o.local_start);
+                overrides.sort_by_key(|o| o.local_start);
+                if same == *old && before == overrides {
+                    continue;
+                }
+                event.version = old.version + 1;
+                event.created_at = old.created_at;
+                out.changed += 1;
+            } else {
+                out.added += 1;
+            }
+            let listing = match event.listing(&overrides, now) {
+                Ok(l) => l,
+                Err(e) => {
+                    out.skipped += 1;
+                    out.problems.push(ItemProblem { item: item.key.clone(), message: in_words(&e) });
+                    continue;
+                }
+            };
+            out.events.push(ImportedEvent { event, overrides, listing });
+        }
+        if !truncated {
+            out.removed = by_key.into_iter().filter(|(k, _)| !keep.contains(k)).map(|(_, e)| e.id).collect();
+        }
+        out.problems.truncate(PROBLEMS_KEPT);
+        Ok(out)
+    }
+}
