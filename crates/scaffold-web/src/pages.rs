@@ -218,6 +218,8 @@ pub struct GroupPage {
     pub contact_email: Option<String>,
     pub links: Vec<(String, String)>,
     pub join: &'static str,
+    /// Imported: where from (the source's name and the original page).
+    pub origin: Option<(String, Option<String>)>,
     /// Whether people can ask to join from the page (not by invitation only).
     pub join_open: bool,
     pub join_url: String,
@@ -285,7 +287,8 @@ impl GroupPage {
             contact_email: g.contact_email.clone(),
             links: g.links.iter().map(|l| (l.label.clone(), l.url.clone())).collect(),
             join: words::how_to_join(g.join_policy),
-            join_open: g.join_policy != scaffold_domain::group::JoinPolicy::Invite,
+            join_open: g.join_policy != scaffold_domain::group::JoinPolicy::Invite && g.origin.is_none(),
+            origin: g.origin.as_ref().map(|o| (o.source_name.clone(), o.url.clone())),
             join_url: format!("/groups/{}/join", g.slug),
             guidelines_html: markdown_html_under(&g.guidelines.text, 2),
             verified: verified(g),
@@ -369,8 +372,10 @@ pub struct EventPage {
     pub series: bool,
     pub dates_url: String,
     pub edit_url: String,
-    /// People reply here (not for events booked elsewhere).
+    /// People reply here (not for events booked elsewhere or imported).
     pub replies: bool,
+    /// Imported: where from (the source's name and the original page); it is changed there.
+    pub origin: Option<(String, Option<String>)>,
     pub reply_url: String,
 }
 
@@ -426,7 +431,8 @@ impl EventPage {
             series: e.recurrence.is_some(),
             dates_url: format!("/events/{}/dates", e.id),
             edit_url: format!("/events/{}/edit", e.id),
-            replies: e.booking != scaffold_domain::event::BookingMode::External,
+            replies: e.booking != scaffold_domain::event::BookingMode::External && e.origin.is_none(),
+            origin: e.origin.as_ref().map(|o| (o.source_name.clone(), o.url.clone())),
             reply_url: format!("/events/{}/reply", e.id),
         }
     }

@@ -177,9 +177,25 @@ async fn a_council_calendar_is_imported_read_only_with_its_origin_and_follows_it
     let res = app.http.get(&format!("/api/v1/events/{sid}/calendar.ics")).send().await;
     assert!(res.text.contains("RRULE:FREQ=WEEKLY;COUNT=20;BYDAY=TU"), "{}", res.text);
 
+    // The pages say where it comes from and offer no replies, joins or organiser links.
+    let did = drop_in["id"].as_str().unwrap();
+    let page = app.http.get(&format!("/events/{did}")).send().await.text;
+    assert!(page.contains("Listed here from <strong>Wigan Council events</strong>"), "{page}");
+    assert!(page.contains("https://council.example/events/drop-in"), "{page}");
+    assert!(!page.contains("Say whether you are coming") && !page.contains("change this event"), "{page}");
+    let page = app
+        .http
+        .get(&format!(
+            "/groups/{}",
+            app.http.get(&format!("/api/v1/groups/{group}")).send().await.json()["slug"].as_str().unwrap()
+        ))
+        .send()
+        .await
+        .text;
+    assert!(page.contains("Listed here from") && !page.contains("/join\""), "{page}");
+
     // Imported items are read-only here, even for operators; residents cannot reply or join.
     let resident = app.person("Rita", &["groups:read", "groups:write", "events:read", "rsvp:write"]).await;
-    let did = drop_in["id"].as_str().unwrap();
     for (call, who) in [
         (app.http.delete(&format!("/api/v1/events/{did}")).header("if-match", "\"1\""), app.operator.clone()),
         (app.http.post(&format!("/api/v1/groups/{group}/join")), resident.token.clone()),
