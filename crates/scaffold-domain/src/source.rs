@@ -168,8 +168,12 @@ impl SourceDraft {
         let mut errors: Vec<FieldError> = Vec::new();
         let kind = SourceKind::parse(&self.kind)
             .ok_or_else(|| FieldError::new("/kind", codes::INVALID_VALUE, "must be one of ical, rpde, oruk"));
-        let url = webcal_to_https(&self.url);
-        let url = text::http_url("/url", &url, URL_MAX);
+        // The limit counts what was sent, spaces around it included.
+        let url = if self.url.chars().count() > URL_MAX {
+            Err(FieldError::new("/url", codes::TOO_LONG, format!("must be at most {URL_MAX} characters")))
+        } else {
+            text::http_url("/url", &webcal_to_https(&self.url), URL_MAX)
+        };
         let name = text::bounded("/name", &self.name, 1, NAME_MAX, false);
         match (kind, url, name) {
             (Ok(k), Ok(u), Ok(n)) => Ok((k, u, n)),

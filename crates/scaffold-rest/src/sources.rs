@@ -52,8 +52,8 @@ pub struct SourceBody {
     pub kind: String,
     pub url: String,
     pub name: String,
-    /// The group its events are listed under.
-    pub group_id: Option<Uuid>,
+    /// The id of the group its events are listed under (`/api/v1/groups/{id}`).
+    pub listed_under: Option<Uuid>,
     /// The peer instance it mirrors, when it was added for one.
     pub peer_id: Option<Uuid>,
     pub health: HealthOut,
@@ -68,7 +68,7 @@ fn body(s: Source, group: Option<Uuid>) -> SourceBody {
         kind: s.kind.as_str().to_owned(),
         url: s.url,
         name: s.name,
-        group_id: group,
+        listed_under: group,
         peer_id: s.peer_id.map(|p| p.0),
         health: HealthOut {
             outcome: h.outcome.as_str().to_owned(),
@@ -92,13 +92,18 @@ async fn with_group(s: &RestState, source: Source) -> Result<SourceBody, DomainE
     Ok(body(source, group))
 }
 
+/// What a source speaks: `ical`, an iCalendar (RFC 5545) URL (`webcal://` is read over https).
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+pub enum NewSourceKind {
+    #[serde(rename = "ical")]
+    Ical,
+}
+
 /// A source to add.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewSource {
-    /// `ical`: an iCalendar (RFC 5545) URL; `webcal://` is read over https.
-    #[schema(example = "ical")]
-    pub kind: String,
+    pub kind: NewSourceKind,
     #[schema(max_length = 2000, example = "https://calendar.example.gov.uk/libraries.ics")]
     pub url: String,
     /// Shown as the origin of everything it brings.
@@ -117,7 +122,7 @@ fn source_id(raw: &str) -> Result<SourceId, DomainError> {
 }
 
 /// Add a source (operators)
-#[utoipa::path(post, path = "/api/v1/sources", tag = "operators", request_body = NewSource,
+#[utoipa::path(post, path = "/api/v1/sources", operation_id = "create_source", tag = "operators", request_body = NewSource,
     responses((status = 201, description = "Added; it is read within a minute, then hourly", body = SourceBody),
               (status = 403, description = "Needs the admin scope", body = Problem, content_type = "application/problem+json"),
               (status = 409, description = "SOURCE_EXISTS", body = Problem, content_type = "application/problem+json")),
@@ -127,14 +132,17 @@ pub async fn create(
     SignedIn(actor): SignedIn,
     JsonBody { value: b, .. }: JsonBody<NewSource>,
 ) -> ApiResult<impl IntoResponse> {
-    let draft = SourceDraft { kind: b.kind, url: b.url, name: b.name };
+    let kind = match b.kind {
+        NewSourceKind::Ical => "ical",
+    };
+    let draft = SourceDraft { kind: kind.to_owned(), url: b.url, name: b.name };
     let source = s.service.add_source(&actor, &draft).await?;
     let location = format!("/api/v1/sources/{}", source.id);
     Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(with_group(&s, source).await?)))
 }
 
 /// The sources and their health (operators)
-#[utoipa::path(get, path = "/api/v1/sources", tag = "operators",
+#[utoipa::path(get, path = "/api/v1/sources", operation_id = "list_sources", tag = "operators",
     responses((status = 200, description = "Every source", body = SourceList),
               (status = 403, description = "Needs the admin scope", body = Problem, content_type = "application/problem+json")),
     security(("bearer" = ["admin"])))]
@@ -147,7 +155,7 @@ pub async fn list(State(s): State<RestState>, SignedIn(actor): SignedIn) -> ApiR
 }
 
 /// One source and its health (operators)
-#[utoipa::path(get, path = "/api/v1/sources/{source}", tag = "operators",
+#[utoipa::path(get, path = "/api/v1/sources/{source}", operation_id = "get_source", tag = "operators",
     params(("source" = String, Path, description = "Source id")),
     responses((status = 200, description = "The source", body = SourceBody),
               (status = 404, description = "SOURCE_NOT_FOUND", body = Problem, content_type = "application/problem+json")),
@@ -162,7 +170,7 @@ pub async fn get(
 }
 
 /// Read a source now (operators)
-#[utoipa::path(post, path = "/api/v1/sources/{source}/sync", tag = "operators",
+#[utoipa::path(post, path = "/api/v1/sources/{source}/sync", operation_id = "sync_source", tag = "operators",
     params(("source" = String, Path, description = "Source id")),
     responses((status = 200, description = "The source after the run, with its health", body = SourceBody),
               (status = 404, description = "SOURCE_NOT_FOUND", body = Problem, content_type = "application/problem+json")),
@@ -177,7 +185,7 @@ pub async fn sync(
 }
 
 /// Remove a source and everything it brought (operators)
-#[utoipa::path(delete, path = "/api/v1/sources/{source}", tag = "operators",
+#[utoipa::path(delete, path = "/api/v1/sources/{source}", operation_id = "delete_source", tag = "operators",
     params(("source" = String, Path, description = "Source id")),
     responses((status = 204, description = "Removed, with its groups and events"),
               (status = 404, description = "SOURCE_NOT_FOUND", body = Problem, content_type = "application/problem+json")),

@@ -252,9 +252,9 @@ impl From<Occurrence> for OccurrenceBody {
 #[derive(Debug, Clone, Serialize, ToSchema, async_graphql::SimpleObject)]
 #[graphql(name = "Origin")]
 pub struct OriginOut {
-    /// The source (an id of `/api/v1/sources`).
+    /// The source's id (operators see it at `/api/v1/sources/{id}`).
     #[schema(format = Uuid)]
-    pub source_id: String,
+    pub source: String,
     /// The source's name, e.g. the council whose calendar it is.
     pub source_name: String,
     /// The item's id where it comes from (an iCalendar UID, a feed item id).
@@ -268,7 +268,7 @@ pub struct OriginOut {
 impl From<&scaffold_domain::source::Origin> for OriginOut {
     fn from(o: &scaffold_domain::source::Origin) -> Self {
         OriginOut {
-            source_id: o.source.to_string(),
+            source: o.source.to_string(),
             source_name: o.source_name.clone(),
             original_id: o.key.clone(),
             url: o.url.clone(),

@@ -98,7 +98,7 @@ async fn a_council_calendar_is_imported_read_only_with_its_origin_and_follows_it
     let base = serve(served.clone()).await;
     let source = add(&app, &format!("{base}/calendar.ics"), "Wigan Council events").await;
     let id = source["id"].as_str().unwrap().to_owned();
-    let group = source["group_id"].as_str().unwrap().to_owned();
+    let group = source["listed_under"].as_str().unwrap().to_owned();
     assert_eq!(source["health"]["outcome"], "never");
 
     // One run: three events, the broken one skipped and reported with its UID.
@@ -117,7 +117,7 @@ async fn a_council_calendar_is_imported_read_only_with_its_origin_and_follows_it
     let series = titled(&events, "TechMates tea party");
     assert_eq!(series["origin"]["source_name"], "Wigan Council events");
     assert_eq!(series["origin"]["original_id"], "tea-party@council.example");
-    assert_eq!(series["origin"]["source_id"], id.as_str());
+    assert_eq!(series["origin"]["source"], id.as_str());
     assert_eq!(series["rrule"], "FREQ=WEEKLY;COUNT=20;BYDAY=TU", "the rule is kept, not expanded");
     assert_eq!(series["exdates"], json!(["2027-01-12T10:00"]));
     assert_eq!(series["timezone"], "Europe/London");
