@@ -607,9 +607,11 @@ impl Event {
     }
 
     /// Published in the OpenActive feeds: it names an activity and has a place with coordinates
-    /// (the data model requires both).
+    /// (the data model requires both), and it is this instance's own. Imported events are left to
+    /// the feeds they come from, so that instances mirroring each other never echo them back.
     pub fn open_active(&self) -> bool {
-        !self.activities.is_empty()
+        self.origin.is_none()
+            && !self.activities.is_empty()
             && self.place.as_ref().is_some_and(|p| p.latitude.is_some() && p.longitude.is_some())
     }
 

@@ -152,6 +152,28 @@ fn series_data(base: &str, e: &Event, g: &FeedGroup) -> Value {
     let mut schedule = json!({ "@type": "PartialSchedule", "scheduleTimezone": e.timezone.name(),
         "duration": duration(minutes) });
     if let Some(s) = schedule.as_object_mut() {
+        // Where the schedule starts and stops, and the dates it skips, so that a reader can
+        // rebuild the series (as peer instances do).
+        s.insert("startDate".into(), json!(e.start.format("%Y-%m-%d").to_string()));
+        if let Some(r) = &e.recurrence {
+            let part = |name: &str| r.rule.split(';').find_map(|p| p.strip_prefix(name)?.strip_prefix('='));
+            if let Some(n) = part("COUNT").and_then(|c| c.parse::<u32>().ok()) {
+                s.insert("repeatCount".into(), json!(n));
+            } else if let Some(u) = part("UNTIL").and_then(|u| u.get(..8))
+                && let Ok(d) = chrono::NaiveDate::parse_from_str(u, "%Y%m%d")
+            {
+                s.insert("endDate".into(), json!(d.format("%Y-%m-%d").to_string()));
+            }
+            let skipped: Vec<String> = r
+                .exdates
+                .iter()
+                .filter_map(|x| x.and_local_timezone(e.timezone).earliest())
+                .map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, false))
+                .collect();
+            if !skipped.is_empty() {
+                s.insert("exceptDate".into(), json!(skipped));
+            }
+        }
         if !e.all_day {
             s.insert("startTime".into(), json!(e.start.format("%H:%M").to_string()));
             s.insert("endTime".into(), json!(e.end.format("%H:%M").to_string()));

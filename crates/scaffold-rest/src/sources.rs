@@ -47,7 +47,7 @@ pub struct HealthOut {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SourceBody {
     pub id: Uuid,
-    /// `ical`.
+    /// `ical` or `rpde`.
     #[schema(example = "ical")]
     pub kind: String,
     pub url: String,
@@ -92,11 +92,14 @@ async fn with_group(s: &RestState, source: Source) -> Result<SourceBody, DomainE
     Ok(body(source, group))
 }
 
-/// What a source speaks: `ical`, an iCalendar (RFC 5545) URL (`webcal://` is read over https).
+/// What a source speaks: `ical`, an iCalendar (RFC 5545) URL (`webcal://` is read over https);
+/// `rpde`, an OpenActive RPDE feed of SessionSeries.
 #[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
 pub enum NewSourceKind {
     #[serde(rename = "ical")]
     Ical,
+    #[serde(rename = "rpde")]
+    Rpde,
 }
 
 /// A source to add.
@@ -134,6 +137,7 @@ pub async fn create(
 ) -> ApiResult<impl IntoResponse> {
     let kind = match b.kind {
         NewSourceKind::Ical => "ical",
+        NewSourceKind::Rpde => "rpde",
     };
     let draft = SourceDraft { kind: kind.to_owned(), url: b.url, name: b.name };
     let source = s.service.add_source(&actor, &draft).await?;

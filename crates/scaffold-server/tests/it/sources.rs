@@ -301,3 +301,156 @@ async fn hostile_sources_are_bounded_and_reported_in_words() {
         app.http.get("/api/v1/sources").token(&app.operator).send().await.json()["items"].as_array().unwrap().len();
     assert_eq!(after, listed);
 }
+
+/// An RPDE feed written here by hand (not by this instance's feed code): pages of items.
+#[derive(Debug, Default)]
+struct Feed {
+    pages: Vec<Vec<Value>>,
+}
+
+type SharedFeed = Arc<Mutex<Feed>>;
+
+#[derive(Debug, serde::Deserialize)]
+struct At {
+    page: Option<usize>,
+}
+
+async fn feed_page(
+    axum::extract::State((feed, base)): axum::extract::State<(SharedFeed, Arc<Mutex<String>>)>,
+    axum::extract::Query(at): axum::extract::Query<At>,
+) -> Response {
+    let n = at.page.unwrap_or(0);
+    let feed = feed.lock().unwrap();
+    let base = base.lock().unwrap().clone();
+    let items = feed.pages.get(n).cloned().unwrap_or_default();
+    // RPDE: the last page has no items and names itself as next.
+    let next = if items.is_empty() { format!("{base}/feed?page={n}") } else { format!("{base}/feed?page={}", n + 1) };
+    axum::Json(json!({ "next": next, "items": items, "license": "https://creativecommons.org/licenses/by/4.0/" }))
+        .into_response()
+}
+
+async fn serve_feed(feed: SharedFeed) -> String {
+    use axum::routing::get;
+    let base = Arc::new(Mutex::new(String::new()));
+    let stuck = json!({ "next": "/stuck", "items": [series_item("s1", "Stuck walk", 1)] });
+    let router = axum::Router::new()
+        .route("/feed", get(feed_page))
+        .route("/stuck", get(move || async move { axum::Json(stuck) }))
+        .with_state((feed, base.clone()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    *base.lock().unwrap() = url.clone();
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    url
+}
+
+/// A SessionSeries item as OpenActive publishers write them.
+fn series_item(id: &str, name: &str, modified: u64) -> Value {
+    json!({ "state": "updated", "kind": "SessionSeries", "id": id, "modified": modified, "data": {
+        "@context": "https://openactive.io/", "@type": "SessionSeries", "name": name,
+        "url": format!("https://leisure.example/sessions/{id}"),
+        "activity": [{ "@type": "Concept", "@id": "https://openactive.io/activity-list#95092977-5a20-4d6e-b312-8fddabe71544", "prefLabel": "Walking" }],
+        "location": { "@type": "Place", "name": "Mesnes Park", "address": { "@type": "PostalAddress", "postalCode": "WN1 1RG" },
+                      "geo": { "@type": "GeoCoordinates", "latitude": 53.5503, "longitude": -2.6347 } },
+        "offers": [{ "@type": "Offer", "price": 2.5, "priceCurrency": "GBP" }],
+        "eventSchedule": [{ "@type": "PartialSchedule", "scheduleTimezone": "Europe/London", "startDate": "2027-01-06",
+            "startTime": "10:00", "endTime": "11:00", "repeatFrequency": "P1W", "byDay": ["https://schema.org/Wednesday"],
+            "exceptDate": ["2027-01-13T10:00:00Z"] }]
+    } })
+}
+
+fn one_off_item(id: &str, name: &str, modified: u64) -> Value {
+    json!({ "state": "updated", "kind": "SessionSeries", "id": id, "modified": modified, "data": {
+        "@type": "SessionSeries", "name": name, "location": { "name": "Robin Park", "geo": { "latitude": 53.55, "longitude": -2.66 } },
+        "eventSchedule": [{ "@type": "PartialSchedule", "startDate": "2027-01-09", "startTime": "09:00", "duration": "PT2H" }]
+    } })
+}
+
+#[tokio::test]
+async fn an_openactive_feed_is_walked_incrementally_with_its_tombstones_and_bounds() {
+    let app = app().await;
+    let feed: SharedFeed = Arc::new(Mutex::new(Feed {
+        pages: vec![
+            vec![series_item("walk-1", "Health walk", 1), one_off_item("fun-run", "Fun run", 2)],
+            vec![
+                json!({ "state": "updated", "kind": "SessionSeries", "id": "bad", "modified": 3, "data": { "name": "No schedule" } }),
+            ],
+        ],
+    }));
+    let base = serve_feed(feed.clone()).await;
+    let res = app
+        .http
+        .post("/api/v1/sources")
+        .token(&app.operator)
+        .json(&json!({ "kind": "rpde", "url": format!("{base}/feed"), "name": "Leisure centre sessions" }))
+        .send()
+        .await;
+    assert_eq!(res.status, 201, "{}", res.text);
+    let source = res.json();
+    let id = source["id"].as_str().unwrap().to_owned();
+    let group = source["listed_under"].as_str().unwrap().to_owned();
+    let after = sync(&app, &id).await;
+    let h = &after["health"];
+    assert_eq!((h["added"].as_u64(), h["skipped"].as_u64()), (Some(2), Some(1)), "{h}");
+    assert_eq!(h["problems"][0]["item"], "bad", "{h}");
+    assert!(h["problems"][0]["message"].as_str().unwrap().contains("eventSchedule"), "{h}");
+    let events = events_of(&app, &group).await;
+    let walk = titled(&events, "Health walk");
+    assert_eq!(walk["rrule"], "FREQ=WEEKLY;BYDAY=WE");
+    assert_eq!(walk["exdates"], json!(["2027-01-13T10:00"]));
+    assert_eq!(walk["price_pence"], 250);
+    assert_eq!(walk["origin"]["original_id"], "walk-1");
+    assert_eq!(walk["origin"]["url"], "https://leisure.example/sessions/walk-1");
+    assert_eq!(titled(&events, "Fun run")["end"], "2027-01-09T11:00");
+    // Imported sessions are not published again in this instance's own OpenActive feed.
+    let own = app.http.get("/openactive/session-series").send().await.json();
+    assert_eq!(own["items"], json!([]), "{own}");
+
+    // The feed moves on: the walk renamed, the fun run deleted. The next run reads from where
+    // the last one stopped.
+    feed.lock().unwrap().pages.push(vec![
+        series_item("walk-1", "Health walk (longer route)", 4),
+        json!({ "state": "deleted", "kind": "SessionSeries", "id": "fun-run", "modified": 5 }),
+    ]);
+    let after = sync(&app, &id).await;
+    let h = &after["health"];
+    assert_eq!((h["added"].as_u64(), h["changed"].as_u64(), h["removed"].as_u64()), (Some(0), Some(1), Some(1)), "{h}");
+    let events = events_of(&app, &group).await;
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0]["id"], walk["id"], "the same event, renamed");
+    assert_eq!(events[0]["title"], "Health walk (longer route)");
+
+    // 10,000 items: 50 pages a run, read on by the next run; a page whose next never moves on is
+    // read once.
+    {
+        let mut f = feed.lock().unwrap();
+        for p in 0..100 {
+            f.pages.push((0..100).map(|i| one_off_item(&format!("many-{p}-{i}"), "Swim", 10 + p)).collect());
+        }
+    }
+    let after = sync(&app, &id).await;
+    let h = &after["health"];
+    assert_eq!(h["added"], 5000, "{h}");
+    assert!(h["problems"][0]["message"].as_str().unwrap().contains("the next run reads on"), "{h}");
+    let after = sync(&app, &id).await;
+    assert_eq!(after["health"]["added"], 5000, "{}", after["health"]);
+    let after = sync(&app, &id).await;
+    assert_eq!(
+        (after["health"]["added"].as_u64(), after["health"]["problems"].as_array().map(Vec::len)),
+        (Some(0), Some(0)),
+        "the end: {}",
+        after["health"]
+    );
+    let stuck = app
+        .http
+        .post("/api/v1/sources")
+        .token(&app.operator)
+        .json(&json!({ "kind": "rpde", "url": format!("{base}/stuck"), "name": "Stuck" }))
+        .send()
+        .await
+        .json();
+    let after = sync(&app, stuck["id"].as_str().unwrap()).await;
+    let h = &after["health"];
+    assert_eq!((h["outcome"].as_str(), h["added"].as_u64()), (Some("ok"), Some(1)), "{h}");
+    assert!(h["problems"][0]["message"].as_str().unwrap().contains("does not move on"), "{h}");
+}

@@ -5,6 +5,7 @@
 //! health record; it never stops the run or changes what was imported before.
 
 mod ics;
+mod rpde;
 
 use crate::{Service, store_error};
 use chrono::{DateTime, Duration, Utc};
@@ -162,6 +163,111 @@ struct Outcome {
     skipped: u32,
 }
 
+/// What reading a source gave.
+#[derive(Debug, Default)]
+struct Read {
+    items: Vec<Item>,
+    /// Ids the source deleted (a feed); `None` for a source that lists everything each time.
+    deleted: Option<Vec<String>>,
+    problems: Vec<ItemProblem>,
+    /// Bounds cut the read short (nothing is removed for being absent).
+    truncated: bool,
+    /// Where the next run starts (validators, the feed position); `None` keeps the old one.
+    state: Option<SourceState>,
+    /// `304 Not Modified`.
+    unchanged: bool,
+    /// Why the read stopped, when it failed (what was read before is still applied).
+    failure: Option<String>,
+}
+
+async fn read_calendar(client: &reqwest::Client, source: &Source) -> Result<Read, String> {
+    match fetch(client, &source.url, &source.state).await? {
+        Fetched::NotModified => Ok(Read { unchanged: true, ..Read::default() }),
+        Fetched::Body { text, etag, last_modified } => {
+            let (items, problems) = ics::parse(&text, MAX_ITEMS)?;
+            let truncated = items.len() >= MAX_ITEMS;
+            Ok(Read {
+                items,
+                problems,
+                truncated,
+                state: Some(SourceState { etag, last_modified, next: None }),
+                ..Read::default()
+            })
+        }
+    }
+}
+
+/// Pages read from a feed in one run; the next run reads on from where this one stopped.
+pub const MAX_PAGES: usize = 50;
+
+/// Walks an RPDE feed from where the last run stopped to its end (a page with no items), within
+/// the bounds. The latest state of each item wins.
+async fn read_feed(client: &reqwest::Client, source: &Source) -> Result<Read, String> {
+    let mut at = source.state.next.clone().unwrap_or_else(|| source.url.clone());
+    let mut latest: Vec<(String, Option<Item>)> = Vec::new();
+    let mut read = Read { deleted: Some(Vec::new()), ..Read::default() };
+    let mut seen = 0;
+    for n in 0..=MAX_PAGES {
+        if n == MAX_PAGES || seen >= MAX_ITEMS {
+            read.problems.push(ItemProblem {
+                item: at.clone(),
+                message: format!("read {n} pages ({seen} items) in this run: the next run reads on from here"),
+            });
+            break;
+        }
+        let page = match fetch(client, &at, &SourceState::default()).await {
+            Ok(Fetched::Body { text, .. }) => rpde::page(&text),
+            Ok(Fetched::NotModified) => Err("the server answered 304 Not Modified to a plain request".to_owned()),
+            Err(e) => Err(e),
+        };
+        let page = match page {
+            Ok(p) => p,
+            Err(e) if n == 0 => return Err(e),
+            Err(e) => {
+                read.failure = Some(format!("{e} (at {at})"));
+                break;
+            }
+        };
+        seen += page.items;
+        read.problems.extend(page.problems);
+        for item in page.updated {
+            latest.retain(|(k, _)| *k != item.key);
+            latest.push((item.key.clone(), Some(item)));
+        }
+        for key in page.deleted {
+            latest.retain(|(k, _)| *k != key);
+            latest.push((key, None));
+        }
+        let next = page.next.as_deref().and_then(|x| url::Url::parse(&at).ok()?.join(x).ok()).map(String::from);
+        match next {
+            None => {
+                read.failure = Some(format!("the page at {at} has no next URL"));
+                break;
+            }
+            Some(next) if page.items == 0 => {
+                at = next;
+                break;
+            }
+            Some(next) if next == at => {
+                read.problems.push(ItemProblem {
+                    item: at.clone(),
+                    message: "the feed's next URL does not move on from a page with items: it was read once".to_owned(),
+                });
+                break;
+            }
+            Some(next) => at = next,
+        }
+    }
+    read.state = Some(SourceState { next: Some(at), ..SourceState::default() });
+    for (key, item) in latest {
+        match item {
+            Some(i) => read.items.push(i),
+            None => read.deleted.get_or_insert_with(Vec::new).push(key),
+        }
+    }
+    Ok(read)
+}
+
 impl Service {
     fn client(&self) -> Result<reqwest::Client, DomainError> {
         scaffold_identity::fetch_client(MAX_REDIRECTS, std::time::Duration::from_secs(FETCH_SECS))
@@ -172,11 +278,11 @@ impl Service {
     pub async fn add_source(&self, actor: &Actor, draft: &SourceDraft) -> Result<Source, DomainError> {
         let person = actor.require(Scope::Admin)?;
         let (kind, url, name) = draft.validate()?;
-        if kind != SourceKind::Ical {
+        if kind == SourceKind::Oruk {
             return Err(DomainError::invalid_field(
                 "/kind",
                 codes::INVALID_VALUE,
-                "this instance reads iCalendar sources (kind ical) so far",
+                "this instance reads iCalendar (ical) and OpenActive RPDE (rpde) sources so far",
             ));
         }
         let now = self.clock.now();
@@ -269,7 +375,12 @@ impl Service {
         audit: Option<&scaffold_domain::audit::AuditEntry>,
     ) -> Result<(), DomainError> {
         let started = self.clock.now();
-        let fetched = fetch(&self.client()?, &source.url, &source.state).await;
+        let client = self.client()?;
+        let read = match source.kind {
+            SourceKind::Ical => read_calendar(&client, &source).await,
+            SourceKind::Rpde => read_feed(&client, &source).await,
+            SourceKind::Oruk => Err("Open Referral UK sources are not read yet".to_owned()),
+        };
         let mut health = SourceHealth {
             last_run_at: Some(started),
             last_success_at: source.health.last_success_at,
@@ -288,57 +399,55 @@ impl Service {
             all_seen_at: None,
             at: started,
         };
-        let parsed = match fetched {
-            Err(message) => Err(message),
-            Ok(Fetched::NotModified) => {
-                health.outcome = RunOutcome::Unchanged;
-                health.message = "the calendar has not changed since the last run".to_owned();
-                health.last_success_at = Some(started);
-                run.all_seen_at = Some(started);
-                Ok(None)
-            }
-            Ok(Fetched::Body { text, etag, last_modified }) => match ics::parse(&text, MAX_ITEMS) {
-                Err(message) => Err(message),
-                Ok(parsed) => {
-                    run.state = SourceState { etag, last_modified, next: None };
-                    Ok(Some(parsed))
-                }
-            },
+        let read = match read {
+            Ok(r) => r,
+            Err(message) => Read { failure: Some(message), ..Read::default() },
         };
-        match parsed {
-            Err(message) => {
-                let failures = source.health.consecutive_failures.saturating_add(1);
-                health.outcome = RunOutcome::Failed;
-                health.consecutive_failures = failures;
-                run.next_run_at = Source::next_run(started, failures);
-                health.message = format!(
-                    "Could not read the source: {message}. What it brought before is kept. The next try is at {} UTC.",
-                    run.next_run_at.format("%Y-%m-%d %H:%M")
-                );
-            }
-            Ok(None) => {}
-            Ok(Some((items, problems))) => {
-                let truncated = problems.iter().any(|p| p.message.contains("the rest were not read"));
-                let outcome = self.reconcile(&source, items, problems, truncated, started).await?;
-                health.outcome = RunOutcome::Ok;
-                health.last_success_at = Some(started);
-                health.added = outcome.added;
-                health.changed = outcome.changed;
-                health.removed = u32::try_from(outcome.removed.len()).unwrap_or(u32::MAX);
-                health.skipped = outcome.skipped;
-                health.message = format!(
-                    "Read the calendar: {} added, {} changed, {} removed, {} skipped{}.",
-                    health.added,
-                    health.changed,
-                    health.removed,
-                    health.skipped,
-                    if outcome.skipped > 0 { " (see the problems for why)" } else { "" }
-                );
-                health.problems = outcome.problems;
-                run.events = outcome.events;
-                run.removed_events = outcome.removed;
-                run.all_seen_at = Some(started);
-            }
+        let failed = read.failure.clone();
+        if read.unchanged {
+            health.outcome = RunOutcome::Unchanged;
+            health.message = "the source has not changed since the last run".to_owned();
+            health.last_success_at = Some(started);
+            run.all_seen_at = Some(started);
+        } else if read.state.is_some() || failed.is_none() {
+            let whole = read.deleted.is_none();
+            run.state = read.state.clone().unwrap_or_else(|| source.state.clone());
+            let outcome = self.reconcile(&source, read, started).await?;
+            health.added = outcome.added;
+            health.changed = outcome.changed;
+            health.removed = u32::try_from(outcome.removed.len()).unwrap_or(u32::MAX);
+            health.skipped = outcome.skipped;
+            health.problems = outcome.problems;
+            health.message = format!(
+                "Read {}: {} added, {} changed, {} removed, {} skipped{}.",
+                if whole { "the calendar" } else { "the feed" },
+                health.added,
+                health.changed,
+                health.removed,
+                health.skipped,
+                if health.skipped > 0 { " (see the problems for why)" } else { "" }
+            );
+            health.outcome = RunOutcome::Ok;
+            health.last_success_at = Some(started);
+            run.events = outcome.events;
+            run.removed_events = outcome.removed;
+            run.all_seen_at = whole.then_some(started);
+        }
+        if let Some(message) = failed {
+            let failures = source.health.consecutive_failures.saturating_add(1);
+            health.outcome = RunOutcome::Failed;
+            health.consecutive_failures = failures;
+            health.last_success_at = source.health.last_success_at;
+            run.next_run_at = Source::next_run(started, failures);
+            let kept = if run.events.is_empty() && run.removed_events.is_empty() {
+                "What it brought before is kept.".to_owned()
+            } else {
+                format!("What was read before the failure was applied ({}).", health.message.trim_end_matches('.'))
+            };
+            health.message = format!(
+                "Could not read the source: {message}. {kept} The next try is at {} UTC.",
+                run.next_run_at.format("%Y-%m-%d %H:%M")
+            );
         }
         run.health = health;
         match self.store.apply_import(&run, audit).await {
@@ -351,14 +460,8 @@ impl Service {
     }
 
     /// Compares what the source lists with what it brought before.
-    async fn reconcile(
-        &self,
-        source: &Source,
-        items: Vec<Item>,
-        problems: Vec<ItemProblem>,
-        truncated: bool,
-        now: DateTime<Utc>,
-    ) -> Result<Outcome, DomainError> {
+    async fn reconcile(&self, source: &Source, read: Read, now: DateTime<Utc>) -> Result<Outcome, DomainError> {
+        let Read { items, deleted, problems, truncated, .. } = read;
         let holder = self.source_group(source.id).await?.ok_or_else(|| {
             DomainError::conflict(
                 codes::SOURCE_NOT_FOUND,
@@ -427,9 +530,15 @@ impl Service {
             };
             out.events.push(ImportedEvent { event, overrides, listing });
         }
-        if !truncated {
-            out.removed = by_key.into_iter().filter(|(k, _)| !keep.contains(k)).map(|(_, e)| e.id).collect();
-        }
+        out.removed = match deleted {
+            // A whole calendar: what it no longer lists (unless it was cut short).
+            None if truncated => Vec::new(),
+            None => by_key.into_iter().filter(|(k, _)| !keep.contains(k)).map(|(_, e)| e.id).collect(),
+            // A feed: what it deleted (and did not list again after).
+            Some(gone) => {
+                gone.iter().filter(|k| !keep.contains(*k)).filter_map(|k| by_key.remove(k)).map(|e| e.id).collect()
+            }
+        };
         out.problems.truncate(PROBLEMS_KEPT);
         Ok(out)
     }
