@@ -86,6 +86,7 @@ catalogue! {
         STATUS_LIST_NOT_FOUND: "no such status list",
         TYPE_NOT_FOUND: "no such attestation type",
         SOURCE_NOT_FOUND: "no such source",
+        PEER_NOT_FOUND: "no such peer",
     }
     "405" "Method not allowed (with `Allow`)" {
         METHOD_NOT_ALLOWED: "the route does not take this method",
@@ -123,6 +124,7 @@ catalogue! {
         ATTESTATION_INVALID: "the attestation behind the share no longer verifies",
         IMPORTED_READ_ONLY: "the group or event is imported from a source: change it where it comes from",
         SOURCE_EXISTS: "a source of this kind and URL is already added",
+        PEER_EXISTS: "a peer with this base URL is already added",
     }
     "412" "Precondition failed" {
         VERSION_MISMATCH: "`If-Match` names a version that is no longer current",
@@ -136,6 +138,7 @@ catalogue! {
     "422" "Not acceptable as sent" {
         VALIDATION_FAILED: "one or more fields are invalid: see `errors` (REST) or `extensions.fields` (GraphQL)",
         IDEMPOTENCY_KEY_REUSED: "the key was used for a different request",
+        PRESENTATION_INVALID: "the presentation does not verify: the verifier's code is in the detail (docs/verifiers.md)",
         LOGIN_FLOW_MISSING: "the sign-in cookie is missing",
         LOGIN_FLOW_UNKNOWN: "the sign-in is unknown or was used",
         LOGIN_FLOW_EXPIRED: "the sign-in took too long",
@@ -158,6 +161,7 @@ catalogue! {
         CONTROL_CHARACTER: "control characters are not allowed",
         OUT_OF_RANGE: "outside the allowed range (page sizes: 1 to 100)",
         INVALID_SLUG: "not a slug: 3 to 60 lower-case letters, digits and single hyphens",
+        PEER_UNREACHABLE: "the instance's issuer metadata or dataset could not be read there (the message says why)",
         SLUG_RESERVED: "a reserved word",
         INVALID_OUTCODE: "not an outward code",
         UNKNOWN_OUTCODE: "not a known UK postcode district",

@@ -385,7 +385,7 @@ pub async fn status_list(State(s): State<RestState>, Path(n): Path<String>) -> A
     let mut res = ([(header::CONTENT_TYPE, "application/statuslist+jwt")], token).into_response();
     let h = res.headers_mut();
     let _ = h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
-    let cache = format!("public, max-age={}", scaffold_service::attestations::STATUS_LIST_TTL_SECS);
+    let cache = format!("public, max-age={}", s.service.status_list_ttl());
     let _ =
         h.insert(header::CACHE_CONTROL, HeaderValue::from_str(&cache).unwrap_or(HeaderValue::from_static("no-cache")));
     Ok(res)
@@ -617,4 +617,83 @@ pub async fn attest_identity(
 ) -> ApiResult<(StatusCode, Json<AttestationBody>)> {
     let a = s.service.attest_identity(&actor, value.holder_jwk.as_ref()).await?;
     Ok((StatusCode::CREATED, Json(body(&s, a))))
+}
+
+/// A wallet's presentation, for online verification.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PresentationBody {
+    /// The SD-JWT VC presentation: `<jwt>~<disclosures>~<key-binding JWT>`.
+    #[schema(max_length = 65536)]
+    pub presentation: String,
+    /// The audience the key-binding JWT must name (what this verifier told the wallet).
+    #[schema(max_length = 200, example = "https://matcher.example")]
+    pub audience: String,
+    /// The nonce this verifier gave the wallet.
+    #[schema(max_length = 200)]
+    pub nonce: String,
+}
+
+/// What a presentation showed, verified now.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VerifiedPresentation {
+    /// Always `valid` (failures are problems with a code).
+    pub result: &'static str,
+    #[serde(rename = "type")]
+    pub attestation_type: &'static str,
+    pub vct: String,
+    /// The instance that issued it: this one, or a trusted peer's base URL.
+    pub issuer: String,
+    /// The claims the holder disclosed (and the ones always shown).
+    pub claims: serde_json::Map<String, Value>,
+    pub credential_expires_at: Option<DateTime<Utc>>,
+    /// The credential's status list was read (within its `ttl`) and it is not revoked.
+    pub status_checked: bool,
+    /// The same result as a JWT (`typ: verification-result+jwt`) signed with this instance's
+    /// attestation key, `aud` = `app:<your app id>` (or `person:<id>`), valid 5 minutes.
+    pub signed_result: String,
+}
+
+/// Verify a wallet's presentation (verifier apps)
+///
+/// Checks a holder-bound SD-JWT VC presentation online: the issuer (this instance, or a peer the
+/// operator trusts for that type), signature, validity, disclosures, the key-binding JWT (for
+/// your `audience` and `nonce`, at most 5 minutes old) and the status list (a peer's is fetched
+/// and kept within its `ttl`). A presentation that does not verify is `422
+/// PRESENTATION_INVALID`, with the verifier's code in the detail (e.g. `REVOKED`,
+/// `UNTRUSTED_ISSUER`, `KB_WRONG_NONCE`; see docs/verifiers.md).
+#[utoipa::path(post, path = "/api/v1/presentations/verify", tag = "attestations", request_body = PresentationBody,
+    responses(
+        (status = 200, description = "Verified", body = VerifiedPresentation),
+        (status = 422, description = "PRESENTATION_INVALID or VALIDATION_FAILED", body = Problem,
+            content_type = "application/problem+json"),
+    ),
+    security(("bearer" = ["attestations:verify"])))]
+pub async fn verify_presentation(
+    State(s): State<RestState>,
+    SignedIn(actor): SignedIn,
+    JsonBody { value, .. }: JsonBody<PresentationBody>,
+) -> ApiResult<Json<VerifiedPresentation>> {
+    use scaffold_service::attestations::PresentationCheck;
+    match s.service.verify_presentation(&actor, &value.presentation, &value.audience, &value.nonce).await? {
+        PresentationCheck::Valid { verified, attestation_type, issuer, result_token } => {
+            let claims = verified.claims.into_iter().filter(|(k, _)| verified.disclosed.contains(k)).collect();
+            Ok(Json(VerifiedPresentation {
+                result: "valid",
+                attestation_type: attestation_type.as_str(),
+                vct: verified.vct,
+                issuer,
+                claims,
+                credential_expires_at: DateTime::from_timestamp(verified.exp, 0),
+                status_checked: verified.status_checked,
+                signed_result: result_token,
+            }))
+        }
+        PresentationCheck::Invalid { code, reason } => Err(DomainError::new(
+            scaffold_domain::ErrorKind::Invalid,
+            codes::PRESENTATION_INVALID,
+            format!("the presentation does not verify ({code}): {reason}"),
+        )
+        .into()),
+    }
 }

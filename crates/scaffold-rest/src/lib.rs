@@ -16,6 +16,7 @@ mod my_dates;
 mod occurrences;
 mod openactive;
 mod oruk;
+mod peers;
 mod people;
 mod problem;
 mod rsvps;
@@ -98,6 +99,10 @@ pub fn router(service: Service) -> Router {
         .route("/api/v1/sources", get(sources::list).post(sources::create))
         .route("/api/v1/sources/{source}", get(sources::get).delete(sources::delete))
         .route("/api/v1/sources/{source}/sync", post(sources::sync))
+        .route("/api/v1/peers", get(peers::list).post(peers::create))
+        .route("/api/v1/peers/{peer}", get(peers::get).delete(peers::delete))
+        .route("/api/v1/presentations/verify", post(attestations::verify_presentation))
+        .route("/api/v1/trust-list", get(peers::trust_list))
         .route("/api/v1/apps", get(apps::list).post(apps::register))
         .route("/api/v1/apps/{app}", get(apps::get).delete(apps::revoke))
         .route("/api/v1/apps/{app}/approve", post(apps::approve))
@@ -344,6 +349,12 @@ impl utoipa::Modify for StandardErrors {
         sources::get,
         sources::sync,
         sources::delete,
+        peers::create,
+        peers::list,
+        peers::get,
+        peers::delete,
+        attestations::verify_presentation,
+        peers::trust_list,
     ),
     modifiers(&Security, &StandardErrors),
     tags(

@@ -62,12 +62,18 @@ pub struct InviteArgs {
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
+    /// Print this instance's trust list (its keys and types, and the peers it trusts, with theirs)
+    /// for offline verifiers, instead of verifying; reads the database.
+    #[arg(long, conflicts_with_all = ["presentation", "trust", "status_dir", "aud", "nonce", "at", "seen_nonces", "skip_holder_check"])]
+    pub export_trust_list: bool,
+    #[command(flatten)]
+    pub db: DbArgs,
     /// The presentation: `<jwt>~<disclosures>~[<key-binding JWT>]` (`-` reads standard input).
-    #[arg(long, value_name = "FILE")]
-    pub presentation: PathBuf,
+    #[arg(long, value_name = "FILE", required_unless_present = "export_trust_list")]
+    pub presentation: Option<PathBuf>,
     /// The trust list: `{"issuers": [{"iss", "jwks": {"keys": [...]}}], "types": [{"vct", "max_age_days"}]}`.
-    #[arg(long, value_name = "FILE")]
-    pub trust: PathBuf,
+    #[arg(long, value_name = "FILE", required_unless_present = "export_trust_list")]
+    pub trust: Option<PathBuf>,
     /// A directory of cached status list tokens (any file names; each is found by its `sub`).
     #[arg(long, value_name = "DIR")]
     pub status_dir: Option<PathBuf>,
@@ -214,6 +220,15 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             println!("Store the token now: it is not shown again.");
             Ok(())
         }
+        Command::Verify(args) if args.export_trust_list => {
+            let overrides = Overrides { database_url: args.db.database_url, ..Overrides::default() };
+            let cfg = load(cli.config.as_ref(), &overrides)?;
+            let store = crate::app::open_store(cfg.database.url.expose(), 2, false).await?;
+            let service = Service::with_identity(store, Arc::new(SystemClock), cfg.identity()?)?;
+            let list = service.trust_list().await.map_err(|e| e.to_string())?;
+            println!("{}", serde_json::to_string_pretty(&list).map_err(|e| e.to_string())?);
+            Ok(())
+        }
         Command::Verify(args) => verify(&args),
         Command::Invite(args) => {
             use scaffold_service::identity::links::Invitee;
@@ -279,9 +294,12 @@ fn verify(args: &VerifyArgs) -> Result<(), String> {
             std::fs::read_to_string(p).map_err(|e| format!("cannot read {}: {e}", p.display()))
         }
     };
-    let presentation = read(&args.presentation)?;
-    let trust: crate::verify::TrustFile = serde_json::from_str(&read(&args.trust)?)
-        .map_err(|e| format!("{} is not a trust list: {e}", args.trust.display()))?;
+    let (Some(presentation_file), Some(trust_file)) = (&args.presentation, &args.trust) else {
+        return Err("give --presentation and --trust (or --export-trust-list)".to_owned());
+    };
+    let presentation = read(presentation_file)?;
+    let trust: crate::verify::TrustFile = serde_json::from_str(&read(trust_file)?)
+        .map_err(|e| format!("{} is not a trust list: {e}", trust_file.display()))?;
     let status = match &args.status_dir {
         Some(dir) => crate::verify::StatusDir::load(dir)?,
         None => crate::verify::StatusDir::default(),

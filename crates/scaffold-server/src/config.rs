@@ -77,6 +77,8 @@ pub struct IdentitySection {
     pub public_url: String,
     /// Access-token lifetime (at most 900).
     pub access_token_lifetime_secs: i64,
+    /// How long verifiers may cache the status lists (1 to 86400): how soon a revocation reaches them.
+    pub status_list_ttl_secs: i64,
     /// A PKCS#8 PEM P-256 key file for signing access tokens; empty: a key created once in the store.
     pub access_token_key_file: String,
     pub session_idle_secs: i64,
@@ -159,6 +161,7 @@ impl Default for IdentitySection {
         Self {
             public_url: d.public_url,
             access_token_lifetime_secs: d.access_token_lifetime_secs,
+            status_list_ttl_secs: d.status_list_ttl_secs,
             access_token_key_file: String::new(),
             session_idle_secs: d.session_idle_secs,
             session_absolute_secs: d.session_absolute_secs,
@@ -243,6 +246,7 @@ impl Config {
             public_url: self.identity.public_url.trim_end_matches('/').to_owned(),
             providers,
             access_token_lifetime_secs: self.identity.access_token_lifetime_secs,
+            status_list_ttl_secs: self.identity.status_list_ttl_secs,
             access_token_key_pem: key,
             session_idle_secs: self.identity.session_idle_secs,
             session_absolute_secs: self.identity.session_absolute_secs,

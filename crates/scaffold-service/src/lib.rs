@@ -58,6 +58,8 @@ pub struct Service {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     identity: Arc<identity::Identity>,
+    /// Peers' status lists, kept within their `ttl`.
+    status_cache: attestations::StatusCache,
 }
 
 /// How long a readiness ping may take.
@@ -76,7 +78,12 @@ impl Service {
         clock: Arc<dyn Clock>,
         config: identity::IdentityConfig,
     ) -> Result<Self, String> {
-        Ok(Self { store, clock, identity: Arc::new(identity::Identity::new(config)?) })
+        Ok(Self {
+            store,
+            clock,
+            identity: Arc::new(identity::Identity::new(config)?),
+            status_cache: attestations::StatusCache::default(),
+        })
     }
 
     /// The service's clock (the system clock, or a fixed one in tests).

@@ -8,7 +8,7 @@ mod counting;
 mod http;
 
 pub use counting::{Counter, CountingStore, counting_store};
-pub use http::{TestClient, TestResponse};
+pub use http::{Call, TestClient, TestResponse};
 
 use chrono::{TimeZone, Utc};
 use scaffold_domain::FixedClock;

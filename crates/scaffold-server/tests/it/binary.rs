@@ -34,8 +34,13 @@ async fn start(dir: &Path, db: Option<&str>) -> Server {
 
 /// Starts `scaffold serve` with extra `SCAFFOLD_*` settings.
 pub(crate) async fn start_with(dir: &Path, db: Option<&str>, env: &[(&str, &str)]) -> Server {
+    start_at(dir, db, "127.0.0.1:0", env).await
+}
+
+/// Starts `scaffold serve` on `listen` with extra `SCAFFOLD_*` settings.
+pub(crate) async fn start_at(dir: &Path, db: Option<&str>, listen: &str, env: &[(&str, &str)]) -> Server {
     let mut c = command(dir, db);
-    c.args(["serve", "--listen", "127.0.0.1:0", "--migrate"]).stdout(Stdio::piped()).stderr(Stdio::null());
+    c.args(["serve", "--listen", listen, "--migrate"]).stdout(Stdio::piped()).stderr(Stdio::null());
     for (k, v) in env {
         c.env(k, v);
     }

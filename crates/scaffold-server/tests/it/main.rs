@@ -11,6 +11,7 @@ mod contracts;
 mod credentials;
 mod errors;
 mod events;
+mod federation;
 mod graphql;
 mod groups;
 mod identity;

@@ -294,9 +294,32 @@ async fn hostile_sources_are_bounded_and_reported_in_words() {
         .send()
         .await;
     assert_eq!((dup.status.as_u16(), dup.json()["code"].clone()), (409, json!("SOURCE_EXISTS")));
-    let resident = app.person("Rita", &["groups:read"]).await;
-    let res = app.http.get("/api/v1/sources").token(&resident.token).send().await;
-    assert_eq!(res.status, 403);
+    // Only operators add, read, run and remove sources and peers; verifying needs its scope.
+    let resident = app.person("Rita", &["groups:read", "groups:write", "events:write", "profile"]).await;
+    let some_id = source["id"].as_str().unwrap();
+    for (method, path) in [
+        ("GET", "/api/v1/sources".to_owned()),
+        ("POST", "/api/v1/sources".to_owned()),
+        ("GET", format!("/api/v1/sources/{some_id}")),
+        ("POST", format!("/api/v1/sources/{some_id}/sync")),
+        ("DELETE", format!("/api/v1/sources/{some_id}")),
+        ("GET", "/api/v1/peers".to_owned()),
+        ("POST", "/api/v1/peers".to_owned()),
+        ("POST", "/api/v1/presentations/verify".to_owned()),
+    ] {
+        let body = if path.contains("sources") {
+            json!({ "kind": "ical", "url": "https://x.example/c.ics", "name": "X" })
+        } else if path.contains("peers") {
+            json!({ "base_url": "https://x.example" })
+        } else {
+            json!({ "presentation": "x~", "audience": "a", "nonce": "n" })
+        };
+        let call = |c: scaffold_testkit::Call| if method == "GET" { c } else { c.json(&body) };
+        let res = call(app.http.call(method.parse().unwrap(), &path)).token(&resident.token).send().await;
+        assert_eq!(res.status, 403, "{method} {path}: {}", res.text);
+        let res = call(app.http.call(method.parse().unwrap(), &path)).send().await;
+        assert_eq!(res.status, 401, "{method} {path}: {}", res.text);
+    }
     let after =
         app.http.get("/api/v1/sources").token(&app.operator).send().await.json()["items"].as_array().unwrap().len();
     assert_eq!(after, listed);

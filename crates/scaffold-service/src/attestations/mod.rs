@@ -3,9 +3,11 @@
 //! shares in `shares`. Credentials are made and checked by `scaffold-attest`.
 
 mod keys;
+mod presentations;
 mod shares;
 
 pub use keys::ATTESTATION_KEYS;
+pub use presentations::{PRESENTATION_MAX, PresentationCheck, StatusCache};
 pub use shares::{CreatedShare, Redeemed, ShareDraft};
 
 use crate::groups::GroupRef;
@@ -18,8 +20,6 @@ use scaffold_domain::{Actor, AttestationId, DomainError, Scope};
 use scaffold_store::StoreError;
 use serde_json::{Value, json};
 
-/// How long a status list token is valid, and how long it may be cached (`ttl`).
-pub const STATUS_LIST_TTL_SECS: i64 = 300;
 const STATUS_LIST_TOKEN_SECS: i64 = 86_400;
 /// Decoy digests added to each credential, so the number of claims is not visible.
 const DECOYS: usize = 3;
@@ -33,6 +33,11 @@ fn state_conflict(a: &Attestation, wanted: &str) -> DomainError {
 }
 
 impl Service {
+    /// How long a status list may be cached (`ttl`, and the `max-age` it is served with).
+    pub fn status_list_ttl(&self) -> i64 {
+        self.identity.config().status_list_ttl_secs
+    }
+
     /// The status list URL for list `n`.
     pub fn status_list_uri(&self, n: i64) -> String {
         format!("{}/status-lists/{n}", self.public_url())
@@ -342,7 +347,7 @@ impl Service {
     }
 
     /// Status list `n` as a signed `statuslist+jwt` (valid a day, to be cached for
-    /// [`STATUS_LIST_TTL_SECS`]).
+    /// [`Service::status_list_ttl`]).
     pub async fn status_list_token(&self, n: i64) -> Result<String, DomainError> {
         let (bits, _) = self
             .store
@@ -353,7 +358,7 @@ impl Service {
         let list = StatusList::from_bytes(bits);
         let (key, _) = self.attestation_keys().await?;
         let now = self.clock.now().timestamp();
-        list.sign(&key, &self.status_list_uri(n), now, now + STATUS_LIST_TOKEN_SECS, STATUS_LIST_TTL_SECS)
+        list.sign(&key, &self.status_list_uri(n), now, now + STATUS_LIST_TOKEN_SECS, self.status_list_ttl())
             .map_err(DomainError::internal)
     }
 }

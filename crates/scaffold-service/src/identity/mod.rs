@@ -64,6 +64,9 @@ pub struct IdentityConfig {
     pub rate_limits: RateLimits,
     /// Who publishes the instance's open data (the OpenActive dataset site).
     pub publisher: Publisher,
+    /// How long verifiers may cache this instance's status lists (their `ttl`), so how soon a
+    /// revocation reaches them: 1 second to a day.
+    pub status_list_ttl_secs: i64,
 }
 
 /// Who publishes the instance's open data; `None` takes a default from the public address.
@@ -83,6 +86,7 @@ impl Default for IdentityConfig {
             public_url: "http://127.0.0.1:8080".to_owned(),
             providers: Vec::new(),
             access_token_lifetime_secs: 600,
+            status_list_ttl_secs: 300,
             access_token_key_pem: None,
             session_idle_secs: 30 * 60,
             session_absolute_secs: 12 * 60 * 60,
@@ -132,6 +136,9 @@ impl Identity {
             if providers.insert(p.name.clone(), provider).is_some() {
                 return Err(format!("two identity providers are named `{}`", p.name));
             }
+        }
+        if !(1..=86_400).contains(&config.status_list_ttl_secs) {
+            return Err("identity.status_list_ttl_secs must be between 1 and 86400".to_owned());
         }
         let configured_key =
             config.access_token_key_pem.as_deref().map(scaffold_identity::key_from_pkcs8_pem).transpose()?;

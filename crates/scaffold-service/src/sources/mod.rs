@@ -5,7 +5,10 @@
 //! health record; it never stops the run or changes what was imported before.
 
 mod ics;
+mod peers;
 mod rpde;
+
+pub use peers::{PeerDraft, PeerView, peer_not_found};
 
 use crate::{Service, store_error};
 use chrono::{DateTime, Duration, Utc};
@@ -269,7 +272,7 @@ async fn read_feed(client: &reqwest::Client, source: &Source) -> Result<Read, St
 }
 
 impl Service {
-    fn client(&self) -> Result<reqwest::Client, DomainError> {
+    pub(crate) fn client(&self) -> Result<reqwest::Client, DomainError> {
         scaffold_identity::fetch_client(MAX_REDIRECTS, std::time::Duration::from_secs(FETCH_SECS))
             .map_err(|e| DomainError::internal(Box::<dyn std::error::Error + Send + Sync>::from(e)))
     }
