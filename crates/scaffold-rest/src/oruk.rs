@@ -26,6 +26,12 @@ pub struct Listing {
     text: Option<String>,
     /// Services only: one of `/oruk/taxonomy_terms`.
     taxonomy_term_id: Option<String>,
+    /// A UK postcode (or its outward code): groups in that district, or with `proximity`
+    /// (meters) within that distance of the district's centre.
+    postcode: Option<String>,
+    proximity: Option<String>,
+    /// Groups changed at or after this date-time (or date).
+    modified_after: Option<String>,
     page: Option<u32>,
     per_page: Option<u32>,
 }
@@ -305,7 +311,17 @@ async fn listing(s: &RestState, q: &Listing) -> Result<scaffold_service::oruk::N
             )
         })?),
     };
-    s.service.directory_groups(text, category, q.page.unwrap_or(1), q.per_page.unwrap_or(50)).await
+    s.service
+        .directory_groups(&scaffold_service::oruk::DirectoryQuery {
+            text,
+            category,
+            postcode: q.postcode.as_deref(),
+            proximity: q.proximity.as_deref(),
+            modified_after: q.modified_after.as_deref(),
+            page: q.page.unwrap_or(1),
+            per_page: q.per_page.unwrap_or(50),
+        })
+        .await
 }
 
 /// A numbered page of a short fixed list.

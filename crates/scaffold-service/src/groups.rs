@@ -275,8 +275,8 @@ impl Service {
             category: f.category,
             text,
             after,
-            offset: 0,
             limit,
+            ..GroupQuery::default()
         };
         let groups = self.store.list_groups(&q).await.map_err(store_error)?;
         let next = (groups.len() == limit as usize)

@@ -293,6 +293,19 @@ pub async fn listing_filters_by_outcode_category_and_text(store: DynStore) {
     assert_eq!(slugs(&store, &underscore).await, ["wigan-tea"], "_ is matched literally");
     let none = GroupQuery { text: vec!["x_y".to_owned()], ..query() };
     assert!(slugs(&store, &none).await.is_empty());
+    // Wigan (53.551, -2.630) and Leigh (53.5, -2.5) are about 10 km apart.
+    let near = |meters: f64| GroupQuery {
+        near: Some(crate::Near { latitude: 53.55104, longitude: -2.63014, meters }),
+        ..query()
+    };
+    assert_eq!(slugs(&store, &near(2_000.0)).await, ["wigan-tea"]);
+    assert_eq!(slugs(&store, &near(12_000.0)).await, ["leigh-football", "wigan-tea"]);
+    assert_eq!(store.count_groups(&near(2_000.0)).await.unwrap(), 1);
+    let since = |t| GroupQuery { modified_after: Some(t), ..query() };
+    assert_eq!(slugs(&store, &since(at(10))).await.len(), 2, "at or after");
+    assert!(slugs(&store, &since(at(11))).await.is_empty());
+    let local = GroupQuery { local_only: true, ..query() };
+    assert_eq!(slugs(&store, &local).await.len(), 2, "no group here is imported");
 }
 
 pub async fn listing_pages_by_name_then_id(store: DynStore) {

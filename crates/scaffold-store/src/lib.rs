@@ -25,7 +25,8 @@ pub use events::{EventStore, FeedGroup, OccurrenceQuery, SeriesChange, SeriesFee
 pub use identity::{AppToken, AppTokenKind, IdentityStore, LoginState, Session, SigningKeyRecord, TokenUse};
 pub use observed::{Observed, Observer};
 pub use records::{
-    ApiKey, GroupQuery, IdempotencyRecord, MembershipChange, lat_cell, lat_cells, like_pattern, search_text, sort_name,
+    ApiKey, GroupQuery, IdempotencyRecord, MembershipChange, Near, lat_cell, lat_cells, like_pattern, search_text,
+    sort_name,
 };
 pub use sources::{ImportRun, ImportedEvent, SourceStore};
 

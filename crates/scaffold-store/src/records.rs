@@ -37,11 +37,37 @@ pub struct GroupQuery {
     pub category: Option<Category>,
     /// Lower-cased words, each of which must appear in the name or summary.
     pub text: Vec<String>,
+    /// Groups whose area is within this distance of a point.
+    pub near: Option<Near>,
+    /// Groups changed at or after this time.
+    pub modified_after: Option<chrono::DateTime<chrono::Utc>>,
+    /// The instance's own groups only (no imported ones).
+    pub local_only: bool,
     /// Keyset cursor: (sort name, id) of the last group of the previous page.
     pub after: Option<(String, GroupId)>,
     /// Groups skipped before the page (for numbered pages; the keyset cursor is cheaper).
     pub offset: u32,
     pub limit: u32,
+}
+
+/// A point and a distance.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Near {
+    pub latitude: f64,
+    pub longitude: f64,
+    pub meters: f64,
+}
+
+impl Near {
+    /// The comparison the stores make, in plain arithmetic both databases have: the squared
+    /// distance in degrees of latitude, with longitude scaled by the cosine of the point's
+    /// latitude (an equirectangular approximation, well within 1 % below 200 km in Great Britain).
+    /// Returns (longitude scale, squared limit).
+    pub fn terms(&self) -> (f64, f64) {
+        let scale = self.latitude.to_radians().cos();
+        let limit = self.meters / 111_195.0;
+        (scale, limit * limit)
+    }
 }
 
 /// The key groups are listed by: the name folded to lower case.

@@ -145,3 +145,42 @@ async fn the_directory_speaks_open_referral_uk_and_passes_its_schemas() {
     let p = app.http.get(&long).send().await.problem(422, "VALIDATION_FAILED");
     assert_eq!(p["errors"][0]["code"], "TOO_LONG", "{p}");
 }
+
+#[tokio::test]
+async fn services_are_found_by_postcode_proximity_and_time_of_change_and_bad_filters_are_refused() {
+    let (app, clock) = crate::common::app_with_clock(scaffold_server::app::AppOptions::default()).await;
+    let owner = app.person("Ada", &["groups:read", "groups:write"]).await;
+    // WN1 (Wigan), WN7 (Leigh, about 10 km away), M1 (Manchester, about 25 km).
+    for (slug, outcode) in [("wigan-tea", "WN1"), ("leigh-tea", "WN7"), ("city-tea", "M1")] {
+        app.group(&owner.token, group_named(slug, json!({ "area": { "outcode": outcode } }))).await;
+    }
+    clock.advance(chrono::Duration::hours(2));
+    app.group(&owner.token, group_named("new-tea", json!({ "area": { "outcode": "WN1" } }))).await;
+    let names = |body: &Value| -> Vec<String> {
+        body["contents"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap().to_owned()).collect()
+    };
+    let body = get(&app, "/oruk/services?postcode=WN1%201NS").await;
+    assert_eq!(names(&body), ["Group new-tea", "Group wigan-tea"], "the postcode's district");
+    paged(&body, 2, 1, 50);
+    let body = get(&app, "/oruk/services?postcode=wn1+1ns&proximity=15000").await;
+    assert_eq!(names(&body), ["Group leigh-tea", "Group new-tea", "Group wigan-tea"]);
+    for item in body["contents"].as_array().unwrap() {
+        valid("service_list.json", item);
+    }
+    let body = get(&app, "/oruk/organizations?postcode=WN1&proximity=40000&per_page=2&page=2").await;
+    paged(&body, 4, 2, 2);
+    let after = (scaffold_domain::Clock::now(&*clock) - chrono::Duration::minutes(30)).to_rfc3339();
+    let body = get(&app, &format!("/oruk/services?modified_after={}", after.replace('+', "%2B"))).await;
+    assert_eq!(names(&body), ["Group new-tea"]);
+    for (query, pointer) in [
+        ("postcode=XX99", "/postcode"),
+        ("postcode=WN1&proximity=-5", "/proximity"),
+        ("postcode=WN1&proximity=999999", "/proximity"),
+        ("proximity=100", "/proximity"),
+        ("modified_after=yesterday", "/modified_after"),
+    ] {
+        let res = app.http.get(&format!("/oruk/services?{query}")).send().await;
+        assert_eq!(res.status, 422, "{query}: {}", res.text);
+        assert_eq!(res.json()["errors"][0]["pointer"], pointer, "{query}: {}", res.text);
+    }
+}

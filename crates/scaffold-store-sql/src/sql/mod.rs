@@ -186,6 +186,19 @@ fn group_filter(b: &mut QueryBuilder<Db>, q: &GroupQuery) {
     for w in &q.text {
         b.push(" and g.search_text like ").push_bind(like_pattern(w)).push(" escape '\\'");
     }
+    if let Some(n) = q.near {
+        let (scale, limit) = n.terms();
+        b.push(" and g.latitude is not null and ((g.latitude - ").push_bind(n.latitude);
+        b.push(") * (g.latitude - ").push_bind(n.latitude).push(") + (g.longitude - ").push_bind(n.longitude);
+        b.push(") * (g.longitude - ").push_bind(n.longitude).push(") * ").push_bind(scale * scale);
+        b.push(") <= ").push_bind(limit);
+    }
+    if let Some(t) = q.modified_after {
+        b.push(" and g.updated_at >= ").push_bind(At(t));
+    }
+    if q.local_only {
+        b.push(" and g.source_id is null");
+    }
 }
 
 fn ids<T>(v: &[T], f: impl Fn(&T) -> Uuid) -> Vec<Uuid> {
