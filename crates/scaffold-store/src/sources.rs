@@ -68,6 +68,8 @@ pub trait SourceStore: [Send + Sync] {
         audit: &AuditEntry,
     ) -> StoreResult<()>;
     async fn peers(&self) -> StoreResult<Vec<Peer>>;
+    /// Replaces a peer's issuer keys (re-read from its metadata); `NotFound` when absent.
+    async fn set_peer_keys(&self, id: PeerId, jwks: &serde_json::Value, at: DateTime<Utc>) -> StoreResult<()>;
     async fn peer_by_id(&self, id: PeerId) -> StoreResult<Option<Peer>>;
     /// Deletes the peer, its sources and everything they brought; `NotFound` when absent.
     async fn delete_peer(&self, id: PeerId, at: DateTime<Utc>, audit: &AuditEntry) -> StoreResult<()>;

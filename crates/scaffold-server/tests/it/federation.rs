@@ -208,6 +208,15 @@ async fn two_instances_mirror_each_others_sessions_and_verify_each_others_creden
         )
         .await;
     assert_eq!(bad.0, 422, "{}", bad.1);
+    let plain = leigh
+        .call("POST", "/api/v1/peers", Some(&leigh.operator), Some(json!({ "base_url": "http://wigan.example" })))
+        .await;
+    assert_eq!(
+        (plain.0, plain.1["errors"][0]["code"].as_str()),
+        (422, Some("INVALID_URL")),
+        "keys over https only: {}",
+        plain.1
+    );
     let unreachable = leigh
         .call("POST", "/api/v1/peers", Some(&leigh.operator), Some(json!({ "base_url": "http://127.0.0.1:9" })))
         .await;
@@ -276,6 +285,19 @@ async fn two_instances_mirror_each_others_sessions_and_verify_each_others_creden
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let exported: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(exported, trust, "the command line exports the same trust list");
+
+    // Wigan rotates its attestation key: Leigh trusts the new one after its next sync.
+    let mut rotate = std::process::Command::new(env!("CARGO_BIN_EXE_scaffold"));
+    rotate.current_dir(&wigan.dir).env_remove("DATABASE_URL");
+    if let Some(url) = &wigan.db {
+        rotate.env("DATABASE_URL", url);
+    }
+    let out = rotate.args(["keys", "rotate", "--purpose", "attestation"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let keys = |t: &Value| t["issuers"][1]["jwks"]["keys"].as_array().map(Vec::len);
+    assert_eq!(keys(&leigh.ok("GET", "/api/v1/trust-list", None, None).await), Some(1));
+    leigh.sync_peer(&wigan_at_leigh).await;
+    assert_eq!(keys(&leigh.ok("GET", "/api/v1/trust-list", None, None).await), Some(2), "the old and the new key");
 
     // Revoked at Wigan: Leigh sees it once the status list's ttl (2 s here) has passed.
     wigan

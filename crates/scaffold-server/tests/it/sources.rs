@@ -55,6 +55,7 @@ async fn serve(state: Shared) -> String {
         .route("/huge.ics", get(|| async { "BEGIN:VCALENDAR\r\n".repeat(400_000) }))
         .route("/latin1.ics", get(|| async { b"BEGIN:VCALENDAR\r\nX-NAME:Caf\xe9\r\nEND:VCALENDAR\r\n".to_vec() }))
         .route("/page.ics", get(|| async { "<html><body>Our events</body></html>" }))
+        .route("/cut.ics", get(|| async { "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:x\r\nSUMMARY:A" }))
         .route("/many.ics", get(move || async move { many }))
         .with_state(state);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -174,6 +175,9 @@ async fn a_council_calendar_is_imported_read_only_with_its_origin_and_follows_it
     assert_eq!(res.json()["data"]["event"]["origin"]["originalId"], "tea-party@council.example", "{}", res.text);
     let res = app.http.get(&format!("/api/v1/groups/{group}")).send().await;
     assert_eq!(res.json()["origin"]["source_name"], "Wigan Council events", "{}", res.text);
+    // The calendar's own address (a private one may carry a key) is not published: its host only.
+    assert_eq!(res.json()["summary"], "Listings imported from 127.0.0.1", "{}", res.text);
+    assert_eq!(res.json()["origin"]["url"], Value::Null);
     let res = app.http.get(&format!("/api/v1/events/{sid}/calendar.ics")).send().await;
     assert!(res.text.contains("RRULE:FREQ=WEEKLY;COUNT=20;BYDAY=TU"), "{}", res.text);
 
@@ -253,6 +257,7 @@ async fn hostile_sources_are_bounded_and_reported_in_words() {
         ("/huge.ics", "larger than 5 MB"),
         ("/latin1.ics", "not UTF-8"),
         ("/page.ics", "not an iCalendar file"),
+        ("/cut.ics", "cut off"),
         ("http://127.0.0.1:9/closed.ics", "could not connect"),
     ] {
         let url = if path.starts_with("http") { path.to_owned() } else { format!("{base}{path}") };
@@ -356,9 +361,11 @@ async fn serve_feed(feed: SharedFeed) -> String {
     use axum::routing::get;
     let base = Arc::new(Mutex::new(String::new()));
     let stuck = json!({ "next": "/stuck", "items": [series_item("s1", "Stuck walk", 1)] });
+    let away = json!({ "next": "http://127.0.0.2:9/feed", "items": [series_item("a1", "Away walk", 1)] });
     let router = axum::Router::new()
         .route("/feed", get(feed_page))
         .route("/stuck", get(move || async move { axum::Json(stuck) }))
+        .route("/away", get(move || async move { axum::Json(away) }))
         .with_state((feed, base.clone()));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
@@ -454,7 +461,8 @@ async fn an_openactive_feed_is_walked_incrementally_with_its_tombstones_and_boun
     let after = sync(&app, &id).await;
     let h = &after["health"];
     assert_eq!(h["added"], 5000, "{h}");
-    assert!(h["problems"][0]["message"].as_str().unwrap().contains("the next run reads on"), "{h}");
+    assert!(h["message"].as_str().unwrap().contains("the next run reads on"), "{h}");
+    assert_eq!(h["skipped"], 0, "a bound reached is no item skipped: {h}");
     let after = sync(&app, &id).await;
     assert_eq!(after["health"]["added"], 5000, "{}", after["health"]);
     let after = sync(&app, &id).await;
@@ -476,4 +484,18 @@ async fn an_openactive_feed_is_walked_incrementally_with_its_tombstones_and_boun
     let h = &after["health"];
     assert_eq!((h["outcome"].as_str(), h["added"].as_u64()), (Some("ok"), Some(1)), "{h}");
     assert!(h["problems"][0]["message"].as_str().unwrap().contains("does not move on"), "{h}");
+    // A next page on another site is not followed; what the first page listed is applied.
+    let away = app
+        .http
+        .post("/api/v1/sources")
+        .token(&app.operator)
+        .json(&json!({ "kind": "rpde", "url": format!("{base}/away"), "name": "Away" }))
+        .send()
+        .await
+        .json();
+    let after = sync(&app, away["id"].as_str().unwrap()).await;
+    let h = &after["health"];
+    assert_eq!(h["outcome"], "failed", "{h}");
+    assert!(h["message"].as_str().unwrap().contains("another site (127.0.0.2)"), "{h}");
+    assert_eq!(h["added"], 1, "{h}");
 }

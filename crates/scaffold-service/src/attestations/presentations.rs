@@ -23,7 +23,9 @@ const RESULT_TOKEN_SECS: i64 = 300;
 const CACHE_MAX_SECS: i64 = 86_400;
 const CACHE_ENTRIES: usize = 1_000;
 
-/// Peers' status list tokens by URI, until their `ttl` ends.
+/// Peers' status list tokens by URI, until their `ttl` (or their own expiry) ends. Only lists
+/// of credentials that verified are fetched, and a list that then fails its own checks is
+/// dropped; when full, the entry closest to its end makes way.
 #[derive(Debug, Default, Clone)]
 pub struct StatusCache(Arc<Mutex<HashMap<String, (String, i64)>>>);
 
@@ -36,9 +38,18 @@ impl StatusCache {
     fn put(&self, uri: &str, token: &str, until: i64, now: i64) {
         if let Ok(mut map) = self.0.lock() {
             map.retain(|_, (_, u)| *u > now);
-            if map.len() < CACHE_ENTRIES {
-                let _ = map.insert(uri.to_owned(), (token.to_owned(), until));
+            if map.len() >= CACHE_ENTRIES
+                && let Some(first) = map.iter().min_by_key(|(_, (_, u))| *u).map(|(k, _)| k.clone())
+            {
+                let _ = map.remove(&first);
             }
+            let _ = map.insert(uri.to_owned(), (token.to_owned(), until));
+        }
+    }
+
+    fn drop_entry(&self, uri: &str) {
+        if let Ok(mut map) = self.0.lock() {
+            let _ = map.remove(uri);
         }
     }
 }
@@ -125,24 +136,6 @@ impl Service {
                 (TypePolicy { vct: t.vct(&p.base_url), max_age_secs: None }, *t, p.issuer.clone(), p.base_url.clone())
             }));
         }
-        let status = match status_uri(presentation) {
-            None => OneList(String::new(), None),
-            Some(uri) => {
-                let token = if let Some(n) =
-                    uri.strip_prefix(&format!("{own}/status-lists/")).and_then(|n| n.parse::<i64>().ok())
-                {
-                    self.status_list_token(n).await.ok()
-                } else if peers
-                    .iter()
-                    .any(|p| !p.trusted_types.is_empty() && uri.starts_with(&format!("{}/", p.base_url)))
-                {
-                    self.peer_status_list(&uri, now.timestamp()).await
-                } else {
-                    None
-                };
-                OneList(uri, token)
-            }
-        };
         let type_policies: Vec<TypePolicy> = types.iter().map(|(p, _, _, _)| p.clone()).collect();
         let policy = Policy {
             now: now.timestamp(),
@@ -151,8 +144,28 @@ impl Service {
             types: &type_policies,
             key_binding: Some(KeyBinding { aud: audience, nonce, max_age_secs: KB_MAX_AGE_SECS }),
         };
-        let verified = match scaffold_attest::verify(presentation, &policy, &status) {
+        // First without the status list: everything else (issuer, signature, key binding) must
+        // hold before anything is fetched for this credential.
+        let first = scaffold_attest::verify(presentation, &policy, &OneList(String::new(), None));
+        let verified = match first {
             Ok(v) => v,
+            Err(r) if r.code == scaffold_attest::codes::STATUS_UNAVAILABLE => {
+                let Some(uri) = status_uri(presentation) else {
+                    return Ok(PresentationCheck::Invalid { code: r.code, reason: r.reason });
+                };
+                let token = self.status_token_for(&uri, presentation, &own, &peers, now.timestamp()).await;
+                match scaffold_attest::verify(presentation, &policy, &OneList(uri.clone(), token)) {
+                    Ok(v) => v,
+                    Err(r) => {
+                        if [scaffold_attest::codes::STATUS_LIST_INVALID, scaffold_attest::codes::STATUS_LIST_EXPIRED]
+                            .contains(&r.code)
+                        {
+                            self.status_cache.drop_entry(&uri);
+                        }
+                        return Ok(PresentationCheck::Invalid { code: r.code, reason: r.reason });
+                    }
+                }
+            }
             Err(r) => return Ok(PresentationCheck::Invalid { code: r.code, reason: r.reason }),
         };
         // A trusted issuer vouches only for its own types: a peer cannot issue this instance's.
@@ -202,24 +215,47 @@ impl Service {
         Ok(json!({ "issuers": issuers, "types": types }))
     }
 
-    /// A peer's status list token, from the cache while its `ttl` lasts, else fetched.
-    async fn peer_status_list(&self, uri: &str, now: i64) -> Option<String> {
+    /// The status list a verified credential names: this instance's from the store; a trusted
+    /// peer's (its own `/status-lists/<n>`, for a credential it issued) from the cache or the peer.
+    async fn status_token_for(
+        &self,
+        uri: &str,
+        presentation: &str,
+        own: &str,
+        peers: &[scaffold_domain::source::Peer],
+        now: i64,
+    ) -> Option<String> {
+        let list_of = |base: &str| {
+            uri.strip_prefix(&format!("{base}/status-lists/"))
+                .filter(|n| !n.is_empty() && n.len() <= 12 && n.bytes().all(|b| b.is_ascii_digit()))
+                .and_then(|n| n.parse::<i64>().ok())
+        };
+        if let Some(n) = list_of(own) {
+            return self.status_list_token(n).await.ok();
+        }
+        // Only the issuing peer's own lists: the credential's `iss` names the peer.
+        let iss = Split::parse(presentation)
+            .ok()
+            .and_then(|s| Parsed::parse(s.jwt).ok())
+            .and_then(|j| j.payload.get("iss").and_then(Value::as_str).map(str::to_owned))?;
+        let peer = peers.iter().find(|p| p.issuer == iss && !p.trusted_types.is_empty())?;
+        list_of(&peer.base_url)?;
         if let Some(t) = self.status_cache.get(uri, now) {
             return Some(t);
         }
         let client = self.client().ok()?;
-        let resp = client.get(uri).header("accept", "application/statuslist+jwt").send().await.ok()?;
-        if !resp.status().is_success() || resp.content_length().is_some_and(|n| n > 256 * 1024) {
-            return None;
-        }
-        let token = resp.text().await.ok()?.trim().to_owned();
-        if token.len() > 256 * 1024 {
-            return None;
-        }
-        // The ttl is read before the token is verified (with the peer's keys, by the verifier);
-        // a wrong one only changes how long it is kept.
-        let ttl = Parsed::parse(&token).ok()?.payload.get("ttl").and_then(Value::as_i64).unwrap_or(300);
-        self.status_cache.put(uri, &token, now + ttl.clamp(1, CACHE_MAX_SECS), now);
+        let token = match crate::sources::fetch_text(&client, uri).await {
+            Ok(t) => t.trim().to_owned(),
+            Err(e) => {
+                tracing::warn!(peer = %peer.base_url, error = %e, "a peer's status list could not be read");
+                return None;
+            }
+        };
+        // Kept for its ttl, and never past its own expiry; the verifier checks its signature.
+        let payload = Parsed::parse(&token).ok()?.payload;
+        let ttl = payload.get("ttl").and_then(Value::as_i64).unwrap_or(300).clamp(1, CACHE_MAX_SECS);
+        let until = payload.get("exp").and_then(Value::as_i64).map_or(now + ttl, |exp| exp.min(now + ttl));
+        self.status_cache.put(uri, &token, until, now);
         Some(token)
     }
 }

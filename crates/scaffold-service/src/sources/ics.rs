@@ -23,18 +23,34 @@ enum When {
     Local(NaiveDateTime, Tz),
 }
 
-/// The calendar's events, and the ones skipped with why. `Err` when the text is no calendar.
-pub(crate) fn parse(text: &str, max_items: usize) -> Result<(Vec<Item>, Vec<ItemProblem>), String> {
+/// A calendar as read.
+#[derive(Debug)]
+pub(crate) struct Parsed {
+    pub items: Vec<Item>,
+    /// Events skipped, each by its UID when it has one, with why.
+    pub problems: Vec<ItemProblem>,
+    /// It had more events than were read: nothing may be removed for being absent.
+    pub truncated: bool,
+}
+
+/// The calendar's events, and the ones skipped with why. `Err` when the text is no calendar, or
+/// a calendar cut off before its end (so that a broken answer never looks like deletions).
+pub(crate) fn parse(text: &str, max_items: usize) -> Result<Parsed, String> {
     let unfolded = unfold(text);
     if !unfolded.trim_start().to_ascii_uppercase().starts_with("BEGIN:VCALENDAR") {
         return Err("this is not an iCalendar file (it does not start with BEGIN:VCALENDAR)".to_owned());
     }
+    if !unfolded.trim_end().to_ascii_uppercase().ends_with("END:VCALENDAR") {
+        return Err("the calendar is cut off (it does not end with END:VCALENDAR)".to_owned());
+    }
+    let mut truncated = false;
     let mut problems = Vec::new();
     // One series' changed dates come as further VEVENTs with the same UID and a RECURRENCE-ID.
     let mut masters: Vec<(String, Component<'_>)> = Vec::new();
     let mut changes: Vec<(String, Component<'_>)> = Vec::new();
     for (n, block) in vevents(&unfolded).into_iter().enumerate() {
         if masters.len() >= max_items {
+            truncated = true;
             problems.push(ItemProblem {
                 item: format!("event {}", n + 1),
                 message: format!("the calendar has more than {max_items} events: the rest were not read"),
@@ -43,13 +59,15 @@ pub(crate) fn parse(text: &str, max_items: usize) -> Result<(Vec<Item>, Vec<Item
         }
         let c = match read_components(block).map(|mut v| (v.len() == 1).then(|| v.swap_remove(0))) {
             Ok(Some(c)) => c,
+            // Reported by its UID when one can be read, so that what was imported for it before
+            // is kept.
             Ok(None) => {
-                problems.push(ItemProblem { item: format!("event {}", n + 1), message: "unreadable".to_owned() });
+                problems.push(ItemProblem { item: raw_uid(block, n), message: "unreadable".to_owned() });
                 continue;
             }
             Err(e) => {
                 let first = e.lines().find(|l| !l.trim().is_empty()).unwrap_or("unreadable").to_owned();
-                problems.push(ItemProblem { item: format!("event {}", n + 1), message: clip(&first, 200) });
+                problems.push(ItemProblem { item: raw_uid(block, n), message: clip(&first, 200) });
                 continue;
             }
         };
@@ -81,7 +99,19 @@ pub(crate) fn parse(text: &str, max_items: usize) -> Result<(Vec<Item>, Vec<Item
             Err(message) => problems.push(ItemProblem { item: uid.clone(), message }),
         }
     }
-    Ok((items, problems))
+    Ok(Parsed { items, problems, truncated })
+}
+
+/// The UID line of an event block the parser could not read, or its position.
+fn raw_uid(block: &str, n: usize) -> String {
+    block
+        .lines()
+        .find_map(|l| {
+            let (name, value) = l.split_once(':')?;
+            let name = name.split(';').next()?.trim();
+            (name.eq_ignore_ascii_case("UID") && !value.trim().is_empty()).then(|| value.trim().to_owned())
+        })
+        .unwrap_or_else(|| format!("event {}", n + 1))
 }
 
 /// The text of each VEVENT block (BEGIN:VEVENT … END:VEVENT), in order.
@@ -330,7 +360,8 @@ mod tests {
             BEGIN:VEVENT\r\nUID:b\r\nDTSTART:20270105T100000Z\r\nEND:VEVENT\r\n\
             BEGIN:VEVENT\r\nUID:a\r\nRECURRENCE-ID;TZID=Europe/London:20270119T100000\r\nSTATUS:CANCELLED\r\n\
             SUMMARY:Tea party\r\nDTSTART;TZID=Europe/London:20270119T100000\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
-        let (items, problems) = parse(ics, 10).unwrap();
+        let Parsed { items, problems, truncated } = parse(ics, 10).unwrap();
+        assert!(!truncated);
         assert_eq!(items.len(), 1);
         assert_eq!(items[0].draft.start, "2027-01-05T10:00:00");
         assert_eq!(items[0].draft.exdates, vec!["2027-01-12T10:00:00".to_owned()]);
@@ -339,5 +370,9 @@ mod tests {
         assert_eq!(problems.len(), 1);
         assert_eq!(problems[0].item, "b");
         assert!(parse("<html>", 10).is_err());
+        assert!(parse(&ics[..ics.len() - 30], 10).is_err(), "a calendar cut off is refused whole");
+        let bad_block = ics.replace("UID:b\r\nDTSTART:20270105T100000Z", "UID:b\r\nDTSTART;;=:x");
+        let Parsed { problems, .. } = parse(&bad_block, 10).unwrap();
+        assert!(problems.iter().any(|p| p.item == "b"), "an unreadable event is reported by its UID: {problems:?}");
     }
 }

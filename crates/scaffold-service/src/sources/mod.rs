@@ -30,7 +30,7 @@ pub const FETCH_SECS: u64 = 30;
 /// Redirects followed before giving up.
 pub const MAX_REDIRECTS: usize = 5;
 /// How long a replica holds a source it is reading before another may take it.
-const LEASE_MINUTES: i64 = 10;
+const LEASE_MINUTES: i64 = 30;
 
 /// One item a source lists, as a draft.
 #[derive(Debug, Clone)]
@@ -72,7 +72,7 @@ fn source_not_found() -> DomainError {
 
 /// The error in words an operator understands.
 fn fetch_error(e: &reqwest::Error, url: &str) -> String {
-    let host = url::Url::parse(url).ok().and_then(|u| u.host_str().map(str::to_owned)).unwrap_or_default();
+    let host = host_of(url);
     if e.is_timeout() {
         format!("{host} did not answer within {FETCH_SECS} seconds")
     } else if e.is_redirect() {
@@ -116,14 +116,29 @@ async fn fetch(client: &reqwest::Client, url: &str, state: &SourceState) -> Resu
     Ok(Fetched::Body { text, etag, last_modified })
 }
 
-/// The group an iCalendar source's events are listed under, named after the source.
+/// The host a URL names, for showing where something comes from without its path or query (a
+/// private calendar's address, a feed key).
+fn host_of(url: &str) -> String {
+    url::Url::parse(url).ok().and_then(|u| u.host_str().map(str::to_owned)).unwrap_or_default()
+}
+
+/// A small public document (a peer's status list): bounded like every source read.
+pub(crate) async fn fetch_text(client: &reqwest::Client, url: &str) -> Result<String, String> {
+    match fetch(client, url, &SourceState::default()).await? {
+        Fetched::Body { text, .. } => Ok(text),
+        Fetched::NotModified => Err("the server answered 304 Not Modified to a plain request".to_owned()),
+    }
+}
+
+/// The group a source's events are listed under, named after the source. It shows the source's
+/// host only: the address itself may be a private calendar's, or carry a key.
 fn holder_group(source: &Source, now: DateTime<Utc>) -> Group {
     let id = GroupId::new_v7(now);
     Group {
         id,
         slug: Slug::from_trusted(format!("imported-{}", id.0.simple())),
         name: clip(&source.name, scaffold_domain::group::NAME_MAX),
-        summary: clip(&format!("Listings imported from {}", source.url), scaffold_domain::group::SUMMARY_MAX),
+        summary: clip(&format!("Listings imported from {}", host_of(&source.url)), scaffold_domain::group::SUMMARY_MAX),
         description: None,
         kind: GroupKind::CommunityGroup,
         categories: Vec::new(),
@@ -136,7 +151,7 @@ fn holder_group(source: &Source, now: DateTime<Utc>) -> Group {
         identifiers: Vec::new(),
         member_count: 0,
         status: GroupStatus::Active,
-        origin: Some(source.origin("", Some(source.url.clone()), now)),
+        origin: Some(source.origin("", None, now)),
         version: 1,
         created_at: now,
         updated_at: now,
@@ -179,6 +194,8 @@ struct Read {
     state: Option<SourceState>,
     /// `304 Not Modified`.
     unchanged: bool,
+    /// Something the operator should know that is not a problem with an item (bounds reached).
+    notice: Option<String>,
     /// Why the read stopped, when it failed (what was read before is still applied).
     failure: Option<String>,
 }
@@ -187,8 +204,7 @@ async fn read_calendar(client: &reqwest::Client, source: &Source) -> Result<Read
     match fetch(client, &source.url, &source.state).await? {
         Fetched::NotModified => Ok(Read { unchanged: true, ..Read::default() }),
         Fetched::Body { text, etag, last_modified } => {
-            let (items, problems) = ics::parse(&text, MAX_ITEMS)?;
-            let truncated = items.len() >= MAX_ITEMS;
+            let ics::Parsed { items, problems, truncated } = ics::parse(&text, MAX_ITEMS)?;
             Ok(Read {
                 items,
                 problems,
@@ -202,6 +218,9 @@ async fn read_calendar(client: &reqwest::Client, source: &Source) -> Result<Read
 
 /// Pages read from a feed in one run; the next run reads on from where this one stopped.
 pub const MAX_PAGES: usize = 50;
+/// The longest one run reads a feed for (shorter than the lease, so two replicas never read one
+/// source at once); the next run reads on.
+const FEED_READ_SECS: u64 = 15 * 60;
 
 /// Walks an RPDE feed from where the last run stopped to its end (a page with no items), within
 /// the bounds. The latest state of each item wins.
@@ -210,12 +229,18 @@ async fn read_feed(client: &reqwest::Client, source: &Source) -> Result<Read, St
     let mut latest: Vec<(String, Option<Item>)> = Vec::new();
     let mut read = Read { deleted: Some(Vec::new()), ..Read::default() };
     let mut seen = 0;
+    let started = std::time::Instant::now();
     for n in 0..=MAX_PAGES {
+        if started.elapsed() > std::time::Duration::from_secs(FEED_READ_SECS) {
+            read.notice = Some(format!(
+                "It read for {} minutes, the most for one run: the next run reads on.",
+                FEED_READ_SECS / 60
+            ));
+            break;
+        }
         if n == MAX_PAGES || seen >= MAX_ITEMS {
-            read.problems.push(ItemProblem {
-                item: at.clone(),
-                message: format!("read {n} pages ({seen} items) in this run: the next run reads on from here"),
-            });
+            read.notice =
+                Some(format!("It read {n} pages ({seen} items), the most for one run: the next run reads on."));
             break;
         }
         let page = match fetch(client, &at, &SourceState::default()).await {
@@ -233,16 +258,25 @@ async fn read_feed(client: &reqwest::Client, source: &Source) -> Result<Read, St
         };
         seen += page.items;
         read.problems.extend(page.problems);
-        for item in page.updated {
-            latest.retain(|(k, _)| *k != item.key);
-            latest.push((item.key.clone(), Some(item)));
-        }
-        for key in page.deleted {
+        for entry in page.entries {
+            let (key, item) = match entry {
+                rpde::Entry::Updated(item) => (item.key.clone(), Some(*item)),
+                rpde::Entry::Deleted(key) => (key, None),
+            };
             latest.retain(|(k, _)| *k != key);
-            latest.push((key, None));
+            latest.push((key, item));
         }
-        let next = page.next.as_deref().and_then(|x| url::Url::parse(&at).ok()?.join(x).ok()).map(String::from);
-        match next {
+        let next = page.next.as_deref().and_then(|x| url::Url::parse(&at).ok()?.join(x).ok());
+        // A feed's pages stay on its own origin: a `next` elsewhere is not followed.
+        let origin = url::Url::parse(&source.url).ok().map(|u| u.origin());
+        if let Some(n) = &next
+            && Some(n.origin()) != origin
+        {
+            read.failure =
+                Some(format!("the page at {at} names a next page on another site ({})", host_of(n.as_str())));
+            break;
+        }
+        match next.map(String::from) {
             None => {
                 read.failure = Some(format!("the page at {at} has no next URL"));
                 break;
@@ -307,7 +341,7 @@ impl Service {
             "source.create",
             "source",
             source.id,
-            serde_json::json!({ "kind": source.kind.as_str(), "url": source.url }),
+            serde_json::json!({ "kind": source.kind.as_str(), "host": host_of(&source.url) }),
         );
         self.store.create_source(&source, &[holder], &audit).await.map_err(|e| match e {
             StoreError::Conflict { constraint: "source" } => {
@@ -402,11 +436,22 @@ impl Service {
             all_seen_at: None,
             at: started,
         };
-        let read = match read {
+        let mut read = match read {
             Ok(r) => r,
             Err(message) => Read { failure: Some(message), ..Read::default() },
         };
-        let failed = read.failure.clone();
+        if let Some(peer) = source.peer_id {
+            // A peer's keys are re-read with its listings, so that a key it rotates in is
+            // trusted and one it drops is not.
+            if let Err(e) = self.refresh_peer_keys(&client, peer).await {
+                let n = format!(
+                    "The peer's issuer keys could not be re-read ({}); the ones read before are used.",
+                    e.message
+                );
+                read.notice = Some(read.notice.map_or(n.clone(), |m| format!("{m} {n}")));
+            }
+        }
+        let mut failed = read.failure.clone();
         if read.unchanged {
             health.outcome = RunOutcome::Unchanged;
             health.message = "the source has not changed since the last run".to_owned();
@@ -414,8 +459,19 @@ impl Service {
             run.all_seen_at = Some(started);
         } else if read.state.is_some() || failed.is_none() {
             let whole = read.deleted.is_none();
-            run.state = read.state.clone().unwrap_or_else(|| source.state.clone());
-            let outcome = self.reconcile(&source, read, started).await?;
+            let state = read.state.clone().unwrap_or_else(|| source.state.clone());
+            let notice = read.notice.clone();
+            let outcome = match self.reconcile(&source, read, started).await {
+                Ok(o) => o,
+                Err(e) => {
+                    // Recorded like a failed read: nothing is applied, the feed position stays.
+                    failed = Some(e.message);
+                    Outcome::default()
+                }
+            };
+            if failed.is_none() || !outcome.events.is_empty() || !outcome.removed.is_empty() {
+                run.state = state;
+            }
             health.added = outcome.added;
             health.changed = outcome.changed;
             health.removed = u32::try_from(outcome.removed.len()).unwrap_or(u32::MAX);
@@ -430,6 +486,10 @@ impl Service {
                 health.skipped,
                 if health.skipped > 0 { " (see the problems for why)" } else { "" }
             );
+            if let Some(n) = notice {
+                health.message.push(' ');
+                health.message.push_str(&n);
+            }
             health.outcome = RunOutcome::Ok;
             health.last_success_at = Some(started);
             run.events = outcome.events;
@@ -467,15 +527,18 @@ impl Service {
         let Read { items, deleted, problems, truncated, .. } = read;
         let holder = self.source_group(source.id).await?.ok_or_else(|| {
             DomainError::conflict(
-                codes::SOURCE_NOT_FOUND,
-                "the source's group is gone: remove the source and add it again",
+                codes::CONFLICT,
+                "the group its listings go under is gone (remove the source and add it again)",
             )
         })?;
         let before = self.store.imported_events(source.id).await.map_err(store_error)?;
         let ids: Vec<EventId> = before.iter().map(|e| e.id).collect();
         let mut old_overrides: HashMap<EventId, Vec<OccurrenceOverride>> = HashMap::new();
-        for (id, o) in self.store.overrides_of_events(&ids).await.map_err(store_error)? {
-            old_overrides.entry(id).or_default().push(o);
+        // In chunks: SQLite binds one variable per id.
+        for chunk in ids.chunks(1_000) {
+            for (id, o) in self.store.overrides_of_events(chunk).await.map_err(store_error)? {
+                old_overrides.entry(id).or_default().push(o);
+            }
         }
         let mut by_key: HashMap<String, Event> =
             before.into_iter().filter_map(|e| e.origin.clone().map(|o| (o.key, e))).collect();
@@ -495,14 +558,21 @@ impl Service {
                 }
             };
             event.origin = Some(source.origin(item.key.clone(), item.url.clone(), now));
+            let mut before = old.as_ref().and_then(|o| old_overrides.remove(&o.id)).unwrap_or_default();
             let mut overrides = Vec::new();
             for c in &item.changes {
                 match c.draft.validate(&event, &c.local_start) {
                     Ok(o) => overrides.push(o),
-                    Err(e) => out.problems.push(ItemProblem {
-                        item: format!("{} on {}", item.key, c.local_start),
-                        message: in_words(&e),
-                    }),
+                    Err(e) => {
+                        out.problems.push(ItemProblem {
+                            item: format!("{} on {}", item.key, c.local_start),
+                            message: in_words(&e),
+                        });
+                        // The change imported before for that date stands (a cancellation is
+                        // not undone by a change that could not be read).
+                        let at = chrono::NaiveDateTime::parse_from_str(&c.local_start, "%Y-%m-%dT%H:%M:%S").ok();
+                        overrides.extend(before.iter().filter(|o| Some(o.local_start) == at).cloned());
+                    }
                 }
             }
             if let Some(old) = &old {
@@ -511,7 +581,6 @@ impl Service {
                 same.created_at = old.created_at;
                 same.updated_at = old.updated_at;
                 same.origin = old.origin.clone();
-                let mut before = old_overrides.remove(&old.id).unwrap_or_default();
                 before.sort_by_key(|o| o.local_start);
                 overrides.sort_by_key(|o| o.local_start);
                 if same == *old && before == overrides {

@@ -73,6 +73,10 @@ impl PeerDraft {
         let base = text::http_url("/base_url", &self.base_url, URL_MAX)
             .map(|u| u.trim_end_matches('/').to_owned())
             .and_then(|u| match url::Url::parse(&u) {
+                // Keys are read from the peer: over https, or on this machine (tests, one host).
+                Ok(p) if p.scheme() == "http" && !matches!(p.host_str(), Some("127.0.0.1" | "localhost" | "[::1]")) => {
+                    Err(FieldError::new("/base_url", codes::INVALID_URL, "a peer is reached over https"))
+                }
                 Ok(p) if p.query().is_none() && p.fragment().is_none() && p.username().is_empty() => Ok(u),
                 _ => Err(FieldError::new(
                     "/base_url",
@@ -178,6 +182,21 @@ impl Service {
             e => store_error(e),
         })?;
         Ok(PeerView { peer, sources: vec![source] })
+    }
+
+    /// Re-reads a peer's issuer metadata and keeps its new keys (its issuer must not change).
+    pub(crate) async fn refresh_peer_keys(&self, client: &reqwest::Client, id: PeerId) -> Result<(), DomainError> {
+        let Some(peer) = self.store.peer_by_id(id).await.map_err(store_error)? else {
+            return Ok(());
+        };
+        let (issuer, jwks) = issuer_metadata(client, &peer.base_url).await?;
+        if issuer != peer.issuer {
+            return Err(unreachable(format!("the peer now names the issuer {issuer:?}, not {:?}", peer.issuer)));
+        }
+        if jwks != peer.jwks {
+            self.store.set_peer_keys(id, &jwks, self.clock.now()).await.map_err(store_error)?;
+        }
+        Ok(())
     }
 
     /// Every peer with its sources (operators).

@@ -13,14 +13,19 @@ use serde_json::Value;
 
 const LOCAL: &str = "%Y-%m-%dT%H:%M:%S";
 
+/// One item of a page: a series listed (updated), or the id of one deleted.
+#[derive(Debug)]
+pub(crate) enum Entry {
+    Updated(Box<Item>),
+    Deleted(String),
+}
+
 /// One page of a feed.
 #[derive(Debug, Default)]
 pub(crate) struct FeedPage {
     pub next: Option<String>,
-    /// Series listed (updated) on the page.
-    pub updated: Vec<Item>,
-    /// Ids of items the feed deleted.
-    pub deleted: Vec<String>,
+    /// The page's series and deletions, in the feed's order (a later state of an id wins).
+    pub entries: Vec<Entry>,
     pub problems: Vec<ItemProblem>,
     /// Items on the page, of any state or kind.
     pub items: usize,
@@ -42,7 +47,7 @@ pub(crate) fn page(text: &str) -> Result<FeedPage, String> {
             }
         };
         match item.get("state").and_then(Value::as_str) {
-            Some("deleted") => out.deleted.push(id),
+            Some("deleted") => out.entries.push(Entry::Deleted(id)),
             Some("updated") => {
                 let kind = item.get("kind").and_then(Value::as_str).unwrap_or_default();
                 if kind != "SessionSeries" {
@@ -53,7 +58,9 @@ pub(crate) fn page(text: &str) -> Result<FeedPage, String> {
                     continue;
                 }
                 match item.get("data").ok_or_else(|| "it has no data".to_owned()).and_then(series) {
-                    Ok((draft, url)) => out.updated.push(Item { key: id, url, draft, changes: Vec::new() }),
+                    Ok((draft, url)) => {
+                        out.entries.push(Entry::Updated(Box::new(Item { key: id, url, draft, changes: Vec::new() })))
+                    }
                     Err(message) => out.problems.push(ItemProblem { item: id, message }),
                 }
             }
@@ -276,12 +283,13 @@ mod tests {
             ]
         });
         let p = page(&page_json.to_string()).unwrap();
-        assert_eq!(p.updated.len(), 1);
-        let d = &p.updated[0].draft;
+        let Some(Entry::Updated(item)) = p.entries.first() else { panic!("{p:?}") };
+        let d = &item.draft;
         assert_eq!(d.rrule.as_deref(), Some("FREQ=WEEKLY;BYDAY=TU"));
         assert_eq!((d.start.as_str(), d.end.as_str()), ("2027-01-05T10:00:00", "2027-01-05T11:30:00"));
         assert_eq!(d.exdates, vec!["2027-01-12T10:00:00".to_owned()]);
-        assert_eq!(p.deleted, vec!["b".to_owned()]);
+        assert!(matches!(&p.entries[1], Entry::Deleted(id) if id == "b"));
+        assert_eq!(p.entries.len(), 2);
         assert_eq!(p.problems.len(), 1);
         assert!(page("{}").is_err());
         assert!(page("<html>").is_err());

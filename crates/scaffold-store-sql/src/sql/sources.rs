@@ -224,6 +224,12 @@ impl SourceStore for SqlStore {
         all(&self.pool, "select * from peer order by created_at, peer_id", ()).await
     }
 
+    async fn set_peer_keys(&self, id: PeerId, jwks: &serde_json::Value, at: DateTime<Utc>) -> StoreResult<()> {
+        let sql = "update peer set jwks = $2, updated_at = $3 where peer_id = $1";
+        exec(&self.pool, sql, (id.0, Json(jwks), At(at))).await?.changed_or(StoreError::NotFound)?;
+        Ok(())
+    }
+
     async fn peer_by_id(&self, id: PeerId) -> StoreResult<Option<Peer>> {
         opt(&self.pool, "select * from peer where peer_id = $1", (id.0,)).await
     }
