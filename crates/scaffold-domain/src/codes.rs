@@ -162,6 +162,7 @@ catalogue! {
         OUT_OF_RANGE: "outside the allowed range (page sizes: 1 to 100)",
         INVALID_SLUG: "not a slug: 3 to 60 lower-case letters, digits and single hyphens",
         PEER_UNREACHABLE: "the instance's issuer metadata or dataset could not be read there (the message says why)",
+        UNKNOWN_PERSON: "no person has this id (an invitation's `person_id`)",
         SLUG_RESERVED: "a reserved word",
         INVALID_OUTCODE: "not an outward code",
         UNKNOWN_OUTCODE: "not a known UK postcode district",

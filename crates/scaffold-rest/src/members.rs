@@ -109,7 +109,7 @@ pub struct Invitation {
     params(("group" = uuid::Uuid, Path, description = "The group's id")),
     responses(
         (status = 201, description = "The invited membership", body = MembershipBody),
-        (status = 404, description = "PERSON_NOT_FOUND", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "UNKNOWN_PERSON at /person_id, or another field", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "ALREADY_MEMBER", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["groups:write"])))]

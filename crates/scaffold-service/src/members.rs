@@ -113,8 +113,10 @@ impl Service {
         let (by, access) = self.writable_group(actor, id).await?;
         access.manage_members()?;
         let group = access.group;
+        // The group is the request's target and it exists: a person the body names who does not
+        // is a field of the request that is wrong (422), not a missing target (404).
         if self.store.persons_by_ids(&[invitee]).await.map_err(store_error)?.is_empty() {
-            return Err(PersonId::not_found());
+            return Err(DomainError::invalid_field("/person_id", codes::UNKNOWN_PERSON, "no person has this id"));
         }
         if self.store.membership(group.id, invitee).await.map_err(store_error)?.is_some() {
             return Err(DomainError::conflict(

@@ -122,13 +122,19 @@ async fn invite_only_groups_need_an_invitation() {
         .send()
         .await
         .problem(409, "ALREADY_MEMBER");
-    app.http
+    let p = app
+        .http
         .post(&format!("/api/v1/groups/{id}/invitations"))
         .token(&owner.token)
         .json(&json!({ "person_id": "01900000-0000-7000-8000-000000000000" }))
         .send()
         .await
-        .problem(404, "PERSON_NOT_FOUND");
+        .problem(422, "VALIDATION_FAILED");
+    assert_eq!(
+        (p["errors"][0]["pointer"].as_str(), p["errors"][0]["code"].as_str()),
+        (Some("/person_id"), Some("UNKNOWN_PERSON")),
+        "{p}"
+    );
     let res = app.http.post(&format!("/api/v1/groups/{id}/join")).token(&bea.token).send().await;
     assert_eq!(res.json()["status"], "active");
 }
