@@ -158,6 +158,25 @@ fn times(out: &mut String, e: &Event, start: NaiveDateTime, end: NaiveDateTime) 
     }
 }
 
+/// Where an imported event comes from: said in its description, and as properties calendar tools
+/// can read (RFC 5545 §3.8.8.2 allows `X-` properties).
+fn origin(out: &mut String, e: &Event) {
+    if let Some(o) = &e.origin {
+        line(out, &format!("X-ORIGIN-SOURCE:{}", text(&o.source_name)));
+        if let Some(u) = &o.url {
+            line(out, &format!("X-ORIGIN-URL:{}", text(u)));
+        }
+    }
+}
+
+/// The description, with where an imported event comes from first.
+fn described(e: &Event, body: String) -> String {
+    match &e.origin {
+        Some(o) => format!("Listed from {}.\n\n{body}", o.source_name),
+        None => body,
+    }
+}
+
 /// A calendar of events with their changed occurrences. `host` makes UIDs globally unique;
 /// `url` gives each event's page.
 pub fn calendar(
@@ -196,9 +215,10 @@ pub fn calendar(
             description.push_str("\n\n");
             description.push_str(d);
         }
-        line(&mut out, &format!("DESCRIPTION:{}", text(&description)));
+        line(&mut out, &format!("DESCRIPTION:{}", text(&described(e, description))));
         location(&mut out, e.place.as_ref(), e.online_url.as_deref());
         line(&mut out, &format!("URL:{}", url(e)));
+        origin(&mut out, e);
         line(&mut out, &format!("STATUS:{}", status(e.status)));
         if !e.categories.is_empty() {
             let cats: Vec<String> = e.categories.iter().map(|c| text(c.as_str())).collect();
@@ -298,9 +318,10 @@ fn dates_calendar(name: &str, host: &str, dates: &[Dated<'_>], url: impl Fn(&Eve
             Some(note) => format!("{note}\n\n{}", e.summary),
             None => e.summary.clone(),
         };
-        line(&mut out, &format!("DESCRIPTION:{}", text(&description)));
+        line(&mut out, &format!("DESCRIPTION:{}", text(&described(e, description))));
         location(&mut out, d.place.or(e.place.as_ref()), e.online_url.as_deref());
         line(&mut out, &format!("URL:{}", url(e)));
+        origin(&mut out, e);
         line(&mut out, &format!("STATUS:{}", d.status));
         if !e.categories.is_empty() {
             let cats: Vec<String> = e.categories.iter().map(|c| text(c.as_str())).collect();

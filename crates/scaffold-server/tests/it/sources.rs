@@ -180,6 +180,10 @@ async fn a_council_calendar_is_imported_read_only_with_its_origin_and_follows_it
     assert_eq!(res.json()["origin"]["url"], Value::Null);
     let res = app.http.get(&format!("/api/v1/events/{sid}/calendar.ics")).send().await;
     assert!(res.text.contains("RRULE:FREQ=WEEKLY;COUNT=20;BYDAY=TU"), "{}", res.text);
+    assert!(res.text.contains("X-ORIGIN-SOURCE:Wigan Council events\r\n"), "{}", res.text);
+    assert!(res.text.contains("DESCRIPTION:Listed from Wigan Council events."), "{}", res.text);
+    crate::calendar::strict(&res.text);
+    crate::calendar::independent_parse(&res.text);
 
     // The pages say where it comes from and offer no replies, joins or organiser links.
     let did = drop_in["id"].as_str().unwrap();
