@@ -47,7 +47,7 @@ pub struct HealthOut {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SourceBody {
     pub id: Uuid,
-    /// `ical` or `rpde`.
+    /// `ical`, `rpde` or `oruk`.
     #[schema(example = "ical")]
     pub kind: String,
     pub url: String,
@@ -88,18 +88,25 @@ fn body(s: Source, group: Option<Uuid>) -> SourceBody {
 }
 
 async fn with_group(s: &RestState, source: Source) -> Result<SourceBody, DomainError> {
-    let group = s.service.source_group(source.id).await?.map(|g| g.id.0);
+    // A directory's organisations are groups of their own; calendars and feeds list under one.
+    let group = match source.kind {
+        scaffold_domain::source::SourceKind::Oruk => None,
+        _ => s.service.source_group(source.id).await?.map(|g| g.id.0),
+    };
     Ok(body(source, group))
 }
 
 /// What a source speaks: `ical`, an iCalendar (RFC 5545) URL (`webcal://` is read over https);
-/// `rpde`, an OpenActive RPDE feed of SessionSeries.
+/// `rpde`, an OpenActive RPDE feed of SessionSeries; `oruk`, an Open Referral UK 3.0 API (its
+/// base URL), whose organisations become directory entries.
 #[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
 pub enum NewSourceKind {
     #[serde(rename = "ical")]
     Ical,
     #[serde(rename = "rpde")]
     Rpde,
+    #[serde(rename = "oruk")]
+    Oruk,
 }
 
 /// A source to add.
@@ -138,6 +145,7 @@ pub async fn create(
     let kind = match b.kind {
         NewSourceKind::Ical => "ical",
         NewSourceKind::Rpde => "rpde",
+        NewSourceKind::Oruk => "oruk",
     };
     let draft = SourceDraft { kind: kind.to_owned(), url: b.url, name: b.name };
     let source = s.service.add_source(&actor, &draft).await?;

@@ -503,3 +503,105 @@ async fn an_openactive_feed_is_walked_incrementally_with_its_tombstones_and_boun
     assert!(h["message"].as_str().unwrap().contains("another site (127.0.0.2)"), "{h}");
     assert_eq!(h["added"], 1, "{h}");
 }
+
+/// An Open Referral UK directory written here by hand: organisation pages.
+async fn serve_directory(orgs: Arc<Mutex<Vec<Value>>>) -> String {
+    #[derive(Debug, serde::Deserialize)]
+    struct Paging {
+        page: Option<usize>,
+        per_page: Option<usize>,
+    }
+    let router = axum::Router::new()
+        .route(
+            "/oruk/organizations",
+            axum::routing::get(
+                |axum::extract::State(orgs): axum::extract::State<Arc<Mutex<Vec<Value>>>>,
+                 axum::extract::Query(p): axum::extract::Query<Paging>| async move {
+                    let all = orgs.lock().unwrap().clone();
+                    // Two a page, so that the reader walks pages.
+                    let (page, per) = (p.page.unwrap_or(1), p.per_page.unwrap_or(50).min(2));
+                    let contents: Vec<Value> = all.iter().skip((page - 1) * per).take(per).cloned().collect();
+                    let pages = all.len().div_ceil(per);
+                    axum::Json(json!({ "total_items": all.len(), "total_pages": pages, "page_number": page,
+                        "size": contents.len(), "first_page": page == 1, "last_page": page >= pages,
+                        "empty": contents.is_empty(), "contents": contents }))
+                },
+            ),
+        )
+        .with_state(orgs);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    url
+}
+
+fn org(id: &str, name: &str) -> Value {
+    json!({ "id": id, "name": name, "description": format!("{name} helps people in Wigan.\nOpen weekdays."),
+        "website": format!("https://{id}.example"), "email": format!("hello@{id}.example"),
+        "organization_identifiers": [{ "identifier_scheme": "GB-CHC", "identifier": "1123456" }] })
+}
+
+#[tokio::test]
+async fn a_directory_of_organisations_becomes_read_only_entries_that_follow_it() {
+    let app = app().await;
+    let orgs = Arc::new(Mutex::new(vec![
+        org("foodbank", "Wigan Foodbank"),
+        org("credit-union", "Wigan Credit Union"),
+        org("carers", "Carers Centre"),
+        json!({ "id": "nameless", "description": "no name" }),
+    ]));
+    let base = serve_directory(orgs.clone()).await;
+    let res = app
+        .http
+        .post("/api/v1/sources")
+        .token(&app.operator)
+        .json(&json!({ "kind": "oruk", "url": format!("{base}/oruk"), "name": "Wigan Council directory" }))
+        .send()
+        .await;
+    assert_eq!(res.status, 201, "{}", res.text);
+    let source = res.json();
+    assert_eq!(source["listed_under"], Value::Null, "each organisation is a group of its own");
+    let id = source["id"].as_str().unwrap().to_owned();
+    let h = sync(&app, &id).await["health"].clone();
+    assert_eq!((h["added"].as_u64(), h["skipped"].as_u64()), (Some(3), Some(1)), "{h}");
+    assert!(h["message"].as_str().unwrap().starts_with("Read the directory"), "{h}");
+
+    let listed = app.http.get("/api/v1/groups?q=foodbank").send().await.json();
+    let foodbank = listed["items"].as_array().unwrap().iter().find(|g| g["name"] == "Wigan Foodbank").cloned();
+    let foodbank = foodbank.unwrap_or_else(|| panic!("{listed}"));
+    assert_eq!(foodbank["origin"]["original_id"], "foodbank");
+    assert_eq!(foodbank["origin"]["url"], "https://foodbank.example");
+    assert_eq!(foodbank["summary"], "Wigan Foodbank helps people in Wigan.");
+    assert_eq!(foodbank["kind"], "charity");
+    assert_eq!(
+        foodbank["identifiers"],
+        json!([{ "scheme": "GB-CHC", "value": "1123456", "verified": false, "verified_at": null }])
+    );
+    // Read-only here, even for operators; and left out of this instance's own directory.
+    let fid = foodbank["id"].as_str().unwrap();
+    let res = app
+        .http
+        .patch(&format!("/api/v1/groups/{fid}"))
+        .token(&app.operator)
+        .header("if-match", "\"1\"")
+        .json(&json!({ "summary": "Changed here" }))
+        .send()
+        .await;
+    assert_eq!((res.status.as_u16(), res.json()["code"].clone()), (409, json!("IMPORTED_READ_ONLY")), "{}", res.text);
+    let oruk = app.http.get("/oruk/organizations").send().await.json();
+    assert_eq!(oruk["total_items"], 0, "{oruk}");
+    assert_eq!(app.http.get(&format!("/oruk/organizations/{fid}")).send().await.status, 404);
+
+    // The directory changes: one renamed, one gone.
+    {
+        let mut o = orgs.lock().unwrap();
+        o[0] = org("foodbank", "Wigan & Leigh Foodbank");
+        o.remove(1);
+    }
+    let h = sync(&app, &id).await["health"].clone();
+    assert_eq!((h["added"].as_u64(), h["changed"].as_u64(), h["removed"].as_u64()), (Some(0), Some(1), Some(1)), "{h}");
+    let res = app.http.get(&format!("/api/v1/groups/{fid}")).send().await.json();
+    assert_eq!(res["name"], "Wigan & Leigh Foodbank", "the same entry, renamed");
+    let listed = app.http.get("/api/v1/groups?q=credit").send().await.json();
+    assert_eq!(listed["items"], json!([]), "{listed}");
+}

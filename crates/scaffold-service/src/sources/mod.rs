@@ -4,6 +4,7 @@
 //! what it stops listing is removed. A malformed item is skipped and reported in the source's
 //! health record; it never stops the run or changes what was imported before.
 
+mod directory;
 mod ics;
 mod peers;
 mod rpde;
@@ -175,6 +176,8 @@ fn in_words(e: &DomainError) -> String {
 struct Outcome {
     events: Vec<ImportedEvent>,
     removed: Vec<EventId>,
+    groups: Vec<Group>,
+    removed_groups: Vec<GroupId>,
     added: u32,
     changed: u32,
     problems: Vec<ItemProblem>,
@@ -198,6 +201,37 @@ struct Read {
     notice: Option<String>,
     /// Why the read stopped, when it failed (what was read before is still applied).
     failure: Option<String>,
+    /// A directory's organisations (an ORUK source), instead of events.
+    orgs: Option<Vec<directory::Org>>,
+}
+
+/// Organisations read from a directory per page, and pages per run.
+const DIRECTORY_PER_PAGE: u32 = 100;
+
+/// Reads an Open Referral UK API's organisations, page by page to the last, within the bounds.
+async fn read_directory(client: &reqwest::Client, source: &Source) -> Result<Read, String> {
+    let mut read = Read { orgs: Some(Vec::new()), state: Some(SourceState::default()), ..Read::default() };
+    let mut orgs = Vec::new();
+    for n in 1..=u32::try_from(MAX_PAGES).unwrap_or(50) + 1 {
+        if n > u32::try_from(MAX_PAGES).unwrap_or(50) || orgs.len() >= MAX_ITEMS {
+            read.truncated = true;
+            read.notice = Some(format!("It read {} pages, the most for one run: nothing was removed.", n - 1));
+            break;
+        }
+        let url = directory::listing_url(&source.url, n, DIRECTORY_PER_PAGE);
+        let text = match fetch(client, &url, &SourceState::default()).await? {
+            Fetched::Body { text, .. } => text,
+            Fetched::NotModified => return Err("the server answered 304 Not Modified to a plain request".to_owned()),
+        };
+        let page = directory::page(&text)?;
+        orgs.extend(page.orgs);
+        read.problems.extend(page.problems);
+        if page.last {
+            break;
+        }
+    }
+    read.orgs = Some(orgs);
+    Ok(read)
 }
 
 async fn read_calendar(client: &reqwest::Client, source: &Source) -> Result<Read, String> {
@@ -315,13 +349,6 @@ impl Service {
     pub async fn add_source(&self, actor: &Actor, draft: &SourceDraft) -> Result<Source, DomainError> {
         let person = actor.require(Scope::Admin)?;
         let (kind, url, name) = draft.validate()?;
-        if kind == SourceKind::Oruk {
-            return Err(DomainError::invalid_field(
-                "/kind",
-                codes::INVALID_VALUE,
-                "this instance reads iCalendar (ical) and OpenActive RPDE (rpde) sources so far",
-            ));
-        }
         let now = self.clock.now();
         let source = Source {
             id: SourceId::new_v7(now),
@@ -335,7 +362,8 @@ impl Service {
             created_at: now,
             version: 1,
         };
-        let holder = holder_group(&source, now);
+        // A directory's organisations are groups of their own; events are listed under one.
+        let holders = if kind == SourceKind::Oruk { Vec::new() } else { vec![holder_group(&source, now)] };
         let audit = self.audit(
             Some(person),
             "source.create",
@@ -343,7 +371,7 @@ impl Service {
             source.id,
             serde_json::json!({ "kind": source.kind.as_str(), "host": host_of(&source.url) }),
         );
-        self.store.create_source(&source, &[holder], &audit).await.map_err(|e| match e {
+        self.store.create_source(&source, &holders, &audit).await.map_err(|e| match e {
             StoreError::Conflict { constraint: "source" } => {
                 DomainError::conflict(codes::SOURCE_EXISTS, "a source of this kind with this URL is already added")
             }
@@ -416,7 +444,7 @@ impl Service {
         let read = match source.kind {
             SourceKind::Ical => read_calendar(&client, &source).await,
             SourceKind::Rpde => read_feed(&client, &source).await,
-            SourceKind::Oruk => Err("Open Referral UK sources are not read yet".to_owned()),
+            SourceKind::Oruk => read_directory(&client, &source).await,
         };
         let mut health = SourceHealth {
             last_run_at: Some(started),
@@ -474,12 +502,16 @@ impl Service {
             }
             health.added = outcome.added;
             health.changed = outcome.changed;
-            health.removed = u32::try_from(outcome.removed.len()).unwrap_or(u32::MAX);
+            health.removed = u32::try_from(outcome.removed.len() + outcome.removed_groups.len()).unwrap_or(u32::MAX);
             health.skipped = outcome.skipped;
             health.problems = outcome.problems;
             health.message = format!(
                 "Read {}: {} added, {} changed, {} removed, {} skipped{}.",
-                if whole { "the calendar" } else { "the feed" },
+                match source.kind {
+                    SourceKind::Ical => "the calendar",
+                    SourceKind::Rpde => "the feed",
+                    SourceKind::Oruk => "the directory",
+                },
                 health.added,
                 health.changed,
                 health.removed,
@@ -494,6 +526,8 @@ impl Service {
             health.last_success_at = Some(started);
             run.events = outcome.events;
             run.removed_events = outcome.removed;
+            run.groups = outcome.groups;
+            run.removed_groups = outcome.removed_groups;
             run.all_seen_at = whole.then_some(started);
         }
         if let Some(message) = failed {
@@ -502,7 +536,7 @@ impl Service {
             health.consecutive_failures = failures;
             health.last_success_at = source.health.last_success_at;
             run.next_run_at = Source::next_run(started, failures);
-            let kept = if run.events.is_empty() && run.removed_events.is_empty() {
+            let kept = if run.events.is_empty() && run.removed_events.is_empty() && run.groups.is_empty() {
                 "What it brought before is kept.".to_owned()
             } else {
                 format!("What was read before the failure was applied ({}).", health.message.trim_end_matches('.'))
@@ -524,6 +558,9 @@ impl Service {
 
     /// Compares what the source lists with what it brought before.
     async fn reconcile(&self, source: &Source, read: Read, now: DateTime<Utc>) -> Result<Outcome, DomainError> {
+        if read.orgs.is_some() {
+            return self.reconcile_directory(source, read, now).await;
+        }
         let Read { items, deleted, problems, truncated, .. } = read;
         let holder = self.source_group(source.id).await?.ok_or_else(|| {
             DomainError::conflict(
@@ -611,6 +648,65 @@ impl Service {
                 gone.iter().filter(|k| !keep.contains(*k)).filter_map(|k| by_key.remove(k)).map(|e| e.id).collect()
             }
         };
+        out.problems.truncate(PROBLEMS_KEPT);
+        Ok(out)
+    }
+
+    /// Compares a directory's organisations with the groups it brought before.
+    async fn reconcile_directory(
+        &self,
+        source: &Source,
+        read: Read,
+        now: DateTime<Utc>,
+    ) -> Result<Outcome, DomainError> {
+        let Read { orgs, problems, truncated, .. } = read;
+        let mut by_key: HashMap<String, Group> = self
+            .store
+            .imported_groups(source.id)
+            .await
+            .map_err(store_error)?
+            .into_iter()
+            .filter_map(|g| g.origin.clone().map(|o| (o.key, g)))
+            .collect();
+        let mut out = Outcome { skipped: u32::try_from(problems.len()).unwrap_or(u32::MAX), ..Outcome::default() };
+        let mut keep: std::collections::HashSet<String> = problems.iter().map(|p| p.item.clone()).collect();
+        out.problems = problems;
+        for org in orgs.unwrap_or_default() {
+            if !keep.insert(org.key.clone()) {
+                out.problems.push(ItemProblem {
+                    item: org.key.clone(),
+                    message: "another organisation has the same id".to_owned(),
+                });
+                continue;
+            }
+            let old = by_key.remove(&org.key);
+            let mut g = match &old {
+                Some(o) => o.clone(),
+                None => holder_group(source, now),
+            };
+            let charity = org.identifiers.iter().any(|i| i.scheme != scaffold_domain::group::IdentifierScheme::Company);
+            g.kind = if charity { GroupKind::Charity } else { GroupKind::CommunityGroup };
+            g.name = org.name.clone();
+            g.summary = org.summary.clone();
+            g.description = org.description.clone();
+            g.links = org.links();
+            g.contact_email = org.email.clone();
+            g.identifiers = org.identifiers.clone();
+            g.origin = Some(source.origin(org.key.clone(), org.website.clone(), now));
+            match &old {
+                Some(o) if Group { origin: o.origin.clone(), ..g.clone() } == *o => continue,
+                Some(o) => {
+                    g.version = o.version + 1;
+                    g.updated_at = now;
+                    out.changed += 1;
+                }
+                None => out.added += 1,
+            }
+            out.groups.push(g);
+        }
+        if !truncated {
+            out.removed_groups = by_key.into_iter().filter(|(k, _)| !keep.contains(k)).map(|(_, g)| g.id).collect();
+        }
         out.problems.truncate(PROBLEMS_KEPT);
         Ok(out)
     }
