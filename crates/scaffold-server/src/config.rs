@@ -52,6 +52,21 @@ pub struct Config {
     pub identity: IdentitySection,
     pub rate_limits: RateLimitConfig,
     pub site: SiteConfig,
+    pub sources: SourcesConfig,
+}
+
+/// Reading sources and peers (`docs/sources.md`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SourcesConfig {
+    /// The longest one read may take, answer included (1 to 300 seconds).
+    pub fetch_timeout_secs: u64,
+}
+
+impl Default for SourcesConfig {
+    fn default() -> Self {
+        Self { fetch_timeout_secs: scaffold_service::sources::FETCH_SECS }
+    }
 }
 
 /// Who publishes this instance's open data, for the OpenActive dataset site. Empty values take
@@ -247,6 +262,7 @@ impl Config {
             providers,
             access_token_lifetime_secs: self.identity.access_token_lifetime_secs,
             status_list_ttl_secs: self.identity.status_list_ttl_secs,
+            source_fetch_secs: self.sources.fetch_timeout_secs,
             access_token_key_pem: key,
             session_idle_secs: self.identity.session_idle_secs,
             session_absolute_secs: self.identity.session_absolute_secs,

@@ -55,6 +55,13 @@ async fn serve(state: Shared) -> String {
         .route("/huge.ics", get(|| async { "BEGIN:VCALENDAR\r\n".repeat(400_000) }))
         .route("/latin1.ics", get(|| async { b"BEGIN:VCALENDAR\r\nX-NAME:Caf\xe9\r\nEND:VCALENDAR\r\n".to_vec() }))
         .route("/page.ics", get(|| async { "<html><body>Our events</body></html>" }))
+        .route(
+            "/slow.ics",
+            get(|| async {
+                tokio::time::sleep(std::time::Duration::from_secs(4)).await;
+                "BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n"
+            }),
+        )
         .route("/cut.ics", get(|| async { "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:x\r\nSUMMARY:A" }))
         .route("/many.ics", get(move || async move { many }))
         .with_state(state);
@@ -251,9 +258,20 @@ async fn a_council_calendar_is_imported_read_only_with_its_origin_and_follows_it
     assert_eq!(res.json()["code"], "SOURCE_NOT_FOUND");
 }
 
+/// An app whose reads of sources give up after `secs`.
+async fn app_reading_for(secs: u64) -> TestApp {
+    let config = scaffold_service::identity::IdentityConfig { source_fetch_secs: secs, ..Default::default() };
+    let service =
+        scaffold_service::Service::with_identity(scaffold_testkit::store().await, scaffold_testkit::clock(), config)
+            .unwrap();
+    let operator = service.bootstrap_operator().await.unwrap().unwrap().expose().to_owned();
+    let router = scaffold_server::app::router(service, &scaffold_server::app::AppOptions::default());
+    TestApp { http: scaffold_testkit::TestClient::new(router), operator }
+}
+
 #[tokio::test]
 async fn hostile_sources_are_bounded_and_reported_in_words() {
-    let app = app().await;
+    let app = app_reading_for(2).await;
     let base = serve(Arc::new(Mutex::new(Served::default()))).await;
     for (path, says) in [
         ("/loop", "redirects too many times"),
@@ -262,6 +280,7 @@ async fn hostile_sources_are_bounded_and_reported_in_words() {
         ("/latin1.ics", "not UTF-8"),
         ("/page.ics", "not an iCalendar file"),
         ("/cut.ics", "cut off"),
+        ("/slow.ics", "did not answer within 2 seconds"),
         ("http://127.0.0.1:9/closed.ics", "could not connect"),
     ] {
         let url = if path.starts_with("http") { path.to_owned() } else { format!("{base}{path}") };

@@ -67,6 +67,8 @@ pub struct IdentityConfig {
     /// How long verifiers may cache this instance's status lists (their `ttl`), so how soon a
     /// revocation reaches them: 1 second to a day.
     pub status_list_ttl_secs: i64,
+    /// The longest one read of a source or a peer may take, answer included (1 to 300 seconds).
+    pub source_fetch_secs: u64,
 }
 
 /// Who publishes the instance's open data; `None` takes a default from the public address.
@@ -87,6 +89,7 @@ impl Default for IdentityConfig {
             providers: Vec::new(),
             access_token_lifetime_secs: 600,
             status_list_ttl_secs: 300,
+            source_fetch_secs: crate::sources::FETCH_SECS,
             access_token_key_pem: None,
             session_idle_secs: 30 * 60,
             session_absolute_secs: 12 * 60 * 60,
@@ -136,6 +139,9 @@ impl Identity {
             if providers.insert(p.name.clone(), provider).is_some() {
                 return Err(format!("two identity providers are named `{}`", p.name));
             }
+        }
+        if !(1..=300).contains(&config.source_fetch_secs) {
+            return Err("sources.fetch_timeout_secs must be between 1 and 300".to_owned());
         }
         if !(1..=86_400).contains(&config.status_list_ttl_secs) {
             return Err("identity.status_list_ttl_secs must be between 1 and 86400".to_owned());

@@ -26,8 +26,15 @@ use std::collections::HashMap;
 pub const MAX_BYTES: usize = 5 * 1024 * 1024;
 /// The most items read from one source.
 pub const MAX_ITEMS: usize = 5_000;
-/// The longest a read may take, answer included.
+/// The longest a read may take, answer included, by default (`sources.fetch_timeout_secs`).
 pub const FETCH_SECS: u64 = 30;
+
+/// The HTTP client sources and peers are read with, and its time limit (for messages).
+#[derive(Debug, Clone)]
+pub(crate) struct Fetcher {
+    client: reqwest::Client,
+    secs: u64,
+}
 /// Redirects followed before giving up.
 pub const MAX_REDIRECTS: usize = 5;
 /// How long a replica holds a source it is reading before another may take it.
@@ -72,10 +79,10 @@ fn source_not_found() -> DomainError {
 }
 
 /// The error in words an operator understands.
-fn fetch_error(e: &reqwest::Error, url: &str) -> String {
+fn fetch_error(e: &reqwest::Error, url: &str, secs: u64) -> String {
     let host = host_of(url);
     if e.is_timeout() {
-        format!("{host} did not answer within {FETCH_SECS} seconds")
+        format!("{host} did not answer within {secs} seconds")
     } else if e.is_redirect() {
         format!("the address redirects too many times (more than {MAX_REDIRECTS}) or in a loop")
     } else if e.is_connect() {
@@ -85,15 +92,15 @@ fn fetch_error(e: &reqwest::Error, url: &str) -> String {
     }
 }
 
-async fn fetch(client: &reqwest::Client, url: &str, state: &SourceState) -> Result<Fetched, String> {
-    let mut req = client.get(url).header("accept", "text/calendar, application/json;q=0.9, */*;q=0.1");
+async fn fetch(client: &Fetcher, url: &str, state: &SourceState) -> Result<Fetched, String> {
+    let mut req = client.client.get(url).header("accept", "text/calendar, application/json;q=0.9, */*;q=0.1");
     if let Some(e) = &state.etag {
         req = req.header("if-none-match", e);
     }
     if let Some(m) = &state.last_modified {
         req = req.header("if-modified-since", m);
     }
-    let mut resp = req.send().await.map_err(|e| fetch_error(&e, url))?;
+    let mut resp = req.send().await.map_err(|e| fetch_error(&e, url, client.secs))?;
     let status = resp.status();
     if status == reqwest::StatusCode::NOT_MODIFIED {
         return Ok(Fetched::NotModified);
@@ -107,7 +114,7 @@ async fn fetch(client: &reqwest::Client, url: &str, state: &SourceState) -> Resu
     let header = |name: &str| resp.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let (etag, last_modified) = (header("etag"), header("last-modified"));
     let mut body = Vec::new();
-    while let Some(chunk) = resp.chunk().await.map_err(|e| fetch_error(&e, url))? {
+    while let Some(chunk) = resp.chunk().await.map_err(|e| fetch_error(&e, url, client.secs))? {
         if body.len() + chunk.len() > MAX_BYTES {
             return Err(format!("the answer is larger than {} MB", MAX_BYTES / (1024 * 1024)));
         }
@@ -124,7 +131,7 @@ fn host_of(url: &str) -> String {
 }
 
 /// A small public document (a peer's status list): bounded like every source read.
-pub(crate) async fn fetch_text(client: &reqwest::Client, url: &str) -> Result<String, String> {
+pub(crate) async fn fetch_text(client: &Fetcher, url: &str) -> Result<String, String> {
     match fetch(client, url, &SourceState::default()).await? {
         Fetched::Body { text, .. } => Ok(text),
         Fetched::NotModified => Err("the server answered 304 Not Modified to a plain request".to_owned()),
@@ -209,7 +216,7 @@ struct Read {
 const DIRECTORY_PER_PAGE: u32 = 100;
 
 /// Reads an Open Referral UK API's organisations, page by page to the last, within the bounds.
-async fn read_directory(client: &reqwest::Client, source: &Source) -> Result<Read, String> {
+async fn read_directory(client: &Fetcher, source: &Source) -> Result<Read, String> {
     let mut read = Read { orgs: Some(Vec::new()), state: Some(SourceState::default()), ..Read::default() };
     let mut orgs = Vec::new();
     for n in 1..=u32::try_from(MAX_PAGES).unwrap_or(50) + 1 {
@@ -234,7 +241,7 @@ async fn read_directory(client: &reqwest::Client, source: &Source) -> Result<Rea
     Ok(read)
 }
 
-async fn read_calendar(client: &reqwest::Client, source: &Source) -> Result<Read, String> {
+async fn read_calendar(client: &Fetcher, source: &Source) -> Result<Read, String> {
     match fetch(client, &source.url, &source.state).await? {
         Fetched::NotModified => Ok(Read { unchanged: true, ..Read::default() }),
         Fetched::Body { text, etag, last_modified } => {
@@ -258,7 +265,7 @@ const FEED_READ_SECS: u64 = 15 * 60;
 
 /// Walks an RPDE feed from where the last run stopped to its end (a page with no items), within
 /// the bounds. The latest state of each item wins.
-async fn read_feed(client: &reqwest::Client, source: &Source) -> Result<Read, String> {
+async fn read_feed(client: &Fetcher, source: &Source) -> Result<Read, String> {
     let mut at = source.state.next.clone().unwrap_or_else(|| source.url.clone());
     let mut latest: Vec<(String, Option<Item>)> = Vec::new();
     let mut read = Read { deleted: Some(Vec::new()), ..Read::default() };
@@ -340,9 +347,11 @@ async fn read_feed(client: &reqwest::Client, source: &Source) -> Result<Read, St
 }
 
 impl Service {
-    pub(crate) fn client(&self) -> Result<reqwest::Client, DomainError> {
-        scaffold_identity::fetch_client(MAX_REDIRECTS, std::time::Duration::from_secs(FETCH_SECS))
-            .map_err(|e| DomainError::internal(Box::<dyn std::error::Error + Send + Sync>::from(e)))
+    pub(crate) fn client(&self) -> Result<Fetcher, DomainError> {
+        let secs = self.identity.config().source_fetch_secs;
+        let client = scaffold_identity::fetch_client(MAX_REDIRECTS, std::time::Duration::from_secs(secs))
+            .map_err(|e| DomainError::internal(Box::<dyn std::error::Error + Send + Sync>::from(e)))?;
+        Ok(Fetcher { client, secs })
     }
 
     /// Adds a source (operators): it is read at once in the background, then hourly.

@@ -4,7 +4,7 @@
 //! issuer of the attestation types the operator chose. Removing a peer removes its trust and its
 //! mirrored listings at once.
 
-use super::{Fetched, fetch, holder_group};
+use super::{Fetched, Fetcher, fetch, holder_group};
 use crate::{Service, store_error};
 use scaffold_attest::PublicKey;
 use scaffold_domain::attestation::AttestationType;
@@ -38,7 +38,7 @@ fn unreachable(message: String) -> DomainError {
     DomainError::invalid_field("/base_url", codes::PEER_UNREACHABLE, message)
 }
 
-async fn json_at(client: &reqwest::Client, url: &str) -> Result<Value, DomainError> {
+async fn json_at(client: &Fetcher, url: &str) -> Result<Value, DomainError> {
     match fetch(client, url, &SourceState::default()).await {
         Ok(Fetched::Body { text, .. }) => {
             serde_json::from_str(&text).map_err(|_| unreachable(format!("{url} did not answer with JSON")))
@@ -49,7 +49,7 @@ async fn json_at(client: &reqwest::Client, url: &str) -> Result<Value, DomainErr
 }
 
 /// The peer's issuer and keys, from `/.well-known/jwt-vc-issuer`; the issuer must be the peer.
-pub(crate) async fn issuer_metadata(client: &reqwest::Client, base: &str) -> Result<(String, Value), DomainError> {
+pub(crate) async fn issuer_metadata(client: &Fetcher, base: &str) -> Result<(String, Value), DomainError> {
     let url = format!("{base}/.well-known/jwt-vc-issuer");
     let meta = json_at(client, &url).await?;
     let issuer = meta.get("issuer").and_then(Value::as_str).unwrap_or_default().trim_end_matches('/').to_owned();
@@ -185,7 +185,7 @@ impl Service {
     }
 
     /// Re-reads a peer's issuer metadata and keeps its new keys (its issuer must not change).
-    pub(crate) async fn refresh_peer_keys(&self, client: &reqwest::Client, id: PeerId) -> Result<(), DomainError> {
+    pub(crate) async fn refresh_peer_keys(&self, client: &Fetcher, id: PeerId) -> Result<(), DomainError> {
         let Some(peer) = self.store.peer_by_id(id).await.map_err(store_error)? else {
             return Ok(());
         };
