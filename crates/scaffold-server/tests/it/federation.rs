@@ -102,10 +102,26 @@ impl Instance {
         e["id"].as_str().unwrap().to_owned()
     }
 
-    /// Reads the peer's mirror now; its health.
+    /// Reads the peer's mirrors (its sessions, its directory) now; the sessions' health.
     async fn sync_peer(&self, peer: &Value) -> Value {
-        let source = peer["sources"][0].as_str().unwrap();
-        self.ok("POST", &format!("/api/v1/sources/{source}/sync"), Some(&self.operator), None).await["health"].clone()
+        let mut health = Vec::new();
+        for source in peer["sources"].as_array().unwrap() {
+            let path = format!("/api/v1/sources/{}/sync", source.as_str().unwrap());
+            health.push(self.ok("POST", &path, Some(&self.operator), None).await["health"].clone());
+        }
+        health.swap_remove(0)
+    }
+
+    /// The groups mirrored from a peer's directory, by name, with the origin each shows.
+    async fn entries(&self) -> Vec<(String, String)> {
+        let groups = self.ok("GET", "/api/v1/groups?q=club", None, None).await;
+        groups["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|g| !g["origin"].is_null())
+            .map(|g| (g["name"].as_str().unwrap().to_owned(), g["origin"]["source_name"].as_str().unwrap().to_owned()))
+            .collect()
     }
 
     /// The titles of the sessions mirrored from a peer, with the origin each shows.
@@ -242,6 +258,12 @@ async fn two_instances_mirror_each_others_sessions_and_verify_each_others_creden
     let h = leigh.sync_peer(&wigan_at_leigh).await;
     assert_eq!(h["outcome"], "ok", "{h}");
     assert_eq!(leigh.mirrored(&wigan_at_leigh).await, [("Health walk".to_owned(), "Wigan Scaffold".to_owned())]);
+    assert_eq!(wigan_at_leigh["sources"].as_array().unwrap().len(), 2, "its sessions and its directory");
+    assert_eq!(
+        leigh.entries().await,
+        [("Health walk club".to_owned(), "Wigan Scaffold".to_owned())],
+        "its groups, from /oruk"
+    );
     wigan.sync_peer(&leigh_at_wigan).await;
     assert_eq!(wigan.mirrored(&leigh_at_wigan).await, [("Morning swim".to_owned(), "Leigh Scaffold".to_owned())]);
     let found = leigh
@@ -324,6 +346,7 @@ async fn two_instances_mirror_each_others_sessions_and_verify_each_others_creden
     assert!(status == 422 && res["detail"].as_str().unwrap().contains("UNTRUSTED_ISSUER"), "{res}");
     let source = wigan_at_leigh["sources"][0].as_str().unwrap();
     assert_eq!(leigh.call("GET", &format!("/api/v1/sources/{source}"), Some(&leigh.operator), None).await.0, 404);
+    assert!(leigh.entries().await.is_empty(), "its directory entries went with it");
     assert!(wigan.server.stop().await.success());
     assert!(leigh.server.stop().await.success());
 }

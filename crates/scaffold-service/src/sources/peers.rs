@@ -1,6 +1,7 @@
 //! Peer instances: an operator adds another instance by its base URL. This instance reads the
 //! peer's issuer metadata and its OpenActive dataset, mirrors its public sessions through an RPDE
-//! source (so they show their origin and follow its edits and deletions), and trusts it as an
+//! source and its directory of groups through an Open Referral UK source (so they show their
+//! origin and follow its edits and deletions), and trusts it as an
 //! issuer of the attestation types the operator chose. Removing a peer removes its trust and its
 //! mirrored listings at once.
 
@@ -136,6 +137,13 @@ impl Service {
             .filter(|u| u.starts_with(&format!("{base}/")))
             .map(str::to_owned)
             .ok_or_else(|| unreachable(format!("{base}/openactive lists no SessionSeries feed of its own")))?;
+        // Its directory (Open Referral UK), when it has one: its groups become entries here.
+        let directory = match json_at(&client, &format!("{base}/oruk/")).await {
+            Ok(about) if about.get("version").and_then(Value::as_str).is_some_and(|v| v.starts_with("HSDS-UK-3")) => {
+                Some(format!("{base}/oruk"))
+            }
+            _ => None,
+        };
         let name = name
             .or_else(|| dataset.pointer("/publisher/name").and_then(Value::as_str).map(str::to_owned))
             .map(|n| super::clip(&n, scaffold_domain::source::NAME_MAX))
@@ -164,6 +172,11 @@ impl Service {
             version: 1,
         };
         let holder = holder_group(&source, now);
+        let mut sources = vec![(source.clone(), vec![holder])];
+        if let Some(url) = directory {
+            let id = SourceId::new_v7(now);
+            sources.push((Source { id, kind: SourceKind::Oruk, url, ..source.clone() }, Vec::new()));
+        }
         let audit = self.audit(
             Some(person),
             "peer.create",
@@ -171,17 +184,17 @@ impl Service {
             peer.id,
             serde_json::json!({ "base_url": base, "trust": peer.trusted_types.iter().map(|t| t.as_str()).collect::<Vec<_>>() }),
         );
-        self.store.create_peer(&peer, &[(source.clone(), vec![holder])], &audit).await.map_err(|e| match e {
+        self.store.create_peer(&peer, &sources, &audit).await.map_err(|e| match e {
             StoreError::Conflict { constraint: "peer" } => {
                 DomainError::conflict(codes::PEER_EXISTS, "a peer with this base URL is already added")
             }
             StoreError::Conflict { constraint: "source" } => DomainError::conflict(
                 codes::SOURCE_EXISTS,
-                "the peer's session feed is already added as a source: remove that source first",
+                "the peer's session feed or directory is already added as a source: remove that source first",
             ),
             e => store_error(e),
         })?;
-        Ok(PeerView { peer, sources: vec![source] })
+        Ok(PeerView { peer, sources: sources.into_iter().map(|(s, _)| s).collect() })
     }
 
     /// Re-reads a peer's issuer metadata and keeps its new keys (its issuer must not change).
