@@ -163,8 +163,10 @@ fn times(out: &mut String, e: &Event, start: NaiveDateTime, end: NaiveDateTime) 
 fn origin(out: &mut String, e: &Event) {
     if let Some(o) = &e.origin {
         line(out, &format!("X-ORIGIN-SOURCE:{}", text(&o.source_name)));
-        if let Some(u) = &o.url {
-            line(out, &format!("X-ORIGIN-URL:{}", text(u)));
+        // A URI value, not text: written as it is (imported URLs are checked http(s) URLs with
+        // no spaces or control characters).
+        if let Some(u) = o.url.as_deref().filter(|u| !u.chars().any(char::is_control)) {
+            line(out, &format!("X-ORIGIN-URL;VALUE=URI:{u}"));
         }
     }
 }

@@ -68,7 +68,17 @@ impl Service {
             ..GroupQuery::default()
         };
         if let Some(pc) = d.postcode {
-            let out = pc.split_whitespace().next().unwrap_or_default();
+            // `WN1 1NS`, `WN11NS` or the outward code alone: a full postcode ends with its
+            // three-character inward code.
+            let compact: String = pc.chars().filter(|c| !c.is_whitespace()).collect();
+            let out = if pc.split_whitespace().count() > 1 {
+                pc.split_whitespace().next().unwrap_or_default().to_owned()
+            } else if compact.len() >= 5 && compact.as_bytes().get(compact.len() - 3).is_some_and(u8::is_ascii_digit) {
+                compact[..compact.len() - 3].to_owned()
+            } else {
+                compact
+            };
+            let out = out.as_str();
             let outcode =
                 scaffold_domain::Outcode::parse("/postcode", out).map_err(|e| DomainError::invalid(vec![e]))?;
             match d.proximity {
@@ -95,10 +105,12 @@ impl Service {
                 }
             }
         } else if d.proximity.is_some() {
-            return Err(DomainError::invalid_field("/proximity", codes::REQUIRED, "proximity needs a postcode"));
+            return Err(DomainError::invalid_field("/postcode", codes::REQUIRED, "proximity needs a postcode"));
         }
         if let Some(m) = d.modified_after {
-            let m = m.trim();
+            // An unencoded `+` of an offset arrives as a space.
+            let m = m.trim().replace(' ', "+");
+            let m = m.as_str();
             let at = chrono::DateTime::parse_from_rfc3339(m)
                 .map(|t| t.with_timezone(&chrono::Utc))
                 .ok()

@@ -159,6 +159,7 @@ async fn services_are_found_by_postcode_proximity_and_time_of_change_and_bad_fil
     let names = |body: &Value| -> Vec<String> {
         body["contents"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap().to_owned()).collect()
     };
+    assert_eq!(names(&get(&app, "/oruk/services?postcode=wn11ns").await), ["Group new-tea", "Group wigan-tea"]);
     let body = get(&app, "/oruk/services?postcode=WN1%201NS").await;
     assert_eq!(names(&body), ["Group new-tea", "Group wigan-tea"], "the postcode's district");
     paged(&body, 2, 1, 50);
@@ -176,7 +177,7 @@ async fn services_are_found_by_postcode_proximity_and_time_of_change_and_bad_fil
         ("postcode=XX99", "/postcode"),
         ("postcode=WN1&proximity=-5", "/proximity"),
         ("postcode=WN1&proximity=999999", "/proximity"),
-        ("proximity=100", "/proximity"),
+        ("proximity=100", "/postcode"),
         ("modified_after=yesterday", "/modified_after"),
     ] {
         let res = app.http.get(&format!("/oruk/services?{query}")).send().await;

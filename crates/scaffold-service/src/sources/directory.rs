@@ -19,23 +19,41 @@ pub(crate) struct Org {
     pub identifiers: Vec<OrgIdentifier>,
 }
 
-/// One ORUK page: its organisations, the problems, and whether it is the last.
+/// One ORUK page: its organisations, the problems, and where it stands in the listing.
 #[derive(Debug, Default)]
 pub(crate) struct OrgPage {
     pub orgs: Vec<Org>,
     pub problems: Vec<ItemProblem>,
     pub last: bool,
+    /// The listing's own count of organisations and pages.
+    pub total_items: Option<u64>,
+    pub total_pages: Option<u64>,
+    /// Items without a readable id: the read cannot tell what is missing, so removes nothing.
+    pub unkeyed: bool,
 }
 
 fn text<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
     v.get(key).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty())
 }
 
-/// The organisations listing URL of an ORUK API given by its base (or by that listing itself).
+/// The organisations listing URL of an ORUK API given by its base (or by that listing itself),
+/// keeping any query the operator gave (an API key).
 pub(crate) fn listing_url(base: &str, page: u32, per_page: u32) -> String {
-    let base = base.trim_end_matches('/');
-    let base = base.strip_suffix("/organizations").unwrap_or(base);
-    format!("{base}/organizations?page={page}&per_page={per_page}")
+    let Ok(mut url) = url::Url::parse(base) else { return base.to_owned() };
+    let path = url.path().trim_end_matches('/').to_owned();
+    let path = path.strip_suffix("/organizations").unwrap_or(&path).to_owned();
+    url.set_path(&format!("{path}/organizations"));
+    let kept: Vec<(String, String)> = url
+        .query_pairs()
+        .filter(|(k, _)| k != "page" && k != "per_page")
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    url.query_pairs_mut()
+        .clear()
+        .extend_pairs(kept)
+        .append_pair("page", &page.to_string())
+        .append_pair("per_page", &per_page.to_string());
+    url.into()
 }
 
 /// Reads one page of `/organizations`. `Err` when it is no ORUK page.
@@ -46,14 +64,21 @@ pub(crate) fn page(body: &str) -> Result<OrgPage, String> {
         .and_then(Value::as_array)
         .ok_or("this is not an Open Referral UK page (it has no contents)")?;
     let mut out = OrgPage {
-        last: v.get("last_page").and_then(Value::as_bool).unwrap_or(contents.is_empty()) || contents.is_empty(),
+        last: v.get("last_page").and_then(Value::as_bool).unwrap_or(contents.is_empty()),
+        total_items: v.get("total_items").and_then(Value::as_u64),
+        total_pages: v.get("total_pages").and_then(Value::as_u64),
         ..OrgPage::default()
     };
     for (n, o) in contents.iter().enumerate() {
-        let Some(key) = text(o, "id").map(str::to_owned) else {
-            out.problems
-                .push(ItemProblem { item: format!("organisation {}", n + 1), message: "it has no id".to_owned() });
-            continue;
+        let key = match o.get("id") {
+            Some(Value::String(s)) if !s.trim().is_empty() => s.trim().to_owned(),
+            Some(Value::Number(x)) => x.to_string(),
+            _ => {
+                out.unkeyed = true;
+                out.problems
+                    .push(ItemProblem { item: format!("organisation {}", n + 1), message: "it has no id".to_owned() });
+                continue;
+            }
         };
         let Some(name) = text(o, "name") else {
             out.problems.push(ItemProblem { item: key, message: "it has no name".to_owned() });
@@ -118,6 +143,7 @@ mod tests {
                 { "name": "No id" } ] });
         let p = page(&body.to_string()).unwrap();
         assert!(p.last);
+        assert!(p.unkeyed, "an item without an id makes the read unable to tell what is gone");
         assert_eq!(p.orgs.len(), 1);
         let o = &p.orgs[0];
         assert_eq!((o.summary.as_str(), o.website.as_deref()), ("Food parcels.", Some("https://foodbank.example")));
@@ -132,6 +158,10 @@ mod tests {
         assert_eq!(
             listing_url("https://d.example/organizations", 1, 5),
             "https://d.example/organizations?page=1&per_page=5"
+        );
+        assert_eq!(
+            listing_url("https://d.example/oruk?key=K&page=9", 3, 100),
+            "https://d.example/oruk/organizations?key=K&page=3&per_page=100"
         );
     }
 }

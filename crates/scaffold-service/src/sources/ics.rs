@@ -217,7 +217,7 @@ fn event(c: &Component<'_>) -> Result<(EventDraft, Option<String>, Tz), String> 
         .as_deref()
         .and_then(|d| d.lines().find(|l| !l.trim().is_empty()))
         .map_or_else(|| title.clone(), |l| clip(l.trim(), SUMMARY_MAX));
-    let url = value(c, "URL").filter(|u| u.starts_with("http://") || u.starts_with("https://"));
+    let url = value(c, "URL").and_then(|u| scaffold_domain::text::http_url("/url", &u, 2_000).ok());
     let cancelled = value(c, "STATUS").is_some_and(|s| s.eq_ignore_ascii_case("CANCELLED"));
     let mut exdates = Vec::new();
     for p in c.properties.iter().filter(|p| p.name.as_str().eq_ignore_ascii_case("EXDATE")) {

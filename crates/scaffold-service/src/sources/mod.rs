@@ -216,13 +216,17 @@ struct Read {
 const DIRECTORY_PER_PAGE: u32 = 100;
 
 /// Reads an Open Referral UK API's organisations, page by page to the last, within the bounds.
+/// A read that cannot show it saw the whole listing (its own counts, ids on every item, within
+/// the bounds) is marked cut short, so that nothing is removed for being absent.
 async fn read_directory(client: &Fetcher, source: &Source) -> Result<Read, String> {
     let mut read = Read { orgs: Some(Vec::new()), state: Some(SourceState::default()), ..Read::default() };
-    let mut orgs = Vec::new();
-    for n in 1..=u32::try_from(MAX_PAGES).unwrap_or(50) + 1 {
-        if n > u32::try_from(MAX_PAGES).unwrap_or(50) || orgs.len() >= MAX_ITEMS {
-            read.truncated = true;
-            read.notice = Some(format!("It read {} pages, the most for one run: nothing was removed.", n - 1));
+    let mut orgs: Vec<directory::Org> = Vec::new();
+    let started = std::time::Instant::now();
+    let max_pages = u32::try_from(MAX_PAGES).unwrap_or(50);
+    let mut total_items = None;
+    let mut finished = false;
+    for n in 1..=max_pages {
+        if started.elapsed() > std::time::Duration::from_secs(FEED_READ_SECS) || orgs.len() >= MAX_ITEMS {
             break;
         }
         let url = directory::listing_url(&source.url, n, DIRECTORY_PER_PAGE);
@@ -231,11 +235,29 @@ async fn read_directory(client: &Fetcher, source: &Source) -> Result<Read, Strin
             Fetched::NotModified => return Err("the server answered 304 Not Modified to a plain request".to_owned()),
         };
         let page = directory::page(&text)?;
+        if n == 1 {
+            total_items = page.total_items;
+        }
+        read.truncated |= page.unkeyed;
+        let empty = page.orgs.is_empty() && page.problems.is_empty();
         orgs.extend(page.orgs);
         read.problems.extend(page.problems);
-        if page.last {
+        // The last page says so; an empty page before the pages the listing counts is not the end.
+        if page.last || (empty && page.total_pages.is_none_or(|t| u64::from(n) >= t)) {
+            finished = true;
             break;
         }
+        if empty {
+            break;
+        }
+    }
+    let seen = orgs.len() + read.problems.len();
+    if !finished || total_items.is_some_and(|t| (seen as u64) < t) {
+        read.truncated = true;
+        read.notice = Some(format!(
+            "It read {seen} of {} organisations in this run: nothing was removed for being absent.",
+            total_items.map_or("the".to_owned(), |t| t.to_string())
+        ));
     }
     read.orgs = Some(orgs);
     Ok(read)
@@ -682,9 +704,10 @@ impl Service {
         out.problems = problems;
         for org in orgs.unwrap_or_default() {
             if !keep.insert(org.key.clone()) {
+                out.skipped += 1;
                 out.problems.push(ItemProblem {
                     item: org.key.clone(),
-                    message: "another organisation has the same id".to_owned(),
+                    message: "the directory listed this id twice in one read: the first was kept".to_owned(),
                 });
                 continue;
             }

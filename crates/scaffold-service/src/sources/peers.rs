@@ -57,15 +57,17 @@ pub(crate) async fn issuer_metadata(client: &Fetcher, base: &str) -> Result<(Str
     if issuer != base {
         return Err(unreachable(format!("{url} names the issuer {issuer:?}, not {base}")));
     }
-    let jwks = meta.get("jwks").cloned().unwrap_or(Value::Null);
-    let keys = jwks.get("keys").and_then(Value::as_array).filter(|k| !k.is_empty());
-    let Some(keys) = keys else {
-        return Err(unreachable(format!("{url} publishes no keys (jwks.keys)")));
-    };
-    if keys.iter().any(|k| PublicKey::from_jwk(k).is_err()) {
-        return Err(unreachable(format!("{url} publishes a key that is not a P-256 signing key")));
-    }
-    Ok((issuer, jwks))
+    // Only keys this instance can check credentials with are kept (P-256 signing keys); a peer
+    // that publishes none is trusted with none.
+    let keys: Vec<Value> = meta
+        .pointer("/jwks/keys")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|k| PublicKey::from_jwk(k).is_ok())
+        .cloned()
+        .collect();
+    Ok((issuer, serde_json::json!({ "keys": keys })))
 }
 
 impl PeerDraft {
@@ -126,6 +128,9 @@ impl Service {
         }
         let client = self.client()?;
         let (issuer, jwks) = issuer_metadata(&client, &base).await?;
+        if jwks["keys"].as_array().is_none_or(Vec::is_empty) {
+            return Err(unreachable(format!("{base}/.well-known/jwt-vc-issuer publishes no P-256 signing key")));
+        }
         let dataset = json_at(&client, &format!("{base}/openactive")).await?;
         let sessions = dataset
             .get("distribution")

@@ -198,7 +198,7 @@ fn series(d: &Value) -> Result<(EventDraft, Option<String>), String> {
         })
         .unwrap_or_default();
     let description = text(d, "description").map(str::to_owned);
-    let url = text(d, "url").filter(|u| u.starts_with("http://") || u.starts_with("https://")).map(str::to_owned);
+    let url = text(d, "url").and_then(|u| scaffold_domain::text::http_url("/url", u, 2_000).ok());
     let location = d.get("location");
     let place_name = location.and_then(|l| text(l, "name")).unwrap_or("Place not stated");
     let address = location.and_then(|l| l.get("address"));
