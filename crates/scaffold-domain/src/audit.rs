@@ -17,4 +17,15 @@ pub struct AuditEntry {
     pub target_id: String,
     /// A small JSON object with non-personal details (changed field names, new role).
     pub detail: serde_json::Value,
+    /// The change record written with it (the outbox), for changes integrators may hear of.
+    pub change: Option<crate::change::Change>,
+}
+
+impl AuditEntry {
+    /// The entry with the change record it brings (the outbox).
+    #[must_use]
+    pub fn with_change(mut self, change: crate::change::Change) -> Self {
+        self.change = Some(change);
+        self
+    }
 }

@@ -87,6 +87,8 @@ catalogue! {
         TYPE_NOT_FOUND: "no such attestation type",
         SOURCE_NOT_FOUND: "no such source",
         PEER_NOT_FOUND: "no such peer",
+        WEBHOOK_NOT_FOUND: "no such webhook",
+        DELIVERY_NOT_FOUND: "the webhook has no delivery of that change",
     }
     "405" "Method not allowed (with `Allow`)" {
         METHOD_NOT_ALLOWED: "the route does not take this method",
@@ -125,6 +127,7 @@ catalogue! {
         IMPORTED_READ_ONLY: "the group or event is imported from a source: change it where it comes from",
         SOURCE_EXISTS: "a source of this kind and URL is already added",
         PEER_EXISTS: "a peer with this base URL is already added",
+        WEBHOOK_DISABLED: "the webhook is disabled: enable it first",
     }
     "412" "Precondition failed" {
         VERSION_MISMATCH: "`If-Match` names a version that is no longer current",
@@ -163,6 +166,9 @@ catalogue! {
         INVALID_SLUG: "not a slug: 3 to 60 lower-case letters, digits and single hyphens",
         PEER_UNREACHABLE: "the instance's issuer metadata or dataset could not be read there (the message says why)",
         UNKNOWN_PERSON: "no person has this id (an invitation's `person_id`)",
+        UNKNOWN_CHANGE_TYPE: "not a change type (docs/webhooks.md lists them)",
+        SCOPE_NOT_GRANTED: "the app is not granted the scope this needs",
+        PRIVATE_ADDRESS: "the URL's host is a private, loopback or link-local address",
         SLUG_RESERVED: "a reserved word",
         INVALID_OUTCODE: "not an outward code",
         UNKNOWN_OUTCODE: "not a known UK postcode district",

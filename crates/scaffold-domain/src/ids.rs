@@ -85,6 +85,10 @@ id_type!(/// A place listings are imported from (an iCalendar URL, an RPDE feed,
     SourceId, SOURCE_NOT_FOUND, "there is no source with that id");
 id_type!(/// Another instance this one mirrors and may trust.
     PeerId);
+id_type!(/// One domain change in the outbox (the `webhook-id` of its deliveries).
+    ChangeId);
+id_type!(/// An app's webhook subscription.
+    WebhookId, WEBHOOK_NOT_FOUND, "there is no webhook with that id that you can see");
 
 #[cfg(test)]
 mod tests {

@@ -6,6 +6,7 @@ pub mod activity;
 pub mod actor;
 pub mod attestation;
 pub mod audit;
+pub mod change;
 pub mod clock;
 pub mod codes;
 pub mod error;
@@ -22,13 +23,14 @@ pub mod scope;
 pub mod slug;
 pub mod source;
 pub mod text;
+pub mod webhook;
 
 pub use actor::{Actor, Credential, Principal};
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use error::{DomainError, ErrorKind, FieldError, RateLimitInfo};
 pub use ids::{
-    ApiKeyId, AppId, AttestationId, AuditId, EventId, GrantId, GroupId, IdentityId, PeerId, PersonId, RedemptionId,
-    ShareId, SourceId,
+    ApiKeyId, AppId, AttestationId, AuditId, ChangeId, EventId, GrantId, GroupId, IdentityId, PeerId, PersonId,
+    RedemptionId, ShareId, SourceId, WebhookId,
 };
 pub use outcode::Outcode;
 pub use scope::{Scope, Scopes};

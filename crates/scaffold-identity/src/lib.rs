@@ -10,6 +10,7 @@ mod error;
 mod http;
 mod keys;
 mod oidc;
+mod webhooks;
 
 pub use access::{AccessTokenClaims, AccessTokens, KeyRing, MAX_ACCESS_TOKEN_LIFETIME_SECS};
 pub use cache::TokenCache;
@@ -20,3 +21,4 @@ pub use oidc::{
     AssuranceRule, ClientAuth, FlowSecrets, IdTokenFacts, LoginStart, Provider, ProviderConfig, ResourceServer,
     VerifiedLogin, VerifiedProviderToken, check_client_key,
 };
+pub use webhooks::{WEBHOOK_SECRET_PREFIX, is_public_address, new_webhook_secret, webhook_client, webhook_signature};

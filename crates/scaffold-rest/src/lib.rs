@@ -24,6 +24,7 @@ mod schema;
 mod search;
 mod sources;
 mod spec;
+mod webhooks;
 
 use axum::Router;
 use axum::routing::{get, patch, post};
@@ -107,6 +108,13 @@ pub fn router(service: Service) -> Router {
         .route("/api/v1/apps/{app}", get(apps::get).delete(apps::revoke))
         .route("/api/v1/apps/{app}/approve", post(apps::approve))
         .route("/api/v1/apps/{app}/secret", post(apps::rotate_secret))
+        .route("/api/v1/apps/{app}/webhooks", get(webhooks::list).post(webhooks::create))
+        .route("/api/v1/apps/{app}/webhooks/{webhook}", get(webhooks::get).delete(webhooks::delete))
+        .route("/api/v1/apps/{app}/webhooks/{webhook}/secret", post(webhooks::rotate))
+        .route("/api/v1/apps/{app}/webhooks/{webhook}/enable", post(webhooks::enable))
+        .route("/api/v1/apps/{app}/webhooks/{webhook}/disable", post(webhooks::disable))
+        .route("/api/v1/apps/{app}/webhooks/{webhook}/deliveries", get(webhooks::deliveries))
+        .route("/api/v1/apps/{app}/webhooks/{webhook}/deliveries/{change}/replay", post(webhooks::replay))
         .route("/auth/providers", get(auth::providers))
         .route("/auth/login/{provider}", get(auth::login))
         .route("/auth/link/{provider}", get(auth::link))
@@ -314,6 +322,15 @@ impl utoipa::Modify for StandardErrors {
         apps::approve,
         apps::rotate_secret,
         apps::revoke,
+        webhooks::create,
+        webhooks::list,
+        webhooks::get,
+        webhooks::delete,
+        webhooks::rotate,
+        webhooks::enable,
+        webhooks::disable,
+        webhooks::deliveries,
+        webhooks::replay,
         auth::token,
         auth::metadata,
         apps::grants,
@@ -366,6 +383,7 @@ impl utoipa::Modify for StandardErrors {
         (name = "attestations", description = "Credentials (SD-JWT VC): issuer metadata and credential types"),
         (name = "open data", description = "OpenActive RPDE feeds (SessionSeries, ScheduledSession) and their dataset document"),
         (name = "apps", description = "Apps for community developers, the OAuth token endpoint and the published keys"),
+        (name = "webhooks", description = "Changes pushed to apps, signed as Standard Webhooks (docs/webhooks.md)"),
     )
 )]
 struct ApiDoc;

@@ -53,6 +53,34 @@ pub struct Config {
     pub rate_limits: RateLimitConfig,
     pub site: SiteConfig,
     pub sources: SourcesConfig,
+    pub webhooks: WebhooksConfig,
+}
+
+/// Delivering webhooks (`docs/webhooks.md`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebhooksConfig {
+    /// The longest one attempt may take, answer included (1 to 60 seconds).
+    pub timeout_secs: u64,
+    /// The wait after a first failed attempt, doubled at each failure up to six hours (1 to 3600).
+    pub retry_base_secs: u64,
+    /// Failed attempts in a row after which a webhook is disabled (1 to 1000).
+    pub disable_after: u32,
+    /// Lets webhooks go to loopback and private addresses and over plain http: for tests and
+    /// closed networks only.
+    pub allow_private_targets: bool,
+}
+
+impl Default for WebhooksConfig {
+    fn default() -> Self {
+        let d = scaffold_service::webhooks::WebhookSettings::default();
+        Self {
+            timeout_secs: d.timeout_secs,
+            retry_base_secs: d.retry_base_secs,
+            disable_after: d.disable_after,
+            allow_private_targets: d.allow_private_targets,
+        }
+    }
 }
 
 /// Reading sources and peers (`docs/sources.md`).
@@ -263,6 +291,12 @@ impl Config {
             access_token_lifetime_secs: self.identity.access_token_lifetime_secs,
             status_list_ttl_secs: self.identity.status_list_ttl_secs,
             source_fetch_secs: self.sources.fetch_timeout_secs,
+            webhooks: scaffold_service::webhooks::WebhookSettings {
+                timeout_secs: self.webhooks.timeout_secs,
+                retry_base_secs: self.webhooks.retry_base_secs,
+                disable_after: self.webhooks.disable_after,
+                allow_private_targets: self.webhooks.allow_private_targets,
+            },
             access_token_key_pem: key,
             session_idle_secs: self.identity.session_idle_secs,
             session_absolute_secs: self.identity.session_absolute_secs,

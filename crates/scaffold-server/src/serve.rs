@@ -35,6 +35,7 @@ pub async fn serve(cfg: Config, migrate: bool) -> Result<(), String> {
     };
     tokio::spawn(maintain_listings(service.clone()));
     tokio::spawn(read_sources(service.clone()));
+    tokio::spawn(deliver_webhooks(service.clone()));
     let metrics = Metrics::new();
     let app = router_with_metrics(service, &options, metrics.clone());
     let metrics_listener = match cfg.server.metrics_listen.as_str() {
@@ -124,6 +125,33 @@ async fn read_sources(service: Service) {
             Ok(0) => {}
             Ok(read) => tracing::info!(read, "sources read"),
             Err(e) => tracing::warn!(error = %e, "reading sources failed; retrying shortly"),
+        }
+    }
+}
+
+/// The webhooks worker: every second, delivers what is due (a lease in the database lets one
+/// replica send each delivery); a full batch is followed at once by the next.
+async fn deliver_webhooks(service: Service) {
+    let client = match service.webhook_client() {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %e, "webhooks cannot be delivered: no HTTP client");
+            return;
+        }
+    };
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        loop {
+            match service.deliver_webhooks(&client).await {
+                Ok(n) if n >= 16 => continue,
+                Ok(_) => break,
+                Err(e) => {
+                    tracing::warn!(error = %e, "delivering webhooks failed; retrying shortly");
+                    break;
+                }
+            }
         }
     }
 }

@@ -5,8 +5,9 @@
 use crate::groups::GroupRef;
 use crate::{Page, Service, store_error, version_mismatch};
 use chrono::{DateTime, Utc};
+use scaffold_domain::change::ChangeType;
 use scaffold_domain::codes;
-use scaffold_domain::event::{Event, EventDraft, Occurrence, OccurrenceOverride, OverrideDraft};
+use scaffold_domain::event::{Event, EventDraft, EventStatus, Occurrence, OccurrenceOverride, OverrideDraft, instant};
 use scaffold_domain::{Actor, DomainError, EventId, GroupId, Scope};
 use scaffold_store::{Cursor, StoreError};
 
@@ -51,13 +52,15 @@ impl Service {
         let person = self.group_for_events(actor, g.id).await?;
         let now = self.clock.now();
         let event = draft.validate(EventId::new_v7(now), g.id, now)?;
-        let audit = self.audit(
-            Some(person),
-            "event.create",
-            "event",
-            event.id,
-            serde_json::json!({ "group_id": g.id.to_string(), "series": event.recurrence.is_some() }),
-        );
+        let audit = self
+            .audit(
+                Some(person),
+                "event.create",
+                "event",
+                event.id,
+                serde_json::json!({ "group_id": g.id.to_string(), "series": event.recurrence.is_some() }),
+            )
+            .with_change(self.event_change(ChangeType::EventCreated, &event, vec![]).await?);
         let listing = event.listing(&[], now)?;
         self.store.create_event(&event, &listing, &audit).await.map_err(store_error)?;
         Ok(event)
@@ -175,7 +178,10 @@ impl Service {
         }
         event.version = current.version + 1;
         event.created_at = current.created_at;
-        let audit = self.audit(Some(person), "event.update", "event", id, serde_json::json!({}));
+        let fields = crate::changes::event_fields(&current, &event);
+        let audit = self
+            .audit(Some(person), "event.update", "event", id, serde_json::json!({}))
+            .with_change(self.event_change(ChangeType::EventUpdated, &event, fields).await?);
         let overrides = self.store.overrides_of(id).await.map_err(store_error)?;
         let listing = event.listing(&overrides, now)?;
         self.store.update_event(&event, current.version, &listing, &audit).await.map_err(|e| match e {
@@ -208,13 +214,15 @@ impl Service {
         if expected_version.is_some_and(|v| v != current.version) {
             return Err(version_mismatch());
         }
-        let audit = self.audit(
-            Some(person),
-            "event.delete",
-            "event",
-            id,
-            serde_json::json!({ "group_id": current.group_id.to_string(), "title": current.title }),
-        );
+        let audit = self
+            .audit(
+                Some(person),
+                "event.delete",
+                "event",
+                id,
+                serde_json::json!({ "group_id": current.group_id.to_string(), "title": current.title }),
+            )
+            .with_change(self.event_change(ChangeType::EventDeleted, &current, vec![]).await?);
         self.store.delete_event(id, self.clock.now(), &audit).await.map_err(|e| match e {
             StoreError::NotFound => event_not_found(),
             other => store_error(other),
@@ -334,7 +342,17 @@ impl Service {
                 "event",
                 id,
                 serde_json::json!({ "local_start": local_start, "status": change.status.as_str(), "moved": change.start.is_some() }),
-            );
+            )
+            .with_change({
+                let kind = if change.status == EventStatus::Scheduled {
+                    ChangeType::OccurrenceMoved
+                } else {
+                    ChangeType::OccurrenceCancelled
+                };
+                let planned = instant(event.timezone, change.local_start);
+                let moved = change.start.map(|s| instant(event.timezone, s));
+                self.occurrence_change(kind, &event, planned, moved).await?
+            });
             let now = self.clock.now();
             let mut overrides = self.store.overrides_of(id).await.map_err(store_error)?;
             overrides.retain(|o| o.local_start != change.local_start);
@@ -355,13 +373,12 @@ impl Service {
             let event = self.event(actor, id).await?;
             let person = self.group_for_events(actor, event.group_id).await?;
             let at = crate::rsvps::parse_local(local_start)?;
-            let audit = self.audit(
-                Some(person),
-                "occurrence.clear",
-                "event",
-                id,
-                serde_json::json!({ "local_start": local_start }),
-            );
+            let audit = self
+                .audit(Some(person), "occurrence.clear", "event", id, serde_json::json!({ "local_start": local_start }))
+                .with_change(
+                    self.occurrence_change(ChangeType::OccurrenceRestored, &event, instant(event.timezone, at), None)
+                        .await?,
+                );
             let now = self.clock.now();
             let mut overrides = self.store.overrides_of(id).await.map_err(store_error)?;
             overrides.retain(|o| o.local_start != at);

@@ -5,6 +5,7 @@
 
 use crate::audit::bad_cursor;
 use crate::{Page, Service, page_limit, store_error, version_mismatch};
+use scaffold_domain::change::ChangeType;
 use scaffold_domain::codes;
 use scaffold_domain::group::{Category, Group, GroupDraft, GroupPatch, GroupStatus, IdentifierScheme, OrgIdentifier};
 use scaffold_domain::membership::{Membership, MembershipStatus, Role};
@@ -172,13 +173,15 @@ impl Service {
             resource_id: group.id.to_string(),
             created_at: now,
         });
-        let audit = self.audit(
-            Some(person),
-            "group.create",
-            "group",
-            group.id,
-            serde_json::json!({ "slug": group.slug.as_str(), "visibility": group.visibility.as_str() }),
-        );
+        let audit = self
+            .audit(
+                Some(person),
+                "group.create",
+                "group",
+                group.id,
+                serde_json::json!({ "slug": group.slug.as_str(), "visibility": group.visibility.as_str() }),
+            )
+            .with_change(self.group_change(ChangeType::GroupCreated, &group, vec![]));
         match self.store.create_group(&group, &owner, record.as_ref(), &audit).await {
             Ok(()) => Ok(Created {
                 view: GroupView {
@@ -327,13 +330,19 @@ impl Service {
         }
         changed.version = group.version + 1;
         changed.updated_at = self.clock.now();
-        let audit = self.audit(
-            Some(person),
-            "group.update",
-            "group",
-            group.id,
-            serde_json::json!({ "fields": patch.field_names(), "version": changed.version }),
-        );
+        let audit = self
+            .audit(
+                Some(person),
+                "group.update",
+                "group",
+                group.id,
+                serde_json::json!({ "fields": patch.field_names(), "version": changed.version }),
+            )
+            .with_change(self.group_change(
+                ChangeType::GroupUpdated,
+                &changed,
+                patch.field_names().into_iter().map(str::to_owned).collect(),
+            ));
         self.store.update_group(&changed, expected_version, &audit).await.map_err(store_error)?;
         self.view(changed, m).await
     }
@@ -367,7 +376,9 @@ impl Service {
             }
             changed.version = group.version + 1;
             changed.updated_at = self.clock.now();
-            let audit = self.audit(Some(person), action, "group", group.id, detail.clone());
+            let audit = self
+                .audit(Some(person), action, "group", group.id, detail.clone())
+                .with_change(self.group_change(ChangeType::GroupUpdated, &changed, vec!["identifiers".to_owned()]));
             match self.store.update_group(&changed, group.version, &audit).await {
                 Ok(()) => return self.view(changed, m).await,
                 Err(StoreError::VersionMismatch) => continue,
@@ -457,7 +468,9 @@ impl Service {
         changed.status = GroupStatus::Archived;
         changed.version = group.version + 1;
         changed.updated_at = self.clock.now();
-        let audit = self.audit(Some(person), "group.archive", "group", group.id, serde_json::json!({}));
+        let audit = self
+            .audit(Some(person), "group.archive", "group", group.id, serde_json::json!({}))
+            .with_change(self.group_change(ChangeType::GroupArchived, &changed, vec![]));
         self.store.update_group(&changed, expected_version, &audit).await.map_err(store_error)?;
         self.view(changed, m).await
     }

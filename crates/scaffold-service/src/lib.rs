@@ -6,6 +6,7 @@ mod access;
 pub mod attestations;
 pub mod audit;
 pub mod auth;
+mod changes;
 pub mod events;
 pub mod feeds;
 pub mod groups;
@@ -17,6 +18,7 @@ pub mod render;
 pub mod rsvps;
 pub mod search;
 pub mod sources;
+pub mod webhooks;
 
 use scaffold_domain::audit::AuditEntry;
 use scaffold_domain::codes;
@@ -122,6 +124,7 @@ impl Service {
             target_type: target_type.to_owned(),
             target_id: target_id.to_string(),
             detail,
+            change: None,
         }
     }
 }

@@ -49,11 +49,23 @@ impl Service {
         action: &str,
         detail: serde_json::Value,
     ) -> Result<(), DomainError> {
-        let target = match &change {
-            MembershipChange::Put(m) => format!("{}/{}", m.group_id, m.person_id),
-            MembershipChange::Remove { group_id, person_id } => format!("{group_id}/{person_id}"),
+        let (target, group_id, role) = match &change {
+            MembershipChange::Put(m) => (format!("{}/{}", m.group_id, m.person_id), m.group_id, Some(m.role.as_str())),
+            MembershipChange::Remove { group_id, person_id } => (format!("{group_id}/{person_id}"), *group_id, None),
         };
-        let audit = self.audit(Some(by), action, "membership", target, detail);
+        let word = match (action, &change) {
+            ("membership.join", MembershipChange::Put(m)) if m.status == MembershipStatus::Pending => "requested",
+            ("membership.join", _) => "joined",
+            ("membership.invite", _) => "invited",
+            ("membership.approve", _) => "approved",
+            ("membership.role_change", _) => "role_changed",
+            ("membership.leave", _) => "left",
+            _ => "removed",
+        };
+        let mut audit = self.audit(Some(by), action, "membership", target, detail);
+        if let Some(g) = self.store.group_by_id(group_id).await.map_err(store_error)? {
+            audit = audit.with_change(self.membership_change(&g, word, role));
+        }
         self.store.change_membership(&change, &audit).await.map_err(map_change_error)
     }
 

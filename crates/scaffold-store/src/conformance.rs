@@ -55,6 +55,7 @@ macro_rules! conformance_suite {
             a_series_that_moves_is_found_in_its_new_area_only,
             attestations_are_offered_activated_and_revoked_with_their_status_bit,
             sources_import_replace_and_remove_what_they_bring,
+            changes_queue_deliveries_for_matching_webhooks_taken_once,
         );
     };
     (@cases $make:expr; $($case:ident),+ $(,)?) => {
@@ -88,6 +89,7 @@ fn audit(action: &str, target: impl ToString) -> AuditEntry {
         target_type: "test".to_owned(),
         target_id: target.to_string(),
         detail: serde_json::json!({ "n": n }),
+        change: None,
     }
 }
 
@@ -1567,4 +1569,153 @@ pub async fn sources_import_replace_and_remove_what_they_bring(store: DynStore) 
     assert!(store.sources().await.unwrap().is_empty());
     let gone = store.delete_source(source.id, at(31), &audit("source.delete", source.id)).await;
     assert!(matches!(gone, Err(StoreError::NotFound)));
+}
+
+fn change(t: scaffold_domain::change::ChangeType, group: Option<&Group>, n: i64) -> scaffold_domain::change::Change {
+    scaffold_domain::change::Change {
+        id: scaffold_domain::ChangeId::new_v7(at(n)),
+        at: at(n),
+        change_type: t,
+        group_id: group.map(|g| g.id),
+        outcode: group.and_then(|g| g.area.as_ref()).map(|a| a.outcode.as_str().to_owned()),
+        categories: vec!["food".to_owned()],
+        attestation_type: None,
+        published: true,
+        data: serde_json::json!({ "group": { "groupId": "x" } }),
+    }
+}
+
+pub async fn changes_queue_deliveries_for_matching_webhooks_taken_once(store: DynStore) {
+    use crate::Attempt;
+    use scaffold_domain::WebhookId;
+    use scaffold_domain::change::ChangeType;
+    use scaffold_domain::webhook::{DeliveryState, Webhook, WebhookFilter, WebhookSecret, WebhookStatus};
+
+    let p = person(&store, "Dev").await;
+    let a = app(p.id, "hooks");
+    store.create_app(&a, &audit("app.create", a.id)).await.unwrap();
+    let hook = |n: i64, filter: WebhookFilter| Webhook {
+        id: WebhookId::new_v7(at(n)),
+        app_id: a.id,
+        url: format!("https://hooks.example/{n}"),
+        filter,
+        secret: WebhookSecret("whsec_AAAA".to_owned()),
+        previous_secret: Some((WebhookSecret("whsec_BBBB".to_owned()), at(99_999))),
+        status: WebhookStatus::Active,
+        disabled_reason: None,
+        consecutive_failures: 0,
+        created_at: at(n),
+        updated_at: at(n),
+    };
+    let g = group("wn1-food", "Food");
+    let all_groups = hook(10, WebhookFilter { types: vec![ChangeType::GroupUpdated], ..WebhookFilter::default() });
+    let area = g.area.as_ref().map(|x| x.outcode.as_str().to_owned()).unwrap_or_default();
+    let in_area = hook(
+        11,
+        WebhookFilter { types: vec![ChangeType::GroupUpdated], outcodes: vec![area], ..WebhookFilter::default() },
+    );
+    let elsewhere = hook(
+        12,
+        WebhookFilter {
+            types: vec![ChangeType::GroupUpdated],
+            outcodes: vec!["ZZ9".to_owned()],
+            ..WebhookFilter::default()
+        },
+    );
+    let other_type = hook(13, WebhookFilter { types: vec![ChangeType::EventCreated], ..WebhookFilter::default() });
+    for w in [&all_groups, &in_area, &elsewhere, &other_type] {
+        store.create_webhook(w, &audit("webhook.create", w.id)).await.unwrap();
+    }
+    assert_eq!(store.webhook_by_id(in_area.id).await.unwrap().as_ref(), Some(&in_area), "round trip");
+    assert_eq!(store.webhooks_of_app(a.id).await.unwrap().len(), 4);
+
+    // A change written with its audit entry is queued for the matching subscriptions only.
+    let c = change(ChangeType::GroupUpdated, Some(&g), 20);
+    let entry = audit("group.update", g.id).with_change(c.clone());
+    store
+        .create_person(
+            &Person { id: PersonId::new_v7(at(20)), display_name: "x".to_owned(), created_at: at(0) },
+            None,
+            &entry,
+        )
+        .await
+        .unwrap();
+    // An unpublished change is recorded and queued for no one.
+    let hidden = scaffold_domain::change::Change { published: false, ..change(ChangeType::GroupUpdated, Some(&g), 21) };
+    let entry = audit("group.update", g.id).with_change(hidden);
+    store
+        .create_person(
+            &Person { id: PersonId::new_v7(at(21)), display_name: "y".to_owned(), created_at: at(0) },
+            None,
+            &entry,
+        )
+        .await
+        .unwrap();
+
+    let due = store.claim_deliveries(at(30), at(90), 10).await.unwrap();
+    let mut got: Vec<WebhookId> = due.iter().map(|d| d.webhook.id).collect();
+    got.sort();
+    assert_eq!(got, vec![all_groups.id, in_area.id]);
+    assert!(due.iter().all(|d| d.change == c && d.attempt == 1), "the change comes back whole");
+    assert!(store.claim_deliveries(at(31), at(90), 10).await.unwrap().is_empty(), "leased: nobody takes them again");
+
+    // A failure is retried later; a success ends it; failures in a row disable the subscription.
+    let fail = |w: WebhookId, t: i64, retry: Option<i64>| Attempt {
+        webhook: w,
+        change: c.id,
+        at: at(t),
+        status: Some(500),
+        latency_ms: 12,
+        error: Some("the endpoint answered 500".to_owned()),
+        retry_at: retry.map(at),
+    };
+    assert!(
+        !store.record_attempt(&fail(all_groups.id, 32, Some(40)), 2, "r", &audit("webhook.disable", 1)).await.unwrap()
+    );
+    let ok = Attempt { status: Some(204), error: None, retry_at: None, ..fail(in_area.id, 33, None) };
+    assert!(!store.record_attempt(&ok, 2, "r", &audit("webhook.disable", 1)).await.unwrap());
+    let log = store.deliveries(in_area.id, None, 10).await.unwrap();
+    assert_eq!(log.len(), 1);
+    assert_eq!(
+        (log[0].state, log[0].last_status, log[0].delivered_at),
+        (DeliveryState::Delivered, Some(204), Some(at(33)))
+    );
+
+    let again = store.claim_deliveries(at(41), at(100), 10).await.unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!((again[0].webhook.id, again[0].attempt), (all_groups.id, 2));
+    assert!(
+        store
+            .record_attempt(
+                &fail(all_groups.id, 42, None),
+                2,
+                "Disabled: it kept failing",
+                &audit("webhook.disable", 1)
+            )
+            .await
+            .unwrap()
+    );
+    let disabled = store.webhook_by_id(all_groups.id).await.unwrap().unwrap();
+    assert_eq!(disabled.status, WebhookStatus::Disabled);
+    assert_eq!(disabled.disabled_reason.as_deref(), Some("Disabled: it kept failing"));
+    let log = store.deliveries(all_groups.id, None, 10).await.unwrap();
+    assert_eq!((log[0].state, log[0].attempts), (DeliveryState::Failed, 2));
+
+    // Replay makes it due again; a disabled subscription's deliveries wait until it is enabled.
+    store.replay_delivery(all_groups.id, c.id, at(50), &audit("webhook.replay", 1)).await.unwrap();
+    assert!(store.claim_deliveries(at(51), at(100), 10).await.unwrap().is_empty(), "disabled");
+    let enabled = Webhook { status: WebhookStatus::Active, consecutive_failures: 0, updated_at: at(52), ..disabled };
+    store.update_webhook(&enabled, &audit("webhook.enable", 1)).await.unwrap();
+    let due = store.claim_deliveries(at(53), at(100), 10).await.unwrap();
+    assert_eq!(due.len(), 1);
+    assert_eq!(due[0].attempt, 1, "a replay starts its attempts again");
+    let missing = store.replay_delivery(other_type.id, c.id, at(54), &audit("webhook.replay", 1)).await.unwrap_err();
+    assert!(matches!(missing, StoreError::NotFound), "{missing}");
+
+    store.delete_webhook(all_groups.id, &audit("webhook.delete", 1)).await.unwrap();
+    assert!(store.deliveries(all_groups.id, None, 10).await.unwrap().is_empty());
+    assert!(matches!(
+        store.delete_webhook(all_groups.id, &audit("webhook.delete", 1)).await,
+        Err(StoreError::NotFound)
+    ));
 }

@@ -13,6 +13,7 @@ mod events;
 mod identity;
 mod records;
 mod sources;
+mod webhooks;
 pub mod window;
 
 #[cfg(feature = "conformance")]
@@ -29,6 +30,7 @@ pub use records::{
     sort_name,
 };
 pub use sources::{ImportRun, ImportedEvent, SourceStore};
+pub use webhooks::{Attempt, DueDelivery, WebhookStore};
 
 use scaffold_domain::audit::AuditEntry;
 use scaffold_domain::group::Group;
@@ -41,7 +43,7 @@ pub type StoreResult<T> = Result<T, StoreError>;
 port! {
 /// Everything the service needs from storage. Every method that writes takes the audit entry for
 /// the change and writes both in one transaction.
-pub trait Store: [IdentityStore + EventStore + AttestationStore + SourceStore + Send + Sync + std::fmt::Debug] {
+pub trait Store: [IdentityStore + EventStore + AttestationStore + SourceStore + WebhookStore + Send + Sync + std::fmt::Debug] {
     sync {
         /// Which adapter this is (`sqlite`, `postgres`), for logs and readiness output.
         fn kind(&self) -> &'static str;

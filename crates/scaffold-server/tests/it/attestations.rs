@@ -377,13 +377,14 @@ async fn holders_decline_offers_and_withdraw_credentials() {
     );
 }
 
-struct Setup {
-    http: TestClient,
-    operator: String,
-    clock: std::sync::Arc<scaffold_domain::FixedClock>,
-    ada: String,
-    bo: String,
-    attestation: String,
+pub(crate) struct Setup {
+    pub(crate) http: TestClient,
+    pub(crate) service: scaffold_service::Service,
+    pub(crate) operator: String,
+    pub(crate) clock: std::sync::Arc<scaffold_domain::FixedClock>,
+    pub(crate) ada: String,
+    pub(crate) bo: String,
+    pub(crate) attestation: String,
 }
 
 /// Ada's verified group offers Bo a DBS check, which Bo accepts (no holder key: for sharing by code).
@@ -392,11 +393,18 @@ async fn active_dbs_check() -> Setup {
 }
 
 async fn active_dbs_check_on(store: std::sync::Arc<dyn scaffold_store::Store>) -> Setup {
-    use serde_json::json;
     let clock = scaffold_testkit::clock();
-    let service = scaffold_service::Service::new(store, clock.clone());
+    active_dbs_check_with(scaffold_service::Service::new(store, clock.clone()), clock).await
+}
+
+/// The same, on a service built by the caller (with its clock).
+pub(crate) async fn active_dbs_check_with(
+    service: scaffold_service::Service,
+    clock: std::sync::Arc<scaffold_domain::FixedClock>,
+) -> Setup {
+    use serde_json::json;
     let operator = service.bootstrap_operator().await.unwrap().unwrap().expose().to_owned();
-    let http = TestClient::new(router(service, &AppOptions::default()));
+    let http = TestClient::new(router(service.clone(), &AppOptions::default()));
     let person = |name: &str, scopes: &[&str]| {
         let (http, operator) = (http.clone(), operator.clone());
         let body = json!({ "display_name": name, "scopes": scopes });
@@ -428,11 +436,11 @@ async fn active_dbs_check_on(store: std::sync::Arc<dyn scaffold_store::Store>) -
     let res =
         http.post(&format!("/api/v1/me/attestations/{attestation}/accept")).token(&bo).json(&json!({})).send().await;
     assert_eq!(res.json()["state"], "active", "{}", res.text);
-    Setup { http, operator, clock, ada, bo, attestation }
+    Setup { http, service, operator, clock, ada, bo, attestation }
 }
 
 /// A verifier app with `attestations:verify` (approved by the operator) and its access token.
-async fn verifier_app(s: &Setup, name: &str) -> (String, String) {
+pub(crate) async fn verifier_app(s: &Setup, name: &str) -> (String, String) {
     use base64::Engine;
     use serde_json::json;
     let owner = s

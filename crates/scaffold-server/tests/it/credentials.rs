@@ -118,6 +118,7 @@ async fn link_provider_subject(app: &IdApp, person: &str) {
         target_type: "person".into(),
         target_id: person.to_owned(),
         detail: json!({}),
+        change: None,
     };
     app.store.create_identity(None, &identity, &audit).await.unwrap();
 }

@@ -686,6 +686,7 @@ async fn provider_access_tokens_are_accepted_for_linked_identities() {
         target_type: "person".into(),
         target_id: person.id.to_string(),
         detail: json!({}),
+        change: None,
     };
     store.create_identity(Some(&person), &identity, &audit).await.unwrap();
     let who = app.http.get("/api/v1/me").token(&token).send().await;
@@ -786,6 +787,7 @@ async fn sessions_end_after_idle_and_absolute_expiry() {
         target_type: "person".into(),
         target_id: person.id.to_string(),
         detail: json!({}),
+        change: None,
     };
     store.create_person(&person, None, &audit).await.unwrap();
     let session = |cookie: &str| scaffold_store::Session {

@@ -26,3 +26,4 @@ mod search;
 mod series;
 mod sources;
 mod verify;
+mod webhooks;

@@ -8,6 +8,7 @@ mod shares;
 
 pub use keys::ATTESTATION_KEYS;
 pub use presentations::{PRESENTATION_MAX, PresentationCheck, StatusCache};
+use scaffold_domain::change::ChangeType;
 pub use shares::{CreatedShare, Redeemed, ShareDraft};
 
 use crate::groups::GroupRef;
@@ -338,7 +339,17 @@ impl Service {
             AttestationState::Withdrawn => "attestation.withdraw",
             _ => "attestation.revoke",
         };
-        let audit = self.audit(Some(by), action, "attestation", a.id, json!({ "type": a.attestation_type.as_str() }));
+        let mut audit =
+            self.audit(Some(by), action, "attestation", a.id, json!({ "type": a.attestation_type.as_str() }));
+        match to {
+            AttestationState::Withdrawn => {
+                audit = audit.with_change(self.attestation_change(ChangeType::AttestationWithdrawn, a));
+            }
+            AttestationState::Revoked => {
+                audit = audit.with_change(self.attestation_change(ChangeType::AttestationRevoked, a));
+            }
+            _ => {}
+        }
         self.store.end_attestation(a.id, from, to, reason, self.clock.now(), &audit).await.map_err(|e| match e {
             StoreError::VersionMismatch => state_conflict(a, from.as_str()),
             other => store_error(other),

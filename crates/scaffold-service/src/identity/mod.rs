@@ -64,6 +64,8 @@ pub struct IdentityConfig {
     pub rate_limits: RateLimits,
     /// Who publishes the instance's open data (the OpenActive dataset site).
     pub publisher: Publisher,
+    /// How webhooks are delivered.
+    pub webhooks: crate::webhooks::WebhookSettings,
     /// How long verifiers may cache this instance's status lists (their `ttl`), so how soon a
     /// revocation reaches them: 1 second to a day.
     pub status_list_ttl_secs: i64,
@@ -96,6 +98,7 @@ impl Default for IdentityConfig {
             login_flow_secs: 600,
             rate_limits: RateLimits::default(),
             publisher: Publisher::default(),
+            webhooks: crate::webhooks::WebhookSettings::default(),
         }
     }
 }
@@ -143,6 +146,7 @@ impl Identity {
         if !(1..=300).contains(&config.source_fetch_secs) {
             return Err("sources.fetch_timeout_secs must be between 1 and 300".to_owned());
         }
+        config.webhooks.check()?;
         if !(1..=86_400).contains(&config.status_list_ttl_secs) {
             return Err("identity.status_list_ttl_secs must be between 1 and 86400".to_owned());
         }

@@ -8,6 +8,7 @@ mod identity;
 mod rows;
 mod run;
 mod sources;
+mod webhooks;
 
 use super as d;
 use async_trait::async_trait;
@@ -70,7 +71,11 @@ pub(crate) async fn insert_audit(tx: &mut Tx<'_>, a: &AuditEntry) -> StoreResult
         audit_id: a.id.0, occurred_at: At(a.at), actor_person_id: a.actor.map(|p| p.0), action: &a.action,
         target_type: &a.target_type, target_id: &a.target_id, detail: Json(&a.detail),
     };
-    insert(&mut **tx, "audit_entry", v).await
+    insert(&mut **tx, "audit_entry", v).await?;
+    match &a.change {
+        Some(c) => webhooks::insert_change(tx, c).await,
+        None => Ok(()),
+    }
 }
 
 /// Unrevoked keys that carry the `admin` scope.

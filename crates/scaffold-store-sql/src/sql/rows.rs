@@ -131,7 +131,7 @@ impl Read for AuditEntry {
         Ok(row!(r => AuditEntry {
             id = AuditId(get(r, "audit_id")?), at as "occurred_at": at,
             actor = get::<Option<Uuid>>(r, "actor_person_id")?.map(PersonId), action, target_type, target_id,
-            detail: json
+            detail: json, change = None
         }))
     }
 }
