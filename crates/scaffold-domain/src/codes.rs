@@ -88,6 +88,7 @@ catalogue! {
         SOURCE_NOT_FOUND: "no such source",
         PEER_NOT_FOUND: "no such peer",
         WEBHOOK_NOT_FOUND: "no such webhook",
+        NOTICE_NOT_FOUND: "no such notice",
         DELIVERY_NOT_FOUND: "the webhook has no delivery of that change",
     }
     "405" "Method not allowed (with `Allow`)" {

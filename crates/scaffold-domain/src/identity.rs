@@ -89,7 +89,7 @@ pub const REDIRECT_URIS_MAX: usize = 10;
 
 /// Scopes an operator must approve before an app's tokens may carry them.
 pub fn needs_approval(scope: Scope) -> bool {
-    matches!(scope, Scope::AttestationsIssue | Scope::AttestationsVerify | Scope::Admin)
+    matches!(scope, Scope::AttestationsIssue | Scope::AttestationsVerify | Scope::NoticesPublish | Scope::Admin)
 }
 
 /// Scopes an app may ask for at all (`admin` is for operators' own keys only).

@@ -87,6 +87,8 @@ id_type!(/// Another instance this one mirrors and may trust.
     PeerId);
 id_type!(/// One domain change in the outbox (the `webhook-id` of its deliveries).
     ChangeId);
+id_type!(/// A council notice to the groups of an area or interest.
+    NoticeId, NOTICE_NOT_FOUND, "there is no notice with that id");
 id_type!(/// An app's webhook subscription.
     WebhookId, WEBHOOK_NOT_FOUND, "there is no webhook with that id that you can see");
 

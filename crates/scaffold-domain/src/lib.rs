@@ -16,6 +16,7 @@ pub mod group;
 pub mod identity;
 pub mod ids;
 pub mod membership;
+pub mod notice;
 pub mod outcode;
 pub mod person;
 pub mod rsvp;
@@ -29,8 +30,8 @@ pub use actor::{Actor, Credential, Principal};
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use error::{DomainError, ErrorKind, FieldError, RateLimitInfo};
 pub use ids::{
-    ApiKeyId, AppId, AttestationId, AuditId, ChangeId, EventId, GrantId, GroupId, IdentityId, PeerId, PersonId,
-    RedemptionId, ShareId, SourceId, WebhookId,
+    ApiKeyId, AppId, AttestationId, AuditId, ChangeId, EventId, GrantId, GroupId, IdentityId, NoticeId, PeerId,
+    PersonId, RedemptionId, ShareId, SourceId, WebhookId,
 };
 pub use outcode::Outcode;
 pub use scope::{Scope, Scopes};

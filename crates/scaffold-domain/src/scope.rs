@@ -18,11 +18,13 @@ pub enum Scope {
     /// only `profile`; see `docs/decisions.md`.
     AttestationsHold,
     Profile,
+    /// Publish council notices to the groups of an area or interest.
+    NoticesPublish,
     Admin,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 10] = [
+    pub const ALL: [Scope; 11] = [
         Scope::GroupsRead,
         Scope::GroupsWrite,
         Scope::EventsRead,
@@ -32,6 +34,7 @@ impl Scope {
         Scope::AttestationsVerify,
         Scope::AttestationsHold,
         Scope::Profile,
+        Scope::NoticesPublish,
         Scope::Admin,
     ];
 
@@ -46,6 +49,7 @@ impl Scope {
             Scope::AttestationsVerify => "attestations:verify",
             Scope::AttestationsHold => "attestations:hold",
             Scope::Profile => "profile",
+            Scope::NoticesPublish => "notices:publish",
             Scope::Admin => "admin",
         }
     }

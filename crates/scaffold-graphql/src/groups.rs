@@ -71,6 +71,21 @@ impl GroupObj {
         Ok(c)
     }
 
+    /// Council notices sent to the group and up now, newest first (`docs/webhooks.md`); the ones
+    /// its organisers dismissed only with `includeDismissed`.
+    #[graphql(complexity = "10 * child_complexity")]
+    async fn notices(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = false)] include_dismissed: bool,
+    ) -> GqlResult<Vec<crate::notices::NoticeObj>> {
+        let items = service(ctx)?
+            .group_notices(&request(ctx)?.actor, &GroupRef::Id(self.0.id), include_dismissed)
+            .await
+            .map_err(gql)?;
+        Ok(items.into_iter().map(crate::notices::NoticeObj).collect())
+    }
+
     async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }

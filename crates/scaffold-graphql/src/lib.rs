@@ -10,6 +10,7 @@ mod groups;
 mod http;
 mod loaders;
 mod members;
+mod notices;
 mod types;
 
 use async_graphql::{EmptySubscription, MergedObject, SDLExportOptions, Schema};

@@ -13,6 +13,7 @@ mod groups;
 mod ical;
 mod members;
 mod my_dates;
+mod notices;
 mod occurrences;
 mod openactive;
 mod oruk;
@@ -54,6 +55,11 @@ pub fn router(service: Service) -> Router {
         )
         .route("/api/v1/groups/{group}/identifiers/{scheme}/verify", post(groups::verify_identifier))
         .route("/api/v1/groups/{group}/join", post(members::join))
+        .route("/api/v1/groups/{group}/notices", get(notices::of_group))
+        .route("/api/v1/groups/{group}/notices/feed", get(notices::feed))
+        .route("/api/v1/groups/{group}/notices/{notice}/dismiss", post(notices::dismiss))
+        .route("/api/v1/notices", get(notices::list).post(notices::publish))
+        .route("/api/v1/notices/{notice}", get(notices::get))
         .route("/api/v1/groups/{group}/leave", post(members::leave))
         .route("/api/v1/groups/{group}/members", get(members::list))
         .route("/api/v1/groups/{group}/invitations", post(members::invite))
@@ -322,6 +328,12 @@ impl utoipa::Modify for StandardErrors {
         apps::approve,
         apps::rotate_secret,
         apps::revoke,
+        notices::publish,
+        notices::list,
+        notices::get,
+        notices::of_group,
+        notices::dismiss,
+        notices::feed,
         webhooks::create,
         webhooks::list,
         webhooks::get,
@@ -383,6 +395,7 @@ impl utoipa::Modify for StandardErrors {
         (name = "attestations", description = "Credentials (SD-JWT VC): issuer metadata and credential types"),
         (name = "open data", description = "OpenActive RPDE feeds (SessionSeries, ScheduledSession) and their dataset document"),
         (name = "apps", description = "Apps for community developers, the OAuth token endpoint and the published keys"),
+        (name = "notices", description = "Council notices to the groups of an area or interest"),
         (name = "webhooks", description = "Changes pushed to apps, signed as Standard Webhooks (docs/webhooks.md)"),
     )
 )]

@@ -8,9 +8,11 @@ use scaffold_domain::attestation::Attestation;
 use scaffold_domain::change::{Change, ChangeType};
 use scaffold_domain::event::Event;
 use scaffold_domain::group::{Group, Visibility};
+use scaffold_domain::notice::Notice;
 use scaffold_domain::{ChangeId, DomainError};
 use scaffold_proto::changes::v1::{
-    AttestationChange, ChangeData, EventChange, GroupChange, MembershipChange, OccurrenceChange, change_data::Subject,
+    AttestationChange, ChangeData, EventChange, GroupChange, MembershipChange, NoticeChange, OccurrenceChange,
+    change_data::Subject,
 };
 
 /// Whether integrators may hear of a group's changes: public groups only (unlisted and private
@@ -112,6 +114,32 @@ impl Service {
         c.group_id = a.issuer_group;
         c.attestation_type = Some(a.attestation_type);
         c.published = a.status.is_some();
+        c
+    }
+}
+
+impl Service {
+    /// A notice published: for subscribers of `notice.published` (an area filter matches a
+    /// notice sent to one outward code, a category filter is not applied).
+    pub(crate) fn notice_change(&self, n: &Notice) -> Change {
+        let mut c = self.change(
+            ChangeType::NoticePublished,
+            None,
+            Subject::Notice(NoticeChange {
+                notice_id: n.id.to_string(),
+                title: n.title.clone(),
+                outcodes: n.outcodes.iter().map(|o| o.as_str().to_owned()).collect(),
+                categories: n.categories.iter().map(|c| c.as_str().to_owned()).collect(),
+                valid_from: Some(n.valid_from.into()),
+                valid_until: Some(n.valid_until.into()),
+            }),
+        );
+        c.outcode = match n.outcodes.as_slice() {
+            [one] => Some(one.as_str().to_owned()),
+            _ => None,
+        };
+        c.categories = n.categories.iter().map(|c| c.as_str().to_owned()).collect();
+        c.published = true;
         c
     }
 }

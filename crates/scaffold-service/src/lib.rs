@@ -13,6 +13,7 @@ pub mod groups;
 pub mod identity;
 pub mod members;
 pub mod my_dates;
+pub mod notices;
 pub mod oruk;
 pub mod render;
 pub mod rsvps;

@@ -56,6 +56,7 @@ macro_rules! conformance_suite {
             attestations_are_offered_activated_and_revoked_with_their_status_bit,
             sources_import_replace_and_remove_what_they_bring,
             changes_queue_deliveries_for_matching_webhooks_taken_once,
+            notices_round_trip_show_while_valid_and_are_dismissed_once,
         );
     };
     (@cases $make:expr; $($case:ident),+ $(,)?) => {
@@ -1718,4 +1719,47 @@ pub async fn changes_queue_deliveries_for_matching_webhooks_taken_once(store: Dy
         store.delete_webhook(all_groups.id, &audit("webhook.delete", 1)).await,
         Err(StoreError::NotFound)
     ));
+}
+
+pub async fn notices_round_trip_show_while_valid_and_are_dismissed_once(store: DynStore) {
+    use scaffold_domain::NoticeId;
+    use scaffold_domain::notice::Notice;
+    let p = person(&store, "Council").await;
+    let g = group("wn1-lunch", "Lunch club");
+    let owner = Membership {
+        group_id: g.id,
+        person_id: p.id,
+        role: Role::Owner,
+        status: MembershipStatus::Active,
+        created_at: at(0),
+        updated_at: at(0),
+    };
+    store.create_group(&g, &owner, None, &audit("group.create", g.id)).await.unwrap();
+    let n = |k: i64, from: i64, until: i64| Notice {
+        id: NoticeId::new_v7(at(k)),
+        title: format!("Notice {k}"),
+        body: "Line one.\n\nLine two.".to_owned(),
+        links: vec![Link { label: "More".to_owned(), url: "https://example.org/more".to_owned() }],
+        outcodes: vec![Outcode::parse("", "WN1").unwrap(), Outcode::parse("", "WN2").unwrap()],
+        radius: Some((Outcode::parse("", "WN1").unwrap(), 2.5)),
+        categories: vec![Category::Food],
+        valid_from: at(from),
+        valid_until: at(until),
+        published_by: p.id,
+        created_at: at(k),
+    };
+    let (past, now, later) = (n(1, 0, 10), n(2, 0, 1000), n(3, 500, 1000));
+    for x in [&past, &now, &later] {
+        store.create_notice(x, &audit("notice.publish", x.id)).await.unwrap();
+    }
+    assert_eq!(store.notice_by_id(now.id).await.unwrap().as_ref(), Some(&now), "round trip");
+    assert_eq!(store.current_notices(at(100)).await.unwrap(), vec![now.clone()]);
+    assert_eq!(store.current_notices(at(600)).await.unwrap(), vec![later.clone(), now.clone()], "newest first");
+    assert_eq!(store.notices(2).await.unwrap().len(), 2);
+    store.dismiss_notice(now.id, g.id, at(101), &audit("notice.dismiss", now.id)).await.unwrap();
+    store.dismiss_notice(now.id, g.id, at(102), &audit("notice.dismiss", now.id)).await.unwrap();
+    assert_eq!(store.dismissed_notices(g.id).await.unwrap(), vec![now.id]);
+    let dismissals =
+        store.list_audit(None, 100).await.unwrap().into_iter().filter(|e| e.action == "notice.dismiss").count();
+    assert_eq!(dismissals, 1, "dismissing again writes nothing");
 }

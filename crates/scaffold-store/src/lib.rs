@@ -11,6 +11,7 @@ pub mod decode;
 mod error;
 mod events;
 mod identity;
+mod notices;
 mod records;
 mod sources;
 mod webhooks;
@@ -24,6 +25,7 @@ pub use cursor::Cursor;
 pub use error::StoreError;
 pub use events::{EventStore, FeedGroup, OccurrenceQuery, SeriesChange, SeriesFeedItem, SessionFeedItem};
 pub use identity::{AppToken, AppTokenKind, IdentityStore, LoginState, Session, SigningKeyRecord, TokenUse};
+pub use notices::NoticeStore;
 pub use observed::{Observed, Observer};
 pub use records::{
     ApiKey, GroupQuery, IdempotencyRecord, MembershipChange, Near, lat_cell, lat_cells, like_pattern, search_text,
@@ -43,7 +45,7 @@ pub type StoreResult<T> = Result<T, StoreError>;
 port! {
 /// Everything the service needs from storage. Every method that writes takes the audit entry for
 /// the change and writes both in one transaction.
-pub trait Store: [IdentityStore + EventStore + AttestationStore + SourceStore + WebhookStore + Send + Sync + std::fmt::Debug] {
+pub trait Store: [IdentityStore + EventStore + AttestationStore + SourceStore + WebhookStore + NoticeStore + Send + Sync + std::fmt::Debug] {
     sync {
         /// Which adapter this is (`sqlite`, `postgres`), for logs and readiness output.
         fn kind(&self) -> &'static str;

@@ -802,11 +802,41 @@ pub async fn members_page(State(service): State<Service>, headers: HeaderMap, Pa
         Ok(view) => view.group,
         Err(e) => return crate::failed(&e),
     };
+    // Organisers see the council's notices to the group here; members see none of this page.
+    let notices = match service.can_manage_group(&actor, group.id).await {
+        Ok(()) => service.group_notices(&actor, &GroupRef::Id(group.id), false).await.unwrap_or_default(),
+        Err(_) => Vec::new(),
+    };
     match service.list_members(&actor, group.id, None, Some(100)).await {
         Ok(page) => {
-            let body = pages::render(&pages::MembersPage::new(&CSS_PATH, &group, &page.items, form_token(&cookie)));
+            let body =
+                pages::render(&pages::MembersPage::new(&CSS_PATH, &group, &page.items, &notices, form_token(&cookie)));
             crate::account::private_page(body)
         }
+        Err(e) => crate::failed(&e),
+    }
+}
+
+/// An organiser dismisses a council notice for the group.
+pub async fn dismiss_notice(
+    State(service): State<Service>,
+    headers: HeaderMap,
+    Path((slug, notice)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    let actor = match signed_post(&service, &headers, &body).await {
+        Ok((actor, ..)) => actor,
+        Err(res) => return res,
+    };
+    let Some(notice) = scaffold_domain::NoticeId::parse(&notice) else {
+        return crate::error_page(StatusCode::NOT_FOUND);
+    };
+    let group = match service.group(&actor, &GroupRef::Slug(slug.clone())).await {
+        Ok(view) => view.group,
+        Err(e) => return crate::failed(&e),
+    };
+    match service.dismiss_notice(&actor, group.id, notice).await {
+        Ok(()) => crate::account::see_other(&format!("/groups/{slug}/members")),
         Err(e) => crate::failed(&e),
     }
 }

@@ -57,6 +57,7 @@ pub fn router(service: Service) -> Router {
         .route("/groups/{slug}/members/{person}/approve", axum::routing::post(forms::approve))
         .route("/groups/{slug}/members/{person}/role", axum::routing::post(forms::change_role))
         .route("/groups/{slug}/members/{person}/remove", axum::routing::post(forms::remove_member))
+        .route("/groups/{slug}/notices/{notice}/dismiss", axum::routing::post(forms::dismiss_notice))
         .route("/groups/{slug}/poster", get(group_poster))
         .route("/embed/groups/{slug}", get(embed))
         .route("/events/{id}", get(event))

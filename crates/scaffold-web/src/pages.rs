@@ -1053,10 +1053,30 @@ pub struct MembersPage {
     pub form_token: String,
     pub requests: Vec<MemberLine>,
     pub members: Vec<MemberLine>,
+    /// Council notices sent to the group, for its organisers.
+    pub notices: Vec<NoticeLine>,
+}
+
+/// A council notice on the organisers' page.
+#[derive(Debug)]
+pub struct NoticeLine {
+    pub key: String,
+    pub title: String,
+    pub paragraphs: Vec<String>,
+    pub links: Vec<(String, String)>,
+    /// "Until 6 January 2027".
+    pub until: String,
+    pub dismiss_url: String,
 }
 
 impl MembersPage {
-    pub fn new(css: &str, g: &Group, list: &[scaffold_service::members::MemberView], form_token: String) -> Self {
+    pub fn new(
+        css: &str,
+        g: &Group,
+        list: &[scaffold_service::members::MemberView],
+        notices: &[scaffold_service::notices::GroupNotice],
+        form_token: String,
+    ) -> Self {
         use scaffold_domain::membership::{MembershipStatus, Role};
         let line = |v: &scaffold_service::members::MemberView| MemberLine {
             name: v.display_name.clone(),
@@ -1080,6 +1100,29 @@ impl MembersPage {
             form_token,
             requests: list.iter().filter(|v| v.membership.status == MembershipStatus::Pending).map(line).collect(),
             members: list.iter().filter(|v| v.membership.status != MembershipStatus::Pending).map(line).collect(),
+            notices: notices
+                .iter()
+                .map(|n| {
+                    let n = &n.notice;
+                    NoticeLine {
+                        key: n.id.to_string(),
+                        title: n.title.clone(),
+                        paragraphs: n
+                            .body
+                            .split("\n\n")
+                            .map(str::trim)
+                            .filter(|p| !p.is_empty())
+                            .map(str::to_owned)
+                            .collect(),
+                        links: n.links.iter().map(|l| (l.label.clone(), l.url.clone())).collect(),
+                        until: format!(
+                            "Until {}",
+                            n.valid_until.with_timezone(&chrono_tz::Europe::London).format("%-d %B %Y")
+                        ),
+                        dismiss_url: format!("/groups/{}/notices/{}/dismiss", g.slug, n.id),
+                    }
+                })
+                .collect(),
         }
     }
 }

@@ -16,6 +16,7 @@ mod graphql;
 mod groups;
 mod identity;
 mod members;
+mod notices;
 mod oauth;
 mod openactive;
 mod ops;

@@ -421,16 +421,69 @@ async fn deliveries_survive_a_kill_and_restart_of_the_binary() {
     })
     .await;
     assert_eq!(seen.ok().as_ref(), Some(&expected), "every change is delivered after the restart");
-    let (_, log) = http(
-        &server.addr,
-        "GET",
-        &format!("{path}/{}/deliveries?limit=100", hook["id"].as_str().unwrap()),
-        Some(&token),
-        None,
-    )
+    // The receiver has them all; the log says so once each outcome is recorded.
+    let log_path = format!("{path}/{}/deliveries?limit=100", hook["id"].as_str().unwrap());
+    let mut states = Vec::new();
+    for _ in 0..100 {
+        let (_, log) = http(&server.addr, "GET", &log_path, Some(&token), None).await.unwrap();
+        states = log["items"].as_array().unwrap().iter().map(|d| d["state"].as_str().unwrap().to_owned()).collect();
+        if states.iter().all(|s| s == "delivered") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(states, vec!["delivered"; 12]);
+    assert!(server.stop().await.success());
+}
+
+/// Two replicas of the binary on one database (PostgreSQL in CI's second pass, one SQLite file in
+/// the first) share the queue: every change reaches the receiver exactly once.
+#[tokio::test]
+async fn two_replicas_deliver_each_change_once() {
+    use crate::binary::{db_and_dir, http, start_with};
+    let state = Shared::default();
+    let url = receiver(state.clone()).await;
+    let env = [("SCAFFOLD_WEBHOOKS__ALLOW_PRIVATE_TARGETS", "true")];
+    let (dir, db) = db_and_dir().await;
+    let a = start_with(&dir, db.as_deref(), &env).await;
+    let token = a.token().unwrap();
+    let b = start_with(&dir, db.as_deref(), &env).await;
+    let app = json!({ "name": "Listings mirror", "scopes": ["groups:read"] });
+    let (_, app) = http(&a.addr, "POST", "/api/v1/apps", Some(&token), Some(&app)).await.unwrap();
+    let path = format!("/api/v1/apps/{}/webhooks", app["app"]["id"].as_str().unwrap());
+    let hook = json!({ "url": url, "types": ["group.created", "group.updated"] });
+    let (status, hook) = http(&b.addr, "POST", &path, Some(&token), Some(&hook)).await.unwrap();
+    assert_eq!(status, 201, "{hook}");
+    let mut expected = std::collections::BTreeSet::new();
+    for n in 0..30 {
+        let at = if n % 2 == 0 { &a.addr } else { &b.addr };
+        let g = crate::common::group_named(&format!("replica-{n}"), json!({}));
+        let (status, g) = http(at, "POST", "/api/v1/groups", Some(&token), Some(&g)).await.unwrap();
+        assert_eq!(status, 201, "{g}");
+        expected.insert(g["id"].as_str().unwrap().to_owned());
+    }
+    let ids = || -> Vec<String> {
+        state
+            .lock()
+            .unwrap()
+            .got
+            .iter()
+            .filter_map(|g| serde_json::from_str::<Value>(g["body"].as_str().unwrap()).ok())
+            .map(|b| b["id"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    };
+    tokio::time::timeout(Duration::from_secs(60), async {
+        while ids().len() < expected.len() {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
     .await
     .unwrap();
-    let states: Vec<&str> = log["items"].as_array().unwrap().iter().map(|d| d["state"].as_str().unwrap()).collect();
-    assert_eq!(states, vec!["delivered"; 12], "{log}");
-    assert!(server.stop().await.success());
+    // Both workers keep polling a while longer: nothing more may arrive.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let got = ids();
+    let distinct: std::collections::BTreeSet<_> = got.iter().cloned().collect();
+    assert_eq!((got.len(), distinct.len()), (30, 30), "each change once, by two replicas");
+    assert!(a.stop().await.success());
+    assert!(b.stop().await.success());
 }

@@ -77,6 +77,7 @@ pub fn scope_words(s: Scope) -> &'static str {
         Scope::Profile => "See your name and your account's id",
         Scope::AttestationsIssue => "Issue attestations",
         Scope::AttestationsVerify => "Check attestations that are shared with it",
+        Scope::NoticesPublish => "Publish notices to community groups for you",
         Scope::Admin => "Run this service",
     }
 }

@@ -5,6 +5,7 @@
 mod attestations;
 mod events;
 mod identity;
+mod notices;
 mod rows;
 mod run;
 mod sources;
