@@ -51,6 +51,12 @@ pub trait AttestationStore: [Send + Sync] {
         at: DateTime<Utc>,
         audit: &AuditEntry,
     ) -> StoreResult<()>;
+    /// Active attestations that expired at or before `now` and whose expiry was not announced yet,
+    /// soonest first, at most `limit`.
+    async fn unannounced_expiries(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<Vec<Attestation>>;
+    /// Marks the expiry announced and writes `audit` (with its `attestation.expired` change) in one
+    /// transaction; `false` when another run announced it first.
+    async fn announce_expiry(&self, id: AttestationId, at: DateTime<Utc>, audit: &AuditEntry) -> StoreResult<bool>;
     /// A status list's bytes and when they last changed.
     async fn status_list(&self, list: i64) -> StoreResult<Option<(Vec<u8>, DateTime<Utc>)>>;
 

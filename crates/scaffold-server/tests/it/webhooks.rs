@@ -487,3 +487,34 @@ async fn two_replicas_deliver_each_change_once() {
     assert!(a.stop().await.success());
     assert!(b.stop().await.success());
 }
+
+#[tokio::test]
+async fn an_expiry_is_announced_once_to_verifiers() {
+    let s = setup().await;
+    let (app, token) = verifier_app(&s, "Expiry watcher").await;
+    let state = Shared::default();
+    let url = receiver(state.clone()).await;
+    subscribe(&s, &app, &token, json!({ "url": url, "types": ["attestation.expired", "attestation.revoked"] })).await;
+    assert_eq!(s.service.announce_expiries(100).await.unwrap(), 0, "nothing has expired yet");
+    s.clock.advance(chrono::Duration::days(4_000));
+    assert_eq!(s.service.announce_expiries(100).await.unwrap(), 1);
+    assert_eq!(s.service.announce_expiries(100).await.unwrap(), 0, "announced once");
+    assert_eq!(deliver(&s).await, 1);
+    let got = state.lock().unwrap().got.clone();
+    let body: Value = serde_json::from_str(got[0]["body"].as_str().unwrap()).unwrap();
+    assert_eq!(body["type"], "attestation.expired");
+    assert_eq!(body["data"]["attestation"]["attestationId"], s.attestation.as_str());
+    // Revoking it now is still told as a revocation; it is not announced as expired again.
+    let res = s
+        .http
+        .post(&format!("/api/v1/attestations/{}/revoke", s.attestation))
+        .token(&s.ada)
+        .json(&json!({ "reason": "The role ended" }))
+        .send()
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    assert_eq!(deliver(&s).await, 1);
+    let last: Value = serde_json::from_str(state.lock().unwrap().got[1]["body"].as_str().unwrap()).unwrap();
+    assert_eq!(last["type"], "attestation.revoked");
+    assert_eq!(s.service.announce_expiries(100).await.unwrap(), 0);
+}

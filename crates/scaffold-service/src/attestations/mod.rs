@@ -373,3 +373,21 @@ impl Service {
             .map_err(DomainError::internal)
     }
 }
+
+impl Service {
+    /// The expiry job: announces up to `batch` attestations that expired since the last run as
+    /// `attestation.expired` changes (once each, whichever replica runs it). Returns how many.
+    pub async fn announce_expiries(&self, batch: u32) -> Result<usize, DomainError> {
+        let now = self.clock.now();
+        let mut done = 0;
+        for a in self.store.unannounced_expiries(now, batch).await.map_err(store_error)? {
+            let audit = self
+                .audit(None, "attestation.expire", "attestation", a.id, json!({ "type": a.attestation_type.as_str() }))
+                .with_change(self.attestation_change(ChangeType::AttestationExpired, &a));
+            if self.store.announce_expiry(a.id, now, &audit).await.map_err(store_error)? {
+                done += 1;
+            }
+        }
+        Ok(done)
+    }
+}

@@ -85,6 +85,23 @@ impl AttestationStore for SqlStore {
         opt(&self.pool, "select * from attestation where attestation_id = $1", (id.0,)).await
     }
 
+    async fn unannounced_expiries(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<Vec<Attestation>> {
+        let sql = "select * from attestation
+                   where state = 'active' and expiry_announced_at is null and expires_at <= $1
+                   order by expires_at, attestation_id limit $2";
+        all(&self.pool, sql, (At(now), i64::from(limit))).await
+    }
+
+    async fn announce_expiry(&self, id: AttestationId, at: DateTime<Utc>, audit: &AuditEntry) -> StoreResult<bool> {
+        let mut tx = self.begin().await?;
+        let sql = "update attestation set expiry_announced_at = $2
+                   where attestation_id = $1 and expiry_announced_at is null and state = 'active'";
+        if exec(&mut *tx, sql, (id.0, At(at))).await?.rows_affected() == 0 {
+            return Ok(false);
+        }
+        commit(tx, audit).await.map(|()| true)
+    }
+
     async fn attestations_of_person(&self, person: PersonId) -> StoreResult<Vec<Attestation>> {
         let sql = "select * from attestation where subject_id = $1 order by created_at desc, attestation_id desc";
         all(&self.pool, sql, (person.0,)).await
