@@ -19,6 +19,14 @@ pub(crate) struct Receiver {
 
 pub(crate) type Shared = Arc<Mutex<Receiver>>;
 
+fn record(r: &mut Receiver, headers: &HeaderMap, body: String) {
+    let h: serde_json::Map<String, Value> = ["webhook-id", "webhook-timestamp", "webhook-signature", "content-type"]
+        .iter()
+        .filter_map(|k| headers.get(*k).map(|v| ((*k).to_owned(), json!(v.to_str().unwrap_or_default()))))
+        .collect();
+    r.got.push(json!({ "headers": h, "body": body }));
+}
+
 async fn receive(
     axum::extract::State(r): axum::extract::State<Shared>,
     headers: HeaderMap,
@@ -26,21 +34,29 @@ async fn receive(
 ) -> StatusCode {
     let (status, delay) = {
         let mut r = r.lock().unwrap();
-        let h: serde_json::Map<String, Value> =
-            ["webhook-id", "webhook-timestamp", "webhook-signature", "content-type"]
-                .iter()
-                .filter_map(|k| headers.get(*k).map(|v| ((*k).to_owned(), json!(v.to_str().unwrap_or_default()))))
-                .collect();
-        r.got.push(json!({ "headers": h, "body": body }));
+        record(&mut r, &headers, body);
         if r.answers.is_empty() { (204, 0) } else { r.answers.remove(0) }
     };
     tokio::time::sleep(Duration::from_millis(delay)).await;
     StatusCode::from_u16(status).unwrap()
 }
 
-/// A receiver on loopback; its URL.
+/// Answers 200 with 64 MB that never needs reading.
+async fn huge(
+    axum::extract::State(r): axum::extract::State<Shared>,
+    headers: HeaderMap,
+    body: String,
+) -> axum::response::Response {
+    record(&mut r.lock().unwrap(), &headers, body);
+    axum::response::Response::new(axum::body::Body::from(vec![b'x'; 64 << 20]))
+}
+
+/// A receiver on loopback; its URL (`/hook`; `/huge` answers with 64 MB).
 pub(crate) async fn receiver(state: Shared) -> String {
-    let router = axum::Router::new().route("/hook", axum::routing::post(receive)).with_state(state);
+    let router = axum::Router::new()
+        .route("/hook", axum::routing::post(receive))
+        .route("/huge", axum::routing::post(huge))
+        .with_state(state);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
@@ -252,8 +268,11 @@ async fn a_failing_receiver_is_retried_with_backoff_logged_and_disabled_then_rec
     let url = receiver(state.clone()).await;
     let hook = subscribe(&s, &app, &token, json!({ "url": url, "types": ["attestation.revoked"] })).await;
     let hook = hook["id"].as_str().unwrap().to_owned();
-    // It fails, then does not answer in time, then fails twice more: four in a row disable it.
-    state.lock().unwrap().answers = vec![(500, 0), (204, 2_500), (503, 0), (500, 0)];
+    // A receiver that answers with a huge body is delivered to without reading it.
+    let huge_url = url.replace("/hook", "/huge");
+    let big = subscribe(&s, &app, &token, json!({ "url": huge_url, "types": ["attestation.revoked"] })).await;
+    // It fails, then does not answer in time, then redirects, then fails: four in a row disable it.
+    state.lock().unwrap().answers = vec![(500, 0), (204, 2_500), (302, 0), (500, 0)];
     let res = s
         .http
         .post(&format!("/api/v1/attestations/{}/revoke", s.attestation))
@@ -266,7 +285,20 @@ async fn a_failing_receiver_is_retried_with_backoff_logged_and_disabled_then_rec
         let (http, token, path) = (s.http.clone(), token.clone(), format!("/api/v1/apps/{app}/webhooks/{hook}"));
         async move { http.get(&format!("{path}/deliveries")).token(&token).send().await.json()["items"][0].clone() }
     };
-    assert_eq!(deliver(&s).await, 1);
+    assert_eq!(deliver(&s).await, 2);
+    let big_log = s
+        .http
+        .get(&format!("/api/v1/apps/{app}/webhooks/{}/deliveries", big["id"].as_str().unwrap()))
+        .token(&token)
+        .send()
+        .await
+        .json();
+    assert_eq!(big_log["items"][0]["state"], "delivered", "{big_log}");
+    assert!(
+        big_log["items"][0]["last_latency_ms"].as_u64().unwrap() < 1_000,
+        "the 64 MB answer is not read: {big_log}"
+    );
+    s.http.delete(&format!("/api/v1/apps/{app}/webhooks/{}", big["id"].as_str().unwrap())).token(&token).send().await;
     let first = log_of().await;
     assert_eq!(
         (first["state"].as_str(), first["attempts"].as_u64(), first["last_status"].as_u64()),
@@ -275,14 +307,25 @@ async fn a_failing_receiver_is_retried_with_backoff_logged_and_disabled_then_rec
     assert_eq!(first["last_error"], "the endpoint answered 500 Internal Server Error");
     assert_eq!(deliver(&s).await, 0, "not due before its backoff");
     let mut waits = Vec::new();
+    let mut errors = Vec::new();
     for _ in 0..3 {
         let log = log_of().await;
+        errors.push(log["last_error"].as_str().unwrap_or_default().to_owned());
         let next: chrono::DateTime<chrono::Utc> = log["next_attempt_at"].as_str().unwrap().parse().unwrap();
         let last: chrono::DateTime<chrono::Utc> = log["last_attempt_at"].as_str().unwrap().parse().unwrap();
         waits.push((next - last).num_milliseconds());
         s.clock.advance(next - last + chrono::Duration::milliseconds(1));
         assert_eq!(deliver(&s).await, 1);
     }
+    errors.push(log_of().await["last_error"].as_str().unwrap_or_default().to_owned());
+    assert_eq!(
+        errors[1..],
+        [
+            "no answer within 1 s".to_owned(),
+            "the endpoint answered 302 Found: redirects are not followed".to_owned(),
+            "the endpoint answered 500 Internal Server Error".to_owned()
+        ],
+    );
     assert!(waits[0] >= 10_000 && waits[0] <= 12_000, "{waits:?}");
     assert!(waits[1] >= 20_000 && waits[1] <= 24_000, "doubles, with at most a fifth of jitter: {waits:?}");
     let log = log_of().await;
@@ -290,8 +333,8 @@ async fn a_failing_receiver_is_retried_with_backoff_logged_and_disabled_then_rec
     let hook_now = s.http.get(&format!("/api/v1/apps/{app}/webhooks/{hook}")).token(&token).send().await.json();
     assert_eq!(hook_now["status"], "disabled", "{hook_now}");
     assert!(hook_now["disabled_reason"].as_str().unwrap().contains("4 failed attempts in a row"), "{hook_now}");
-    let timeouts = state.lock().unwrap().got.len();
-    assert_eq!(timeouts, 4);
+    let attempts = state.lock().unwrap().got.len();
+    assert_eq!(attempts, 5, "four to the failing endpoint, one to the huge one");
     s.clock.advance(chrono::Duration::minutes(2));
     assert_eq!(deliver(&s).await, 0, "a disabled webhook is not sent to");
     s.http
