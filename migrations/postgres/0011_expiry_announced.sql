@@ -1,4 +1,6 @@
 -- When an attestation's expiry was announced to webhooks (`attestation.expired`): expiry happens
 -- by time, not by a write, so a job records it once, in the transaction that writes its change.
 alter table attestation add column expiry_announced_at timestamptz;
+-- Expiries before this migration are not news: they are marked announced, not sent.
+update attestation set expiry_announced_at = expires_at where expires_at <= now();
 create index attestation_expiring on attestation (expires_at) where state = 'active' and expiry_announced_at is null;

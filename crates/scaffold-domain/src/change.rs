@@ -29,6 +29,22 @@ crate::group::wire_enum!(
 );
 
 impl ChangeType {
+    /// An attestation change (what an `attestation_types` filter narrows).
+    pub fn is_attestation(self) -> bool {
+        matches!(self, Self::AttestationRevoked | Self::AttestationWithdrawn | Self::AttestationExpired)
+    }
+
+    /// A change of a group or its events (what a `group_id` filter narrows).
+    pub fn has_group(self) -> bool {
+        !self.is_attestation() && self != Self::NoticePublished
+    }
+
+    /// A change with an area (a group's outward code, or a notice's): what an `outcodes` filter
+    /// narrows.
+    pub fn has_area(self) -> bool {
+        !self.is_attestation()
+    }
+
     /// The scope an app needs to subscribe to (and be sent) changes of this type: attestation
     /// changes go only to verifiers.
     pub fn scope(self) -> Scope {

@@ -171,8 +171,12 @@ pub async fn list(
     params(("notice" = String, Path, description = "Notice id")),
     responses((status = 200, description = "The notice", body = NoticeBody),
               (status = 404, description = "NOTICE_NOT_FOUND", body = Problem, content_type = "application/problem+json")))]
-pub async fn get(State(s): State<RestState>, Path(notice): Path<String>) -> ApiResult<Json<NoticeBody>> {
-    Ok(Json(NoticeBody::of(s.service.notice(notice_id(&notice)?).await?, None)))
+pub async fn get(
+    State(s): State<RestState>,
+    Caller(actor): Caller,
+    Path(notice): Path<String>,
+) -> ApiResult<Json<NoticeBody>> {
+    Ok(Json(NoticeBody::of(s.service.notice(&actor, notice_id(&notice)?).await?, None)))
 }
 
 /// The notices a group is sent, newest first

@@ -67,12 +67,18 @@ impl From<Webhook> for WebhookBody {
 }
 
 /// A subscription with its signing secret, shown this once.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Serialize, ToSchema)]
 pub struct WebhookWithSecretBody {
     #[serde(flatten)]
     pub webhook: WebhookBody,
     /// `whsec_…`: verify each delivery's `webhook-signature` with it (any Standard Webhooks library).
     pub secret: String,
+}
+
+impl std::fmt::Debug for WebhookWithSecretBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookWithSecretBody").field("webhook", &self.webhook).field("secret", &"[redacted]").finish()
+    }
 }
 
 impl From<WebhookWithSecret> for WebhookWithSecretBody {

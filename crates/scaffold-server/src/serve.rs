@@ -129,9 +129,8 @@ async fn read_sources(service: Service) {
     }
 }
 
-/// The webhooks worker: every second, delivers what is due (a lease in the database lets one
-/// replica send each delivery); a full batch is followed at once by the next. Once a minute it
-/// also announces attestations that expired.
+/// The webhooks worker (deliveries taken under a lease in the database, so each goes out from one
+/// replica), and, once a minute, attestation expiries announced as changes.
 async fn deliver_webhooks(service: Service) {
     let client = match service.webhook_client() {
         Ok(c) => c,
@@ -140,31 +139,19 @@ async fn deliver_webhooks(service: Service) {
             return;
         }
     };
-    let mut tick = tokio::time::interval(Duration::from_secs(1));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut seconds = 0_u64;
-    loop {
-        tick.tick().await;
-        // Once a minute, expiries become `attestation.expired` changes (queued like any other).
-        if seconds.is_multiple_of(60) {
-            match service.announce_expiries(100).await {
+    let expiries = service.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            match expiries.announce_expiries(100).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(announced = n, "attestation expiries announced"),
                 Err(e) => tracing::warn!(error = %e, "announcing expiries failed; retrying in a minute"),
             }
         }
-        seconds += 1;
-        loop {
-            match service.deliver_webhooks(&client).await {
-                Ok(n) if n >= 16 => continue,
-                Ok(_) => break,
-                Err(e) => {
-                    tracing::warn!(error = %e, "delivering webhooks failed; retrying shortly");
-                    break;
-                }
-            }
-        }
-    }
+    });
+    service.run_webhook_worker(client).await;
 }
 
 async fn shutdown_signal() {

@@ -52,6 +52,14 @@ impl Service {
         )
     }
 
+    /// A group updated: told when it was public before or is now, so that integrators hear of a
+    /// group that stops being public (its `changedFields` name `visibility`) and drop it.
+    pub(crate) fn group_update(&self, old: &Group, new: &Group, changed_fields: Vec<String>) -> Change {
+        let mut c = self.group_change(ChangeType::GroupUpdated, new, changed_fields);
+        c.published = published(old) || published(new);
+        c
+    }
+
     pub(crate) fn membership_change(&self, g: &Group, change: &str, role: Option<&str>) -> Change {
         self.change(
             ChangeType::MembershipChanged,

@@ -338,8 +338,8 @@ impl Service {
                 group.id,
                 serde_json::json!({ "fields": patch.field_names(), "version": changed.version }),
             )
-            .with_change(self.group_change(
-                ChangeType::GroupUpdated,
+            .with_change(self.group_update(
+                &group,
                 &changed,
                 patch.field_names().into_iter().map(str::to_owned).collect(),
             ));
@@ -378,7 +378,7 @@ impl Service {
             changed.updated_at = self.clock.now();
             let audit = self
                 .audit(Some(person), action, "group", group.id, detail.clone())
-                .with_change(self.group_change(ChangeType::GroupUpdated, &changed, vec!["identifiers".to_owned()]));
+                .with_change(self.group_update(&group, &changed, vec!["identifiers".to_owned()]));
             match self.store.update_group(&changed, group.version, &audit).await {
                 Ok(()) => return self.view(changed, m).await,
                 Err(StoreError::VersionMismatch) => continue,

@@ -50,9 +50,13 @@ impl Service {
         self.store.notices(limit).await.map_err(store_error)
     }
 
-    /// One notice (public).
-    pub async fn notice(&self, id: NoticeId) -> Result<Notice, DomainError> {
-        self.store.notice_by_id(id).await.map_err(store_error)?.ok_or_else(NoticeId::not_found)
+    /// One notice: public once it starts showing; before, to publishers only.
+    pub async fn notice(&self, actor: &Actor, id: NoticeId) -> Result<Notice, DomainError> {
+        let n = self.store.notice_by_id(id).await.map_err(store_error)?.ok_or_else(NoticeId::not_found)?;
+        if n.valid_from > self.clock.now() && Self::publisher(actor).is_err() {
+            return Err(NoticeId::not_found());
+        }
+        Ok(n)
     }
 
     /// The notices up now that concern a group the caller can see, newest first; dismissed ones
@@ -85,7 +89,7 @@ impl Service {
     pub async fn dismiss_notice(&self, actor: &Actor, group: GroupId, id: NoticeId) -> Result<(), DomainError> {
         let access = self.group_access(actor, &GroupRef::Id(group)).await?;
         let person = access.manage_group(false)?;
-        let notice = self.notice(id).await?;
+        let notice = self.notice(actor, id).await?;
         if !notice.concerns(&access.group) {
             return Err(NoticeId::not_found());
         }

@@ -1653,17 +1653,24 @@ pub async fn changes_queue_deliveries_for_matching_webhooks_taken_once(store: Dy
         .await
         .unwrap();
 
-    let due = store.claim_deliveries(at(30), at(90), 10).await.unwrap();
+    // A webhook the worker is busy with is left alone.
+    let others = store.claim_deliveries(at(30), at(90), 10, &[all_groups.id, in_area.id]).await.unwrap();
+    assert!(others.is_empty(), "only busy webhooks have due deliveries");
+    let due = store.claim_deliveries(at(30), at(90), 10, &[]).await.unwrap();
     let mut got: Vec<WebhookId> = due.iter().map(|d| d.webhook.id).collect();
     got.sort();
     assert_eq!(got, vec![all_groups.id, in_area.id]);
     assert!(due.iter().all(|d| d.change == c && d.attempt == 1), "the change comes back whole");
-    assert!(store.claim_deliveries(at(31), at(90), 10).await.unwrap().is_empty(), "leased: nobody takes them again");
+    assert!(
+        store.claim_deliveries(at(31), at(90), 10, &[]).await.unwrap().is_empty(),
+        "leased: nobody takes them again"
+    );
 
     // A failure is retried later; a success ends it; failures in a row disable the subscription.
     let fail = |w: WebhookId, t: i64, retry: Option<i64>| Attempt {
         webhook: w,
         change: c.id,
+        number: 1,
         at: at(t),
         status: Some(500),
         latency_ms: 12,
@@ -1682,20 +1689,16 @@ pub async fn changes_queue_deliveries_for_matching_webhooks_taken_once(store: Dy
         (DeliveryState::Delivered, Some(204), Some(at(33)))
     );
 
-    let again = store.claim_deliveries(at(41), at(100), 10).await.unwrap();
+    let again = store.claim_deliveries(at(41), at(100), 10, &[]).await.unwrap();
     assert_eq!(again.len(), 1);
     assert_eq!((again[0].webhook.id, again[0].attempt), (all_groups.id, 2));
-    assert!(
-        store
-            .record_attempt(
-                &fail(all_groups.id, 42, None),
-                2,
-                "Disabled: it kept failing",
-                &audit("webhook.disable", 1)
-            )
-            .await
-            .unwrap()
-    );
+    // An outcome from an attempt that no longer holds the delivery is not recorded.
+    let stale = fail(all_groups.id, 42, None);
+    assert!(!store.record_attempt(&stale, 2, "stale", &audit("webhook.disable", 1)).await.unwrap());
+    assert_eq!(store.deliveries(all_groups.id, None, 10).await.unwrap()[0].state, DeliveryState::Pending);
+    let second = Attempt { number: 2, ..fail(all_groups.id, 42, None) };
+    let reason = "Disabled: it kept failing";
+    assert!(store.record_attempt(&second, 2, reason, &audit("webhook.disable", 1)).await.unwrap());
     let disabled = store.webhook_by_id(all_groups.id).await.unwrap().unwrap();
     assert_eq!(disabled.status, WebhookStatus::Disabled);
     assert_eq!(disabled.disabled_reason.as_deref(), Some("Disabled: it kept failing"));
@@ -1704,10 +1707,10 @@ pub async fn changes_queue_deliveries_for_matching_webhooks_taken_once(store: Dy
 
     // Replay makes it due again; a disabled subscription's deliveries wait until it is enabled.
     store.replay_delivery(all_groups.id, c.id, at(50), &audit("webhook.replay", 1)).await.unwrap();
-    assert!(store.claim_deliveries(at(51), at(100), 10).await.unwrap().is_empty(), "disabled");
+    assert!(store.claim_deliveries(at(51), at(100), 10, &[]).await.unwrap().is_empty(), "disabled");
     let enabled = Webhook { status: WebhookStatus::Active, consecutive_failures: 0, updated_at: at(52), ..disabled };
     store.update_webhook(&enabled, &audit("webhook.enable", 1)).await.unwrap();
-    let due = store.claim_deliveries(at(53), at(100), 10).await.unwrap();
+    let due = store.claim_deliveries(at(53), at(100), 10, &[]).await.unwrap();
     assert_eq!(due.len(), 1);
     assert_eq!(due[0].attempt, 1, "a replay starts its attempts again");
     let missing = store.replay_delivery(other_type.id, c.id, at(54), &audit("webhook.replay", 1)).await.unwrap_err();

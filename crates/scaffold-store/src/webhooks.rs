@@ -23,6 +23,8 @@ pub struct DueDelivery {
 pub struct Attempt {
     pub webhook: WebhookId,
     pub change: ChangeId,
+    /// Which attempt this is (as claimed).
+    pub number: u32,
     pub at: DateTime<Utc>,
     /// The receiver's HTTP status, when it answered.
     pub status: Option<u16>,
@@ -44,18 +46,21 @@ pub trait WebhookStore: [Send + Sync] {
     async fn update_webhook(&self, webhook: &Webhook, audit: &AuditEntry) -> StoreResult<()>;
     /// Deletes a subscription and its deliveries; `NotFound` when absent.
     async fn delete_webhook(&self, id: WebhookId, audit: &AuditEntry) -> StoreResult<()>;
-    /// Takes up to `limit` due deliveries of active subscriptions, oldest due first, by moving
-    /// their next attempt to `lease_until` and counting the attempt, so that no other worker takes
-    /// them meanwhile and a crash only delays them.
+    /// Takes up to `limit` due deliveries of active subscriptions other than `busy`, oldest due
+    /// first, by moving their next attempt to `lease_until` and counting the attempt, so that no
+    /// other worker takes them meanwhile and a crash only delays them.
     async fn claim_deliveries(
         &self,
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
         limit: u32,
+        busy: &[WebhookId],
     ) -> StoreResult<Vec<DueDelivery>>;
     /// Records an attempt: the delivery's state and log, and the subscription's failures in a row.
-    /// A failure that makes them reach `disable_after` disables the subscription with `reason`
-    /// and writes `audit`; returns whether it did.
+    /// Only the attempt that holds the delivery counts: when it was replayed (or taken again)
+    /// meanwhile, nothing is written and `Ok(false)` returned. A failure that makes the failures
+    /// reach `disable_after` disables the subscription with `reason` and writes `audit`; returns
+    /// whether it did.
     async fn record_attempt(
         &self,
         attempt: &Attempt,

@@ -161,9 +161,23 @@ async fn a_notice_to_wn1_reaches_the_wn1_groups_and_only_them() {
     assert_eq!(actions.iter().filter(|a| **a == "notice.dismiss").count(), 1);
     assert_eq!(actions.iter().filter(|a| **a == "notice.publish").count(), 3);
 
+    // A notice that starts later is not public before it starts (publishers see it).
+    let later = app
+        .http
+        .post("/api/v1/notices")
+        .token(&council.token)
+        .json(&notice(json!({ "outcodes": ["WN1"], "valid_from": "2026-12-20T00:00:00Z", "title": "From the 20th" })))
+        .send()
+        .await
+        .json();
+    let later_path = format!("/api/v1/notices/{}", later["id"].as_str().unwrap());
+    app.http.get(&later_path).send().await.problem(404, "NOTICE_NOT_FOUND");
+    assert_eq!(app.http.get(&later_path).token(&council.token).send().await.status, 200);
+    assert!(!ids(&app.http.get(&of(&wn1)).send().await.json()).contains(&later["id"].as_str().unwrap().to_owned()));
+
     // Publishers list them; anyone reads one.
     let listed = app.http.get("/api/v1/notices").token(&council.token).send().await.json();
-    assert_eq!(listed["items"].as_array().unwrap().len(), 3);
+    assert_eq!(listed["items"].as_array().unwrap().len(), 4);
     app.http.get("/api/v1/notices").token(&ada.token).send().await.problem(403, "INSUFFICIENT_SCOPE");
     assert_eq!(
         app.http.get(&format!("/api/v1/notices/{id}")).send().await.json()["title"],

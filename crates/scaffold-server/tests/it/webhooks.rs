@@ -170,6 +170,11 @@ async fn a_verifier_hears_of_a_revocation_signed_as_the_reference_libraries_expe
         .await
         .problem(404, "APP_NOT_FOUND");
 
+    // A filter that concerns only some of the types named would drop the others: refused.
+    let mixed = json!({ "url": url, "types": ["attestation.revoked"], "outcodes": ["WN1"] });
+    let res = s.http.post(&format!("/api/v1/apps/{app}/webhooks")).token(&token).json(&mixed).send().await;
+    assert_eq!(res.problem(422, "VALIDATION_FAILED")["errors"][0]["pointer"], "/outcodes");
+
     let created = subscribe(
         &s,
         &app,

@@ -49,8 +49,13 @@ impl WebhookSettings {
     }
 }
 
-/// Deliveries one worker step takes (sent concurrently).
+/// Deliveries one step takes (sent concurrently).
 const BATCH: u32 = 16;
+/// Deliveries in flight at once in one worker.
+const MAX_IN_FLIGHT: usize = 32;
+/// Deliveries of one webhook in flight at once: a slow endpoint holds at most these slots, so it
+/// cannot starve the others (it answers within the timeout, so it is never disabled).
+const PER_WEBHOOK: usize = 4;
 
 impl Service {
     pub(crate) fn webhook_settings(&self) -> &WebhookSettings {
@@ -84,12 +89,68 @@ impl Service {
         Ok(url)
     }
 
-    /// One worker step: delivers what is due, up to a batch; returns how many it attempted.
+    fn lease_until(&self) -> chrono::DateTime<chrono::Utc> {
+        let s = self.webhook_settings();
+        self.clock.now() + Duration::seconds(i64::try_from(s.timeout_secs * 2 + 5).unwrap_or(60))
+    }
+
+    /// The delivery worker of `scaffold serve`: keeps up to [`MAX_IN_FLIGHT`] deliveries in
+    /// flight, at most [`PER_WEBHOOK`] of one webhook, claiming more as slots free up; idles a
+    /// second when nothing is due. Never returns.
+    pub async fn run_webhook_worker(self, client: reqwest::Client) {
+        use std::collections::HashMap;
+        use std::sync::{Arc, Mutex};
+        let slots = Arc::new(tokio::sync::Semaphore::new(MAX_IN_FLIGHT));
+        let in_flight: Arc<Mutex<HashMap<scaffold_domain::WebhookId, usize>>> = Arc::default();
+        loop {
+            let free = slots.available_permits();
+            if free == 0 {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                continue;
+            }
+            let busy: Vec<_> = {
+                let m = in_flight.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                m.iter().filter(|(_, n)| **n >= PER_WEBHOOK).map(|(w, _)| *w).collect()
+            };
+            let limit = u32::try_from(free).unwrap_or(BATCH).min(BATCH);
+            let due = match self.store.claim_deliveries(self.clock.now(), self.lease_until(), limit, &busy).await {
+                Ok(due) => due,
+                Err(e) => {
+                    tracing::warn!(error = %e, "taking due webhook deliveries failed; retrying shortly");
+                    Vec::new()
+                }
+            };
+            if due.is_empty() {
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                continue;
+            }
+            for d in due {
+                let Ok(permit) = slots.clone().acquire_owned().await else { return };
+                let hook = d.webhook.id;
+                *in_flight.lock().unwrap_or_else(std::sync::PoisonError::into_inner).entry(hook).or_default() += 1;
+                let (svc, client, in_flight) = (self.clone(), client.clone(), in_flight.clone());
+                tokio::spawn(async move {
+                    if let Err(e) = svc.attempt(&client, d).await {
+                        tracing::warn!(error = %e, "a webhook attempt could not be recorded");
+                    }
+                    let mut m = in_flight.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                    if let Some(n) = m.get_mut(&hook) {
+                        *n -= 1;
+                        if *n == 0 {
+                            m.remove(&hook);
+                        }
+                    }
+                    drop(permit);
+                });
+            }
+        }
+    }
+
+    /// One step, finished before it returns: delivers what is due, up to a batch, and returns how
+    /// many it attempted (for tests and tools; `scaffold serve` runs [`Self::run_webhook_worker`]).
     pub async fn deliver_webhooks(&self, client: &reqwest::Client) -> Result<usize, DomainError> {
-        let s = self.webhook_settings().clone();
-        let now = self.clock.now();
-        let lease = now + Duration::seconds(i64::try_from(s.timeout_secs * 2 + 5).unwrap_or(60));
-        let due = self.store.claim_deliveries(now, lease, BATCH).await.map_err(store_error)?;
+        let due =
+            self.store.claim_deliveries(self.clock.now(), self.lease_until(), BATCH, &[]).await.map_err(store_error)?;
         let n = due.len();
         let mut tasks = tokio::task::JoinSet::new();
         for d in due {
@@ -118,7 +179,16 @@ impl Service {
             at + retry_delay(Duration::seconds(i64::try_from(s.retry_base_secs).unwrap_or(10)), d.attempt, jitter())
         });
         let latency_ms = u32::try_from(started.elapsed().as_millis()).unwrap_or(u32::MAX);
-        let attempt = Attempt { webhook: d.webhook.id, change: d.change.id, at, status, latency_ms, error, retry_at };
+        let attempt = Attempt {
+            webhook: d.webhook.id,
+            change: d.change.id,
+            number: d.attempt,
+            at,
+            status,
+            latency_ms,
+            error,
+            retry_at,
+        };
         let reason = format!(
             "Disabled after {} failed attempts in a row; the last: {}. Fix the endpoint, then enable the webhook: \
              waiting deliveries are sent again.",
@@ -179,10 +249,14 @@ impl Service {
                 let secs = self.webhook_settings().timeout_secs;
                 return Err(Failure::retry(None, format!("no answer within {secs} s")));
             }
+            // No resolver or network detail: whether an inward name exists is nobody's business.
             Err(e) if e.is_connect() => {
-                return Err(Failure::retry(None, format!("could not connect: {}", root_cause(&e))));
+                return Err(Failure::retry(
+                    None,
+                    "could not connect to the endpoint (or its name resolves to no public address)".to_owned(),
+                ));
             }
-            Err(e) => return Err(Failure::retry(None, format!("the request failed: {}", root_cause(&e)))),
+            Err(_) => return Err(Failure::retry(None, "the request failed before an answer".to_owned())),
         };
         let status = response.status();
         // The answer's body is not read: dropping the response closes the exchange, however large.
@@ -224,14 +298,6 @@ impl Failure {
     fn retry(status: Option<u16>, message: String) -> Self {
         Self { status, message, retry: true }
     }
-}
-
-fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut cause = e;
-    while let Some(next) = cause.source() {
-        cause = next;
-    }
-    cause.to_string()
 }
 
 /// Whether the URL's host, when it is an address (or `localhost`), is a public one. Names are

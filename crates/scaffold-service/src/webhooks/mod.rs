@@ -77,7 +77,12 @@ impl Service {
     }
 
     /// Checks a draft against the app's granted scopes and the delivery rules.
-    async fn webhook_filter(&self, app: &App, d: &WebhookDraft) -> Result<(String, WebhookFilter), DomainError> {
+    async fn webhook_filter(
+        &self,
+        actor: &Actor,
+        app: &App,
+        d: &WebhookDraft,
+    ) -> Result<(String, WebhookFilter), DomainError> {
         let mut errors = Vec::new();
         let url = match self.webhook_url(&d.url) {
             Ok(u) => u,
@@ -132,17 +137,38 @@ impl Service {
         let group_id = match d.group_id.as_deref() {
             None => None,
             Some(g) => match GroupId::parse(g) {
-                Some(id) if self.store.group_by_id(id).await.map_err(store_error)?.is_some() => Some(id),
+                // Only a group the caller can see (a private group's existence is not told).
+                Some(id) if self.visible_group(actor, &crate::groups::GroupRef::Id(id)).await.is_ok() => Some(id),
                 _ => {
                     errors.push(FieldError::new("/group_id", codes::INVALID_VALUE, "there is no group with that id"));
                     None
                 }
             },
         };
+        // A filter narrows the types it concerns; one that concerns none of the types named would
+        // silently drop everything.
+        let filter = WebhookFilter { types, group_id, outcodes, attestation_types };
+        for (field, given, applies) in [
+            (
+                "/attestation_types",
+                !filter.attestation_types.is_empty(),
+                ChangeType::is_attestation as fn(ChangeType) -> bool,
+            ),
+            ("/outcodes", !filter.outcodes.is_empty(), ChangeType::has_area),
+            ("/group_id", filter.group_id.is_some(), ChangeType::has_group),
+        ] {
+            if given && !filter.types.is_empty() && !filter.types.iter().all(|t| applies(*t)) {
+                errors.push(FieldError::new(
+                    field,
+                    codes::INVALID_VALUE,
+                    "this filter applies to only some of the types named: subscribe those types separately",
+                ));
+            }
+        }
         if !errors.is_empty() {
             return Err(DomainError::invalid(errors));
         }
-        Ok((url, WebhookFilter { types, group_id, outcodes, attestation_types }))
+        Ok((url, filter))
     }
 
     /// An app subscribes an endpoint; the secret is in the answer, once.
@@ -153,7 +179,7 @@ impl Service {
         draft: &WebhookDraft,
     ) -> Result<WebhookWithSecret, DomainError> {
         let app = self.webhook_app(actor, app).await?;
-        let (url, filter) = self.webhook_filter(&app, draft).await?;
+        let (url, filter) = self.webhook_filter(actor, &app, draft).await?;
         if self.store.webhooks_of_app(app.id).await.map_err(store_error)?.len() >= MAX_WEBHOOKS_PER_APP {
             return Err(DomainError::invalid_field(
                 "/url",

@@ -2,9 +2,9 @@
 //! and queued for each matching subscription in that transaction), subscriptions, and deliveries
 //! taken under a lease.
 
-use super::d::{At, DbRow, Tx, for_update, to_store_error};
+use super::d::{At, DbRow, Tx, for_update, in_list, to_store_error};
 use super::rows::{at, at_opt, get, json};
-use super::run::{ChangedOr, Read, Values, all, exec, insert, opt, update, values};
+use super::run::{ChangedOr, Read, Values, all, built, exec, insert, opt, update, values};
 use super::{SqlStore, commit, insert_audit};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -17,6 +17,7 @@ use scaffold_domain::webhook::{
 use scaffold_domain::{AppId, ChangeId, GroupId, WebhookId};
 use scaffold_store::decode::corrupt;
 use scaffold_store::{Attempt, DueDelivery, StoreError, StoreResult, WebhookStore};
+use sqlx::QueryBuilder;
 use sqlx::types::Json;
 use uuid::Uuid;
 
@@ -202,17 +203,19 @@ impl WebhookStore for SqlStore {
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
         limit: u32,
+        busy: &[WebhookId],
     ) -> StoreResult<Vec<DueDelivery>> {
         let mut tx = self.begin().await?;
-        let sql = concat!(
+        let mut b = QueryBuilder::new(
             "select webhook_id, change_id, attempts from webhook_delivery
-             where state = 'pending' and next_attempt_at <= $1
-               and webhook_id in (select webhook_id from webhook where status = 'active')
-             order by next_attempt_at, change_id limit $2",
-            for_update!(skip_locked)
+             where state = 'pending' and next_attempt_at <= ",
         );
-        let due: Vec<(Uuid, Uuid, i64)> =
-            all(&mut *tx, sql, (At(now), i64::from(limit))).await?.into_iter().map(|Due(w, c, a)| (w, c, a)).collect();
+        b.push_bind(At(now));
+        b.push(" and webhook_id in (select webhook_id from webhook where status = 'active') and not (webhook_id");
+        in_list(&mut b, busy.iter().map(|w| w.0).collect());
+        b.push(") order by next_attempt_at, change_id limit ").push_bind(i64::from(limit));
+        b.push(for_update!(skip_locked));
+        let due: Vec<(Uuid, Uuid, i64)> = built::<_, Due>(b, &mut *tx).await?.into_iter().map(|Due(w, c, a)| (w, c, a)).collect();
         let mut out = Vec::with_capacity(due.len());
         for (webhook, change, attempts) in due {
             let sql = "update webhook_delivery set next_attempt_at = $3, attempts = attempts + 1
@@ -248,8 +251,14 @@ impl WebhookStore for SqlStore {
             last_attempt_at: At(a.at), last_status: a.status.map(i64::from), last_latency_ms: i64::from(a.latency_ms),
             last_error: &a.error, delivered_at: a.error.is_none().then_some(At(a.at)),
         };
-        let v = v.key("webhook_id", a.webhook.0).key("change_id", a.change.0);
-        update(&mut *tx, "webhook_delivery", v).await?.changed_or(StoreError::NotFound)?;
+        let v = v
+            .key("webhook_id", a.webhook.0)
+            .key("change_id", a.change.0)
+            .key("attempts", i64::from(a.number))
+            .key("state", DeliveryState::Pending.as_str());
+        if update(&mut *tx, "webhook_delivery", v).await?.rows_affected() == 0 {
+            return Ok(false);
+        }
         let failures: Option<i64> = if a.error.is_none() {
             exec(&mut *tx, "update webhook set consecutive_failures = 0 where webhook_id = $1", (a.webhook.0,)).await?;
             None
@@ -288,7 +297,11 @@ impl WebhookStore for SqlStore {
         audit: &AuditEntry,
     ) -> StoreResult<()> {
         let mut tx = self.begin().await?;
-        let sql = "update webhook_delivery set state = 'pending', next_attempt_at = $3, attempts = 0
+        // A delivery being attempted keeps its lease (the attempt's outcome is then not recorded,
+        // its attempts being reset): it is sent again when the lease ends, never twice at once.
+        let sql = "update webhook_delivery set next_attempt_at =
+                       case when state = 'pending' and next_attempt_at > $3 then next_attempt_at else $3 end,
+                       state = 'pending', attempts = 0
                    where webhook_id = $1 and change_id = $2";
         exec(&mut *tx, sql, (webhook.0, change.0, At(at))).await?.changed_or(StoreError::NotFound)?;
         commit(tx, audit).await
