@@ -1017,6 +1017,13 @@ pub async fn me(State(service): State<Service>, headers: HeaderMap) -> Response 
     };
     let mut page = pages::MePage::new(&CSS_PATH, &me, &groups, &dates, feed, form_token(&cookie));
     page.apps = grants.iter().map(|(g, a)| pages::MyApp::new(g, a)).collect();
+    page.stopped_webhooks = service
+        .my_disabled_webhooks(&actor)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(app, w)| (app, w.url, w.disabled_reason.unwrap_or_default()))
+        .collect();
     crate::account::private_page(pages::render(&page))
 }
 

@@ -645,6 +645,8 @@ pub struct MePage {
     pub feed_made: Option<String>,
     /// Apps the person lets act for them.
     pub apps: Vec<MyApp>,
+    /// The person's apps' webhooks that were disabled: (app, endpoint, why).
+    pub stopped_webhooks: Vec<(String, String, String)>,
     pub form_token: String,
 }
 
@@ -769,6 +771,7 @@ impl MePage {
             every,
             feed_made,
             apps: Vec::new(),
+            stopped_webhooks: Vec::new(),
             form_token,
         }
     }

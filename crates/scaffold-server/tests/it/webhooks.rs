@@ -338,6 +338,19 @@ async fn a_failing_receiver_is_retried_with_backoff_logged_and_disabled_then_rec
     let hook_now = s.http.get(&format!("/api/v1/apps/{app}/webhooks/{hook}")).token(&token).send().await.json();
     assert_eq!(hook_now["status"], "disabled", "{hook_now}");
     assert!(hook_now["disabled_reason"].as_str().unwrap().contains("4 failed attempts in a row"), "{hook_now}");
+    // The owner is told on their account page.
+    let owner = s.http.get(&format!("/api/v1/apps/{app}")).token(&s.operator).send().await.json()["owner"].clone();
+    let link =
+        s.http.post("/api/v1/sign-in-links").token(&s.operator).json(&json!({ "person_id": owner })).send().await;
+    let path = link.json()["url"].as_str().unwrap().trim_start_matches("http://127.0.0.1:8080").to_owned();
+    let res = s.http.post(&path).header("origin", "http://127.0.0.1:8080").send().await;
+    let cookie = res.header("set-cookie").unwrap().split(';').next().unwrap().to_owned();
+    let me = s.http.get("/me").header("cookie", &cookie).send().await.text;
+    assert!(
+        me.contains("Your apps&#x27; webhooks that stopped") || me.contains("Your apps' webhooks that stopped"),
+        "{me}"
+    );
+    assert!(me.contains("4 failed attempts in a row"), "{me}");
     let attempts = state.lock().unwrap().got.len();
     assert_eq!(attempts, 5, "four to the failing endpoint, one to the huge one");
     s.clock.advance(chrono::Duration::minutes(2));

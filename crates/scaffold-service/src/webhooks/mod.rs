@@ -214,6 +214,24 @@ impl Service {
         Ok(WebhookWithSecret { webhook, secret })
     }
 
+    /// The signed-in person's apps' webhooks that were disabled, with the app's name: the notice
+    /// to their owner (on their account page).
+    pub async fn my_disabled_webhooks(&self, actor: &Actor) -> Result<Vec<(String, Webhook)>, DomainError> {
+        let person = actor.require_person()?;
+        let mut out = Vec::new();
+        for app in self.store.apps_of_person(person).await.map_err(store_error)? {
+            if app.status != AppStatus::Active {
+                continue;
+            }
+            for w in self.store.webhooks_of_app(app.id).await.map_err(store_error)? {
+                if w.status == WebhookStatus::Disabled {
+                    out.push((app.name.clone(), w));
+                }
+            }
+        }
+        Ok(out)
+    }
+
     pub async fn webhooks(&self, actor: &Actor, app: AppId) -> Result<Vec<Webhook>, DomainError> {
         let app = self.webhook_app(actor, app).await?;
         self.store.webhooks_of_app(app.id).await.map_err(store_error)
