@@ -55,7 +55,7 @@ const BATCH: u32 = 16;
 const MAX_IN_FLIGHT: usize = 32;
 /// Deliveries of one webhook in flight at once: a slow endpoint holds at most these slots, so it
 /// cannot starve the others (it answers within the timeout, so it is never disabled).
-const PER_WEBHOOK: usize = 4;
+const PER_WEBHOOK: usize = 8;
 
 impl Service {
     pub(crate) fn webhook_settings(&self) -> &WebhookSettings {
@@ -102,6 +102,9 @@ impl Service {
         use std::sync::{Arc, Mutex};
         let slots = Arc::new(tokio::sync::Semaphore::new(MAX_IN_FLIGHT));
         let in_flight: Arc<Mutex<HashMap<scaffold_domain::WebhookId, usize>>> = Arc::default();
+        // Told when an attempt ends, so that a worker whose webhooks are all busy takes more at
+        // once rather than at the next poll.
+        let finished = Arc::new(tokio::sync::Notify::new());
         loop {
             let free = slots.available_permits();
             if free == 0 {
@@ -121,14 +124,20 @@ impl Service {
                 }
             };
             if due.is_empty() {
-                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                if free < MAX_IN_FLIGHT {
+                    // Deliveries in flight: more may be taken as soon as one ends.
+                    let _ = tokio::time::timeout(std::time::Duration::from_secs(1), finished.notified()).await;
+                } else {
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                }
                 continue;
             }
             for d in due {
                 let Ok(permit) = slots.clone().acquire_owned().await else { return };
                 let hook = d.webhook.id;
                 *in_flight.lock().unwrap_or_else(std::sync::PoisonError::into_inner).entry(hook).or_default() += 1;
-                let (svc, client, in_flight) = (self.clone(), client.clone(), in_flight.clone());
+                let (svc, client, in_flight, finished) =
+                    (self.clone(), client.clone(), in_flight.clone(), finished.clone());
                 tokio::spawn(async move {
                     if let Err(e) = svc.attempt(&client, d).await {
                         tracing::warn!(error = %e, "a webhook attempt could not be recorded");
@@ -140,7 +149,9 @@ impl Service {
                             m.remove(&hook);
                         }
                     }
+                    drop(m);
                     drop(permit);
+                    finished.notify_one();
                 });
             }
         }
