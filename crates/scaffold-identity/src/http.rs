@@ -16,6 +16,15 @@ pub fn fetch_client(redirects: usize, timeout: Duration) -> Result<reqwest::Clie
 }
 
 fn client(redirects: reqwest::redirect::Policy, timeout: Duration) -> Result<reqwest::Client, String> {
+    builder(redirects, timeout)?.build().map_err(|e| e.to_string())
+}
+
+/// Every client's start: rustls with aws-lc-rs and the web PKI roots, `redirects`, 5 seconds (at
+/// most `timeout`) to connect and `timeout` for the whole exchange.
+pub(crate) fn builder(
+    redirects: reqwest::redirect::Policy,
+    timeout: Duration,
+) -> Result<reqwest::ClientBuilder, String> {
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
     let tls = rustls::ClientConfig::builder_with_provider(provider)
@@ -23,11 +32,9 @@ fn client(redirects: reqwest::redirect::Policy, timeout: Duration) -> Result<req
         .map_err(|e| e.to_string())?
         .with_root_certificates(roots)
         .with_no_client_auth();
-    reqwest::Client::builder()
+    Ok(reqwest::Client::builder()
         .use_preconfigured_tls(tls)
         .redirect(redirects)
-        .connect_timeout(Duration::from_secs(5))
-        .timeout(timeout)
-        .build()
-        .map_err(|e| e.to_string())
+        .connect_timeout(Duration::from_secs(5).min(timeout))
+        .timeout(timeout))
 }

@@ -107,20 +107,9 @@ impl reqwest::dns::Resolve for PublicOnly {
 /// only unless `allow_private`. (An address written in the URL bypasses name resolution: check it
 /// with [`is_public_address`] before sending.)
 pub fn webhook_client(timeout: Duration, allow_private: bool) -> Result<reqwest::Client, String> {
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
-    let tls = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    let mut b = reqwest::Client::builder()
-        .use_preconfigured_tls(tls)
-        .redirect(reqwest::redirect::Policy::none())
+    let mut b = crate::http::builder(reqwest::redirect::Policy::none(), timeout)?
         // No proxy from the environment: a proxy would resolve names itself, past the guard.
         .no_proxy()
-        .connect_timeout(Duration::from_secs(5).min(timeout))
-        .timeout(timeout)
         .user_agent("Community-Scaffold-Webhooks/1");
     if !allow_private {
         b = b.dns_resolver(Arc::new(PublicOnly));

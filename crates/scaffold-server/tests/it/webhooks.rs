@@ -120,6 +120,13 @@ async fn setup() -> Setup {
     active_dbs_check_with(service, clock).await
 }
 
+/// The issuer revokes the setup's attestation.
+async fn revoke(s: &Setup, reason: &str) {
+    let path = format!("/api/v1/attestations/{}/revoke", s.attestation);
+    let res = s.http.post(&path).token(&s.ada).json(&json!({ "reason": reason })).send().await;
+    assert_eq!(res.status, 200, "{}", res.text);
+}
+
 async fn deliver(s: &Setup) -> usize {
     let client = s.service.webhook_client().unwrap();
     s.service.deliver_webhooks(&client).await.unwrap()
@@ -189,14 +196,7 @@ async fn a_verifier_hears_of_a_revocation_signed_as_the_reference_libraries_expe
     assert!(read.json().get("secret").is_none(), "the secret is shown once: {}", read.text);
 
     // The issuer revokes; the delivery is queued in the same transaction and sent by the worker.
-    let res = s
-        .http
-        .post(&format!("/api/v1/attestations/{}/revoke", s.attestation))
-        .token(&s.ada)
-        .json(&json!({ "reason": "New information on the Update Service" }))
-        .send()
-        .await;
-    assert_eq!(res.status, 200, "{}", res.text);
+    revoke(&s, "New information on the Update Service").await;
     assert_eq!(deliver(&s).await, 1);
     let got = state.lock().unwrap().got.clone();
     assert_eq!(got.len(), 1);
@@ -278,14 +278,7 @@ async fn a_failing_receiver_is_retried_with_backoff_logged_and_disabled_then_rec
     let big = subscribe(&s, &app, &token, json!({ "url": huge_url, "types": ["attestation.revoked"] })).await;
     // It fails, then does not answer in time, then redirects, then fails: four in a row disable it.
     state.lock().unwrap().answers = vec![(500, 0), (204, 2_500), (302, 0), (500, 0)];
-    let res = s
-        .http
-        .post(&format!("/api/v1/attestations/{}/revoke", s.attestation))
-        .token(&s.ada)
-        .json(&json!({ "reason": "The role ended" }))
-        .send()
-        .await;
-    assert_eq!(res.status, 200, "{}", res.text);
+    revoke(&s, "The role ended").await;
     let log_of = || {
         let (http, token, path) = (s.http.clone(), token.clone(), format!("/api/v1/apps/{app}/webhooks/{hook}"));
         async move { http.get(&format!("{path}/deliveries")).token(&token).send().await.json()["items"][0].clone() }
@@ -566,14 +559,7 @@ async fn an_expiry_is_announced_once_to_verifiers() {
     assert_eq!(body["type"], "attestation.expired");
     assert_eq!(body["data"]["attestation"]["attestationId"], s.attestation.as_str());
     // Revoking it now is still told as a revocation; it is not announced as expired again.
-    let res = s
-        .http
-        .post(&format!("/api/v1/attestations/{}/revoke", s.attestation))
-        .token(&s.ada)
-        .json(&json!({ "reason": "The role ended" }))
-        .send()
-        .await;
-    assert_eq!(res.status, 200, "{}", res.text);
+    revoke(&s, "The role ended").await;
     assert_eq!(deliver(&s).await, 1);
     let last: Value = serde_json::from_str(state.lock().unwrap().got[1]["body"].as_str().unwrap()).unwrap();
     assert_eq!(last["type"], "attestation.revoked");
