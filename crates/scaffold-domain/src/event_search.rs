@@ -174,6 +174,18 @@ impl Area {
         (south, north, self.lon - dlon, self.lon + dlon)
     }
 
+    /// The centre as a point on the unit sphere (see [`unit_vector`]).
+    pub fn centre(&self) -> [f64; 3] {
+        unit_vector(self.lat, self.lon)
+    }
+
+    /// The smallest dot product of the centre's unit vector with a point's that is within the
+    /// circle: a point is within `radius_km` (great-circle) exactly when `centre · point` is at least
+    /// this, which a database checks with arithmetic alone.
+    pub fn min_dot(&self) -> f64 {
+        (self.radius_km / EARTH_RADIUS_KM).min(std::f64::consts::PI).cos()
+    }
+
     /// The great-circle distance from the centre, in kilometres (haversine).
     pub fn distance_km(&self, lat: f64, lon: f64) -> f64 {
         let (p1, p2) = (self.lat.to_radians(), lat.to_radians());
@@ -181,6 +193,12 @@ impl Area {
         let h = (dp / 2.0).sin().powi(2) + p1.cos() * p2.cos() * (dl / 2.0).sin().powi(2);
         2.0 * EARTH_RADIUS_KM * h.sqrt().min(1.0).asin()
     }
+}
+
+/// A latitude and longitude as a point on the unit sphere (x towards 0°N 0°E, z to the North Pole).
+pub fn unit_vector(lat: f64, lon: f64) -> [f64; 3] {
+    let (phi, lambda) = (lat.to_radians(), lon.to_radians());
+    [phi.cos() * lambda.cos(), phi.cos() * lambda.sin(), phi.sin()]
 }
 
 #[cfg(test)]
@@ -253,5 +271,29 @@ mod tests {
         }
         let pole = Area { lat: 89.99, lon: 0.0, radius_km: 50.0 };
         assert_eq!(pole.bounds().2, -180.0);
+    }
+
+    #[test]
+    fn the_dot_product_test_agrees_with_the_distance() {
+        let wigan = Area { lat: 53.5448, lon: -2.6318, radius_km: 5.0 };
+        let c = wigan.centre();
+        let dot = |lat: f64, lon: f64| {
+            let p = unit_vector(lat, lon);
+            c[0] * p[0] + c[1] * p[1] + c[2] * p[2]
+        };
+        for bearing in 0..72 {
+            let b = f64::from(bearing * 5).to_radians();
+            for (km, inside) in [(4.99, true), (5.01, false), (0.0, true), (2.5, true), (7.0, false)] {
+                let lat = wigan.lat + km / KM_PER_DEGREE * b.cos();
+                let lon = wigan.lon + km / (KM_PER_DEGREE * wigan.lat.to_radians().cos()) * b.sin();
+                let d = wigan.distance_km(lat, lon);
+                assert_eq!(dot(lat, lon) >= wigan.min_dot(), d <= wigan.radius_km, "{bearing} {km} {d}");
+                if (d - km).abs() < 0.05 {
+                    assert_eq!(d <= wigan.radius_km, inside, "{bearing} {km}");
+                }
+            }
+        }
+        let everywhere = Area { radius_km: 30_000.0, ..wigan };
+        assert!(dot(-53.5, 177.0) >= everywhere.min_dot());
     }
 }

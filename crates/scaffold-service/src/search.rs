@@ -1,6 +1,6 @@
 //! Finding upcoming occurrences by area, dates, category, accessibility, group and words. The
-//! store narrows by the listing indexes (dates, a latitude/longitude box) and the filters; the
-//! exact distance is checked here, so a page may be topped up from further candidates.
+//! store answers a page in one statement, the exact circle included (`scaffold_store::area`);
+//! the distance shown is worked out here.
 
 use crate::groups::GroupRef;
 use crate::{Page, Service, store_error};
@@ -17,10 +17,6 @@ pub struct Found {
     pub occurrence: ListedOccurrence,
     pub distance_km: Option<f64>,
 }
-
-/// Candidates read per store call while filling a page; a page gives up after this many calls
-/// and returns what it has with a cursor to go on from.
-const BATCHES_PER_PAGE: usize = 5;
 
 type Position = (DateTime<Utc>, EventId, NaiveDateTime);
 
@@ -89,52 +85,37 @@ impl Service {
         search: &Search,
         group: Option<scaffold_domain::GroupId>,
         viewer: Option<scaffold_domain::PersonId>,
-        mut after: Option<Position>,
+        after: Option<Position>,
         limit: u32,
     ) -> Result<Page<Found>, DomainError> {
         let limit = limit.clamp(1, 1000);
-        let want = usize::try_from(limit).unwrap_or(usize::MAX);
-        let mut items = Vec::new();
-        for _ in 0..BATCHES_PER_PAGE {
-            let query = OccurrenceQuery {
-                from: search.from,
-                to: search.to,
-                bounds: search.area.map(|a| a.bounds()),
-                group,
-                category: search.category.map(|c| c.as_str().to_owned()),
-                feature: search.accessibility.map(|f| f.as_str().to_owned()),
-                words: search.words.clone(),
-                viewer,
-                after,
-                limit: limit + 1,
-            };
-            let batch = self.store.search_occurrences(&query).await.map_err(store_error)?;
-            let exhausted = batch.len() <= want;
-            for (event, occurrence) in batch {
-                after = Some((occurrence.start, event.id, occurrence.local_start));
-                let distance_km = match (search.area, occurrence.latitude, occurrence.longitude) {
-                    (Some(area), Some(lat), Some(lon)) => {
-                        let d = area.distance_km(lat, lon);
-                        if d > area.radius_km {
-                            continue;
-                        }
-                        Some(d)
-                    }
-                    _ => None,
-                };
-                if items.len() == want {
-                    // One more match than the page holds: there is a next page, from the last one kept.
-                    let last: &Found = &items[want - 1];
-                    let next = encode(&(last.occurrence.start, last.event.id, last.occurrence.local_start));
-                    return Ok(Page { items, next: Some(next) });
-                }
-                items.push(Found { event, occurrence, distance_km });
-            }
-            if exhausted {
-                return Ok(Page { items, next: None });
-            }
-        }
-        // Many candidates fell outside the circle: stop here and let the caller go on.
-        Ok(Page { next: after.as_ref().map(encode), items })
+        let query = OccurrenceQuery {
+            from: search.from,
+            to: search.to,
+            area: search.area,
+            group,
+            category: search.category.map(|c| c.as_str().to_owned()),
+            feature: search.accessibility.map(|f| f.as_str().to_owned()),
+            words: search.words.clone(),
+            viewer,
+            after,
+            limit: limit + 1,
+        };
+        let mut found = self.store.search_occurrences(&query).await.map_err(store_error)?;
+        // One more than the page holds: there is a next page, from the last one kept.
+        let more = found.len() > usize::try_from(limit).unwrap_or(usize::MAX);
+        found.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        let items: Vec<Found> = found
+            .into_iter()
+            .map(|(event, occurrence)| {
+                let distance_km = search
+                    .area
+                    .zip(occurrence.latitude.zip(occurrence.longitude))
+                    .map(|(area, (lat, lon))| area.distance_km(lat, lon));
+                Found { event, occurrence, distance_km }
+            })
+            .collect();
+        let next = if more { items.last().map(Found::cursor) } else { None };
+        Ok(Page { items, next })
     }
 }

@@ -53,6 +53,7 @@ macro_rules! conformance_suite {
             series_replies_are_written_with_their_dates_and_undone,
             listings_drive_search_and_the_feeds,
             a_series_that_moves_is_found_in_its_new_area_only,
+            area_search_finds_exactly_the_circle_at_every_size_and_pages_across_cells,
             attestations_are_offered_activated_and_revoked_with_their_status_bit,
             sources_import_replace_and_remove_what_they_bring,
             changes_queue_deliveries_for_matching_webhooks_taken_once,
@@ -1034,8 +1035,8 @@ pub async fn events_round_trip_page_and_check_versions(store: DynStore) {
     assert_eq!((series.version, series.updated_at), (before + 4, at(8)));
 }
 
-/// An event whose place moves to another latitude band (Wigan to London) is found around its new
-/// place and no longer around the old one: the listing's band moves with it.
+/// An event whose place moves to another area (Wigan to London) is found around its new place and
+/// no longer around the old one: the listing's cells move with it.
 pub async fn a_series_that_moves_is_found_in_its_new_area_only(store: DynStore) {
     use crate::OccurrenceQuery;
     let p = person(&store, "Ada").await;
@@ -1043,15 +1044,15 @@ pub async fn a_series_that_moves_is_found_in_its_new_area_only(store: DynStore) 
     create(&store, &g, &p).await;
     let e = event(g.id, "Tea party", "2026-04-07T10:00");
     store.create_event(&e, &listing(&e, &[]), &audit("event.create", e.id)).await.unwrap();
-    let around = |bounds: (f64, f64, f64, f64)| OccurrenceQuery {
+    let around = |area: scaffold_domain::event_search::Area| OccurrenceQuery {
         from: at(0),
         to: at(0) + Duration::days(30),
-        bounds: Some(bounds),
+        area: Some(area),
         limit: 100,
         ..OccurrenceQuery::default()
     };
-    let wigan = (53.4, 53.7, -2.8, -2.5);
-    let london = (51.4, 51.6, -0.2, 0.0);
+    let wigan = scaffold_domain::event_search::Area { lat: 53.55, lon: -2.65, radius_km: 15.0 };
+    let london = scaffold_domain::event_search::Area { lat: 51.5, lon: -0.1, radius_km: 12.0 };
     assert_eq!(store.search_occurrences(&around(wigan)).await.unwrap().len(), 2, "7 and 21 April");
     assert!(store.search_occurrences(&around(london)).await.unwrap().is_empty());
     let mut moved = e.clone();
@@ -1068,6 +1069,70 @@ pub async fn a_series_that_moves_is_found_in_its_new_area_only(store: DynStore) 
     store.update_event(&moved, e.version, &listing(&moved, &[]), &audit("event.update", e.id)).await.unwrap();
     assert_eq!(store.search_occurrences(&around(london)).await.unwrap().len(), 2, "found where it is now");
     assert!(store.search_occurrences(&around(wigan)).await.unwrap().is_empty(), "and no longer where it was");
+}
+
+/// Events scattered round Wigan (some on cell edges): an area search returns exactly the
+/// occurrences within the circle, by start, whichever way the store reads it (fine cells, whole
+/// degrees, or no cells for the largest circles), and keyset pages across cells lose nothing.
+pub async fn area_search_finds_exactly_the_circle_at_every_size_and_pages_across_cells(store: DynStore) {
+    use crate::OccurrenceQuery;
+    use scaffold_domain::event_search::Area;
+    let p = person(&store, "Ada").await;
+    let g = group("scattered", "Scattered");
+    create(&store, &g, &p).await;
+    let centre = (53.5448, -2.6318);
+    // Deterministic scatter out to about 90 km, and points on cell edges near the centre.
+    let mut points: Vec<(f64, f64)> = (0..48u32)
+        .map(|i| {
+            let angle = f64::from(i) * 2.399_963;
+            let reach = 0.8 * (f64::from(i % 12) + 0.5) / 12.0 * if i % 3 == 0 { 1.0 } else { 0.15 };
+            (centre.0 + reach * angle.sin(), centre.1 + 1.6 * reach * angle.cos())
+        })
+        .collect();
+    points.extend([(53.5, -2.6318), (53.6, -2.6), (53.5448, -2.7), (53.0, -3.0), (54.0, -2.0)]);
+    for (n, (lat, lon)) in points.iter().enumerate() {
+        let mut e = event(g.id, &format!("Point {n}"), &format!("2026-04-{:02}T{:02}:00", 6 + n % 7, 8 + n % 10));
+        e.recurrence = None;
+        e.place = Some(scaffold_domain::event::Place {
+            name: format!("Hall {n}"),
+            address: None,
+            postcode: None,
+            outcode: None,
+            latitude: Some(*lat),
+            longitude: Some(*lon),
+        });
+        store.create_event(&e, &listing(&e, &[]), &audit("event.create", e.id)).await.unwrap();
+    }
+    let window =
+        OccurrenceQuery { from: at(0), to: at(0) + Duration::days(30), limit: 1000, ..OccurrenceQuery::default() };
+    let everything = store.search_occurrences(&window).await.unwrap();
+    assert_eq!(everything.len(), points.len());
+    let key = |(e, o): &(scaffold_domain::event::Event, scaffold_domain::event::ListedOccurrence)| {
+        (o.start, e.id, o.local_start)
+    };
+    for radius_km in [0.5, 3.0, 5.0, 9.0, 20.0, 40.0, 150.0] {
+        let area = Area { lat: centre.0, lon: centre.1, radius_km };
+        let expected: Vec<_> = everything
+            .iter()
+            .filter(|(_, o)| area.distance_km(o.latitude.unwrap(), o.longitude.unwrap()) <= radius_km)
+            .map(key)
+            .collect();
+        let q = OccurrenceQuery { area: Some(area), ..window.clone() };
+        let found: Vec<_> = store.search_occurrences(&q).await.unwrap().iter().map(key).collect();
+        assert_eq!(found, expected, "{radius_km} km ({:?})", crate::area::cover(&area).cells);
+        // Pages of three, each from the last one's position, give the same list.
+        let mut paged = Vec::new();
+        let mut after = None;
+        loop {
+            let page = store.search_occurrences(&OccurrenceQuery { limit: 3, after, ..q.clone() }).await.unwrap();
+            paged.extend(page.iter().map(key));
+            match page.last() {
+                Some(last) if page.len() == 3 => after = Some(key(last)),
+                _ => break,
+            }
+        }
+        assert_eq!(paged, expected, "{radius_km} km in pages of three");
+    }
 }
 
 pub async fn concurrent_replies_never_overbook_and_the_waitlist_is_promoted(store: DynStore) {
@@ -1232,7 +1297,7 @@ pub async fn listings_drive_search_and_the_feeds(store: DynStore) {
     let base = OccurrenceQuery {
         from: at(0),
         to: at(0) + Duration::days(30),
-        bounds: Some((53.4, 53.7, -2.8, -2.5)),
+        area: Some(scaffold_domain::event_search::Area { lat: 53.55, lon: -2.65, radius_km: 15.0 }),
         limit: 100,
         ..OccurrenceQuery::default()
     };
@@ -1256,7 +1321,8 @@ pub async fn listings_drive_search_and_the_feeds(store: DynStore) {
         let store = store.clone();
         async move { assert_eq!(store.search_occurrences(&q).await.unwrap().len(), n, "{q:?}") }
     };
-    check(OccurrenceQuery { bounds: Some((51.4, 51.6, -0.2, 0.0)), ..base.clone() }, 0).await;
+    let london = scaffold_domain::event_search::Area { lat: 51.5, lon: -0.1, radius_km: 12.0 };
+    check(OccurrenceQuery { area: Some(london), ..base.clone() }, 0).await;
     check(OccurrenceQuery { feature: Some("step-free".into()), ..base.clone() }, 3).await;
     check(OccurrenceQuery { feature: Some("bsl".into()), ..base.clone() }, 0).await;
     check(OccurrenceQuery { category: Some("digital-inclusion".into()), ..base.clone() }, 3).await;

@@ -153,8 +153,8 @@ pub enum SeriesChange<'a> {
 pub struct OccurrenceQuery {
     pub from: DateTime<Utc>,
     pub to: DateTime<Utc>,
-    /// Latitude and longitude bounds (south, north, west, east).
-    pub bounds: Option<(f64, f64, f64, f64)>,
+    /// Within this circle (great-circle distance).
+    pub area: Option<scaffold_domain::event_search::Area>,
     pub group: Option<GroupId>,
     pub category: Option<String>,
     pub feature: Option<String>,

@@ -5,6 +5,7 @@
 
 #[macro_use]
 mod observed;
+pub mod area;
 pub mod attestations;
 pub mod cursor;
 pub mod decode;
@@ -28,8 +29,7 @@ pub use identity::{AppToken, AppTokenKind, IdentityStore, LoginState, Session, S
 pub use notices::NoticeStore;
 pub use observed::{Observed, Observer};
 pub use records::{
-    ApiKey, GroupQuery, IdempotencyRecord, MembershipChange, Near, lat_cell, lat_cells, like_pattern, search_text,
-    sort_name,
+    ApiKey, GroupQuery, IdempotencyRecord, MembershipChange, Near, like_pattern, search_text, sort_name,
 };
 pub use sources::{ImportRun, ImportedEvent, SourceStore};
 pub use webhooks::{Attempt, DueDelivery, WebhookStore};

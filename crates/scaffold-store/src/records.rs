@@ -112,16 +112,3 @@ impl MembershipChange {
         }
     }
 }
-
-/// The 0.1-degree latitude band an occurrence is indexed under (`occurrence.lat_cell`).
-pub fn lat_cell(latitude: f64) -> i64 {
-    // Latitudes are within ±90, so the band number fits easily.
-    #[allow(clippy::cast_possible_truncation)]
-    let cell = (latitude * 10.0).floor() as i64;
-    cell
-}
-
-/// The bands a latitude range touches, south to north.
-pub fn lat_cells(south: f64, north: f64) -> Vec<i64> {
-    (lat_cell(south)..=lat_cell(north)).collect()
-}

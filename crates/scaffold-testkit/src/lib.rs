@@ -148,6 +148,16 @@ pub async fn postgres_url() -> String {
     with_database(&admin_url, &db)
 }
 
+/// A new, empty (unmigrated) PostgreSQL database, for tests of migrations themselves.
+pub async fn empty_postgres_url() -> String {
+    let admin_url = pg_admin_url();
+    let mut admin = PgConnection::connect(&admin_url).await.unwrap();
+    let db = format!("scaffold_t_{}", uuid::Uuid::new_v4().simple());
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("create database {db}"))).execute(&mut admin).await.unwrap();
+    admin.close().await.unwrap();
+    with_database(&admin_url, &db)
+}
+
 /// A clock fixed at a Saturday morning, 2026-03-28 09:30 UTC (the day before the clocks change).
 pub fn clock() -> Arc<FixedClock> {
     Arc::new(FixedClock::new(Utc.with_ymd_and_hms(2026, 3, 28, 9, 30, 0).unwrap()))

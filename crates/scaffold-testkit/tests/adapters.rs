@@ -112,3 +112,50 @@ async fn a_connection_the_server_ends_is_unavailable_not_an_internal_error() {
     let mapped = scaffold_store_sql::postgres::to_store_error(err);
     assert!(matches!(mapped, scaffold_store::StoreError::Unavailable(_)), "{mapped}");
 }
+
+/// Occurrences listed before migration 0012 (which added the area cells) are placed when the store
+/// migrates, on both databases; one without a place stays without.
+#[tokio::test]
+async fn occurrences_listed_before_the_area_cells_are_placed_when_migrating() {
+    use scaffold_store::area::placement;
+    type Placed = (Option<i64>, Option<i64>, Option<f64>, Option<f64>, Option<f64>);
+    let wn1 = placement(53.5448, -2.6318);
+    let expected: Vec<Placed> = vec![
+        (Some(wn1.cell_tenth), Some(wn1.cell_degree), Some(wn1.unit[0]), Some(wn1.unit[1]), Some(wn1.unit[2])),
+        (None, None, None, None, None),
+    ];
+    let insert = |id: &str, at: &str| {
+        format!(
+            "insert into occurrence (event_id, local_start, group_id, start_at, end_at, status, latitude, longitude,
+                                     lat_cell, open_active, deleted, modified, updated_at)
+             values ({id}, '2026-04-07T10:00:00', {id}, {at}, {at}, 'scheduled', 53.5448, -2.6318, 535, false, false, 1, {at}),
+                    ({id}, '2026-04-14T10:00:00', {id}, {at}, {at}, 'scheduled', null, null, null, false, false, 1, {at})"
+        )
+    };
+    let read = "select cell_tenth, cell_degree, unit_x, unit_y, unit_z from occurrence order by local_start";
+
+    let dir = scaffold_testkit::temp_dir();
+    let url = format!("sqlite://{}?mode=rwc", dir.join("old.db").display());
+    let lite = sqlx::SqlitePool::connect(&url).await.unwrap();
+    scaffold_store_sql::sqlite::MIGRATOR.run_to(11, &lite).await.unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(insert("x'0190a0a0000070008000000000000001'", "0")))
+        .execute(&lite)
+        .await
+        .unwrap();
+    let store = scaffold_store_sql::sqlite::SqliteStore::connect(&url, 1).await.unwrap();
+    store.migrate().await.unwrap();
+    let placed: Vec<Placed> = sqlx::query_as(read).fetch_all(&lite).await.unwrap();
+    assert_eq!(placed, expected, "sqlite");
+
+    let url = scaffold_testkit::empty_postgres_url().await;
+    let pg = sqlx::PgPool::connect(&url).await.unwrap();
+    scaffold_store_sql::postgres::MIGRATOR.run_to(11, &pg).await.unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(insert("'0190a0a0-0000-7000-8000-000000000001'::uuid", "now()")))
+        .execute(&pg)
+        .await
+        .unwrap();
+    let store = scaffold_store_sql::postgres::PgStore::connect(&url, 1).await.unwrap();
+    store.migrate().await.unwrap();
+    let placed: Vec<Placed> = sqlx::query_as(read).fetch_all(&pg).await.unwrap();
+    assert_eq!(placed, expected, "postgres");
+}

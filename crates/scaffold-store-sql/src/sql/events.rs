@@ -12,9 +12,10 @@ use scaffold_domain::rsvp::{Rsvp, RsvpResponse, SeriesRsvp};
 use scaffold_domain::{EventId, GroupId, PersonId};
 use scaffold_store::decode::{EventRow, OccurrenceRow, OverrideRow, PlaceJson, RsvpRow, corrupt, local_text};
 use scaffold_store::{
-    EventStore, FeedGroup, OccurrenceQuery, SeriesChange, SeriesFeedItem, SessionFeedItem, StoreError, StoreResult, lat_cell,
-    lat_cells, like_pattern,
+    EventStore, FeedGroup, OccurrenceQuery, SeriesChange, SeriesFeedItem, SessionFeedItem, StoreError, StoreResult, area,
+    like_pattern,
 };
+use uuid::Uuid;
 use sqlx::QueryBuilder;
 use sqlx::types::Json;
 
@@ -364,50 +365,20 @@ impl EventStore for SqlStore {
     }
 
     async fn search_occurrences(&self, q: &OccurrenceQuery) -> StoreResult<Vec<(Event, ListedOccurrence)>> {
-        let mut b: QueryBuilder<Db> = QueryBuilder::new(
-            "select e.*, o.local_start as o_local_start, o.start_at as o_start_at, o.end_at as o_end_at,
-                    o.status as o_status, o.reason as o_reason, o.place as o_place, o.latitude as o_latitude, o.longitude as o_longitude
-             from occurrence o
-             join event e on e.event_id = o.event_id
-             join community_group g on g.group_id = o.group_id
-             where not o.deleted and o.status <> 'cancelled' and g.status = 'active' and o.start_at >= ",
-        );
-        b.push_bind(At(q.from)).push(" and o.start_at < ").push_bind(At(q.to));
-        super::push_visible(&mut b, "o.group_id", q.viewer);
-        if let Some((south, north, west, east)) = q.bounds {
-            b.push(" and o.lat_cell in (");
-            let mut cells = b.separated(", ");
-            for cell in lat_cells(south, north) {
-                cells.push_bind(cell);
+        let cover = q.area.as_ref().map(area::cover);
+        let mut b: QueryBuilder<Db> = QueryBuilder::new("");
+        match cover.as_ref().and_then(|c| c.cells.as_ref()) {
+            // One ordered index range per cell, each stopping at the page's end, merged by start.
+            Some((grid, cells)) if !cells.is_empty() => {
+                for (n, cell) in cells.iter().enumerate() {
+                    b.push(if n == 0 { "select * from (" } else { " union all select * from (" });
+                    push_search(&mut b, q, cover.as_ref(), Some((grid.column(), *cell)));
+                    b.push(format_args!(") c{n}"));
+                }
+                b.push(" order by o_start_at, event_id, o_local_start limit ").push_bind(i64::from(q.limit));
             }
-            b.push(")");
-            b.push(" and o.latitude between ").push_bind(south).push(" and ").push_bind(north);
-            b.push(" and o.longitude between ").push_bind(west).push(" and ").push_bind(east);
+            _ => push_search(&mut b, q, cover.as_ref(), None),
         }
-        if let Some(g) = q.group {
-            b.push(" and o.group_id = ").push_bind(g.0);
-        }
-        if let Some(c) = &q.category {
-            b.push(" and ' ' || e.categories || ' ' like ")
-                .push_bind(like_pattern(&format!(" {c} ")))
-                .push(" escape '\\'");
-        }
-        if let Some(f) = &q.feature {
-            b.push(" and e.features like ").push_bind(like_pattern(&format!(" {f} "))).push(" escape '\\'");
-        }
-        for w in &q.words {
-            b.push(" and e.search_text like ").push_bind(like_pattern(w)).push(" escape '\\'");
-        }
-        if let Some((start, id, local)) = &q.after {
-            b.push(" and (o.start_at, o.event_id, o.local_start) > (")
-                .push_bind(At(*start))
-                .push(", ")
-                .push_bind(id.0)
-                .push(", ")
-                .push_bind(local_text(local))
-                .push(")");
-        }
-        b.push(" order by o.start_at, o.event_id, o.local_start limit ").push_bind(i64::from(q.limit));
         built(b, &self.pool).await
     }
 
@@ -451,6 +422,79 @@ impl EventStore for SqlStore {
             ),
         )
         .await
+    }
+}
+
+/// One statement of the occurrence search, ordered by start and limited to the page; `cell` reads
+/// only that index cell.
+fn push_search(b: &mut QueryBuilder<Db>, q: &OccurrenceQuery, cover: Option<&area::Cover>, cell: Option<(&str, i64)>) {
+    b.push(
+        "select e.*, o.local_start as o_local_start, o.start_at as o_start_at, o.end_at as o_end_at,
+                o.status as o_status, o.reason as o_reason, o.place as o_place, o.latitude as o_latitude, o.longitude as o_longitude
+         from occurrence o
+         join event e on e.event_id = o.event_id
+         join community_group g on g.group_id = o.group_id
+         where not o.deleted and o.status <> 'cancelled' and g.status = 'active'",
+    );
+    if let Some((column, cell)) = cell {
+        b.push(" and ").push(column).push(" = ").push_bind(cell);
+    }
+    b.push(" and o.start_at >= ").push_bind(At(q.from)).push(" and o.start_at < ").push_bind(At(q.to));
+    super::push_visible(b, "o.group_id", q.viewer);
+    if let Some(c) = cover {
+        let (south, north, west, east) = c.bounds;
+        // The box is checked in the index; the circle on the rows within it.
+        b.push(" and o.latitude between ").push_bind(south).push(" and ").push_bind(north);
+        b.push(" and o.longitude between ").push_bind(west).push(" and ").push_bind(east);
+        b.push(" and o.unit_x * ").push_bind(c.centre[0]);
+        b.push(" + o.unit_y * ").push_bind(c.centre[1]);
+        b.push(" + o.unit_z * ").push_bind(c.centre[2]);
+        b.push(" >= ").push_bind(c.min_dot);
+    }
+    if let Some(g) = q.group {
+        b.push(" and o.group_id = ").push_bind(g.0);
+    }
+    if let Some(c) = &q.category {
+        b.push(" and ' ' || e.categories || ' ' like ").push_bind(like_pattern(&format!(" {c} "))).push(" escape '\\'");
+    }
+    if let Some(f) = &q.feature {
+        b.push(" and e.features like ").push_bind(like_pattern(&format!(" {f} "))).push(" escape '\\'");
+    }
+    for w in &q.words {
+        b.push(" and e.search_text like ").push_bind(like_pattern(w)).push(" escape '\\'");
+    }
+    if let Some((start, id, local)) = &q.after {
+        b.push(" and (o.start_at, o.event_id, o.local_start) > (")
+            .push_bind(At(*start))
+            .push(", ")
+            .push_bind(id.0)
+            .push(", ")
+            .push_bind(local_text(local))
+            .push(")");
+    }
+    b.push(" order by o.start_at, o.event_id, o.local_start limit ").push_bind(i64::from(q.limit));
+}
+
+/// Fills the area columns of occurrences placed before they existed (migration 0012), a batch at a
+/// time; new occurrences get them when listed.
+pub(crate) async fn place_occurrences(store: &SqlStore) -> StoreResult<u64> {
+    let mut placed = 0;
+    loop {
+        let sql = "select event_id, local_start, latitude, longitude from occurrence
+                   where unit_x is null and latitude is not null and longitude is not null limit 1000";
+        let rows: Vec<(Uuid, String, f64, f64)> = all(&store.pool, sql, ()).await?;
+        if rows.is_empty() {
+            return Ok(placed);
+        }
+        let mut tx = store.begin().await?;
+        for (event, local, lat, lon) in rows {
+            let p = area::placement(lat, lon);
+            let sql = "update occurrence set cell_tenth = $3, cell_degree = $4, unit_x = $5, unit_y = $6, unit_z = $7
+                       where event_id = $1 and local_start = $2";
+            exec(&mut *tx, sql, (event, local, p.cell_tenth, p.cell_degree, p.unit[0], p.unit[1], p.unit[2])).await?;
+            placed += 1;
+        }
+        tx.commit().await.map_err(to_store_error)?;
     }
 }
 
@@ -576,13 +620,15 @@ async fn write_listing(
                    where event_id = $1 and local_start = $2";
         exec(&mut **tx, sql, (event.0, gone, change, At(at))).await?;
     }
-    // One statement per chunk; 15 parameters a row stays far below either database's limit.
+    // One statement per chunk; 19 parameters a row stays far below either database's limit.
     for chunk in listing.items.chunks(500) {
         let mut b = QueryBuilder::<Db>::new(
             "insert into occurrence (event_id, local_start, group_id, start_at, end_at, status, latitude, longitude,
-                                     open_active, deleted, modified, updated_at, reason, place, lat_cell) ",
+                                     open_active, deleted, modified, updated_at, reason, place,
+                                     cell_tenth, cell_degree, unit_x, unit_y, unit_z) ",
         );
         b.push_values(chunk, |mut row, o| {
+            let placed = o.latitude.zip(o.longitude).map(|(lat, lon)| area::placement(lat, lon));
             row.push_bind(event.0)
                 .push_bind(local_text(&o.local_start))
                 .push_bind(group.0)
@@ -597,21 +643,27 @@ async fn write_listing(
                 .push_bind(At(at))
                 .push_bind(o.reason.clone())
                 .push_bind(o.place.as_ref().map(|p| Json(PlaceJson::from_place(p))))
-                .push_bind(o.latitude.map(lat_cell));
+                .push_bind(placed.map(|p| p.cell_tenth))
+                .push_bind(placed.map(|p| p.cell_degree))
+                .push_bind(placed.map(|p| p.unit[0]))
+                .push_bind(placed.map(|p| p.unit[1]))
+                .push_bind(placed.map(|p| p.unit[2]));
         });
         b.push(
             " on conflict (event_id, local_start) do update set group_id = excluded.group_id,
                  start_at = excluded.start_at, end_at = excluded.end_at, status = excluded.status,
                  reason = excluded.reason, place = excluded.place,
-                 latitude = excluded.latitude, longitude = excluded.longitude, lat_cell = excluded.lat_cell,
+                 latitude = excluded.latitude, longitude = excluded.longitude,
+                 cell_tenth = excluded.cell_tenth, cell_degree = excluded.cell_degree,
+                 unit_x = excluded.unit_x, unit_y = excluded.unit_y, unit_z = excluded.unit_z,
                  open_active = excluded.open_active,
                  deleted = false, modified = excluded.modified, updated_at = excluded.updated_at
              where occurrence.deleted
                 or (occurrence.group_id, occurrence.start_at, occurrence.end_at, occurrence.status, occurrence.reason,
-                    occurrence.place, occurrence.latitude, occurrence.longitude, occurrence.lat_cell,
+                    occurrence.place, occurrence.latitude, occurrence.longitude, occurrence.unit_x,
                     occurrence.open_active)
                 is distinct from (excluded.group_id, excluded.start_at, excluded.end_at, excluded.status,
-                    excluded.reason, excluded.place, excluded.latitude, excluded.longitude, excluded.lat_cell,
+                    excluded.reason, excluded.place, excluded.latitude, excluded.longitude, excluded.unit_x,
                     excluded.open_active)",
         );
         b.build().execute(&mut **tx).await.map_err(to_store_error)?;

@@ -47,9 +47,11 @@ impl SqlStore {
         Self { pool, local: <d::Local as Default>::default() }
     }
 
-    /// Applies pending migrations.
+    /// Applies pending migrations, then fills what a migration added that SQL cannot compute on
+    /// both databases (the area columns of occurrences listed before migration 0012).
     pub async fn migrate(&self) -> StoreResult<()> {
-        d::MIGRATOR.run(&self.pool).await.map_err(|e| StoreError::Other(Box::new(e)))
+        d::MIGRATOR.run(&self.pool).await.map_err(|e| StoreError::Other(Box::new(e)))?;
+        events::place_occurrences(self).await.map(drop)
     }
 
     pub async fn close(&self) {

@@ -217,4 +217,4 @@ macro_rules! read_as {
     };
 }
 read_as!(column: i64, Option<i64>, bool, String, uuid::Uuid, Vec<u8>, super::d::At);
-read_as!(tuple: (i64, i64), (Option<i64>, Option<i64>), (Vec<u8>, super::d::At));
+read_as!(tuple: (i64, i64), (Option<i64>, Option<i64>), (Vec<u8>, super::d::At), (uuid::Uuid, String, f64, f64));
