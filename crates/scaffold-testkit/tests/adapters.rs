@@ -159,3 +159,33 @@ async fn occurrences_listed_before_the_area_cells_are_placed_when_migrating() {
     let placed: Vec<Placed> = sqlx::query_as(read).fetch_all(&pg).await.unwrap();
     assert_eq!(placed, expected, "postgres");
 }
+
+/// On SQLite, writers queue for their own connection: with the write lock held elsewhere (another
+/// process, say) and more writes waiting than the store has connections, reads still answer; the
+/// writes all land once the lock is released.
+#[tokio::test]
+async fn sqlite_reads_answer_while_writes_queue_for_the_lock() {
+    use scaffold_store::conformance::{create, group, person};
+    use sqlx::Connection;
+    let dir = scaffold_testkit::temp_dir();
+    let path = dir.join("queue.db");
+    let store: scaffold_store::conformance::DynStore = std::sync::Arc::new(scaffold_testkit::sqlite_at(&path).await);
+    let owner = person(&store, "Ada").await;
+    let mut other = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display())).await.unwrap();
+    sqlx::raw_sql("begin immediate").execute(&mut other).await.unwrap();
+    // Twice as many writes as the store has connections (4), all waiting for the lock.
+    let writes: Vec<_> = (0..8)
+        .map(|i| {
+            let (store, owner) = (store.clone(), owner.clone());
+            tokio::spawn(async move { create(&store, &group(&format!("queued-{i}"), "Queued"), &owner).await })
+        })
+        .collect();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let read = tokio::time::timeout(std::time::Duration::from_secs(3), store.persons_by_ids(&[owner.id])).await;
+    assert!(matches!(&read, Ok(Ok(found)) if found.len() == 1), "a read answers while writes wait: {read:?}");
+    assert!(writes.iter().all(|w| !w.is_finished()), "the writes are still waiting for the lock");
+    sqlx::raw_sql("rollback").execute(&mut other).await.unwrap();
+    for w in writes {
+        w.await.unwrap();
+    }
+}

@@ -28,11 +28,16 @@ use sqlx::types::Json;
 use sqlx::{Pool, QueryBuilder};
 use uuid::Uuid;
 
-/// One store over one pool; `local` is what the dialect keeps beside it (SQLite's in-memory
+/// One store over its pools; `local` is what the dialect keeps beside it (SQLite's in-memory
 /// rate-limit counters).
 #[derive(Debug, Clone)]
 pub struct SqlStore {
+    /// Reads, and single-statement writes.
     pub(super) pool: Pool<Db>,
+    /// Write transactions: the same pool on PostgreSQL; on SQLite one connection of its own, so
+    /// writers queue for it in order instead of holding reader connections while they wait for
+    /// the database's one write lock.
+    pub(super) writer: Pool<Db>,
     #[allow(dead_code)] // PostgreSQL keeps nothing beside the pool
     pub(super) local: d::Local,
 }
@@ -44,7 +49,11 @@ pub(super) fn pool(max_connections: u32) -> sqlx::pool::PoolOptions<Db> {
 
 impl SqlStore {
     pub fn from_pool(pool: Pool<Db>) -> Self {
-        Self { pool, local: <d::Local as Default>::default() }
+        Self::from_pools(pool.clone(), pool)
+    }
+
+    pub(super) fn from_pools(pool: Pool<Db>, writer: Pool<Db>) -> Self {
+        Self { pool, writer, local: <d::Local as Default>::default() }
     }
 
     /// Applies pending migrations, then fills what a migration added that SQL cannot compute on
@@ -56,10 +65,11 @@ impl SqlStore {
 
     pub async fn close(&self) {
         self.pool.close().await;
+        self.writer.close().await;
     }
 
     pub(crate) async fn begin(&self) -> StoreResult<Tx<'static>> {
-        d::begin(&self.pool).await
+        d::begin(&self.writer).await
     }
 }
 
