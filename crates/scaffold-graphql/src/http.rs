@@ -1,6 +1,7 @@
 //! The HTTP endpoint: `POST /graphql` (single or batched operations, JSON) and, when enabled,
 //! GraphiQL on `GET /graphql`. The caller is resolved here, once per request, from the
-//! `Authorization` header. Before execution, one parse of each document checks the batch size,
+//! `Authorization` header. Before execution, one parse of each document (kept by its text, and
+//! handed to the engine, so a document sent again is not parsed again) checks the batch size,
 //! the aliases and whether it asks for introspection (refused with a code when introspection is
 //! off; run on an introspection-only schema with its own depth limit when the operation is only
 //! introspection, so that the standard introspection query of GraphiQL and code generators
@@ -20,10 +21,14 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use scaffold_domain::codes;
 use scaffold_service::Service;
+use std::sync::Arc;
 
 #[derive(Clone)]
 #[allow(missing_debug_implementations)]
 struct GqlState {
+    /// Parsed documents by their text, so that the operations a client sends again and again are
+    /// parsed and shaped once.
+    documents: Arc<Documents>,
     schema: ScaffoldSchema,
     /// The same types, answering introspection only, with limits fit for the standard
     /// introspection query.
@@ -39,7 +44,7 @@ pub fn router(schema: ScaffoldSchema, service: Service, limits: Limits) -> Route
         .with_state(limits.graphiql);
     Router::new()
         .route("/graphql", get(graphiql).post(execute))
-        .with_state(GqlState { schema, introspection, service, limits })
+        .with_state(GqlState { documents: Arc::default(), schema, introspection, service, limits })
         .merge(assets)
 }
 
@@ -261,14 +266,49 @@ fn has_fragment_cycle(doc: &async_graphql::parser::types::ExecutableDocument) ->
     edges.keys().any(|n| visit(n, &edges, &mut state))
 }
 
-/// Parses the document once; `Err` with the parser's message when it is not GraphQL.
-fn shape(query: &str) -> Result<Shape, String> {
-    let doc = async_graphql::parser::parse_query(query).map_err(|e| e.to_string())?;
+/// A document parsed, with what is checked before executing it.
+#[derive(Debug)]
+struct Parsed {
+    shape: Shape,
+    doc: async_graphql::parser::types::ExecutableDocument,
+}
+
+/// Documents parsed before, by their text: a bounded map, emptied when full. Documents over
+/// [`Documents::LONGEST`] bytes are parsed every time (clients send short, fixed operations; the
+/// bound keeps the cache's memory small).
+#[derive(Debug, Default)]
+struct Documents(std::sync::Mutex<std::collections::HashMap<Box<str>, Arc<Parsed>>>);
+
+impl Documents {
+    const CAPACITY: usize = 512;
+    const LONGEST: usize = 8 * 1024;
+
+    /// The parsed document; `Err` with the parser's message when it is not GraphQL.
+    fn parse(&self, query: &str) -> Result<Arc<Parsed>, String> {
+        if let Some(p) = self.0.lock().ok().and_then(|m| m.get(query).cloned()) {
+            return Ok(p);
+        }
+        let doc = async_graphql::parser::parse_query(query).map_err(|e| e.to_string())?;
+        let parsed = Arc::new(Parsed { shape: shape(&doc), doc });
+        if query.len() <= Self::LONGEST
+            && let Ok(mut m) = self.0.lock()
+        {
+            if m.len() >= Self::CAPACITY {
+                m.clear();
+            }
+            let _ = m.insert(query.into(), parsed.clone());
+        }
+        Ok(parsed)
+    }
+}
+
+/// What is checked before execution, from the parsed document.
+fn shape(doc: &async_graphql::parser::types::ExecutableDocument) -> Shape {
     let ops: usize = doc.operations.iter().map(|(_, op)| count_aliases(&op.node.selection_set.node, 0)).sum();
     let frags: usize = doc.fragments.values().map(|f| count_aliases(&f.node.selection_set.node, 0)).sum();
     let mut root = std::collections::BTreeSet::new();
     for (_, op) in doc.operations.iter() {
-        root_fields(&doc, &op.node.selection_set.node, 0, &mut root);
+        root_fields(doc, &op.node.selection_set.node, 0, &mut root);
     }
     let control_character = doc.operations.iter().any(|(_, op)| {
         arguments_have_control(&op.node.selection_set.node, 0)
@@ -278,11 +318,11 @@ fn shape(query: &str) -> Result<Shape, String> {
                 .iter()
                 .any(|v| v.node.default_value.as_ref().is_some_and(|d| value_has_control(&d.node)))
     }) || doc.fragments.values().any(|f| arguments_have_control(&f.node.selection_set.node, 0));
-    let fragment_cycle = has_fragment_cycle(&doc);
+    let fragment_cycle = has_fragment_cycle(doc);
     // Walking fragments follows spreads, so only when they cannot loop.
     let introspection_fans_out = !fragment_cycle
-        && doc.operations.iter().any(|(_, op)| introspection_fans_out(&doc, &op.node.selection_set.node, 0));
-    Ok(Shape { aliases: ops + frags, root_fields: root, fragment_cycle, control_character, introspection_fans_out })
+        && doc.operations.iter().any(|(_, op)| introspection_fans_out(doc, &op.node.selection_set.node, 0));
+    Shape { aliases: ops + frags, root_fields: root, fragment_cycle, control_character, introspection_fans_out }
 }
 
 /// The code for an error the engine raised without one (validation, limits, coercion).
@@ -355,7 +395,7 @@ async fn execute(
             &format!("at most {} operations per batch", s.limits.batch),
         );
     }
-    let mut shapes = Vec::with_capacity(requests.len());
+    let mut parsed = Vec::with_capacity(requests.len());
     for r in requests {
         let variables = serde_json::to_value(&r.variables).unwrap_or_default();
         if scaffold_domain::text::has_control(&r.query)
@@ -364,8 +404,8 @@ async fn execute(
         {
             return control_character_response();
         }
-        let shape = match shape(&r.query) {
-            Ok(shape) => shape,
+        let document = match s.documents.parse(&r.query) {
+            Ok(document) => document,
             Err(e) => {
                 return error_response(
                     StatusCode::BAD_REQUEST,
@@ -374,6 +414,7 @@ async fn execute(
                 );
             }
         };
+        let shape = &document.shape;
         if shape.control_character {
             return control_character_response();
         }
@@ -401,7 +442,7 @@ async fn execute(
                 "introspection is turned off on this instance",
             );
         }
-        shapes.push(shape);
+        parsed.push(document);
     }
     let resolved = match done {
         Some(axum::Extension(a)) => Ok(a.0),
@@ -431,10 +472,11 @@ async fn execute(
         BatchRequest::Single(r) => (true, vec![r]),
         BatchRequest::Batch(rs) => (false, rs),
     };
-    let mut responses = Vec::with_capacity(shapes.len());
-    for (r, shape) in requests.into_iter().zip(&shapes) {
-        let r = r.data(RequestData::new(&s.service, actor.clone()));
-        let schema = if shape.only_introspection() { &s.introspection } else { &s.schema };
+    let mut responses = Vec::with_capacity(parsed.len());
+    for (r, document) in requests.into_iter().zip(&parsed) {
+        let mut r = r.data(RequestData::new(&s.service, actor.clone()));
+        r.set_parsed_query(document.doc.clone());
+        let schema = if document.shape.only_introspection() { &s.introspection } else { &s.schema };
         let mut res = schema.execute(r).await;
         code_errors(&mut res);
         responses.push(res);
@@ -478,7 +520,29 @@ async fn caller(
 
 #[cfg(test)]
 mod tests {
-    use super::{engine_code, shape};
+    use super::{Documents, Shape, engine_code};
+    use std::sync::Arc;
+
+    fn shape(query: &str) -> Result<Shape, String> {
+        let doc = async_graphql::parser::parse_query(query).map_err(|e| e.to_string())?;
+        Ok(super::shape(&doc))
+    }
+
+    #[test]
+    fn documents_are_parsed_once_by_text_bounded_and_failures_are_not_kept() {
+        let docs = Documents::default();
+        let a = docs.parse("{ categories }").unwrap();
+        assert!(Arc::ptr_eq(&a, &docs.parse("{ categories }").unwrap()), "the same text is parsed once");
+        assert!(!Arc::ptr_eq(&a, &docs.parse("{ categories  }").unwrap()), "other text is parsed");
+        assert!(docs.parse("{").is_err());
+        assert_eq!(docs.0.lock().unwrap().len(), 2, "a failure is not kept");
+        let long = format!("{{ categories {} }}", " ".repeat(Documents::LONGEST));
+        assert!(!Arc::ptr_eq(&docs.parse(&long).unwrap(), &docs.parse(&long).unwrap()), "long texts are not kept");
+        for i in 0..Documents::CAPACITY + 10 {
+            docs.parse(&format!("{{ c{i}: categories }}")).unwrap();
+        }
+        assert!(docs.0.lock().unwrap().len() <= Documents::CAPACITY);
+    }
 
     #[test]
     fn aliases_are_counted_in_operations_and_fragments() {
