@@ -16,7 +16,10 @@ mod verify;
 pub use jws::{Parsed, PublicKey, SigningKey};
 pub use sdjwt::{Binding, Credential, Disclosure, Issued, KB_TYP, Split, StatusRef, TYP, issue, present};
 pub use status::{MIN_ENTRIES, StatusList, StatusToken, StatusTokenError};
-pub use verify::{KeyBinding, NoStatus, Policy, Rejection, StatusSource, TrustedIssuer, TypePolicy, Verified, verify};
+pub use verify::{
+    KeyBinding, NoStatus, Policy, Rejection, StatusLookupError, StatusSource, TrustedIssuer, TypePolicy, Verified,
+    verify,
+};
 
 /// What went wrong making or reading a token (verification failures are [`Rejection`]s).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -6,9 +6,10 @@
 use crate::codes;
 use crate::jws::{Parsed, PublicKey};
 use crate::sdjwt::{ALWAYS_VISIBLE, Disclosure, KB_TYP, Split, TYP, sha256_b64};
-use crate::status::{StatusToken, StatusTokenError};
+use crate::status::{StatusList, StatusToken, StatusTokenError};
 use serde_json::{Map, Value};
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 /// An issuer the verifier trusts, with its published keys.
 #[derive(Debug, Clone)]
@@ -37,6 +38,23 @@ pub struct KeyBinding<'a> {
 pub trait StatusSource {
     /// The status list token published at `uri`, if available.
     fn token(&self, uri: &str) -> Option<String>;
+
+    /// The list at `uri`, checked: signed by one of `keys` (the credential issuer's), for `uri`,
+    /// not expired at `now`. By default the token is verified here; a source that keeps lists it
+    /// verified before, or holds the issuer's own, answers from those.
+    fn list(&self, uri: &str, keys: &[PublicKey], now: i64) -> Result<Arc<StatusList>, StatusLookupError> {
+        let token = self.token(uri).ok_or(StatusLookupError::Unavailable)?;
+        StatusToken::verify(&token, uri, keys, now).map(|t| Arc::new(t.list)).map_err(StatusLookupError::Token)
+    }
+}
+
+/// Why a status list could not be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusLookupError {
+    /// There is no list at the URI (or it could not be read).
+    Unavailable,
+    /// The token is not acceptable.
+    Token(StatusTokenError),
 }
 
 /// No status lists: credentials that carry a status fail with `STATUS_UNAVAILABLE`.
@@ -268,16 +286,20 @@ fn check_status(
     else {
         return reject(codes::MALFORMED, "status.status_list needs uri and idx");
     };
-    let Some(token) = source.token(uri) else {
-        return reject(codes::STATUS_UNAVAILABLE, format!("the status list {uri} is not available"));
-    };
-    let list = match StatusToken::verify(&token, uri, keys, now) {
-        Ok(t) => t.list,
-        Err(StatusTokenError::Expired) => return reject(codes::STATUS_LIST_EXPIRED, "the status list has expired"),
-        Err(StatusTokenError::UnknownKey | StatusTokenError::BadSignature) => {
+    let list = match source.list(uri, keys, now) {
+        Ok(list) => list,
+        Err(StatusLookupError::Unavailable) => {
+            return reject(codes::STATUS_UNAVAILABLE, format!("the status list {uri} is not available"));
+        }
+        Err(StatusLookupError::Token(StatusTokenError::Expired)) => {
+            return reject(codes::STATUS_LIST_EXPIRED, "the status list has expired");
+        }
+        Err(StatusLookupError::Token(StatusTokenError::UnknownKey | StatusTokenError::BadSignature)) => {
             return reject(codes::STATUS_LIST_INVALID, "the status list is not signed by the credential's issuer");
         }
-        Err(_) => return reject(codes::STATUS_LIST_INVALID, "the status list token is not valid"),
+        Err(StatusLookupError::Token(_)) => {
+            return reject(codes::STATUS_LIST_INVALID, "the status list token is not valid");
+        }
     };
     match usize::try_from(idx).ok().and_then(|i| list.get(i)) {
         Some(false) => Ok(true),

@@ -358,3 +358,35 @@ proptest::proptest! {
         proptest::prop_assert!(verify(&changed, &w.policy(), &w.lists()).is_err(), "changed at {i} to {with:?} and still valid");
     }
 }
+
+/// A source may answer with a list it verified before (or holds as the issuer): that list decides,
+/// for the URI the credential names only, and it is asked with the credential issuer's keys.
+#[test]
+fn a_list_kept_by_the_source_decides_for_its_uri_only() {
+    use scaffold_attest::StatusLookupError;
+    use std::sync::{Arc, Mutex};
+    struct Kept(Arc<StatusList>, Mutex<Vec<(String, usize)>>);
+    impl StatusSource for Kept {
+        fn token(&self, _uri: &str) -> Option<String> {
+            None
+        }
+        fn list(&self, uri: &str, keys: &[PublicKey], _now: i64) -> Result<Arc<StatusList>, StatusLookupError> {
+            self.1.lock().unwrap().push((uri.to_owned(), keys.len()));
+            if uri == LIST { Ok(self.0.clone()) } else { Err(StatusLookupError::Unavailable) }
+        }
+    }
+    let w = World::new();
+    let issued = issue(&w.issuer, &w.credential()).unwrap();
+    let shown = w.present(&issued.sd_jwt, &["level"]);
+    let mut revoked = StatusList::new(131_072);
+    revoked.set(4242, true).unwrap();
+    let good = Kept(Arc::new(w.list.clone()), Mutex::default());
+    assert_eq!(w.code_with(&shown, &w.policy(), &good), "VALID");
+    assert_eq!(*good.1.lock().unwrap(), [(LIST.to_owned(), 1)], "asked once, with the issuer's key");
+    assert_eq!(w.code_with(&shown, &w.policy(), &Kept(Arc::new(revoked), Mutex::default())), "REVOKED");
+    let elsewhere =
+        issue(&w.issuer, &Credential { status: Some(StatusRef { uri: format!("{LIST}0"), idx: 1 }), ..w.credential() })
+            .unwrap();
+    let shown = w.present(&elsewhere.sd_jwt, &["level"]);
+    assert_eq!(w.code_with(&shown, &w.policy(), &good), "STATUS_UNAVAILABLE");
+}

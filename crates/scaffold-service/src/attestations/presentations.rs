@@ -1,12 +1,14 @@
 //! Online verification for verifier apps: a wallet's presentation (SD-JWT VC with a key-binding
 //! JWT for the app's audience and nonce) in, the verified claims and a signed, audience-bound
 //! result out, like a share redemption. It accepts this instance's credentials and those of peer
-//! instances trusted for their type, and checks status lists: this instance's from the store,
-//! peers' fetched from the peer and cached within their `ttl`.
+//! instances trusted for their type, and checks status lists: this instance's read from the store
+//! (never signed only to be verified again), peers' fetched from the peer, verified once and kept
+//! within their `ttl`.
 
 use crate::{Service, store_error};
 use scaffold_attest::{
-    KeyBinding, Parsed, Policy, PublicKey, Split, StatusSource, TrustedIssuer, TypePolicy, Verified,
+    KeyBinding, Parsed, Policy, PublicKey, Split, StatusList, StatusLookupError, StatusSource, StatusToken,
+    TrustedIssuer, TypePolicy, Verified,
 };
 use scaffold_domain::attestation::AttestationType;
 use scaffold_domain::{Actor, DomainError, FieldError, Scope, codes};
@@ -23,33 +25,31 @@ const RESULT_TOKEN_SECS: i64 = 300;
 const CACHE_MAX_SECS: i64 = 86_400;
 const CACHE_ENTRIES: usize = 1_000;
 
-/// Peers' status list tokens by URI, until their `ttl` (or their own expiry) ends. Only lists
-/// of credentials that verified are fetched, and a list that then fails its own checks is
-/// dropped; when full, the entry closest to its end makes way.
+/// Peers' status lists by URI, verified (signature checked, list inflated) once and kept until
+/// their `ttl` (or their own expiry) ends, with the issuer whose key verified them: a list serves
+/// every presentation of that issuer's credentials that names it meanwhile. Only lists of
+/// credentials that verified are fetched; when full, the entry closest to its end makes way.
 #[derive(Debug, Default, Clone)]
-pub struct StatusCache(Arc<Mutex<HashMap<String, (String, i64)>>>);
+pub struct StatusCache(Arc<Mutex<HashMap<String, KeptList>>>);
+
+/// The issuer whose key verified it, the list, and the time it may be kept until.
+type KeptList = (String, Arc<StatusList>, i64);
 
 impl StatusCache {
-    fn get(&self, uri: &str, now: i64) -> Option<String> {
+    fn get(&self, uri: &str, iss: &str, now: i64) -> Option<Arc<StatusList>> {
         let map = self.0.lock().ok()?;
-        map.get(uri).filter(|(_, until)| *until > now).map(|(t, _)| t.clone())
+        map.get(uri).filter(|(by, _, until)| by == iss && *until > now).map(|(_, l, _)| l.clone())
     }
 
-    fn put(&self, uri: &str, token: &str, until: i64, now: i64) {
+    fn put(&self, uri: &str, iss: &str, list: Arc<StatusList>, until: i64, now: i64) {
         if let Ok(mut map) = self.0.lock() {
-            map.retain(|_, (_, u)| *u > now);
+            map.retain(|_, (_, _, u)| *u > now);
             if map.len() >= CACHE_ENTRIES
-                && let Some(first) = map.iter().min_by_key(|(_, (_, u))| *u).map(|(k, _)| k.clone())
+                && let Some(first) = map.iter().min_by_key(|(_, (_, _, u))| *u).map(|(k, _)| k.clone())
             {
                 let _ = map.remove(&first);
             }
-            let _ = map.insert(uri.to_owned(), (token.to_owned(), until));
-        }
-    }
-
-    fn drop_entry(&self, uri: &str) {
-        if let Ok(mut map) = self.0.lock() {
-            let _ = map.remove(uri);
+            let _ = map.insert(uri.to_owned(), (iss.to_owned(), list, until));
         }
     }
 }
@@ -70,19 +70,60 @@ pub enum PresentationCheck {
     },
 }
 
-struct OneList(String, Option<String>);
+/// The status list of one verification, for the one URI the credential names.
+struct Lists<'a> {
+    uri: String,
+    iss: String,
+    found: Found,
+    cache: &'a StatusCache,
+}
 
-impl StatusSource for OneList {
+enum Found {
+    /// Not read (yet).
+    Nothing,
+    /// This instance's own list, read from the store, or a peer's verified before.
+    List(Arc<StatusList>),
+    /// A peer's token just fetched, to be kept until then once it verifies.
+    Token(String, i64),
+}
+
+impl StatusSource for Lists<'_> {
     fn token(&self, uri: &str) -> Option<String> {
-        (uri == self.0).then(|| self.1.clone()).flatten()
+        match &self.found {
+            Found::Token(t, _) if uri == self.uri => Some(t.clone()),
+            _ => None,
+        }
+    }
+
+    fn list(&self, uri: &str, keys: &[PublicKey], now: i64) -> Result<Arc<StatusList>, StatusLookupError> {
+        match &self.found {
+            _ if uri != self.uri => Err(StatusLookupError::Unavailable),
+            Found::Nothing => Err(StatusLookupError::Unavailable),
+            Found::List(list) => Ok(list.clone()),
+            Found::Token(token, until) => {
+                let list = Arc::new(StatusToken::verify(token, uri, keys, now).map_err(StatusLookupError::Token)?.list);
+                self.cache.put(uri, &self.iss, list.clone(), *until, now);
+                Ok(list)
+            }
+        }
     }
 }
 
-/// The status list URI a credential names, read before verification to fetch it.
-fn status_uri(presentation: &str) -> Option<String> {
+/// The issuer and the status list URI a credential names, read (not verified) to find its list.
+fn issuer_and_status(presentation: &str) -> Option<(String, Option<String>)> {
     let split = Split::parse(presentation).ok()?;
     let jwt = Parsed::parse(split.jwt).ok()?;
-    jwt.payload.get("status")?.get("status_list")?.get("uri")?.as_str().map(str::to_owned)
+    let iss = jwt.payload.get("iss")?.as_str()?.to_owned();
+    let uri = jwt.payload.get("status").and_then(|s| s.get("status_list")?.get("uri")?.as_str()).map(str::to_owned);
+    Some((iss, uri))
+}
+
+/// The number of a status list under `base` (`<base>/status-lists/<n>`).
+fn list_number(uri: &str, base: &str) -> Option<i64> {
+    uri.strip_prefix(base)?
+        .strip_prefix("/status-lists/")
+        .filter(|n| !n.is_empty() && n.len() <= 12 && n.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|n| n.parse::<i64>().ok())
 }
 
 impl Service {
@@ -144,26 +185,34 @@ impl Service {
             types: &type_policies,
             key_binding: Some(KeyBinding { aud: audience, nonce, max_age_secs: KB_MAX_AGE_SECS }),
         };
-        // First without the status list: everything else (issuer, signature, key binding) must
-        // hold before anything is fetched for this credential.
-        let first = scaffold_attest::verify(presentation, &policy, &OneList(String::new(), None));
-        let verified = match first {
+        // The list is found before verifying when that costs no fetch: this instance's own (from
+        // the store) or a peer's verified before. A peer's list not yet kept is fetched only
+        // once everything else (issuer, signature, key binding) holds.
+        let (iss, uri) = issuer_and_status(presentation).unwrap_or_default();
+        let mut lists =
+            Lists { uri: uri.clone().unwrap_or_default(), iss, found: Found::Nothing, cache: &self.status_cache };
+        let now_s = now.timestamp();
+        if let Some(uri) = &uri {
+            if lists.iss == own {
+                if let Some(n) = list_number(uri, &own)
+                    && let Some((bits, _)) = self.store.status_list(n).await.map_err(store_error)?
+                {
+                    lists.found = Found::List(Arc::new(StatusList::from_bytes(bits)));
+                }
+            } else if let Some(list) = self.status_cache.get(uri, &lists.iss, now_s) {
+                lists.found = Found::List(list);
+            }
+        }
+        let verified = match scaffold_attest::verify(presentation, &policy, &lists) {
             Ok(v) => v,
-            Err(r) if r.code == scaffold_attest::codes::STATUS_UNAVAILABLE => {
-                let Some(uri) = status_uri(presentation) else {
+            Err(r) if r.code == scaffold_attest::codes::STATUS_UNAVAILABLE && matches!(lists.found, Found::Nothing) => {
+                let Some(token) = self.peer_status_token(&lists.uri, &lists.iss, &peers, now_s).await else {
                     return Ok(PresentationCheck::Invalid { code: r.code, reason: r.reason });
                 };
-                let token = self.status_token_for(&uri, presentation, &own, &peers, now.timestamp()).await;
-                match scaffold_attest::verify(presentation, &policy, &OneList(uri.clone(), token)) {
+                lists.found = token;
+                match scaffold_attest::verify(presentation, &policy, &lists) {
                     Ok(v) => v,
-                    Err(r) => {
-                        if [scaffold_attest::codes::STATUS_LIST_INVALID, scaffold_attest::codes::STATUS_LIST_EXPIRED]
-                            .contains(&r.code)
-                        {
-                            self.status_cache.drop_entry(&uri);
-                        }
-                        return Ok(PresentationCheck::Invalid { code: r.code, reason: r.reason });
-                    }
+                    Err(r) => return Ok(PresentationCheck::Invalid { code: r.code, reason: r.reason }),
                 }
             }
             Err(r) => return Ok(PresentationCheck::Invalid { code: r.code, reason: r.reason }),
@@ -215,34 +264,18 @@ impl Service {
         Ok(json!({ "issuers": issuers, "types": types }))
     }
 
-    /// The status list a verified credential names: this instance's from the store; a trusted
-    /// peer's (its own `/status-lists/<n>`, for a credential it issued) from the cache or the peer.
-    async fn status_token_for(
+    /// A trusted peer's status list token (its own `/status-lists/<n>`, for a credential it issued),
+    /// read from the peer, with the time it may be kept until: its `ttl`, never past its expiry.
+    async fn peer_status_token(
         &self,
         uri: &str,
-        presentation: &str,
-        own: &str,
+        iss: &str,
         peers: &[scaffold_domain::source::Peer],
         now: i64,
-    ) -> Option<String> {
-        let list_of = |base: &str| {
-            uri.strip_prefix(&format!("{base}/status-lists/"))
-                .filter(|n| !n.is_empty() && n.len() <= 12 && n.bytes().all(|b| b.is_ascii_digit()))
-                .and_then(|n| n.parse::<i64>().ok())
-        };
-        if let Some(n) = list_of(own) {
-            return self.status_list_token(n).await.ok();
-        }
+    ) -> Option<Found> {
         // Only the issuing peer's own lists: the credential's `iss` names the peer.
-        let iss = Split::parse(presentation)
-            .ok()
-            .and_then(|s| Parsed::parse(s.jwt).ok())
-            .and_then(|j| j.payload.get("iss").and_then(Value::as_str).map(str::to_owned))?;
         let peer = peers.iter().find(|p| p.issuer == iss && !p.trusted_types.is_empty())?;
-        list_of(&peer.base_url)?;
-        if let Some(t) = self.status_cache.get(uri, now) {
-            return Some(t);
-        }
+        list_number(uri, &peer.base_url)?;
         let client = self.client().ok()?;
         let token = match crate::sources::fetch_text(&client, uri).await {
             Ok(t) => t.trim().to_owned(),
@@ -251,11 +284,9 @@ impl Service {
                 return None;
             }
         };
-        // Kept for its ttl, and never past its own expiry; the verifier checks its signature.
         let payload = Parsed::parse(&token).ok()?.payload;
         let ttl = payload.get("ttl").and_then(Value::as_i64).unwrap_or(300).clamp(1, CACHE_MAX_SECS);
         let until = payload.get("exp").and_then(Value::as_i64).map_or(now + ttl, |exp| exp.min(now + ttl));
-        self.status_cache.put(uri, &token, until, now);
-        Some(token)
+        Some(Found::Token(token, until))
     }
 }
