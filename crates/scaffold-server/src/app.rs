@@ -31,6 +31,8 @@ pub struct AppOptions {
     /// When set (by `serve`, which runs the watcher), requests are refused at once while the
     /// store is down.
     pub store_health: Option<Arc<crate::health::StoreHealth>>,
+    /// The public-read cache, when on (`serve` turns it on from `[cache]`).
+    pub public_cache: Option<crate::cache::CacheSettings>,
 }
 
 /// Who may read `/metrics` on the main listener.
@@ -65,6 +67,7 @@ impl Default for AppOptions {
             hsts_max_age_secs: 0,
             metrics: MetricsAccess::Open,
             store_health: None,
+            public_cache: None,
         }
     }
 }
@@ -91,17 +94,21 @@ pub fn router_with_metrics(service: Service, options: &AppOptions, metrics: Arc<
     }
     // CORS for the API and feeds only: health, readiness and metrics are for operators' tools,
     // never for scripts on other origins.
-    let mut app = Router::new()
+    let mut app: Router = Router::new()
         .merge(scaffold_rest::router(service.clone()))
         .merge(scaffold_graphql::router(schema, service, options.graphql))
         .layer(cors())
         .merge(scaffold_web::router(service_for_pages.clone()))
         .merge(ops)
-        .layer(axum::middleware::from_fn_with_state(service_for_pages, openactive_site))
-        .layer(axum::middleware::from_fn_with_state(
-            crate::ratelimit::Limiter { service: service_for_limits, trust_forwarded_for: options.trust_forwarded_for },
-            crate::ratelimit::limit,
-        ));
+        .layer(axum::middleware::from_fn_with_state(service_for_pages, openactive_site));
+    if let Some(settings) = options.public_cache {
+        let cache = crate::cache::PublicCache::new(service_for_limits.clone(), settings);
+        app = app.layer(axum::middleware::from_fn_with_state(cache, crate::cache::serve));
+    }
+    app = app.layer(axum::middleware::from_fn_with_state(
+        crate::ratelimit::Limiter { service: service_for_limits, trust_forwarded_for: options.trust_forwarded_for },
+        crate::ratelimit::limit,
+    ));
     if let Some(health) = &options.store_health {
         app = app.layer(axum::middleware::from_fn_with_state(health.clone(), crate::health::fail_fast));
     }

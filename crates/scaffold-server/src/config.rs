@@ -54,6 +54,45 @@ pub struct Config {
     pub site: SiteConfig,
     pub sources: SourcesConfig,
     pub webhooks: WebhooksConfig,
+    pub cache: CacheConfig,
+}
+
+/// The public-read cache (`docs/operations.md`, "Public-read cache").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CacheConfig {
+    /// Serve anonymous public reads from memory while nothing public has changed.
+    pub enabled: bool,
+    /// How often the content clock is read (10 to 60,000 ms): the longest a change made through
+    /// another replica may go unseen here.
+    pub refresh_millis: u64,
+    /// The oldest an answer may be served (1 to 3,600 s).
+    pub max_age_secs: u64,
+    /// The most answers kept (16 to 1,000,000).
+    pub max_entries: usize,
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        let d = crate::cache::CacheSettings::default();
+        Self {
+            enabled: true,
+            refresh_millis: u64::try_from(d.refresh.as_millis()).unwrap_or(500),
+            max_age_secs: d.max_age.as_secs(),
+            max_entries: d.max_entries,
+        }
+    }
+}
+
+impl CacheConfig {
+    /// The cache's settings, when it is on.
+    pub fn settings(&self) -> Option<crate::cache::CacheSettings> {
+        self.enabled.then(|| crate::cache::CacheSettings {
+            refresh: std::time::Duration::from_millis(self.refresh_millis),
+            max_age: std::time::Duration::from_secs(self.max_age_secs),
+            max_entries: self.max_entries,
+        })
+    }
 }
 
 /// Delivering webhooks (`docs/webhooks.md`).
@@ -502,6 +541,16 @@ pub fn load(file: Option<&Path>, env: &[(String, String)], flags: &Overrides) ->
     })?;
     if config.database.url.expose().starts_with("sqlite:") && config.server.replicas > 1 {
         return Err("SQLite serves one replica only: use PostgreSQL for server.replicas > 1".to_owned());
+    }
+    let c = &config.cache;
+    if !(10..=60_000).contains(&c.refresh_millis) {
+        return Err("cache.refresh_millis must be between 10 and 60000".to_owned());
+    }
+    if !(1..=3600).contains(&c.max_age_secs) {
+        return Err("cache.max_age_secs must be between 1 and 3600".to_owned());
+    }
+    if !(16..=1_000_000).contains(&c.max_entries) {
+        return Err("cache.max_entries must be between 16 and 1000000".to_owned());
     }
     let s = &config.server;
     if !s.metrics_listen.is_empty() && s.metrics_listen.parse::<SocketAddr>().is_err() {

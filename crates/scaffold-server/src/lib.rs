@@ -3,6 +3,7 @@
 //! crate that knows which store is in use.
 
 pub mod app;
+pub mod cache;
 pub mod cli;
 pub mod config;
 pub mod health;

@@ -27,6 +27,7 @@ pub async fn serve(cfg: Config, migrate: bool) -> Result<(), String> {
         trust_forwarded_for: cfg.rate_limits.trust_forwarded_for,
         hsts_max_age_secs: cfg.server.hsts_max_age_secs,
         store_health: Some(health.clone()),
+        public_cache: cfg.cache.settings(),
         metrics: match (cfg.server.metrics_listen.as_str(), cfg.server.metrics_token.expose()) {
             ("", "") => MetricsAccess::Open,
             ("", token) => MetricsAccess::Token(token.to_owned()),

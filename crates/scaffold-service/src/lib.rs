@@ -98,7 +98,12 @@ impl Service {
         self.store.kind()
     }
 
-    /// Readiness: the store answers.
+    /// The store's content clock (see `scaffold_store::Store::content_clock`), for the public-read
+    /// cache.
+    pub async fn content_clock(&self) -> Result<i64, DomainError> {
+        self.store.content_clock().await.map_err(store_error)
+    }
+
     /// Whether the store answers, within `READY_SECS` (a readiness probe must not wait for the
     /// pool's own timeout while the database is down).
     pub async fn ready(&self) -> Result<(), DomainError> {

@@ -54,6 +54,7 @@ macro_rules! conformance_suite {
             listings_drive_search_and_the_feeds,
             a_series_that_moves_is_found_in_its_new_area_only,
             area_search_finds_exactly_the_circle_at_every_size_and_pages_across_cells,
+            the_content_clock_moves_with_every_write_the_public_can_see,
             attestations_are_offered_activated_and_revoked_with_their_status_bit,
             sources_import_replace_and_remove_what_they_bring,
             changes_queue_deliveries_for_matching_webhooks_taken_once,
@@ -1133,6 +1134,21 @@ pub async fn area_search_finds_exactly_the_circle_at_every_size_and_pages_across
         }
         assert_eq!(paged, expected, "{radius_km} km in pages of three");
     }
+}
+
+/// Group, membership and event writes move the content clock on; reads do not.
+pub async fn the_content_clock_moves_with_every_write_the_public_can_see(store: DynStore) {
+    let start = store.content_clock().await.unwrap();
+    let p = person(&store, "Ada").await;
+    let g = group("clocked", "Clocked");
+    create(&store, &g, &p).await;
+    let after_group = store.content_clock().await.unwrap();
+    assert!(after_group > start, "{start} -> {after_group}");
+    let _ = store.group_by_slug("clocked").await.unwrap();
+    assert_eq!(store.content_clock().await.unwrap(), after_group, "a read leaves it");
+    let e = event(g.id, "Tea party", "2026-04-07T10:00");
+    store.create_event(&e, &listing(&e, &[]), &audit("event.create", e.id)).await.unwrap();
+    assert!(store.content_clock().await.unwrap() > after_group);
 }
 
 pub async fn concurrent_replies_never_overbook_and_the_waitlist_is_promoted(store: DynStore) {

@@ -53,6 +53,9 @@ pub trait Store: [IdentityStore + EventStore + AttestationStore + SourceStore + 
 
     /// A cheap round trip to the database, for readiness checks.
     async fn ping(&self) -> StoreResult<()>;
+    /// The content clock: a number that every write to what the public can read moves on (in
+    /// the write's transaction), so that a replica can tell whether a cached public read is current.
+    async fn content_clock(&self) -> StoreResult<i64>;
 
     // People and API keys.
     async fn create_person(&self, person: &Person, key: Option<&ApiKey>, audit: &AuditEntry) -> StoreResult<()>;

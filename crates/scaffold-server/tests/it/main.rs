@@ -5,6 +5,7 @@
 mod attestations;
 mod authz;
 mod binary;
+mod cache;
 mod calendar;
 mod common;
 mod contracts;

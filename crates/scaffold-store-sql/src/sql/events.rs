@@ -580,6 +580,7 @@ pub(crate) async fn put_imported_event(
 /// Takes the next feed change number. The row lock it takes is held until the transaction ends,
 /// so transactions that change feed items commit in the order of their numbers.
 pub(crate) async fn next_change(tx: &mut Tx<'_>) -> StoreResult<i64> {
+    super::tick_content_clock(tx).await?;
     one(&mut **tx, "update feed_clock set value = value + 1 where id = 1 returning value", ()).await
 }
 
