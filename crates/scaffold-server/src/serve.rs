@@ -94,9 +94,23 @@ pub async fn serve(cfg: Config, migrate: bool) -> Result<(), String> {
 /// on and purges old feed tombstones. Idempotent, so every replica may run it.
 async fn maintain_listings(service: Service) {
     const BATCH: u32 = 200;
+    // This replica: its host (the pod's name on Kubernetes), process and a random part.
+    let host = std::env::var("HOSTNAME").unwrap_or_default();
+    let nonce = scaffold_identity::random_token(8).unwrap_or_default();
+    let replica = format!("{host}/{}/{nonce}", std::process::id());
     let mut tick = tokio::time::interval(Duration::from_secs(3600));
     loop {
         tick.tick().await;
+        // One replica an hour: the one that takes the lease (held 50 minutes, so a replica that
+        // dies mid-run is followed by another at the next hour).
+        match service.take_job_lease("listings", &replica, Duration::from_secs(50 * 60)).await {
+            Ok(true) => {}
+            Ok(false) => continue,
+            Err(e) => {
+                tracing::warn!(error = %e, "the listing job's lease could not be taken; retrying in an hour");
+                continue;
+            }
+        }
         loop {
             match service.maintain_listings(BATCH).await {
                 Ok((relisted, purged)) => {

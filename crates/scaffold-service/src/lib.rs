@@ -104,6 +104,19 @@ impl Service {
         self.store.content_clock().await.map_err(store_error)
     }
 
+    /// Takes the lease on a periodic job for `length` when no other replica holds it; whether it
+    /// was taken (`holder` names this replica).
+    pub async fn take_job_lease(
+        &self,
+        job: &str,
+        holder: &str,
+        length: std::time::Duration,
+    ) -> Result<bool, DomainError> {
+        let now = self.clock.now();
+        let until = now + chrono::Duration::from_std(length).map_err(DomainError::internal)?;
+        self.store.take_job_lease(job, holder, now, until).await.map_err(store_error)
+    }
+
     /// Whether the store answers, within `READY_SECS` (a readiness probe must not wait for the
     /// pool's own timeout while the database is down).
     pub async fn ready(&self) -> Result<(), DomainError> {

@@ -55,6 +55,7 @@ macro_rules! conformance_suite {
             a_series_that_moves_is_found_in_its_new_area_only,
             area_search_finds_exactly_the_circle_at_every_size_and_pages_across_cells,
             the_content_clock_moves_with_every_write_the_public_can_see,
+            a_job_lease_is_held_by_one_replica_until_it_ends,
             attestations_are_offered_activated_and_revoked_with_their_status_bit,
             sources_import_replace_and_remove_what_they_bring,
             changes_queue_deliveries_for_matching_webhooks_taken_once,
@@ -1149,6 +1150,29 @@ pub async fn the_content_clock_moves_with_every_write_the_public_can_see(store: 
     let e = event(g.id, "Tea party", "2026-04-07T10:00");
     store.create_event(&e, &listing(&e, &[]), &audit("event.create", e.id)).await.unwrap();
     assert!(store.content_clock().await.unwrap() > after_group);
+}
+
+/// One replica holds a job's lease until it ends; the holder may renew it; another takes it after.
+pub async fn a_job_lease_is_held_by_one_replica_until_it_ends(store: DynStore) {
+    let hour = Duration::hours(1);
+    assert!(store.take_job_lease("listings", "a", at(0), at(0) + hour).await.unwrap());
+    assert!(!store.take_job_lease("listings", "b", at(10), at(10) + hour).await.unwrap(), "held by a");
+    assert!(store.take_job_lease("other", "b", at(10), at(10) + hour).await.unwrap(), "per job");
+    assert!(store.take_job_lease("listings", "a", at(20), at(20) + hour).await.unwrap(), "a renews");
+    let later = at(20) + hour;
+    assert!(store.take_job_lease("listings", "b", later, later + hour).await.unwrap(), "ended: b takes it");
+    assert!(!store.take_job_lease("listings", "a", later, later + hour).await.unwrap());
+    // Replicas racing for it: exactly one wins.
+    let next = later + hour;
+    let tries = (0..8).map(|i| {
+        let store = store.clone();
+        tokio::spawn(async move { store.take_job_lease("listings", &format!("r{i}"), next, next + hour).await.unwrap() })
+    });
+    let mut won = 0;
+    for t in tries {
+        won += usize::from(t.await.unwrap());
+    }
+    assert_eq!(won, 1);
 }
 
 pub async fn concurrent_replies_never_overbook_and_the_waitlist_is_promoted(store: DynStore) {

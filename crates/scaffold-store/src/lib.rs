@@ -34,6 +34,7 @@ pub use records::{
 pub use sources::{ImportRun, ImportedEvent, SourceStore};
 pub use webhooks::{Attempt, DueDelivery, WebhookStore};
 
+use chrono::{DateTime, Utc};
 use scaffold_domain::audit::AuditEntry;
 use scaffold_domain::group::Group;
 use scaffold_domain::membership::Membership;
@@ -56,6 +57,10 @@ pub trait Store: [IdentityStore + EventStore + AttestationStore + SourceStore + 
     /// The content clock: a number that every write to what the public can read moves on (in
     /// the write's transaction), so that a replica can tell whether a cached public read is current.
     async fn content_clock(&self) -> StoreResult<i64>;
+    /// Takes the lease on a periodic job until `until`, when no one holds it at `now` (or `holder`
+    /// already does); whether it was taken.
+    async fn take_job_lease(&self, job: &str, holder: &str, now: DateTime<Utc>, until: DateTime<Utc>)
+    -> StoreResult<bool>;
 
     // People and API keys.
     async fn create_person(&self, person: &Person, key: Option<&ApiKey>, audit: &AuditEntry) -> StoreResult<()>;

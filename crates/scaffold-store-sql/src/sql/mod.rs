@@ -245,6 +245,19 @@ impl Store for SqlStore {
         one(&self.pool, "select value from content_clock where id = 1", ()).await
     }
 
+    async fn take_job_lease(
+        &self,
+        job: &str,
+        holder: &str,
+        now: chrono::DateTime<chrono::Utc>,
+        until: chrono::DateTime<chrono::Utc>,
+    ) -> StoreResult<bool> {
+        let sql = "insert into job_lease (name, holder, until) values ($1, $2, $3)
+                   on conflict (name) do update set holder = excluded.holder, until = excluded.until
+                   where job_lease.until <= $4 or job_lease.holder = excluded.holder";
+        Ok(exec(&self.writer, sql, (job, holder, At(until), At(now))).await?.rows_affected() == 1)
+    }
+
     async fn create_person(&self, p: &Person, key: Option<&ApiKey>, audit: &AuditEntry) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         insert_person(&mut tx, p, key, audit).await?;

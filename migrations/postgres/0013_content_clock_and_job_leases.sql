@@ -6,3 +6,12 @@ create table content_clock (
     value bigint not null
 );
 insert into content_clock (id, value) values (1, 0);
+
+-- Periodic jobs that one replica should run at a time (the listing job): a replica runs one
+-- after taking its lease, which ends at `until`, so a replica that dies mid-run is followed by
+-- another once it has ended.
+create table job_lease (
+    name text primary key,
+    holder text not null,
+    until timestamptz not null
+);
