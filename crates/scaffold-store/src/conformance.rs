@@ -1166,7 +1166,9 @@ pub async fn a_job_lease_is_held_by_one_replica_until_it_ends(store: DynStore) {
     let next = later + hour;
     let tries = (0..8).map(|i| {
         let store = store.clone();
-        tokio::spawn(async move { store.take_job_lease("listings", &format!("r{i}"), next, next + hour).await.unwrap() })
+        tokio::spawn(
+            async move { store.take_job_lease("listings", &format!("r{i}"), next, next + hour).await.unwrap() },
+        )
     });
     let mut won = 0;
     for t in tries {

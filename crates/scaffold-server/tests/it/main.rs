@@ -23,6 +23,7 @@ mod openactive;
 mod ops;
 mod oruk;
 mod pages;
+mod replicas;
 mod robustness;
 mod search;
 mod series;
