@@ -433,14 +433,18 @@ fn push_search(b: &mut QueryBuilder<Db>, q: &OccurrenceQuery, cover: Option<&are
                 o.status as o_status, o.reason as o_reason, o.place as o_place, o.latitude as o_latitude, o.longitude as o_longitude
          from occurrence o
          join event e on e.event_id = o.event_id
-         join community_group g on g.group_id = o.group_id
-         where not o.deleted and o.status <> 'cancelled' and g.status = 'active'",
+         where not o.deleted and o.status <> 'cancelled'",
     );
     if let Some((column, cell)) = cell {
         b.push(" and ").push(column).push(" = ").push_bind(cell);
     }
     b.push(" and o.start_at >= ").push_bind(At(q.from)).push(" and o.start_at < ").push_bind(At(q.to));
+    // The group is checked per row by a subquery, not joined: a join lets PostgreSQL hash the
+    // groups and sort what a cell holds (it underestimates how many rows the box keeps), where
+    // reading the index in start order stops at the page's end.
+    b.push(" and (select g.status = 'active'");
     super::push_visible(b, "o.group_id", q.viewer);
+    b.push(" from community_group g where g.group_id = o.group_id)");
     if let Some(c) = cover {
         let (south, north, west, east) = c.bounds;
         // The box is checked in the index; the circle on the rows within it.
