@@ -15,3 +15,7 @@ create index occurrence_cell_tenth on occurrence (cell_tenth, start_at, event_id
     where not deleted;
 create index occurrence_cell_degree on occurrence (cell_degree, start_at, event_id, local_start, latitude, longitude)
     where not deleted;
+
+-- What the fill after migrating looks for: empty once filled, so a start finds nothing to do at
+-- once instead of scanning every occurrence.
+create index occurrence_unplaced on occurrence (event_id) where unit_x is null and latitude is not null;

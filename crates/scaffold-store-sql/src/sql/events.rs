@@ -2,7 +2,7 @@
 
 use super::d::{self, At, Db, DbRow, Tx, for_update, to_store_error};
 use super::rows::{at, at_opt, get, json, json_opt, row};
-use super::run::{ChangedOr, Read, Values, all, built, exec, opt, one, update, upsert, values};
+use super::run::{ChangedOr, Read, Values, all, all_limited, built, exec, opt, one, update, upsert, values};
 use super::{SqlStore, commit, stale_or_missing};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -105,8 +105,8 @@ impl EventStore for SqlStore {
         limit: u32,
     ) -> StoreResult<Vec<Event>> {
         let sql = "select * from event where group_id = $1 and ($2 is null or (start_at, event_id) > ($2, $3))
-                   order by start_at, event_id limit $4";
-        all(&self.pool, sql, (group.0, after.map(|(t, _)| At(t)), after.map(|(_, id)| id.0), i64::from(limit))).await
+                   order by start_at, event_id limit {limit}";
+        all_limited(&self.pool, sql, limit, (group.0, after.map(|(t, _)| At(t)), after.map(|(_, id)| id.0))).await
     }
 
     async fn first_events_of_groups(&self, groups: &[GroupId], per_group: u32) -> StoreResult<Vec<Event>> {
@@ -375,7 +375,7 @@ impl EventStore for SqlStore {
                     push_search(&mut b, q, cover.as_ref(), Some((grid.column(), *cell)));
                     b.push(format_args!(") c{n}"));
                 }
-                b.push(" order by o_start_at, event_id, o_local_start limit ").push_bind(i64::from(q.limit));
+                b.push(" order by o_start_at, event_id, o_local_start limit ").push(q.limit);
             }
             _ => push_search(&mut b, q, cover.as_ref(), None),
         }
@@ -390,15 +390,15 @@ impl EventStore for SqlStore {
                           e.*, g.slug as group_slug, g.name as group_name
                    from (select * from (select event_id as feed_id, modified as feed_modified, true as live from event
                                         where published_ever and ($1 is null or (modified, event_id) > ($1, $2))
-                                        order by modified, event_id limit $3) live
+                                        order by modified, event_id limit {limit}) live
                          union all
                          select * from (select event_id, modified, false from event_tombstone
                                         where $1 is null or (modified, event_id) > ($1, $2)
-                                        order by modified, event_id limit $3) gone) f
+                                        order by modified, event_id limit {limit}) gone) f
                    left join event e on f.live and e.event_id = f.feed_id
                    left join community_group g on g.group_id = e.group_id
-                   order by f.feed_modified, f.feed_id limit $3";
-        all(&self.pool, sql, (after.map(|(m, _)| m), after.map(|(_, id)| id.0), i64::from(limit))).await
+                   order by f.feed_modified, f.feed_id limit {limit}";
+        all_limited(&self.pool, sql, limit, (after.map(|(m, _)| m), after.map(|(_, id)| id.0))).await
     }
 
     async fn sessions_feed(
@@ -406,20 +406,16 @@ impl EventStore for SqlStore {
         after: Option<(i64, EventId, NaiveDateTime)>,
         limit: u32,
     ) -> StoreResult<Vec<SessionFeedItem>> {
-        all(
+        all_limited(
             &self.pool,
             "select o.event_id, o.local_start, o.start_at, o.end_at, o.status, o.reason, o.place, o.latitude,
                     o.longitude, o.modified,
                     (not o.deleted and o.open_active and g.visibility = 'public' and g.status = 'active') as published
              from occurrence o left join community_group g on g.group_id = o.group_id
              where o.published_ever and ($1 is null or (o.modified, o.event_id, o.local_start) > ($1, $2, $3))
-             order by o.modified, o.event_id, o.local_start limit $4",
-            (
-                after.map(|(m, _, _)| m),
-                after.map(|(_, id, _)| id.0),
-                after.map(|(_, _, l)| local_text(&l)),
-                i64::from(limit),
-            ),
+             order by o.modified, o.event_id, o.local_start limit {limit}",
+            limit,
+            (after.map(|(m, _, _)| m), after.map(|(_, id, _)| id.0), after.map(|(_, _, l)| local_text(&l))),
         )
         .await
     }
@@ -476,7 +472,9 @@ fn push_search(b: &mut QueryBuilder<Db>, q: &OccurrenceQuery, cover: Option<&are
             .push_bind(local_text(local))
             .push(")");
     }
-    b.push(" order by o.start_at, o.event_id, o.local_start limit ").push_bind(i64::from(q.limit));
+    // The limit is written into the statement, not bound: SQLite plans a bound LIMIT by its value
+    // and so prepares the statement again whenever a new value is bound (every execution).
+    b.push(" order by o.start_at, o.event_id, o.local_start limit ").push(q.limit);
 }
 
 /// Fills the area columns of occurrences placed before they existed (migration 0012), a batch at a

@@ -42,9 +42,14 @@ pub struct SqlStore {
     pub(super) local: d::Local,
 }
 
-/// Pool settings both databases share; each dialect adds its connection options.
+/// Pool settings both databases share; each dialect adds its connection options. A connection is
+/// not pinged before each use (a round trip per query): one the server has dropped fails its
+/// query as unavailable (503), and the pool replaces it.
 pub(super) fn pool(max_connections: u32) -> sqlx::pool::PoolOptions<Db> {
-    sqlx::pool::PoolOptions::new().max_connections(max_connections).acquire_timeout(std::time::Duration::from_secs(10))
+    sqlx::pool::PoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(std::time::Duration::from_secs(10))
+        .test_before_acquire(false)
 }
 
 impl SqlStore {
@@ -349,7 +354,8 @@ impl Store for SqlStore {
         if let Some((name, id)) = &q.after {
             b.push(" and (g.sort_name, g.group_id) > (").push_bind(name.clone()).push(", ").push_bind(id.0).push(")");
         }
-        b.push(" order by g.sort_name, g.group_id limit ").push_bind(i64::from(q.limit));
+        // Written into the statement, not bound (see `events::push_search`).
+        b.push(" order by g.sort_name, g.group_id limit ").push(q.limit);
         b.push(" offset ").push_bind(i64::from(q.offset));
         built(b, &self.pool).await
     }

@@ -190,6 +190,19 @@ pub(super) async fn all<'q, 'c, E: Executor<'c, Database = Db>, T: Read>(
     rows(e, sql, args).await?.iter().map(T::read).collect()
 }
 
+/// Rows of a statement with its page size written in for `{limit}`, not bound: SQLite plans a
+/// bound LIMIT by its value, and so prepares such a statement again each time it is bound.
+pub(super) async fn all_limited<'q, 'c, E: Executor<'c, Database = Db>, T: Read>(
+    e: E,
+    sql: &'static str,
+    limit: u32,
+    args: impl Binds<'q>,
+) -> StoreResult<Vec<T>> {
+    let sql = sqlx::AssertSqlSafe(sql.replace("{limit}", &limit.to_string()));
+    let rows = args.bind_to(sqlx::query(sql)).fetch_all(e).await.map_err(to_store_error)?;
+    rows.iter().map(T::read).collect()
+}
+
 /// Runs a statement built with `QueryBuilder` and reads its rows.
 pub(super) async fn built<'c, E: Executor<'c, Database = Db>, T: Read>(
     mut b: sqlx::QueryBuilder<Db>,
